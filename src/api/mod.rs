@@ -1,0 +1,137 @@
+//! The HTTP API: OGC API – Features (Part 1 core, Part 4 create/replace/update/delete for
+//! hotspots), Vigil's own `/v1` endpoints, and the web map's static files. Only this module knows
+//! HTTP and JSON shapes; the rules live in `service`.
+
+mod error;
+mod extract;
+mod features;
+mod html;
+mod ogc;
+mod openapi;
+mod v1;
+mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::service::{Error, Vigil};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub vigil: Arc<Vigil>,
+    pub base_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(vigil: Arc<Vigil>) -> AppState {
+        let base_url = vigil.config.base_url().into();
+        AppState { vigil, base_url }
+    }
+
+    /// Runs a blocking registry operation on the blocking pool.
+    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce(&Vigil) -> Result<T, Error> + Send + 'static) -> Result<T, ApiError> {
+        let v = self.vigil.clone();
+        match tokio::task::spawn_blocking(move || f(&v)).await {
+            Ok(r) => r.map_err(ApiError::from),
+            Err(e) => Err(ApiError::internal("blocking task failed", e)),
+        }
+    }
+}
+
+/// The whole router, for the server and for in-process tests.
+pub fn app(state: AppState) -> Router {
+    let cfg = &state.vigil.config.api;
+    let import_limit = cfg.max_import_bytes;
+    let body_limit = cfg.max_body_bytes;
+    let data = Router::new()
+        .route("/collections", get(ogc::collections))
+        .route("/collections/{cid}", get(ogc::collection))
+        .route("/collections/{cid}/items", get(ogc::items).post(ogc::create_item))
+        .route("/collections/{cid}/items/{fid}", get(ogc::item).put(ogc::replace_item).patch(ogc::patch_item).delete(ogc::delete_item))
+        .route("/v1/me", get(v1::me))
+        .route("/v1/vocab", get(v1::vocab))
+        .route("/v1/hotspots/{id}/transitions", post(v1::transition))
+        .route("/v1/hotspots/{id}/history", get(v1::history))
+        .route("/v1/audit", get(v1::audit))
+        .route("/v1/users", get(v1::users))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")))
+        .layer(DefaultBodyLimit::max(body_limit));
+    let import = Router::new()
+        .route("/v1/import/hotspots", post(v1::import_hotspots))
+        .layer(DefaultBodyLimit::max(import_limit));
+    Router::new()
+        .route("/", get(ogc::landing))
+        .route("/conformance", get(ogc::conformance))
+        .route("/api", get(openapi::document))
+        .route("/healthz", get(v1::healthz))
+        .route("/v1/auth/login", post(v1::login).layer(DefaultBodyLimit::max(4096)))
+        .route("/map", get(web::redirect))
+        .route("/map/", get(web::index))
+        .route("/map/{*path}", get(web::asset))
+        .merge(data)
+        .merge(import)
+        .fallback(|| async { ApiError::not_found("no such resource; see /api for the API definition") })
+        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this method is not allowed on this resource") })
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+pub async fn serve(vigil: Arc<Vigil>) -> anyhow::Result<()> {
+    let addr = vigil.config.server.listen;
+    let grace = Duration::from_secs(vigil.config.server.shutdown_grace_secs);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    let router = app(AppState::new(vigil));
+    tracing::info!(%local, "listening");
+    println!("vigil listening on http://{local}");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining requests");
+        let _ = tx.send(());
+    });
+    let drain = async move {
+        let _ = rx.await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server => r?,
+        _ = drain => tracing::warn!("grace period over; closing remaining connections"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

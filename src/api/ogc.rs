@@ -1,0 +1,695 @@
+//! OGC API – Features: landing page, conformance, collections, items (Part 1 core with GeoJSON and
+//! HTML, Part 2 CRS for CRS84 / EPSG:4326 / EPSG:3857, Part 4 create-replace-update-delete for
+//! hotspots).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{Auth, Json, RawQuery, parse_id};
+use super::features::{self, FeatureCollection, GEOJSON, HTML, JSON, Link};
+use super::html;
+use crate::auth::Principal;
+use crate::boundaries::Level;
+use crate::hotspots::model::RawHotspot;
+use crate::hotspots::{Hotspot, Kind, Status};
+use crate::index::HotspotFilter;
+use crate::time_util::{day_number, now_rfc3339, parse_date};
+
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+pub const EPSG4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
+pub const EPSG3857: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
+
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+];
+
+/// The collections Vigil serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionId {
+    Hotspots,
+    Communes,
+    Provinces,
+}
+
+impl CollectionId {
+    pub const ALL: [CollectionId; 3] = [CollectionId::Hotspots, CollectionId::Communes, CollectionId::Provinces];
+
+    pub fn parse(s: &str) -> Result<CollectionId, ApiError> {
+        match s {
+            "hotspots" => Ok(CollectionId::Hotspots),
+            "communes" => Ok(CollectionId::Communes),
+            "provinces" => Ok(CollectionId::Provinces),
+            _ => Err(ApiError::not_found(format!("no collection {s:?}; collections: hotspots, communes, provinces"))),
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            CollectionId::Hotspots => "hotspots",
+            CollectionId::Communes => "communes",
+            CollectionId::Provinces => "provinces",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            CollectionId::Hotspots => "Điểm, tụ điểm ma túy (hotspots)",
+            CollectionId::Communes => "Xã, phường (communes)",
+            CollectionId::Provinces => "Tỉnh, thành phố (provinces)",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            CollectionId::Hotspots => "Registry of drug hotspots: places where drugs are sold or used, with their lifecycle status. Sensitive law-enforcement data, scoped to your jurisdiction.",
+            CollectionId::Communes => "Commune and ward boundaries (xã, phường) since the 2025 reform. Demo data are approximate; official boundaries are a user import.",
+            CollectionId::Provinces => "Province boundaries (tỉnh, thành phố).",
+        }
+    }
+
+    fn level(self) -> Option<Level> {
+        match self {
+            CollectionId::Hotspots => None,
+            CollectionId::Communes => Some(Level::Commune),
+            CollectionId::Provinces => Some(Level::Province),
+        }
+    }
+}
+
+/// Response format chosen by `f` or the Accept header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Html,
+}
+
+pub fn format(q: &RawQuery, headers: &HeaderMap) -> Result<Format, ApiError> {
+    match q.map().get("f").copied() {
+        Some("json" | "geojson") => Ok(Format::Json),
+        Some("html") => Ok(Format::Html),
+        Some(other) => Err(ApiError::bad_request(format!("unknown format f={other:?}; use f=json or f=html"))),
+        None => {
+            let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let html_pos = accept.find("text/html");
+            let json_pos = accept.find("json");
+            Ok(match (html_pos, json_pos) {
+                (Some(h), Some(j)) if h < j => Format::Html,
+                (Some(_), None) => Format::Html,
+                _ => Format::Json,
+            })
+        }
+    }
+}
+
+/// Base URL for links: the configured public URL, else the request's Host.
+pub fn base(state: &AppState, headers: &HeaderMap) -> String {
+    if state.vigil.config.server.public_url.is_some() {
+        return state.base_url.to_string();
+    }
+    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) if host.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)) => format!("http://{host}"),
+        _ => state.base_url.to_string(),
+    }
+}
+
+fn json_response(body: String, media: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(media))], body).into_response()
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
+    serde_json::to_string(v).map_err(|e| ApiError::internal("serialisation", e))
+}
+
+pub async fn landing(State(state): State<AppState>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let b = base(&state, &headers);
+    let links = vec![
+        Link::new(format!("{b}/?f=json"), "self", JSON, "Trang này (JSON)"),
+        Link::new(format!("{b}/?f=html"), "alternate", HTML, "Trang này (HTML)"),
+        Link::new(format!("{b}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "Mô tả API (OpenAPI 3.0)"),
+        Link::new(format!("{b}/api?f=html"), "service-doc", HTML, "Tài liệu API"),
+        Link::new(format!("{b}/conformance"), "conformance", JSON, "Các lớp tuân thủ OGC"),
+        Link::new(format!("{b}/collections"), "data", JSON, "Các lớp dữ liệu"),
+        Link::new(format!("{b}/map/"), "alternate", HTML, "Bản đồ Vigil"),
+    ];
+    let body = json!({
+        "title": "Vigil — dữ liệu phòng, chống ma túy",
+        "description": "Sổ theo dõi điểm, tụ điểm ma túy, ranh giới hành chính và (sắp có) ảnh bay khảo sát. OGC API – Features. Dữ liệu nhạy cảm: cần mã truy cập.",
+        "links": links,
+    });
+    match format(&q, &headers)? {
+        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Html => Ok(html::landing(&body)),
+    }
+}
+
+pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let body = json!({ "conformsTo": CONFORMANCE });
+    match format(&q, &headers)? {
+        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Html => Ok(html::list_page("Tuân thủ OGC", CONFORMANCE)),
+    }
+}
+
+fn collection_json(state: &AppState, b: &str, c: CollectionId, who: &Principal) -> Value {
+    let extent_bbox = match c.level() {
+        Some(level) => {
+            let bi = state.vigil.boundaries();
+            bbox_of(bi.list(level).iter().filter(|x| boundary_visible(&bi, who, x)).filter_map(|x| x.bbox()))
+        }
+        None => None,
+    }
+    .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let mut v = json!({
+        "id": c.id(),
+        "title": c.title(),
+        "description": c.description(),
+        "itemType": "feature",
+        "crs": [CRS84, EPSG4326, EPSG3857],
+        "storageCrs": CRS84,
+        "extent": {
+            "spatial": { "bbox": [extent_bbox], "crs": CRS84 },
+            "temporal": { "interval": [[null, null]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
+        },
+        "links": [
+            Link::new(format!("{b}/collections/{}", c.id()), "self", JSON, "Lớp dữ liệu này"),
+            Link::new(format!("{b}/collections/{}/items", c.id()), "items", GEOJSON, "Các đối tượng (GeoJSON)"),
+            Link::new(format!("{b}/collections/{}/items?f=html", c.id()), "items", HTML, "Các đối tượng (HTML)"),
+        ],
+    });
+    if c == CollectionId::Hotspots {
+        v["properties"] = json!({
+            "status": Status::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
+            "kind": Kind::ALL.iter().map(|k| k.code()).collect::<Vec<_>>(),
+        });
+    }
+    v
+}
+
+fn bbox_of(it: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
+    it.fold(None, |acc: Option<[f64; 4]>, b| {
+        Some(match acc {
+            None => b,
+            Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+        })
+    })
+}
+
+pub async fn collections(State(state): State<AppState>, Auth(who): Auth, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let b = base(&state, &headers);
+    let cols: Vec<Value> = CollectionId::ALL.iter().map(|c| collection_json(&state, &b, *c, &who)).collect();
+    let body = json!({
+        "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
+        "collections": cols,
+    });
+    match format(&q, &headers)? {
+        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Html => Ok(html::collections(&body)),
+    }
+}
+
+pub async fn collection(State(state): State<AppState>, Auth(who): Auth, Path(cid): Path<String>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let c = CollectionId::parse(&cid)?;
+    let body = collection_json(&state, &base(&state, &headers), c, &who);
+    match format(&q, &headers)? {
+        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Html => Ok(html::collection(&body)),
+    }
+}
+
+/// Output coordinate conversion chosen by `crs`.
+fn output_crs(q: &std::collections::HashMap<&str, &str>) -> Result<(&'static str, fn(f64, f64) -> [f64; 2]), ApiError> {
+    match q.get("crs").copied() {
+        None | Some(CRS84) => Ok((CRS84, features::identity)),
+        Some(EPSG4326) => Ok((EPSG4326, features::lat_lon)),
+        Some(EPSG3857) => Ok((EPSG3857, features::web_mercator)),
+        Some(other) => Err(ApiError::bad_request(format!("unsupported crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"))),
+    }
+}
+
+fn parse_bbox(q: &std::collections::HashMap<&str, &str>) -> Result<Option<[f64; 4]>, ApiError> {
+    let Some(raw) = q.get("bbox") else { return Ok(None) };
+    let nums: Vec<f64> = raw
+        .split(',')
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::bad_request(format!("bbox={raw:?}: expected 4 (or 6) comma-separated numbers")))?;
+    let b = match nums.len() {
+        4 => [nums[0], nums[1], nums[2], nums[3]],
+        6 => [nums[0], nums[1], nums[3], nums[4]],
+        n => return Err(ApiError::bad_request(format!("bbox has {n} numbers; expected 4 (or 6 with heights)"))),
+    };
+    if b.iter().any(|x| !x.is_finite()) {
+        return Err(ApiError::bad_request("bbox values must be finite numbers"));
+    }
+    let b = match q.get("bbox-crs").copied() {
+        None | Some(CRS84) => b,
+        Some(EPSG4326) => [b[1], b[0], b[3], b[2]],
+        Some(EPSG3857) => {
+            let lo = features::from_web_mercator(b[0], b[1]);
+            let hi = features::from_web_mercator(b[2], b[3]);
+            [lo[0], lo[1], hi[0], hi[1]]
+        }
+        Some(other) => return Err(ApiError::bad_request(format!("unsupported bbox-crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"))),
+    };
+    if b[1] > b[3] {
+        return Err(ApiError::bad_request(format!("bbox: the lower latitude {} is greater than the upper {}", b[1], b[3])));
+    }
+    if !(-180.0..=180.0).contains(&b[0]) || !(-180.0..=180.0).contains(&b[2]) || !(-90.0..=90.0).contains(&b[1]) || !(-90.0..=90.0).contains(&b[3]) {
+        return Err(ApiError::bad_request("bbox is outside longitude -180..180 / latitude -90..90 (for other CRSs give bbox-crs)"));
+    }
+    Ok(Some(b))
+}
+
+/// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
+fn parse_datetime(q: &std::collections::HashMap<&str, &str>) -> Result<(Option<i32>, Option<i32>), ApiError> {
+    let Some(raw) = q.get("datetime") else { return Ok((None, None)) };
+    let bad = |e: String| ApiError::bad_request(format!("datetime={raw:?}: {e}"));
+    let day = |s: &str| -> Result<Option<i32>, ApiError> {
+        if s.is_empty() || s == ".." { Ok(None) } else { parse_date(s).map(|d| Some(day_number(d))).map_err(bad) }
+    };
+    match raw.split_once('/') {
+        Some((a, b)) => {
+            let (from, to) = (day(a)?, day(b)?);
+            if let (Some(f), Some(t)) = (from, to)
+                && f > t
+            {
+                return Err(bad("the interval ends before it starts".into()));
+            }
+            Ok((from, to))
+        }
+        None => {
+            let d = day(raw)?;
+            if d.is_none() {
+                return Err(bad("expected a date or an interval".into()));
+            }
+            Ok((d, d))
+        }
+    }
+}
+
+fn parse_limit(state: &AppState, q: &std::collections::HashMap<&str, &str>) -> Result<usize, ApiError> {
+    let api = &state.vigil.config.api;
+    match q.get("limit") {
+        None => Ok(api.default_limit),
+        Some(s) => match s.parse::<usize>() {
+            Ok(0) | Err(_) => Err(ApiError::bad_request(format!("limit={s:?}: expected a whole number from 1 to {}", api.max_limit))),
+            Ok(n) => Ok(n.min(api.max_limit)),
+        },
+    }
+}
+
+fn parse_set<T: Copy>(q: &std::collections::HashMap<&str, &str>, key: &str, parse: fn(&str) -> Option<T>, bit: fn(T) -> u8, all: &str) -> Result<u8, ApiError> {
+    let Some(raw) = q.get(key) else { return Ok(0) };
+    let mut mask = 0u8;
+    for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let v = parse(part).ok_or_else(|| ApiError::bad_request(format!("{key}={part:?} is not known; one of {all}")))?;
+        mask |= 1 << bit(v);
+    }
+    Ok(mask)
+}
+
+const HOTSPOT_PARAMS: &[&str] = &["f", "bbox", "bbox-crs", "crs", "datetime", "limit", "after", "status", "kind", "commune", "province"];
+const BOUNDARY_PARAMS: &[&str] = &["f", "bbox", "bbox-crs", "crs", "limit", "offset", "province", "code"];
+
+fn next_href(b: &str, cid: &str, q: &RawQuery, key: &str, value: String) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &q.0 {
+        if k != key && k != "f" {
+            ser.append_pair(k, v);
+        }
+    }
+    ser.append_pair(key, &value);
+    format!("{b}/collections/{cid}/items?{}", ser.finish())
+}
+
+fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &q.0 {
+        if k != "f" {
+            ser.append_pair(k, v);
+        }
+    }
+    ser.append_pair("f", f);
+    format!("{b}{path}?{}", ser.finish())
+}
+
+pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Path<String>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    let c = CollectionId::parse(&cid)?;
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let m = q.map();
+    let (crs_uri, project) = output_crs(&m)?;
+    let limit = parse_limit(&state, &m)?;
+    let bbox = parse_bbox(&m)?;
+    let path = format!("/collections/{cid}/items");
+    let mut links = vec![
+        Link::new(self_href(&b, &path, &q, "json"), if fmt == Format::Json { "self" } else { "alternate" }, GEOJSON, "Trang này (GeoJSON)"),
+        Link::new(self_href(&b, &path, &q, "html"), if fmt == Format::Html { "self" } else { "alternate" }, HTML, "Trang này (HTML)"),
+        Link::new(format!("{b}/collections/{cid}"), "collection", JSON, c.title()),
+    ];
+    let body = match c.level() {
+        None => {
+            q.only(HOTSPOT_PARAMS)?;
+            let (from_day, to_day) = parse_datetime(&m)?;
+            let statuses = parse_set(&m, "status", Status::from_code, Status::as_u8, "reported, verifying, eliminated, reemerged")?;
+            let kinds = parse_set(&m, "kind", Kind::from_code, Kind::as_u8, "diem_ban_le, diem_su_dung, tu_diem_su_dung, diem_nong, boong_ke, khac")?;
+            let after = match m.get("after") {
+                Some(s) => Some(s.parse::<i64>().map_err(|_| ApiError::bad_request(format!("after={s:?}: expected a hotspot id (use the `next` link)")))?),
+                None => None,
+            };
+            let filter = HotspotFilter {
+                bbox,
+                statuses,
+                kinds,
+                commune: m.get("commune").map(|s| s.to_string()),
+                province: m.get("province").map(|s| s.to_string()),
+                from_day,
+                to_day,
+            };
+            let who2 = who.clone();
+            let (rows, page) = state.run(move |v| v.query_hotspots(&who2, &filter, after, limit)).await?;
+            if let Some(n) = page.next_after {
+                links.push(Link::new(next_href(&b, &cid, &q, "after", n.to_string()), "next", GEOJSON, "Trang sau"));
+            }
+            let bi = state.vigil.boundaries();
+            let fc = FeatureCollection {
+                t: "FeatureCollection",
+                number_returned: rows.len(),
+                features: rows.iter().map(|h| features::hotspot(h, &bi, project, Vec::new())).collect(),
+                number_matched: page.matched,
+                time_stamp: now_rfc3339(),
+                links,
+            };
+            to_json(&fc)?
+        }
+        Some(level) => {
+            q.only(BOUNDARY_PARAMS)?;
+            let offset = match m.get("offset") {
+                Some(s) => s.parse::<usize>().map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
+                None => 0,
+            };
+            let bi = state.vigil.boundaries();
+            let all: Vec<&crate::boundaries::Boundary> = match bbox {
+                Some(bb) => bi.in_bbox(level, bb),
+                None => bi.list(level).iter().collect(),
+            };
+            let matching: Vec<_> = all
+                .into_iter()
+                .filter(|x| boundary_visible(&bi, &who, x))
+                .filter(|x| m.get("province").is_none_or(|p| x.parent.as_deref() == Some(*p) || (level == Level::Province && x.code == *p)))
+                .filter(|x| m.get("code").is_none_or(|c| x.code == *c))
+                .collect();
+            let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
+            if offset + page.len() < matching.len() {
+                links.push(Link::new(next_href(&b, &cid, &q, "offset", (offset + page.len()).to_string()), "next", GEOJSON, "Trang sau"));
+            }
+            let fc = FeatureCollection {
+                t: "FeatureCollection",
+                number_returned: page.len(),
+                features: page.iter().map(|x| features::boundary(x, &bi, project)).collect(),
+                number_matched: matching.len(),
+                time_stamp: now_rfc3339(),
+                links,
+            };
+            to_json(&fc)?
+        }
+    };
+    let mut resp = match fmt {
+        Format::Json => json_response(body, GEOJSON),
+        Format::Html => html::items(c.id(), c.title(), &body),
+    };
+    resp.headers_mut().insert("content-crs", HeaderValue::from_str(&format!("<{crs_uri}>")).unwrap_or(HeaderValue::from_static("")));
+    Ok(resp)
+}
+
+/// Whether a boundary lies in the caller's jurisdiction (a province is visible when any of its
+/// communes is).
+fn boundary_visible(bi: &crate::index::BoundaryIndex, who: &Principal, x: &crate::boundaries::Boundary) -> bool {
+    let j = &who.jurisdiction;
+    match x.level {
+        Level::Commune => j.covers(x.parent.as_deref(), Some(&x.code)),
+        Level::Province => {
+            j.covers(Some(&x.code), None) || j.communes.iter().any(|c| bi.get(Level::Commune, c).is_some_and(|cm| cm.parent.as_deref() == Some(&x.code)))
+        }
+    }
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn hotspot_response(state: &AppState, b: &str, h: &Hotspot, project: fn(f64, f64) -> [f64; 2], status: StatusCode) -> Result<Response, ApiError> {
+    let bi = state.vigil.boundaries();
+    let links = vec![
+        Link::new(format!("{b}/collections/hotspots/items/{}", h.id), "self", GEOJSON, "Điểm này"),
+        Link::new(format!("{b}/collections/hotspots"), "collection", JSON, CollectionId::Hotspots.title()),
+        Link::new(format!("{b}/v1/hotspots/{}/history", h.id), "history", JSON, "Lịch sử trạng thái"),
+    ];
+    let body = to_json(&features::hotspot(h, &bi, project, links))?;
+    let mut resp = (status, [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))], body).into_response();
+    resp.headers_mut().insert(header::ETAG, etag(h.version));
+    if status == StatusCode::CREATED {
+        resp.headers_mut().insert(
+            header::LOCATION,
+            HeaderValue::from_str(&format!("{b}/collections/hotspots/items/{}", h.id)).map_err(|e| ApiError::internal("location", e))?,
+        );
+    }
+    Ok(resp)
+}
+
+pub async fn item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    q.only(&["f", "crs"])?;
+    let c = CollectionId::parse(&cid)?;
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let (_, project) = output_crs(&q.map())?;
+    match c.level() {
+        None => {
+            let id = parse_id(&fid, "hotspot")?;
+            let h = state.run(move |v| v.get_hotspot(&who, id)).await?;
+            let resp = hotspot_response(&state, &b, &h, project, StatusCode::OK)?;
+            if fmt == Format::Html {
+                let body = to_json(&features::hotspot(&h, &state.vigil.boundaries(), project, Vec::new()))?;
+                return Ok(html::feature(c.id(), &body));
+            }
+            Ok(resp)
+        }
+        Some(level) => {
+            let bi = state.vigil.boundaries();
+            let x = bi.get(level, &fid).filter(|x| boundary_visible(&bi, &who, x)).ok_or_else(|| ApiError::not_found(format!("no {} with code {fid:?} in your jurisdiction", level.code())))?;
+            let body = to_json(&features::boundary(x, &bi, project))?;
+            Ok(match fmt {
+                Format::Json => json_response(body, GEOJSON),
+                Format::Html => html::feature(c.id(), &body),
+            })
+        }
+    }
+}
+
+// ---- Part 4: create, replace, update, delete -------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeometryIn {
+    #[serde(rename = "type")]
+    t: String,
+    coordinates: Value,
+    #[serde(default)]
+    #[allow(dead_code)]
+    bbox: Option<Value>,
+}
+
+/// Hotspot properties a client may send. Server-assigned ones are accepted (so a GET body can be
+/// PUT back) and ignored; anything else is refused by name.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PropertiesIn {
+    name: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    address: Option<String>,
+    source: Option<String>,
+    notes: Option<String>,
+    reported_on: Option<String>,
+    // Read-only, ignored:
+    kind_label: Option<Value>,
+    status_label: Option<Value>,
+    status_since: Option<Value>,
+    commune_code: Option<Value>,
+    commune_name: Option<Value>,
+    province_code: Option<Value>,
+    province_name: Option<Value>,
+    created_at: Option<Value>,
+    updated_at: Option<Value>,
+    version: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureIn {
+    #[serde(rename = "type")]
+    t: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    id: Option<Value>,
+    geometry: Option<GeometryIn>,
+    #[serde(default)]
+    properties: Option<PropertiesIn>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    links: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    bbox: Option<Value>,
+}
+
+fn point(g: &GeometryIn) -> Result<(f64, f64), ApiError> {
+    let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("geometry: {m}"));
+    if g.t != "Point" {
+        return Err(invalid(format!("a hotspot is a Point, not a {}", g.t)));
+    }
+    let c = g.coordinates.as_array().ok_or_else(|| invalid("coordinates must be [longitude, latitude]".into()))?;
+    if c.len() < 2 || c.len() > 3 {
+        return Err(invalid(format!("coordinates must be [longitude, latitude], got {} numbers", c.len())));
+    }
+    let lon = c[0].as_f64().ok_or_else(|| invalid("longitude is not a number".into()))?;
+    let lat = c[1].as_f64().ok_or_else(|| invalid("latitude is not a number".into()))?;
+    Ok((lon, lat))
+}
+
+fn raw_from_feature(f: FeatureIn) -> Result<RawHotspot, ApiError> {
+    if f.t != "Feature" {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("type must be \"Feature\", got {:?}", f.t)));
+    }
+    let geometry = f.geometry.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "geometry: a Point is required"))?;
+    let (lon, lat) = point(&geometry)?;
+    let p = f.properties.unwrap_or_default();
+    Ok(RawHotspot { lon: Some(lon), lat: Some(lat), name: p.name, kind: p.kind, status: p.status, address: p.address, source: p.source, notes: p.notes, reported_on: p.reported_on })
+}
+
+fn hotspots_only(cid: &str) -> Result<(), ApiError> {
+    match CollectionId::parse(cid)? {
+        CollectionId::Hotspots => Ok(()),
+        c => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("collection {} is read-only here; boundaries change through `vigil import boundaries`", c.id()))),
+    }
+}
+
+/// `If-Match: "3"` (or `W/"3"`, or `*`) → the version the client last read.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let s = v.to_str().map_err(|_| ApiError::bad_request("If-Match is not valid text"))?.trim();
+    if s == "*" {
+        return Ok(None);
+    }
+    let t = s.trim_start_matches("W/").trim_matches('"');
+    t.parse::<i64>().map(Some).map_err(|_| ApiError::bad_request(format!("If-Match {s:?}: expected an ETag from this server, like \"3\"")))
+}
+
+pub async fn create_item(State(state): State<AppState>, Auth(who): Auth, Path(cid): Path<String>, q: RawQuery, headers: HeaderMap, Json(f): Json<FeatureIn>) -> Result<Response, ApiError> {
+    hotspots_only(&cid)?;
+    q.only(&[])?;
+    let raw = raw_from_feature(f)?;
+    let h = state.run(move |v| v.create_hotspot(&who, raw)).await?;
+    hotspot_response(&state, &base(&state, &headers), &h, features::identity, StatusCode::CREATED)
+}
+
+pub async fn replace_item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap, Json(f): Json<FeatureIn>) -> Result<Response, ApiError> {
+    hotspots_only(&cid)?;
+    q.only(&[])?;
+    let id = parse_id(&fid, "hotspot")?;
+    let expected = if_match(&headers)?;
+    let raw = raw_from_feature(f)?;
+    let h = state.run(move |v| v.update_hotspot(&who, id, expected, |cur| *cur = RawHotspot { status: raw.status.clone().or(cur.status.take()), ..raw })).await?;
+    hotspot_response(&state, &base(&state, &headers), &h, features::identity, StatusCode::OK)
+}
+
+/// JSON Merge Patch (RFC 7396) of a hotspot: `{"geometry": {...}, "properties": {"notes": null, ...}}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIn {
+    #[serde(default, rename = "type")]
+    #[allow(dead_code)]
+    t: Option<String>,
+    geometry: Option<GeometryIn>,
+    #[serde(default)]
+    properties: Option<serde_json::Map<String, Value>>,
+}
+
+fn apply_patch(cur: &mut RawHotspot, geometry: Option<(f64, f64)>, props: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    if let Some((lon, lat)) = geometry {
+        cur.lon = Some(lon);
+        cur.lat = Some(lat);
+    }
+    for (k, v) in props {
+        let text = match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("properties.{k}: expected a string or null, got {other}"))),
+        };
+        let slot = match k.as_str() {
+            "name" => &mut cur.name,
+            "kind" => &mut cur.kind,
+            "status" => &mut cur.status,
+            "address" => &mut cur.address,
+            "source" => &mut cur.source,
+            "notes" => &mut cur.notes,
+            "reported_on" => &mut cur.reported_on,
+            "kind_label" | "status_label" | "status_since" | "commune_code" | "commune_name" | "province_code" | "province_name" | "created_at" | "updated_at" | "version" => {
+                continue;
+            }
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("properties.{other}: unknown property; editable: name, kind, status, address, source, notes, reported_on"),
+                ));
+            }
+        };
+        *slot = text;
+    }
+    Ok(())
+}
+
+pub async fn patch_item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap, Json(p): Json<PatchIn>) -> Result<Response, ApiError> {
+    hotspots_only(&cid)?;
+    q.only(&[])?;
+    let id = parse_id(&fid, "hotspot")?;
+    let expected = if_match(&headers)?;
+    let geometry = p.geometry.as_ref().map(point).transpose()?;
+    let props = p.properties.unwrap_or_default();
+    // Validate the patch's shape before touching the store.
+    apply_patch(&mut RawHotspot::default(), geometry, &props)?;
+    let h = state
+        .run(move |v| {
+            v.update_hotspot(&who, id, expected, |cur| {
+                let _ = apply_patch(cur, geometry, &props);
+            })
+        })
+        .await?;
+    hotspot_response(&state, &base(&state, &headers), &h, features::identity, StatusCode::OK)
+}
+
+pub async fn delete_item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    hotspots_only(&cid)?;
+    q.only(&[])?;
+    let id = parse_id(&fid, "hotspot")?;
+    let expected = if_match(&headers)?;
+    state.run(move |v| v.delete_hotspot(&who, id, expected)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,143 @@
+//! The OpenAPI 3.0 definition served at `/api`, written out by hand so it says exactly what the
+//! handlers accept (a generator would need annotations on every handler for the same result).
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::extract::RawQuery;
+use super::html;
+use super::ogc::{CRS84, EPSG3857, EPSG4326, Format, format};
+use crate::hotspots::{Kind, Status};
+
+fn p(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{name}") })
+}
+
+fn problem(desc: &str) -> Value {
+    json!({ "description": desc, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+}
+
+/// The OpenAPI document.
+pub fn spec() -> Value {
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.code()).collect();
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.code()).collect();
+    let errors = json!({
+        "400": problem("Bad request: a malformed parameter or body, named in `detail`"),
+        "401": problem("Missing, unknown or revoked token"),
+        "404": problem("Not found, or outside your jurisdiction"),
+    });
+    let mut write_errors = errors.clone();
+    for (k, d) in [("403", "Your role may not do this, or the place is outside your jurisdiction"), ("409", "Illegal lifecycle transition"), ("412", "If-Match does not match the current version"), ("422", "Invalid field values, each named in `errors`")] {
+        write_errors[k] = problem(d);
+    }
+    let feature_body = json!({ "required": true, "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/HotspotFeature" } }, "application/json": { "schema": { "$ref": "#/components/schemas/HotspotFeature" } } } });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Vigil API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "OGC API – Features for the drug-hotspot registry and administrative boundaries, plus Vigil's own endpoints under /v1. Every data endpoint needs `Authorization: Bearer <token>`; reads are limited to your jurisdiction.",
+            "license": { "name": "MIT" }
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/": { "get": { "summary": "Landing page", "operationId": "getLandingPage", "security": [], "parameters": [p("f")], "responses": { "200": { "description": "Links to the API", "content": { "application/json": {}, "text/html": {} } } } } },
+            "/conformance": { "get": { "summary": "Conformance classes", "operationId": "getConformanceDeclaration", "security": [], "parameters": [p("f")], "responses": { "200": { "description": "conformsTo", "content": { "application/json": {} } } } } },
+            "/api": { "get": { "summary": "This document", "operationId": "getAPI", "security": [], "parameters": [p("f")], "responses": { "200": { "description": "OpenAPI 3.0", "content": { "application/vnd.oai.openapi+json;version=3.0": {} } } } } },
+            "/collections": { "get": { "summary": "Feature collections", "operationId": "getCollections", "parameters": [p("f")], "responses": { "200": { "description": "The collections", "content": { "application/json": {} } }, "401": errors["401"] } } },
+            "/collections/{collectionId}": { "get": { "summary": "One collection", "operationId": "describeCollection", "parameters": [p("collectionId"), p("f")], "responses": { "200": { "description": "The collection", "content": { "application/json": {} } }, "401": errors["401"], "404": errors["404"] } } },
+            "/collections/{collectionId}/items": {
+                "get": {
+                    "summary": "Features of a collection",
+                    "operationId": "getFeatures",
+                    "parameters": [p("collectionId"), p("bbox"), p("bbox-crs"), p("crs"), p("datetime"), p("limit"), p("after"), p("offset"), p("status"), p("kind"), p("commune"), p("province"), p("f")],
+                    "responses": { "200": { "description": "A page of features", "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/FeatureCollection" } }, "text/html": {} } }, "400": errors["400"], "401": errors["401"], "404": errors["404"] }
+                },
+                "post": {
+                    "summary": "Create a hotspot (collection `hotspots` only; analyst or admin)",
+                    "operationId": "createFeature",
+                    "parameters": [p("collectionId")],
+                    "requestBody": feature_body,
+                    "responses": { "201": { "description": "Created; Location names it", "headers": { "Location": { "schema": { "type": "string" } }, "ETag": { "schema": { "type": "string" } } } }, "400": write_errors["400"], "401": write_errors["401"], "403": write_errors["403"], "422": write_errors["422"] }
+                }
+            },
+            "/collections/{collectionId}/items/{featureId}": {
+                "get": { "summary": "One feature", "operationId": "getFeature", "parameters": [p("collectionId"), p("featureId"), p("crs"), p("f")], "responses": { "200": { "description": "The feature", "headers": { "ETag": { "schema": { "type": "string" } } }, "content": { "application/geo+json": {} } }, "401": errors["401"], "404": errors["404"] } },
+                "put": { "summary": "Replace a hotspot", "operationId": "replaceFeature", "parameters": [p("collectionId"), p("featureId"), p("If-Match")], "requestBody": feature_body, "responses": { "200": { "description": "Replaced" }, "401": write_errors["401"], "403": write_errors["403"], "404": write_errors["404"], "409": write_errors["409"], "412": write_errors["412"], "422": write_errors["422"] } },
+                "patch": { "summary": "Update a hotspot (JSON Merge Patch)", "operationId": "updateFeature", "parameters": [p("collectionId"), p("featureId"), p("If-Match")], "requestBody": { "required": true, "content": { "application/merge-patch+json": { "schema": { "type": "object" } }, "application/json": { "schema": { "type": "object" } } } }, "responses": { "200": { "description": "Updated" }, "401": write_errors["401"], "403": write_errors["403"], "404": write_errors["404"], "409": write_errors["409"], "412": write_errors["412"], "422": write_errors["422"] } },
+                "delete": { "summary": "Delete a hotspot (kept with its history for the record)", "operationId": "deleteFeature", "parameters": [p("collectionId"), p("featureId"), p("If-Match")], "responses": { "204": { "description": "Deleted" }, "401": write_errors["401"], "403": write_errors["403"], "404": write_errors["404"], "412": write_errors["412"] } }
+            },
+            "/v1/hotspots/{id}/transitions": { "post": { "summary": "Move a hotspot along its lifecycle", "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }, p("If-Match")], "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Transition" } } } }, "responses": { "200": { "description": "The hotspot after the change" }, "401": write_errors["401"], "403": write_errors["403"], "404": write_errors["404"], "409": write_errors["409"], "412": write_errors["412"], "422": write_errors["422"] } } },
+            "/v1/hotspots/{id}/history": { "get": { "summary": "A hotspot's dated, attributed status history", "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }], "responses": { "200": { "description": "Events, oldest first" }, "401": errors["401"], "404": errors["404"] } } },
+            "/v1/import/hotspots": { "post": { "summary": "Bulk import (CSV, GeoJSON, KML), all or nothing", "parameters": [{ "name": "format", "in": "query", "schema": { "type": "string", "enum": ["csv", "geojson", "kml"] } }, { "name": "crs", "in": "query", "description": "CRS of the coordinates, e.g. EPSG:3405 (VN-2000 / UTM 48N) or a PROJ string; default WGS 84", "schema": { "type": "string" } }, { "name": "name", "in": "query", "schema": { "type": "string" } }], "requestBody": { "required": true, "content": { "text/csv": {}, "application/geo+json": {}, "application/vnd.google-earth.kml+xml": {} } }, "responses": { "200": { "description": "Imported count" }, "400": write_errors["400"], "403": write_errors["403"], "413": problem("Too large"), "422": write_errors["422"] } } },
+            "/v1/auth/login": { "post": { "summary": "Check a token and return the user (web map login)", "security": [], "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } } } } }, "responses": { "200": { "description": "The user" }, "401": errors["401"] } } },
+            "/v1/me": { "get": { "summary": "The current user", "responses": { "200": { "description": "The user" }, "401": errors["401"] } } },
+            "/v1/vocab": { "get": { "summary": "Kinds, statuses (with labels and colours) and allowed transitions", "responses": { "200": { "description": "Vocabulary" } } } },
+            "/v1/audit": { "get": { "summary": "The audit log (admins)", "parameters": [{ "name": "entity", "in": "query", "schema": { "type": "string" } }, { "name": "entity_id", "in": "query", "schema": { "type": "string" } }, { "name": "before", "in": "query", "schema": { "type": "integer" } }, { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "responses": { "200": { "description": "Entries, newest first" }, "403": write_errors["403"] } } },
+            "/v1/users": { "get": { "summary": "Users (admins)", "responses": { "200": { "description": "Users" }, "403": write_errors["403"] } } },
+            "/healthz": { "get": { "summary": "Liveness and store health", "security": [], "responses": { "200": { "description": "ok" }, "503": { "description": "The store does not answer" } } } }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `vigil user add`" } },
+            "parameters": {
+                "f": { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "html"] } },
+                "collectionId": { "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string", "enum": ["hotspots", "communes", "provinces"] } },
+                "featureId": { "name": "featureId", "in": "path", "required": true, "schema": { "type": "string" } },
+                "bbox": { "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "schema": { "type": "array", "minItems": 4, "maxItems": 6, "items": { "type": "number" } } },
+                "bbox-crs": { "name": "bbox-crs", "in": "query", "required": false, "schema": { "type": "string", "enum": [CRS84, EPSG4326, EPSG3857] } },
+                "crs": { "name": "crs", "in": "query", "required": false, "schema": { "type": "string", "enum": [CRS84, EPSG4326, EPSG3857] } },
+                "datetime": { "name": "datetime", "in": "query", "required": false, "description": "Date or interval on `reported_on` (hotspots)", "schema": { "type": "string" } },
+                "limit": { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 100 } },
+                "after": { "name": "after", "in": "query", "required": false, "description": "Paging cursor for hotspots (from the `next` link)", "schema": { "type": "integer" } },
+                "offset": { "name": "offset", "in": "query", "required": false, "description": "Paging offset for boundaries (from the `next` link)", "schema": { "type": "integer", "minimum": 0 } },
+                "status": { "name": "status", "in": "query", "required": false, "style": "form", "explode": false, "schema": { "type": "array", "items": { "type": "string", "enum": statuses } } },
+                "kind": { "name": "kind", "in": "query", "required": false, "style": "form", "explode": false, "schema": { "type": "array", "items": { "type": "string", "enum": kinds } } },
+                "commune": { "name": "commune", "in": "query", "required": false, "schema": { "type": "string" } },
+                "province": { "name": "province", "in": "query", "required": false, "schema": { "type": "string" } },
+                "If-Match": { "name": "If-Match", "in": "header", "required": false, "description": "The ETag (version) you last read", "schema": { "type": "string" } }
+            },
+            "schemas": {
+                "Problem": { "type": "object", "properties": { "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" }, "errors": { "type": "array", "items": { "type": "object" } } } },
+                "FeatureCollection": { "type": "object", "required": ["type", "features"], "properties": { "type": { "type": "string", "enum": ["FeatureCollection"] }, "features": { "type": "array", "items": { "type": "object" } }, "numberMatched": { "type": "integer" }, "numberReturned": { "type": "integer" }, "timeStamp": { "type": "string", "format": "date-time" }, "links": { "type": "array", "items": { "type": "object" } } } },
+                "HotspotFeature": {
+                    "type": "object",
+                    "required": ["type", "geometry", "properties"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["Feature"] },
+                        "geometry": { "type": "object", "required": ["type", "coordinates"], "properties": { "type": { "type": "string", "enum": ["Point"] }, "coordinates": { "type": "array", "minItems": 2, "maxItems": 3, "items": { "type": "number" } } } },
+                        "properties": {
+                            "type": "object",
+                            "required": ["name", "kind"],
+                            "properties": {
+                                "name": { "type": "string", "maxLength": 200 },
+                                "kind": { "type": "string", "enum": kinds },
+                                "status": { "type": "string", "enum": statuses },
+                                "address": { "type": "string", "maxLength": 500 },
+                                "source": { "type": "string", "maxLength": 200 },
+                                "notes": { "type": "string", "maxLength": 4000, "description": "Operational notes. No personal data about people." },
+                                "reported_on": { "type": "string", "format": "date" },
+                                "status_since": { "type": "string", "format": "date", "readOnly": true },
+                                "commune_code": { "type": "string", "readOnly": true },
+                                "province_code": { "type": "string", "readOnly": true },
+                                "version": { "type": "integer", "readOnly": true }
+                            }
+                        }
+                    }
+                },
+                "Transition": { "type": "object", "required": ["to"], "additionalProperties": false, "properties": { "to": { "type": "string", "enum": statuses }, "on": { "type": "string", "format": "date" }, "note": { "type": "string" } } }
+            }
+        }
+    })
+}
+
+pub async fn document(q: RawQuery, headers: HeaderMap) -> Result<Response, super::ApiError> {
+    q.only(&["f"])?;
+    let doc = spec();
+    let explicit_json = q.map().get("f") == Some(&"json");
+    if !explicit_json && format(&q, &headers)? == Format::Html {
+        return Ok(html::swagger_like(&doc));
+    }
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"))], doc.to_string()).into_response())
+}

@@ -1,0 +1,268 @@
+//! Configuration: one serde `Config` with a section per concern.
+//!
+//! Precedence, lowest first: built-in defaults → TOML file (`--config FILE`, or `vigil.toml` in the data
+//! dir when present) → `VIGIL_*` environment variables → command-line flags. Unknown keys are rejected and
+//! values are validated before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything Vigil can be told at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub api: ApiConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// Directory holding the SQLite store and, later, uploads.
+    pub data_dir: PathBuf,
+    /// Public base URL used in links (e.g. behind a proxy). Defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Seconds to wait for in-flight requests on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Number of read-only SQLite connections.
+    pub readers: usize,
+    /// SQLite busy timeout in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// `limit` used when a request gives none.
+    pub default_limit: usize,
+    /// Largest `limit` a request may ask for; larger values are clamped (OGC API – Features 7.15.3).
+    pub max_limit: usize,
+    /// Largest JSON request body in bytes.
+    pub max_body_bytes: usize,
+    /// Largest bulk-import body in bytes.
+    pub max_import_bytes: usize,
+    /// Largest number of rows in one import.
+    pub max_import_rows: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter directive, e.g. `info,vigil=debug`.
+    pub level: String,
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            api: ApiConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { readers: 4, busy_timeout_ms: 5_000 }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            default_limit: 100,
+            max_limit: 10_000,
+            max_body_bytes: 1 << 20,
+            max_import_bytes: 64 << 20,
+            max_import_rows: 2_000_000,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into(), format: LogFormat::Pretty }
+    }
+}
+
+/// A configuration problem, named precisely enough to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("environment variable {name}={value:?}: {reason}")]
+    Env { name: String, value: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Environment variables Vigil reads, and the setting each one overrides.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("VIGIL_LISTEN", "server.listen"),
+    ("VIGIL_DATA_DIR", "server.data_dir"),
+    ("VIGIL_PUBLIC_URL", "server.public_url"),
+    ("VIGIL_LOG", "log.level"),
+    ("VIGIL_LOG_FORMAT", "log.format"),
+    ("VIGIL_MAX_LIMIT", "api.max_limit"),
+    ("VIGIL_READERS", "store.readers"),
+];
+
+impl Config {
+    /// Defaults suited to tests: quiet logs, small pools.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        let mut c = Config::default();
+        c.server.data_dir = data_dir.to_path_buf();
+        c.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        c.store.readers = 2;
+        c.log.level = "warn".into();
+        c
+    }
+
+    /// Parses a TOML document.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(e) })
+    }
+
+    /// Loads the file if given (or `DATA_DIR/vigil.toml` when it exists), then applies the environment.
+    pub fn load(file: Option<&Path>, data_dir_hint: Option<&Path>) -> Result<Config, ConfigError> {
+        let implicit = data_dir_hint.map(|d| d.join("vigil.toml")).filter(|p| p.is_file());
+        let mut cfg = match file.map(Path::to_path_buf).or(implicit) {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                Config::from_toml(&text, &path)?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Applies `VIGIL_*` overrides from `get` (the process environment in production).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let bad = |name: &str, value: &str, reason: String| ConfigError::Env { name: name.into(), value: value.into(), reason };
+        for (name, _) in ENV_VARS {
+            let Some(value) = get(name) else { continue };
+            match *name {
+                "VIGIL_LISTEN" => self.server.listen = value.parse().map_err(|e| bad(name, &value, format!("{e}")))?,
+                "VIGIL_DATA_DIR" => self.server.data_dir = PathBuf::from(&value),
+                "VIGIL_PUBLIC_URL" => self.server.public_url = Some(value.clone()),
+                "VIGIL_LOG" => self.log.level = value.clone(),
+                "VIGIL_LOG_FORMAT" => {
+                    self.log.format = match value.as_str() {
+                        "pretty" => LogFormat::Pretty,
+                        "json" => LogFormat::Json,
+                        _ => return Err(bad(name, &value, "expected `pretty` or `json`".into())),
+                    }
+                }
+                "VIGIL_MAX_LIMIT" => self.api.max_limit = value.parse().map_err(|e| bad(name, &value, format!("{e}")))?,
+                "VIGIL_READERS" => self.store.readers = value.parse().map_err(|e| bad(name, &value, format!("{e}")))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let a = &self.api;
+        if a.default_limit == 0 || a.max_limit == 0 || a.default_limit > a.max_limit {
+            return Err(ConfigError::Invalid(format!(
+                "api.default_limit ({}) must be between 1 and api.max_limit ({})",
+                a.default_limit, a.max_limit
+            )));
+        }
+        if a.max_body_bytes < 1024 || a.max_import_bytes < 1024 {
+            return Err(ConfigError::Invalid("api.max_body_bytes and api.max_import_bytes must be at least 1024".into()));
+        }
+        if self.store.readers == 0 || self.store.readers > 64 {
+            return Err(ConfigError::Invalid(format!("store.readers must be 1..=64, got {}", self.store.readers)));
+        }
+        if let Some(url) = &self.server.public_url {
+            url::Url::parse(url).map_err(|e| ConfigError::Invalid(format!("server.public_url {url:?}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Base URL for links in responses, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.server.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.server.listen),
+        }
+    }
+
+    /// The SQLite database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.server.data_dir.join("vigil.sqlite")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::from_toml("[server]\nlisen = \"127.0.0.1:1\"\n", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn file_then_env_precedence() {
+        let mut c = Config::from_toml("[server]\nlisten = \"127.0.0.1:9000\"\n[api]\nmax_limit = 50\n", Path::new("x")).unwrap();
+        assert_eq!(c.server.listen.port(), 9000);
+        c.apply_env(|k| (k == "VIGIL_LISTEN").then(|| "127.0.0.1:9100".to_string())).unwrap();
+        assert_eq!(c.server.listen.port(), 9100);
+        assert_eq!(c.api.max_limit, 50);
+    }
+
+    #[test]
+    fn bad_env_value_is_named() {
+        let mut c = Config::default();
+        let err = c.apply_env(|k| (k == "VIGIL_LISTEN").then(|| "nope".to_string())).unwrap_err();
+        assert!(err.to_string().contains("VIGIL_LISTEN"));
+    }
+
+    #[test]
+    fn validate_rejects_inverted_limits() {
+        let mut c = Config::default();
+        c.api.default_limit = 500;
+        c.api.max_limit = 100;
+        assert!(c.validate().is_err());
+    }
+}

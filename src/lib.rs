@@ -1,0 +1,20 @@
+//! Vigil: a geospatial service for Vietnam's provincial drug-control work.
+//!
+//! The modules follow the way data moves (see `ARCHITECTURE.md`):
+//! `ingest` (GDAL) → `store` (SQLite) → `index` (R-trees) → `service` (rules) → `api` (HTTP), beside the
+//! `hotspots` and `boundaries` domain types and `auth`.
+
+pub mod api;
+pub mod auth;
+pub mod boundaries;
+pub mod config;
+pub mod demo;
+pub mod hotspots;
+pub mod index;
+pub mod ingest;
+pub mod service;
+pub mod store;
+pub mod time_util;
+
+pub use config::Config;
+pub use service::Vigil;

@@ -1,0 +1,253 @@
+//! The `vigil` command line: parses arguments and wires modules together; no domain logic here.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use vigil::auth::{Jurisdiction, Principal, Role};
+use vigil::boundaries::Level;
+use vigil::config::{Config, LogFormat};
+use vigil::hotspots::import::{Format, ImportError};
+use vigil::ingest::vector::BoundaryFields;
+use vigil::service::Error;
+use vigil::{Vigil, api};
+
+#[derive(Parser)]
+#[command(name = "vigil", version, about = "Geospatial service for provincial drug-control work: hotspot registry, boundaries, OGC API – Features")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Data directory (SQLite store, uploads). Env: VIGIL_DATA_DIR.
+    #[arg(long, env = "VIGIL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file (default: DATA_DIR/vigil.toml when present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web map.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 127.0.0.1:8080. Env: VIGIL_LISTEN.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Manage users and their tokens.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Import boundaries or hotspots from files.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user; prints the new API token as the last line.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        name: String,
+        /// admin, analyst, reviewer, operator or viewer.
+        #[arg(long)]
+        role: String,
+        /// Province code(s) in the user's jurisdiction (repeatable).
+        #[arg(long = "province")]
+        provinces: Vec<String>,
+        /// Commune code(s) in the user's jurisdiction (repeatable).
+        #[arg(long = "commune")]
+        communes: Vec<String>,
+        /// Nationwide jurisdiction.
+        #[arg(long)]
+        national: bool,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Provinces or communes from any vector format GDAL reads.
+    Boundaries {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+        /// province or commune.
+        #[arg(long)]
+        level: String,
+        #[arg(long, default_value = "code")]
+        code_field: String,
+        #[arg(long, default_value = "name")]
+        name_field: String,
+        /// Attribute holding a commune's province code (found by location when absent from the file).
+        #[arg(long, default_value = "province_code")]
+        parent_field: String,
+        #[arg(long)]
+        layer: Option<String>,
+        /// Replace every boundary of this level instead of adding / updating by code.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Hotspots from CSV, GeoJSON or KML, all or nothing.
+    Hotspots {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+        /// CRS of the coordinates (e.g. EPSG:3405 for VN-2000 / UTM 48N, or a PROJ string); default WGS 84.
+        #[arg(long)]
+        crs: Option<String>,
+        /// csv, geojson or kml (default: from the file extension).
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCmd {
+    /// Add seeded synthetic hotspots inside the loaded boundaries.
+    SeedHotspots {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value_t = 500)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn load_config(common: &Common) -> anyhow::Result<Config> {
+    let mut cfg = Config::load(common.config.as_deref(), common.data_dir.as_deref())?;
+    if let Some(d) = &common.data_dir {
+        cfg.server.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cfg.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn open(common: &Common) -> anyhow::Result<Vigil> {
+    let cfg = load_config(common)?;
+    cfg.validate()?;
+    init_logging(&cfg);
+    Vigil::open(cfg).context("cannot open the store")
+}
+
+/// Prints an import's row errors the way a person fixing the file needs them.
+fn report(e: Error) -> anyhow::Error {
+    if let Error::Import(ImportError::Rows(rows)) = &e {
+        eprintln!("error: {} bad row(s); nothing was imported:", rows.len());
+        for r in rows.iter().take(100) {
+            eprintln!("  {r}");
+        }
+        if rows.len() > 100 {
+            eprintln!("  … and {} more", rows.len() - 100);
+        }
+        return anyhow::anyhow!("import refused");
+    }
+    anyhow::Error::new(e)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { common, listen } => {
+            let mut cfg = load_config(&common)?;
+            if let Some(l) = listen {
+                cfg.server.listen = l;
+            }
+            cfg.validate()?;
+            init_logging(&cfg);
+            let vigil = Arc::new(Vigil::open(cfg).context("cannot open the store")?);
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(api::serve(vigil))
+        }
+        Command::User(UserCmd::Add { common, name, role, provinces, communes, national }) => {
+            let v = open(&common)?;
+            let role = Role::from_code(&role).with_context(|| format!("unknown role {role:?}; one of admin, analyst, reviewer, operator, viewer"))?;
+            let j = Jurisdiction { national, provinces: provinces.into_iter().collect(), communes: communes.into_iter().collect() };
+            let token = v.add_user(&Principal::cli(), &name, role, j)?;
+            println!("created user {name} ({})", role.code());
+            println!("{token}");
+            Ok(())
+        }
+        Command::User(UserCmd::List { common }) => {
+            let v = open(&common)?;
+            for u in v.list_users(&Principal::cli())? {
+                println!("{}\t{}\t{}\t{}", u.id, u.name, u.role.code(), serde_json::to_string(&u.jurisdiction)?);
+            }
+            Ok(())
+        }
+        Command::Import(ImportCmd::Boundaries { common, file, level, code_field, name_field, parent_field, layer, replace }) => {
+            let v = open(&common)?;
+            let level = Level::from_code(&level).with_context(|| format!("unknown level {level:?}; province or commune"))?;
+            let fields = BoundaryFields { level, code: code_field, name: name_field, parent: (level == Level::Commune).then_some(parent_field), layer };
+            let fields = with_optional_parent(&file, fields);
+            let s = v.import_boundaries(&Principal::cli(), &file, &fields, replace).map_err(report)?;
+            println!("imported {} {}(s); {} hotspot(s) reassigned", s.imported, s.level.code(), s.hotspots_reassigned);
+            Ok(())
+        }
+        Command::Import(ImportCmd::Hotspots { common, file, crs, format }) => {
+            let v = open(&common)?;
+            let format = match format {
+                Some(f) => Format::from_name(&f).with_context(|| format!("unknown format {f:?}; csv, geojson or kml"))?,
+                None => Format::from_path(&file).with_context(|| format!("cannot tell the format of {}; give --format", file.display()))?,
+            };
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let s = v.import_hotspots(&Principal::cli(), &bytes, format, crs.as_deref(), &name).map_err(report)?;
+            println!("imported {} hotspot(s) (ids {}–{}); {} outside the loaded boundaries", s.imported, s.first_id.unwrap_or(0), s.last_id.unwrap_or(0), s.outside_boundaries);
+            Ok(())
+        }
+        Command::Demo(DemoCmd::SeedHotspots { common, count, seed }) => {
+            let v = open(&common)?;
+            let s = v.seed_demo_hotspots(&Principal::cli(), count, seed).map_err(report)?;
+            println!("seeded {} sample hotspot(s)", s.imported);
+            Ok(())
+        }
+    }
+}
+
+/// The default parent field is optional: when the file lacks it, communes are placed by location.
+fn with_optional_parent(file: &Path, mut fields: BoundaryFields) -> BoundaryFields {
+    if let Some(parent) = &fields.parent
+        && parent == "province_code"
+    {
+        let probe = BoundaryFields { parent: Some(parent.clone()), ..fields.clone() };
+        if let Err(vigil::ingest::vector::VectorError::NoField { role: "parent", .. }) = vigil::ingest::vector::read_boundaries(file, &probe) {
+            fields.parent = None;
+        }
+    }
+    fields
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

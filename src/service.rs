@@ -1,0 +1,505 @@
+//! The registry service: the operations users perform, with their rules — authentication,
+//! role and jurisdiction checks, validation, the lifecycle, the audit trail — over the store and
+//! the in-memory indexes. The CLI and the HTTP API both call these; neither holds domain logic.
+//!
+//! All methods block (SQLite, GDAL); async callers run them on the blocking pool.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde_json::json;
+
+use crate::auth::{self, Jurisdiction, Principal, Role};
+use crate::boundaries::{Boundary, Level};
+use crate::config::Config;
+use crate::hotspots::import::{self, Format, ImportError};
+use crate::hotspots::model::{FieldError, RawHotspot};
+use crate::hotspots::{Hotspot, HotspotEvent, Status};
+use crate::index::hotspots::EntryRow;
+use crate::index::{BoundaryIndex, HotspotFilter, HotspotIndex, Page};
+use crate::ingest::crs::{CrsError, ToWgs84};
+use crate::ingest::vector::{self, BoundaryFields, VectorError};
+use crate::store::hotspots::{self as hs, HotspotChange};
+use crate::store::{self, AuditEntry, AuditQuery, NewAudit, Store, StoreError, UserRecord};
+use crate::time_util::{format_date, now_rfc3339, parse_date, today};
+
+/// What can go wrong in a registry operation. The API maps each to a status code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource changed since you read it: it is at version {current}; re-read it and try again")]
+    PreconditionFailed { current: i64 },
+    #[error("invalid input: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Boundaries(#[from] VectorError),
+    #[error(transparent)]
+    Crs(#[from] CrsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid(vec![FieldError::new(field, message)])
+}
+
+fn hotspot_not_found(id: i64) -> Error {
+    Error::NotFound(format!("hotspot {id} does not exist or is outside your jurisdiction"))
+}
+
+/// The running registry.
+pub struct Vigil {
+    pub config: Config,
+    store: Store,
+    hotspots: HotspotIndex,
+    boundaries: RwLock<Arc<BoundaryIndex>>,
+}
+
+impl std::fmt::Debug for Vigil {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vigil").field("hotspots", &self.hotspots.len()).finish()
+    }
+}
+
+/// Result of a bulk hotspot import.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub first_id: Option<i64>,
+    pub last_id: Option<i64>,
+    pub outside_boundaries: usize,
+}
+
+/// Result of a boundary import.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BoundaryImportSummary {
+    pub level: Level,
+    pub imported: usize,
+    pub hotspots_reassigned: usize,
+}
+
+impl Vigil {
+    /// Opens the store, runs migrations and rebuilds the in-memory indexes from it.
+    pub fn open(config: Config) -> Result<Vigil> {
+        let t0 = Instant::now();
+        let store = Store::open(&config.db_path(), config.store.readers, Duration::from_millis(config.store.busy_timeout_ms))?;
+        let boundaries = store.read(|c| store::boundaries::load_all(c))?;
+        let nb = boundaries.len();
+        let boundaries = BoundaryIndex::new(boundaries);
+        let rows = store.read(|c| hs::index_rows(c))?;
+        let t_read = t0.elapsed();
+        let hotspots = HotspotIndex::build(rows);
+        tracing::info!(
+            hotspots = hotspots.len(),
+            boundaries = nb,
+            read_ms = t_read.as_millis() as u64,
+            total_ms = t0.elapsed().as_millis() as u64,
+            "store opened and indexes rebuilt"
+        );
+        Ok(Vigil { config, store, hotspots, boundaries: RwLock::new(Arc::new(boundaries)) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn boundaries(&self) -> Arc<BoundaryIndex> {
+        self.boundaries.read().clone()
+    }
+
+    pub fn hotspot_count(&self) -> usize {
+        self.hotspots.len()
+    }
+
+    // ---- users and authentication -------------------------------------------------------------
+
+    /// Resolves a bearer token to its user.
+    pub fn authenticate(&self, token: &str) -> Result<Principal> {
+        if !auth::looks_like_token(token) {
+            return Err(Error::Unauthorized("the token is malformed".into()));
+        }
+        let hash = auth::token_hash(token);
+        let now = now_rfc3339();
+        self.store
+            .read(|c| store::users::principal_by_token(c, &hash, &now))?
+            .ok_or_else(|| Error::Unauthorized("the token is unknown, revoked or expired".into()))
+    }
+
+    /// Creates a user and its first API token; returns the token (shown once, stored hashed).
+    pub fn add_user(&self, actor: &Principal, name: &str, role: Role, jurisdiction: Jurisdiction) -> Result<String> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins manage users".into()));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
+            return Err(invalid("name", "must be 1–64 letters, digits or . _ - @"));
+        }
+        if jurisdiction.is_empty() && role != Role::Admin {
+            return Err(invalid("jurisdiction", "give at least one --province or --commune, or --national"));
+        }
+        let jurisdiction = if role == Role::Admin && jurisdiction.is_empty() { Jurisdiction::national() } else { jurisdiction };
+        let b = self.boundaries();
+        if !b.is_empty() {
+            let unknown: Vec<String> = jurisdiction
+                .provinces
+                .iter()
+                .filter(|p| b.get(Level::Province, p).is_none())
+                .chain(jurisdiction.communes.iter().filter(|c| b.get(Level::Commune, c).is_none()))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                return Err(invalid("jurisdiction", format!("unknown province/commune code(s): {}", unknown.join(", "))));
+            }
+        }
+        let token = auth::new_token().map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let hash = auth::token_hash(&token);
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            if store::users::user_exists(tx, name)? {
+                return Err(Error::Conflict(format!("a user named {name:?} already exists")));
+            }
+            let id = store::users::insert_user(tx, name, role, &jurisdiction, &now)?;
+            store::users::insert_token(tx, id, &hash, Some("created with the user"), &now)?;
+            let after = json!({ "name": name, "role": role, "jurisdiction": jurisdiction });
+            store::audit::append(tx, &NewAudit { actor: &actor.name, action: "create", entity: "user", entity_id: Some(id.to_string()), before: None, after: Some(after) }, &now)?;
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    pub fn list_users(&self, actor: &Principal) -> Result<Vec<UserRecord>> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins list users".into()));
+        }
+        self.store.read(|c| store::users::list(c).map_err(Error::from))
+    }
+
+    // ---- reading hotspots ------------------------------------------------------------------------
+
+    /// One page of hotspots matching `filter` inside the caller's jurisdiction.
+    pub fn query_hotspots(&self, who: &Principal, filter: &HotspotFilter, after: Option<i64>, limit: usize) -> Result<(Vec<Hotspot>, Page)> {
+        let page = self.hotspots.query(filter, &who.jurisdiction, after, limit);
+        let rows = self.store.read(|c| hs::get_many(c, &page.ids))?;
+        Ok((rows, page))
+    }
+
+    fn visible(&self, who: &Principal, h: &Hotspot) -> bool {
+        who.jurisdiction.covers(h.province_code.as_deref(), h.commune_code.as_deref())
+    }
+
+    /// A hotspot the caller may see; outside the jurisdiction it does not exist (404, not 403).
+    pub fn get_hotspot(&self, who: &Principal, id: i64) -> Result<Hotspot> {
+        match self.store.read(|c| hs::get(c, id))? {
+            Some(h) if self.visible(who, &h) => Ok(h),
+            _ => Err(hotspot_not_found(id)),
+        }
+    }
+
+    pub fn history(&self, who: &Principal, id: i64) -> Result<Vec<HotspotEvent>> {
+        self.get_hotspot(who, id)?;
+        Ok(self.store.read(|c| hs::history(c, id))?)
+    }
+
+    // ---- writing hotspots ------------------------------------------------------------------------
+
+    fn require_writer(&self, who: &Principal) -> Result<()> {
+        if who.role.can_write_hotspots() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!("role `{}` cannot change the hotspot registry (analyst or admin needed)", who.role.code())))
+        }
+    }
+
+    /// Resolves commune/province for a point and checks the caller may act there.
+    fn place(&self, who: &Principal, input: crate::hotspots::HotspotInput) -> Result<HotspotChange> {
+        let loc = self.boundaries().locate(input.lon, input.lat);
+        if !who.jurisdiction.covers(loc.province.as_deref(), loc.commune.as_deref()) {
+            return Err(Error::Forbidden(format!(
+                "the point ({}, {}) lies outside your jurisdiction{}",
+                input.lon,
+                input.lat,
+                match &loc.province {
+                    Some(p) => format!(" (province {p})"),
+                    None => " (outside every loaded boundary)".into(),
+                }
+            )));
+        }
+        Ok(HotspotChange { input, province: loc.province, commune: loc.commune })
+    }
+
+    /// Creates a hotspot.
+    pub fn create_hotspot(&self, who: &Principal, raw: RawHotspot) -> Result<Hotspot> {
+        self.require_writer(who)?;
+        let input = raw.validate().map_err(Error::Invalid)?;
+        let change = self.place(who, input)?;
+        let now = now_rfc3339();
+        let h = self.store.write_then(
+            |tx| -> Result<Hotspot> {
+                let id = hs::insert(tx, &change, &who.name, &now, Some("tạo mới / created"))?;
+                let h = hs::get(tx, id)?.ok_or_else(|| hotspot_not_found(id))?;
+                store::audit::append(tx, &audit_hotspot(who, "create", &h, None, Some(&h)), &now)?;
+                Ok(h)
+            },
+            |h| self.hotspots.insert(hs::entry_row(h)),
+        )?;
+        Ok(h)
+    }
+
+    /// Replaces a hotspot's fields with `raw` (PUT, PATCH). A different status goes through the
+    /// lifecycle; `if_match` is the version the caller last read.
+    pub fn update_hotspot(&self, who: &Principal, id: i64, if_match: Option<i64>, edit: impl FnOnce(&mut RawHotspot)) -> Result<Hotspot> {
+        self.require_writer(who)?;
+        let now = now_rfc3339();
+        let result = self.store.write_then(
+            |tx| -> Result<(Hotspot, Hotspot)> {
+                let before = hs::get(tx, id)?.filter(|h| self.visible(who, h)).ok_or_else(|| hotspot_not_found(id))?;
+                check_version(&before, if_match)?;
+                let mut raw = RawHotspot::from(&before);
+                edit(&mut raw);
+                let input = raw.validate().map_err(Error::Invalid)?;
+                let new_status = input.status;
+                let change = self.place(who, input)?;
+                hs::update_fields(tx, id, &change, &now)?;
+                if new_status != before.status {
+                    before.status.transition(new_status).map_err(|e| Error::Conflict(e.to_string()))?;
+                    hs::set_status(tx, id, before.status, new_status, &format_date(today()), &who.name, None, &now)?;
+                }
+                let after = hs::get(tx, id)?.ok_or_else(|| hotspot_not_found(id))?;
+                store::audit::append(tx, &audit_hotspot(who, "update", &after, Some(&before), Some(&after)), &now)?;
+                Ok((before, after))
+            },
+            |(before, after)| {
+                self.hotspots.remove(before.id, before.lon, before.lat);
+                self.hotspots.insert(hs::entry_row(after));
+            },
+        )?;
+        Ok(result.1)
+    }
+
+    /// Moves a hotspot along its lifecycle on a given date, with an optional note.
+    pub fn transition(&self, who: &Principal, id: i64, to: Status, on: Option<&str>, note: Option<String>, if_match: Option<i64>) -> Result<Hotspot> {
+        self.require_writer(who)?;
+        let on = match on {
+            Some(s) => parse_date(s).map_err(|e| invalid("on", e))?,
+            None => today(),
+        };
+        if on > today().next_day().unwrap_or(on) {
+            return Err(invalid("on", format!("{} is in the future", format_date(on))));
+        }
+        let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if note.as_ref().is_some_and(|n| n.chars().count() > crate::hotspots::model::MAX_NOTES) {
+            return Err(invalid("note", "is too long"));
+        }
+        let now = now_rfc3339();
+        let (_, after) = self.store.write_then(
+            |tx| -> Result<(Hotspot, Hotspot)> {
+                let before = hs::get(tx, id)?.filter(|h| self.visible(who, h)).ok_or_else(|| hotspot_not_found(id))?;
+                check_version(&before, if_match)?;
+                before.status.transition(to).map_err(|e| Error::Conflict(e.to_string()))?;
+                if on < before.status_since {
+                    return Err(invalid("on", format!("{} is before the current status began ({})", format_date(on), format_date(before.status_since))));
+                }
+                hs::set_status(tx, id, before.status, to, &format_date(on), &who.name, note.as_deref(), &now)?;
+                let after = hs::get(tx, id)?.ok_or_else(|| hotspot_not_found(id))?;
+                store::audit::append(tx, &audit_hotspot(who, "transition", &after, Some(&before), Some(&after)), &now)?;
+                Ok((before, after))
+            },
+            |(before, after)| {
+                self.hotspots.remove(before.id, before.lon, before.lat);
+                self.hotspots.insert(hs::entry_row(after));
+            },
+        )?;
+        Ok(after)
+    }
+
+    /// Deletes a hotspot from the registry (kept in the store with its history, for the record).
+    pub fn delete_hotspot(&self, who: &Principal, id: i64, if_match: Option<i64>) -> Result<()> {
+        self.require_writer(who)?;
+        let now = now_rfc3339();
+        self.store.write_then(
+            |tx| -> Result<Hotspot> {
+                let before = hs::get(tx, id)?.filter(|h| self.visible(who, h)).ok_or_else(|| hotspot_not_found(id))?;
+                check_version(&before, if_match)?;
+                hs::soft_delete(tx, id, &now)?;
+                store::audit::append(tx, &audit_hotspot(who, "delete", &before, Some(&before), None), &now)?;
+                Ok(before)
+            },
+            |before| {
+                self.hotspots.remove(before.id, before.lon, before.lat);
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Imports a whole file of hotspots, all or nothing.
+    pub fn import_hotspots(&self, who: &Principal, bytes: &[u8], format: Format, crs: Option<&str>, source_name: &str) -> Result<ImportSummary> {
+        self.require_writer(who)?;
+        let transform = match crs.map(str::trim).filter(|c| !c.is_empty() && !is_wgs84_name(c)) {
+            Some(name) => Some(ToWgs84::new(name)?),
+            None => None,
+        };
+        let inputs = import::parse(bytes, format, transform.as_ref().map(|t| t as &dyn import::PointTransform), self.config.api.max_import_rows)?;
+        let b = self.boundaries();
+        let mut changes = Vec::with_capacity(inputs.len());
+        let mut errors = Vec::new();
+        let mut outside = 0;
+        for (i, input) in inputs.into_iter().enumerate() {
+            let loc = b.locate(input.lon, input.lat);
+            if loc.province.is_none() {
+                outside += 1;
+            }
+            if !who.jurisdiction.covers(loc.province.as_deref(), loc.commune.as_deref()) {
+                errors.push(import::RowError {
+                    row: i + if format == Format::Csv { 2 } else { 1 },
+                    field: "geometry".into(),
+                    message: format!("({}, {}) lies outside your jurisdiction", input.lon, input.lat),
+                });
+                continue;
+            }
+            changes.push(HotspotChange { input, province: loc.province, commune: loc.commune });
+        }
+        if !errors.is_empty() {
+            return Err(ImportError::Rows(errors).into());
+        }
+        let now = now_rfc3339();
+        let n = changes.len();
+        let note = format!("nhập từ tệp / imported from {source_name}");
+        let ids = self.store.write_then(
+            |tx| -> Result<Vec<i64>> {
+                let mut ids = Vec::with_capacity(n);
+                for ch in &changes {
+                    ids.push(hs::insert(tx, ch, &who.name, &now, Some(&note))?);
+                }
+                let after = json!({ "file": source_name, "count": n, "first_id": ids.first(), "last_id": ids.last() });
+                store::audit::append(tx, &NewAudit { actor: &who.name, action: "import", entity: "hotspot", entity_id: None, before: None, after: Some(after) }, &now)?;
+                Ok(ids)
+            },
+            |ids| {
+                for (id, ch) in ids.iter().zip(&changes) {
+                    let h = &ch.input;
+                    self.hotspots.insert(EntryRow {
+                        id: *id,
+                        lon: h.lon,
+                        lat: h.lat,
+                        status: h.status,
+                        kind: h.kind,
+                        province: ch.province.clone(),
+                        commune: ch.commune.clone(),
+                        reported: crate::time_util::day_number(h.reported_on),
+                    });
+                }
+            },
+        )?;
+        Ok(ImportSummary { imported: n, first_id: ids.first().copied(), last_id: ids.last().copied(), outside_boundaries: outside })
+    }
+
+    // ---- boundaries --------------------------------------------------------------------------------
+
+    /// Imports provinces or communes from a vector file, then reassigns every hotspot's commune and
+    /// province, all in one transaction.
+    pub fn import_boundaries(&self, who: &Principal, path: &Path, fields: &BoundaryFields, replace: bool) -> Result<BoundaryImportSummary> {
+        if !who.role.is_admin() {
+            return Err(Error::Forbidden("only admins import boundaries".into()));
+        }
+        let mut items = vector::read_boundaries(path, fields)?;
+        let current = self.boundaries();
+        let mut all: Vec<Boundary> = current
+            .list(Level::Province)
+            .iter()
+            .chain(current.list(Level::Commune))
+            .filter(|b| !(replace && b.level == fields.level))
+            .filter(|b| !(b.level == fields.level && items.iter().any(|n| n.code == b.code)))
+            .cloned()
+            .collect();
+        if fields.level == Level::Commune {
+            // Communes without a parent attribute get the province containing their interior.
+            for c in items.iter_mut().filter(|c| c.parent.is_none()) {
+                if let Some(p) = geo::InteriorPoint::interior_point(&c.geometry) {
+                    c.parent = current.locate(p.x(), p.y()).province;
+                }
+            }
+        }
+        all.extend(items.iter().cloned());
+        let next = Arc::new(BoundaryIndex::new(all));
+        let now = now_rfc3339();
+        let source = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let n = items.len();
+        let reassigned = self.store.write_then(
+            |tx| -> Result<usize> {
+                store::boundaries::upsert(tx, &items, replace.then_some(fields.level), &source, &now)?;
+                let changed = hs::reassign(tx, &mut |lon, lat| {
+                    let l = next.locate(lon, lat);
+                    (l.province, l.commune)
+                })?;
+                let after = json!({ "file": source, "level": fields.level, "count": n, "replace": replace, "hotspots_reassigned": changed });
+                store::audit::append(tx, &NewAudit { actor: &who.name, action: "import", entity: "boundary", entity_id: None, before: None, after: Some(after) }, &now)?;
+                Ok(changed)
+            },
+            |_| {
+                *self.boundaries.write() = next.clone();
+            },
+        )?;
+        if reassigned > 0 {
+            let rows = self.store.read(|c| hs::index_rows(c))?;
+            self.hotspots.replace_all(rows);
+        }
+        Ok(BoundaryImportSummary { level: fields.level, imported: n, hotspots_reassigned: reassigned })
+    }
+
+    // ---- audit -------------------------------------------------------------------------------------
+
+    pub fn audit(&self, who: &Principal, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        if !who.role.is_admin() {
+            return Err(Error::Forbidden("only admins read the audit log".into()));
+        }
+        Ok(self.store.read(|c| store::audit::list(c, q))?)
+    }
+
+    /// Adds `count` seeded synthetic hotspots inside the loaded communes (or provinces), for demos
+    /// and benchmarks. Names say they are samples.
+    pub fn seed_demo_hotspots(&self, who: &Principal, count: usize, seed: u64) -> Result<ImportSummary> {
+        let csv = crate::demo::hotspots_csv(&self.boundaries(), count, seed).map_err(|m| invalid("boundaries", m))?;
+        self.import_hotspots(who, csv.as_bytes(), Format::Csv, None, &format!("demo seed {seed}"))
+    }
+}
+
+fn is_wgs84_name(c: &str) -> bool {
+    matches!(c.to_ascii_uppercase().as_str(), "EPSG:4326" | "4326" | "CRS84" | "OGC:CRS84" | "WGS84")
+}
+
+fn check_version(h: &Hotspot, if_match: Option<i64>) -> Result<()> {
+    match if_match {
+        Some(v) if v != h.version => Err(Error::PreconditionFailed { current: h.version }),
+        _ => Ok(()),
+    }
+}
+
+fn audit_hotspot<'a>(who: &'a Principal, action: &'a str, h: &Hotspot, before: Option<&Hotspot>, after: Option<&Hotspot>) -> NewAudit<'a> {
+    NewAudit {
+        actor: &who.name,
+        action,
+        entity: "hotspot",
+        entity_id: Some(h.id.to_string()),
+        before: before.and_then(|b| serde_json::to_value(b).ok()),
+        after: after.and_then(|a| serde_json::to_value(a).ok()),
+    }
+}

@@ -1,0 +1,145 @@
+//! Schema migrations, applied in order at start-up inside one transaction each; the applied count
+//! is SQLite's `user_version`.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: registry, boundaries, users, audit.
+    r#"
+    CREATE TABLE boundaries (
+        level       TEXT NOT NULL CHECK (level IN ('province', 'commune')),
+        code        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        parent_code TEXT,
+        geometry    TEXT NOT NULL,          -- GeoJSON MultiPolygon, EPSG:4326
+        source      TEXT,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (level, code)
+    );
+
+    CREATE TABLE hotspots (
+        id            INTEGER PRIMARY KEY,
+        lon           REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+        lat           REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+        name          TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        address       TEXT,
+        source        TEXT,
+        notes         TEXT,
+        reported_on   TEXT NOT NULL,
+        status_since  TEXT NOT NULL,
+        commune_code  TEXT,
+        province_code TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        version       INTEGER NOT NULL DEFAULT 1,
+        deleted_at    TEXT
+    );
+    CREATE INDEX hotspots_live ON hotspots (id) WHERE deleted_at IS NULL;
+
+    CREATE TABLE hotspot_events (
+        id          INTEGER PRIMARY KEY,
+        hotspot_id  INTEGER NOT NULL REFERENCES hotspots (id),
+        from_status TEXT,
+        to_status   TEXT NOT NULL,
+        on_date     TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        note        TEXT,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX hotspot_events_by_hotspot ON hotspot_events (hotspot_id, id);
+    CREATE TRIGGER hotspot_events_append_only_u BEFORE UPDATE ON hotspot_events
+        BEGIN SELECT RAISE(ABORT, 'hotspot history is append-only'); END;
+    CREATE TRIGGER hotspot_events_append_only_d BEFORE DELETE ON hotspot_events
+        BEGIN SELECT RAISE(ABORT, 'hotspot history is append-only'); END;
+
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'reviewer', 'operator', 'viewer')),
+        national    INTEGER NOT NULL DEFAULT 0,
+        provinces   TEXT NOT NULL DEFAULT '[]',   -- JSON array of province codes
+        communes    TEXT NOT NULL DEFAULT '[]',   -- JSON array of commune codes
+        created_at  TEXT NOT NULL,
+        disabled_at TEXT
+    );
+
+    CREATE TABLE tokens (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users (id),
+        hash       TEXT NOT NULL UNIQUE,          -- SHA-256 of the token; the token itself is never stored
+        label      TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT
+    );
+
+    CREATE TABLE audit_log (
+        id        INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        entity    TEXT NOT NULL,
+        entity_id TEXT,
+        before    TEXT,
+        after     TEXT
+    );
+    CREATE INDEX audit_by_entity ON audit_log (entity, entity_id);
+    CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
+];
+
+/// Applies every migration newer than the database's `user_version`.
+pub fn run(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew { path: path.display().to_string(), found: current, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_refuse_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let mut c = Connection::open(&path).unwrap();
+        run(&mut c, &path).unwrap();
+        run(&mut c, &path).unwrap();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        c.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(run(&mut c, &path), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn audit_log_is_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let mut c = Connection::open(&path).unwrap();
+        run(&mut c, &path).unwrap();
+        c.execute("INSERT INTO audit_log (at, actor, action, entity) VALUES ('t', 'a', 'x', 'y')", []).unwrap();
+        let err = c.execute("UPDATE audit_log SET actor = 'b'", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"));
+        assert!(c.execute("DELETE FROM audit_log", []).is_err());
+    }
+}

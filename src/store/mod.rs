@@ -1,0 +1,130 @@
+//! The embedded store: SQLite in WAL mode in the data dir, the source of truth for everything.
+//!
+//! One writer connection serialises writes (SQLite allows one writer anyway); a small pool of
+//! read-only connections serves reads concurrently. Every multi-row change runs in one transaction,
+//! so a crash leaves either all of it or none. Calls block: async callers use `spawn_blocking`.
+
+pub mod audit;
+pub mod boundaries;
+pub mod hotspots;
+mod migrations;
+pub mod users;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use audit::{AuditEntry, AuditQuery, NewAudit};
+pub use hotspots::{HotspotChange, StoredHotspot};
+pub use users::UserRecord;
+
+/// A store failure. Constraint and not-found cases are reported by callers, not here.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("the store at {path} has schema version {found}, newer than this build knows ({known}); upgrade Vigil")]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt { table: &'static str, message: String },
+    #[error("serialisation: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The SQLite store.
+pub struct Store {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("readers", &self.readers.len()).finish()
+    }
+}
+
+fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store and runs pending migrations.
+    pub fn open(path: &Path, readers: usize, busy: Duration) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+        }
+        let mut writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer, busy)?;
+        migrations::run(&mut writer, path)?;
+        let readers = (0..readers.max(1))
+            .map(|_| {
+                let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                configure(&c, busy)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Store { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    /// Runs `f` in one immediate (write-locked) transaction; commits only if it returns `Ok`.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(e.into()))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| E::from(e.into()))?;
+        Ok(out)
+    }
+
+    /// Like [`Store::write`], then runs `on_commit` with the result while still holding the writer
+    /// lock, so in-memory indexes are updated in the same order as the commits.
+    pub fn write_then<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        on_commit: impl FnOnce(&T),
+    ) -> Result<T, E> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(e.into()))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| E::from(e.into()))?;
+        on_commit(&out);
+        Ok(out)
+    }
+
+    /// Runs `f` on a read-only connection (a consistent snapshot within one statement; use a
+    /// transaction inside `f` for several).
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(conn) = self.readers[(start + i) % n].try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[start % n].lock();
+        f(&conn)
+    }
+
+    /// Checks the database answers (for `/healthz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(StoreError::from))
+    }
+
+    /// Copies the live database to `dest` (online backup).
+    pub fn backup(&self, dest: &Path) -> Result<(), StoreError> {
+        let conn = self.writer.lock();
+        conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
+        Ok(())
+    }
+}

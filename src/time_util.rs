@@ -1,0 +1,55 @@
+//! Dates and timestamps in the formats the API and the store use (ISO 8601 / RFC 3339, UTC).
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+/// Now, as an RFC 3339 UTC timestamp with millisecond precision.
+pub fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
+    now.format(&Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+/// Today's date in Vietnam (UTC+7), which is what field teams mean by "today".
+pub fn today() -> Date {
+    (OffsetDateTime::now_utc() + time::Duration::hours(7)).date()
+}
+
+/// Parses `YYYY-MM-DD`, or the date part of an RFC 3339 timestamp.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    let s = s.trim();
+    let day = s.get(..10).unwrap_or(s);
+    if s.len() > 10 {
+        OffsetDateTime::parse(s, &Rfc3339).map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or RFC 3339 timestamp"))?;
+    }
+    Date::parse(day, format_description!("[year]-[month]-[day]")).map_err(|_| format!("{s:?} is not a valid date (YYYY-MM-DD)"))
+}
+
+pub fn format_date(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+}
+
+/// Days since 1970-01-01, for compact date comparisons in the index.
+pub fn day_number(d: Date) -> i32 {
+    d.to_julian_day() - 2_440_588
+}
+
+/// Serde helper: a `Date` as `YYYY-MM-DD`.
+pub fn ser_date<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_date(*d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_and_number() {
+        let d = parse_date("1970-01-02").unwrap();
+        assert_eq!(day_number(d), 1);
+        assert_eq!(parse_date("2026-03-01T10:00:00Z").unwrap(), parse_date("2026-03-01").unwrap());
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("01/03/2026").is_err());
+    }
+}

@@ -1,0 +1,64 @@
+//! The web map in a real headless Chromium, against the real `vigil serve`: runs
+//! `tests/browser/hotspot_map.mjs` (Playwright) as an analyst scoped to province 08 over seeded
+//! hotspots. The script does the checking and exits non-zero on a failure; this test provides the
+//! server and the user, and shows the script's output when it fails.
+//!
+//! Needs `node`, `tests/browser/node_modules/playwright-core` and `/usr/bin/chromium`; a missing
+//! one fails the test with a hint to run `make test`, unless `VIGIL_SKIP_EXTERNAL=1`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, runs};
+
+/// Generous: a cold Chromium start plus the map's requests on a 2-core machine.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[test]
+fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
+    let browser_dir = manifest_dir().join("tests/browser");
+    let script = browser_dir.join("hotspot_map.mjs");
+    if external_tool_missing(runs("node", &["--version"]), "node")
+        || external_tool_missing(
+            browser_dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
+        )
+        || external_tool_missing(Path::new("/usr/bin/chromium").exists(), "chromium (/usr/bin/chromium)")
+    {
+        return;
+    }
+    assert!(script.is_file(), "{} is missing", script.display());
+
+    let data = DataDir::with_boundaries();
+    let analyst = data.add_user("analyst-08", "analyst", &[TUYEN_QUANG], false);
+    data.seed_hotspots(120);
+    let server = TestServer::serve(data);
+    let visible = server.hotspots_matched(&analyst, "");
+    assert!(visible > 0, "the analyst of 08 should see some seeded hotspots");
+
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hotspot_map.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let (out, timed_out) = common::run_with_timeout(
+        Command::new("node")
+            .arg(&script)
+            .current_dir(&browser_dir)
+            .env("VIGIL_URL", server.base_url())
+            .env("VIGIL_TOKEN", &analyst)
+            .env("VIGIL_SCREENSHOT", &screenshot),
+        SCRIPT_TIMEOUT,
+    );
+    assert!(
+        !timed_out && out.status.success(),
+        "node tests/browser/hotspot_map.mjs {} (analyst of 08 sees {visible} hotspots)\n{}\n--- server stderr ---\n{}",
+        if timed_out { format!("timed out after {SCRIPT_TIMEOUT:?}") } else { "failed".to_string() },
+        describe_output(&out),
+        server.stderr()
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    if screenshot.is_file() {
+        println!("screenshot: {}", screenshot.display());
+    }
+}

@@ -1,0 +1,1201 @@
+/* Vigil web map shell.
+ *
+ * Plain ES2020, no framework, no build step. Everything it loads is served by
+ * Vigil itself: Leaflet from vendor/, the Natural Earth basemap from basemap/,
+ * and data from the OGC API - Features endpoints and /v1/.
+ *
+ * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js).
+ */
+(function () {
+  'use strict';
+
+  const I = window.VigilI18n;
+  const t = I.t;
+
+  // ---------------------------------------------------------------- settings
+  const TOKEN_KEY = 'vigil.token';
+  const HOTSPOT_PAGE = 500; // items per request
+  const HOTSPOT_CAP = 2000; // markers drawn at most (numberMatched is still shown)
+  const COMMUNE_MIN_ZOOM = 10; // commune boundaries only when zoomed in this far
+  const COMMUNE_PAGE = 500;
+  const COMMUNE_CAP = 3000; // per view
+  const COMMUNE_CACHE_MAX = 6000; // features kept before the cache is cleared
+  const PROVINCE_PAGE = 100;
+  const PROVINCE_CAP = 200;
+  const RELOAD_DEBOUNCE_MS = 350;
+  const LIST_MAX = 200;
+  const EDIT_ROLES = ['analyst', 'admin'];
+  const FALLBACK_COLORS = {
+    reported: '#e67e22',
+    verifying: '#f1c40f',
+    eliminated: '#27ae60',
+    reemerged: '#c0392b'
+  };
+  // Vietnam, mainland and islands.
+  const VN_BOUNDS = [
+    [8.2, 102.1],
+    [23.4, 109.9]
+  ];
+  const MAX_BOUNDS = [
+    [3.5, 95.5],
+    [28.5, 120.5]
+  ];
+
+  // The API lives at the server root; the page at <root>/map/.
+  const BASE = (function () {
+    const p = window.location.pathname;
+    const i = p.lastIndexOf('/map/');
+    return i >= 0 ? p.slice(0, i + 1) : '/';
+  })();
+
+  // ------------------------------------------------------------------- state
+  const state = {
+    token: null,
+    user: null,
+    vocab: null,
+    filters: { status: '', kind: '', commune: '' },
+    map: null,
+    layers: {},
+    markers: new Map(), // id -> { layer, feature }
+    communeIds: new Set(),
+    provincesLoaded: false,
+    lastCount: null, // { matched, drawn }
+    hotspotCtl: null,
+    communeCtl: null,
+    reloadTimer: null,
+    reloadSeq: 0,
+    mapReady: false,
+    detail: null // { id, feature, history, historyError }
+  };
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+
+  /** Build an element: h('p', {class: 'x', text: 'y'}, child, ...). */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === 'text') el.textContent = v;
+        else if (k === 'class') el.className = v;
+        else if (k === 'dataset') Object.assign(el.dataset, v);
+        else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        else if (k === 'value') el.value = v;
+        else el.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  // --------------------------------------------------------------------- API
+  class ApiError extends Error {
+    constructor(status, message, problem) {
+      super(message);
+      this.name = 'ApiError';
+      this.status = status;
+      this.problem = problem || null;
+    }
+  }
+
+  /** Resolve an API path or a server-given link against this page's origin. */
+  function apiUrl(pathOrHref) {
+    if (/^https?:\/\//i.test(pathOrHref)) {
+      const u = new URL(pathOrHref);
+      // Links from the server may name another host (proxy, 0.0.0.0 binding):
+      // keep the page's own origin so that nothing leaves it.
+      return new URL(u.pathname + u.search, window.location.origin).toString();
+    }
+    return new URL(BASE + pathOrHref.replace(/^\//, ''), window.location.origin).toString();
+  }
+
+  async function api(path, opts) {
+    const o = opts || {};
+    const headers = Object.assign(
+      { Accept: 'application/geo+json, application/json;q=0.9, application/problem+json;q=0.8' },
+      o.headers || {}
+    );
+    if (state.token && !o.noAuth) headers.Authorization = 'Bearer ' + state.token;
+    let body;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      if (!headers['Content-Type']) headers['Content-Type'] = 'application/json';
+    }
+    let res;
+    try {
+      res = await fetch(apiUrl(path), {
+        method: o.method || 'GET',
+        headers,
+        body,
+        signal: o.signal,
+        cache: 'no-store',
+        credentials: 'omit'
+      });
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw new ApiError(0, t('error.network'));
+    }
+    // A merge-patch body type the server does not take: retry once as plain JSON.
+    if (res.status === 415 && headers['Content-Type'] && headers['Content-Type'] !== 'application/json') {
+      return api(path, Object.assign({}, o, { headers: Object.assign({}, o.headers, { 'Content-Type': 'application/json' }) }));
+    }
+    if (res.status === 401 && !o.noAuth) {
+      onUnauthorized();
+    }
+    const ctype = res.headers.get('Content-Type') || '';
+    let data = null;
+    if (res.status !== 204) {
+      const text = await res.text();
+      if (text && /json/i.test(ctype)) {
+        try {
+          data = JSON.parse(text);
+        } catch (_) {
+          data = null;
+        }
+      } else if (text) {
+        data = text;
+      }
+    }
+    if (!res.ok) {
+      const problem = data && typeof data === 'object' ? data : null;
+      let msg = (problem && (problem.detail || problem.title)) || (typeof data === 'string' && data.length < 300 ? data : '');
+      if (!msg) msg = res.status === 403 ? t('error.forbidden') : `${t('error.generic')} (HTTP ${res.status})`;
+      if (problem && Array.isArray(problem.errors) && problem.errors.length) {
+        msg += ' — ' + problem.errors.slice(0, 5).map((e) => [e.field, e.message].filter(Boolean).join(': ')).join('; ');
+      }
+      throw new ApiError(res.status, msg, problem);
+    }
+    return { status: res.status, data, headers: res.headers };
+  }
+
+  /** GET a FeatureCollection and follow its `next` links until cap features. */
+  async function fetchPages(path, cap, signal) {
+    let url = path;
+    const features = [];
+    let numberMatched = null;
+    let pages = 0;
+    let truncated = false;
+    while (url) {
+      const { data } = await api(url, { signal });
+      pages += 1;
+      const fs = (data && Array.isArray(data.features) && data.features) || [];
+      if (numberMatched === null && data && typeof data.numberMatched === 'number') numberMatched = data.numberMatched;
+      for (const f of fs) features.push(f);
+      const next = data && Array.isArray(data.links) ? data.links.find((l) => l.rel === 'next' && l.href) : null;
+      if (!next || fs.length === 0) break;
+      if (features.length >= cap || pages >= 50) {
+        truncated = true;
+        break;
+      }
+      url = next.href;
+    }
+    if (features.length > cap) {
+      features.length = cap;
+      truncated = true;
+    }
+    return { features, numberMatched, truncated };
+  }
+
+  // ------------------------------------------------------------ vocabulary
+  function normaliseVocab(v) {
+    const d = I.DEFAULT_VOCAB;
+    const out = { kinds: [], statuses: [], transitions: {} };
+    const kinds = v && Array.isArray(v.kinds) && v.kinds.length ? v.kinds : d.kinds;
+    const statuses = v && Array.isArray(v.statuses) && v.statuses.length ? v.statuses : d.statuses;
+    for (const k of kinds) {
+      const def = d.kinds.find((x) => x.code === k.code) || {};
+      out.kinds.push({ code: k.code, vi: k.vi || def.vi || k.code, en: k.en || def.en || k.code });
+    }
+    for (const s of statuses) {
+      const def = d.statuses.find((x) => x.code === s.code) || {};
+      const color = /^#[0-9a-f]{3,8}$/i.test(s.color || '') ? s.color : def.color || FALLBACK_COLORS[s.code] || '#7f8c8d';
+      out.statuses.push({ code: s.code, vi: s.vi || def.vi || s.code, en: s.en || def.en || s.code, color });
+    }
+    out.transitions = v && v.transitions && typeof v.transitions === 'object' ? v.transitions : d.transitions;
+    return out;
+  }
+
+  async function loadVocab() {
+    try {
+      const { data } = await api('v1/vocab');
+      state.vocab = normaliseVocab(data);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) throw e;
+      state.vocab = normaliseVocab(null);
+    }
+  }
+
+  function vocabLabel(list, code, serverLabel) {
+    const e = (state.vocab ? state.vocab[list] : I.DEFAULT_VOCAB[list]).find((x) => x.code === code);
+    if (e) return e[I.lang] || e.vi || code;
+    return serverLabel || code || t('unknown');
+  }
+  const kindLabel = (code, server) => vocabLabel('kinds', code, server);
+  const statusLabel = (code, server) => vocabLabel('statuses', code, server);
+  function statusColor(code) {
+    const e = state.vocab && state.vocab.statuses.find((x) => x.code === code);
+    return (e && e.color) || FALLBACK_COLORS[code] || '#7f8c8d';
+  }
+  function allowedTransitions(from) {
+    const tr = (state.vocab && state.vocab.transitions) || I.DEFAULT_VOCAB.transitions;
+    return Array.isArray(tr[from]) ? tr[from] : [];
+  }
+
+  // ----------------------------------------------------------------- login
+  function showLogin(message) {
+    $('#app').hidden = true;
+    $('#login-view').hidden = false;
+    $('#user-info').hidden = true;
+    $('#logout').hidden = true;
+    const err = $('#login-error');
+    err.textContent = message || '';
+    err.dataset.state = message ? 'shown' : '';
+    const btn = $('#login-submit');
+    btn.disabled = false;
+    btn.textContent = t('login.submit');
+    window.setTimeout(() => $('#login-token').focus(), 0);
+  }
+
+  function onUnauthorized() {
+    if (!state.token) return;
+    resetSession();
+    showLogin(t('login.expired'));
+  }
+
+  function resetSession() {
+    state.token = null;
+    state.user = null;
+    try {
+      window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_) {
+      /* ignore */
+    }
+    if (state.hotspotCtl) state.hotspotCtl.abort();
+    if (state.communeCtl) state.communeCtl.abort();
+    window.clearTimeout(state.reloadTimer);
+    state.reloadSeq += 1;
+    closeDetail();
+    if (state.map) {
+      state.layers.hotspots.clearLayers();
+      state.layers.provinces.clearLayers();
+      state.layers.communes.clearLayers();
+    }
+    state.markers.clear();
+    state.communeIds.clear();
+    state.provincesLoaded = false;
+    state.lastCount = null;
+    state.mapReady = false;
+  }
+
+  async function onLoginSubmit(ev) {
+    ev.preventDefault();
+    const input = $('#login-token');
+    const token = input.value.trim();
+    const err = $('#login-error');
+    if (!token) {
+      err.textContent = t('login.error.empty');
+      input.focus();
+      return;
+    }
+    const btn = $('#login-submit');
+    btn.disabled = true;
+    btn.textContent = t('login.busy');
+    err.textContent = '';
+    try {
+      const { data } = await api('v1/auth/login', { method: 'POST', body: { token }, noAuth: true });
+      state.token = token;
+      try {
+        window.sessionStorage.setItem(TOKEN_KEY, token);
+      } catch (_) {
+        /* keep it in memory only */
+      }
+      input.value = '';
+      await enterApp((data && data.user) || data);
+    } catch (e) {
+      btn.disabled = false;
+      btn.textContent = t('login.submit');
+      let msg;
+      if (e instanceof ApiError && e.status === 401) msg = t('login.error.401');
+      else if (e instanceof ApiError && e.status === 0) msg = t('login.error.network');
+      else msg = `${t('login.error.other')}: ${e.message || e}`;
+      err.textContent = msg;
+      err.dataset.state = 'shown';
+      input.focus();
+      input.select();
+    }
+  }
+
+  function onLogout() {
+    resetSession();
+    showLogin(t('login.loggedout'));
+  }
+
+  function renderUser() {
+    const u = state.user;
+    const el = $('#user-info');
+    if (!u) {
+      el.hidden = true;
+      return;
+    }
+    const role = t('role.' + u.role) === 'role.' + u.role ? u.role : t('role.' + u.role);
+    const j = u.jurisdiction || {};
+    let scope = '';
+    if (j.national) scope = t('user.national');
+    else {
+      const parts = [];
+      if (Array.isArray(j.provinces) && j.provinces.length) parts.push(`${t('user.provinces')} ${j.provinces.join(', ')}`);
+      if (Array.isArray(j.communes) && j.communes.length) parts.push(`${t('user.communes')} ${j.communes.join(', ')}`);
+      scope = parts.join('; ');
+    }
+    el.replaceChildren(
+      h('span', { class: 'user-name', 'data-testid': 'user-name', text: u.name || '' }),
+      ' · ',
+      h('span', { class: 'user-role', 'data-testid': 'user-role', 'data-role': u.role, text: role }),
+      scope ? h('span', { class: 'user-scope muted', text: ` (${scope})` }) : null
+    );
+    el.hidden = false;
+  }
+
+  async function enterApp(user) {
+    state.user = user || {};
+    $('#login-view').hidden = true;
+    $('#app').hidden = false;
+    $('#logout').hidden = false;
+    renderUser();
+    await loadVocab();
+    if (!state.token) return; // 401 while loading
+    renderFilters();
+    renderLegend();
+    setCount('loading');
+    initMap();
+    state.map.invalidateSize();
+    await loadProvinces();
+    if (!state.token) return;
+    state.mapReady = true;
+    reloadNow();
+  }
+
+  // ------------------------------------------------------------------- map
+  function initMap() {
+    if (state.map) return;
+    const map = L.map('map', {
+      minZoom: 5,
+      maxZoom: 18,
+      maxBounds: MAX_BOUNDS,
+      maxBoundsViscosity: 0.8,
+      zoomSnap: 0.5,
+      preferCanvas: false
+    });
+    map.attributionControl.setPrefix('Leaflet');
+    map.createPane('basemap').style.zIndex = 200;
+    map.createPane('provinces').style.zIndex = 350;
+    map.createPane('communes').style.zIndex = 360;
+    map.getPane('basemap').style.pointerEvents = 'none';
+    map.getPane('provinces').style.pointerEvents = 'none';
+    L.control.scale({ imperial: false }).addTo(map);
+
+    state.layers.basemap = L.geoJSON(null, {
+      pane: 'basemap',
+      interactive: false,
+      attribution: 'Natural Earth',
+      style: { color: '#a89f8c', weight: 0.8, fillColor: '#f3efe6', fillOpacity: 1 }
+    }).addTo(map);
+    state.layers.provinces = L.geoJSON(null, {
+      pane: 'provinces',
+      interactive: false,
+      style: { color: '#6c4f9c', weight: 2, opacity: 0.9, fillColor: '#6c4f9c', fillOpacity: 0.03 }
+    }).addTo(map);
+    state.layers.communes = L.geoJSON(null, {
+      pane: 'communes',
+      style: { color: '#8e7cc3', weight: 1, opacity: 0.8, dashArray: '4 3', fillOpacity: 0 },
+      onEachFeature: (f, layer) => {
+        const p = f.properties || {};
+        const label = [p.name, p.code || f.id].filter(Boolean).join(' — ');
+        if (label) layer.bindTooltip(label, { sticky: true, direction: 'top' });
+      }
+    });
+    state.layers.hotspots = L.featureGroup().addTo(map);
+
+    map.fitBounds(VN_BOUNDS);
+    map.on('moveend', scheduleReload);
+    state.map = map;
+
+    const mapEl = $('#map');
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => map.invalidateSize({ debounceMoveend: true })).observe(mapEl);
+    }
+    loadBasemap();
+  }
+
+  async function loadBasemap() {
+    try {
+      const res = await fetch('basemap/countries-10m.geojson', { cache: 'force-cache' });
+      if (!res.ok) return;
+      state.layers.basemap.addData(await res.json());
+    } catch (_) {
+      /* the map still works without a basemap */
+    }
+  }
+
+  async function loadProvinces() {
+    try {
+      const { features } = await fetchPages(`collections/provinces/items?limit=${PROVINCE_PAGE}`, PROVINCE_CAP);
+      state.layers.provinces.clearLayers();
+      if (features.length) state.layers.provinces.addData({ type: 'FeatureCollection', features });
+      state.provincesLoaded = true;
+      // Start with the user's own provinces, or every province the service knows.
+      const j = (state.user && state.user.jurisdiction) || {};
+      let bounds = null;
+      if (!j.national && Array.isArray(j.provinces) && j.provinces.length) {
+        const mine = L.featureGroup();
+        state.layers.provinces.eachLayer((l) => {
+          const p = l.feature && l.feature.properties;
+          const code = String((p && p.code) || (l.feature && l.feature.id) || '');
+          if (j.provinces.map(String).includes(code)) mine.addLayer(l);
+        });
+        if (mine.getLayers().length) bounds = mine.getBounds();
+      }
+      if (!bounds && features.length) bounds = state.layers.provinces.getBounds();
+      if (bounds && bounds.isValid()) state.map.fitBounds(bounds, { padding: [16, 16] });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      console.warn('provinces:', e.message || e);
+    }
+  }
+
+  function viewBbox() {
+    const b = state.map.getBounds();
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const r = (v) => Math.round(v * 1e6) / 1e6;
+    return [
+      r(clamp(b.getWest(), -180, 180)),
+      r(clamp(b.getSouth(), -90, 90)),
+      r(clamp(b.getEast(), -180, 180)),
+      r(clamp(b.getNorth(), -90, 90))
+    ].join(',');
+  }
+
+  function scheduleReload() {
+    if (!state.mapReady) return;
+    window.clearTimeout(state.reloadTimer);
+    state.reloadTimer = window.setTimeout(reloadNow, RELOAD_DEBOUNCE_MS);
+  }
+
+  function reloadNow() {
+    window.clearTimeout(state.reloadTimer);
+    if (!state.mapReady || !state.token) return;
+    loadHotspots();
+    loadCommunes();
+  }
+
+  function hotspotQuery(bbox) {
+    const q = new URLSearchParams();
+    q.set('bbox', bbox);
+    q.set('limit', String(HOTSPOT_PAGE));
+    const f = state.filters;
+    if (f.status) q.set('status', f.status);
+    if (f.kind) q.set('kind', f.kind);
+    if (f.commune) q.set('commune', f.commune);
+    return q.toString();
+  }
+
+  async function loadHotspots() {
+    if (state.hotspotCtl) state.hotspotCtl.abort();
+    const ctl = new AbortController();
+    state.hotspotCtl = ctl;
+    const seq = ++state.reloadSeq;
+    const bbox = viewBbox();
+    const query = hotspotQuery(bbox);
+    setCount('loading');
+    try {
+      const res = await fetchPages(`collections/hotspots/items?${query}`, HOTSPOT_CAP, ctl.signal);
+      if (seq !== state.reloadSeq) return;
+      drawHotspots(res.features);
+      const matched = res.numberMatched !== null ? res.numberMatched : res.features.length;
+      const mapEl = $('#map');
+      mapEl.dataset.bbox = bbox;
+      mapEl.dataset.query = query;
+      setCount('ready', matched, state.markers.size);
+    } catch (e) {
+      if (e && e.name === 'AbortError') return;
+      if (seq !== state.reloadSeq) return;
+      if (e instanceof ApiError && e.status === 401) return;
+      setCount('error', null, null, e.message);
+    }
+  }
+
+  async function loadCommunes() {
+    const map = state.map;
+    const layer = state.layers.communes;
+    if (map.getZoom() < COMMUNE_MIN_ZOOM) {
+      if (map.hasLayer(layer)) map.removeLayer(layer);
+      return;
+    }
+    if (!map.hasLayer(layer)) layer.addTo(map);
+    if (state.communeCtl) state.communeCtl.abort();
+    const ctl = new AbortController();
+    state.communeCtl = ctl;
+    try {
+      const q = new URLSearchParams({ bbox: viewBbox(), limit: String(COMMUNE_PAGE) });
+      const { features } = await fetchPages(`collections/communes/items?${q}`, COMMUNE_CAP, ctl.signal);
+      if (ctl.signal.aborted) return;
+      if (state.communeIds.size + features.length > COMMUNE_CACHE_MAX) {
+        layer.clearLayers();
+        state.communeIds.clear();
+      }
+      const fresh = [];
+      for (const f of features) {
+        const key = String(f.id !== undefined ? f.id : (f.properties && f.properties.code) || JSON.stringify(f.geometry).slice(0, 64));
+        if (state.communeIds.has(key)) continue;
+        state.communeIds.add(key);
+        fresh.push(f);
+      }
+      if (fresh.length) layer.addData({ type: 'FeatureCollection', features: fresh });
+    } catch (e) {
+      if (e && e.name === 'AbortError') return;
+      if (e instanceof ApiError && e.status === 401) return;
+      console.warn('communes:', e.message || e);
+    }
+  }
+
+  function pointOf(f) {
+    const g = f && f.geometry;
+    if (!g) return null;
+    let c = g.coordinates;
+    if (g.type === 'MultiPoint') c = c && c[0];
+    else if (g.type !== 'Point') return null;
+    if (!Array.isArray(c) || c.length < 2 || !isFinite(c[0]) || !isFinite(c[1])) return null;
+    return [c[1], c[0]];
+  }
+
+  function markerStyle(status, selected) {
+    return {
+      radius: selected ? 9 : 7,
+      color: selected ? '#111' : '#3b3b3b',
+      weight: selected ? 3 : 1.2,
+      fillColor: statusColor(status),
+      fillOpacity: 0.92
+    };
+  }
+
+  function decorateMarker(layer, f) {
+    const el = layer.getElement && layer.getElement();
+    if (!el) return;
+    const p = f.properties || {};
+    el.setAttribute('data-status', p.status || '');
+    el.setAttribute('data-id', String(f.id));
+    el.setAttribute('data-testid', 'hotspot-marker');
+    el.setAttribute('aria-label', `${p.name || '#' + f.id} — ${statusLabel(p.status, p.status_label)}`);
+    el.classList.toggle('is-selected', state.detail !== null && String(state.detail.id) === String(f.id));
+  }
+
+  function drawHotspots(features) {
+    const seen = new Set();
+    const group = state.layers.hotspots;
+    for (const f of features) {
+      if (f.id === undefined || f.id === null) continue;
+      const id = String(f.id);
+      const ll = pointOf(f);
+      if (!ll || seen.has(id)) continue;
+      seen.add(id);
+      upsertMarker(id, f, ll, group);
+    }
+    for (const [id, m] of state.markers) {
+      if (!seen.has(id)) {
+        group.removeLayer(m.layer);
+        state.markers.delete(id);
+      }
+    }
+    renderList();
+  }
+
+  function upsertMarker(id, f, ll, group) {
+    const selected = state.detail !== null && String(state.detail.id) === id;
+    const existing = state.markers.get(id);
+    const p = f.properties || {};
+    if (existing) {
+      const old = existing.feature.properties || {};
+      existing.feature = f;
+      if (old.version !== p.version || old.status !== p.status || old.name !== p.name) {
+        existing.layer.setLatLng(ll);
+        existing.layer.setStyle(markerStyle(p.status, selected));
+        existing.layer.setTooltipContent(p.name || '#' + id);
+      }
+      decorateMarker(existing.layer, f);
+      return;
+    }
+    const layer = L.circleMarker(ll, Object.assign({ className: 'hotspot-marker', bubblingMouseEvents: false }, markerStyle(p.status, selected)));
+    layer.bindTooltip(p.name || '#' + id, { direction: 'top', offset: [0, -6] });
+    layer.on('click', () => openDetail(id));
+    layer.addTo(group);
+    decorateMarker(layer, f);
+    state.markers.set(id, { layer, feature: f });
+  }
+
+  /** After an edit: show the new feature on its marker right away. */
+  function refreshMarker(f) {
+    const id = String(f.id);
+    const ll = pointOf(f);
+    if (!ll) return;
+    upsertMarker(id, f, ll, state.layers.hotspots);
+    renderList();
+  }
+
+  function highlightSelected() {
+    for (const [id, m] of state.markers) {
+      const sel = state.detail !== null && String(state.detail.id) === id;
+      m.layer.setStyle(markerStyle((m.feature.properties || {}).status, sel));
+      const el = m.layer.getElement();
+      if (el) el.classList.toggle('is-selected', sel);
+      if (sel) m.layer.bringToFront();
+    }
+  }
+
+  // ------------------------------------------------------- sidebar widgets
+  function setCount(stateName, matched, drawn, message) {
+    const el = $('#hotspot-count');
+    el.dataset.state = stateName;
+    if (stateName === 'loading') {
+      if (state.lastCount === null) el.textContent = t('count.loading');
+      el.setAttribute('aria-busy', 'true');
+      return;
+    }
+    el.removeAttribute('aria-busy');
+    if (stateName === 'error') {
+      el.textContent = `${t('count.error')}: ${message || ''}`;
+      return;
+    }
+    state.lastCount = { matched, drawn };
+    renderCount();
+  }
+
+  function renderCount() {
+    const el = $('#hotspot-count');
+    const c = state.lastCount;
+    if (!c) {
+      el.textContent = t('count.loading');
+      return;
+    }
+    el.dataset.count = String(c.matched);
+    el.dataset.drawn = String(c.drawn);
+    el.replaceChildren(h('strong', { text: t('count.points', { n: I.num(c.matched) }) }));
+    if (c.drawn < c.matched) el.append(' ', h('span', { class: 'muted', text: t('count.shown', { m: I.num(c.drawn) }) }));
+  }
+
+  function renderFilters() {
+    const fill = (sel, list, current) => {
+      sel.replaceChildren(h('option', { value: '', text: t('filters.all') }));
+      for (const e of list) sel.append(h('option', { value: e.code, text: e[I.lang] || e.vi || e.code }));
+      sel.value = current || '';
+    };
+    fill($('#filter-status'), state.vocab.statuses, state.filters.status);
+    fill($('#filter-kind'), state.vocab.kinds, state.filters.kind);
+    $('#filter-commune').value = state.filters.commune;
+  }
+
+  function readFilters() {
+    state.filters = {
+      status: $('#filter-status').value,
+      kind: $('#filter-kind').value,
+      commune: $('#filter-commune').value.trim()
+    };
+    reloadNow();
+  }
+
+  function renderLegend() {
+    const ul = $('#legend');
+    ul.replaceChildren();
+    for (const s of state.vocab.statuses) {
+      const sw = h('span', { class: 'swatch swatch-dot', 'aria-hidden': 'true' });
+      sw.style.backgroundColor = s.color;
+      ul.append(h('li', { 'data-status': s.code }, sw, h('span', { text: s[I.lang] || s.vi })));
+    }
+    ul.append(
+      h('li', null, h('span', { class: 'swatch swatch-province', 'aria-hidden': 'true' }), h('span', { text: t('legend.province') })),
+      h('li', null, h('span', { class: 'swatch swatch-commune', 'aria-hidden': 'true' }), h('span', { text: t('legend.commune') }))
+    );
+  }
+
+  function renderList() {
+    const ul = $('#hotspot-list');
+    if (!ul) return;
+    ul.replaceChildren();
+    const all = Array.from(state.markers.values());
+    if (!all.length) {
+      ul.append(h('li', { class: 'muted', text: t('list.empty') }));
+      return;
+    }
+    for (const m of all.slice(0, LIST_MAX)) {
+      const f = m.feature;
+      const p = f.properties || {};
+      const sw = h('span', { class: 'swatch swatch-dot', 'aria-hidden': 'true' });
+      sw.style.backgroundColor = statusColor(p.status);
+      ul.append(
+        h(
+          'li',
+          null,
+          h(
+            'button',
+            { type: 'button', class: 'list-item', 'data-id': String(f.id), onclick: () => openDetail(String(f.id)) },
+            sw,
+            h('span', { class: 'list-name', text: p.name || '#' + f.id }),
+            h('span', { class: 'list-meta muted', text: `${statusLabel(p.status, p.status_label)} · ${kindLabel(p.kind, p.kind_label)}` })
+          )
+        )
+      );
+    }
+    if (all.length > LIST_MAX) ul.append(h('li', { class: 'muted', text: t('list.more', { n: I.num(all.length - LIST_MAX) }) }));
+  }
+
+  // ----------------------------------------------------------- detail panel
+  function canEdit() {
+    return !!(state.user && EDIT_ROLES.includes(state.user.role));
+  }
+
+  function setDetailMessage(text, kind) {
+    const m = $('#detail-message');
+    m.textContent = text || '';
+    m.dataset.state = kind || '';
+  }
+  function setDetailError(text) {
+    const e = $('#detail-error');
+    e.textContent = text || '';
+    e.dataset.state = text ? 'shown' : '';
+  }
+
+  async function openDetail(id) {
+    id = String(id);
+    const panel = $('#detail-panel');
+    const switching = !state.detail || state.detail.id !== id;
+    state.detail = { id, feature: state.markers.has(id) ? state.markers.get(id).feature : null, history: null, historyError: null };
+    panel.hidden = false;
+    panel.dataset.id = id;
+    panel.dataset.state = 'loading';
+    document.body.classList.add('detail-open');
+    setDetailError('');
+    if (switching) setDetailMessage(t('detail.loading'), 'loading');
+    highlightSelected();
+    if (state.detail.feature) renderDetail();
+    if (switching) panel.focus({ preventScroll: true });
+    await reloadDetail(id);
+  }
+
+  async function reloadDetail(id) {
+    const enc = encodeURIComponent(id);
+    const [fRes, hRes] = await Promise.allSettled([
+      api(`collections/hotspots/items/${enc}`),
+      api(`v1/hotspots/${enc}/history`)
+    ]);
+    if (!state.detail || state.detail.id !== id) return;
+    if (fRes.status === 'fulfilled') {
+      state.detail.feature = fRes.value.data;
+      refreshMarker(fRes.value.data);
+    } else {
+      setDetailError(fRes.reason.message || String(fRes.reason));
+    }
+    if (hRes.status === 'fulfilled') {
+      const d = hRes.value.data;
+      state.detail.history = (d && Array.isArray(d.events) && d.events) || (Array.isArray(d) ? d : []);
+      state.detail.historyError = null;
+    } else {
+      state.detail.history = null;
+      state.detail.historyError = hRes.reason.message || String(hRes.reason);
+    }
+    if ($('#detail-message').dataset.state === 'loading') setDetailMessage('');
+    renderDetail();
+    $('#detail-panel').dataset.state = 'ready';
+  }
+
+  function closeDetail() {
+    const panel = $('#detail-panel');
+    if (!panel) return;
+    const wasOpen = !panel.hidden;
+    state.detail = null;
+    panel.hidden = true;
+    delete panel.dataset.id;
+    panel.dataset.state = '';
+    $('#detail-body').replaceChildren();
+    setDetailMessage('');
+    setDetailError('');
+    document.body.classList.remove('detail-open');
+    if (state.map) highlightSelected();
+    if (wasOpen) $('#map').focus({ preventScroll: true });
+  }
+
+  function fmtDateTime(s) {
+    if (!s) return t('unknown');
+    const d = new Date(s);
+    if (isNaN(d.getTime())) return String(s);
+    try {
+      return d.toLocaleString(I.lang === 'vi' ? 'vi-VN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
+    } catch (_) {
+      return d.toISOString();
+    }
+  }
+  function fmtDate(s) {
+    if (!s) return t('unknown');
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(s));
+    if (!m) return String(s);
+    return I.lang === 'vi' ? `${m[3]}/${m[2]}/${m[1]}` : `${m[3]}/${m[2]}/${m[1]}`;
+  }
+  function today() {
+    const d = new Date();
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  }
+  const show = (v) => (v === null || v === undefined || v === '' ? t('unknown') : String(v));
+
+  function statusChip(code, serverLabel) {
+    const sw = h('span', { class: 'swatch swatch-dot', 'aria-hidden': 'true' });
+    sw.style.backgroundColor = statusColor(code);
+    return h('span', { class: 'status-chip', 'data-status': code || '' }, sw, statusLabel(code, serverLabel));
+  }
+
+  /** Values typed in the edit form, so that a language switch does not lose them. */
+  function formValues() {
+    const form = $('#detail-form');
+    if (!form) return null;
+    const v = {};
+    for (const k of ['name', 'kind', 'address', 'source', 'notes']) {
+      const el = form.elements.namedItem(k);
+      if (el) v[k] = el.value;
+    }
+    const on = $('#transition-on');
+    const note = $('#transition-note');
+    v._on = on ? on.value : '';
+    v._note = note ? note.value : '';
+    return v;
+  }
+
+  function renderDetail(preserve) {
+    const d = state.detail;
+    const body = $('#detail-body');
+    if (!d || !d.feature) {
+      body.replaceChildren();
+      return;
+    }
+    const f = d.feature;
+    const p = f.properties || {};
+    const ll = pointOf(f);
+    const dl = h('dl', { class: 'props', 'data-testid': 'detail-props' });
+    const row = (key, value, field) => {
+      dl.append(h('dt', { text: t(key) }), h('dd', { 'data-field': field }, value instanceof Node ? value : show(value)));
+    };
+    row('field.id', f.id, 'id');
+    row('field.name', p.name, 'name');
+    row('field.kind', kindLabel(p.kind, p.kind_label), 'kind');
+    row('field.status', statusChip(p.status, p.status_label), 'status');
+    row('field.status_since', fmtDate(p.status_since), 'status_since');
+    row('field.reported_on', fmtDate(p.reported_on), 'reported_on');
+    row('field.address', p.address, 'address');
+    row('field.source', p.source, 'source');
+    row('field.notes', p.notes, 'notes');
+    row('field.commune', [p.commune_name, p.commune_code ? `(${p.commune_code})` : ''].filter(Boolean).join(' ') || null, 'commune');
+    row('field.province', [p.province_name, p.province_code ? `(${p.province_code})` : ''].filter(Boolean).join(' ') || null, 'province');
+    row('field.coordinates', ll ? `${ll[0].toFixed(6)}, ${ll[1].toFixed(6)}` : null, 'coordinates');
+    row('field.created_at', fmtDateTime(p.created_at), 'created_at');
+    row('field.updated_at', fmtDateTime(p.updated_at), 'updated_at');
+    row('field.version', p.version, 'version');
+
+    const parts = [h('h3', { class: 'detail-name', text: p.name || '#' + f.id }), dl];
+
+    if (canEdit()) {
+      parts.push(renderTransitions(p, preserve), renderEditForm(p, preserve));
+    } else {
+      parts.push(h('p', { class: 'muted readonly-note', 'data-testid': 'detail-readonly', text: t('detail.readonly') }));
+    }
+    parts.push(renderHistory(d));
+    body.replaceChildren(...parts);
+  }
+
+  function privacyNote(id) {
+    return h('p', { class: 'privacy-note', id, role: 'note', 'data-testid': 'privacy-note' }, h('span', { 'aria-hidden': 'true', text: '⚠ ' }), t('privacy.note'));
+  }
+
+  function renderTransitions(p, preserve) {
+    const targets = allowedTransitions(p.status);
+    const sec = h('section', { class: 'detail-section', id: 'detail-transitions', 'aria-labelledby': 'transition-heading' });
+    sec.append(h('h3', { id: 'transition-heading', text: t('transition.heading') }));
+    if (!targets.length) {
+      sec.append(h('p', { class: 'muted', text: t('transition.none') }));
+      return sec;
+    }
+    const row = h('div', { class: 'field-row' });
+    row.append(
+      h('div', { class: 'field' }, h('label', { for: 'transition-on', text: t('transition.on') }), h('input', { id: 'transition-on', type: 'date', value: (preserve && preserve._on) || today(), max: today(), required: true })),
+      h(
+        'div',
+        { class: 'field grow' },
+        h('label', { for: 'transition-note', text: t('transition.note') }),
+        h('input', { id: 'transition-note', type: 'text', maxlength: 2000, 'aria-describedby': 'privacy-transition', value: (preserve && preserve._note) || '' })
+      )
+    );
+    sec.append(row, privacyNote('privacy-transition'));
+    const btns = h('div', { class: 'transition-buttons' });
+    for (const to of targets) {
+      const sw = h('span', { class: 'swatch swatch-dot', 'aria-hidden': 'true' });
+      sw.style.backgroundColor = statusColor(to);
+      btns.append(
+        h(
+          'button',
+          { type: 'button', class: 'btn transition-btn', id: `transition-${to}`, 'data-to': to, 'data-testid': 'transition-button', onclick: () => doTransition(to) },
+          sw,
+          t('transition.to', { label: statusLabel(to) })
+        )
+      );
+    }
+    sec.append(btns);
+    return sec;
+  }
+
+  function renderEditForm(p, preserve) {
+    const v = preserve || {};
+    const val = (k) => (k in v ? v[k] : p[k] === null || p[k] === undefined ? '' : String(p[k]));
+    const form = h('form', { id: 'detail-form', class: 'detail-section', 'data-testid': 'detail-form', novalidate: true, 'aria-labelledby': 'edit-heading' });
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      saveDetail();
+    });
+    form.append(h('h3', { id: 'edit-heading', text: t('edit.heading') }), privacyNote('privacy-edit'));
+    const text = (name, multiline) => {
+      const id = `edit-${name}`;
+      const input = multiline
+        ? h('textarea', { id, name, rows: 4, maxlength: 4000, 'aria-describedby': 'privacy-edit' })
+        : h('input', { id, name, type: 'text', maxlength: 500, 'aria-describedby': 'privacy-edit', required: name === 'name' });
+      input.value = val(name);
+      return h('div', { class: 'field' }, h('label', { for: id, text: t(`field.${name}`) }), input);
+    };
+    const kindSel = h('select', { id: 'edit-kind', name: 'kind' });
+    for (const k of state.vocab.kinds) kindSel.append(h('option', { value: k.code, text: k[I.lang] || k.vi }));
+    if (p.kind && !state.vocab.kinds.some((k) => k.code === p.kind)) kindSel.append(h('option', { value: p.kind, text: p.kind_label || p.kind }));
+    kindSel.value = val('kind');
+    form.append(
+      text('name'),
+      h('div', { class: 'field' }, h('label', { for: 'edit-kind', text: t('field.kind') }), kindSel),
+      text('address'),
+      text('source'),
+      text('notes', true),
+      h('div', { class: 'row' }, h('button', { type: 'submit', id: 'detail-save', class: 'btn btn-primary', 'data-testid': 'detail-save', text: t('edit.save') }))
+    );
+    return form;
+  }
+
+  function renderHistory(d) {
+    const sec = h('section', { class: 'detail-section', id: 'detail-history', 'data-testid': 'detail-history', 'aria-labelledby': 'history-heading' });
+    sec.append(h('h3', { id: 'history-heading', text: t('history.heading') }));
+    if (d.historyError) {
+      sec.append(h('p', { class: 'error', text: `${t('history.error')}: ${d.historyError}` }));
+      sec.dataset.state = 'error';
+      return sec;
+    }
+    if (d.history === null) {
+      sec.append(h('p', { class: 'muted', text: t('detail.loading') }));
+      sec.dataset.state = 'loading';
+      return sec;
+    }
+    sec.dataset.state = 'ready';
+    if (!d.history.length) {
+      sec.append(h('p', { class: 'muted', text: t('history.empty') }));
+      return sec;
+    }
+    const ol = h('ol', { class: 'history' });
+    // Newest first.
+    const events = d.history.slice().reverse();
+    for (const ev of events) {
+      const head = h('div', { class: 'history-head' }, h('time', { datetime: ev.on || '', text: fmtDate(ev.on) }), ' ');
+      if (ev.from) head.append(statusChip(ev.from), h('span', { 'aria-hidden': 'true', text: ' → ' }), h('span', { class: 'sr-only', text: ' → ' }));
+      else head.append(h('span', { class: 'muted', text: t('history.created') + ': ' }));
+      head.append(statusChip(ev.to));
+      const meta = [];
+      if (ev.actor) meta.push(t('history.by', { actor: ev.actor }));
+      if (ev.recorded_at) meta.push(t('history.recorded', { t: fmtDateTime(ev.recorded_at) }));
+      ol.append(
+        h(
+          'li',
+          { 'data-to': ev.to || '' },
+          head,
+          ev.note ? h('div', { class: 'history-note', text: ev.note }) : null,
+          meta.length ? h('div', { class: 'history-meta muted', text: meta.join(' · ') }) : null
+        )
+      );
+    }
+    sec.append(ol);
+    return sec;
+  }
+
+  function busy(on) {
+    $('#detail-panel').querySelectorAll('#detail-form button, #detail-form input, #detail-form select, #detail-form textarea, .transition-btn').forEach((el) => {
+      el.disabled = on;
+    });
+  }
+
+  async function saveDetail() {
+    const d = state.detail;
+    if (!d || !d.feature || !canEdit()) return;
+    const id = d.id;
+    const p = d.feature.properties || {};
+    const form = $('#detail-form');
+    const changes = {};
+    for (const k of ['name', 'kind', 'address', 'source', 'notes']) {
+      const el = form.elements.namedItem(k);
+      if (!el) continue;
+      const nv = k === 'notes' ? el.value.replace(/\s+$/, '') : el.value.trim();
+      const ov = p[k] === null || p[k] === undefined ? '' : String(p[k]);
+      if (nv !== ov) changes[k] = nv === '' && k !== 'name' ? null : nv;
+    }
+    setDetailError('');
+    if (!Object.keys(changes).length) {
+      setDetailMessage(t('edit.nochange'), 'nochange');
+      return;
+    }
+    setDetailMessage(t('edit.saving'), 'saving');
+    busy(true);
+    const headers = { 'Content-Type': 'application/merge-patch+json' };
+    if (p.version !== undefined && p.version !== null) headers['If-Match'] = `"${p.version}"`;
+    try {
+      const res = await api(`collections/hotspots/items/${encodeURIComponent(id)}`, { method: 'PATCH', headers, body: { properties: changes } });
+      if (!state.detail || state.detail.id !== id) return;
+      const f = res.data;
+      if (f && typeof f === 'object' && f.properties) {
+        state.detail.feature = f;
+        refreshMarker(f);
+      }
+      await reloadDetail(id);
+      setDetailMessage(t('edit.saved'), 'saved');
+      scheduleReload();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 412) {
+        setDetailError(t('edit.conflict'));
+        setDetailMessage('');
+        await reloadDetail(id);
+      } else {
+        setDetailMessage('');
+        setDetailError(e.message || String(e));
+      }
+    } finally {
+      busy(false);
+    }
+  }
+
+  async function doTransition(to) {
+    const d = state.detail;
+    if (!d || !canEdit()) return;
+    const id = d.id;
+    const on = ($('#transition-on') && $('#transition-on').value) || today();
+    const note = ($('#transition-note') && $('#transition-note').value.trim()) || '';
+    const body = { to, on };
+    if (note) body.note = note;
+    setDetailError('');
+    setDetailMessage(t('transition.busy'), 'saving');
+    busy(true);
+    try {
+      const res = await api(`v1/hotspots/${encodeURIComponent(id)}/transitions`, { method: 'POST', body });
+      if (!state.detail || state.detail.id !== id) return;
+      const f = res.data;
+      if (f && typeof f === 'object' && f.properties) {
+        state.detail.feature = f;
+        refreshMarker(f);
+      }
+      const noteEl = $('#transition-note');
+      if (noteEl) noteEl.value = '';
+      await reloadDetail(id);
+      setDetailMessage(t('transition.done', { label: statusLabel(to) }), 'transitioned');
+      scheduleReload();
+    } catch (e) {
+      setDetailMessage('');
+      setDetailError(e.message || String(e));
+    } finally {
+      busy(false);
+    }
+  }
+
+  // ------------------------------------------------------------- language
+  function switchLanguage() {
+    const keep = formValues();
+    I.setLang(I.lang === 'vi' ? 'en' : 'vi');
+    syncLangSwitch();
+    document.title = `Vigil — ${t('app.title')}`;
+    if (state.vocab) {
+      renderFilters();
+      renderLegend();
+      renderList();
+    }
+    renderCount();
+    renderUser();
+    if (state.markers.size) for (const m of state.markers.values()) decorateMarker(m.layer, m.feature);
+    if (state.detail) renderDetail(keep);
+    const err = $('#login-error');
+    if (err.textContent) err.textContent = '';
+  }
+
+  function syncLangSwitch() {
+    const b = $('#lang-switch');
+    b.setAttribute('lang', I.lang === 'vi' ? 'en' : 'vi');
+    b.dataset.lang = I.lang;
+  }
+
+  // ----------------------------------------------------------------- start
+  async function start() {
+    I.applyStatic(document);
+    syncLangSwitch();
+    document.title = `Vigil — ${t('app.title')}`;
+
+    $('#login-form').addEventListener('submit', onLoginSubmit);
+    $('#login-show').addEventListener('change', (ev) => {
+      $('#login-token').type = ev.target.checked ? 'text' : 'password';
+    });
+    $('#logout').addEventListener('click', onLogout);
+    $('#lang-switch').addEventListener('click', switchLanguage);
+    $('#filters').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      readFilters();
+    });
+    $('#filter-status').addEventListener('change', readFilters);
+    $('#filter-kind').addEventListener('change', readFilters);
+    $('#filter-reset').addEventListener('click', () => {
+      $('#filter-status').value = '';
+      $('#filter-kind').value = '';
+      $('#filter-commune').value = '';
+      readFilters();
+    });
+    $('#detail-close').addEventListener('click', closeDetail);
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && state.detail && !$('#detail-panel').hidden) closeDetail();
+    });
+    const toggle = $('#sidebar-toggle');
+    toggle.addEventListener('click', () => {
+      const collapsed = document.body.classList.toggle('sidebar-collapsed');
+      toggle.setAttribute('aria-expanded', String(!collapsed));
+    });
+    if (window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
+      document.body.classList.add('sidebar-collapsed');
+      toggle.setAttribute('aria-expanded', 'false');
+    }
+
+    let saved = null;
+    try {
+      saved = window.sessionStorage.getItem(TOKEN_KEY);
+    } catch (_) {
+      saved = null;
+    }
+    if (!saved) {
+      showLogin('');
+      return;
+    }
+    state.token = saved;
+    try {
+      const { data } = await api('v1/me');
+      await enterApp((data && data.user) || data);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return; // onUnauthorized showed the login
+      resetSession();
+      showLogin(e instanceof ApiError && e.status === 0 ? t('login.error.network') : `${t('login.error.other')}: ${e.message || e}`);
+    }
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
