@@ -12,7 +12,8 @@
 #   DURATION=15 WARMUP=3                  seconds of measured / warm-up load per tool
 #   CONNECTIONS=2 THREADS=2               wrk settings
 #   PYGEOAPI_WORKERS=2                    gunicorn sync workers serving pygeoapi (= cores)
-#   VIGIL_BIN=path                        default: cargo build --release, target/release/vigil
+#   VIGIL_BIN=path                        default: cargo build --release, then
+#                                         ${CARGO_TARGET_DIR:-target}/release/vigil
 #   SKIP_VIGIL=1 / SKIP_PYGEOAPI=1        run one side only
 #   NO_SETUP=1                            don't run bench/setup.sh first
 #   BENCH_STRICT=1                        exit 3 when a goal is missed
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; N=100000 ;;
     --fresh) FRESH=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     [0-9]*) N="$1" ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -144,7 +145,7 @@ if [ "$SKIP_VIGIL" != 1 ]; then
   else
     log "cargo build --release (vigil)"
     fg timeout 3600 cargo build --release --quiet --bin vigil --manifest-path "$ROOT/Cargo.toml" || die "cargo build --release failed"
-    VIGIL="$ROOT/target/release/vigil"
+    VIGIL="${CARGO_TARGET_DIR:-$ROOT/target}/release/vigil"
   fi
   [ -x "$VIGIL" ] || die "vigil binary not found at $VIGIL"
 fi

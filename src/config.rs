@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// Everything Vigil can be told at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct Config {
     pub server: ServerConfig,
     pub store: StoreConfig,
@@ -72,17 +73,6 @@ pub enum LogFormat {
     Json,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            store: StoreConfig::default(),
-            api: ApiConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -96,7 +86,10 @@ impl Default for ServerConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { readers: 4, busy_timeout_ms: 5_000 }
+        StoreConfig {
+            readers: 4,
+            busy_timeout_ms: 5_000,
+        }
     }
 }
 
@@ -114,7 +107,10 @@ impl Default for ApiConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into(), format: LogFormat::Pretty }
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Pretty,
+        }
     }
 }
 
@@ -122,11 +118,21 @@ impl Default for LogConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("environment variable {name}={value:?}: {reason}")]
-    Env { name: String, value: String, reason: String },
+    Env {
+        name: String,
+        value: String,
+        reason: String,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -155,15 +161,23 @@ impl Config {
 
     /// Parses a TOML document.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(e) })
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// Loads the file if given (or `DATA_DIR/vigil.toml` when it exists), then applies the environment.
     pub fn load(file: Option<&Path>, data_dir_hint: Option<&Path>) -> Result<Config, ConfigError> {
-        let implicit = data_dir_hint.map(|d| d.join("vigil.toml")).filter(|p| p.is_file());
+        let implicit = data_dir_hint
+            .map(|d| d.join("vigil.toml"))
+            .filter(|p| p.is_file());
         let mut cfg = match file.map(Path::to_path_buf).or(implicit) {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 Config::from_toml(&text, &path)?
             }
             None => Config::default(),
@@ -174,11 +188,19 @@ impl Config {
 
     /// Applies `VIGIL_*` overrides from `get` (the process environment in production).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        let bad = |name: &str, value: &str, reason: String| ConfigError::Env { name: name.into(), value: value.into(), reason };
+        let bad = |name: &str, value: &str, reason: String| ConfigError::Env {
+            name: name.into(),
+            value: value.into(),
+            reason,
+        };
         for (name, _) in ENV_VARS {
             let Some(value) = get(name) else { continue };
             match *name {
-                "VIGIL_LISTEN" => self.server.listen = value.parse().map_err(|e| bad(name, &value, format!("{e}")))?,
+                "VIGIL_LISTEN" => {
+                    self.server.listen = value
+                        .parse()
+                        .map_err(|e| bad(name, &value, format!("{e}")))?
+                }
                 "VIGIL_DATA_DIR" => self.server.data_dir = PathBuf::from(&value),
                 "VIGIL_PUBLIC_URL" => self.server.public_url = Some(value.clone()),
                 "VIGIL_LOG" => self.log.level = value.clone(),
@@ -189,8 +211,16 @@ impl Config {
                         _ => return Err(bad(name, &value, "expected `pretty` or `json`".into())),
                     }
                 }
-                "VIGIL_MAX_LIMIT" => self.api.max_limit = value.parse().map_err(|e| bad(name, &value, format!("{e}")))?,
-                "VIGIL_READERS" => self.store.readers = value.parse().map_err(|e| bad(name, &value, format!("{e}")))?,
+                "VIGIL_MAX_LIMIT" => {
+                    self.api.max_limit = value
+                        .parse()
+                        .map_err(|e| bad(name, &value, format!("{e}")))?
+                }
+                "VIGIL_READERS" => {
+                    self.store.readers = value
+                        .parse()
+                        .map_err(|e| bad(name, &value, format!("{e}")))?
+                }
                 _ => {}
             }
         }
@@ -207,13 +237,19 @@ impl Config {
             )));
         }
         if a.max_body_bytes < 1024 || a.max_import_bytes < 1024 {
-            return Err(ConfigError::Invalid("api.max_body_bytes and api.max_import_bytes must be at least 1024".into()));
+            return Err(ConfigError::Invalid(
+                "api.max_body_bytes and api.max_import_bytes must be at least 1024".into(),
+            ));
         }
         if self.store.readers == 0 || self.store.readers > 64 {
-            return Err(ConfigError::Invalid(format!("store.readers must be 1..=64, got {}", self.store.readers)));
+            return Err(ConfigError::Invalid(format!(
+                "store.readers must be 1..=64, got {}",
+                self.store.readers
+            )));
         }
         if let Some(url) = &self.server.public_url {
-            url::Url::parse(url).map_err(|e| ConfigError::Invalid(format!("server.public_url {url:?}: {e}")))?;
+            url::Url::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("server.public_url {url:?}: {e}")))?;
         }
         Ok(())
     }
@@ -238,15 +274,21 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_with_their_name() {
-        let err = Config::from_toml("[server]\nlisen = \"127.0.0.1:1\"\n", Path::new("x.toml")).unwrap_err();
+        let err = Config::from_toml("[server]\nlisen = \"127.0.0.1:1\"\n", Path::new("x.toml"))
+            .unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
     }
 
     #[test]
     fn file_then_env_precedence() {
-        let mut c = Config::from_toml("[server]\nlisten = \"127.0.0.1:9000\"\n[api]\nmax_limit = 50\n", Path::new("x")).unwrap();
+        let mut c = Config::from_toml(
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[api]\nmax_limit = 50\n",
+            Path::new("x"),
+        )
+        .unwrap();
         assert_eq!(c.server.listen.port(), 9000);
-        c.apply_env(|k| (k == "VIGIL_LISTEN").then(|| "127.0.0.1:9100".to_string())).unwrap();
+        c.apply_env(|k| (k == "VIGIL_LISTEN").then(|| "127.0.0.1:9100".to_string()))
+            .unwrap();
         assert_eq!(c.server.listen.port(), 9100);
         assert_eq!(c.api.max_limit, 50);
     }
@@ -254,7 +296,9 @@ mod tests {
     #[test]
     fn bad_env_value_is_named() {
         let mut c = Config::default();
-        let err = c.apply_env(|k| (k == "VIGIL_LISTEN").then(|| "nope".to_string())).unwrap_err();
+        let err = c
+            .apply_env(|k| (k == "VIGIL_LISTEN").then(|| "nope".to_string()))
+            .unwrap_err();
         assert!(err.to_string().contains("VIGIL_LISTEN"));
     }
 

@@ -12,26 +12,54 @@ use crate::index::BoundaryIndex;
 /// A CSV (the import format) of `count` hotspots placed inside the loaded communes, or provinces
 /// when no commune is loaded.
 pub fn hotspots_csv(b: &BoundaryIndex, count: usize, seed: u64) -> Result<String, String> {
-    let areas = if b.list(Level::Commune).is_empty() { b.list(Level::Province) } else { b.list(Level::Commune) };
+    let areas = if b.list(Level::Commune).is_empty() {
+        b.list(Level::Province)
+    } else {
+        b.list(Level::Commune)
+    };
     if areas.is_empty() {
         return Err("no boundaries are loaded: run `vigil import boundaries` first".into());
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = String::with_capacity(count * 96);
     out.push_str("lon,lat,name,kind,status,address,source,reported_on\n");
-    let kinds = [(Kind::DiemBanLe, 40), (Kind::DiemSuDung, 25), (Kind::TuDiemSuDung, 15), (Kind::DiemNong, 10), (Kind::BoongKe, 3), (Kind::Khac, 7)];
-    let statuses = [(Status::Reported, 35), (Status::Verifying, 25), (Status::Eliminated, 30), (Status::Reemerged, 10)];
-    let sources = ["Tin báo của quần chúng", "Trinh sát", "Công an xã", "Bộ đội Biên phòng"];
+    let kinds = [
+        (Kind::DiemBanLe, 40),
+        (Kind::DiemSuDung, 25),
+        (Kind::TuDiemSuDung, 15),
+        (Kind::DiemNong, 10),
+        (Kind::BoongKe, 3),
+        (Kind::Khac, 7),
+    ];
+    let statuses = [
+        (Status::Reported, 35),
+        (Status::Verifying, 25),
+        (Status::Eliminated, 30),
+        (Status::Reemerged, 10),
+    ];
+    let sources = [
+        "Tin báo của quần chúng",
+        "Trinh sát",
+        "Công an xã",
+        "Bộ đội Biên phòng",
+    ];
     let mut made = 0;
     let mut tries = 0;
     while made < count {
         tries += 1;
         if tries > count * 50 + 1000 {
-            return Err("could not place points inside the boundaries (are the geometries empty?)".into());
+            return Err(
+                "could not place points inside the boundaries (are the geometries empty?)".into(),
+            );
         }
         let area = &areas[rng.random_range(0..areas.len())];
-        let Some(r) = area.geometry.bounding_rect() else { continue };
-        let (x, y) = (rng.random_range(r.min().x..=r.max().x), rng.random_range(r.min().y..=r.max().y));
+        let Some(r) = area.geometry.bounding_rect() else {
+            continue;
+        };
+        let (x, y) = (
+            rng.random_range(r.min().x..=r.max().x),
+            rng.random_range(r.min().y..=r.max().y),
+        );
         if !area.geometry.contains(&Point::new(x, y)) {
             continue;
         }

@@ -15,7 +15,11 @@ use vigil::service::Error;
 use vigil::{Vigil, api};
 
 #[derive(Parser)]
-#[command(name = "vigil", version, about = "Geospatial service for provincial drug-control work: hotspot registry, boundaries, OGC API – Features")]
+#[command(
+    name = "vigil",
+    version,
+    about = "Geospatial service for provincial drug-control work: hotspot registry, boundaries, OGC API – Features"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -72,6 +76,13 @@ enum UserCmd {
         /// Nationwide jurisdiction.
         #[arg(long)]
         national: bool,
+    },
+    /// Issue another token for an existing user; prints it as the last line.
+    Token {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        name: String,
     },
     /// List users.
     List {
@@ -139,8 +150,11 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cfg.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
@@ -179,49 +193,129 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.validate()?;
             init_logging(&cfg);
             let vigil = Arc::new(Vigil::open(cfg).context("cannot open the store")?);
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(api::serve(vigil))
         }
-        Command::User(UserCmd::Add { common, name, role, provinces, communes, national }) => {
+        Command::User(UserCmd::Add {
+            common,
+            name,
+            role,
+            provinces,
+            communes,
+            national,
+        }) => {
             let v = open(&common)?;
-            let role = Role::from_code(&role).with_context(|| format!("unknown role {role:?}; one of admin, analyst, reviewer, operator, viewer"))?;
-            let j = Jurisdiction { national, provinces: provinces.into_iter().collect(), communes: communes.into_iter().collect() };
+            let role = Role::from_code(&role).with_context(|| {
+                format!("unknown role {role:?}; one of admin, analyst, reviewer, operator, viewer")
+            })?;
+            let j = Jurisdiction {
+                national,
+                provinces: provinces.into_iter().collect(),
+                communes: communes.into_iter().collect(),
+            };
             let token = v.add_user(&Principal::cli(), &name, role, j)?;
             println!("created user {name} ({})", role.code());
+            println!("{token}");
+            Ok(())
+        }
+        Command::User(UserCmd::Token { common, name }) => {
+            let v = open(&common)?;
+            let token = v.issue_token(&Principal::cli(), &name)?;
+            println!("new token for {name}");
             println!("{token}");
             Ok(())
         }
         Command::User(UserCmd::List { common }) => {
             let v = open(&common)?;
             for u in v.list_users(&Principal::cli())? {
-                println!("{}\t{}\t{}\t{}", u.id, u.name, u.role.code(), serde_json::to_string(&u.jurisdiction)?);
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.id,
+                    u.name,
+                    u.role.code(),
+                    serde_json::to_string(&u.jurisdiction)?
+                );
             }
             Ok(())
         }
-        Command::Import(ImportCmd::Boundaries { common, file, level, code_field, name_field, parent_field, layer, replace }) => {
+        Command::Import(ImportCmd::Boundaries {
+            common,
+            file,
+            level,
+            code_field,
+            name_field,
+            parent_field,
+            layer,
+            replace,
+        }) => {
             let v = open(&common)?;
-            let level = Level::from_code(&level).with_context(|| format!("unknown level {level:?}; province or commune"))?;
-            let fields = BoundaryFields { level, code: code_field, name: name_field, parent: (level == Level::Commune).then_some(parent_field), layer };
+            let level = Level::from_code(&level)
+                .with_context(|| format!("unknown level {level:?}; province or commune"))?;
+            let fields = BoundaryFields {
+                level,
+                code: code_field,
+                name: name_field,
+                parent: (level == Level::Commune).then_some(parent_field),
+                layer,
+            };
             let fields = with_optional_parent(&file, fields);
-            let s = v.import_boundaries(&Principal::cli(), &file, &fields, replace).map_err(report)?;
-            println!("imported {} {}(s); {} hotspot(s) reassigned", s.imported, s.level.code(), s.hotspots_reassigned);
+            let s = v
+                .import_boundaries(&Principal::cli(), &file, &fields, replace)
+                .map_err(report)?;
+            println!(
+                "imported {} {}(s); {} hotspot(s) reassigned",
+                s.imported,
+                s.level.code(),
+                s.hotspots_reassigned
+            );
             Ok(())
         }
-        Command::Import(ImportCmd::Hotspots { common, file, crs, format }) => {
+        Command::Import(ImportCmd::Hotspots {
+            common,
+            file,
+            crs,
+            format,
+        }) => {
             let v = open(&common)?;
             let format = match format {
-                Some(f) => Format::from_name(&f).with_context(|| format!("unknown format {f:?}; csv, geojson or kml"))?,
-                None => Format::from_path(&file).with_context(|| format!("cannot tell the format of {}; give --format", file.display()))?,
+                Some(f) => Format::from_name(&f)
+                    .with_context(|| format!("unknown format {f:?}; csv, geojson or kml"))?,
+                None => Format::from_path(&file).with_context(|| {
+                    format!(
+                        "cannot tell the format of {}; give --format",
+                        file.display()
+                    )
+                })?,
             };
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let s = v.import_hotspots(&Principal::cli(), &bytes, format, crs.as_deref(), &name).map_err(report)?;
-            println!("imported {} hotspot(s) (ids {}–{}); {} outside the loaded boundaries", s.imported, s.first_id.unwrap_or(0), s.last_id.unwrap_or(0), s.outside_boundaries);
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let s = v
+                .import_hotspots(&Principal::cli(), &bytes, format, crs.as_deref(), &name)
+                .map_err(report)?;
+            println!(
+                "imported {} hotspot(s) (ids {}–{}); {} outside the loaded boundaries",
+                s.imported,
+                s.first_id.unwrap_or(0),
+                s.last_id.unwrap_or(0),
+                s.outside_boundaries
+            );
             Ok(())
         }
-        Command::Demo(DemoCmd::SeedHotspots { common, count, seed }) => {
+        Command::Demo(DemoCmd::SeedHotspots {
+            common,
+            count,
+            seed,
+        }) => {
             let v = open(&common)?;
-            let s = v.seed_demo_hotspots(&Principal::cli(), count, seed).map_err(report)?;
+            let s = v
+                .seed_demo_hotspots(&Principal::cli(), count, seed)
+                .map_err(report)?;
             println!("seeded {} sample hotspot(s)", s.imported);
             Ok(())
         }
@@ -233,8 +327,13 @@ fn with_optional_parent(file: &Path, mut fields: BoundaryFields) -> BoundaryFiel
     if let Some(parent) = &fields.parent
         && parent == "province_code"
     {
-        let probe = BoundaryFields { parent: Some(parent.clone()), ..fields.clone() };
-        if let Err(vigil::ingest::vector::VectorError::NoField { role: "parent", .. }) = vigil::ingest::vector::read_boundaries(file, &probe) {
+        let probe = BoundaryFields {
+            parent: Some(parent.clone()),
+            ..fields.clone()
+        };
+        if let Err(vigil::ingest::vector::VectorError::NoField { role: "parent", .. }) =
+            vigil::ingest::vector::read_boundaries(file, &probe)
+        {
             fields.parent = None;
         }
     }

@@ -36,7 +36,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("the resource changed since you read it: it is at version {current}; re-read it and try again")]
+    #[error(
+        "the resource changed since you read it: it is at version {current}; re-read it and try again"
+    )]
     PreconditionFailed { current: i64 },
     #[error("invalid input: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
@@ -63,7 +65,9 @@ fn invalid(field: &str, message: impl Into<String>) -> Error {
 }
 
 fn hotspot_not_found(id: i64) -> Error {
-    Error::NotFound(format!("hotspot {id} does not exist or is outside your jurisdiction"))
+    Error::NotFound(format!(
+        "hotspot {id} does not exist or is outside your jurisdiction"
+    ))
 }
 
 /// The running registry.
@@ -76,7 +80,9 @@ pub struct Vigil {
 
 impl std::fmt::Debug for Vigil {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vigil").field("hotspots", &self.hotspots.len()).finish()
+        f.debug_struct("Vigil")
+            .field("hotspots", &self.hotspots.len())
+            .finish()
     }
 }
 
@@ -101,11 +107,15 @@ impl Vigil {
     /// Opens the store, runs migrations and rebuilds the in-memory indexes from it.
     pub fn open(config: Config) -> Result<Vigil> {
         let t0 = Instant::now();
-        let store = Store::open(&config.db_path(), config.store.readers, Duration::from_millis(config.store.busy_timeout_ms))?;
-        let boundaries = store.read(|c| store::boundaries::load_all(c))?;
+        let store = Store::open(
+            &config.db_path(),
+            config.store.readers,
+            Duration::from_millis(config.store.busy_timeout_ms),
+        )?;
+        let boundaries = store.read(store::boundaries::load_all)?;
         let nb = boundaries.len();
         let boundaries = BoundaryIndex::new(boundaries);
-        let rows = store.read(|c| hs::index_rows(c))?;
+        let rows = store.read(hs::index_rows)?;
         let t_read = t0.elapsed();
         let hotspots = HotspotIndex::build(rows);
         tracing::info!(
@@ -115,7 +125,12 @@ impl Vigil {
             total_ms = t0.elapsed().as_millis() as u64,
             "store opened and indexes rebuilt"
         );
-        Ok(Vigil { config, store, hotspots, boundaries: RwLock::new(Arc::new(boundaries)) })
+        Ok(Vigil {
+            config,
+            store,
+            hotspots,
+            boundaries: RwLock::new(Arc::new(boundaries)),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -145,43 +160,114 @@ impl Vigil {
     }
 
     /// Creates a user and its first API token; returns the token (shown once, stored hashed).
-    pub fn add_user(&self, actor: &Principal, name: &str, role: Role, jurisdiction: Jurisdiction) -> Result<String> {
+    pub fn add_user(
+        &self,
+        actor: &Principal,
+        name: &str,
+        role: Role,
+        jurisdiction: Jurisdiction,
+    ) -> Result<String> {
         if !actor.role.is_admin() {
             return Err(Error::Forbidden("only admins manage users".into()));
         }
         let name = name.trim();
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "._-@".contains(c))
+        {
             return Err(invalid("name", "must be 1–64 letters, digits or . _ - @"));
         }
         if jurisdiction.is_empty() && role != Role::Admin {
-            return Err(invalid("jurisdiction", "give at least one --province or --commune, or --national"));
+            return Err(invalid(
+                "jurisdiction",
+                "give at least one --province or --commune, or --national",
+            ));
         }
-        let jurisdiction = if role == Role::Admin && jurisdiction.is_empty() { Jurisdiction::national() } else { jurisdiction };
+        let jurisdiction = if role == Role::Admin && jurisdiction.is_empty() {
+            Jurisdiction::national()
+        } else {
+            jurisdiction
+        };
         let b = self.boundaries();
         if !b.is_empty() {
             let unknown: Vec<String> = jurisdiction
                 .provinces
                 .iter()
                 .filter(|p| b.get(Level::Province, p).is_none())
-                .chain(jurisdiction.communes.iter().filter(|c| b.get(Level::Commune, c).is_none()))
+                .chain(
+                    jurisdiction
+                        .communes
+                        .iter()
+                        .filter(|c| b.get(Level::Commune, c).is_none()),
+                )
                 .cloned()
                 .collect();
             if !unknown.is_empty() {
-                return Err(invalid("jurisdiction", format!("unknown province/commune code(s): {}", unknown.join(", "))));
+                return Err(invalid(
+                    "jurisdiction",
+                    format!("unknown province/commune code(s): {}", unknown.join(", ")),
+                ));
             }
         }
-        let token = auth::new_token().map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let token = auth::new_token()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
         let hash = auth::token_hash(&token);
         let now = now_rfc3339();
         self.store.write(|tx| {
             if store::users::user_exists(tx, name)? {
-                return Err(Error::Conflict(format!("a user named {name:?} already exists")));
+                return Err(Error::Conflict(format!(
+                    "a user named {name:?} already exists"
+                )));
             }
             let id = store::users::insert_user(tx, name, role, &jurisdiction, &now)?;
             store::users::insert_token(tx, id, &hash, Some("created with the user"), &now)?;
             let after = json!({ "name": name, "role": role, "jurisdiction": jurisdiction });
-            store::audit::append(tx, &NewAudit { actor: &actor.name, action: "create", entity: "user", entity_id: Some(id.to_string()), before: None, after: Some(after) }, &now)?;
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &actor.name,
+                    action: "create",
+                    entity: "user",
+                    entity_id: Some(id.to_string()),
+                    before: None,
+                    after: Some(after),
+                },
+                &now,
+            )?;
             Ok(())
+        })?;
+        Ok(token)
+    }
+
+    /// Issues another token for an existing, enabled user.
+    pub fn issue_token(&self, actor: &Principal, name: &str) -> Result<String> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins issue tokens".into()));
+        }
+        let token = auth::new_token()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let hash = auth::token_hash(&token);
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            let id = store::users::user_id(tx, name)?
+                .ok_or_else(|| Error::NotFound(format!("no user named {name:?}")))?;
+            store::users::insert_token(tx, id, &hash, Some("issued"), &now)?;
+            let after = json!({ "name": name });
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &actor.name,
+                    action: "issue_token",
+                    entity: "user",
+                    entity_id: Some(id.to_string()),
+                    before: None,
+                    after: Some(after),
+                },
+                &now,
+            )?;
+            Ok::<(), Error>(())
         })?;
         Ok(token)
     }
@@ -190,20 +276,28 @@ impl Vigil {
         if !actor.role.is_admin() {
             return Err(Error::Forbidden("only admins list users".into()));
         }
-        self.store.read(|c| store::users::list(c).map_err(Error::from))
+        self.store
+            .read(|c| store::users::list(c).map_err(Error::from))
     }
 
     // ---- reading hotspots ------------------------------------------------------------------------
 
     /// One page of hotspots matching `filter` inside the caller's jurisdiction.
-    pub fn query_hotspots(&self, who: &Principal, filter: &HotspotFilter, after: Option<i64>, limit: usize) -> Result<(Vec<Hotspot>, Page)> {
+    pub fn query_hotspots(
+        &self,
+        who: &Principal,
+        filter: &HotspotFilter,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<(Vec<Hotspot>, Page)> {
         let page = self.hotspots.query(filter, &who.jurisdiction, after, limit);
         let rows = self.store.read(|c| hs::get_many(c, &page.ids))?;
         Ok((rows, page))
     }
 
     fn visible(&self, who: &Principal, h: &Hotspot) -> bool {
-        who.jurisdiction.covers(h.province_code.as_deref(), h.commune_code.as_deref())
+        who.jurisdiction
+            .covers(h.province_code.as_deref(), h.commune_code.as_deref())
     }
 
     /// A hotspot the caller may see; outside the jurisdiction it does not exist (404, not 403).
@@ -225,14 +319,24 @@ impl Vigil {
         if who.role.can_write_hotspots() {
             Ok(())
         } else {
-            Err(Error::Forbidden(format!("role `{}` cannot change the hotspot registry (analyst or admin needed)", who.role.code())))
+            Err(Error::Forbidden(format!(
+                "role `{}` cannot change the hotspot registry (analyst or admin needed)",
+                who.role.code()
+            )))
         }
     }
 
     /// Resolves commune/province for a point and checks the caller may act there.
-    fn place(&self, who: &Principal, input: crate::hotspots::HotspotInput) -> Result<HotspotChange> {
+    fn place(
+        &self,
+        who: &Principal,
+        input: crate::hotspots::HotspotInput,
+    ) -> Result<HotspotChange> {
         let loc = self.boundaries().locate(input.lon, input.lat);
-        if !who.jurisdiction.covers(loc.province.as_deref(), loc.commune.as_deref()) {
+        if !who
+            .jurisdiction
+            .covers(loc.province.as_deref(), loc.commune.as_deref())
+        {
             return Err(Error::Forbidden(format!(
                 "the point ({}, {}) lies outside your jurisdiction{}",
                 input.lon,
@@ -243,7 +347,11 @@ impl Vigil {
                 }
             )));
         }
-        Ok(HotspotChange { input, province: loc.province, commune: loc.commune })
+        Ok(HotspotChange {
+            input,
+            province: loc.province,
+            commune: loc.commune,
+        })
     }
 
     /// Creates a hotspot.
@@ -266,12 +374,20 @@ impl Vigil {
 
     /// Replaces a hotspot's fields with `raw` (PUT, PATCH). A different status goes through the
     /// lifecycle; `if_match` is the version the caller last read.
-    pub fn update_hotspot(&self, who: &Principal, id: i64, if_match: Option<i64>, edit: impl FnOnce(&mut RawHotspot)) -> Result<Hotspot> {
+    pub fn update_hotspot(
+        &self,
+        who: &Principal,
+        id: i64,
+        if_match: Option<i64>,
+        edit: impl FnOnce(&mut RawHotspot),
+    ) -> Result<Hotspot> {
         self.require_writer(who)?;
         let now = now_rfc3339();
         let result = self.store.write_then(
             |tx| -> Result<(Hotspot, Hotspot)> {
-                let before = hs::get(tx, id)?.filter(|h| self.visible(who, h)).ok_or_else(|| hotspot_not_found(id))?;
+                let before = hs::get(tx, id)?
+                    .filter(|h| self.visible(who, h))
+                    .ok_or_else(|| hotspot_not_found(id))?;
                 check_version(&before, if_match)?;
                 let mut raw = RawHotspot::from(&before);
                 edit(&mut raw);
@@ -280,11 +396,27 @@ impl Vigil {
                 let change = self.place(who, input)?;
                 hs::update_fields(tx, id, &change, &now)?;
                 if new_status != before.status {
-                    before.status.transition(new_status).map_err(|e| Error::Conflict(e.to_string()))?;
-                    hs::set_status(tx, id, before.status, new_status, &format_date(today()), &who.name, None, &now)?;
+                    before
+                        .status
+                        .transition(new_status)
+                        .map_err(|e| Error::Conflict(e.to_string()))?;
+                    hs::set_status(
+                        tx,
+                        id,
+                        before.status,
+                        new_status,
+                        &format_date(today()),
+                        &who.name,
+                        None,
+                        &now,
+                    )?;
                 }
                 let after = hs::get(tx, id)?.ok_or_else(|| hotspot_not_found(id))?;
-                store::audit::append(tx, &audit_hotspot(who, "update", &after, Some(&before), Some(&after)), &now)?;
+                store::audit::append(
+                    tx,
+                    &audit_hotspot(who, "update", &after, Some(&before), Some(&after)),
+                    &now,
+                )?;
                 Ok((before, after))
             },
             |(before, after)| {
@@ -296,31 +428,70 @@ impl Vigil {
     }
 
     /// Moves a hotspot along its lifecycle on a given date, with an optional note.
-    pub fn transition(&self, who: &Principal, id: i64, to: Status, on: Option<&str>, note: Option<String>, if_match: Option<i64>) -> Result<Hotspot> {
+    pub fn transition(
+        &self,
+        who: &Principal,
+        id: i64,
+        to: Status,
+        on: Option<&str>,
+        note: Option<String>,
+        if_match: Option<i64>,
+    ) -> Result<Hotspot> {
         self.require_writer(who)?;
         let on = match on {
             Some(s) => parse_date(s).map_err(|e| invalid("on", e))?,
             None => today(),
         };
         if on > today().next_day().unwrap_or(on) {
-            return Err(invalid("on", format!("{} is in the future", format_date(on))));
+            return Err(invalid(
+                "on",
+                format!("{} is in the future", format_date(on)),
+            ));
         }
         let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > crate::hotspots::model::MAX_NOTES) {
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > crate::hotspots::model::MAX_NOTES)
+        {
             return Err(invalid("note", "is too long"));
         }
         let now = now_rfc3339();
         let (_, after) = self.store.write_then(
             |tx| -> Result<(Hotspot, Hotspot)> {
-                let before = hs::get(tx, id)?.filter(|h| self.visible(who, h)).ok_or_else(|| hotspot_not_found(id))?;
+                let before = hs::get(tx, id)?
+                    .filter(|h| self.visible(who, h))
+                    .ok_or_else(|| hotspot_not_found(id))?;
                 check_version(&before, if_match)?;
-                before.status.transition(to).map_err(|e| Error::Conflict(e.to_string()))?;
+                before
+                    .status
+                    .transition(to)
+                    .map_err(|e| Error::Conflict(e.to_string()))?;
                 if on < before.status_since {
-                    return Err(invalid("on", format!("{} is before the current status began ({})", format_date(on), format_date(before.status_since))));
+                    return Err(invalid(
+                        "on",
+                        format!(
+                            "{} is before the current status began ({})",
+                            format_date(on),
+                            format_date(before.status_since)
+                        ),
+                    ));
                 }
-                hs::set_status(tx, id, before.status, to, &format_date(on), &who.name, note.as_deref(), &now)?;
+                hs::set_status(
+                    tx,
+                    id,
+                    before.status,
+                    to,
+                    &format_date(on),
+                    &who.name,
+                    note.as_deref(),
+                    &now,
+                )?;
                 let after = hs::get(tx, id)?.ok_or_else(|| hotspot_not_found(id))?;
-                store::audit::append(tx, &audit_hotspot(who, "transition", &after, Some(&before), Some(&after)), &now)?;
+                store::audit::append(
+                    tx,
+                    &audit_hotspot(who, "transition", &after, Some(&before), Some(&after)),
+                    &now,
+                )?;
                 Ok((before, after))
             },
             |(before, after)| {
@@ -337,10 +508,16 @@ impl Vigil {
         let now = now_rfc3339();
         self.store.write_then(
             |tx| -> Result<Hotspot> {
-                let before = hs::get(tx, id)?.filter(|h| self.visible(who, h)).ok_or_else(|| hotspot_not_found(id))?;
+                let before = hs::get(tx, id)?
+                    .filter(|h| self.visible(who, h))
+                    .ok_or_else(|| hotspot_not_found(id))?;
                 check_version(&before, if_match)?;
                 hs::soft_delete(tx, id, &now)?;
-                store::audit::append(tx, &audit_hotspot(who, "delete", &before, Some(&before), None), &now)?;
+                store::audit::append(
+                    tx,
+                    &audit_hotspot(who, "delete", &before, Some(&before), None),
+                    &now,
+                )?;
                 Ok(before)
             },
             |before| {
@@ -351,33 +528,58 @@ impl Vigil {
     }
 
     /// Imports a whole file of hotspots, all or nothing.
-    pub fn import_hotspots(&self, who: &Principal, bytes: &[u8], format: Format, crs: Option<&str>, source_name: &str) -> Result<ImportSummary> {
+    pub fn import_hotspots(
+        &self,
+        who: &Principal,
+        bytes: &[u8],
+        format: Format,
+        crs: Option<&str>,
+        source_name: &str,
+    ) -> Result<ImportSummary> {
         self.require_writer(who)?;
-        let transform = match crs.map(str::trim).filter(|c| !c.is_empty() && !is_wgs84_name(c)) {
+        let transform = match crs
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && !is_wgs84_name(c))
+        {
             Some(name) => Some(ToWgs84::new(name)?),
             None => None,
         };
-        let inputs = import::parse(bytes, format, transform.as_ref().map(|t| t as &dyn import::PointTransform), self.config.api.max_import_rows)?;
+        let (inputs, mut errors) = import::parse_rows(
+            bytes,
+            format,
+            transform.as_ref().map(|t| t as &dyn import::PointTransform),
+            self.config.api.max_import_rows,
+        )?;
         let b = self.boundaries();
         let mut changes = Vec::with_capacity(inputs.len());
-        let mut errors = Vec::new();
         let mut outside = 0;
-        for (i, input) in inputs.into_iter().enumerate() {
+        for (row, input) in inputs {
             let loc = b.locate(input.lon, input.lat);
             if loc.province.is_none() {
                 outside += 1;
             }
-            if !who.jurisdiction.covers(loc.province.as_deref(), loc.commune.as_deref()) {
+            if !who
+                .jurisdiction
+                .covers(loc.province.as_deref(), loc.commune.as_deref())
+            {
                 errors.push(import::RowError {
-                    row: i + if format == Format::Csv { 2 } else { 1 },
+                    row,
                     field: "geometry".into(),
-                    message: format!("({}, {}) lies outside your jurisdiction", input.lon, input.lat),
+                    message: format!(
+                        "({}, {}) lies outside your jurisdiction",
+                        input.lon, input.lat
+                    ),
                 });
                 continue;
             }
-            changes.push(HotspotChange { input, province: loc.province, commune: loc.commune });
+            changes.push(HotspotChange {
+                input,
+                province: loc.province,
+                commune: loc.commune,
+            });
         }
         if !errors.is_empty() {
+            errors.sort_by_key(|e| e.row);
             return Err(ImportError::Rows(errors).into());
         }
         let now = now_rfc3339();
@@ -409,14 +611,25 @@ impl Vigil {
                 }
             },
         )?;
-        Ok(ImportSummary { imported: n, first_id: ids.first().copied(), last_id: ids.last().copied(), outside_boundaries: outside })
+        Ok(ImportSummary {
+            imported: n,
+            first_id: ids.first().copied(),
+            last_id: ids.last().copied(),
+            outside_boundaries: outside,
+        })
     }
 
     // ---- boundaries --------------------------------------------------------------------------------
 
     /// Imports provinces or communes from a vector file, then reassigns every hotspot's commune and
     /// province, all in one transaction.
-    pub fn import_boundaries(&self, who: &Principal, path: &Path, fields: &BoundaryFields, replace: bool) -> Result<BoundaryImportSummary> {
+    pub fn import_boundaries(
+        &self,
+        who: &Principal,
+        path: &Path,
+        fields: &BoundaryFields,
+        replace: bool,
+    ) -> Result<BoundaryImportSummary> {
         if !who.role.is_admin() {
             return Err(Error::Forbidden("only admins import boundaries".into()));
         }
@@ -441,7 +654,10 @@ impl Vigil {
         all.extend(items.iter().cloned());
         let next = Arc::new(BoundaryIndex::new(all));
         let now = now_rfc3339();
-        let source = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let source = path
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
         let n = items.len();
         let reassigned = self.store.write_then(
             |tx| -> Result<usize> {
@@ -459,10 +675,14 @@ impl Vigil {
             },
         )?;
         if reassigned > 0 {
-            let rows = self.store.read(|c| hs::index_rows(c))?;
+            let rows = self.store.read(hs::index_rows)?;
             self.hotspots.replace_all(rows);
         }
-        Ok(BoundaryImportSummary { level: fields.level, imported: n, hotspots_reassigned: reassigned })
+        Ok(BoundaryImportSummary {
+            level: fields.level,
+            imported: n,
+            hotspots_reassigned: reassigned,
+        })
     }
 
     // ---- audit -------------------------------------------------------------------------------------
@@ -476,14 +696,29 @@ impl Vigil {
 
     /// Adds `count` seeded synthetic hotspots inside the loaded communes (or provinces), for demos
     /// and benchmarks. Names say they are samples.
-    pub fn seed_demo_hotspots(&self, who: &Principal, count: usize, seed: u64) -> Result<ImportSummary> {
-        let csv = crate::demo::hotspots_csv(&self.boundaries(), count, seed).map_err(|m| invalid("boundaries", m))?;
-        self.import_hotspots(who, csv.as_bytes(), Format::Csv, None, &format!("demo seed {seed}"))
+    pub fn seed_demo_hotspots(
+        &self,
+        who: &Principal,
+        count: usize,
+        seed: u64,
+    ) -> Result<ImportSummary> {
+        let csv = crate::demo::hotspots_csv(&self.boundaries(), count, seed)
+            .map_err(|m| invalid("boundaries", m))?;
+        self.import_hotspots(
+            who,
+            csv.as_bytes(),
+            Format::Csv,
+            None,
+            &format!("demo seed {seed}"),
+        )
     }
 }
 
 fn is_wgs84_name(c: &str) -> bool {
-    matches!(c.to_ascii_uppercase().as_str(), "EPSG:4326" | "4326" | "CRS84" | "OGC:CRS84" | "WGS84")
+    matches!(
+        c.to_ascii_uppercase().as_str(),
+        "EPSG:4326" | "4326" | "CRS84" | "OGC:CRS84" | "WGS84"
+    )
 }
 
 fn check_version(h: &Hotspot, if_match: Option<i64>) -> Result<()> {
@@ -493,7 +728,13 @@ fn check_version(h: &Hotspot, if_match: Option<i64>) -> Result<()> {
     }
 }
 
-fn audit_hotspot<'a>(who: &'a Principal, action: &'a str, h: &Hotspot, before: Option<&Hotspot>, after: Option<&Hotspot>) -> NewAudit<'a> {
+fn audit_hotspot<'a>(
+    who: &'a Principal,
+    action: &'a str,
+    h: &Hotspot,
+    before: Option<&Hotspot>,
+    after: Option<&Hotspot>,
+) -> NewAudit<'a> {
     NewAudit {
         actor: &who.name,
         action,

@@ -7,8 +7,11 @@ use time::{Date, OffsetDateTime};
 /// Now, as an RFC 3339 UTC timestamp with millisecond precision.
 pub fn now_rfc3339() -> String {
     let now = OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
-    now.format(&Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
+    let now = now
+        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 /// Today's date in Vietnam (UTC+7), which is what field teams mean by "today".
@@ -21,13 +24,16 @@ pub fn parse_date(s: &str) -> Result<Date, String> {
     let s = s.trim();
     let day = s.get(..10).unwrap_or(s);
     if s.len() > 10 {
-        OffsetDateTime::parse(s, &Rfc3339).map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or RFC 3339 timestamp"))?;
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or RFC 3339 timestamp"))?;
     }
-    Date::parse(day, format_description!("[year]-[month]-[day]")).map_err(|_| format!("{s:?} is not a valid date (YYYY-MM-DD)"))
+    Date::parse(day, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("{s:?} is not a valid date (YYYY-MM-DD)"))
 }
 
 pub fn format_date(d: Date) -> String {
-    d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+    d.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 /// Days since 1970-01-01, for compact date comparisons in the index.
@@ -48,7 +54,10 @@ mod tests {
     fn dates_parse_and_number() {
         let d = parse_date("1970-01-02").unwrap();
         assert_eq!(day_number(d), 1);
-        assert_eq!(parse_date("2026-03-01T10:00:00Z").unwrap(), parse_date("2026-03-01").unwrap());
+        assert_eq!(
+            parse_date("2026-03-01T10:00:00Z").unwrap(),
+            parse_date("2026-03-01").unwrap()
+        );
         assert!(parse_date("2026-02-30").is_err());
         assert!(parse_date("01/03/2026").is_err());
     }

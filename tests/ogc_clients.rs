@@ -11,7 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{
-    ALL_BOX, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, run_with_timeout,
+    ALL_BOX, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir,
+    run_with_timeout,
 };
 use serde_json::json;
 
@@ -36,7 +37,10 @@ fn seeded_server() -> (TestServer, String) {
     data.seed_hotspots(SEEDED);
     let server = TestServer::serve(data);
     let total = server.hotspots_matched(&admin, "");
-    assert_eq!(total, SEEDED as u64, "seed-hotspots --count {SEEDED} should give {SEEDED} hotspots");
+    assert_eq!(
+        total, SEEDED as u64,
+        "seed-hotspots --count {SEEDED} should give {SEEDED} hotspots"
+    );
     (server, admin)
 }
 
@@ -46,10 +50,16 @@ fn seeded_server() -> (TestServer, String) {
 
 /// `true` if the test should return (ogrinfo with the OAPIF driver missing, skip allowed).
 fn ogrinfo_missing() -> bool {
-    let formats = Command::new("ogrinfo").arg("--formats").stdin(Stdio::null()).output();
+    let formats = Command::new("ogrinfo")
+        .arg("--formats")
+        .stdin(Stdio::null())
+        .output();
     let has_oapif =
         matches!(&formats, Ok(out) if String::from_utf8_lossy(&out.stdout).contains("OAPIF"));
-    external_tool_missing(has_oapif, "GDAL `ogrinfo` with the OAPIF driver (Debian gdal-bin)")
+    external_tool_missing(
+        has_oapif,
+        "GDAL `ogrinfo` with the OAPIF driver (Debian gdal-bin)",
+    )
 }
 
 /// `ogrinfo -ro ARGS... OAPIF:URL LAYERS...`, sending `token` (if any) as a bearer token.
@@ -57,15 +67,27 @@ fn ogrinfo(server: &TestServer, token: Option<&str>, args: &[&str], layers: &[&s
     let mut cmd = Command::new("ogrinfo");
     cmd.arg("-ro");
     if let Some(token) = token {
-        cmd.args(["--config", "GDAL_HTTP_HEADERS", &format!("Authorization: Bearer {token}")]);
+        cmd.args([
+            "--config",
+            "GDAL_HTTP_HEADERS",
+            &format!("Authorization: Bearer {token}"),
+        ]);
     }
     // Small pages, so GDAL has to follow the `next` links.
     cmd.args(["-oo", "PAGE_SIZE=25"]);
-    cmd.args(args).arg(format!("OAPIF:{}", server.base_url())).args(layers);
+    cmd.args(args)
+        .arg(format!("OAPIF:{}", server.base_url()))
+        .args(layers);
     // Loopback only: never through a proxy from the environment.
-    cmd.env("NO_PROXY", "127.0.0.1,localhost").env_remove("http_proxy").env_remove("HTTP_PROXY");
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY");
     let (out, timed_out) = run_with_timeout(&mut cmd, CLIENT_TIMEOUT);
-    assert!(!timed_out, "ogrinfo {args:?} {layers:?} ran over {CLIENT_TIMEOUT:?}\n{}", describe_output(&out));
+    assert!(
+        !timed_out,
+        "ogrinfo {args:?} {layers:?} ran over {CLIENT_TIMEOUT:?}\n{}",
+        describe_output(&out)
+    );
     out
 }
 
@@ -87,7 +109,9 @@ fn ogr_features(stdout: &str, layer: &str) -> Vec<Vec<(String, String)>> {
     for line in stdout.lines() {
         if line.starts_with(&head) {
             features.push(Vec::new());
-        } else if let (Some(current), Some((lhs, value))) = (features.last_mut(), line.split_once(" = ")) {
+        } else if let (Some(current), Some((lhs, value))) =
+            (features.last_mut(), line.split_once(" = "))
+        {
             // "  province_code (String) = 08"
             if let Some(name) = lhs.split_whitespace().next() {
                 current.push((name.to_string(), value.trim().to_string()));
@@ -98,12 +122,18 @@ fn ogr_features(stdout: &str, layer: &str) -> Vec<Vec<(String, String)>> {
 }
 
 fn field<'a>(feature: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    feature.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    feature
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// "Feature Count: N" of `ogrinfo -so`.
 fn ogr_feature_count(stdout: &str) -> Option<u64> {
-    stdout.lines().find_map(|l| l.strip_prefix("Feature Count: ")).and_then(|n| n.trim().parse().ok())
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Feature Count: "))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 #[test]
@@ -115,19 +145,35 @@ fn gdal_ogrinfo_lists_hotspots_communes_and_provinces_layers() {
     let listing = ogrinfo_ok(&server, Some(&admin), &["-so"], &[]);
     for layer in ["hotspots", "communes", "provinces"] {
         assert!(
-            listing.lines().any(|l| l.split_whitespace().nth(1) == Some(layer)),
+            listing
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(layer)),
             "ogrinfo does not list layer {layer:?}:\n{listing}"
         );
     }
     let summary = ogrinfo_ok(&server, Some(&admin), &["-so"], &["hotspots"]);
-    assert!(summary.contains("Geometry: Point"), "hotspots layer is not a Point layer:\n{summary}");
-    for attr in ["name", "kind", "status", "province_code", "commune_code", "reported_on"] {
+    assert!(
+        summary.contains("Geometry: Point"),
+        "hotspots layer is not a Point layer:\n{summary}"
+    );
+    for attr in [
+        "name",
+        "kind",
+        "status",
+        "province_code",
+        "commune_code",
+        "reported_on",
+    ] {
         assert!(
             summary.lines().any(|l| l.starts_with(&format!("{attr}: "))),
             "ogrinfo's hotspots schema lacks {attr:?}:\n{summary}"
         );
     }
-    assert_eq!(ogr_feature_count(&summary), Some(SEEDED as u64), "Feature Count of hotspots:\n{summary}");
+    assert_eq!(
+        ogr_feature_count(&summary),
+        Some(SEEDED as u64),
+        "Feature Count of hotspots:\n{summary}"
+    );
 }
 
 #[test]
@@ -147,9 +193,16 @@ fn gdal_ogrinfo_bbox_feature_count_equals_server_number_matched() {
     args.extend(&spat);
     let stdout = ogrinfo_ok(&server, Some(&admin), &args, &["hotspots"]);
     let features = ogr_features(&stdout, "hotspots");
-    assert_eq!(features.len() as u64, matched, "ogrinfo -spat {PART_BOX:?} read {} features", features.len());
-    let provinces: std::collections::BTreeSet<_> =
-        features.iter().filter_map(|f| field(f, "province_code")).collect();
+    assert_eq!(
+        features.len() as u64,
+        matched,
+        "ogrinfo -spat {PART_BOX:?} read {} features",
+        features.len()
+    );
+    let provinces: std::collections::BTreeSet<_> = features
+        .iter()
+        .filter_map(|f| field(f, "province_code"))
+        .collect();
     assert_eq!(
         provinces,
         ["08", "24"].into_iter().collect(),
@@ -159,7 +212,11 @@ fn gdal_ogrinfo_bbox_feature_count_equals_server_number_matched() {
     let mut args = vec!["-so", "-spat"];
     args.extend(&spat);
     let summary = ogrinfo_ok(&server, Some(&admin), &args, &["hotspots"]);
-    assert_eq!(ogr_feature_count(&summary), Some(matched), "ogrinfo -so -spat Feature Count:\n{summary}");
+    assert_eq!(
+        ogr_feature_count(&summary),
+        Some(matched),
+        "ogrinfo -so -spat Feature Count:\n{summary}"
+    );
 }
 
 #[test]
@@ -171,7 +228,10 @@ fn gdal_ogrinfo_viewer_scoped_to_province_08_sees_only_province_08_hotspots() {
     let viewer = server.add_user("viewer-08", "viewer", &[TUYEN_QUANG], false);
     let api_viewer = server.hotspots_matched(&viewer, "");
     let api_admin_08 = server.hotspots_matched(&admin, "province=08");
-    assert_eq!(api_viewer, api_admin_08, "API: the viewer sees all of province 08 and nothing else");
+    assert_eq!(
+        api_viewer, api_admin_08,
+        "API: the viewer sees all of province 08 and nothing else"
+    );
     assert!(
         api_viewer > 0 && api_viewer < SEEDED as u64,
         "seeded hotspots should fall in both provinces; viewer of 08 sees {api_viewer} of {SEEDED}"
@@ -179,13 +239,24 @@ fn gdal_ogrinfo_viewer_scoped_to_province_08_sees_only_province_08_hotspots() {
 
     let stdout = ogrinfo_ok(&server, Some(&viewer), &["-al", "-q"], &["hotspots"]);
     let features = ogr_features(&stdout, "hotspots");
-    assert_eq!(features.len() as u64, api_viewer, "ogrinfo (viewer of 08) feature count vs the API");
+    assert_eq!(
+        features.len() as u64,
+        api_viewer,
+        "ogrinfo (viewer of 08) feature count vs the API"
+    );
     for f in &features {
-        assert_eq!(field(f, "province_code"), Some(TUYEN_QUANG), "viewer of 08 got a feature outside 08: {f:?}");
+        assert_eq!(
+            field(f, "province_code"),
+            Some(TUYEN_QUANG),
+            "viewer of 08 got a feature outside 08: {f:?}"
+        );
     }
     // The boundary layers stay readable for the viewer too.
     let summary = ogrinfo_ok(&server, Some(&viewer), &["-so"], &["provinces"]);
-    assert!(ogr_feature_count(&summary).is_some_and(|n| n >= 1), "provinces layer for a viewer:\n{summary}");
+    assert!(
+        ogr_feature_count(&summary).is_some_and(|n| n >= 1),
+        "provinces layer for a viewer:\n{summary}"
+    );
 }
 
 #[test]
@@ -194,7 +265,10 @@ fn gdal_ogrinfo_without_token_or_with_wrong_token_reads_no_hotspots() {
         return;
     }
     let (server, _admin) = seeded_server();
-    for (label, token) in [("no token", None), ("a wrong token", Some("vgl_not_a_real_token_0000"))] {
+    for (label, token) in [
+        ("no token", None),
+        ("a wrong token", Some("vgl_not_a_real_token_0000")),
+    ] {
         let out = ogrinfo(&server, token, &["-al", "-q"], &["hotspots"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let n = ogr_features(&stdout, "hotspots").len();
@@ -228,12 +302,22 @@ fn owslib_missing() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    external_tool_missing(ok, &format!("OWSLib (python {} with tests/clients/requirements.txt)", py.display()))
+    external_tool_missing(
+        ok,
+        &format!(
+            "OWSLib (python {} with tests/clients/requirements.txt)",
+            py.display()
+        ),
+    )
 }
 
 /// Runs tests/clients/owslib_check.py and returns its JSON summary; panics with its output on a
 /// non-zero exit.
-fn owslib_check(server: &TestServer, token: &str, expected: serde_json::Value) -> serde_json::Value {
+fn owslib_check(
+    server: &TestServer,
+    token: &str,
+    expected: serde_json::Value,
+) -> serde_json::Value {
     let script = manifest_dir().join("tests/clients/owslib_check.py");
     let (out, timed_out) = run_with_timeout(
         Command::new(venv_python())
@@ -252,8 +336,12 @@ fn owslib_check(server: &TestServer, token: &str, expected: serde_json::Value) -
         describe_output(&out),
         server.stderr()
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("owslib_check.py printed no JSON summary ({e})\n{}", describe_output(&out)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "owslib_check.py printed no JSON summary ({e})\n{}",
+            describe_output(&out)
+        )
+    })
 }
 
 #[test]
@@ -264,7 +352,10 @@ fn owslib_pages_through_hotspots_in_a_bbox_and_counts_match_number_matched() {
     let (server, admin) = seeded_server();
     let matched = server.hotspots_matched(&admin, &bbox_param(PART_BOX));
     let limit = 7;
-    assert!(matched > limit, "the test box should need several pages of {limit}, numberMatched={matched}");
+    assert!(
+        matched > limit,
+        "the test box should need several pages of {limit}, numberMatched={matched}"
+    );
     let summary = owslib_check(
         &server,
         &admin,
@@ -276,7 +367,10 @@ fn owslib_pages_through_hotspots_in_a_bbox_and_counts_match_number_matched() {
         }),
     );
     let pages = summary["pages"].as_array().map_or(0, Vec::len) as u64;
-    assert!(pages >= matched.div_ceil(limit), "OWSLib read {pages} pages for {matched} features: {summary}");
+    assert!(
+        pages >= matched.div_ceil(limit),
+        "OWSLib read {pages} pages for {matched} features: {summary}"
+    );
 }
 
 #[test]
@@ -287,7 +381,10 @@ fn owslib_viewer_scoped_to_province_08_pages_only_province_08_hotspots() {
     let (server, _admin) = seeded_server();
     let viewer = server.add_user("viewer-08", "viewer", &[TUYEN_QUANG], false);
     let matched = server.hotspots_matched(&viewer, &bbox_param(ALL_BOX));
-    assert!(matched > 0 && matched < SEEDED as u64, "viewer of 08 sees {matched} of {SEEDED} hotspots");
+    assert!(
+        matched > 0 && matched < SEEDED as u64,
+        "viewer of 08 sees {matched} of {SEEDED} hotspots"
+    );
     owslib_check(
         &server,
         &viewer,

@@ -11,15 +11,28 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{BAC_NINH, DataDir, TUYEN_QUANG, TUYEN_QUANG_BOX, TestServer, describe_output, hotspot_feature};
+use common::{
+    BAC_NINH, DataDir, TUYEN_QUANG, TUYEN_QUANG_BOX, TestServer, describe_output, hotspot_feature,
+};
 use serde_json::{Value, json};
 
 /// Writes a valid hotspot CSV of `rows` rows, every point inside fixture province 08.
 fn write_hotspot_csv(path: &Path, rows: usize) {
     let file = std::fs::File::create(path).expect("create csv");
     let mut w = BufWriter::new(file);
-    writeln!(w, "lon,lat,name,kind,status,address,source,notes,reported_on").expect("write csv");
-    let kinds = ["diem_ban_le", "diem_su_dung", "tu_diem_su_dung", "diem_nong", "boong_ke", "khac"];
+    writeln!(
+        w,
+        "lon,lat,name,kind,status,address,source,notes,reported_on"
+    )
+    .expect("write csv");
+    let kinds = [
+        "diem_ban_le",
+        "diem_su_dung",
+        "tu_diem_su_dung",
+        "diem_nong",
+        "boong_ke",
+        "khac",
+    ];
     let [minx, miny, maxx, maxy] = TUYEN_QUANG_BOX;
     for i in 0..rows {
         // A low-discrepancy spread strictly inside the province.
@@ -28,8 +41,12 @@ fn write_hotspot_csv(path: &Path, rows: usize) {
         let lon = minx + 0.01 + fx * (maxx - minx - 0.02);
         let lat = miny + 0.01 + fy * (maxy - miny - 0.02);
         let day = 1 + i % 28;
-        writeln!(w, "{lon:.6},{lat:.6},Đ{i},{},reported,,,,2026-02-{day:02}", kinds[i % kinds.len()])
-            .expect("write csv");
+        writeln!(
+            w,
+            "{lon:.6},{lat:.6},Đ{i},{},reported,,,,2026-02-{day:02}",
+            kinds[i % kinds.len()]
+        )
+        .expect("write csv");
     }
     w.flush().expect("flush csv");
 }
@@ -52,11 +69,19 @@ fn calibrate_big_import(work: &Path) -> (usize, Duration) {
         let t0 = Instant::now();
         let out = data.import_hotspots(&csv, &[]);
         let took = t0.elapsed();
-        assert!(out.status.success(), "importing {rows} valid rows failed\n{}", describe_output(&out));
+        assert!(
+            out.status.success(),
+            "importing {rows} valid rows failed\n{}",
+            describe_output(&out)
+        );
         eprintln!("calibration: {rows} rows imported in {took:?}");
         if took >= MIN_IMPORT_TIME || rows >= MAX_ROWS {
             let server = TestServer::serve(data);
-            assert_eq!(server.hotspots_matched(&admin, ""), rows as u64, "a completed import holds every row");
+            assert_eq!(
+                server.hotspots_matched(&admin, ""),
+                rows as u64,
+                "a completed import holds every row"
+            );
             return (rows, took);
         }
         let _ = std::fs::remove_file(&csv);
@@ -109,7 +134,12 @@ fn import_killed_midway_leaves_all_rows_or_none_and_the_store_opens() {
             Some(&admin),
             &hotspot_feature("after crash", 105.0, 22.0),
         );
-        assert_eq!(created.status, 201, "POST after a killed import\n{}", created.describe());
+        assert_eq!(
+            created.status,
+            201,
+            "POST after a killed import\n{}",
+            created.describe()
+        );
         assert_eq!(server.hotspots_matched(&admin, ""), n + 1);
     }
 }
@@ -118,14 +148,23 @@ fn import_killed_midway_leaves_all_rows_or_none_and_the_store_opens() {
 fn serve_exits_zero_within_10s_on_sigterm() {
     let mut server = TestServer::start();
     let admin = server.add_user("admin", "admin", &[], true);
-    assert_eq!(server.get("/collections/hotspots/items", Some(&admin)).status, 200);
+    assert_eq!(
+        server
+            .get("/collections/hotspots/items", Some(&admin))
+            .status,
+        200
+    );
     let port = server.port;
     let stderr_before = server.stderr();
     let status = server.terminate(Duration::from_secs(10));
     let status = status.unwrap_or_else(|| {
         panic!("vigil serve still ran 10 s after SIGTERM (killed)\n--- stderr ---\n{stderr_before}")
     });
-    assert!(status.success(), "vigil serve exited with {status} on SIGTERM\n--- stderr ---\n{}", server.stderr());
+    assert!(
+        status.success(),
+        "vigil serve exited with {status} on SIGTERM\n--- stderr ---\n{}",
+        server.stderr()
+    );
     assert!(
         common::http("GET", port, "/healthz", None, &[], None).is_err(),
         "port {port} still answers after the server exited"
@@ -143,24 +182,46 @@ fn restart_keeps_a_hotspot_created_over_http() {
         &hotspot_feature("Tụ điểm bến xe", 105.05, 21.9),
     );
     assert_eq!(created.status, 201, "POST hotspot\n{}", created.describe());
-    let location = created.header("location").expect("201 has a Location header").to_string();
-    let path = location.find("/collections/").map(|i| location[i..].to_string()).unwrap_or(location.clone());
+    let location = created
+        .header("location")
+        .expect("201 has a Location header")
+        .to_string();
+    let path = location
+        .find("/collections/")
+        .map(|i| location[i..].to_string())
+        .unwrap_or(location.clone());
     let before = server.get(&path, Some(&admin));
-    assert_eq!(before.status, 200, "GET {path} (from Location {location})\n{}", before.describe());
+    assert_eq!(
+        before.status,
+        200,
+        "GET {path} (from Location {location})\n{}",
+        before.describe()
+    );
     let before = before.json();
 
     server.restart();
 
     let after = server.get(&path, Some(&admin));
-    assert_eq!(after.status, 200, "GET {path} after restart\n{}", after.describe());
+    assert_eq!(
+        after.status,
+        200,
+        "GET {path} after restart\n{}",
+        after.describe()
+    );
     let after = after.json();
     assert_eq!(after["id"], before["id"]);
     assert_eq!(after["geometry"], before["geometry"]);
-    assert_eq!(after["properties"], before["properties"], "properties changed across a restart");
+    assert_eq!(
+        after["properties"], before["properties"],
+        "properties changed across a restart"
+    );
     let props = &after["properties"];
     assert_eq!(props["name"], "Tụ điểm bến xe");
     assert_eq!(props["province_code"], TUYEN_QUANG);
-    assert_eq!(props["commune_code"], "02200", "lon 105.05 lies in commune 02200 (lon 104.8-105.2)");
+    assert_eq!(
+        props["commune_code"], "02200",
+        "lon 105.05 lies in commune 02200 (lon 104.8-105.2)"
+    );
     assert_eq!(server.hotspots_matched(&admin, ""), 1);
 }
 
@@ -181,13 +242,33 @@ fn import_with_one_bad_row_imports_nothing_and_names_the_row() {
     )
     .expect("write csv");
     let out = data.import_hotspots(&csv, &[]);
-    assert!(!out.status.success(), "an import with a bad row must fail\n{}", describe_output(&out));
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(said.contains("row 4"), "the error should name CSV line 4 as `row 4`\n{}", describe_output(&out));
-    assert!(said.contains("kind"), "the error should name the `kind` field\n{}", describe_output(&out));
+    assert!(
+        !out.status.success(),
+        "an import with a bad row must fail\n{}",
+        describe_output(&out)
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("row 4"),
+        "the error should name CSV line 4 as `row 4`\n{}",
+        describe_output(&out)
+    );
+    assert!(
+        said.contains("kind"),
+        "the error should name the `kind` field\n{}",
+        describe_output(&out)
+    );
 
     let server = TestServer::serve(data);
-    assert_eq!(server.hotspots_matched(&admin, ""), 0, "the good rows of a refused file were imported");
+    assert_eq!(
+        server.hotspots_matched(&admin, ""),
+        0,
+        "the good rows of a refused file were imported"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,11 +410,19 @@ fn role_and_jurisdiction_matrix_over_http() {
     let national = server.add_user("national-admin", "admin", &[], true);
     let tokens: Vec<(&str, String)> = ["admin", "analyst", "reviewer", "operator", "viewer"]
         .into_iter()
-        .map(|role| (role, server.add_user(&format!("{role}-08"), role, &[TUYEN_QUANG], false)))
+        .map(|role| {
+            (
+                role,
+                server.add_user(&format!("{role}-08"), role, &[TUYEN_QUANG], false),
+            )
+        })
         .collect();
     let token_of = |caller: Caller| -> Option<String> {
         match caller {
-            Role(role) => tokens.iter().find(|(r, _)| *r == role).map(|(_, t)| t.clone()),
+            Role(role) => tokens
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, t)| t.clone()),
             NoToken => None,
             WrongToken => Some(format!("vgl_{}", "A".repeat(43))),
         }
@@ -351,10 +440,21 @@ fn role_and_jurisdiction_matrix_over_http() {
             Some(&national),
             &hotspot_feature(&format!("matrix target {i}"), lon, lat),
         );
-        assert_eq!(target.status, 201, "national admin creates a target\n{}", target.describe());
+        assert_eq!(
+            target.status,
+            201,
+            "national admin creates a target\n{}",
+            target.describe()
+        );
         let target = target.json();
-        let id = target["id"].as_i64().unwrap_or_else(|| panic!("created feature has no integer id: {target}"));
-        let expected_province = if place == Inside { TUYEN_QUANG } else { BAC_NINH };
+        let id = target["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("created feature has no integer id: {target}"));
+        let expected_province = if place == Inside {
+            TUYEN_QUANG
+        } else {
+            BAC_NINH
+        };
         assert_eq!(target["properties"]["province_code"], expected_province);
         let before = hotspot_state(&server, &national, id);
         let count_before = server.hotspots_matched(&national, "");
@@ -377,7 +477,11 @@ fn role_and_jurisdiction_matrix_over_http() {
                     &item,
                     token,
                     &[("Content-Type", "application/merge-patch+json")],
-                    Some(json!({"properties": {"notes": "edited"}}).to_string().as_bytes()),
+                    Some(
+                        json!({"properties": {"notes": "edited"}})
+                            .to_string()
+                            .as_bytes(),
+                    ),
                 ),
                 200,
             ),
@@ -398,15 +502,23 @@ fn role_and_jurisdiction_matrix_over_http() {
             NotFound => 404,
             Unauthorized => 401,
         };
-        let row = format!("{caller:?} {action:?} {place:?}: expected {expect:?} ({want}), got {}", resp.status);
+        let row = format!(
+            "{caller:?} {action:?} {place:?}: expected {expect:?} ({want}), got {}",
+            resp.status
+        );
         if resp.status != want {
-            failures.push(format!("{row}\n    {}", resp.describe().replace('\n', "\n    ")));
+            failures.push(format!(
+                "{row}\n    {}",
+                resp.describe().replace('\n', "\n    ")
+            ));
             continue;
         }
         if want >= 400 {
             let ctype = resp.header("content-type").unwrap_or("");
             if !ctype.starts_with("application/problem+json") {
-                failures.push(format!("{row}: error body is {ctype:?}, not application/problem+json"));
+                failures.push(format!(
+                    "{row}: error body is {ctype:?}, not application/problem+json"
+                ));
             }
             // A refused request changes nothing.
             if action == Create && server.hotspots_matched(&national, "") != count_before {
@@ -422,14 +534,26 @@ fn role_and_jurisdiction_matrix_over_http() {
             let after = hotspot_state(&server, &national, id);
             let ok = match action {
                 Read | Create => true,
-                Update => after.as_ref().is_some_and(|a| a["properties"]["notes"] == "edited"),
-                Transition => after.as_ref().is_some_and(|a| a["properties"]["status"] == "verifying"),
+                Update => after
+                    .as_ref()
+                    .is_some_and(|a| a["properties"]["notes"] == "edited"),
+                Transition => after
+                    .as_ref()
+                    .is_some_and(|a| a["properties"]["status"] == "verifying"),
                 Delete => after.is_none(),
             };
             if !ok {
-                failures.push(format!("{row}: answered {want} but the hotspot is now {after:?}"));
+                failures.push(format!(
+                    "{row}: answered {want} but the hotspot is now {after:?}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} matrix rows failed:\n{}", failures.len(), MATRIX.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} matrix rows failed:\n{}",
+        failures.len(),
+        MATRIX.len(),
+        failures.join("\n")
+    );
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, runs};
+use common::{
+    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, runs,
+};
 
 /// Generous: a cold Chromium start plus the map's requests on a 2-core machine.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -26,7 +28,10 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
             browser_dir.join("node_modules/playwright-core").is_dir(),
             "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
         )
-        || external_tool_missing(Path::new("/usr/bin/chromium").exists(), "chromium (/usr/bin/chromium)")
+        || external_tool_missing(
+            Path::new("/usr/bin/chromium").exists(),
+            "chromium (/usr/bin/chromium)",
+        )
     {
         return;
     }
@@ -37,7 +42,10 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
     data.seed_hotspots(120);
     let server = TestServer::serve(data);
     let visible = server.hotspots_matched(&analyst, "");
-    assert!(visible > 0, "the analyst of 08 should see some seeded hotspots");
+    assert!(
+        visible > 0,
+        "the analyst of 08 should see some seeded hotspots"
+    );
 
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hotspot_map.png");
     let _ = std::fs::remove_file(&screenshot);
@@ -53,7 +61,11 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
     assert!(
         !timed_out && out.status.success(),
         "node tests/browser/hotspot_map.mjs {} (analyst of 08 sees {visible} hotspots)\n{}\n--- server stderr ---\n{}",
-        if timed_out { format!("timed out after {SCRIPT_TIMEOUT:?}") } else { "failed".to_string() },
+        if timed_out {
+            format!("timed out after {SCRIPT_TIMEOUT:?}")
+        } else {
+            "failed".to_string()
+        },
         describe_output(&out),
         server.stderr()
     );

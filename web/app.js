@@ -245,14 +245,14 @@
   }
 
   // ----------------------------------------------------------------- login
-  function showLogin(message) {
+  function showLogin(message, kind) {
     $('#app').hidden = true;
     $('#login-view').hidden = false;
     $('#user-info').hidden = true;
     $('#logout').hidden = true;
     const err = $('#login-error');
     err.textContent = message || '';
-    err.dataset.state = message ? 'shown' : '';
+    err.dataset.state = message ? kind || 'shown' : '';
     const btn = $('#login-submit');
     btn.disabled = false;
     btn.textContent = t('login.submit');
@@ -330,7 +330,7 @@
 
   function onLogout() {
     resetSession();
-    showLogin(t('login.loggedout'));
+    showLogin(t('login.loggedout'), 'info');
   }
 
   function renderUser() {
@@ -681,7 +681,7 @@
     }
     el.dataset.count = String(c.matched);
     el.dataset.drawn = String(c.drawn);
-    el.replaceChildren(h('strong', { text: t('count.points', { n: I.num(c.matched) }) }));
+    el.replaceChildren(h('strong', { text: t(c.matched === 1 ? 'count.points.one' : 'count.points', { n: I.num(c.matched) }) }));
     if (c.drawn < c.matched) el.append(' ', h('span', { class: 'muted', text: t('count.shown', { m: I.num(c.drawn) }) }));
   }
 
@@ -783,7 +783,7 @@
     await reloadDetail(id);
   }
 
-  async function reloadDetail(id) {
+  async function reloadDetail(id, preserve) {
     const enc = encodeURIComponent(id);
     const [fRes, hRes] = await Promise.allSettled([
       api(`collections/hotspots/items/${enc}`),
@@ -805,7 +805,7 @@
       state.detail.historyError = hRes.reason.message || String(hRes.reason);
     }
     if ($('#detail-message').dataset.state === 'loading') setDetailMessage('');
-    renderDetail();
+    renderDetail(preserve);
     $('#detail-panel').dataset.state = 'ready';
   }
 
@@ -1070,7 +1070,10 @@
       if (e instanceof ApiError && e.status === 412) {
         setDetailError(t('edit.conflict'));
         setDetailMessage('');
-        await reloadDetail(id);
+        // Show the newest version, keeping in the form only what this user changed.
+        const keep = {};
+        for (const [k, v] of Object.entries(changes)) keep[k] = v === null ? '' : v;
+        await reloadDetail(id, keep);
       } else {
         setDetailMessage('');
         setDetailError(e.message || String(e));

@@ -18,7 +18,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        ApiError { status, detail: detail.into(), extra: None }
+        ApiError {
+            status,
+            detail: detail.into(),
+            extra: None,
+        }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -35,7 +39,10 @@ impl ApiError {
 
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "{context}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred; it has been logged")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "an internal error occurred; it has been logged",
+        )
     }
 
     fn with(mut self, key: &'static str, v: Value) -> Self {
@@ -72,9 +79,15 @@ impl IntoResponse for ApiError {
             body[k] = v;
         }
         let mut resp = (self.status, body.to_string()).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vigil\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"vigil\""),
+            );
         }
         resp
     }
@@ -88,22 +101,36 @@ impl From<Error> for ApiError {
             Error::NotFound(m) => ApiError::not_found(m),
             Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             e @ Error::PreconditionFailed { current } => {
-                ApiError::new(StatusCode::PRECONDITION_FAILED, e.to_string()).with("current_version", json!(current))
+                ApiError::new(StatusCode::PRECONDITION_FAILED, e.to_string())
+                    .with("current_version", json!(current))
             }
             Error::Invalid(errors) => {
-                let detail = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with("errors", json!(errors))
+                let detail = errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+                    .with("errors", json!(errors))
             }
             Error::Import(ImportError::Rows(rows)) => {
                 let detail = format!(
                     "{} bad row(s); nothing was imported. {}",
                     rows.len(),
-                    rows.iter().take(5).map(|r| r.to_string()).collect::<Vec<_>>().join("; ")
+                    rows.iter()
+                        .take(5)
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 );
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with("errors", json!(rows))
             }
-            Error::Import(e @ ImportError::TooMany { .. }) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
-            Error::Import(e @ ImportError::Unreadable { .. }) => ApiError::bad_request(e.to_string()),
+            Error::Import(e @ ImportError::TooMany { .. }) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+            }
+            Error::Import(e @ ImportError::Unreadable { .. }) => {
+                ApiError::bad_request(e.to_string())
+            }
             Error::Import(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             Error::Boundaries(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             Error::Crs(e) => ApiError::bad_request(e.to_string()),

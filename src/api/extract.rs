@@ -23,11 +23,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("invalid JSON body: {}", e.body_text()))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as JSON (Content-Type: application/json or application/geo+json)"))
-            }
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("invalid JSON body: {}", e.body_text()),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request(format!(
+                "malformed JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON (Content-Type: application/json or application/geo+json)",
+            )),
             Err(JsonRejection::BytesRejection(e)) => Err(body_error(e)),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
@@ -41,13 +48,19 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state).await.map(Body).map_err(body_error)
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(body_error)
     }
 }
 
 fn body_error(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than this endpoint accepts")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is larger than this endpoint accepts",
+        )
     } else {
         ApiError::bad_request(format!("cannot read the request body: {}", e.body_text()))
     }
@@ -59,20 +72,28 @@ pub struct RawQuery(pub Vec<(String, String)>);
 
 impl RawQuery {
     pub fn map(&self) -> HashMap<&str, &str> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 
     /// Refuses any parameter not in `allowed`.
     pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
         for (k, _) in &self.0 {
             if !allowed.contains(&k.as_str()) {
-                return Err(ApiError::bad_request(format!("unknown query parameter {k:?}; allowed here: {}", allowed.join(", "))));
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter {k:?}; allowed here: {}",
+                    allowed.join(", ")
+                )));
             }
         }
         let mut seen = std::collections::HashSet::new();
         for (k, _) in &self.0 {
             if !seen.insert(k) {
-                return Err(ApiError::bad_request(format!("query parameter {k:?} is given more than once")));
+                return Err(ApiError::bad_request(format!(
+                    "query parameter {k:?} is given more than once"
+                )));
             }
         }
         Ok(())
@@ -84,7 +105,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RawQuery {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(RawQuery(url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+        Ok(RawQuery(
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect(),
+        ))
     }
 }
 
@@ -94,15 +119,27 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("this resource needs an access token: send `Authorization: Bearer <token>`")
-        })?;
-        let value = header.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "this resource needs an access token: send `Authorization: Bearer <token>`",
+                )
+            })?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?
             .trim()
             .to_string();
         let principal = state.run(move |v| v.authenticate(&token)).await?;
@@ -112,5 +149,6 @@ impl FromRequestParts<AppState> for Auth {
 
 /// Parses a path id, naming it when it is not a number.
 pub fn parse_id(s: &str, what: &str) -> Result<i64, ApiError> {
-    s.parse::<i64>().map_err(|_| ApiError::not_found(format!("{what} {s:?} does not exist (ids are integers)")))
+    s.parse::<i64>()
+        .map_err(|_| ApiError::not_found(format!("{what} {s:?} does not exist (ids are integers)")))
 }

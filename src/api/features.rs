@@ -19,8 +19,18 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(href: impl Into<String>, rel: &'static str, media_type: &'static str, title: impl Into<String>) -> Link {
-        Link { href: href.into(), rel, media_type: Some(media_type), title: Some(title.into()) }
+    pub fn new(
+        href: impl Into<String>,
+        rel: &'static str,
+        media_type: &'static str,
+        title: impl Into<String>,
+    ) -> Link {
+        Link {
+            href: href.into(),
+            rel,
+            media_type: Some(media_type),
+            title: Some(title.into()),
+        }
     }
 }
 
@@ -69,11 +79,19 @@ pub struct HotspotFeature<'a> {
 
 /// A hotspot as a GeoJSON Feature; `lonlat` swaps to lat/lon order for EPSG:4326 output, `project`
 /// converts coordinates for other output CRSs.
-pub fn hotspot<'a>(h: &'a Hotspot, b: &'a BoundaryIndex, project: fn(f64, f64) -> [f64; 2], links: Vec<Link>) -> HotspotFeature<'a> {
+pub fn hotspot<'a>(
+    h: &'a Hotspot,
+    b: &'a BoundaryIndex,
+    project: fn(f64, f64) -> [f64; 2],
+    links: Vec<Link>,
+) -> HotspotFeature<'a> {
     HotspotFeature {
         t: "Feature",
         id: h.id,
-        geometry: PointGeometry { t: "Point", coordinates: project(h.lon, h.lat) },
+        geometry: PointGeometry {
+            t: "Point",
+            coordinates: project(h.lon, h.lat),
+        },
         properties: HotspotProperties {
             name: &h.name,
             kind: h.kind.code(),
@@ -86,9 +104,15 @@ pub fn hotspot<'a>(h: &'a Hotspot, b: &'a BoundaryIndex, project: fn(f64, f64) -
             reported_on: format_date(h.reported_on),
             status_since: format_date(h.status_since),
             commune_code: h.commune_code.as_deref(),
-            commune_name: h.commune_code.as_deref().and_then(|c| b.name(Level::Commune, c)),
+            commune_name: h
+                .commune_code
+                .as_deref()
+                .and_then(|c| b.name(Level::Commune, c)),
             province_code: h.province_code.as_deref(),
-            province_name: h.province_code.as_deref().and_then(|p| b.name(Level::Province, p)),
+            province_name: h
+                .province_code
+                .as_deref()
+                .and_then(|p| b.name(Level::Province, p)),
             created_at: &h.created_at,
             updated_at: &h.updated_at,
             version: h.version,
@@ -117,7 +141,11 @@ pub struct BoundaryFeature<'a> {
     properties: BoundaryProperties<'a>,
 }
 
-pub fn boundary<'a>(x: &'a Boundary, b: &'a BoundaryIndex, project: fn(f64, f64) -> [f64; 2]) -> BoundaryFeature<'a> {
+pub fn boundary<'a>(
+    x: &'a Boundary,
+    b: &'a BoundaryIndex,
+    project: fn(f64, f64) -> [f64; 2],
+) -> BoundaryFeature<'a> {
     let mut geometry = x.geometry.clone();
     if project as usize != identity as fn(f64, f64) -> [f64; 2] as usize {
         use geo::MapCoordsInPlace;
@@ -154,13 +182,21 @@ pub fn lat_lon(lon: f64, lat: f64) -> [f64; 2] {
 pub fn web_mercator(lon: f64, lat: f64) -> [f64; 2] {
     const R: f64 = 6_378_137.0;
     let lat = lat.clamp(-85.051_128_78, 85.051_128_78);
-    [R * lon.to_radians(), R * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln()]
+    [
+        R * lon.to_radians(),
+        R * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln(),
+    ]
 }
 
 /// Inverse of [`web_mercator`].
 pub fn from_web_mercator(x: f64, y: f64) -> [f64; 2] {
     const R: f64 = 6_378_137.0;
-    [(x / R).to_degrees(), (2.0 * (y / R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees()]
+    [
+        (x / R).to_degrees(),
+        (2.0 * (y / R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees(),
+    ]
 }
 
 #[derive(Serialize)]

@@ -30,7 +30,14 @@ fn page(title: &str, body: &str) -> Response {
          <h1>{t}</h1>{body}</body></html>",
         t = escape(title)
     );
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        html,
+    )
+        .into_response()
 }
 
 fn links(v: &Value) -> String {
@@ -38,7 +45,12 @@ fn links(v: &Value) -> String {
     for l in v["links"].as_array().into_iter().flatten() {
         let href = l["href"].as_str().unwrap_or("");
         let title = l["title"].as_str().unwrap_or(href);
-        s.push_str(&format!("<li><a href=\"{}\">{}</a> <small>({})</small></li>", escape(href), escape(title), escape(l["rel"].as_str().unwrap_or(""))));
+        s.push_str(&format!(
+            "<li><a href=\"{}\">{}</a> <small>({})</small></li>",
+            escape(href),
+            escape(title),
+            escape(l["rel"].as_str().unwrap_or(""))
+        ));
     }
     s.push_str("</ul>");
     s
@@ -47,12 +59,19 @@ fn links(v: &Value) -> String {
 pub fn landing(v: &Value) -> Response {
     page(
         v["title"].as_str().unwrap_or("Vigil"),
-        &format!("<p>{}</p>{}", escape(v["description"].as_str().unwrap_or("")), links(v)),
+        &format!(
+            "<p>{}</p>{}",
+            escape(v["description"].as_str().unwrap_or("")),
+            links(v)
+        ),
     )
 }
 
 pub fn list_page(title: &str, items: &[&str]) -> Response {
-    let lis: String = items.iter().map(|i| format!("<li><code>{}</code></li>", escape(i))).collect();
+    let lis: String = items
+        .iter()
+        .map(|i| format!("<li><code>{}</code></li>", escape(i)))
+        .collect();
     page(title, &format!("<ul>{lis}</ul>"))
 }
 
@@ -74,7 +93,12 @@ pub fn collections(v: &Value) -> Response {
 pub fn collection(v: &Value) -> Response {
     page(
         v["title"].as_str().unwrap_or(""),
-        &format!("<p>{}</p><p>Phạm vi: <code>{}</code></p>{}", escape(v["description"].as_str().unwrap_or("")), escape(&v["extent"]["spatial"]["bbox"].to_string()), links(v)),
+        &format!(
+            "<p>{}</p><p>Phạm vi: <code>{}</code></p>{}",
+            escape(v["description"].as_str().unwrap_or("")),
+            escape(&v["extent"]["spatial"]["bbox"].to_string()),
+            links(v)
+        ),
     )
 }
 
@@ -92,7 +116,18 @@ pub fn items(id: &str, title: &str, geojson: &str) -> Response {
             .into_iter()
             .flatten()
             .filter(|(_, val)| !val.is_null())
-            .map(|(k, val)| format!("<b>{}</b>: {}<br>", escape(k), escape(val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string()).as_str())))
+            .map(|(k, val)| {
+                format!(
+                    "<b>{}</b>: {}<br>",
+                    escape(k),
+                    escape(
+                        val.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| val.to_string())
+                            .as_str()
+                    )
+                )
+            })
             .collect();
         s.push_str(&format!("<tr><td><a href=\"/collections/{id}/items/{0}?f=html\">{0}</a></td><td>{props}</td></tr>", escape(&fid)));
     }
@@ -104,11 +139,16 @@ pub fn items(id: &str, title: &str, geojson: &str) -> Response {
 pub fn feature(collection: &str, geojson: &str) -> Response {
     let v: Value = serde_json::from_str(geojson).unwrap_or(Value::Null);
     let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
-    page(&format!("{collection} / {}", v["id"].to_string().trim_matches('"')), &format!("<pre>{}</pre>", escape(&pretty)))
+    page(
+        &format!("{collection} / {}", v["id"].to_string().trim_matches('"')),
+        &format!("<pre>{}</pre>", escape(&pretty)),
+    )
 }
 
 pub fn swagger_like(doc: &Value) -> Response {
-    let mut s = String::from("<p>OpenAPI 3.0: <a href=\"/api?f=json\">/api?f=json</a></p><table><tr><th>Đường dẫn</th><th>Phương thức</th><th>Mô tả</th></tr>");
+    let mut s = String::from(
+        "<p>OpenAPI 3.0: <a href=\"/api?f=json\">/api?f=json</a></p><table><tr><th>Đường dẫn</th><th>Phương thức</th><th>Mô tả</th></tr>",
+    );
     for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in ops.as_object().into_iter().flatten() {
             s.push_str(&format!(
@@ -127,6 +167,9 @@ pub fn swagger_like(doc: &Value) -> Response {
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            super::escape("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

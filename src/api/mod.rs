@@ -39,7 +39,10 @@ impl AppState {
     }
 
     /// Runs a blocking registry operation on the blocking pool.
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce(&Vigil) -> Result<T, Error> + Send + 'static) -> Result<T, ApiError> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Vigil) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let v = self.vigil.clone();
         match tokio::task::spawn_blocking(move || f(&v)).await {
             Ok(r) => r.map_err(ApiError::from),
@@ -56,15 +59,27 @@ pub fn app(state: AppState) -> Router {
     let data = Router::new()
         .route("/collections", get(ogc::collections))
         .route("/collections/{cid}", get(ogc::collection))
-        .route("/collections/{cid}/items", get(ogc::items).post(ogc::create_item))
-        .route("/collections/{cid}/items/{fid}", get(ogc::item).put(ogc::replace_item).patch(ogc::patch_item).delete(ogc::delete_item))
+        .route(
+            "/collections/{cid}/items",
+            get(ogc::items).post(ogc::create_item),
+        )
+        .route(
+            "/collections/{cid}/items/{fid}",
+            get(ogc::item)
+                .put(ogc::replace_item)
+                .patch(ogc::patch_item)
+                .delete(ogc::delete_item),
+        )
         .route("/v1/me", get(v1::me))
         .route("/v1/vocab", get(v1::vocab))
         .route("/v1/hotspots/{id}/transitions", post(v1::transition))
         .route("/v1/hotspots/{id}/history", get(v1::history))
         .route("/v1/audit", get(v1::audit))
         .route("/v1/users", get(v1::users))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ))
         .layer(DefaultBodyLimit::max(body_limit));
     let import = Router::new()
         .route("/v1/import/hotspots", post(v1::import_hotspots))
@@ -74,16 +89,32 @@ pub fn app(state: AppState) -> Router {
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(openapi::document))
         .route("/healthz", get(v1::healthz))
-        .route("/v1/auth/login", post(v1::login).layer(DefaultBodyLimit::max(4096)))
+        .route(
+            "/v1/auth/login",
+            post(v1::login).layer(DefaultBodyLimit::max(4096)),
+        )
         .route("/map", get(web::redirect))
         .route("/map/", get(web::index))
         .route("/map/{*path}", get(web::asset))
         .merge(data)
         .merge(import)
-        .fallback(|| async { ApiError::not_found("no such resource; see /api for the API definition") })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this method is not allowed on this resource") })
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .fallback(|| async {
+            ApiError::not_found("no such resource; see /api for the API definition")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this method is not allowed on this resource",
+            )
+        })
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -92,7 +123,9 @@ pub fn app(state: AppState) -> Router {
 pub async fn serve(vigil: Arc<Vigil>) -> anyhow::Result<()> {
     let addr = vigil.config.server.listen;
     let grace = Duration::from_secs(vigil.config.server.shutdown_grace_secs);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
     let router = app(AppState::new(vigil));
     tracing::info!(%local, "listening");

@@ -44,14 +44,20 @@ pub enum CollectionId {
 }
 
 impl CollectionId {
-    pub const ALL: [CollectionId; 3] = [CollectionId::Hotspots, CollectionId::Communes, CollectionId::Provinces];
+    pub const ALL: [CollectionId; 3] = [
+        CollectionId::Hotspots,
+        CollectionId::Communes,
+        CollectionId::Provinces,
+    ];
 
     pub fn parse(s: &str) -> Result<CollectionId, ApiError> {
         match s {
             "hotspots" => Ok(CollectionId::Hotspots),
             "communes" => Ok(CollectionId::Communes),
             "provinces" => Ok(CollectionId::Provinces),
-            _ => Err(ApiError::not_found(format!("no collection {s:?}; collections: hotspots, communes, provinces"))),
+            _ => Err(ApiError::not_found(format!(
+                "no collection {s:?}; collections: hotspots, communes, provinces"
+            ))),
         }
     }
 
@@ -73,8 +79,12 @@ impl CollectionId {
 
     fn description(self) -> &'static str {
         match self {
-            CollectionId::Hotspots => "Registry of drug hotspots: places where drugs are sold or used, with their lifecycle status. Sensitive law-enforcement data, scoped to your jurisdiction.",
-            CollectionId::Communes => "Commune and ward boundaries (xã, phường) since the 2025 reform. Demo data are approximate; official boundaries are a user import.",
+            CollectionId::Hotspots => {
+                "Registry of drug hotspots: places where drugs are sold or used, with their lifecycle status. Sensitive law-enforcement data, scoped to your jurisdiction."
+            }
+            CollectionId::Communes => {
+                "Commune and ward boundaries (xã, phường) since the 2025 reform. Demo data are approximate; official boundaries are a user import."
+            }
             CollectionId::Provinces => "Province boundaries (tỉnh, thành phố).",
         }
     }
@@ -99,9 +109,14 @@ pub fn format(q: &RawQuery, headers: &HeaderMap) -> Result<Format, ApiError> {
     match q.map().get("f").copied() {
         Some("json" | "geojson") => Ok(Format::Json),
         Some("html") => Ok(Format::Html),
-        Some(other) => Err(ApiError::bad_request(format!("unknown format f={other:?}; use f=json or f=html"))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "unknown format f={other:?}; use f=json or f=html"
+        ))),
         None => {
-            let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let html_pos = accept.find("text/html");
             let json_pos = accept.find("json");
             Ok(match (html_pos, json_pos) {
@@ -119,28 +134,62 @@ pub fn base(state: &AppState, headers: &HeaderMap) -> String {
         return state.base_url.to_string();
     }
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) if host.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)) => format!("http://{host}"),
+        Some(host)
+            if host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)) =>
+        {
+            format!("http://{host}")
+        }
         _ => state.base_url.to_string(),
     }
 }
 
 fn json_response(body: String, media: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(media))], body).into_response()
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+        body,
+    )
+        .into_response()
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
     serde_json::to_string(v).map_err(|e| ApiError::internal("serialisation", e))
 }
 
-pub async fn landing(State(state): State<AppState>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn landing(
+    State(state): State<AppState>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     q.only(&["f"])?;
     let b = base(&state, &headers);
     let links = vec![
         Link::new(format!("{b}/?f=json"), "self", JSON, "Trang này (JSON)"),
-        Link::new(format!("{b}/?f=html"), "alternate", HTML, "Trang này (HTML)"),
-        Link::new(format!("{b}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "Mô tả API (OpenAPI 3.0)"),
-        Link::new(format!("{b}/api?f=html"), "service-doc", HTML, "Tài liệu API"),
-        Link::new(format!("{b}/conformance"), "conformance", JSON, "Các lớp tuân thủ OGC"),
+        Link::new(
+            format!("{b}/?f=html"),
+            "alternate",
+            HTML,
+            "Trang này (HTML)",
+        ),
+        Link::new(
+            format!("{b}/api"),
+            "service-desc",
+            "application/vnd.oai.openapi+json;version=3.0",
+            "Mô tả API (OpenAPI 3.0)",
+        ),
+        Link::new(
+            format!("{b}/api?f=html"),
+            "service-doc",
+            HTML,
+            "Tài liệu API",
+        ),
+        Link::new(
+            format!("{b}/conformance"),
+            "conformance",
+            JSON,
+            "Các lớp tuân thủ OGC",
+        ),
         Link::new(format!("{b}/collections"), "data", JSON, "Các lớp dữ liệu"),
         Link::new(format!("{b}/map/"), "alternate", HTML, "Bản đồ Vigil"),
     ];
@@ -168,7 +217,12 @@ fn collection_json(state: &AppState, b: &str, c: CollectionId, who: &Principal) 
     let extent_bbox = match c.level() {
         Some(level) => {
             let bi = state.vigil.boundaries();
-            bbox_of(bi.list(level).iter().filter(|x| boundary_visible(&bi, who, x)).filter_map(|x| x.bbox()))
+            bbox_of(
+                bi.list(level)
+                    .iter()
+                    .filter(|x| boundary_visible(&bi, who, x))
+                    .filter_map(|x| x.bbox()),
+            )
         }
         None => None,
     }
@@ -203,15 +257,28 @@ fn bbox_of(it: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
     it.fold(None, |acc: Option<[f64; 4]>, b| {
         Some(match acc {
             None => b,
-            Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+            Some(a) => [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ],
         })
     })
 }
 
-pub async fn collections(State(state): State<AppState>, Auth(who): Auth, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn collections(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     q.only(&["f"])?;
     let b = base(&state, &headers);
-    let cols: Vec<Value> = CollectionId::ALL.iter().map(|c| collection_json(&state, &b, *c, &who)).collect();
+    let cols: Vec<Value> = CollectionId::ALL
+        .iter()
+        .map(|c| collection_json(&state, &b, *c, &who))
+        .collect();
     let body = json!({
         "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
         "collections": cols,
@@ -222,7 +289,13 @@ pub async fn collections(State(state): State<AppState>, Auth(who): Auth, q: RawQ
     }
 }
 
-pub async fn collection(State(state): State<AppState>, Auth(who): Auth, Path(cid): Path<String>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn collection(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     q.only(&["f"])?;
     let c = CollectionId::parse(&cid)?;
     let body = collection_json(&state, &base(&state, &headers), c, &who);
@@ -233,26 +306,43 @@ pub async fn collection(State(state): State<AppState>, Auth(who): Auth, Path(cid
 }
 
 /// Output coordinate conversion chosen by `crs`.
-fn output_crs(q: &std::collections::HashMap<&str, &str>) -> Result<(&'static str, fn(f64, f64) -> [f64; 2]), ApiError> {
+/// Converts WGS 84 lon/lat into an output CRS.
+type Project = fn(f64, f64) -> [f64; 2];
+
+fn output_crs(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(&'static str, Project), ApiError> {
     match q.get("crs").copied() {
         None | Some(CRS84) => Ok((CRS84, features::identity)),
         Some(EPSG4326) => Ok((EPSG4326, features::lat_lon)),
         Some(EPSG3857) => Ok((EPSG3857, features::web_mercator)),
-        Some(other) => Err(ApiError::bad_request(format!("unsupported crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "unsupported crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"
+        ))),
     }
 }
 
 fn parse_bbox(q: &std::collections::HashMap<&str, &str>) -> Result<Option<[f64; 4]>, ApiError> {
-    let Some(raw) = q.get("bbox") else { return Ok(None) };
+    let Some(raw) = q.get("bbox") else {
+        return Ok(None);
+    };
     let nums: Vec<f64> = raw
         .split(',')
         .map(|s| s.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| ApiError::bad_request(format!("bbox={raw:?}: expected 4 (or 6) comma-separated numbers")))?;
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "bbox={raw:?}: expected 4 (or 6) comma-separated numbers"
+            ))
+        })?;
     let b = match nums.len() {
         4 => [nums[0], nums[1], nums[2], nums[3]],
         6 => [nums[0], nums[1], nums[3], nums[4]],
-        n => return Err(ApiError::bad_request(format!("bbox has {n} numbers; expected 4 (or 6 with heights)"))),
+        n => {
+            return Err(ApiError::bad_request(format!(
+                "bbox has {n} numbers; expected 4 (or 6 with heights)"
+            )));
+        }
     };
     if b.iter().any(|x| !x.is_finite()) {
         return Err(ApiError::bad_request("bbox values must be finite numbers"));
@@ -265,23 +355,44 @@ fn parse_bbox(q: &std::collections::HashMap<&str, &str>) -> Result<Option<[f64; 
             let hi = features::from_web_mercator(b[2], b[3]);
             [lo[0], lo[1], hi[0], hi[1]]
         }
-        Some(other) => return Err(ApiError::bad_request(format!("unsupported bbox-crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unsupported bbox-crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"
+            )));
+        }
     };
     if b[1] > b[3] {
-        return Err(ApiError::bad_request(format!("bbox: the lower latitude {} is greater than the upper {}", b[1], b[3])));
+        return Err(ApiError::bad_request(format!(
+            "bbox: the lower latitude {} is greater than the upper {}",
+            b[1], b[3]
+        )));
     }
-    if !(-180.0..=180.0).contains(&b[0]) || !(-180.0..=180.0).contains(&b[2]) || !(-90.0..=90.0).contains(&b[1]) || !(-90.0..=90.0).contains(&b[3]) {
-        return Err(ApiError::bad_request("bbox is outside longitude -180..180 / latitude -90..90 (for other CRSs give bbox-crs)"));
+    if !(-180.0..=180.0).contains(&b[0])
+        || !(-180.0..=180.0).contains(&b[2])
+        || !(-90.0..=90.0).contains(&b[1])
+        || !(-90.0..=90.0).contains(&b[3])
+    {
+        return Err(ApiError::bad_request(
+            "bbox is outside longitude -180..180 / latitude -90..90 (for other CRSs give bbox-crs)",
+        ));
     }
     Ok(Some(b))
 }
 
 /// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
-fn parse_datetime(q: &std::collections::HashMap<&str, &str>) -> Result<(Option<i32>, Option<i32>), ApiError> {
-    let Some(raw) = q.get("datetime") else { return Ok((None, None)) };
+fn parse_datetime(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(Option<i32>, Option<i32>), ApiError> {
+    let Some(raw) = q.get("datetime") else {
+        return Ok((None, None));
+    };
     let bad = |e: String| ApiError::bad_request(format!("datetime={raw:?}: {e}"));
     let day = |s: &str| -> Result<Option<i32>, ApiError> {
-        if s.is_empty() || s == ".." { Ok(None) } else { parse_date(s).map(|d| Some(day_number(d))).map_err(bad) }
+        if s.is_empty() || s == ".." {
+            Ok(None)
+        } else {
+            parse_date(s).map(|d| Some(day_number(d))).map_err(bad)
+        }
     };
     match raw.split_once('/') {
         Some((a, b)) => {
@@ -303,29 +414,48 @@ fn parse_datetime(q: &std::collections::HashMap<&str, &str>) -> Result<(Option<i
     }
 }
 
-fn parse_limit(state: &AppState, q: &std::collections::HashMap<&str, &str>) -> Result<usize, ApiError> {
+fn parse_limit(
+    state: &AppState,
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<usize, ApiError> {
     let api = &state.vigil.config.api;
     match q.get("limit") {
         None => Ok(api.default_limit),
         Some(s) => match s.parse::<usize>() {
-            Ok(0) | Err(_) => Err(ApiError::bad_request(format!("limit={s:?}: expected a whole number from 1 to {}", api.max_limit))),
+            Ok(0) | Err(_) => Err(ApiError::bad_request(format!(
+                "limit={s:?}: expected a whole number from 1 to {}",
+                api.max_limit
+            ))),
             Ok(n) => Ok(n.min(api.max_limit)),
         },
     }
 }
 
-fn parse_set<T: Copy>(q: &std::collections::HashMap<&str, &str>, key: &str, parse: fn(&str) -> Option<T>, bit: fn(T) -> u8, all: &str) -> Result<u8, ApiError> {
+fn parse_set<T: Copy>(
+    q: &std::collections::HashMap<&str, &str>,
+    key: &str,
+    parse: fn(&str) -> Option<T>,
+    bit: fn(T) -> u8,
+    all: &str,
+) -> Result<u8, ApiError> {
     let Some(raw) = q.get(key) else { return Ok(0) };
     let mut mask = 0u8;
     for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let v = parse(part).ok_or_else(|| ApiError::bad_request(format!("{key}={part:?} is not known; one of {all}")))?;
+        let v = parse(part).ok_or_else(|| {
+            ApiError::bad_request(format!("{key}={part:?} is not known; one of {all}"))
+        })?;
         mask |= 1 << bit(v);
     }
     Ok(mask)
 }
 
-const HOTSPOT_PARAMS: &[&str] = &["f", "bbox", "bbox-crs", "crs", "datetime", "limit", "after", "status", "kind", "commune", "province"];
-const BOUNDARY_PARAMS: &[&str] = &["f", "bbox", "bbox-crs", "crs", "limit", "offset", "province", "code"];
+const HOTSPOT_PARAMS: &[&str] = &[
+    "f", "bbox", "bbox-crs", "crs", "datetime", "limit", "after", "status", "kind", "commune",
+    "province",
+];
+const BOUNDARY_PARAMS: &[&str] = &[
+    "f", "bbox", "bbox-crs", "crs", "limit", "offset", "province", "code",
+];
 
 fn next_href(b: &str, cid: &str, q: &RawQuery, key: &str, value: String) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -349,7 +479,13 @@ fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
     format!("{b}{path}?{}", ser.finish())
 }
 
-pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Path<String>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn items(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let c = CollectionId::parse(&cid)?;
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
@@ -359,18 +495,57 @@ pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Pa
     let bbox = parse_bbox(&m)?;
     let path = format!("/collections/{cid}/items");
     let mut links = vec![
-        Link::new(self_href(&b, &path, &q, "json"), if fmt == Format::Json { "self" } else { "alternate" }, GEOJSON, "Trang này (GeoJSON)"),
-        Link::new(self_href(&b, &path, &q, "html"), if fmt == Format::Html { "self" } else { "alternate" }, HTML, "Trang này (HTML)"),
-        Link::new(format!("{b}/collections/{cid}"), "collection", JSON, c.title()),
+        Link::new(
+            self_href(&b, &path, &q, "json"),
+            if fmt == Format::Json {
+                "self"
+            } else {
+                "alternate"
+            },
+            GEOJSON,
+            "Trang này (GeoJSON)",
+        ),
+        Link::new(
+            self_href(&b, &path, &q, "html"),
+            if fmt == Format::Html {
+                "self"
+            } else {
+                "alternate"
+            },
+            HTML,
+            "Trang này (HTML)",
+        ),
+        Link::new(
+            format!("{b}/collections/{cid}"),
+            "collection",
+            JSON,
+            c.title(),
+        ),
     ];
     let body = match c.level() {
         None => {
             q.only(HOTSPOT_PARAMS)?;
             let (from_day, to_day) = parse_datetime(&m)?;
-            let statuses = parse_set(&m, "status", Status::from_code, Status::as_u8, "reported, verifying, eliminated, reemerged")?;
-            let kinds = parse_set(&m, "kind", Kind::from_code, Kind::as_u8, "diem_ban_le, diem_su_dung, tu_diem_su_dung, diem_nong, boong_ke, khac")?;
+            let statuses = parse_set(
+                &m,
+                "status",
+                Status::from_code,
+                Status::as_u8,
+                "reported, verifying, eliminated, reemerged",
+            )?;
+            let kinds = parse_set(
+                &m,
+                "kind",
+                Kind::from_code,
+                Kind::as_u8,
+                "diem_ban_le, diem_su_dung, tu_diem_su_dung, diem_nong, boong_ke, khac",
+            )?;
             let after = match m.get("after") {
-                Some(s) => Some(s.parse::<i64>().map_err(|_| ApiError::bad_request(format!("after={s:?}: expected a hotspot id (use the `next` link)")))?),
+                Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "after={s:?}: expected a hotspot id (use the `next` link)"
+                    ))
+                })?),
                 None => None,
             };
             let filter = HotspotFilter {
@@ -383,15 +558,25 @@ pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Pa
                 to_day,
             };
             let who2 = who.clone();
-            let (rows, page) = state.run(move |v| v.query_hotspots(&who2, &filter, after, limit)).await?;
+            let (rows, page) = state
+                .run(move |v| v.query_hotspots(&who2, &filter, after, limit))
+                .await?;
             if let Some(n) = page.next_after {
-                links.push(Link::new(next_href(&b, &cid, &q, "after", n.to_string()), "next", GEOJSON, "Trang sau"));
+                links.push(Link::new(
+                    next_href(&b, &cid, &q, "after", n.to_string()),
+                    "next",
+                    GEOJSON,
+                    "Trang sau",
+                ));
             }
             let bi = state.vigil.boundaries();
             let fc = FeatureCollection {
                 t: "FeatureCollection",
                 number_returned: rows.len(),
-                features: rows.iter().map(|h| features::hotspot(h, &bi, project, Vec::new())).collect(),
+                features: rows
+                    .iter()
+                    .map(|h| features::hotspot(h, &bi, project, Vec::new()))
+                    .collect(),
                 number_matched: page.matched,
                 time_stamp: now_rfc3339(),
                 links,
@@ -401,7 +586,9 @@ pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Pa
         Some(level) => {
             q.only(BOUNDARY_PARAMS)?;
             let offset = match m.get("offset") {
-                Some(s) => s.parse::<usize>().map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
+                Some(s) => s.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!("offset={s:?}: expected a whole number"))
+                })?,
                 None => 0,
             };
             let bi = state.vigil.boundaries();
@@ -412,17 +599,30 @@ pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Pa
             let matching: Vec<_> = all
                 .into_iter()
                 .filter(|x| boundary_visible(&bi, &who, x))
-                .filter(|x| m.get("province").is_none_or(|p| x.parent.as_deref() == Some(*p) || (level == Level::Province && x.code == *p)))
+                .filter(|x| {
+                    m.get("province").is_none_or(|p| {
+                        x.parent.as_deref() == Some(*p)
+                            || (level == Level::Province && x.code == *p)
+                    })
+                })
                 .filter(|x| m.get("code").is_none_or(|c| x.code == *c))
                 .collect();
             let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
             if offset + page.len() < matching.len() {
-                links.push(Link::new(next_href(&b, &cid, &q, "offset", (offset + page.len()).to_string()), "next", GEOJSON, "Trang sau"));
+                links.push(Link::new(
+                    next_href(&b, &cid, &q, "offset", (offset + page.len()).to_string()),
+                    "next",
+                    GEOJSON,
+                    "Trang sau",
+                ));
             }
             let fc = FeatureCollection {
                 t: "FeatureCollection",
                 number_returned: page.len(),
-                features: page.iter().map(|x| features::boundary(x, &bi, project)).collect(),
+                features: page
+                    .iter()
+                    .map(|x| features::boundary(x, &bi, project))
+                    .collect(),
                 number_matched: matching.len(),
                 time_stamp: now_rfc3339(),
                 links,
@@ -434,18 +634,29 @@ pub async fn items(State(state): State<AppState>, Auth(who): Auth, Path(cid): Pa
         Format::Json => json_response(body, GEOJSON),
         Format::Html => html::items(c.id(), c.title(), &body),
     };
-    resp.headers_mut().insert("content-crs", HeaderValue::from_str(&format!("<{crs_uri}>")).unwrap_or(HeaderValue::from_static("")));
+    resp.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_str(&format!("<{crs_uri}>")).unwrap_or(HeaderValue::from_static("")),
+    );
     Ok(resp)
 }
 
 /// Whether a boundary lies in the caller's jurisdiction (a province is visible when any of its
 /// communes is).
-fn boundary_visible(bi: &crate::index::BoundaryIndex, who: &Principal, x: &crate::boundaries::Boundary) -> bool {
+fn boundary_visible(
+    bi: &crate::index::BoundaryIndex,
+    who: &Principal,
+    x: &crate::boundaries::Boundary,
+) -> bool {
     let j = &who.jurisdiction;
     match x.level {
         Level::Commune => j.covers(x.parent.as_deref(), Some(&x.code)),
         Level::Province => {
-            j.covers(Some(&x.code), None) || j.communes.iter().any(|c| bi.get(Level::Commune, c).is_some_and(|cm| cm.parent.as_deref() == Some(&x.code)))
+            j.covers(Some(&x.code), None)
+                || j.communes.iter().any(|c| {
+                    bi.get(Level::Commune, c)
+                        .is_some_and(|cm| cm.parent.as_deref() == Some(&x.code))
+                })
         }
     }
 }
@@ -454,26 +665,59 @@ fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-fn hotspot_response(state: &AppState, b: &str, h: &Hotspot, project: fn(f64, f64) -> [f64; 2], status: StatusCode) -> Result<Response, ApiError> {
+fn hotspot_response(
+    state: &AppState,
+    b: &str,
+    h: &Hotspot,
+    project: fn(f64, f64) -> [f64; 2],
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let bi = state.vigil.boundaries();
     let links = vec![
-        Link::new(format!("{b}/collections/hotspots/items/{}", h.id), "self", GEOJSON, "Điểm này"),
-        Link::new(format!("{b}/collections/hotspots"), "collection", JSON, CollectionId::Hotspots.title()),
-        Link::new(format!("{b}/v1/hotspots/{}/history", h.id), "history", JSON, "Lịch sử trạng thái"),
+        Link::new(
+            format!("{b}/collections/hotspots/items/{}", h.id),
+            "self",
+            GEOJSON,
+            "Điểm này",
+        ),
+        Link::new(
+            format!("{b}/collections/hotspots"),
+            "collection",
+            JSON,
+            CollectionId::Hotspots.title(),
+        ),
+        Link::new(
+            format!("{b}/v1/hotspots/{}/history", h.id),
+            "history",
+            JSON,
+            "Lịch sử trạng thái",
+        ),
     ];
     let body = to_json(&features::hotspot(h, &bi, project, links))?;
-    let mut resp = (status, [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))], body).into_response();
+    let mut resp = (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        body,
+    )
+        .into_response();
     resp.headers_mut().insert(header::ETAG, etag(h.version));
     if status == StatusCode::CREATED {
         resp.headers_mut().insert(
             header::LOCATION,
-            HeaderValue::from_str(&format!("{b}/collections/hotspots/items/{}", h.id)).map_err(|e| ApiError::internal("location", e))?,
+            HeaderValue::from_str(&format!("{b}/collections/hotspots/items/{}", h.id))
+                .map_err(|e| ApiError::internal("location", e))?,
         );
     }
     Ok(resp)
 }
 
-pub async fn item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn item(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((cid, fid)): Path<(String, String)>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     q.only(&["f", "crs"])?;
     let c = CollectionId::parse(&cid)?;
     let fmt = format(&q, &headers)?;
@@ -485,14 +729,27 @@ pub async fn item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid
             let h = state.run(move |v| v.get_hotspot(&who, id)).await?;
             let resp = hotspot_response(&state, &b, &h, project, StatusCode::OK)?;
             if fmt == Format::Html {
-                let body = to_json(&features::hotspot(&h, &state.vigil.boundaries(), project, Vec::new()))?;
+                let body = to_json(&features::hotspot(
+                    &h,
+                    &state.vigil.boundaries(),
+                    project,
+                    Vec::new(),
+                ))?;
                 return Ok(html::feature(c.id(), &body));
             }
             Ok(resp)
         }
         Some(level) => {
             let bi = state.vigil.boundaries();
-            let x = bi.get(level, &fid).filter(|x| boundary_visible(&bi, &who, x)).ok_or_else(|| ApiError::not_found(format!("no {} with code {fid:?} in your jurisdiction", level.code())))?;
+            let x = bi
+                .get(level, &fid)
+                .filter(|x| boundary_visible(&bi, &who, x))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "no {} with code {fid:?} in your jurisdiction",
+                        level.code()
+                    ))
+                })?;
             let body = to_json(&features::boundary(x, &bi, project))?;
             Ok(match fmt {
                 Format::Json => json_response(body, GEOJSON),
@@ -561,63 +818,142 @@ pub struct FeatureIn {
 }
 
 fn point(g: &GeometryIn) -> Result<(f64, f64), ApiError> {
-    let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("geometry: {m}"));
+    let invalid =
+        |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("geometry: {m}"));
     if g.t != "Point" {
         return Err(invalid(format!("a hotspot is a Point, not a {}", g.t)));
     }
-    let c = g.coordinates.as_array().ok_or_else(|| invalid("coordinates must be [longitude, latitude]".into()))?;
+    let c = g
+        .coordinates
+        .as_array()
+        .ok_or_else(|| invalid("coordinates must be [longitude, latitude]".into()))?;
     if c.len() < 2 || c.len() > 3 {
-        return Err(invalid(format!("coordinates must be [longitude, latitude], got {} numbers", c.len())));
+        return Err(invalid(format!(
+            "coordinates must be [longitude, latitude], got {} numbers",
+            c.len()
+        )));
     }
-    let lon = c[0].as_f64().ok_or_else(|| invalid("longitude is not a number".into()))?;
-    let lat = c[1].as_f64().ok_or_else(|| invalid("latitude is not a number".into()))?;
+    let lon = c[0]
+        .as_f64()
+        .ok_or_else(|| invalid("longitude is not a number".into()))?;
+    let lat = c[1]
+        .as_f64()
+        .ok_or_else(|| invalid("latitude is not a number".into()))?;
     Ok((lon, lat))
 }
 
 fn raw_from_feature(f: FeatureIn) -> Result<RawHotspot, ApiError> {
     if f.t != "Feature" {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("type must be \"Feature\", got {:?}", f.t)));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("type must be \"Feature\", got {:?}", f.t),
+        ));
     }
-    let geometry = f.geometry.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "geometry: a Point is required"))?;
+    let geometry = f.geometry.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "geometry: a Point is required",
+        )
+    })?;
     let (lon, lat) = point(&geometry)?;
     let p = f.properties.unwrap_or_default();
-    Ok(RawHotspot { lon: Some(lon), lat: Some(lat), name: p.name, kind: p.kind, status: p.status, address: p.address, source: p.source, notes: p.notes, reported_on: p.reported_on })
+    Ok(RawHotspot {
+        lon: Some(lon),
+        lat: Some(lat),
+        name: p.name,
+        kind: p.kind,
+        status: p.status,
+        address: p.address,
+        source: p.source,
+        notes: p.notes,
+        reported_on: p.reported_on,
+    })
 }
 
 fn hotspots_only(cid: &str) -> Result<(), ApiError> {
     match CollectionId::parse(cid)? {
         CollectionId::Hotspots => Ok(()),
-        c => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("collection {} is read-only here; boundaries change through `vigil import boundaries`", c.id()))),
+        c => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "collection {} is read-only here; boundaries change through `vigil import boundaries`",
+                c.id()
+            ),
+        )),
     }
 }
 
 /// `If-Match: "3"` (or `W/"3"`, or `*`) → the version the client last read.
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let s = v.to_str().map_err(|_| ApiError::bad_request("If-Match is not valid text"))?.trim();
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("If-Match is not valid text"))?
+        .trim();
     if s == "*" {
         return Ok(None);
     }
     let t = s.trim_start_matches("W/").trim_matches('"');
-    t.parse::<i64>().map(Some).map_err(|_| ApiError::bad_request(format!("If-Match {s:?}: expected an ETag from this server, like \"3\"")))
+    t.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::bad_request(format!(
+            "If-Match {s:?}: expected an ETag from this server, like \"3\""
+        ))
+    })
 }
 
-pub async fn create_item(State(state): State<AppState>, Auth(who): Auth, Path(cid): Path<String>, q: RawQuery, headers: HeaderMap, Json(f): Json<FeatureIn>) -> Result<Response, ApiError> {
+pub async fn create_item(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+    Json(f): Json<FeatureIn>,
+) -> Result<Response, ApiError> {
     hotspots_only(&cid)?;
     q.only(&[])?;
     let raw = raw_from_feature(f)?;
     let h = state.run(move |v| v.create_hotspot(&who, raw)).await?;
-    hotspot_response(&state, &base(&state, &headers), &h, features::identity, StatusCode::CREATED)
+    hotspot_response(
+        &state,
+        &base(&state, &headers),
+        &h,
+        features::identity,
+        StatusCode::CREATED,
+    )
 }
 
-pub async fn replace_item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap, Json(f): Json<FeatureIn>) -> Result<Response, ApiError> {
+pub async fn replace_item(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((cid, fid)): Path<(String, String)>,
+    q: RawQuery,
+    headers: HeaderMap,
+    Json(f): Json<FeatureIn>,
+) -> Result<Response, ApiError> {
     hotspots_only(&cid)?;
     q.only(&[])?;
     let id = parse_id(&fid, "hotspot")?;
     let expected = if_match(&headers)?;
     let raw = raw_from_feature(f)?;
-    let h = state.run(move |v| v.update_hotspot(&who, id, expected, |cur| *cur = RawHotspot { status: raw.status.clone().or(cur.status.take()), ..raw })).await?;
-    hotspot_response(&state, &base(&state, &headers), &h, features::identity, StatusCode::OK)
+    let h = state
+        .run(move |v| {
+            v.update_hotspot(&who, id, expected, |cur| {
+                *cur = RawHotspot {
+                    status: raw.status.clone().or(cur.status.take()),
+                    ..raw
+                }
+            })
+        })
+        .await?;
+    hotspot_response(
+        &state,
+        &base(&state, &headers),
+        &h,
+        features::identity,
+        StatusCode::OK,
+    )
 }
 
 /// JSON Merge Patch (RFC 7396) of a hotspot: `{"geometry": {...}, "properties": {"notes": null, ...}}`.
@@ -632,7 +968,11 @@ pub struct PatchIn {
     properties: Option<serde_json::Map<String, Value>>,
 }
 
-fn apply_patch(cur: &mut RawHotspot, geometry: Option<(f64, f64)>, props: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+fn apply_patch(
+    cur: &mut RawHotspot,
+    geometry: Option<(f64, f64)>,
+    props: &serde_json::Map<String, Value>,
+) -> Result<(), ApiError> {
     if let Some((lon, lat)) = geometry {
         cur.lon = Some(lon);
         cur.lat = Some(lat);
@@ -641,7 +981,12 @@ fn apply_patch(cur: &mut RawHotspot, geometry: Option<(f64, f64)>, props: &serde
         let text = match v {
             Value::Null => None,
             Value::String(s) => Some(s.clone()),
-            other => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("properties.{k}: expected a string or null, got {other}"))),
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("properties.{k}: expected a string or null, got {other}"),
+                ));
+            }
         };
         let slot = match k.as_str() {
             "name" => &mut cur.name,
@@ -651,13 +996,16 @@ fn apply_patch(cur: &mut RawHotspot, geometry: Option<(f64, f64)>, props: &serde
             "source" => &mut cur.source,
             "notes" => &mut cur.notes,
             "reported_on" => &mut cur.reported_on,
-            "kind_label" | "status_label" | "status_since" | "commune_code" | "commune_name" | "province_code" | "province_name" | "created_at" | "updated_at" | "version" => {
+            "kind_label" | "status_label" | "status_since" | "commune_code" | "commune_name"
+            | "province_code" | "province_name" | "created_at" | "updated_at" | "version" => {
                 continue;
             }
             other => {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("properties.{other}: unknown property; editable: name, kind, status, address, source, notes, reported_on"),
+                    format!(
+                        "properties.{other}: unknown property; editable: name, kind, status, address, source, notes, reported_on"
+                    ),
                 ));
             }
         };
@@ -666,7 +1014,14 @@ fn apply_patch(cur: &mut RawHotspot, geometry: Option<(f64, f64)>, props: &serde
     Ok(())
 }
 
-pub async fn patch_item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap, Json(p): Json<PatchIn>) -> Result<Response, ApiError> {
+pub async fn patch_item(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((cid, fid)): Path<(String, String)>,
+    q: RawQuery,
+    headers: HeaderMap,
+    Json(p): Json<PatchIn>,
+) -> Result<Response, ApiError> {
     hotspots_only(&cid)?;
     q.only(&[])?;
     let id = parse_id(&fid, "hotspot")?;
@@ -682,14 +1037,28 @@ pub async fn patch_item(State(state): State<AppState>, Auth(who): Auth, Path((ci
             })
         })
         .await?;
-    hotspot_response(&state, &base(&state, &headers), &h, features::identity, StatusCode::OK)
+    hotspot_response(
+        &state,
+        &base(&state, &headers),
+        &h,
+        features::identity,
+        StatusCode::OK,
+    )
 }
 
-pub async fn delete_item(State(state): State<AppState>, Auth(who): Auth, Path((cid, fid)): Path<(String, String)>, q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn delete_item(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((cid, fid)): Path<(String, String)>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     hotspots_only(&cid)?;
     q.only(&[])?;
     let id = parse_id(&fid, "hotspot")?;
     let expected = if_match(&headers)?;
-    state.run(move |v| v.delete_hotspot(&who, id, expected)).await?;
+    state
+        .run(move |v| v.delete_hotspot(&who, id, expected))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

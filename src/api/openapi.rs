@@ -28,7 +28,15 @@ pub fn spec() -> Value {
         "404": problem("Not found, or outside your jurisdiction"),
     });
     let mut write_errors = errors.clone();
-    for (k, d) in [("403", "Your role may not do this, or the place is outside your jurisdiction"), ("409", "Illegal lifecycle transition"), ("412", "If-Match does not match the current version"), ("422", "Invalid field values, each named in `errors`")] {
+    for (k, d) in [
+        (
+            "403",
+            "Your role may not do this, or the place is outside your jurisdiction",
+        ),
+        ("409", "Illegal lifecycle transition"),
+        ("412", "If-Match does not match the current version"),
+        ("422", "Invalid field values, each named in `errors`"),
+    ] {
         write_errors[k] = problem(d);
     }
     let feature_body = json!({ "required": true, "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/HotspotFeature" } }, "application/json": { "schema": { "$ref": "#/components/schemas/HotspotFeature" } } } });
@@ -139,5 +147,12 @@ pub async fn document(q: RawQuery, headers: HeaderMap) -> Result<Response, super
     if !explicit_json && format(&q, &headers)? == Format::Html {
         return Ok(html::swagger_like(&doc));
     }
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"))], doc.to_string()).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"),
+        )],
+        doc.to_string(),
+    )
+        .into_response())
 }

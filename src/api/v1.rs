@@ -18,7 +18,14 @@ use crate::hotspots::{Kind, Status};
 use crate::store::AuditQuery;
 
 fn json_ok(v: serde_json::Value) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], v.to_string()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 fn user_json(p: &Principal) -> serde_json::Value {
@@ -28,8 +35,15 @@ fn user_json(p: &Principal) -> serde_json::Value {
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let ok = state.run(|v| v.store().ping().map_err(Into::into)).await;
     match ok {
-        Ok(()) => json_ok(json!({ "status": "ok", "hotspots": state.vigil.hotspot_count(), "version": env!("CARGO_PKG_VERSION") })),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], json!({ "status": "unavailable" }).to_string()).into_response(),
+        Ok(()) => json_ok(
+            json!({ "status": "ok", "hotspots": state.vigil.hotspot_count(), "version": env!("CARGO_PKG_VERSION") }),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "status": "unavailable" }).to_string(),
+        )
+            .into_response(),
     }
 }
 
@@ -39,7 +53,10 @@ pub struct Login {
     token: String,
 }
 
-pub async fn login(State(state): State<AppState>, Json(l): Json<Login>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    Json(l): Json<Login>,
+) -> Result<Response, ApiError> {
     let token = l.token.trim().to_string();
     let p = state.run(move |v| v.authenticate(&token)).await?;
     tracing::info!(user = %p.name, "login");
@@ -51,10 +68,20 @@ pub async fn me(Auth(who): Auth) -> Response {
 }
 
 pub async fn vocab(Auth(_): Auth) -> Response {
-    let kinds: Vec<_> = Kind::ALL.iter().map(|k| json!({ "code": k.code(), "vi": k.label_vi(), "en": k.label_en() })).collect();
+    let kinds: Vec<_> = Kind::ALL
+        .iter()
+        .map(|k| json!({ "code": k.code(), "vi": k.label_vi(), "en": k.label_en() }))
+        .collect();
     let statuses: Vec<_> = Status::ALL.iter().map(|s| json!({ "code": s.code(), "vi": s.label_vi(), "en": s.label_en(), "color": s.color() })).collect();
-    let transitions: serde_json::Map<String, serde_json::Value> =
-        Status::ALL.iter().map(|s| (s.code().to_string(), json!(s.next().iter().map(|n| n.code()).collect::<Vec<_>>()))).collect();
+    let transitions: serde_json::Map<String, serde_json::Value> = Status::ALL
+        .iter()
+        .map(|s| {
+            (
+                s.code().to_string(),
+                json!(s.next().iter().map(|n| n.code()).collect::<Vec<_>>()),
+            )
+        })
+        .collect();
     json_ok(json!({ "kinds": kinds, "statuses": statuses, "transitions": transitions }))
 }
 
@@ -66,47 +93,101 @@ pub struct TransitionIn {
     note: Option<String>,
 }
 
-pub async fn transition(State(state): State<AppState>, Auth(who): Auth, Path(id): Path<String>, headers: HeaderMap, Json(t): Json<TransitionIn>) -> Result<Response, ApiError> {
+pub async fn transition(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(t): Json<TransitionIn>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id, "hotspot")?;
     let to = Status::from_input(&t.to).ok_or_else(|| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("to={:?} is not a status; one of reported, verifying, eliminated, reemerged", t.to))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "to={:?} is not a status; one of reported, verifying, eliminated, reemerged",
+                t.to
+            ),
+        )
     })?;
     let expected = match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(s) if s.trim() != "*" => Some(s.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().map_err(|_| ApiError::bad_request(format!("If-Match {s:?} is not an ETag from this server")))?),
+        Some(s) if s.trim() != "*" => Some(
+            s.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse::<i64>()
+                .map_err(|_| {
+                    ApiError::bad_request(format!("If-Match {s:?} is not an ETag from this server"))
+                })?,
+        ),
         _ => None,
     };
-    let h = state.run(move |v| v.transition(&who, id, to, t.on.as_deref(), t.note, expected)).await?;
+    let h = state
+        .run(move |v| v.transition(&who, id, to, t.on.as_deref(), t.note, expected))
+        .await?;
     let b = base(&state, &headers);
     let bi = state.vigil.boundaries();
-    let body = serde_json::to_string(&features::hotspot(&h, &bi, features::identity, vec![features::Link::new(format!("{b}/collections/hotspots/items/{}", h.id), "self", GEOJSON, "")]))
-        .map_err(|e| ApiError::internal("serialise", e))?;
-    let mut resp = ([(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))], body).into_response();
+    let body = serde_json::to_string(&features::hotspot(
+        &h,
+        &bi,
+        features::identity,
+        vec![features::Link::new(
+            format!("{b}/collections/hotspots/items/{}", h.id),
+            "self",
+            GEOJSON,
+            "",
+        )],
+    ))
+    .map_err(|e| ApiError::internal("serialise", e))?;
+    let mut resp = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        body,
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", h.version)) {
         resp.headers_mut().insert(header::ETAG, v);
     }
     Ok(resp)
 }
 
-pub async fn history(State(state): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn history(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id, "hotspot")?;
     let events = state.run(move |v| v.history(&who, id)).await?;
-    let events: Vec<_> = events.iter().map(|e| json!({
-        "from": e.from.map(|s| s.code()),
-        "from_label": e.from.map(|s| s.label_vi()),
-        "to": e.to.code(),
-        "to_label": e.to.label_vi(),
-        "on": crate::time_util::format_date(e.on),
-        "actor": e.actor,
-        "note": e.note,
-        "recorded_at": e.recorded_at,
-    })).collect();
+    let events: Vec<_> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "from": e.from.map(|s| s.code()),
+                "from_label": e.from.map(|s| s.label_vi()),
+                "to": e.to.code(),
+                "to_label": e.to.label_vi(),
+                "on": crate::time_util::format_date(e.on),
+                "actor": e.actor,
+                "note": e.note,
+                "recorded_at": e.recorded_at,
+            })
+        })
+        .collect();
     Ok(json_ok(json!({ "hotspot": id, "events": events })))
 }
 
-pub async fn import_hotspots(State(state): State<AppState>, Auth(who): Auth, q: RawQuery, headers: HeaderMap, Body(bytes): Body) -> Result<Response, ApiError> {
+pub async fn import_hotspots(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+    headers: HeaderMap,
+    Body(bytes): Body,
+) -> Result<Response, ApiError> {
     q.only(&["format", "crs", "name"])?;
     let m = q.map();
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.split(';').next().unwrap_or("").trim().to_string());
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.split(';').next().unwrap_or("").trim().to_string());
     let format = match (m.get("format"), ct.as_deref()) {
         (Some(f), _) => Format::from_name(f).ok_or_else(|| ApiError::bad_request(format!("format={f:?}: one of csv, geojson, kml")))?,
         (None, Some(ct)) => Format::from_name(ct).ok_or_else(|| {
@@ -115,16 +196,33 @@ pub async fn import_hotspots(State(state): State<AppState>, Auth(who): Auth, q: 
         (None, None) => return Err(ApiError::bad_request("say what the file is: ?format=csv|geojson|kml or a Content-Type")),
     };
     let crs = m.get("crs").map(|s| s.to_string());
-    let name = m.get("name").map(|s| s.to_string()).unwrap_or_else(|| "upload".into());
-    let summary = state.run(move |v| v.import_hotspots(&who, &bytes, format, crs.as_deref(), &name)).await?;
-    Ok(json_ok(serde_json::to_value(summary).map_err(|e| ApiError::internal("serialise", e))?))
+    let name = m
+        .get("name")
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "upload".into());
+    let summary = state
+        .run(move |v| v.import_hotspots(&who, &bytes, format, crs.as_deref(), &name))
+        .await?;
+    Ok(json_ok(
+        serde_json::to_value(summary).map_err(|e| ApiError::internal("serialise", e))?,
+    ))
 }
 
-pub async fn audit(State(state): State<AppState>, Auth(who): Auth, q: RawQuery) -> Result<Response, ApiError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+) -> Result<Response, ApiError> {
     q.only(&["entity", "entity_id", "before", "limit"])?;
     let m = q.map();
     let num = |k: &str| -> Result<Option<i64>, ApiError> {
-        m.get(k).map(|s| s.parse::<i64>().map_err(|_| ApiError::bad_request(format!("{k}={s:?}: expected a whole number")))).transpose()
+        m.get(k)
+            .map(|s| {
+                s.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!("{k}={s:?}: expected a whole number"))
+                })
+            })
+            .transpose()
     };
     let query = AuditQuery {
         entity: m.get("entity").map(|s| s.to_string()),

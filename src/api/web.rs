@@ -25,7 +25,10 @@ pub async fn asset(Path(path): Path<String>) -> Response {
 }
 
 fn serve(path: &str) -> Response {
-    if path.split('/').any(|seg| seg == ".." || seg.starts_with('.')) {
+    if path
+        .split('/')
+        .any(|seg| seg == ".." || seg.starts_with('.'))
+    {
         return super::ApiError::not_found("no such file").into_response();
     }
     match Assets::get(path) {
@@ -36,8 +39,15 @@ fn serve(path: &str) -> Response {
             if let Ok(v) = HeaderValue::from_str(mime) {
                 h.insert(header::CONTENT_TYPE, v);
             }
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-            let cache = if path.starts_with("vendor/") || path.starts_with("basemap/") { "public, max-age=86400" } else { "no-cache" };
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
+            let cache = if path.starts_with("vendor/") || path.starts_with("basemap/") {
+                "public, max-age=86400"
+            } else {
+                "no-cache"
+            };
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..8]));
             if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -45,6 +55,8 @@ fn serve(path: &str) -> Response {
             }
             resp
         }
-        None => super::ApiError::not_found(format!("no file {path:?} in the web map")).into_response(),
+        None => {
+            super::ApiError::not_found(format!("no file {path:?} in the web map")).into_response()
+        }
     }
 }

@@ -27,7 +27,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Analyst, Role::Reviewer, Role::Operator, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Analyst,
+        Role::Reviewer,
+        Role::Operator,
+        Role::Viewer,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -64,11 +70,18 @@ pub struct Jurisdiction {
 
 impl Jurisdiction {
     pub fn national() -> Self {
-        Jurisdiction { national: true, ..Default::default() }
+        Jurisdiction {
+            national: true,
+            ..Default::default()
+        }
     }
 
     pub fn provinces<I: IntoIterator<Item = S>, S: Into<String>>(codes: I) -> Self {
-        Jurisdiction { national: false, provinces: codes.into_iter().map(Into::into).collect(), communes: BTreeSet::new() }
+        Jurisdiction {
+            national: false,
+            provinces: codes.into_iter().map(Into::into).collect(),
+            communes: BTreeSet::new(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,7 +110,12 @@ impl Principal {
     /// The local operator running a CLI command on the server machine (audit actor `cli:<os user>`).
     pub fn cli() -> Principal {
         let who = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        Principal { user_id: 0, name: format!("cli:{who}"), role: Role::Admin, jurisdiction: Jurisdiction::national() }
+        Principal {
+            user_id: 0,
+            name: format!("cli:{who}"),
+            role: Role::Admin,
+            jurisdiction: Jurisdiction::national(),
+        }
     }
 }
 
@@ -105,7 +123,10 @@ impl Principal {
 pub fn new_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    Ok(format!("vgl_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!(
+        "vgl_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
 }
 
 /// What the store keeps of a token.
@@ -115,7 +136,11 @@ pub fn token_hash(token: &str) -> String {
 
 /// Cheap shape check before touching the store.
 pub fn looks_like_token(token: &str) -> bool {
-    token.len() == 47 && token.starts_with("vgl_") && token[4..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == 47
+        && token.starts_with("vgl_")
+        && token[4..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -136,7 +161,10 @@ mod tests {
     #[test]
     fn jurisdiction_cover_table() {
         let tq = Jurisdiction::provinces(["08"]);
-        let commune_only = Jurisdiction { communes: ["07000".to_string()].into(), ..Default::default() };
+        let commune_only = Jurisdiction {
+            communes: ["07000".to_string()].into(),
+            ..Default::default()
+        };
         let cases: &[(&Jurisdiction, Option<&str>, Option<&str>, bool)] = &[
             (&tq, Some("08"), Some("02200"), true),
             (&tq, Some("24"), Some("07000"), false),
@@ -152,7 +180,10 @@ mod tests {
 
     #[test]
     fn write_permissions_by_role() {
-        let writers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.can_write_hotspots()).collect();
+        let writers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.can_write_hotspots())
+            .collect();
         assert_eq!(writers, vec![Role::Admin, Role::Analyst]);
     }
 }

@@ -52,7 +52,9 @@ pub struct Boundary {
 impl Boundary {
     /// `[minx, miny, maxx, maxy]`, or `None` for an empty geometry.
     pub fn bbox(&self) -> Option<[f64; 4]> {
-        self.geometry.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+        self.geometry
+            .bounding_rect()
+            .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
     }
 }
 
@@ -68,7 +70,10 @@ pub fn validate(b: &Boundary) -> Result<(), String> {
         return Err(format!("{} has an empty geometry", b.code));
     };
     if x0 < -180.0 || x1 > 180.0 || y0 < -90.0 || y1 > 90.0 || !(x0.is_finite() && y1.is_finite()) {
-        return Err(format!("{} has coordinates outside lon/lat range ({x0},{y0},{x1},{y1}); was it reprojected to EPSG:4326?", b.code));
+        return Err(format!(
+            "{} has coordinates outside lon/lat range ({x0},{y0},{x1},{y1}); was it reprojected to EPSG:4326?",
+            b.code
+        ));
     }
     Ok(())
 }

@@ -20,7 +20,9 @@ impl Format {
     pub fn from_name(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
             "csv" | "text/csv" => Some(Format::Csv),
-            "geojson" | "json" | "application/geo+json" | "application/json" => Some(Format::GeoJson),
+            "geojson" | "json" | "application/geo+json" | "application/json" => {
+                Some(Format::GeoJson)
+            }
             "kml" | "application/vnd.google-earth.kml+xml" => Some(Format::Kml),
             _ => None,
         }
@@ -28,7 +30,9 @@ impl Format {
 
     /// Guesses from a file name's extension.
     pub fn from_path(path: &std::path::Path) -> Option<Format> {
-        path.extension().and_then(|e| e.to_str()).and_then(Format::from_name)
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(Format::from_name)
     }
 }
 
@@ -56,7 +60,10 @@ impl std::fmt::Display for RowError {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("the file is not valid {format}: {message}")]
-    Unreadable { format: &'static str, message: String },
+    Unreadable {
+        format: &'static str,
+        message: String,
+    },
     #[error("{} bad row(s); nothing was imported. First: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
     Rows(Vec<RowError>),
     #[error("the file has no hotspots")]
@@ -76,10 +83,37 @@ struct Row {
 }
 
 /// Parses and validates a whole file; returns every hotspot or every problem.
-pub fn parse(bytes: &[u8], format: Format, transform: Option<&dyn PointTransform>, max_rows: usize) -> Result<Vec<HotspotInput>, ImportError> {
+pub fn parse(
+    bytes: &[u8],
+    format: Format,
+    transform: Option<&dyn PointTransform>,
+    max_rows: usize,
+) -> Result<Vec<HotspotInput>, ImportError> {
+    let (rows, errors) = parse_rows(bytes, format, transform, max_rows)?;
+    if errors.is_empty() {
+        Ok(rows.into_iter().map(|(_, h)| h).collect())
+    } else {
+        Err(ImportError::Rows(errors))
+    }
+}
+
+/// Valid rows with their row numbers, and the errors of the others.
+pub type ParsedRows = (Vec<(usize, HotspotInput)>, Vec<RowError>);
+
+/// Parses a whole file into the valid rows (with their row numbers) and the errors of the others,
+/// so callers can add their own checks (jurisdiction) and still report every bad row at once.
+pub fn parse_rows(
+    bytes: &[u8],
+    format: Format,
+    transform: Option<&dyn PointTransform>,
+    max_rows: usize,
+) -> Result<ParsedRows, ImportError> {
     let text = std::str::from_utf8(bytes).map_err(|e| ImportError::Unreadable {
         format: "UTF-8 text",
-        message: format!("invalid UTF-8 at byte {} (save the file as UTF-8)", e.valid_up_to()),
+        message: format!(
+            "invalid UTF-8 at byte {} (save the file as UTF-8)",
+            e.valid_up_to()
+        ),
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = match format {
@@ -91,11 +125,24 @@ pub fn parse(bytes: &[u8], format: Format, transform: Option<&dyn PointTransform
         return Err(ImportError::Empty);
     }
     if rows.len() > max_rows {
-        return Err(ImportError::TooMany { rows: rows.len(), limit: max_rows });
+        return Err(ImportError::TooMany {
+            rows: rows.len(),
+            limit: max_rows,
+        });
     }
     if let Some(t) = transform {
-        let idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].raw.lon.is_some() && rows[i].raw.lat.is_some()).collect();
-        let mut pts: Vec<(f64, f64)> = idx.iter().map(|&i| (rows[i].raw.lon.unwrap_or(0.0), rows[i].raw.lat.unwrap_or(0.0))).collect();
+        let idx: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].raw.lon.is_some() && rows[i].raw.lat.is_some())
+            .collect();
+        let mut pts: Vec<(f64, f64)> = idx
+            .iter()
+            .map(|&i| {
+                (
+                    rows[i].raw.lon.unwrap_or(0.0),
+                    rows[i].raw.lat.unwrap_or(0.0),
+                )
+            })
+            .collect();
         t.to_wgs84(&mut pts).map_err(ImportError::Transform)?;
         for (&i, (x, y)) in idx.iter().zip(pts) {
             rows[i].raw.lon = Some(x);
@@ -105,17 +152,23 @@ pub fn parse(bytes: &[u8], format: Format, transform: Option<&dyn PointTransform
     let mut out = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
     for row in rows {
-        let Row { number, raw, errors: parse_errors } = row;
-        let result = raw.validate();
-        let mut row_errors = parse_errors;
-        match result {
-            Ok(h) if row_errors.is_empty() => out.push(h),
+        let Row {
+            number,
+            raw,
+            errors: mut row_errors,
+        } = row;
+        match raw.validate() {
+            Ok(h) if row_errors.is_empty() => out.push((number, h)),
             Ok(_) => {}
             Err(e) => row_errors.extend(e),
         }
-        errors.extend(row_errors.into_iter().map(|e| RowError { row: number, field: e.field, message: e.message }));
+        errors.extend(row_errors.into_iter().map(|e| RowError {
+            row: number,
+            field: e.field,
+            message: e.message,
+        }));
     }
-    if errors.is_empty() { Ok(out) } else { Err(ImportError::Rows(errors)) }
+    Ok((out, errors))
 }
 
 /// Canonical field for a column or property name (English codes and Vietnamese headers).
@@ -138,19 +191,33 @@ fn canonical(name: &str) -> Option<&'static str> {
     })
 }
 
-const KNOWN_COLUMNS: &str = "lon, lat (or x, y with a CRS), name, kind, status, address, source, notes, reported_on";
+const KNOWN_COLUMNS: &str =
+    "lon, lat (or x, y with a CRS), name, kind, status, address, source, notes, reported_on";
 
-fn set_field(raw: &mut RawHotspot, field: &str, value: String, decimal_comma: bool, errors: &mut Vec<FieldError>) {
+fn set_field(
+    raw: &mut RawHotspot,
+    field: &str,
+    value: String,
+    decimal_comma: bool,
+    errors: &mut Vec<FieldError>,
+) {
     let value_t = value.trim();
     let num = |errors: &mut Vec<FieldError>| -> Option<f64> {
         if value_t.is_empty() {
             return None;
         }
-        let v = if decimal_comma { value_t.replace(',', ".") } else { value_t.to_string() };
+        let v = if decimal_comma {
+            value_t.replace(',', ".")
+        } else {
+            value_t.to_string()
+        };
         match v.parse::<f64>() {
             Ok(x) => Some(x),
             Err(_) => {
-                errors.push(FieldError::new(field, format!("{value_t:?} is not a number")));
+                errors.push(FieldError::new(
+                    field,
+                    format!("{value_t:?} is not a number"),
+                ));
                 None
             }
         }
@@ -171,24 +238,47 @@ fn set_field(raw: &mut RawHotspot, field: &str, value: String, decimal_comma: bo
 
 fn parse_csv(text: &str) -> Result<Vec<Row>, ImportError> {
     let first = text.lines().next().unwrap_or("");
-    let delimiter = if first.contains(';') && !first.contains(',') { b';' } else if first.contains('\t') && !first.contains(',') { b'\t' } else { b',' };
+    let delimiter = if first.contains(';') && !first.contains(',') {
+        b';'
+    } else if first.contains('\t') && !first.contains(',') {
+        b'\t'
+    } else {
+        b','
+    };
     let decimal_comma = delimiter != b',';
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| ImportError::Unreadable { format: "CSV", message: e.to_string() })?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Unreadable {
+            format: "CSV",
+            message: e.to_string(),
+        })?
+        .clone();
     let mut fields = Vec::with_capacity(headers.len());
     let mut header_errors = Vec::new();
     for h in headers.iter() {
         match canonical(h) {
             Some(f) => fields.push(f),
             None => {
-                header_errors.push(RowError { row: 1, field: h.to_string(), message: format!("unknown column {h:?}; known columns: {KNOWN_COLUMNS}") });
+                header_errors.push(RowError {
+                    row: 1,
+                    field: h.to_string(),
+                    message: format!("unknown column {h:?}; known columns: {KNOWN_COLUMNS}"),
+                });
                 fields.push("");
             }
         }
     }
     let has = |f: &str| fields.contains(&f);
-    if !(has("lon") && has("lat")) && !(has("x") && has("y")) {
-        header_errors.push(RowError { row: 1, field: "header".into(), message: "needs `lon` and `lat` columns (WGS 84), or `x` and `y` with a CRS".into() });
+    if !((has("lon") && has("lat")) || (has("x") && has("y"))) {
+        header_errors.push(RowError {
+            row: 1,
+            field: "header".into(),
+            message: "needs `lon` and `lat` columns (WGS 84), or `x` and `y` with a CRS".into(),
+        });
     }
     if !header_errors.is_empty() {
         return Err(ImportError::Rows(header_errors));
@@ -199,9 +289,15 @@ fn parse_csv(text: &str) -> Result<Vec<Row>, ImportError> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let mut raw = RawHotspot::default();
-                raw.name = Some("?".into());
-                rows.push(Row { number, raw, errors: vec![FieldError::new("csv", e.to_string())] });
+                let raw = RawHotspot {
+                    name: Some("?".into()),
+                    ..Default::default()
+                };
+                rows.push(Row {
+                    number,
+                    raw,
+                    errors: vec![FieldError::new("csv", e.to_string())],
+                });
                 continue;
             }
         };
@@ -211,23 +307,48 @@ fn parse_csv(text: &str) -> Result<Vec<Row>, ImportError> {
         let mut raw = RawHotspot::default();
         let mut errors = Vec::new();
         if record.len() != fields.len() {
-            errors.push(FieldError::new("csv", format!("has {} fields; the header has {}", record.len(), fields.len())));
+            errors.push(FieldError::new(
+                "csv",
+                format!(
+                    "has {} fields; the header has {}",
+                    record.len(),
+                    fields.len()
+                ),
+            ));
         }
         for (field, value) in fields.iter().zip(record.iter()) {
-            set_field(&mut raw, field, value.to_string(), decimal_comma, &mut errors);
+            set_field(
+                &mut raw,
+                field,
+                value.to_string(),
+                decimal_comma,
+                &mut errors,
+            );
         }
-        rows.push(Row { number, raw, errors });
+        rows.push(Row {
+            number,
+            raw,
+            errors,
+        });
     }
     Ok(rows)
 }
 
 fn parse_geojson(text: &str) -> Result<Vec<Row>, ImportError> {
-    let gj: geojson::GeoJson = text.parse().map_err(|e: geojson::Error| ImportError::Unreadable { format: "GeoJSON", message: e.to_string() })?;
+    let gj: geojson::GeoJson =
+        text.parse()
+            .map_err(|e: geojson::Error| ImportError::Unreadable {
+                format: "GeoJSON",
+                message: e.to_string(),
+            })?;
     let features = match gj {
         geojson::GeoJson::FeatureCollection(fc) => fc.features,
         geojson::GeoJson::Feature(f) => vec![f],
         geojson::GeoJson::Geometry(_) => {
-            return Err(ImportError::Unreadable { format: "GeoJSON", message: "expected a Feature or FeatureCollection, got a bare Geometry".into() });
+            return Err(ImportError::Unreadable {
+                format: "GeoJSON",
+                message: "expected a Feature or FeatureCollection, got a bare Geometry".into(),
+            });
         }
     };
     let mut rows = Vec::with_capacity(features.len());
@@ -239,12 +360,16 @@ fn parse_geojson(text: &str) -> Result<Vec<Row>, ImportError> {
                 raw.lon = Some(c[0]);
                 raw.lat = Some(c[1]);
             }
-            Some(other) => errors.push(FieldError::new("geometry", format!("must be a Point, got {}", other.type_name()))),
+            Some(other) => errors.push(FieldError::new(
+                "geometry",
+                format!("must be a Point, got {}", other.type_name()),
+            )),
             None => errors.push(FieldError::new("geometry", "is missing")),
         }
         for (k, v) in f.properties.unwrap_or_default() {
-            let Some(field) = canonical(&k).filter(|f| !matches!(*f, "lon" | "lat" | "x" | "y")) else {
-                errors.push(FieldError::new(k.clone(), format!("unknown property; known: name, kind, status, address, source, notes, reported_on")));
+            let Some(field) = canonical(&k).filter(|f| !matches!(*f, "lon" | "lat" | "x" | "y"))
+            else {
+                errors.push(FieldError::new(k.clone(), "unknown property; known: name, kind, status, address, source, notes, reported_on".to_string()));
                 continue;
             };
             let value = match v {
@@ -254,13 +379,22 @@ fn parse_geojson(text: &str) -> Result<Vec<Row>, ImportError> {
             };
             set_field(&mut raw, field, value, false, &mut errors);
         }
-        rows.push(Row { number: i + 1, raw, errors });
+        rows.push(Row {
+            number: i + 1,
+            raw,
+            errors,
+        });
     }
     Ok(rows)
 }
 
 fn parse_kml(text: &str) -> Result<Vec<Row>, ImportError> {
-    let kml: kml::Kml<f64> = text.parse().map_err(|e: kml::Error| ImportError::Unreadable { format: "KML", message: e.to_string() })?;
+    let kml: kml::Kml<f64> = text
+        .parse()
+        .map_err(|e: kml::Error| ImportError::Unreadable {
+            format: "KML",
+            message: e.to_string(),
+        })?;
     let mut placemarks = Vec::new();
     collect_placemarks(kml, &mut placemarks);
     let mut rows = Vec::with_capacity(placemarks.len());
@@ -287,16 +421,28 @@ fn parse_kml(text: &str) -> Result<Vec<Row>, ImportError> {
                 None => errors.push(FieldError::new(k, "unknown ExtendedData field; known: kind, status, address, source, notes, reported_on")),
             }
         }
-        rows.push(Row { number: i + 1, raw, errors });
+        rows.push(Row {
+            number: i + 1,
+            raw,
+            errors,
+        });
     }
     Ok(rows)
 }
 
 fn collect_placemarks(k: kml::Kml<f64>, out: &mut Vec<kml::types::Placemark<f64>>) {
     match k {
-        kml::Kml::KmlDocument(d) => d.elements.into_iter().for_each(|e| collect_placemarks(e, out)),
-        kml::Kml::Document { elements, .. } => elements.into_iter().for_each(|e| collect_placemarks(e, out)),
-        kml::Kml::Folder(f) => f.elements.into_iter().for_each(|e| collect_placemarks(e, out)),
+        kml::Kml::KmlDocument(d) => d
+            .elements
+            .into_iter()
+            .for_each(|e| collect_placemarks(e, out)),
+        kml::Kml::Document { elements, .. } => elements
+            .into_iter()
+            .for_each(|e| collect_placemarks(e, out)),
+        kml::Kml::Folder(f) => f
+            .elements
+            .into_iter()
+            .for_each(|e| collect_placemarks(e, out)),
         kml::Kml::Placemark(p) => out.push(p),
         _ => {}
     }
@@ -307,7 +453,12 @@ fn extended_data(e: &kml::types::Element, out: &mut Vec<(String, String)>) {
     match e.name.as_str() {
         "Data" => {
             if let Some(name) = e.attrs.get("name") {
-                let v = e.children.iter().find(|c| c.name == "value").and_then(|c| c.content.clone()).unwrap_or_default();
+                let v = e
+                    .children
+                    .iter()
+                    .find(|c| c.name == "value")
+                    .and_then(|c| c.content.clone())
+                    .unwrap_or_default();
                 out.push((name.clone(), v));
             }
         }
@@ -337,16 +488,23 @@ mod tests {
     #[test]
     fn csv_bad_rows_are_all_named_and_nothing_returned() {
         let csv = "lon,lat,name,kind\n105.2,21.8,A,diem_ban_le\n999,21.8,B,diem_ban_le\n105.2,21.8,,quan\n";
-        let Err(ImportError::Rows(errs)) = parse(csv.as_bytes(), Format::Csv, None, 10) else { panic!("expected row errors") };
+        let Err(ImportError::Rows(errs)) = parse(csv.as_bytes(), Format::Csv, None, 10) else {
+            panic!("expected row errors")
+        };
         let rows: Vec<usize> = errs.iter().map(|e| e.row).collect();
-        assert!(rows.contains(&3) && rows.contains(&4) && !rows.contains(&2), "{errs:?}");
+        assert!(
+            rows.contains(&3) && rows.contains(&4) && !rows.contains(&2),
+            "{errs:?}"
+        );
         assert!(errs.iter().any(|e| e.row == 4 && e.field == "kind"));
     }
 
     #[test]
     fn csv_unknown_column_is_refused() {
         let csv = "lon,lat,name,kind,suspect_name\n105.2,21.8,A,diem_ban_le,x\n";
-        let Err(ImportError::Rows(errs)) = parse(csv.as_bytes(), Format::Csv, None, 10) else { panic!() };
+        let Err(ImportError::Rows(errs)) = parse(csv.as_bytes(), Format::Csv, None, 10) else {
+            panic!()
+        };
         assert_eq!(errs[0].field, "suspect_name");
     }
 
@@ -356,7 +514,9 @@ mod tests {
           {"type":"Feature","geometry":{"type":"Point","coordinates":[105.2,21.8]},"properties":{"name":"A","kind":"boong_ke","status":"eliminated"}},
           {"type":"Feature","geometry":{"type":"LineString","coordinates":[[105,21],[106,22]]},"properties":{"name":"B","kind":"khac"}},
           {"type":"Feature","geometry":{"type":"Point","coordinates":[105.2,21.8]},"properties":{"name":"C","kind":"khac","phone":"0901"}}]}"#;
-        let Err(ImportError::Rows(errs)) = parse(gj.as_bytes(), Format::GeoJson, None, 10) else { panic!() };
+        let Err(ImportError::Rows(errs)) = parse(gj.as_bytes(), Format::GeoJson, None, 10) else {
+            panic!()
+        };
         assert!(errs.iter().any(|e| e.row == 2 && e.field == "geometry"));
         assert!(errs.iter().any(|e| e.row == 3 && e.field == "phone"));
         assert!(!errs.iter().any(|e| e.row == 1));
@@ -396,9 +556,18 @@ mod tests {
 
     #[test]
     fn empty_and_oversized_files_are_refused() {
-        assert!(matches!(parse(b"lon,lat,name,kind\n", Format::Csv, None, 10), Err(ImportError::Empty)));
+        assert!(matches!(
+            parse(b"lon,lat,name,kind\n", Format::Csv, None, 10),
+            Err(ImportError::Empty)
+        ));
         let csv = "lon,lat,name,kind\n105,21,A,khac\n105,21,B,khac\n";
-        assert!(matches!(parse(csv.as_bytes(), Format::Csv, None, 1), Err(ImportError::TooMany { .. })));
-        assert!(matches!(parse(b"{not json", Format::GeoJson, None, 1), Err(ImportError::Unreadable { .. })));
+        assert!(matches!(
+            parse(csv.as_bytes(), Format::Csv, None, 1),
+            Err(ImportError::TooMany { .. })
+        ));
+        assert!(matches!(
+            parse(b"{not json", Format::GeoJson, None, 1),
+            Err(ImportError::Unreadable { .. })
+        ));
     }
 }

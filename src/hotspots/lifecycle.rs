@@ -32,11 +32,20 @@ pub struct TransitionError {
 
 fn allowed_list(from: Status) -> String {
     let next: Vec<&str> = from.next().iter().map(|s| s.code()).collect();
-    if next.is_empty() { "none".into() } else { next.join(", ") }
+    if next.is_empty() {
+        "none".into()
+    } else {
+        next.join(", ")
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [Status::Reported, Status::Verifying, Status::Eliminated, Status::Reemerged];
+    pub const ALL: [Status; 4] = [
+        Status::Reported,
+        Status::Verifying,
+        Status::Eliminated,
+        Status::Reemerged,
+    ];
 
     /// The stable code used in the API and the store.
     pub fn code(self) -> &'static str {
@@ -99,7 +108,11 @@ impl Status {
 
     /// Checks a transition; staying in the same status is not a transition and is refused too.
     pub fn transition(self, to: Status) -> Result<Status, TransitionError> {
-        if self.can_become(to) { Ok(to) } else { Err(TransitionError { from: self, to }) }
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
+        }
     }
 
     pub fn as_u8(self) -> u8 {
@@ -142,7 +155,10 @@ mod tests {
     #[test]
     fn refusal_names_both_states_and_the_way_forward() {
         let msg = Eliminated.transition(Reported).unwrap_err().to_string();
-        assert!(msg.contains("eliminated") && msg.contains("reported") && msg.contains("reemerged"), "{msg}");
+        assert!(
+            msg.contains("eliminated") && msg.contains("reported") && msg.contains("reemerged"),
+            "{msg}"
+        );
     }
 
     #[test]

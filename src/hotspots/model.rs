@@ -25,7 +25,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::DiemBanLe, Kind::DiemSuDung, Kind::TuDiemSuDung, Kind::DiemNong, Kind::BoongKe, Kind::Khac];
+    pub const ALL: [Kind; 6] = [
+        Kind::DiemBanLe,
+        Kind::DiemSuDung,
+        Kind::TuDiemSuDung,
+        Kind::DiemNong,
+        Kind::BoongKe,
+        Kind::Khac,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -69,7 +76,9 @@ impl Kind {
         let t = s.trim();
         Kind::from_code(t).or_else(|| {
             let low = t.to_lowercase();
-            Kind::ALL.into_iter().find(|k| k.label_vi().to_lowercase() == low)
+            Kind::ALL
+                .into_iter()
+                .find(|k| k.label_vi().to_lowercase() == low)
         })
     }
 
@@ -84,7 +93,9 @@ impl Status {
         let t = s.trim();
         Status::from_code(t).or_else(|| {
             let low = t.to_lowercase();
-            Status::ALL.into_iter().find(|st| st.label_vi().to_lowercase() == low)
+            Status::ALL
+                .into_iter()
+                .find(|st| st.label_vi().to_lowercase() == low)
         })
     }
 }
@@ -161,7 +172,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -179,20 +193,43 @@ pub const MAX_NOTES: usize = 4000;
 /// Checks a longitude/latitude pair (WGS 84 degrees).
 pub fn check_lon_lat(lon: f64, lat: f64) -> Result<(), FieldError> {
     if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(FieldError::new("lon", format!("longitude {lon} is outside -180..180 (is the CRS right? give --crs for projected x/y)")));
+        return Err(FieldError::new(
+            "lon",
+            format!(
+                "longitude {lon} is outside -180..180 (is the CRS right? give --crs for projected x/y)"
+            ),
+        ));
     }
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(FieldError::new("lat", format!("latitude {lat} is outside -90..90 (is the CRS right? give --crs for projected x/y)")));
+        return Err(FieldError::new(
+            "lat",
+            format!(
+                "latitude {lat} is outside -90..90 (is the CRS right? give --crs for projected x/y)"
+            ),
+        ));
     }
     Ok(())
 }
 
-fn text(field: &str, v: Option<String>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+fn text(
+    field: &str,
+    v: Option<String>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let v = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())?;
     if v.chars().count() > max {
-        errors.push(FieldError::new(field, format!("is {} characters long; the limit is {max}", v.chars().count())));
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "is {} characters long; the limit is {max}",
+                v.chars().count()
+            ),
+        ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         errors.push(FieldError::new(field, "contains control characters"));
     }
     Some(v)
@@ -210,7 +247,10 @@ impl RawHotspot {
                 (lon, lat)
             }
             _ => {
-                errors.push(FieldError::new("geometry", "a point (longitude and latitude) is required"));
+                errors.push(FieldError::new(
+                    "geometry",
+                    "a point (longitude and latitude) is required",
+                ));
                 (0.0, 0.0)
             }
         };
@@ -218,39 +258,69 @@ impl RawHotspot {
         if name.is_none() {
             errors.push(FieldError::new("name", "is required"));
         }
-        let kind = match self.kind.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let kind = match self
+            .kind
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => {
-                errors.push(FieldError::new("kind", format!("is required; one of {}", kind_codes())));
+                errors.push(FieldError::new(
+                    "kind",
+                    format!("is required; one of {}", kind_codes()),
+                ));
                 None
             }
             Some(k) => {
                 let kind = Kind::from_input(k);
                 if kind.is_none() {
-                    errors.push(FieldError::new("kind", format!("unknown kind {k:?}; one of {}", kind_codes())));
+                    errors.push(FieldError::new(
+                        "kind",
+                        format!("unknown kind {k:?}; one of {}", kind_codes()),
+                    ));
                 }
                 kind
             }
         };
-        let status = match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let status = match self
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => Some(Status::Reported),
             Some(s) => {
                 let st = Status::from_input(s);
                 if st.is_none() {
                     let all: Vec<&str> = Status::ALL.iter().map(|s| s.code()).collect();
-                    errors.push(FieldError::new("status", format!("unknown status {s:?}; one of {}", all.join(", "))));
+                    errors.push(FieldError::new(
+                        "status",
+                        format!("unknown status {s:?}; one of {}", all.join(", ")),
+                    ));
                 }
                 st
             }
         };
-        let reported_on = match self.reported_on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let reported_on = match self
+            .reported_on
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => Some(today()),
             Some(s) => match parse_date(s) {
                 Ok(d) if d > today().next_day().unwrap_or(d) => {
-                    errors.push(FieldError::new("reported_on", format!("{s} is in the future")));
+                    errors.push(FieldError::new(
+                        "reported_on",
+                        format!("{s} is in the future"),
+                    ));
                     None
                 }
                 Ok(d) if d.year() < 1990 => {
-                    errors.push(FieldError::new("reported_on", format!("{s} is before 1990")));
+                    errors.push(FieldError::new(
+                        "reported_on",
+                        format!("{s} is before 1990"),
+                    ));
                     None
                 }
                 Ok(d) => Some(d),
@@ -267,9 +337,17 @@ impl RawHotspot {
             return Err(errors);
         }
         match (name, kind, status, reported_on) {
-            (Some(name), Some(kind), Some(status), Some(reported_on)) => {
-                Ok(HotspotInput { lon, lat, name, kind, status, address, source, notes, reported_on })
-            }
+            (Some(name), Some(kind), Some(status), Some(reported_on)) => Ok(HotspotInput {
+                lon,
+                lat,
+                name,
+                kind,
+                status,
+                address,
+                source,
+                notes,
+                reported_on,
+            }),
             _ => Err(vec![FieldError::new("hotspot", "incomplete")]),
         }
     }
@@ -292,7 +370,11 @@ impl From<&Hotspot> for RawHotspot {
 }
 
 fn kind_codes() -> String {
-    Kind::ALL.iter().map(|k| k.code()).collect::<Vec<_>>().join(", ")
+    Kind::ALL
+        .iter()
+        .map(|k| k.code())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -328,7 +410,13 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let r = RawHotspot { lon: Some(500.0), lat: Some(21.0), kind: Some("quán".into()), reported_on: Some("2025-13-01".into()), ..Default::default() };
+        let r = RawHotspot {
+            lon: Some(500.0),
+            lat: Some(21.0),
+            kind: Some("quán".into()),
+            reported_on: Some("2025-13-01".into()),
+            ..Default::default()
+        };
         let errs = r.validate().unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         for f in ["lon", "name", "kind", "reported_on"] {

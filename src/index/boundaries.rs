@@ -31,7 +31,11 @@ fn tree(items: &[Boundary]) -> RTree<Env> {
     let envs = items
         .iter()
         .enumerate()
-        .filter_map(|(i, b)| b.bbox().map(|[x0, y0, x1, y1]| GeomWithData::new(Rectangle::from_corners([x0, y0], [x1, y1]), i)))
+        .filter_map(|(i, b)| {
+            b.bbox().map(|[x0, y0, x1, y1]| {
+                GeomWithData::new(Rectangle::from_corners([x0, y0], [x1, y1]), i)
+            })
+        })
         .collect();
     RTree::bulk_load(envs)
 }
@@ -39,7 +43,8 @@ fn tree(items: &[Boundary]) -> RTree<Env> {
 impl BoundaryIndex {
     pub fn new(mut all: Vec<Boundary>) -> Self {
         all.sort_by(|a, b| a.code.cmp(&b.code));
-        let (provinces, communes): (Vec<_>, Vec<_>) = all.into_iter().partition(|b| b.level == Level::Province);
+        let (provinces, communes): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|b| b.level == Level::Province);
         let mut by_code = HashMap::new();
         for (i, b) in provinces.iter().enumerate() {
             by_code.insert((Level::Province, b.code.clone()), i);
@@ -47,7 +52,13 @@ impl BoundaryIndex {
         for (i, b) in communes.iter().enumerate() {
             by_code.insert((Level::Commune, b.code.clone()), i);
         }
-        BoundaryIndex { province_tree: tree(&provinces), commune_tree: tree(&communes), provinces, communes, by_code }
+        BoundaryIndex {
+            province_tree: tree(&provinces),
+            commune_tree: tree(&communes),
+            provinces,
+            communes,
+            by_code,
+        }
     }
 
     pub fn list(&self, level: Level) -> &[Boundary] {
@@ -73,9 +84,16 @@ impl BoundaryIndex {
         };
         let p = Point::new(lon, lat);
         // Interior first; a point exactly on a shared edge goes to the lowest code so the answer is stable.
-        let mut candidates: Vec<&Boundary> = tree.locate_all_at_point(&[lon, lat]).map(|e| &items[e.data]).collect();
+        let mut candidates: Vec<&Boundary> = tree
+            .locate_all_at_point(&[lon, lat])
+            .map(|e| &items[e.data])
+            .collect();
         candidates.sort_by(|a, b| a.code.cmp(&b.code));
-        candidates.iter().find(|b| b.geometry.contains(&p)).or_else(|| candidates.iter().find(|b| b.geometry.intersects(&p))).copied()
+        candidates
+            .iter()
+            .find(|b| b.geometry.contains(&p))
+            .or_else(|| candidates.iter().find(|b| b.geometry.intersects(&p)))
+            .copied()
     }
 
     /// The commune and province containing a point. A commune's province is its recorded parent when
@@ -85,7 +103,10 @@ impl BoundaryIndex {
         let province = commune
             .and_then(|c| c.parent.clone())
             .or_else(|| self.hit(Level::Province, lon, lat).map(|b| b.code.clone()));
-        Location { province, commune: commune.map(|c| c.code.clone()) }
+        Location {
+            province,
+            commune: commune.map(|c| c.code.clone()),
+        }
     }
 
     /// Boundaries of a level whose geometry intersects `bbox`.
@@ -96,7 +117,10 @@ impl BoundaryIndex {
         };
         let rect = Rect::new((bbox[0], bbox[1]), (bbox[2], bbox[3]));
         let mut out: Vec<&Boundary> = tree
-            .locate_in_envelope_intersecting(&AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]))
+            .locate_in_envelope_intersecting(&AABB::from_corners(
+                [bbox[0], bbox[1]],
+                [bbox[2], bbox[3]],
+            ))
             .map(|e| &items[e.data])
             .filter(|b| b.geometry.intersects(&rect))
             .collect();
@@ -114,13 +138,23 @@ mod tests {
     use super::*;
     use geo::{MultiPolygon, polygon};
 
-    fn rect(level: Level, code: &str, parent: Option<&str>, x0: f64, y0: f64, x1: f64, y1: f64) -> Boundary {
+    fn rect(
+        level: Level,
+        code: &str,
+        parent: Option<&str>,
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+    ) -> Boundary {
         Boundary {
             level,
             code: code.into(),
             name: format!("n{code}"),
             parent: parent.map(Into::into),
-            geometry: MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)]]),
+            geometry: MultiPolygon(vec![
+                polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)],
+            ]),
         }
     }
 
@@ -128,8 +162,24 @@ mod tests {
         BoundaryIndex::new(vec![
             rect(Level::Province, "08", None, 104.8, 21.5, 105.6, 22.5),
             rect(Level::Province, "24", None, 105.9, 21.0, 106.8, 21.5),
-            rect(Level::Commune, "02200", Some("08"), 104.8, 21.5, 105.2, 22.5),
-            rect(Level::Commune, "02201", Some("08"), 105.2, 21.5, 105.6, 22.5),
+            rect(
+                Level::Commune,
+                "02200",
+                Some("08"),
+                104.8,
+                21.5,
+                105.2,
+                22.5,
+            ),
+            rect(
+                Level::Commune,
+                "02201",
+                Some("08"),
+                105.2,
+                21.5,
+                105.6,
+                22.5,
+            ),
         ])
     }
 
@@ -146,15 +196,26 @@ mod tests {
         ];
         for ((x, y), p, c) in cases {
             let loc = idx.locate(x, y);
-            assert_eq!((loc.province.as_deref(), loc.commune.as_deref()), (p, c), "({x},{y})");
+            assert_eq!(
+                (loc.province.as_deref(), loc.commune.as_deref()),
+                (p, c),
+                "({x},{y})"
+            );
         }
     }
 
     #[test]
     fn bbox_query_intersects() {
         let idx = fixture();
-        let codes: Vec<&str> = idx.in_bbox(Level::Commune, [105.1, 21.6, 105.3, 21.7]).iter().map(|b| b.code.as_str()).collect();
+        let codes: Vec<&str> = idx
+            .in_bbox(Level::Commune, [105.1, 21.6, 105.3, 21.7])
+            .iter()
+            .map(|b| b.code.as_str())
+            .collect();
         assert_eq!(codes, vec!["02200", "02201"]);
-        assert!(idx.in_bbox(Level::Province, [0.0, 0.0, 1.0, 1.0]).is_empty());
+        assert!(
+            idx.in_bbox(Level::Province, [0.0, 0.0, 1.0, 1.0])
+                .is_empty()
+        );
     }
 }

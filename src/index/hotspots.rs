@@ -79,8 +79,14 @@ impl HotspotFilter {
     fn matches(&self, e: &HotspotEntry, j: &Jurisdiction) -> bool {
         (self.statuses == 0 || self.statuses & (1 << e.status.as_u8()) != 0)
             && (self.kinds == 0 || self.kinds & (1 << e.kind.as_u8()) != 0)
-            && self.commune.as_deref().is_none_or(|c| e.commune.as_deref() == Some(c))
-            && self.province.as_deref().is_none_or(|p| e.province.as_deref() == Some(p))
+            && self
+                .commune
+                .as_deref()
+                .is_none_or(|c| e.commune.as_deref() == Some(c))
+            && self
+                .province
+                .as_deref()
+                .is_none_or(|p| e.province.as_deref() == Some(p))
             && self.from_day.is_none_or(|d| e.reported >= d)
             && self.to_day.is_none_or(|d| e.reported <= d)
             && j.covers(e.province.as_deref(), e.commune.as_deref())
@@ -118,7 +124,9 @@ impl HotspotIndex {
         let mut inner = Inner::default();
         let entries: Vec<HotspotEntry> = rows.into_iter().map(|r| inner.entry(r)).collect();
         inner.tree = RTree::bulk_load(entries);
-        HotspotIndex { inner: RwLock::new(inner) }
+        HotspotIndex {
+            inner: RwLock::new(inner),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -138,7 +146,11 @@ impl HotspotIndex {
     /// Removes the entry with this id at this position; returns whether it was there.
     pub fn remove(&self, id: i64, lon: f64, lat: f64) -> bool {
         let mut inner = self.inner.write();
-        let found = inner.tree.locate_all_at_point(&[lon, lat]).find(|e| e.id == id).cloned();
+        let found = inner
+            .tree
+            .locate_all_at_point(&[lon, lat])
+            .find(|e| e.id == id)
+            .cloned();
         match found {
             Some(e) => inner.tree.remove(&e).is_some(),
             None => false,
@@ -154,7 +166,13 @@ impl HotspotIndex {
 
     /// The `limit` smallest ids greater than `after` among hotspots matching `filter` inside `scope`,
     /// and the number of all matches.
-    pub fn query(&self, filter: &HotspotFilter, scope: &Jurisdiction, after: Option<i64>, limit: usize) -> Page {
+    pub fn query(
+        &self,
+        filter: &HotspotFilter,
+        scope: &Jurisdiction,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Page {
         let inner = self.inner.read();
         let mut matched = 0usize;
         let mut beyond = 0usize;
@@ -180,24 +198,42 @@ impl HotspotIndex {
         };
         match filter.bbox {
             Some([x0, y0, x1, y1]) if x0 <= x1 => {
-                inner.tree.locate_in_envelope(&AABB::from_corners([x0, y0], [x1, y1])).for_each(&mut visit);
+                inner
+                    .tree
+                    .locate_in_envelope(&AABB::from_corners([x0, y0], [x1, y1]))
+                    .for_each(&mut visit);
             }
             Some([x0, y0, x1, y1]) => {
                 // Crosses the antimeridian: two boxes.
-                inner.tree.locate_in_envelope(&AABB::from_corners([x0, y0], [180.0, y1])).for_each(&mut visit);
-                inner.tree.locate_in_envelope(&AABB::from_corners([-180.0, y0], [x1, y1])).for_each(&mut visit);
+                inner
+                    .tree
+                    .locate_in_envelope(&AABB::from_corners([x0, y0], [180.0, y1]))
+                    .for_each(&mut visit);
+                inner
+                    .tree
+                    .locate_in_envelope(&AABB::from_corners([-180.0, y0], [x1, y1]))
+                    .for_each(&mut visit);
             }
             None => inner.tree.iter().for_each(&mut visit),
         }
         let mut ids = heap.into_vec();
         ids.sort_unstable();
         let next_after = (beyond > ids.len()).then(|| ids.last().copied()).flatten();
-        Page { ids, matched, next_after }
+        Page {
+            ids,
+            matched,
+            next_after,
+        }
     }
 
     /// Whether a hotspot id is indexed inside `scope` (used to answer 404 outside a jurisdiction).
     pub fn position_of(&self, id: i64, lon: f64, lat: f64) -> Option<HotspotEntry> {
-        self.inner.read().tree.locate_all_at_point(&[lon, lat]).find(|e| e.id == id).cloned()
+        self.inner
+            .read()
+            .tree
+            .locate_all_at_point(&[lon, lat])
+            .find(|e| e.id == id)
+            .cloned()
     }
 }
 
@@ -221,12 +257,23 @@ mod tests {
     use proptest::prelude::*;
 
     fn row(id: i64, lon: f64, lat: f64, status: Status, province: &str) -> EntryRow {
-        EntryRow { id, lon, lat, status, kind: Kind::DiemBanLe, province: Some(province.into()), commune: None, reported: id as i32 }
+        EntryRow {
+            id,
+            lon,
+            lat,
+            status,
+            kind: Kind::DiemBanLe,
+            province: Some(province.into()),
+            commune: None,
+            reported: id as i32,
+        }
     }
 
     #[test]
     fn pages_are_ordered_and_complete() {
-        let idx = HotspotIndex::build((1..=25).map(|i| row(i, 105.0 + i as f64 * 0.01, 21.0, Status::Reported, "08")));
+        let idx = HotspotIndex::build(
+            (1..=25).map(|i| row(i, 105.0 + i as f64 * 0.01, 21.0, Status::Reported, "08")),
+        );
         let all = Jurisdiction::national();
         let f = HotspotFilter::default();
         let mut seen: Vec<i64> = Vec::new();
@@ -251,11 +298,24 @@ mod tests {
             row(3, 106.0, 21.2, Status::Reported, "24"),
         ]);
         let tq = Jurisdiction::provinces(["08"]);
-        let f = HotspotFilter { statuses: 1 << Status::Reported.as_u8(), ..Default::default() };
+        let f = HotspotFilter {
+            statuses: 1 << Status::Reported.as_u8(),
+            ..Default::default()
+        };
         assert_eq!(idx.query(&f, &tq, None, 10).ids, vec![1]);
-        assert_eq!(idx.query(&f, &Jurisdiction::national(), None, 10).ids, vec![1, 3]);
-        let f = HotspotFilter { from_day: Some(2), to_day: Some(3), ..Default::default() };
-        assert_eq!(idx.query(&f, &Jurisdiction::national(), None, 10).ids, vec![2, 3]);
+        assert_eq!(
+            idx.query(&f, &Jurisdiction::national(), None, 10).ids,
+            vec![1, 3]
+        );
+        let f = HotspotFilter {
+            from_day: Some(2),
+            to_day: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            idx.query(&f, &Jurisdiction::national(), None, 10).ids,
+            vec![2, 3]
+        );
     }
 
     #[test]
@@ -265,7 +325,16 @@ mod tests {
         assert_eq!(idx.len(), 2);
         assert!(idx.remove(1, 105.0, 21.0));
         assert!(!idx.remove(1, 105.0, 21.0));
-        assert_eq!(idx.query(&HotspotFilter::default(), &Jurisdiction::national(), None, 10).ids, vec![2]);
+        assert_eq!(
+            idx.query(
+                &HotspotFilter::default(),
+                &Jurisdiction::national(),
+                None,
+                10
+            )
+            .ids,
+            vec![2]
+        );
     }
 
     proptest! {

@@ -8,7 +8,9 @@ use crate::hotspots::import::PointTransform;
 /// A named CRS could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CrsError {
-    #[error("unknown coordinate reference system {0:?} (give e.g. EPSG:3405, EPSG:4756 or a PROJ string): {1}")]
+    #[error(
+        "unknown coordinate reference system {0:?} (give e.g. EPSG:3405, EPSG:4756 or a PROJ string): {1}"
+    )]
     Unknown(String, String),
     #[error("no transformation from {0} to WGS 84: {1}")]
     NoTransform(String, String),
@@ -17,8 +19,13 @@ pub enum CrsError {
 /// Parses a user-supplied CRS name into an OSR spatial reference with lon/lat (x/y) axis order.
 pub fn spatial_ref(name: &str) -> Result<SpatialRef, CrsError> {
     let name_t = name.trim();
-    let def = if name_t.chars().all(|c| c.is_ascii_digit()) { format!("EPSG:{name_t}") } else { name_t.to_string() };
-    let mut srs = SpatialRef::from_definition(&def).map_err(|e| CrsError::Unknown(name.to_string(), e.to_string()))?;
+    let def = if name_t.chars().all(|c| c.is_ascii_digit()) {
+        format!("EPSG:{name_t}")
+    } else {
+        name_t.to_string()
+    };
+    let mut srs = SpatialRef::from_definition(&def)
+        .map_err(|e| CrsError::Unknown(name.to_string(), e.to_string()))?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     Ok(srs)
 }
@@ -39,8 +46,12 @@ pub struct ToWgs84 {
 impl ToWgs84 {
     pub fn new(name: &str) -> Result<ToWgs84, CrsError> {
         let src = spatial_ref(name)?;
-        let transform = CoordTransform::new(&src, &wgs84()).map_err(|e| CrsError::NoTransform(name.into(), e.to_string()))?;
-        Ok(ToWgs84 { name: name.into(), transform })
+        let transform = CoordTransform::new(&src, &wgs84())
+            .map_err(|e| CrsError::NoTransform(name.into(), e.to_string()))?;
+        Ok(ToWgs84 {
+            name: name.into(),
+            transform,
+        })
     }
 }
 
@@ -69,7 +80,10 @@ mod tests {
         let mut p = [(521_000.0, 2_410_000.0)];
         t.to_wgs84(&mut p).unwrap();
         let (lon, lat) = p[0];
-        assert!((105.0..105.5).contains(&lon) && (21.5..22.0).contains(&lat), "{lon},{lat}");
+        assert!(
+            (105.0..105.5).contains(&lon) && (21.5..22.0).contains(&lat),
+            "{lon},{lat}"
+        );
     }
 
     #[test]

@@ -57,18 +57,21 @@ pub fn list(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreErro
         "SELECT id, at, actor, action, entity, entity_id, before, after FROM audit_log \
          WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR entity_id = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![q.entity, q.entity_id, q.before_id, q.limit as i64], |r| {
-        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-        Ok(AuditEntry {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            entity: r.get(4)?,
-            entity_id: r.get(5)?,
-            before: parse(r.get(6)?),
-            after: parse(r.get(7)?),
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![q.entity, q.entity_id, q.before_id, q.limit as i64],
+        |r| {
+            let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                entity: r.get(4)?,
+                entity_id: r.get(5)?,
+                before: parse(r.get(6)?),
+                after: parse(r.get(7)?),
+            })
+        },
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

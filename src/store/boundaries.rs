@@ -8,21 +8,42 @@ use crate::boundaries::{Boundary, Level};
 
 pub fn load_all(c: &Connection) -> Result<Vec<Boundary>, StoreError> {
     let mut stmt = c.prepare("SELECT level, code, name, parent_code, geometry FROM boundaries")?;
-    let rows: Vec<(String, String, String, Option<String>, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    let rows: Vec<(String, String, String, Option<String>, String)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(level, code, name, parent, geom)| {
-            let bad = |m: String| StoreError::Corrupt { table: "boundaries", message: format!("{level} {code}: {m}") };
+            let bad = |m: String| StoreError::Corrupt {
+                table: "boundaries",
+                message: format!("{level} {code}: {m}"),
+            };
             let level_v = Level::from_code(&level).ok_or_else(|| bad("unknown level".into()))?;
-            let g: geojson::Geometry = geom.parse::<geojson::Geometry>().map_err(|e| bad(e.to_string()))?;
-            let geometry: MultiPolygon<f64> = MultiPolygon::try_from(g.value).map_err(|e| bad(e.to_string()))?;
-            Ok(Boundary { level: level_v, code, name, parent, geometry })
+            let g: geojson::Geometry = geom
+                .parse::<geojson::Geometry>()
+                .map_err(|e| bad(e.to_string()))?;
+            let geometry: MultiPolygon<f64> =
+                MultiPolygon::try_from(g.value).map_err(|e| bad(e.to_string()))?;
+            Ok(Boundary {
+                level: level_v,
+                code,
+                name,
+                parent,
+                geometry,
+            })
         })
         .collect()
 }
 
 /// Inserts or replaces boundaries; with `replace_level`, first removes every boundary of that level.
-pub fn upsert(c: &Connection, items: &[Boundary], replace_level: Option<Level>, source: &str, now: &str) -> Result<(), StoreError> {
+pub fn upsert(
+    c: &Connection,
+    items: &[Boundary],
+    replace_level: Option<Level>,
+    source: &str,
+    now: &str,
+) -> Result<(), StoreError> {
     if let Some(level) = replace_level {
         c.execute("DELETE FROM boundaries WHERE level = ?1", [level.code()])?;
     }
@@ -33,7 +54,15 @@ pub fn upsert(c: &Connection, items: &[Boundary], replace_level: Option<Level>, 
     )?;
     for b in items {
         let geom = geojson::Geometry::new(geojson::Value::from(&b.geometry)).to_string();
-        stmt.execute(params![b.level.code(), b.code, b.name, b.parent, geom, source, now])?;
+        stmt.execute(params![
+            b.level.code(),
+            b.code,
+            b.name,
+            b.parent,
+            geom,
+            source,
+            now
+        ])?;
     }
     Ok(())
 }

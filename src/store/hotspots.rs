@@ -28,7 +28,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Hotspot> {
         lat: r.get(2)?,
         name: r.get(3)?,
         kind: Kind::from_code(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind}")))?,
-        status: Status::from_code(&status).ok_or_else(|| corrupt(format!("unknown status {status}")))?,
+        status: Status::from_code(&status)
+            .ok_or_else(|| corrupt(format!("unknown status {status}")))?,
         address: r.get(6)?,
         source: r.get(7)?,
         notes: r.get(8)?,
@@ -48,7 +49,9 @@ fn day_of(s: &str) -> Option<i32> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i32> { std::str::from_utf8(&b[r]).ok()?.parse().ok() };
+    let num = |r: std::ops::Range<usize>| -> Option<i32> {
+        std::str::from_utf8(&b[r]).ok()?.parse().ok()
+    };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     // Days from civil (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
@@ -72,7 +75,10 @@ pub fn index_rows(c: &Connection) -> Result<Vec<EntryRow>, StoreError> {
         let kind = r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?;
         let reported = r.get_ref(7)?.as_str().map_err(rusqlite::Error::from)?;
         let id: i64 = r.get(0)?;
-        let bad = |what: &str| StoreError::Corrupt { table: "hotspots", message: format!("hotspot {id}: bad {what}") };
+        let bad = |what: &str| StoreError::Corrupt {
+            table: "hotspots",
+            message: format!("hotspot {id}: bad {what}"),
+        };
         out.push(EntryRow {
             id,
             lon: r.get(1)?,
@@ -103,7 +109,9 @@ pub fn entry_row(h: &Hotspot) -> EntryRow {
 /// One live hotspot by id.
 pub fn get(c: &Connection, id: i64) -> Result<Option<Hotspot>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM hotspots WHERE id = ?1 AND deleted_at IS NULL");
-    Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(c.prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
 /// Live hotspots by id, in the order of `ids` (missing ones skipped).
@@ -114,7 +122,9 @@ pub fn get_many(c: &Connection, ids: &[i64]) -> Result<Vec<Hotspot>, StoreError>
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!("SELECT {COLUMNS} FROM hotspots WHERE id IN ({marks}) AND deleted_at IS NULL ORDER BY id");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM hotspots WHERE id IN ({marks}) AND deleted_at IS NULL ORDER BY id"
+        );
         let mut stmt = c.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), from_row)?;
         for r in rows {
@@ -134,7 +144,13 @@ pub struct HotspotChange {
 }
 
 /// Inserts one hotspot and its first history event; returns its id.
-pub fn insert(c: &Connection, ch: &HotspotChange, actor: &str, now: &str, note: Option<&str>) -> Result<i64, StoreError> {
+pub fn insert(
+    c: &Connection,
+    ch: &HotspotChange,
+    actor: &str,
+    now: &str,
+    note: Option<&str>,
+) -> Result<i64, StoreError> {
     let h = &ch.input;
     let reported = format_date(h.reported_on);
     let mut stmt = c.prepare_cached(
@@ -142,14 +158,32 @@ pub fn insert(c: &Connection, ch: &HotspotChange, actor: &str, now: &str, note: 
          commune_code, province_code, created_at, updated_at, version) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, 1)",
     )?;
-    stmt.execute(params![h.lon, h.lat, h.name, h.kind.code(), h.status.code(), h.address, h.source, h.notes, reported, ch.commune, ch.province, now])?;
+    stmt.execute(params![
+        h.lon,
+        h.lat,
+        h.name,
+        h.kind.code(),
+        h.status.code(),
+        h.address,
+        h.source,
+        h.notes,
+        reported,
+        ch.commune,
+        ch.province,
+        now
+    ])?;
     let id = c.last_insert_rowid();
     add_event(c, id, None, h.status, &reported, actor, note, now)?;
     Ok(id)
 }
 
 /// Rewrites a hotspot's fields (not its status: see [`set_status`]) and bumps its version.
-pub fn update_fields(c: &Connection, id: i64, ch: &HotspotChange, now: &str) -> Result<(), StoreError> {
+pub fn update_fields(
+    c: &Connection,
+    id: i64,
+    ch: &HotspotChange,
+    now: &str,
+) -> Result<(), StoreError> {
     let h = &ch.input;
     c.prepare_cached(
         "UPDATE hotspots SET lon = ?2, lat = ?3, name = ?4, kind = ?5, address = ?6, source = ?7, notes = ?8, \
@@ -162,14 +196,32 @@ pub fn update_fields(c: &Connection, id: i64, ch: &HotspotChange, now: &str) -> 
 
 /// Moves a hotspot to `to` on `on` and records the event; bumps the version.
 #[allow(clippy::too_many_arguments)]
-pub fn set_status(c: &Connection, id: i64, from: Status, to: Status, on: &str, actor: &str, note: Option<&str>, now: &str) -> Result<(), StoreError> {
+pub fn set_status(
+    c: &Connection,
+    id: i64,
+    from: Status,
+    to: Status,
+    on: &str,
+    actor: &str,
+    note: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
     c.prepare_cached("UPDATE hotspots SET status = ?2, status_since = ?3, updated_at = ?4, version = version + 1 WHERE id = ?1")?
         .execute(params![id, to.code(), on, now])?;
     add_event(c, id, Some(from), to, on, actor, note, now)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn add_event(c: &Connection, id: i64, from: Option<Status>, to: Status, on: &str, actor: &str, note: Option<&str>, now: &str) -> Result<(), StoreError> {
+fn add_event(
+    c: &Connection,
+    id: i64,
+    from: Option<Status>,
+    to: Status,
+    on: &str,
+    actor: &str,
+    note: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO hotspot_events (hotspot_id, from_status, to_status, on_date, actor, note, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
@@ -179,7 +231,10 @@ fn add_event(c: &Connection, id: i64, from: Option<Status>, to: Status, on: &str
 
 /// Marks a hotspot deleted; the row and its history stay for the record.
 pub fn soft_delete(c: &Connection, id: i64, now: &str) -> Result<(), StoreError> {
-    c.prepare_cached("UPDATE hotspots SET deleted_at = ?2, updated_at = ?2, version = version + 1 WHERE id = ?1")?.execute(params![id, now])?;
+    c.prepare_cached(
+        "UPDATE hotspots SET deleted_at = ?2, updated_at = ?2, version = version + 1 WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
     Ok(())
 }
 
@@ -205,12 +260,17 @@ pub fn history(c: &Connection, id: i64) -> Result<Vec<HotspotEvent>, StoreError>
 }
 
 /// Sets the commune and province of every live hotspot (after new boundaries), returning how many changed.
-pub fn reassign(c: &Connection, assign: &mut dyn FnMut(f64, f64) -> (Option<String>, Option<String>)) -> Result<usize, StoreError> {
-    let rows: Vec<(i64, f64, f64, Option<String>, Option<String>)> = c
+pub fn reassign(
+    c: &Connection,
+    assign: &mut dyn FnMut(f64, f64) -> (Option<String>, Option<String>),
+) -> Result<usize, StoreError> {
+    type Placed = (i64, f64, f64, Option<String>, Option<String>);
+    let rows: Vec<Placed> = c
         .prepare("SELECT id, lon, lat, province_code, commune_code FROM hotspots WHERE deleted_at IS NULL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<Result<_, _>>()?;
-    let mut stmt = c.prepare("UPDATE hotspots SET province_code = ?2, commune_code = ?3 WHERE id = ?1")?;
+    let mut stmt =
+        c.prepare("UPDATE hotspots SET province_code = ?2, commune_code = ?3 WHERE id = ?1")?;
     let mut changed = 0;
     for (id, lon, lat, p0, c0) in rows {
         let (p, cm) = assign(lon, lat);
@@ -228,7 +288,13 @@ mod tests {
 
     #[test]
     fn fast_day_parse_agrees_with_time() {
-        for s in ["1970-01-01", "2000-02-29", "2026-11-22", "1999-12-31", "2024-03-01"] {
+        for s in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-11-22",
+            "1999-12-31",
+            "2024-03-01",
+        ] {
             assert_eq!(day_of(s), Some(day_number(parse_date(s).unwrap())), "{s}");
         }
         assert_eq!(day_of("2026/11/22"), None);

@@ -102,7 +102,11 @@ pub fn run(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
-        return Err(StoreError::TooNew { path: path.display().to_string(), found: current, known });
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found: current,
+            known,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
@@ -125,7 +129,9 @@ mod tests {
         let mut c = Connection::open(&path).unwrap();
         run(&mut c, &path).unwrap();
         run(&mut c, &path).unwrap();
-        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
         c.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(run(&mut c, &path), Err(StoreError::TooNew { .. })));
@@ -137,8 +143,14 @@ mod tests {
         let path = dir.path().join("t.sqlite");
         let mut c = Connection::open(&path).unwrap();
         run(&mut c, &path).unwrap();
-        c.execute("INSERT INTO audit_log (at, actor, action, entity) VALUES ('t', 'a', 'x', 'y')", []).unwrap();
-        let err = c.execute("UPDATE audit_log SET actor = 'b'", []).unwrap_err();
+        c.execute(
+            "INSERT INTO audit_log (at, actor, action, entity) VALUES ('t', 'a', 'x', 'y')",
+            [],
+        )
+        .unwrap();
+        let err = c
+            .execute("UPDATE audit_log SET actor = 'b'", [])
+            .unwrap_err();
         assert!(err.to_string().contains("append-only"));
         assert!(c.execute("DELETE FROM audit_log", []).is_err());
     }

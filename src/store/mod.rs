@@ -27,11 +27,23 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot create data dir {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
-    #[error("the store at {path} has schema version {found}, newer than this build knows ({known}); upgrade Vigil")]
-    TooNew { path: String, found: i64, known: i64 },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the store at {path} has schema version {found}, newer than this build knows ({known}); upgrade Vigil"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
     #[error("corrupt row in {table}: {message}")]
-    Corrupt { table: &'static str, message: String },
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
     #[error("serialisation: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -45,7 +57,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("readers", &self.readers.len()).finish()
+        f.debug_struct("Store")
+            .field("readers", &self.readers.len())
+            .finish()
     }
 }
 
@@ -62,7 +76,10 @@ impl Store {
     /// Opens (creating if needed) the store and runs pending migrations.
     pub fn open(path: &Path, readers: usize, busy: Duration) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let mut writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
@@ -70,18 +87,30 @@ impl Store {
         migrations::run(&mut writer, path)?;
         let readers = (0..readers.max(1))
             .map(|_| {
-                let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                let c = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
                 configure(&c, busy)?;
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Store { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        Ok(Store {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     /// Runs `f` in one immediate (write-locked) transaction; commits only if it returns `Ok`.
-    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.writer.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(e.into()))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(e.into()))?;
         let out = f(&tx)?;
         tx.commit().map_err(|e| E::from(e.into()))?;
         Ok(out)
@@ -95,7 +124,9 @@ impl Store {
         on_commit: impl FnOnce(&T),
     ) -> Result<T, E> {
         let mut conn = self.writer.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(e.into()))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(e.into()))?;
         let out = f(&tx)?;
         tx.commit().map_err(|e| E::from(e.into()))?;
         on_commit(&out);
@@ -104,7 +135,10 @@ impl Store {
 
     /// Runs `f` on a read-only connection (a consistent snapshot within one statement; use a
     /// transaction inside `f` for several).
-    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
@@ -118,7 +152,10 @@ impl Store {
 
     /// Checks the database answers (for `/healthz`).
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(StoreError::from))
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(StoreError::from)
+        })
     }
 
     /// Copies the live database to `dest` (online backup).

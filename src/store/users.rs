@@ -16,7 +16,13 @@ pub struct UserRecord {
     pub disabled: bool,
 }
 
-pub fn insert_user(c: &Connection, name: &str, role: Role, j: &Jurisdiction, now: &str) -> Result<i64, StoreError> {
+pub fn insert_user(
+    c: &Connection,
+    name: &str,
+    role: Role,
+    j: &Jurisdiction,
+    now: &str,
+) -> Result<i64, StoreError> {
     c.execute(
         "INSERT INTO users (name, role, national, provinces, communes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![name, role.code(), j.national, serde_json::to_string(&j.provinces)?, serde_json::to_string(&j.communes)?, now],
@@ -24,27 +30,67 @@ pub fn insert_user(c: &Connection, name: &str, role: Role, j: &Jurisdiction, now
     Ok(c.last_insert_rowid())
 }
 
-pub fn user_exists(c: &Connection, name: &str) -> Result<bool, StoreError> {
-    Ok(c.query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(())).optional()?.is_some())
+pub fn user_id(c: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row(
+        "SELECT id FROM users WHERE name = ?1 AND disabled_at IS NULL",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
-pub fn insert_token(c: &Connection, user_id: i64, hash: &str, label: Option<&str>, now: &str) -> Result<(), StoreError> {
-    c.execute("INSERT INTO tokens (user_id, hash, label, created_at) VALUES (?1, ?2, ?3, ?4)", params![user_id, hash, label, now])?;
+pub fn user_exists(c: &Connection, name: &str) -> Result<bool, StoreError> {
+    Ok(
+        c.query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
+pub fn insert_token(
+    c: &Connection,
+    user_id: i64,
+    hash: &str,
+    label: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO tokens (user_id, hash, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, hash, label, now],
+    )?;
     Ok(())
 }
 
-fn principal(id: i64, name: String, role: String, national: bool, provinces: String, communes: String) -> Result<Principal, StoreError> {
-    let role = Role::from_code(&role).ok_or_else(|| StoreError::Corrupt { table: "users", message: format!("unknown role {role}") })?;
+fn principal(
+    id: i64,
+    name: String,
+    role: String,
+    national: bool,
+    provinces: String,
+    communes: String,
+) -> Result<Principal, StoreError> {
+    let role = Role::from_code(&role).ok_or_else(|| StoreError::Corrupt {
+        table: "users",
+        message: format!("unknown role {role}"),
+    })?;
     Ok(Principal {
         user_id: id,
         name,
         role,
-        jurisdiction: Jurisdiction { national, provinces: serde_json::from_str(&provinces)?, communes: serde_json::from_str(&communes)? },
+        jurisdiction: Jurisdiction {
+            national,
+            provinces: serde_json::from_str(&provinces)?,
+            communes: serde_json::from_str(&communes)?,
+        },
     })
 }
 
 /// The enabled user owning an unrevoked, unexpired token with this hash.
-pub fn principal_by_token(c: &Connection, hash: &str, now: &str) -> Result<Option<Principal>, StoreError> {
+pub fn principal_by_token(
+    c: &Connection,
+    hash: &str,
+    now: &str,
+) -> Result<Option<Principal>, StoreError> {
     let row = c
         .prepare_cached(
             "SELECT u.id, u.name, u.role, u.national, u.provinces, u.communes FROM tokens t JOIN users u ON u.id = t.user_id \
@@ -52,17 +98,47 @@ pub fn principal_by_token(c: &Connection, hash: &str, now: &str) -> Result<Optio
         )?
         .query_row(params![hash, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .optional()?;
-    row.map(|(id, n, r, nat, p, cm)| principal(id, n, r, nat, p, cm)).transpose()
+    row.map(|(id, n, r, nat, p, cm)| principal(id, n, r, nat, p, cm))
+        .transpose()
 }
 
 pub fn list(c: &Connection) -> Result<Vec<UserRecord>, StoreError> {
     let mut stmt = c.prepare("SELECT id, name, role, national, provinces, communes, created_at, disabled_at FROM users ORDER BY id")?;
-    let rows: Vec<(i64, String, String, bool, String, String, String, Option<String>)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))?.collect::<Result<_, _>>()?;
+    type UserRow = (
+        i64,
+        String,
+        String,
+        bool,
+        String,
+        String,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<UserRow> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(id, name, role, nat, p, cm, created_at, disabled)| {
             let pr = principal(id, name, role, nat, p, cm)?;
-            Ok(UserRecord { id, name: pr.name, role: pr.role, jurisdiction: pr.jurisdiction, created_at, disabled: disabled.is_some() })
+            Ok(UserRecord {
+                id,
+                name: pr.name,
+                role: pr.role,
+                jurisdiction: pr.jurisdiction,
+                created_at,
+                disabled: disabled.is_some(),
+            })
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 //
 // VIGIL_TOKEN must belong to an analyst (or admin) whose jurisdiction holds some hotspots.
 // The test edits one hotspot's notes and moves it one step along its lifecycle.
-// Optional: VIGIL_CHROMIUM (default /usr/bin/chromium), VIGIL_TEST_TIMEOUT_MS (default 180000).
+// Optional: VIGIL_CHROMIUM (default /usr/bin/chromium), VIGIL_TEST_TIMEOUT_MS (default 170000).
 // Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
@@ -14,7 +14,7 @@ const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
 const SHOT = process.env.VIGIL_SCREENSHOT || '';
 const CHROMIUM = process.env.VIGIL_CHROMIUM || '/usr/bin/chromium';
-const TOTAL_TIMEOUT_MS = Number(process.env.VIGIL_TEST_TIMEOUT_MS || 180000);
+const TOTAL_TIMEOUT_MS = Number(process.env.VIGIL_TEST_TIMEOUT_MS || 170000);
 const STEP_TIMEOUT_MS = 30000;
 const HOTSPOT_CAP = 2000; // the page draws at most this many markers (web/app.js)
 
@@ -299,7 +299,7 @@ await step('the English switch changes the labels and is remembered', async () =
   await page.click('#lang-switch');
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   expect((await text('#logout')).trim() === 'Log out', 'the logout button did not change to "Log out"');
-  expect((await text('#hotspot-count')).includes('hotspots'), 'the count label did not change to English');
+  expect((await text('#hotspot-count')).includes('hotspot'), 'the count label did not change to English');
   expect((await text('#lang-switch')).trim() === 'Tiếng Việt', 'the language switch does not offer Tiếng Việt');
   expect(await page.evaluate(() => window.localStorage.getItem('vigil.lang')) === 'en', 'the language was not saved in localStorage');
   // A reload keeps the language, and the session (sessionStorage).

@@ -58,7 +58,12 @@ pub fn vigil(args: &[&str]) -> Output {
 /// Runs `vigil ARGS...` and panics with its stdout and stderr unless it exits 0.
 pub fn vigil_ok(args: &[&str]) -> Output {
     let out = vigil(args);
-    assert!(out.status.success(), "`vigil {}` failed\n{}", args.join(" "), describe_output(&out));
+    assert!(
+        out.status.success(),
+        "`vigil {}` failed\n{}",
+        args.join(" "),
+        describe_output(&out)
+    );
     out
 }
 
@@ -80,7 +85,10 @@ pub struct DataDir {
 impl DataDir {
     /// An empty data directory: nothing imported.
     pub fn empty() -> DataDir {
-        let dir = tempfile::Builder::new().prefix("vigil-e2e-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("vigil-e2e-")
+            .tempdir()
+            .expect("tempdir");
         DataDir { dir }
     }
 
@@ -89,8 +97,14 @@ impl DataDir {
         let data = DataDir::empty();
         let provinces = fixture("boundaries/provinces.geojson");
         let communes = fixture("boundaries/communes.geojson");
-        data.run_ok(&["import", "boundaries"], &[path_str(&provinces), "--level", "province"]);
-        data.run_ok(&["import", "boundaries"], &[path_str(&communes), "--level", "commune"]);
+        data.run_ok(
+            &["import", "boundaries"],
+            &[path_str(&provinces), "--level", "province"],
+        );
+        data.run_ok(
+            &["import", "boundaries"],
+            &[path_str(&communes), "--level", "commune"],
+        );
         data
     }
 
@@ -140,7 +154,12 @@ impl DataDir {
         }
         let out = self.run_ok(&["user", "add"], &rest);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let token = stdout.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let token = stdout
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
         assert!(
             token.starts_with("vgl_"),
             "`vigil user add` did not print a vgl_ token as its last stdout line\n{}",
@@ -188,8 +207,17 @@ impl TestServer {
 
     /// Serves an existing data directory.
     pub fn serve(data: DataDir) -> TestServer {
-        let log_dir = tempfile::Builder::new().prefix("vigil-e2e-log-").tempdir().expect("tempdir");
-        let mut server = TestServer { data, port: 0, child: None, log_dir, starts: 0 };
+        let log_dir = tempfile::Builder::new()
+            .prefix("vigil-e2e-log-")
+            .tempdir()
+            .expect("tempdir");
+        let mut server = TestServer {
+            data,
+            port: 0,
+            child: None,
+            log_dir,
+            starts: 0,
+        };
         server.launch();
         server
     }
@@ -213,7 +241,9 @@ impl TestServer {
     }
 
     fn stderr_path(&self) -> PathBuf {
-        self.log_dir.path().join(format!("serve-{}.stderr", self.starts))
+        self.log_dir
+            .path()
+            .join(format!("serve-{}.stderr", self.starts))
     }
 
     fn launch(&mut self) {
@@ -224,11 +254,21 @@ impl TestServer {
             let port = free_port();
             self.starts += 1;
             let stderr = File::create(self.stderr_path()).expect("server log file");
-            let stdout = File::create(self.log_dir.path().join(format!("serve-{}.stdout", self.starts)))
-                .expect("server log file");
+            let stdout = File::create(
+                self.log_dir
+                    .path()
+                    .join(format!("serve-{}.stdout", self.starts)),
+            )
+            .expect("server log file");
             let listen = format!("127.0.0.1:{port}");
             let child = Command::new(VIGIL)
-                .args(["serve", "--data-dir", self.data.path_str(), "--listen", &listen])
+                .args([
+                    "serve",
+                    "--data-dir",
+                    self.data.path_str(),
+                    "--listen",
+                    &listen,
+                ])
                 .stdin(Stdio::null())
                 .stdout(stdout)
                 .stderr(stderr)
@@ -250,7 +290,11 @@ impl TestServer {
     fn wait_healthy(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 return Err(format!(
                     "it exited with {status} before answering /healthz\n--- server stderr ---\n{}",
                     self.stderr()
@@ -276,8 +320,13 @@ impl TestServer {
     /// server was still running then (it is killed in that case).
     pub fn terminate(&mut self, within: Duration) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
-        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        assert!(matches!(status, Ok(s) if s.success()), "kill -TERM failed: {status:?}");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "kill -TERM failed: {status:?}"
+        );
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = child.try_wait().expect("wait for server") {
@@ -328,7 +377,10 @@ impl TestServer {
         body: Option<&[u8]>,
     ) -> Response {
         http(method, self.port, path, token, headers, body).unwrap_or_else(|e| {
-            panic!("{method} {path}: {e}\n--- server stderr ---\n{}", self.stderr())
+            panic!(
+                "{method} {path}: {e}\n--- server stderr ---\n{}",
+                self.stderr()
+            )
         })
     }
 
@@ -338,14 +390,26 @@ impl TestServer {
 
     /// A request with a JSON body (`Content-Type: application/json`, or `application/geo+json`
     /// for Features).
-    pub fn send_json(&self, method: &str, path: &str, token: Option<&str>, body: &Value) -> Response {
+    pub fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
         let ctype = if body.get("type").and_then(Value::as_str) == Some("Feature") {
             "application/geo+json"
         } else {
             "application/json"
         };
         let bytes = serde_json::to_vec(body).expect("serialise");
-        self.request(method, path, token, &[("Content-Type", ctype)], Some(&bytes))
+        self.request(
+            method,
+            path,
+            token,
+            &[("Content-Type", ctype)],
+            Some(&bytes),
+        )
     }
 
     /// `numberMatched` of `/collections/hotspots/items` with the given extra query (e.g.
@@ -353,7 +417,13 @@ impl TestServer {
     pub fn hotspots_matched(&self, token: &str, query: &str) -> u64 {
         let path = format!("/collections/hotspots/items?limit=1&{query}");
         let resp = self.get(&path, Some(token));
-        assert_eq!(resp.status, 200, "GET {path}\n{}\n{}", resp.describe(), self.stderr());
+        assert_eq!(
+            resp.status,
+            200,
+            "GET {path}\n{}\n{}",
+            resp.describe(),
+            self.stderr()
+        );
         resp.json()["numberMatched"]
             .as_u64()
             .unwrap_or_else(|| panic!("GET {path}: no integer numberMatched\n{}", resp.describe()))
@@ -364,14 +434,21 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("--- vigil serve stderr (port {}) ---\n{}", self.port, self.stderr());
+            eprintln!(
+                "--- vigil serve stderr (port {}) ---\n{}",
+                self.port,
+                self.stderr()
+            );
         }
     }
 }
 
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,7 +467,10 @@ impl Response {
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -425,10 +505,13 @@ pub fn http(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> Result<Response, String> {
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect to port {port}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("connect to port {port}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     if let Some(token) = token {
         req.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
@@ -445,7 +528,9 @@ pub fn http(
     stream.write_all(&bytes).map_err(|e| format!("send: {e}"))?;
     let _ = stream.shutdown(Shutdown::Write);
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| format!("read: {e}"))?;
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read: {e}"))?;
     parse_response(&raw)
 }
 
@@ -470,15 +555,25 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
-    Ok(Response { status, headers, body })
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
-        let line_end =
-            rest.windows(2).position(|w| w == b"\r\n").ok_or("truncated chunked body")?;
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunked body")?;
         let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|e| e.to_string())?;
         let size_text = size_text.split(';').next().unwrap_or("").trim();
         let size = usize::from_str_radix(size_text, 16).map_err(|e| format!("chunk size: {e}"))?;
@@ -541,7 +636,10 @@ pub fn grid_points(bbox: [f64; 4], n: usize) -> Vec<(f64, f64)> {
             let (col, row) = (i % side, i / side);
             let fx = (col as f64 + 0.5) / side as f64;
             let fy = (row as f64 + 0.5) / side as f64;
-            (minx + 0.05 + fx * (maxx - minx - 0.1), miny + 0.05 + fy * (maxy - miny - 0.1))
+            (
+                minx + 0.05 + fx * (maxx - minx - 0.1),
+                miny + 0.05 + fy * (maxy - miny - 0.1),
+            )
         })
         .collect()
 }
@@ -588,5 +686,12 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> (Output, bool) 
     };
     let stdout = std::fs::read(&out_path).unwrap_or_default();
     let stderr = std::fs::read(&err_path).unwrap_or_default();
-    (Output { status, stdout, stderr }, timed_out)
+    (
+        Output {
+            status,
+            stdout,
+            stderr,
+        },
+        timed_out,
+    )
 }

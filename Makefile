@@ -1,0 +1,41 @@
+# The two commands: `make demo` and `make test`. Both install what is missing first.
+.PHONY: demo test lint bench setup-test setup-demo build release clean-demo
+
+CARGO ?= cargo
+DEMO_DIR ?= data/demo
+DEMO_LISTEN ?= 127.0.0.1:8080
+
+setup-demo:
+	scripts/setup.sh demo
+
+setup-test:
+	scripts/setup.sh test
+
+build:
+	scripts/setup.sh build
+	$(CARGO) build
+
+release:
+	scripts/setup.sh build
+	$(CARGO) build --release
+
+## Builds, loads the demo boundaries and sample hotspots, prints an admin token, serves the web map.
+demo: setup-demo
+	$(CARGO) build --release
+	DEMO_DIR=$(DEMO_DIR) DEMO_LISTEN=$(DEMO_LISTEN) scripts/demo.sh
+
+## Every test: unit, in-process API, real binary with GDAL ogrinfo, OWSLib and headless Chromium.
+test: setup-test lint
+	$(CARGO) test --all-targets
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## Benchmarks: criterion micro-benchmarks, then the end-to-end run beside pygeoapi/PostGIS.
+bench: release
+	$(CARGO) bench --bench hotspots
+	bench/run.sh
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

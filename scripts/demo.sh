@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Loads the demo data (once) and serves Vigil with the web map. Called by `make demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEMO_DIR="${DEMO_DIR:-data/demo}"
+LISTEN="${DEMO_LISTEN:-127.0.0.1:8080}"
+BOUNDARIES="${DEMO_BOUNDARIES:-data/demo-boundaries}"
+BIN="${VIGIL_BIN:-target/release/vigil}"
+export VIGIL_LOG="${VIGIL_LOG:-warn,vigil=info}"
+
+# Real boundaries built from registry packages (Natural Earth provinces, 2025 communes from
+# vietnamadminunits); communes are approximate. See scripts/demo-boundaries/README.md.
+scripts/demo-boundaries/build.sh "$BOUNDARIES" >/dev/null
+
+if [ ! -f "$DEMO_DIR/vigil.sqlite" ]; then
+  mkdir -p "$DEMO_DIR"
+  echo "demo: loading boundaries and sample hotspots into $DEMO_DIR"
+  "$BIN" import boundaries --data-dir "$DEMO_DIR" "$BOUNDARIES/provinces.geojson" --level province
+  "$BIN" import boundaries --data-dir "$DEMO_DIR" "$BOUNDARIES/communes.geojson" --level commune
+  "$BIN" demo seed-hotspots --data-dir "$DEMO_DIR" --count 3000 --seed 2026
+fi
+
+token_for() { # name role args…
+  local name="$1"; shift
+  if "$BIN" user list --data-dir "$DEMO_DIR" 2>/dev/null | cut -f2 | grep -qx "$name"; then
+    "$BIN" user token --data-dir "$DEMO_DIR" --name "$name" | tail -n 1
+  else
+    "$BIN" user add --data-dir "$DEMO_DIR" --name "$name" "$@" | tail -n 1
+  fi
+}
+admin=$(token_for demo-admin --role admin --national)
+analyst=$(token_for demo-analyst-tuyenquang --role analyst --province 08)
+
+cat <<TXT
+
+  Vigil demo — http://$LISTEN/map/
+  Mã truy cập quản trị (admin token):          $admin
+  Cán bộ phân tích Tuyên Quang (analyst, 08):  $analyst
+  Ranh giới xã trong bản demo là gần đúng (Voronoi từ tâm xã), không phải ranh giới chính thức.
+  Demo commune boundaries are approximate (Voronoi cells of commune centroids), not official.
+
+TXT
+exec "$BIN" serve --data-dir "$DEMO_DIR" --listen "$LISTEN"

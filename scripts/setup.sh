@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what Vigil needs on a fresh Debian bookworm machine, skipping what is already there.
+#   scripts/setup.sh build   — compiler inputs: libgdal-dev, pkg-config (and gdal-bin for ogrinfo)
+#   scripts/setup.sh demo    — build + python3-venv (demo boundary builder)
+#   scripts/setup.sh test    — build + chromium, python venv with OWSLib, node modules for the browser test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-build}"
+
+need_apt=()
+want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$1"); }
+
+want libgdal-dev; want gdal-bin; want pkg-config; want build-essential
+case "$what" in
+  demo) want python3-venv; want python3-pip ;;
+  test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm ;;
+  build) ;;
+  *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+esac
+# nodejs/npm may come from elsewhere (e.g. nodesource): only install them when the commands are missing.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  need_apt=("${need_apt[@]/nodejs}"); need_apt=("${need_apt[@]/npm}")
+fi
+pkgs=()
+for p in "${need_apt[@]}"; do [ -n "$p" ] && pkgs+=("$p"); done
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "setup: installing ${pkgs[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo is missing; install Rust (rustup) first" >&2
+  exit 1
+fi
+
+if [ "$what" = test ]; then
+  # Python clients for the OGC API tests (OWSLib), in a venv of the project's own.
+  py=/usr/bin/python3
+  if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c "import owslib" 2>/dev/null; then
+    echo "setup: creating .venv-test (OWSLib)"
+    rm -rf .venv-test
+    "$py" -m venv .venv-test
+    .venv-test/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+  fi
+  # Browser test driver (playwright-core drives Debian's /usr/bin/chromium; it downloads no browser).
+  if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+    echo "setup: npm ci in tests/browser"
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+  fi
+fi
+echo "setup: ok ($what)"
