@@ -10,7 +10,7 @@ what="${1:-build}"
 need_apt=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$1"); }
 
-want libgdal-dev; want gdal-bin; want pkg-config; want build-essential
+want libgdal-dev; want libsqlite3-dev; want gdal-bin; want pkg-config; want build-essential
 case "$what" in
   demo) want python3-venv; want python3-pip ;;
   test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm ;;

@@ -164,7 +164,11 @@
       let msg = (problem && (problem.detail || problem.title)) || (typeof data === 'string' && data.length < 300 ? data : '');
       if (!msg) msg = res.status === 403 ? t('error.forbidden') : `${t('error.generic')} (HTTP ${res.status})`;
       if (problem && Array.isArray(problem.errors) && problem.errors.length) {
-        msg += ' — ' + problem.errors.slice(0, 5).map((e) => [e.field, e.message].filter(Boolean).join(': ')).join('; ');
+        const extra = problem.errors
+          .slice(0, 5)
+          .map((e) => [e.row !== undefined ? `#${e.row}` : '', e.field, e.message].filter(Boolean).join(': '))
+          .filter((x) => x && !msg.includes(x));
+        if (extra.length) msg += ' — ' + extra.join('; ');
       }
       throw new ApiError(res.status, msg, problem);
     }

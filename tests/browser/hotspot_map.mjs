@@ -285,7 +285,9 @@ await step('the kind and commune filters send kind= and commune=', async () => {
     await page.click('#filter-apply');
     const both = await settledView({ has: [`commune=${encodeURIComponent(commune)}`] });
     expect(both.query.includes(`kind=${encodeURIComponent(kind)}`), `the kind filter was lost: ?${both.query}`);
-    expect(both.markers.some((m) => m.id === String(sample.id)), `hotspot ${sample.id} (kind ${kind}, commune ${commune}) is not drawn with both filters`);
+    if (both.count <= HOTSPOT_CAP) {
+      expect(both.markers.some((m) => m.id === String(sample.id)), `hotspot ${sample.id} (kind ${kind}, commune ${commune}) is not drawn with both filters`);
+    }
     await checkCountAgainstApi(both, `kind=${kind}&commune=${commune}`);
   } else {
     console.log(`     hotspot ${sample.id} has no commune_code; the commune filter was not checked`);
