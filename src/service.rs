@@ -60,6 +60,10 @@ impl From<rusqlite::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How long an authenticated token is trusted without asking the store again. Any change to users
+/// or tokens clears the cache at once.
+pub const AUTH_TTL: Duration = Duration::from_secs(30);
+
 fn invalid(field: &str, message: impl Into<String>) -> Error {
     Error::Invalid(vec![FieldError::new(field, message)])
 }
@@ -74,6 +78,9 @@ fn hotspot_not_found(id: i64) -> Error {
 pub struct Vigil {
     pub config: Config,
     store: Store,
+    /// Recently authenticated tokens (by hash), so the hot path skips the store. Entries live
+    /// [`AUTH_TTL`]; any change to users or tokens clears the cache.
+    auth_cache: parking_lot::Mutex<std::collections::HashMap<String, (Principal, Instant)>>,
     hotspots: HotspotIndex,
     boundaries: RwLock<Arc<BoundaryIndex>>,
 }
@@ -128,6 +135,7 @@ impl Vigil {
         Ok(Vigil {
             config,
             store,
+            auth_cache: Default::default(),
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),
         })
@@ -147,16 +155,46 @@ impl Vigil {
 
     // ---- users and authentication -------------------------------------------------------------
 
+    /// The user of a recently seen token, without touching the store (cheap; safe on async threads).
+    pub fn cached_principal(&self, token: &str) -> Option<Principal> {
+        if !auth::looks_like_token(token) {
+            return None;
+        }
+        let hash = auth::token_hash(token);
+        let cache = self.auth_cache.lock();
+        cache
+            .get(&hash)
+            .filter(|(_, at)| at.elapsed() < AUTH_TTL)
+            .map(|(p, _)| p.clone())
+    }
+
     /// Resolves a bearer token to its user.
     pub fn authenticate(&self, token: &str) -> Result<Principal> {
         if !auth::looks_like_token(token) {
             return Err(Error::Unauthorized("the token is malformed".into()));
         }
+        if let Some(p) = self.cached_principal(token) {
+            return Ok(p);
+        }
         let hash = auth::token_hash(token);
         let now = now_rfc3339();
-        self.store
+        let p = self
+            .store
             .read(|c| store::users::principal_by_token(c, &hash, &now))?
-            .ok_or_else(|| Error::Unauthorized("the token is unknown, revoked or expired".into()))
+            .ok_or_else(|| {
+                Error::Unauthorized("the token is unknown, revoked or expired".into())
+            })?;
+        let mut cache = self.auth_cache.lock();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(hash, (p.clone(), Instant::now()));
+        Ok(p)
+    }
+
+    /// Forgets cached tokens after any change to users or tokens.
+    fn forget_tokens(&self) {
+        self.auth_cache.lock().clear();
     }
 
     /// Creates a user and its first API token; returns the token (shown once, stored hashed).
@@ -238,6 +276,7 @@ impl Vigil {
             )?;
             Ok(())
         })?;
+        self.forget_tokens();
         Ok(token)
     }
 
@@ -269,6 +308,7 @@ impl Vigil {
             )?;
             Ok::<(), Error>(())
         })?;
+        self.forget_tokens();
         Ok(token)
     }
 

@@ -142,6 +142,9 @@ impl FromRequestParts<AppState> for Auth {
             })?
             .trim()
             .to_string();
+        if let Some(p) = state.vigil.cached_principal(&token) {
+            return Ok(Auth(p));
+        }
         let principal = state.run(move |v| v.authenticate(&token)).await?;
         Ok(Auth(principal))
     }

@@ -12,7 +12,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -526,7 +526,8 @@ pub fn http(
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
     stream.write_all(&bytes).map_err(|e| format!("send: {e}"))?;
-    let _ = stream.shutdown(Shutdown::Write);
+    // No write half-close: hyper takes it for a client that went away and drops the request.
+    // `Connection: close` makes the server close after the response instead.
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)
