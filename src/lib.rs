@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod boundaries;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod hotspots;

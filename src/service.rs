@@ -81,6 +81,8 @@ pub struct Vigil {
     /// Recently authenticated tokens (by hash), so the hot path skips the store. Entries live
     /// [`AUTH_TTL`]; any change to users or tokens clears the cache.
     auth_cache: parking_lot::Mutex<std::collections::HashMap<String, (Principal, Instant)>>,
+    /// Rendered features for the API; invalidated here, in commit order.
+    pub rendered: crate::cache::RenderCache,
     hotspots: HotspotIndex,
     boundaries: RwLock<Arc<BoundaryIndex>>,
 }
@@ -136,6 +138,7 @@ impl Vigil {
             config,
             store,
             auth_cache: Default::default(),
+            rendered: Default::default(),
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),
         })
@@ -323,6 +326,23 @@ impl Vigil {
     // ---- reading hotspots ------------------------------------------------------------------------
 
     /// One page of hotspots matching `filter` inside the caller's jurisdiction.
+    /// One page of hotspot ids matching `filter` inside the caller's jurisdiction (memory only).
+    pub fn hotspot_page(
+        &self,
+        who: &Principal,
+        filter: &HotspotFilter,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Page {
+        self.hotspots.query(filter, &who.jurisdiction, after, limit)
+    }
+
+    /// Hotspots by id that the caller may see, ascending (ids from [`Vigil::hotspot_page`]).
+    pub fn hotspots_by_id(&self, who: &Principal, ids: &[i64]) -> Result<Vec<Hotspot>> {
+        let rows = self.store.read(|c| hs::get_many(c, ids))?;
+        Ok(rows.into_iter().filter(|h| self.visible(who, h)).collect())
+    }
+
     pub fn query_hotspots(
         &self,
         who: &Principal,
@@ -462,6 +482,7 @@ impl Vigil {
             |(before, after)| {
                 self.hotspots.remove(before.id, before.lon, before.lat);
                 self.hotspots.insert(hs::entry_row(after));
+                self.rendered.invalidate(before.id);
             },
         )?;
         Ok(result.1)
@@ -537,6 +558,7 @@ impl Vigil {
             |(before, after)| {
                 self.hotspots.remove(before.id, before.lon, before.lat);
                 self.hotspots.insert(hs::entry_row(after));
+                self.rendered.invalidate(before.id);
             },
         )?;
         Ok(after)
@@ -562,6 +584,7 @@ impl Vigil {
             },
             |before| {
                 self.hotspots.remove(before.id, before.lon, before.lat);
+                self.rendered.invalidate(before.id);
             },
         )?;
         Ok(())
@@ -636,9 +659,9 @@ impl Vigil {
                 Ok(ids)
             },
             |ids| {
-                for (id, ch) in ids.iter().zip(&changes) {
+                self.hotspots.insert_many(ids.iter().zip(&changes).map(|(id, ch)| {
                     let h = &ch.input;
-                    self.hotspots.insert(EntryRow {
+                    EntryRow {
                         id: *id,
                         lon: h.lon,
                         lat: h.lat,
@@ -647,8 +670,8 @@ impl Vigil {
                         province: ch.province.clone(),
                         commune: ch.commune.clone(),
                         reported: crate::time_util::day_number(h.reported_on),
-                    });
-                }
+                    }
+                }));
             },
         )?;
         Ok(ImportSummary {
@@ -712,6 +735,7 @@ impl Vigil {
             },
             |_| {
                 *self.boundaries.write() = next.clone();
+                self.rendered.clear();
             },
         )?;
         if reassigned > 0 {

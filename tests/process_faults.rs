@@ -51,21 +51,45 @@ fn write_hotspot_csv(path: &Path, rows: usize) {
     w.flush().expect("flush csv");
 }
 
-/// Imports go fast enough to finish before a kill when the file is small; this many rows or more
-/// take at least this long before the kill test trusts its kill points to land mid-import.
-const MIN_IMPORT_TIME: Duration = Duration::from_millis(1200);
+/// The calibration file grows until its import takes at least this long, so that a kill can land
+/// in each of its phases (reading, validating, writing, committing).
+const MIN_IMPORT_TIME: Duration = Duration::from_millis(1500);
 /// Kept below the importer's 2,000,000-row and 64 MiB limits.
 const MAX_ROWS: usize = 1_000_000;
 
-/// Finds a file size whose import takes at least [`MIN_IMPORT_TIME`] (or [`MAX_ROWS`] rows), by
-/// importing it for real; checks that the full import is complete; returns the rows and the time.
-fn calibrate_big_import(work: &Path) -> (usize, Duration) {
-    let mut rows = 200_000;
+/// Bytes of every file under `dir` (the store's database, WAL and journal files).
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0, // a file removed while we looked (a WAL checkpointed away)
+        })
+        .sum()
+}
+
+/// A completed import of the big file: how many rows, how long it took, and how many bytes it
+/// added to the data directory.
+struct Calibration {
+    rows: usize,
+    took: Duration,
+    grew: u64,
+}
+
+/// Finds a file size whose import takes at least [`MIN_IMPORT_TIME`] (or [`MAX_ROWS`] rows) by
+/// importing it for real, and checks that the completed import holds every row.
+fn calibrate_big_import(work: &Path) -> Calibration {
+    let mut rows = 50_000;
     loop {
         let csv = work.join(format!("hotspots-{rows}.csv"));
         write_hotspot_csv(&csv, rows);
         let data = DataDir::with_boundaries();
         let admin = data.add_user("admin", "admin", &[], true);
+        let before = dir_bytes(data.path());
         let t0 = Instant::now();
         let out = data.import_hotspots(&csv, &[]);
         let took = t0.elapsed();
@@ -74,7 +98,10 @@ fn calibrate_big_import(work: &Path) -> (usize, Duration) {
             "importing {rows} valid rows failed\n{}",
             describe_output(&out)
         );
-        eprintln!("calibration: {rows} rows imported in {took:?}");
+        let grew = dir_bytes(data.path()).saturating_sub(before);
+        eprintln!(
+            "calibration: {rows} rows imported in {took:?}; the data dir grew by {grew} bytes"
+        );
         if took >= MIN_IMPORT_TIME || rows >= MAX_ROWS {
             let server = TestServer::serve(data);
             assert_eq!(
@@ -82,50 +109,77 @@ fn calibrate_big_import(work: &Path) -> (usize, Duration) {
                 rows as u64,
                 "a completed import holds every row"
             );
-            return (rows, took);
+            return Calibration { rows, took, grew };
         }
         let _ = std::fs::remove_file(&csv);
         rows = (rows * 3).min(MAX_ROWS);
     }
 }
 
+/// When to SIGKILL the import.
+#[derive(Debug, Clone, Copy)]
+enum KillWhen {
+    /// After this fraction of the calibrated import time (reading and validating the file).
+    Elapsed(f64),
+    /// Once the data directory has grown by this fraction of what a full import adds: the store
+    /// is being written, so the kill lands inside the write transaction or its commit.
+    Written(f64),
+}
+
 #[test]
 fn import_killed_midway_leaves_all_rows_or_none_and_the_store_opens() {
     let work = tempfile::tempdir().expect("tempdir");
-    let (rows, full) = calibrate_big_import(work.path());
-    let csv = work.path().join(format!("hotspots-{rows}.csv"));
+    let cal = calibrate_big_import(work.path());
+    let csv = work.path().join(format!("hotspots-{}.csv", cal.rows));
 
-    // Kill at several points of the import's run: while it parses, while it writes, near commit.
-    for fraction in [0.3, 0.6, 0.85, 0.95] {
+    let plan = [
+        KillWhen::Elapsed(0.3),
+        KillWhen::Written(0.02),
+        KillWhen::Written(0.3),
+        KillWhen::Written(0.7),
+        KillWhen::Elapsed(0.9),
+    ];
+    for when in plan {
         let data = DataDir::with_boundaries();
         let admin = data.add_user("admin", "admin", &[], true);
+        let baseline = dir_bytes(data.path());
         let mut child = data.spawn(&["import", "hotspots"], &[common::path_str(&csv)]);
-        let kill_at = full.mul_f64(fraction);
         let t0 = Instant::now();
         let finished = loop {
             if let Some(status) = child.try_wait().expect("wait for import") {
                 break Some(status);
             }
-            if t0.elapsed() >= kill_at {
+            let due = match when {
+                KillWhen::Elapsed(f) => t0.elapsed() >= cal.took.mul_f64(f),
+                KillWhen::Written(f) => {
+                    dir_bytes(data.path()).saturating_sub(baseline) as f64
+                        >= (cal.grew as f64 * f).max(65_536.0)
+                }
+            };
+            if due {
                 break None;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(2));
         };
         let outcome = match finished {
-            Some(status) => format!("finished on its own ({status}) before {kill_at:?}"),
+            Some(status) => format!("finished on its own ({status}) after {:?}", t0.elapsed()),
             None => {
                 child.kill().expect("SIGKILL the import"); // SIGKILL on Unix
                 let status = child.wait().expect("reap import");
-                format!("killed with SIGKILL after {:?} ({status})", t0.elapsed())
+                format!("killed after {:?} ({status})", t0.elapsed())
             }
         };
 
         let server = TestServer::serve(data);
         let n = server.hotspots_matched(&admin, "");
-        eprintln!("kill at {fraction} of {full:?}: import {outcome}; the store holds {n} hotspots");
+        eprintln!(
+            "kill {when:?}: import of {} rows {outcome}; the store holds {n} hotspots",
+            cal.rows
+        );
         assert!(
-            n == 0 || n == rows as u64,
-            "import of {rows} rows {outcome}: the store holds {n} hotspots, a partial import"
+            n == 0 || n == cal.rows as u64,
+            "import of {} rows, kill {when:?}: {outcome}; the store holds {n} hotspots, a partial import",
+            cal.rows
         );
         // The store is writable after the crash.
         let created = server.send_json(
@@ -145,21 +199,39 @@ fn import_killed_midway_leaves_all_rows_or_none_and_the_store_opens() {
 }
 
 #[test]
-fn serve_exits_zero_within_10s_on_sigterm() {
+fn serve_exits_zero_within_10s_on_sigterm_even_with_an_idle_keep_alive_connection() {
     let mut server = TestServer::start();
     let admin = server.add_user("admin", "admin", &[], true);
+    let port = server.port;
     assert_eq!(
         server
             .get("/collections/hotspots/items", Some(&admin))
             .status,
         200
     );
-    let port = server.port;
-    let stderr_before = server.stderr();
-    let status = server.terminate(Duration::from_secs(10));
-    let status = status.unwrap_or_else(|| {
-        panic!("vigil serve still ran 10 s after SIGTERM (killed)\n--- stderr ---\n{stderr_before}")
-    });
+
+    // A browser keeps its connection open after a response; shutdown must not wait for it.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(idle, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("send");
+    let mut buf = [0u8; 4096];
+    let n =
+        std::io::Read::read(&mut idle, &mut buf).expect("read /healthz on a keep-alive connection");
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+
+    let status = server
+        .terminate(Duration::from_secs(10))
+        .unwrap_or_else(|| {
+            panic!(
+                "vigil serve still ran 10 s after SIGTERM (killed)\n--- stderr ---\n{}",
+                server.stderr()
+            )
+        });
     assert!(
         status.success(),
         "vigil serve exited with {status} on SIGTERM\n--- stderr ---\n{}",
@@ -169,6 +241,7 @@ fn serve_exits_zero_within_10s_on_sigterm() {
         common::http("GET", port, "/healthz", None, &[], None).is_err(),
         "port {port} still answers after the server exited"
     );
+    drop(idle);
 }
 
 #[test]

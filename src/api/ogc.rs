@@ -145,10 +145,10 @@ pub fn base(state: &AppState, headers: &HeaderMap) -> String {
     }
 }
 
-fn json_response(body: String, media: &'static str) -> Response {
+fn json_response(body: impl Into<axum::body::Body>, media: &'static str) -> Response {
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
-        body,
+        Into::<axum::body::Body>::into(body),
     )
         .into_response()
 }
@@ -557,10 +557,9 @@ pub async fn items(
                 from_day,
                 to_day,
             };
-            let who2 = who.clone();
-            let (rows, page) = state
-                .run(move |v| v.query_hotspots(&who2, &filter, after, limit))
-                .await?;
+            // The index answers from memory; the page's features come from the render cache
+            // when they can, else from the store.
+            let page = state.vigil.hotspot_page(&who, &filter, after, limit);
             if let Some(n) = page.next_after {
                 links.push(Link::new(
                     next_href(&b, &cid, &q, "after", n.to_string()),
@@ -569,19 +568,8 @@ pub async fn items(
                     "Trang sau",
                 ));
             }
-            let bi = state.vigil.boundaries();
-            let fc = FeatureCollection {
-                t: "FeatureCollection",
-                number_returned: rows.len(),
-                features: rows
-                    .iter()
-                    .map(|h| features::hotspot(h, &bi, project, Vec::new()))
-                    .collect(),
-                number_matched: page.matched,
-                time_stamp: now_rfc3339(),
-                links,
-            };
-            to_json(&fc)?
+            let rendered = render_hotspots(&state, who, &page.ids, project).await?;
+            feature_collection(&rendered, page.matched, &links)?
         }
         Some(level) => {
             q.only(BOUNDARY_PARAMS)?;
@@ -627,18 +615,83 @@ pub async fn items(
                 time_stamp: now_rfc3339(),
                 links,
             };
-            to_json(&fc)?
+            to_json(&fc)?.into_bytes()
         }
     };
     let mut resp = match fmt {
         Format::Json => json_response(body, GEOJSON),
-        Format::Html => html::items(c.id(), c.title(), &body),
+        Format::Html => html::items(c.id(), c.title(), &String::from_utf8_lossy(&body)),
     };
     resp.headers_mut().insert(
         "content-crs",
         HeaderValue::from_str(&format!("<{crs_uri}>")).unwrap_or(HeaderValue::from_static("")),
     );
     Ok(resp)
+}
+
+/// The GeoJSON of each hotspot in `ids` (missing ones skipped). CRS84 renderings are cached.
+async fn render_hotspots(
+    state: &AppState,
+    who: Principal,
+    ids: &[i64],
+    project: Project,
+) -> Result<Vec<bytes::Bytes>, ApiError> {
+    let cacheable = project as usize == features::identity as Project as usize;
+    let (mut out, epoch) = if cacheable {
+        state.vigil.rendered.get_many(ids)
+    } else {
+        (vec![None; ids.len()], 0)
+    };
+    let missing: Vec<i64> = ids
+        .iter()
+        .zip(&out)
+        .filter(|(_, r)| r.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    if missing.is_empty() {
+        return Ok(out.into_iter().flatten().collect());
+    }
+    let rows = state.run(move |v| v.hotspots_by_id(&who, &missing)).await?;
+    let bi = state.vigil.boundaries();
+    let mut fresh = Vec::with_capacity(rows.len());
+    for h in &rows {
+        let bytes = serde_json::to_vec(&features::hotspot(h, &bi, project, Vec::new()))
+            .map_err(|e| ApiError::internal("serialise", e))?;
+        fresh.push((h.id, bytes::Bytes::from(bytes)));
+    }
+    for (id, bytes) in &fresh {
+        if let Some(slot) = ids.iter().position(|x| x == id) {
+            out[slot] = Some(bytes.clone());
+        }
+    }
+    if cacheable {
+        state.vigil.rendered.put_many(epoch, fresh);
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Writes a FeatureCollection around already-rendered features (valid UTF-8 JSON by construction).
+fn feature_collection(
+    features: &[bytes::Bytes],
+    matched: usize,
+    links: &[Link],
+) -> Result<Vec<u8>, ApiError> {
+    let size: usize = features.iter().map(|f| f.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + 512);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(f);
+    }
+    out.extend_from_slice(format!(
+        "],\"numberMatched\":{matched},\"numberReturned\":{},\"timeStamp\":\"{}\",\"links\":{}}}",
+        features.len(),
+        now_rfc3339(),
+        to_json(&links)?
+    ).as_bytes());
+    Ok(out)
 }
 
 /// Whether a boundary lies in the caller's jurisdiction (a province is visible when any of its

@@ -17,7 +17,8 @@ pub struct BoundaryIndex {
     communes: Vec<Boundary>,
     province_tree: RTree<Env>,
     commune_tree: RTree<Env>,
-    by_code: HashMap<(Level, String), usize>,
+    province_codes: HashMap<String, usize>,
+    commune_codes: HashMap<String, usize>,
 }
 
 /// Where a point falls.
@@ -45,19 +46,23 @@ impl BoundaryIndex {
         all.sort_by(|a, b| a.code.cmp(&b.code));
         let (provinces, communes): (Vec<_>, Vec<_>) =
             all.into_iter().partition(|b| b.level == Level::Province);
-        let mut by_code = HashMap::new();
-        for (i, b) in provinces.iter().enumerate() {
-            by_code.insert((Level::Province, b.code.clone()), i);
-        }
-        for (i, b) in communes.iter().enumerate() {
-            by_code.insert((Level::Commune, b.code.clone()), i);
-        }
+        let province_codes = provinces
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.code.clone(), i))
+            .collect();
+        let commune_codes = communes
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.code.clone(), i))
+            .collect();
         BoundaryIndex {
             province_tree: tree(&provinces),
             commune_tree: tree(&communes),
             provinces,
             communes,
-            by_code,
+            province_codes,
+            commune_codes,
         }
     }
 
@@ -69,7 +74,11 @@ impl BoundaryIndex {
     }
 
     pub fn get(&self, level: Level, code: &str) -> Option<&Boundary> {
-        let i = *self.by_code.get(&(level, code.to_string()))?;
+        let codes = match level {
+            Level::Province => &self.province_codes,
+            Level::Commune => &self.commune_codes,
+        };
+        let i = *codes.get(code)?;
         self.list(level).get(i)
     }
 

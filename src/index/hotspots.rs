@@ -2,25 +2,38 @@
 //! jurisdiction checks need, so a bbox query counts and pages without touching the store.
 
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
 
 use parking_lot::RwLock;
-use rstar::{AABB, PointDistance, RTree, RTreeObject};
+use rstar::{AABB, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
+
+use super::packed::Packed;
 
 use crate::auth::Jurisdiction;
 use crate::hotspots::{Kind, Status};
 
-/// A hotspot as the index knows it.
+/// A hotspot as the index knows it: 40 bytes, so range scans stay in cache.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HotspotEntry {
     pub id: i64,
     pub pos: [f64; 2],
-    pub status: Status,
-    pub kind: Kind,
-    pub province: Option<Arc<str>>,
-    pub commune: Option<Arc<str>>,
     /// `reported_on` as days since 1970-01-01.
     pub reported: i32,
+    /// Interned province code (0 = none).
+    pub(crate) province: u32,
+    /// Interned commune code (0 = none).
+    pub(crate) commune: u32,
+    pub status: Status,
+    pub kind: Kind,
+}
+
+/// rstar parameters for the overlay of recent changes: wider nodes than the default (6).
+pub struct Params;
+
+impl RTreeParams for Params {
+    const MIN_SIZE: usize = 8;
+    const MAX_SIZE: usize = 24;
+    const REINSERTION_COUNT: usize = 6;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
 }
 
 impl RTreeObject for HotspotEntry {
@@ -63,10 +76,98 @@ pub struct Page {
     pub next_after: Option<i64>,
 }
 
-#[derive(Debug, Default)]
+/// Province and commune codes as small integers (index 0 is "none").
+#[derive(Debug)]
+struct Codes {
+    names: Vec<Box<str>>,
+    ids: HashMap<Box<str>, u32>,
+}
+
+impl Default for Codes {
+    fn default() -> Self {
+        Codes {
+            names: vec!["".into()],
+            ids: HashMap::new(),
+        }
+    }
+}
+
+impl Codes {
+    fn intern(&mut self, code: Option<&str>) -> u32 {
+        let Some(code) = code else { return 0 };
+        if let Some(&id) = self.ids.get(code) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(code.into());
+        self.ids.insert(code.into(), id);
+        id
+    }
+
+    /// `None` when the code was never seen (so nothing can match it).
+    fn lookup(&self, code: &str) -> Option<u32> {
+        self.ids.get(code).copied()
+    }
+}
+
+/// The packed, aggregated tree built at start-up, plus what changed since: new and edited
+/// entries in a small rstar overlay, removed packed entries as tombstones. When the changes grow
+/// past [`REBUILD_AT`] (or a tenth of the tree) everything is packed again.
 struct Inner {
-    tree: RTree<HotspotEntry>,
-    codes: HashMap<Box<str>, Arc<str>>,
+    packed: Packed,
+    overlay: RTree<HotspotEntry, Params>,
+    tombstones: HashMap<i64, HotspotEntry>,
+    codes: Codes,
+    rebuild_at: usize,
+}
+
+/// Changes kept outside the packed tree before it is rebuilt.
+pub const REBUILD_AT: usize = 20_000;
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            packed: Packed::default(),
+            overlay: RTree::new_with_params(),
+            tombstones: HashMap::new(),
+            codes: Codes::default(),
+            rebuild_at: REBUILD_AT,
+        }
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("packed", &self.packed.len())
+            .field("overlay", &self.overlay.size())
+            .field("tombstones", &self.tombstones.len())
+            .finish()
+    }
+}
+
+impl Inner {
+    fn size(&self) -> usize {
+        self.packed.len() - self.tombstones.len() + self.overlay.size()
+    }
+
+    /// Re-packs when the overlay and tombstones have grown too large to scan cheaply.
+    fn maybe_repack(&mut self) {
+        let changes = self.overlay.size() + self.tombstones.len();
+        if changes > self.rebuild_at.max(self.packed.len() / 10) {
+            let mut all: Vec<HotspotEntry> = self
+                .packed
+                .entries()
+                .iter()
+                .filter(|e| !self.tombstones.contains_key(&e.id))
+                .cloned()
+                .collect();
+            all.extend(self.overlay.iter().cloned());
+            self.packed = Packed::build(all);
+            self.overlay = RTree::new_with_params();
+            self.tombstones.clear();
+        }
+    }
 }
 
 /// The live hotspot index, shared by request handlers.
@@ -75,33 +176,74 @@ pub struct HotspotIndex {
     inner: RwLock<Inner>,
 }
 
-impl HotspotFilter {
-    fn matches(&self, e: &HotspotEntry, j: &Jurisdiction) -> bool {
-        (self.statuses == 0 || self.statuses & (1 << e.status.as_u8()) != 0)
-            && (self.kinds == 0 || self.kinds & (1 << e.kind.as_u8()) != 0)
-            && self
-                .commune
-                .as_deref()
-                .is_none_or(|c| e.commune.as_deref() == Some(c))
-            && self
-                .province
-                .as_deref()
-                .is_none_or(|p| e.province.as_deref() == Some(p))
-            && self.from_day.is_none_or(|d| e.reported >= d)
-            && self.to_day.is_none_or(|d| e.reported <= d)
-            && j.covers(e.province.as_deref(), e.commune.as_deref())
-    }
+/// A filter resolved against the interned codes, ready for the scan.
+pub(crate) struct Compiled {
+    pub(crate) statuses: u8,
+    pub(crate) kinds: u8,
+    pub(crate) commune: Option<u32>,
+    pub(crate) province: Option<u32>,
+    pub(crate) from_day: i32,
+    pub(crate) to_day: i32,
+    /// `None` = national; else allowed[province or commune id].
+    pub(crate) allowed_provinces: Option<Vec<bool>>,
+    pub(crate) allowed_communes: Vec<bool>,
 }
 
-impl Inner {
-    fn intern(&mut self, code: Option<&str>) -> Option<Arc<str>> {
-        let code = code?;
-        if let Some(a) = self.codes.get(code) {
-            return Some(a.clone());
-        }
-        let a: Arc<str> = Arc::from(code);
-        self.codes.insert(code.into(), a.clone());
-        Some(a)
+impl Compiled {
+    /// `None` when the filter names a code no hotspot has: nothing can match.
+    fn new(f: &HotspotFilter, j: &Jurisdiction, codes: &Codes) -> Option<Compiled> {
+        let commune = match &f.commune {
+            Some(c) => Some(codes.lookup(c)?),
+            None => None,
+        };
+        let province = match &f.province {
+            Some(p) => Some(codes.lookup(p)?),
+            None => None,
+        };
+        let (allowed_provinces, allowed_communes) = if j.national {
+            (None, Vec::new())
+        } else {
+            let mut p = vec![false; codes.names.len()];
+            let mut c = vec![false; codes.names.len()];
+            for code in &j.provinces {
+                if let Some(i) = codes.lookup(code) {
+                    p[i as usize] = true;
+                }
+            }
+            for code in &j.communes {
+                if let Some(i) = codes.lookup(code) {
+                    c[i as usize] = true;
+                }
+            }
+            (Some(p), c)
+        };
+        Some(Compiled {
+            statuses: f.statuses,
+            kinds: f.kinds,
+            commune,
+            province,
+            from_day: f.from_day.unwrap_or(i32::MIN),
+            to_day: f.to_day.unwrap_or(i32::MAX),
+            allowed_provinces,
+            allowed_communes,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn matches(&self, e: &HotspotEntry) -> bool {
+        (self.statuses == 0 || self.statuses & (1 << e.status.as_u8()) != 0)
+            && (self.kinds == 0 || self.kinds & (1 << e.kind.as_u8()) != 0)
+            && self.commune.is_none_or(|c| e.commune == c)
+            && self.province.is_none_or(|p| e.province == p)
+            && e.reported >= self.from_day
+            && e.reported <= self.to_day
+            && match &self.allowed_provinces {
+                None => true,
+                Some(p) => {
+                    (e.province != 0 && p[e.province as usize])
+                        || (e.commune != 0 && self.allowed_communes[e.commune as usize])
+                }
+            }
     }
 }
 
@@ -119,18 +261,23 @@ pub struct EntryRow {
 }
 
 impl HotspotIndex {
-    /// Bulk-loads the tree (much faster and better balanced than inserting one by one).
+    /// Builds the packed tree from every row.
     pub fn build(rows: impl IntoIterator<Item = EntryRow>) -> HotspotIndex {
         let mut inner = Inner::default();
         let entries: Vec<HotspotEntry> = rows.into_iter().map(|r| inner.entry(r)).collect();
-        inner.tree = RTree::bulk_load(entries);
+        inner.packed = Packed::build(entries);
         HotspotIndex {
             inner: RwLock::new(inner),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.inner.read().tree.size()
+        self.inner.read().size()
+    }
+
+    /// Changes the re-pack threshold (tests use a small one to exercise re-packing).
+    pub fn set_rebuild_threshold(&self, n: usize) {
+        self.inner.write().rebuild_at = n;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -138,23 +285,39 @@ impl HotspotIndex {
     }
 
     pub fn insert(&self, row: EntryRow) {
+        self.insert_many(std::iter::once(row));
+    }
+
+    /// Adds many entries, re-packing at most once.
+    pub fn insert_many(&self, rows: impl IntoIterator<Item = EntryRow>) {
         let mut inner = self.inner.write();
-        let e = inner.entry(row);
-        inner.tree.insert(e);
+        for row in rows {
+            let e = inner.entry(row);
+            inner.overlay.insert(e);
+        }
+        inner.maybe_repack();
     }
 
     /// Removes the entry with this id at this position; returns whether it was there.
     pub fn remove(&self, id: i64, lon: f64, lat: f64) -> bool {
         let mut inner = self.inner.write();
-        let found = inner
-            .tree
+        let in_overlay = inner
+            .overlay
             .locate_all_at_point(&[lon, lat])
             .find(|e| e.id == id)
             .cloned();
-        match found {
-            Some(e) => inner.tree.remove(&e).is_some(),
-            None => false,
+        if let Some(e) = in_overlay {
+            return inner.overlay.remove(&e).is_some();
         }
+        if inner.tombstones.contains_key(&id) {
+            return false;
+        }
+        let Some(e) = inner.packed.find(id, [lon, lat]).cloned() else {
+            return false;
+        };
+        inner.tombstones.insert(id, e);
+        inner.maybe_repack();
+        true
     }
 
     /// Replaces the whole content (after a boundary import reassigns communes, say).
@@ -174,66 +337,69 @@ impl HotspotIndex {
         limit: usize,
     ) -> Page {
         let inner = self.inner.read();
-        let mut matched = 0usize;
-        let mut beyond = 0usize;
-        let mut heap: BinaryHeap<i64> = BinaryHeap::with_capacity(limit + 1);
-        let after = after.unwrap_or(i64::MIN);
-        let mut visit = |e: &HotspotEntry| {
-            if !filter.matches(e, scope) {
-                return;
-            }
-            matched += 1;
-            if e.id <= after {
-                return;
-            }
-            beyond += 1;
-            if heap.len() < limit {
-                heap.push(e.id);
-            } else if let Some(&top) = heap.peek()
-                && e.id < top
-            {
-                heap.pop();
-                heap.push(e.id);
-            }
+        let Some(f) = Compiled::new(filter, scope, &inner.codes) else {
+            return Page {
+                ids: Vec::new(),
+                matched: 0,
+                next_after: None,
+            };
         };
-        match filter.bbox {
-            Some([x0, y0, x1, y1]) if x0 <= x1 => {
-                inner
-                    .tree
-                    .locate_in_envelope(&AABB::from_corners([x0, y0], [x1, y1]))
-                    .for_each(&mut visit);
+        let boxes: Vec<[f64; 4]> = match filter.bbox {
+            Some([x0, y0, x1, y1]) if x0 <= x1 => vec![[x0, y0, x1, y1]],
+            // Crosses the antimeridian: two boxes.
+            Some([x0, y0, x1, y1]) => vec![[x0, y0, 180.0, y1], [-180.0, y0, x1, y1]],
+            None => vec![[f64::MIN, f64::MIN, f64::MAX, f64::MAX]],
+        };
+        let inside = |e: &HotspotEntry, b: &[f64; 4]| {
+            e.pos[0] >= b[0] && e.pos[0] <= b[2] && e.pos[1] >= b[1] && e.pos[1] <= b[3]
+        };
+        let after_id = after.unwrap_or(i64::MIN);
+        let mut matched = 0usize;
+        let mut upto_after = 0usize;
+        let mut heap: BinaryHeap<i64> = BinaryHeap::with_capacity(limit + 1);
+        let tombstones = &inner.tombstones;
+        let skip = |id: i64| tombstones.contains_key(&id);
+        for b in &boxes {
+            matched += inner.packed.count(&f, b, None);
+            if after.is_some() {
+                upto_after += inner.packed.count(&f, b, Some(after_id));
             }
-            Some([x0, y0, x1, y1]) => {
-                // Crosses the antimeridian: two boxes.
-                inner
-                    .tree
-                    .locate_in_envelope(&AABB::from_corners([x0, y0], [180.0, y1]))
-                    .for_each(&mut visit);
-                inner
-                    .tree
-                    .locate_in_envelope(&AABB::from_corners([-180.0, y0], [x1, y1]))
-                    .for_each(&mut visit);
+            inner
+                .packed
+                .smallest(&f, b, after_id, limit, &mut heap, &skip);
+            // Tombstoned entries are still counted by the packed tree: take them off.
+            for e in tombstones.values().filter(|e| inside(e, b) && f.matches(e)) {
+                matched -= 1;
+                if e.id <= after_id {
+                    upto_after -= 1;
+                }
             }
-            None => inner.tree.iter().for_each(&mut visit),
+            let envelope = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+            for e in inner
+                .overlay
+                .locate_in_envelope(&envelope)
+                .filter(|e| f.matches(e))
+            {
+                matched += 1;
+                if e.id <= after_id {
+                    upto_after += 1;
+                } else if heap.len() < limit {
+                    heap.push(e.id);
+                } else if heap.peek().is_some_and(|&top| e.id < top) {
+                    heap.pop();
+                    heap.push(e.id);
+                }
+            }
         }
         let mut ids = heap.into_vec();
         ids.sort_unstable();
+        let beyond = matched - upto_after;
         let next_after = (beyond > ids.len()).then(|| ids.last().copied()).flatten();
         Page {
             ids,
             matched,
             next_after,
         }
-    }
-
-    /// Whether a hotspot id is indexed inside `scope` (used to answer 404 outside a jurisdiction).
-    pub fn position_of(&self, id: i64, lon: f64, lat: f64) -> Option<HotspotEntry> {
-        self.inner
-            .read()
-            .tree
-            .locate_all_at_point(&[lon, lat])
-            .find(|e| e.id == id)
-            .cloned()
     }
 }
 
@@ -242,11 +408,11 @@ impl Inner {
         HotspotEntry {
             id: r.id,
             pos: [r.lon, r.lat],
+            reported: r.reported,
+            province: self.codes.intern(r.province.as_deref()),
+            commune: self.codes.intern(r.commune.as_deref()),
             status: r.status,
             kind: r.kind,
-            province: self.intern(r.province.as_deref()),
-            commune: self.intern(r.commune.as_deref()),
-            reported: r.reported,
         }
     }
 }
@@ -335,6 +501,84 @@ mod tests {
             .ids,
             vec![2]
         );
+    }
+
+    /// Reference model: the rows themselves, filtered by brute force.
+    fn brute(rows: &[EntryRow], f: &HotspotFilter, scope: &Jurisdiction) -> Vec<i64> {
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| {
+                f.bbox.is_none_or(|b| {
+                    r.lon >= b[0] && r.lon <= b[2] && r.lat >= b[1] && r.lat <= b[3]
+                })
+            })
+            .filter(|r| f.statuses == 0 || f.statuses & (1 << r.status.as_u8()) != 0)
+            .filter(|r| f.kinds == 0 || f.kinds & (1 << r.kind.as_u8()) != 0)
+            .filter(|r| f.province.is_none() || r.province == f.province)
+            .filter(|r| {
+                f.from_day.is_none_or(|d| r.reported >= d)
+                    && f.to_day.is_none_or(|d| r.reported <= d)
+            })
+            .filter(|r| scope.covers(r.province.as_deref(), r.commune.as_deref()))
+            .map(|r| r.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Counts and every page agree with brute force, through inserts, removes and re-packs.
+        #[test]
+        fn queries_match_brute_force_through_edits(
+            pts in prop::collection::vec((102.0f64..110.0, 8.0f64..24.0, 0u8..4, 0u8..6, 0u8..3, 0i32..50), 1..400),
+            edits in prop::collection::vec((any::<bool>(), 0usize..400, 102.0f64..110.0, 8.0f64..24.0), 0..60),
+            bx in (102.0f64..110.0, 8.0f64..24.0, 0.0f64..8.0, 0.0f64..16.0),
+            statuses in 0u8..16, kinds in 0u8..64, days in prop::option::of((0i32..50, 0i32..50)),
+            scope_kind in 0u8..3, limit in 1usize..40, rebuild in 1usize..50,
+        ) {
+            let provinces = ["08", "24", "91"];
+            let mk = |id: i64, (x, y, s, k, p, d): (f64, f64, u8, u8, u8, i32)| EntryRow {
+                id, lon: x, lat: y, status: Status::ALL[s as usize], kind: Kind::ALL[k as usize],
+                // Provinces follow longitude bands (like real ones), so whole nodes share one and
+                // the aggregated counting paths are exercised; `p` adds a few exceptions.
+                province: Some(provinces[if p == 0 { 2 } else { (((x - 102.0) / 8.0 * 3.0) as usize).min(2) }].to_string()),
+                commune: None, reported: d,
+            };
+            let mut rows: Vec<EntryRow> = pts.iter().enumerate().map(|(i, p)| mk(i as i64 + 1, *p)).collect();
+            let idx = HotspotIndex::build(rows.clone());
+            idx.set_rebuild_threshold(rebuild);
+            let mut next_id = rows.len() as i64 + 1;
+            for (insert, which, x, y) in edits {
+                if insert || rows.is_empty() {
+                    let r = mk(next_id, (x, y, (which % 4) as u8, (which % 6) as u8, (which % 3) as u8, (which % 50) as i32));
+                    next_id += 1;
+                    idx.insert(r.clone());
+                    rows.push(r);
+                } else {
+                    let r = rows.remove(which % rows.len());
+                    prop_assert!(idx.remove(r.id, r.lon, r.lat));
+                }
+            }
+            prop_assert_eq!(idx.len(), rows.len());
+            let f = HotspotFilter {
+                bbox: Some([bx.0, bx.1, bx.0 + bx.2, bx.1 + bx.3]),
+                statuses, kinds,
+                from_day: days.map(|d| d.0.min(d.1)), to_day: days.map(|d| d.0.max(d.1)),
+                ..Default::default()
+            };
+            let scope = match scope_kind { 0 => Jurisdiction::national(), 1 => Jurisdiction::provinces(["08"]), _ => Jurisdiction::provinces(["24", "91"]) };
+            let want = brute(&rows, &f, &scope);
+            let mut got: Vec<i64> = Vec::new();
+            let mut after = None;
+            loop {
+                let page = idx.query(&f, &scope, after, limit);
+                prop_assert_eq!(page.matched, want.len());
+                got.extend(&page.ids);
+                match page.next_after { Some(a) => after = Some(a), None => break }
+            }
+            prop_assert_eq!(got, want);
+        }
     }
 
     proptest! {

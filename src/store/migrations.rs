@@ -95,6 +95,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: `id` is the rowid; the partial index only doubled every lookup.
+    "DROP INDEX IF EXISTS hotspots_live;",
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -50,8 +50,10 @@ pub enum StoreError {
 
 /// The SQLite store.
 pub struct Store {
-    writer: Mutex<Connection>,
+    // Readers first: fields drop in order, and only the (last-closed) writer can checkpoint the WAL
+    // and remove it; read-only connections cannot.
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     next_reader: AtomicUsize,
 }
 
