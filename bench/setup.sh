@@ -25,8 +25,9 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  # Don't let the package create/start the default cluster: the bench runs its own throwaway one.
-  if [ ! -e /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf 2>/dev/null; then
+  # Installing the server for the first time: don't let it create/start a default cluster on
+  # 5432 (the bench runs its own throwaway one on a free loopback port).
+  if [[ " ${need_apt[*]} " == *" postgresql-15 "* ]] && ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf 2>/dev/null; then
     $SUDO mkdir -p /etc/postgresql-common
     if [ -e /etc/postgresql-common/createcluster.conf ]; then
       $SUDO sed -i 's/^#\?\s*create_main_cluster.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf

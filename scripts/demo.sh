@@ -6,7 +6,7 @@ DEMO_DIR="${DEMO_DIR:-data/demo}"
 LISTEN="${DEMO_LISTEN:-127.0.0.1:8080}"
 BOUNDARIES="${DEMO_BOUNDARIES:-data/demo-boundaries}"
 BIN="${VIGIL_BIN:-target/release/vigil}"
-export VIGIL_LOG="${VIGIL_LOG:-warn,vigil=info}"
+export VIGIL_LOG="${VIGIL_LOG:-warn}"
 
 # Real boundaries built from registry packages (Natural Earth provinces, 2025 communes from
 # vietnamadminunits); communes are approximate. See scripts/demo-boundaries/README.md.
@@ -40,4 +40,4 @@ cat <<TXT
   Demo commune boundaries are approximate (Voronoi cells of commune centroids), not official.
 
 TXT
-exec "$BIN" serve --data-dir "$DEMO_DIR" --listen "$LISTEN"
+VIGIL_LOG="${VIGIL_SERVE_LOG:-info}" exec "$BIN" serve --data-dir "$DEMO_DIR" --listen "$LISTEN"
