@@ -414,6 +414,30 @@ impl Vigil {
         })
     }
 
+    /// Reads a hotspot inside a write transaction, as the caller may see it, at the version they read.
+    fn load_for_write(
+        &self,
+        tx: &rusqlite::Connection,
+        who: &Principal,
+        id: i64,
+        if_match: Option<i64>,
+    ) -> Result<Hotspot> {
+        let h = hs::get(tx, id)?
+            .filter(|h| self.visible(who, h))
+            .ok_or_else(|| hotspot_not_found(id))?;
+        check_version(&h, if_match)?;
+        Ok(h)
+    }
+
+    /// Brings the index and the render cache in step with a committed change (`after` = `None`: deleted).
+    fn reindex(&self, before: &Hotspot, after: Option<&Hotspot>) {
+        self.hotspots.remove(before.id, before.lon, before.lat);
+        if let Some(after) = after {
+            self.hotspots.insert(hs::entry_row(after));
+        }
+        self.rendered.invalidate(before.id);
+    }
+
     /// Creates a hotspot.
     pub fn create_hotspot(&self, who: &Principal, raw: RawHotspot) -> Result<Hotspot> {
         self.require_writer(who)?;
@@ -445,10 +469,7 @@ impl Vigil {
         let now = now_rfc3339();
         let result = self.store.write_then(
             |tx| -> Result<(Hotspot, Hotspot)> {
-                let before = hs::get(tx, id)?
-                    .filter(|h| self.visible(who, h))
-                    .ok_or_else(|| hotspot_not_found(id))?;
-                check_version(&before, if_match)?;
+                let before = self.load_for_write(tx, who, id, if_match)?;
                 let mut raw = RawHotspot::from(&before);
                 edit(&mut raw);
                 let input = raw.validate().map_err(Error::Invalid)?;
@@ -479,11 +500,7 @@ impl Vigil {
                 )?;
                 Ok((before, after))
             },
-            |(before, after)| {
-                self.hotspots.remove(before.id, before.lon, before.lat);
-                self.hotspots.insert(hs::entry_row(after));
-                self.rendered.invalidate(before.id);
-            },
+            |(before, after)| self.reindex(before, Some(after)),
         )?;
         Ok(result.1)
     }
@@ -519,10 +536,7 @@ impl Vigil {
         let now = now_rfc3339();
         let (_, after) = self.store.write_then(
             |tx| -> Result<(Hotspot, Hotspot)> {
-                let before = hs::get(tx, id)?
-                    .filter(|h| self.visible(who, h))
-                    .ok_or_else(|| hotspot_not_found(id))?;
-                check_version(&before, if_match)?;
+                let before = self.load_for_write(tx, who, id, if_match)?;
                 before
                     .status
                     .transition(to)
@@ -555,11 +569,7 @@ impl Vigil {
                 )?;
                 Ok((before, after))
             },
-            |(before, after)| {
-                self.hotspots.remove(before.id, before.lon, before.lat);
-                self.hotspots.insert(hs::entry_row(after));
-                self.rendered.invalidate(before.id);
-            },
+            |(before, after)| self.reindex(before, Some(after)),
         )?;
         Ok(after)
     }
@@ -570,10 +580,7 @@ impl Vigil {
         let now = now_rfc3339();
         self.store.write_then(
             |tx| -> Result<Hotspot> {
-                let before = hs::get(tx, id)?
-                    .filter(|h| self.visible(who, h))
-                    .ok_or_else(|| hotspot_not_found(id))?;
-                check_version(&before, if_match)?;
+                let before = self.load_for_write(tx, who, id, if_match)?;
                 hs::soft_delete(tx, id, &now)?;
                 store::audit::append(
                     tx,
@@ -582,10 +589,7 @@ impl Vigil {
                 )?;
                 Ok(before)
             },
-            |before| {
-                self.hotspots.remove(before.id, before.lon, before.lat);
-                self.rendered.invalidate(before.id);
-            },
+            |before| self.reindex(before, None),
         )?;
         Ok(())
     }
