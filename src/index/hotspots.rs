@@ -155,18 +155,24 @@ impl Inner {
     fn maybe_repack(&mut self) {
         let changes = self.overlay.size() + self.tombstones.len();
         if changes > self.rebuild_at.max(self.packed.len() / 10) {
-            let mut all: Vec<HotspotEntry> = self
-                .packed
-                .entries()
-                .iter()
-                .filter(|e| !self.tombstones.contains_key(&e.id))
-                .cloned()
-                .collect();
-            all.extend(self.overlay.iter().cloned());
-            self.packed = Packed::build(all);
-            self.overlay = RTree::new_with_params();
-            self.tombstones.clear();
+            self.repack(Vec::new());
         }
+    }
+
+    /// Packs the live entries and `extra` into a fresh tree; empties the overlay and tombstones.
+    fn repack(&mut self, extra: Vec<HotspotEntry>) {
+        let mut all: Vec<HotspotEntry> = self
+            .packed
+            .entries()
+            .iter()
+            .filter(|e| !self.tombstones.contains_key(&e.id))
+            .cloned()
+            .collect();
+        all.extend(self.overlay.iter().cloned());
+        all.extend(extra);
+        self.packed = Packed::build(all);
+        self.overlay = RTree::new_with_params();
+        self.tombstones.clear();
     }
 }
 
@@ -291,11 +297,17 @@ impl HotspotIndex {
     /// Adds many entries, re-packing at most once.
     pub fn insert_many(&self, rows: impl IntoIterator<Item = EntryRow>) {
         let mut inner = self.inner.write();
-        for row in rows {
-            let e = inner.entry(row);
-            inner.overlay.insert(e);
+        let new: Vec<HotspotEntry> = rows.into_iter().map(|r| inner.entry(r)).collect();
+        if inner.overlay.size() + inner.tombstones.len() + new.len()
+            > inner.rebuild_at.max(inner.packed.len() / 10)
+        {
+            // A bulk import: pack everything at once rather than filling the overlay first.
+            inner.repack(new);
+        } else {
+            for e in new {
+                inner.overlay.insert(e);
+            }
         }
-        inner.maybe_repack();
     }
 
     /// Removes the entry with this id at this position; returns whether it was there.
