@@ -7,6 +7,7 @@
 //! pass like flatbush). It is immutable; `index::hotspots` puts a small rstar overlay and a tombstone
 //! set in front of it for writes and rebuilds it when they grow.
 
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::hotspots::{Compiled, HotspotEntry};
@@ -327,62 +328,52 @@ impl Packed {
         heap: &mut BinaryHeap<i64>,
         skip: &dyn Fn(i64) -> bool,
     ) {
-        if let Some((l, i)) = self.root() {
-            self.smallest_at(l, i, f, q, after, limit, heap, skip);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn smallest_at(
-        &self,
-        level: usize,
-        idx: usize,
-        f: &Compiled,
-        q: &[f64; 4],
-        after: i64,
-        limit: usize,
-        heap: &mut BinaryHeap<i64>,
-        skip: &dyn Fn(i64) -> bool,
-    ) {
-        let node = &self.levels[level][idx];
-        if !intersects(&node.bbox, q) || node.agg.max_id <= after {
+        let Some((root_level, root)) = self.root() else {
             return;
+        };
+        let wanted = |n: &Node| {
+            intersects(&n.bbox, q)
+                && n.agg.max_id > after
+                && !(contains(q, &n.bbox) && n.agg.matching(f) == Some(0))
+        };
+        // Best-first by each node's smallest id: once the page is full and the next node's smallest
+        // id cannot beat the page's largest, nothing left can.
+        let mut frontier: BinaryHeap<Reverse<(i64, usize, usize)>> = BinaryHeap::new();
+        if wanted(&self.levels[root_level][root]) {
+            frontier.push(Reverse((
+                self.levels[root_level][root].agg.min_id,
+                root_level,
+                root,
+            )));
         }
-        if heap.len() >= limit && heap.peek().is_some_and(|&top| node.agg.min_id >= top) {
-            return;
-        }
-        if contains(q, &node.bbox) && node.agg.matching(f) == Some(0) {
-            return;
-        }
-        let first = node.first as usize;
-        let order = &node.by_min_id[..node.len as usize];
-        if level == 0 {
-            for &i in order {
-                let e = &self.entries[first + i as usize];
-                if heap.len() >= limit && heap.peek().is_some_and(|&top| e.id >= top) {
-                    break; // children come by ascending id: nothing further can make the page
-                }
-                if e.id <= after || !inside(&e.pos, q) || !f.matches(e) || skip(e.id) {
-                    continue;
-                }
-                if heap.len() < limit {
-                    heap.push(e.id);
-                } else if let Some(mut top) = heap.peek_mut() {
-                    *top = e.id;
-                }
+        while let Some(Reverse((min_id, level, idx))) = frontier.pop() {
+            if heap.len() >= limit && heap.peek().is_some_and(|&top| min_id >= top) {
+                break;
             }
-        } else {
-            for &i in order {
-                self.smallest_at(
-                    level - 1,
-                    first + i as usize,
-                    f,
-                    q,
-                    after,
-                    limit,
-                    heap,
-                    skip,
-                );
+            let node = &self.levels[level][idx];
+            let first = node.first as usize;
+            if level == 0 {
+                for &i in &node.by_min_id[..node.len as usize] {
+                    let e = &self.entries[first + i as usize];
+                    if heap.len() >= limit && heap.peek().is_some_and(|&top| e.id >= top) {
+                        break; // entries come by ascending id: nothing further can make the page
+                    }
+                    if e.id <= after || !inside(&e.pos, q) || !f.matches(e) || skip(e.id) {
+                        continue;
+                    }
+                    if heap.len() < limit {
+                        heap.push(e.id);
+                    } else if let Some(mut top) = heap.peek_mut() {
+                        *top = e.id;
+                    }
+                }
+            } else {
+                let below = &self.levels[level - 1];
+                for c in first..first + node.len as usize {
+                    if wanted(&below[c]) {
+                        frontier.push(Reverse((below[c].agg.min_id, level - 1, c)));
+                    }
+                }
             }
         }
     }
