@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; N=100000 ;;
     --fresh) FRESH=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     [0-9]*) N="$1" ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac

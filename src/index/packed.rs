@@ -369,9 +369,9 @@ impl Packed {
                 }
             } else {
                 let below = &self.levels[level - 1];
-                for c in first..first + node.len as usize {
-                    if wanted(&below[c]) {
-                        frontier.push(Reverse((below[c].agg.min_id, level - 1, c)));
+                for (c, child) in below.iter().enumerate().skip(first).take(node.len as usize) {
+                    if wanted(child) {
+                        frontier.push(Reverse((child.agg.min_id, level - 1, c)));
                     }
                 }
             }
