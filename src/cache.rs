@@ -9,14 +9,14 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 
 /// Entries kept before the cache starts over (about 500 bytes each).
 pub const MAX_ENTRIES: usize = 300_000;
 
 #[derive(Debug, Default)]
 pub struct RenderCache {
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
 }
 
 #[derive(Debug, Default)]
@@ -28,17 +28,33 @@ struct Inner {
 impl RenderCache {
     /// Cached renderings for `ids` (in order) and the epoch they were read at.
     pub fn get_many(&self, ids: &[i64]) -> (Vec<Option<Bytes>>, u64) {
-        let inner = self.inner.lock();
+        let inner = self.inner.read();
         (
             ids.iter().map(|id| inner.map.get(id).cloned()).collect(),
             inner.epoch,
         )
     }
 
+    /// Calls `f` with every rendering of `ids` in order, without copying them, when all are cached.
+    pub fn with_all<R>(
+        &self,
+        ids: &[i64],
+        f: impl FnOnce(&mut dyn Iterator<Item = &[u8]>) -> R,
+    ) -> Option<R> {
+        let inner = self.inner.read();
+        if !ids.iter().all(|id| inner.map.contains_key(id)) {
+            return None;
+        }
+        let mut it = ids
+            .iter()
+            .filter_map(|id| inner.map.get(id).map(|b| b.as_ref()));
+        Some(f(&mut it))
+    }
+
     /// Adds renderings made from a store read that started at `epoch`; ignored if anything was
     /// invalidated since.
     pub fn put_many(&self, epoch: u64, items: impl IntoIterator<Item = (i64, Bytes)>) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.inner.write();
         if inner.epoch != epoch {
             return;
         }
@@ -49,19 +65,19 @@ impl RenderCache {
     }
 
     pub fn invalidate(&self, id: i64) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.inner.write();
         inner.epoch += 1;
         inner.map.remove(&id);
     }
 
     pub fn clear(&self) {
-        let mut inner = self.inner.lock();
+        let mut inner = self.inner.write();
         inner.epoch += 1;
         inner.map.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().map.len()
+        self.inner.read().map.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -568,8 +568,26 @@ pub async fn items(
                     "Trang sau",
                 ));
             }
-            let rendered = render_hotspots(&state, who, &page.ids, project).await?;
-            feature_collection(&rendered, page.matched, &links)?
+            let cacheable = project as usize == features::identity as Project as usize;
+            let warm = if cacheable {
+                state
+                    .vigil
+                    .rendered
+                    .with_all(&page.ids, |it| feature_collection(it, page.matched, &links))
+            } else {
+                None
+            };
+            match warm {
+                Some(body) => body?,
+                None => {
+                    let rendered = render_hotspots(&state, who, &page.ids, project).await?;
+                    feature_collection(
+                        &mut rendered.iter().map(|b| b.as_ref()),
+                        page.matched,
+                        &links,
+                    )?
+                }
+            }
         }
         Some(level) => {
             q.only(BOUNDARY_PARAMS)?;
@@ -672,25 +690,28 @@ async fn render_hotspots(
 
 /// Writes a FeatureCollection around already-rendered features (valid UTF-8 JSON by construction).
 fn feature_collection(
-    features: &[bytes::Bytes],
+    features: &mut dyn Iterator<Item = &[u8]>,
     matched: usize,
     links: &[Link],
 ) -> Result<Vec<u8>, ApiError> {
-    let size: usize = features.iter().map(|f| f.len() + 1).sum();
-    let mut out = Vec::with_capacity(size + 512);
+    let mut out = Vec::with_capacity(64 * 1024);
     out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
-    for (i, f) in features.iter().enumerate() {
-        if i > 0 {
+    let mut returned = 0usize;
+    for f in features {
+        if returned > 0 {
             out.push(b',');
         }
         out.extend_from_slice(f);
+        returned += 1;
     }
-    out.extend_from_slice(format!(
-        "],\"numberMatched\":{matched},\"numberReturned\":{},\"timeStamp\":\"{}\",\"links\":{}}}",
-        features.len(),
-        now_rfc3339(),
-        to_json(&links)?
-    ).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "],\"numberMatched\":{matched},\"numberReturned\":{returned},\"timeStamp\":\"{}\",\"links\":{}}}",
+            now_rfc3339(),
+            to_json(&links)?
+        )
+        .as_bytes(),
+    );
     Ok(out)
 }
 

@@ -369,8 +369,13 @@ impl Packed {
                 }
             } else {
                 let below = &self.levels[level - 1];
+                let bar = if heap.len() >= limit {
+                    heap.peek().copied().unwrap_or(i64::MAX)
+                } else {
+                    i64::MAX
+                };
                 for (c, child) in below.iter().enumerate().skip(first).take(node.len as usize) {
-                    if wanted(child) {
+                    if child.agg.min_id < bar && wanted(child) {
                         frontier.push(Reverse((child.agg.min_id, level - 1, c)));
                     }
                 }
