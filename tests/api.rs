@@ -1151,3 +1151,63 @@ async fn indexes_are_rebuilt_from_the_store_on_restart() {
     assert_eq!(v.hotspot_count(), 40);
     assert_eq!(v.boundaries().list(Level::Province).len(), 2);
 }
+
+/// The render cache never serves a hotspot as it was before a committed change.
+#[tokio::test]
+async fn listings_reflect_edits_immediately() {
+    let e = env();
+    let id = create(&e, &e.analyst_tq, 105.0, 22.0, "H").await.body["id"]
+        .as_i64()
+        .unwrap();
+    let list = || {
+        get(
+            &e,
+            "/collections/hotspots/items?bbox=104.9,21.9,105.1,22.1",
+            &e.analyst_tq,
+        )
+    };
+    assert_eq!(
+        list().await.body["features"][0]["properties"]["notes"],
+        Value::Null
+    );
+    let r = call(
+        &e,
+        "PATCH",
+        &format!("/collections/hotspots/items/{id}"),
+        Some(&e.analyst_tq),
+        Some((
+            "application/json",
+            json!({"properties": {"notes": "đã kiểm tra"}}).to_string(),
+        )),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        list().await.body["features"][0]["properties"]["notes"],
+        "đã kiểm tra"
+    );
+    let tr = json!({"to": "eliminated", "on": "2026-02-01"}).to_string();
+    call(
+        &e,
+        "POST",
+        &format!("/v1/hotspots/{id}/transitions"),
+        Some(&e.analyst_tq),
+        Some(("application/json", tr)),
+        &[],
+    )
+    .await;
+    let f = &list().await.body["features"][0];
+    assert_eq!(f["properties"]["status"], "eliminated");
+    assert_eq!(f["properties"]["version"], 3);
+    call(
+        &e,
+        "DELETE",
+        &format!("/collections/hotspots/items/{id}"),
+        Some(&e.analyst_tq),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(list().await.body["numberMatched"], 0);
+}
