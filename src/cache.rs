@@ -42,13 +42,12 @@ impl RenderCache {
         f: impl FnOnce(&mut dyn Iterator<Item = &[u8]>) -> R,
     ) -> Option<R> {
         let inner = self.inner.read();
-        if !ids.iter().all(|id| inner.map.contains_key(id)) {
-            return None;
-        }
-        let mut it = ids
+        let found: Option<Vec<&[u8]>> = ids
             .iter()
-            .filter_map(|id| inner.map.get(id).map(|b| b.as_ref()));
-        Some(f(&mut it))
+            .map(|id| inner.map.get(id).map(|b| b.as_ref()))
+            .collect();
+        let found = found?;
+        Some(f(&mut found.into_iter()))
     }
 
     /// Adds renderings made from a store read that started at `epoch`; ignored if anything was

@@ -235,6 +235,18 @@ impl Compiled {
         })
     }
 
+    /// Every entry matches (no filter, national scope).
+    #[inline]
+    pub(crate) fn is_trivial(&self) -> bool {
+        self.statuses == 0
+            && self.kinds == 0
+            && self.commune.is_none()
+            && self.province.is_none()
+            && self.from_day == i32::MIN
+            && self.to_day == i32::MAX
+            && self.allowed_provinces.is_none()
+    }
+
     #[inline]
     pub(crate) fn matches(&self, e: &HotspotEntry) -> bool {
         (self.statuses == 0 || self.statuses & (1 << e.status.as_u8()) != 0)

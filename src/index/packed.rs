@@ -150,6 +150,9 @@ fn order_by_min_id(mins: impl Iterator<Item = i64>) -> [u8; FANOUT] {
 #[derive(Debug, Default)]
 pub struct Packed {
     entries: Vec<HotspotEntry>,
+    /// The entries' positions again, contiguous, so scans of leaves that straddle a bbox edge read
+    /// 16 bytes per entry instead of 40.
+    positions: Vec<[f64; 2]>,
     /// `levels[0]` groups entries; each next level groups the one below; the last has the root.
     levels: Vec<Vec<Node>>,
 }
@@ -263,7 +266,12 @@ impl Packed {
                 .collect();
             levels.push(up);
         }
-        Packed { entries, levels }
+        let positions = entries.iter().map(|e| e.pos).collect();
+        Packed {
+            entries,
+            positions,
+            levels,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -306,9 +314,22 @@ impl Packed {
         }
         let range = node.first as usize..(node.first + node.len) as usize;
         if level == 0 {
-            self.entries[range]
+            if bound.is_none() && f.is_trivial() {
+                return self.positions[range]
+                    .iter()
+                    .filter(|p| inside(p, q))
+                    .count();
+            }
+            let start = range.start;
+            self.positions[range]
                 .iter()
-                .filter(|e| inside(&e.pos, q) && bound.is_none_or(|b| e.id <= b) && f.matches(e))
+                .enumerate()
+                .filter(|(i, p)| {
+                    inside(p, q) && {
+                        let e = &self.entries[start + i];
+                        bound.is_none_or(|b| e.id <= b) && f.matches(e)
+                    }
+                })
                 .count()
         } else {
             range
