@@ -12,7 +12,7 @@ want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 
 want libgdal-dev; want libsqlite3-dev; want gdal-bin; want pkg-config; want build-essential
 case "$what" in
-  demo) want python3-venv; want python3-pip ;;
+  demo) want python3-venv; want python3-pip; want nodejs; want npm ;;
   test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm ;;
   build) ;;
   *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
