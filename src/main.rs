@@ -84,6 +84,13 @@ enum UserCmd {
         #[arg(long)]
         name: String,
     },
+    /// Disable a user and revoke all their tokens.
+    Disable {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        name: String,
+    },
     /// List users.
     List {
         #[command(flatten)]
@@ -225,6 +232,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let token = v.issue_token(&Principal::cli(), &name)?;
             println!("new token for {name}");
             println!("{token}");
+            Ok(())
+        }
+        Command::User(UserCmd::Disable { common, name }) => {
+            let v = open(&common)?;
+            v.disable_user(&Principal::cli(), &name)?;
+            println!(
+                "disabled {name}; every token of theirs is revoked (a running server stops accepting them within 30 s)"
+            );
             Ok(())
         }
         Command::User(UserCmd::List { common }) => {

@@ -315,6 +315,35 @@ impl Vigil {
         Ok(token)
     }
 
+    /// Disables a user and revokes every token they hold. A running server notices within
+    /// [`AUTH_TTL`] (its token cache), or at once when done through this process.
+    pub fn disable_user(&self, actor: &Principal, name: &str) -> Result<()> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins disable users".into()));
+        }
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            let id = store::users::disable(tx, name, &now)?
+                .ok_or_else(|| Error::NotFound(format!("no enabled user named {name:?}")))?;
+            let after = json!({ "name": name, "disabled": true, "tokens_revoked": true });
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &actor.name,
+                    action: "disable",
+                    entity: "user",
+                    entity_id: Some(id.to_string()),
+                    before: None,
+                    after: Some(after),
+                },
+                &now,
+            )?;
+            Ok::<(), Error>(())
+        })?;
+        self.forget_tokens();
+        Ok(())
+    }
+
     pub fn list_users(&self, actor: &Principal) -> Result<Vec<UserRecord>> {
         if !actor.role.is_admin() {
             return Err(Error::Forbidden("only admins list users".into()));

@@ -1028,6 +1028,34 @@ async fn vn2000_csv_import_lands_in_the_right_commune() {
 }
 
 #[tokio::test]
+async fn disabled_users_lose_access_at_once() {
+    let e = env();
+    assert_eq!(get(&e, "/v1/me", &e.viewer_tq).await.status, StatusCode::OK);
+    e.vigil
+        .disable_user(&Principal::cli(), "viewer_tq")
+        .unwrap();
+    assert_problem(
+        &get(&e, "/v1/me", &e.viewer_tq).await,
+        StatusCode::UNAUTHORIZED,
+        "revoked",
+    );
+    let audit = get(&e, "/v1/audit?entity=user", &e.admin).await;
+    assert!(
+        audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["action"] == "disable")
+    );
+    assert!(
+        e.vigil
+            .disable_user(&Principal::cli(), "viewer_tq")
+            .is_err(),
+        "already disabled"
+    );
+}
+
+#[tokio::test]
 async fn login_me_and_vocab() {
     let e = env();
     let r = call(

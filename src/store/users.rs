@@ -30,6 +30,22 @@ pub fn insert_user(
     Ok(c.last_insert_rowid())
 }
 
+/// Disables a user and revokes all their tokens; returns whether the user existed and was enabled.
+pub fn disable(c: &Connection, name: &str, now: &str) -> Result<Option<i64>, StoreError> {
+    let Some(id) = user_id(c, name)? else {
+        return Ok(None);
+    };
+    c.execute(
+        "UPDATE users SET disabled_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    c.execute(
+        "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        params![id, now],
+    )?;
+    Ok(Some(id))
+}
+
 pub fn user_id(c: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
     Ok(c.query_row(
         "SELECT id FROM users WHERE name = ?1 AND disabled_at IS NULL",
