@@ -265,18 +265,7 @@ impl Vigil {
             let id = store::users::insert_user(tx, name, role, &jurisdiction, &now)?;
             store::users::insert_token(tx, id, &hash, Some("created with the user"), &now)?;
             let after = json!({ "name": name, "role": role, "jurisdiction": jurisdiction });
-            store::audit::append(
-                tx,
-                &NewAudit {
-                    actor: &actor.name,
-                    action: "create",
-                    entity: "user",
-                    entity_id: Some(id.to_string()),
-                    before: None,
-                    after: Some(after),
-                },
-                &now,
-            )?;
+            audit_user(tx, actor, "create", id, after, &now)?;
             Ok(())
         })?;
         self.forget_tokens();
@@ -297,18 +286,7 @@ impl Vigil {
                 .ok_or_else(|| Error::NotFound(format!("no user named {name:?}")))?;
             store::users::insert_token(tx, id, &hash, Some("issued"), &now)?;
             let after = json!({ "name": name });
-            store::audit::append(
-                tx,
-                &NewAudit {
-                    actor: &actor.name,
-                    action: "issue_token",
-                    entity: "user",
-                    entity_id: Some(id.to_string()),
-                    before: None,
-                    after: Some(after),
-                },
-                &now,
-            )?;
+            audit_user(tx, actor, "issue_token", id, after, &now)?;
             Ok::<(), Error>(())
         })?;
         self.forget_tokens();
@@ -326,18 +304,7 @@ impl Vigil {
             let id = store::users::disable(tx, name, &now)?
                 .ok_or_else(|| Error::NotFound(format!("no enabled user named {name:?}")))?;
             let after = json!({ "name": name, "disabled": true, "tokens_revoked": true });
-            store::audit::append(
-                tx,
-                &NewAudit {
-                    actor: &actor.name,
-                    action: "disable",
-                    entity: "user",
-                    entity_id: Some(id.to_string()),
-                    before: None,
-                    after: Some(after),
-                },
-                &now,
-            )?;
+            audit_user(tx, actor, "disable", id, after, &now)?;
             Ok::<(), Error>(())
         })?;
         self.forget_tokens();
@@ -823,6 +790,26 @@ fn check_version(h: &Hotspot, if_match: Option<i64>) -> Result<()> {
         Some(v) if v != h.version => Err(Error::PreconditionFailed { current: h.version }),
         _ => Ok(()),
     }
+}
+
+/// Appends an audit entry about user `id`.
+fn audit_user(
+    tx: &rusqlite::Connection,
+    actor: &Principal,
+    action: &str,
+    id: i64,
+    after: serde_json::Value,
+    now: &str,
+) -> Result<(), StoreError> {
+    let entry = NewAudit {
+        actor: &actor.name,
+        action,
+        entity: "user",
+        entity_id: Some(id.to_string()),
+        before: None,
+        after: Some(after),
+    };
+    store::audit::append(tx, &entry, now)
 }
 
 fn audit_hotspot<'a>(

@@ -157,6 +157,15 @@ pub struct Packed {
     levels: Vec<Vec<Node>>,
 }
 
+fn union(a: &[f64; 4], b: &[f64; 4]) -> [f64; 4] {
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[2].max(b[2]),
+        a[3].max(b[3]),
+    ]
+}
+
 fn contains(outer: &[f64; 4], inner: &[f64; 4]) -> bool {
     outer[0] <= inner[0] && outer[1] <= inner[1] && outer[2] >= inner[2] && outer[3] >= inner[3]
 }
@@ -219,12 +228,7 @@ impl Packed {
                 ];
                 for e in &chunk[1..] {
                     agg.merge(&Agg::of(e));
-                    bbox = [
-                        bbox[0].min(e.pos[0]),
-                        bbox[1].min(e.pos[1]),
-                        bbox[2].max(e.pos[0]),
-                        bbox[3].max(e.pos[1]),
-                    ];
+                    bbox = union(&bbox, &[e.pos[0], e.pos[1], e.pos[0], e.pos[1]]);
                 }
                 let by_min_id = order_by_min_id(chunk.iter().map(|e| e.id));
                 Node {
@@ -247,12 +251,7 @@ impl Packed {
                     let mut bbox = chunk[0].bbox;
                     for n in &chunk[1..] {
                         agg.merge(&n.agg);
-                        bbox = [
-                            bbox[0].min(n.bbox[0]),
-                            bbox[1].min(n.bbox[1]),
-                            bbox[2].max(n.bbox[2]),
-                            bbox[3].max(n.bbox[3]),
-                        ];
+                        bbox = union(&bbox, &n.bbox);
                     }
                     let by_min_id = order_by_min_id(chunk.iter().map(|n| n.agg.min_id));
                     Node {
