@@ -84,6 +84,13 @@ enum UserCmd {
         #[arg(long)]
         name: String,
     },
+    /// Set a user's web-map password, read from the first line of standard input.
+    Passwd {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        name: String,
+    },
     /// Disable a user and revoke all their tokens.
     Disable {
         #[command(flatten)]
@@ -232,6 +239,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let token = v.issue_token(&Principal::cli(), &name)?;
             println!("new token for {name}");
             println!("{token}");
+            Ok(())
+        }
+        Command::User(UserCmd::Passwd { common, name }) => {
+            let v = open(&common)?;
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            v.set_password(&Principal::cli(), &name, password)?;
+            println!("password set for {name}");
             Ok(())
         }
         Command::User(UserCmd::Disable { common, name }) => {

@@ -31,6 +31,8 @@ pub enum Error {
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
+    Throttled(String),
+    #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
@@ -60,6 +62,12 @@ impl From<rusqlite::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Web-map sessions started with a password last this long.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Failed password logins allowed per user name within [`LOCKOUT_WINDOW`].
+pub const MAX_LOGIN_FAILURES: u32 = 5;
+pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
 /// How long an authenticated token is trusted without asking the store again. Any change to users
 /// or tokens clears the cache at once.
 pub const AUTH_TTL: Duration = Duration::from_secs(30);
@@ -83,6 +91,8 @@ pub struct Vigil {
     auth_cache: parking_lot::Mutex<std::collections::HashMap<String, (Principal, Instant)>>,
     /// Rendered features for the API; invalidated here, in commit order.
     pub rendered: crate::cache::RenderCache,
+    /// Failed password logins per user name: (count, first failure), for the lock-out.
+    login_failures: parking_lot::Mutex<std::collections::HashMap<String, (u32, Instant)>>,
     hotspots: HotspotIndex,
     boundaries: RwLock<Arc<BoundaryIndex>>,
 }
@@ -139,6 +149,7 @@ impl Vigil {
             store,
             auth_cache: Default::default(),
             rendered: Default::default(),
+            login_failures: Default::default(),
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),
         })
@@ -309,6 +320,91 @@ impl Vigil {
         })?;
         self.forget_tokens();
         Ok(())
+    }
+
+    /// Sets a user's web-map password (admins; the CLI reads it from stdin).
+    pub fn set_password(&self, actor: &Principal, name: &str, password: &str) -> Result<()> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins set passwords".into()));
+        }
+        auth::password::check_policy(password, name).map_err(|m| invalid("password", m))?;
+        let phc = auth::password::hash(password)
+            .map_err(|e| Error::Forbidden(format!("cannot hash the password: {e}")))?;
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            let id = store::users::user_id(tx, name)?
+                .ok_or_else(|| Error::NotFound(format!("no enabled user named {name:?}")))?;
+            store::users::set_password(tx, id, &phc)?;
+            audit_user(tx, actor, "set_password", id, json!({ "name": name }), &now)?;
+            Ok::<(), Error>(())
+        })
+    }
+
+    /// Checks a name and password and starts a web-map session: a token that expires after
+    /// [`SESSION_TTL`]. Returns the token, its expiry and the user. After
+    /// [`MAX_LOGIN_FAILURES`] failures within [`LOCKOUT_WINDOW`] the name is locked for the rest of it.
+    pub fn login_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<(String, String, Principal)> {
+        let name = name.trim();
+        {
+            let mut fails = self.login_failures.lock();
+            if let Some((n, since)) = fails.get(name).copied() {
+                if since.elapsed() > LOCKOUT_WINDOW {
+                    fails.remove(name);
+                } else if n >= MAX_LOGIN_FAILURES {
+                    let wait = (LOCKOUT_WINDOW - since.elapsed()).as_secs() / 60 + 1;
+                    return Err(Error::Throttled(format!(
+                        "too many failed logins for this name; try again in {wait} minute(s)"
+                    )));
+                }
+            }
+        }
+        let found = self.store.read(|c| store::users::for_login(c, name))?;
+        let ok = match &found {
+            Some((_, Some(phc))) => auth::password::verify(password, phc),
+            _ => {
+                auth::password::verify_dummy(password);
+                false
+            }
+        };
+        let principal = match (ok, found) {
+            (true, Some((p, _))) => p,
+            _ => {
+                let mut fails = self.login_failures.lock();
+                let entry = fails.entry(name.to_string()).or_insert((0, Instant::now()));
+                entry.0 += 1;
+                return Err(Error::Unauthorized("wrong user name or password".into()));
+            }
+        };
+        self.login_failures.lock().remove(name);
+        let token = auth::new_token()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let hash = auth::token_hash(&token);
+        let now = now_rfc3339();
+        let expires_at = crate::time_util::rfc3339(time::OffsetDateTime::now_utc() + SESSION_TTL);
+        self.store.write(|tx| {
+            store::users::insert_expiring_token(
+                tx,
+                principal.user_id,
+                &hash,
+                "web session",
+                &expires_at,
+                &now,
+            )?;
+            audit_user(
+                tx,
+                &principal,
+                "login",
+                principal.user_id,
+                json!({ "name": principal.name, "expires_at": expires_at }),
+                &now,
+            )?;
+            Ok::<(), Error>(())
+        })?;
+        Ok((token, expires_at, principal))
     }
 
     pub fn list_users(&self, actor: &Principal) -> Result<Vec<UserRecord>> {

@@ -6,7 +6,11 @@ use time::{Date, OffsetDateTime};
 
 /// Now, as an RFC 3339 UTC timestamp with millisecond precision.
 pub fn now_rfc3339() -> String {
-    let now = OffsetDateTime::now_utc();
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// An RFC 3339 UTC timestamp with millisecond precision (the one format the store compares as text).
+pub fn rfc3339(now: OffsetDateTime) -> String {
     let now = now
         .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
         .unwrap_or(now);

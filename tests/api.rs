@@ -1028,6 +1028,82 @@ async fn vn2000_csv_import_lands_in_the_right_commune() {
 }
 
 #[tokio::test]
+async fn password_login_starts_an_expiring_session_and_locks_out_guessing() {
+    let e = env();
+    e.vigil
+        .set_password(&Principal::cli(), "viewer_tq", "mật khẩu đủ dài")
+        .unwrap();
+    assert!(
+        e.vigil
+            .set_password(&Principal::cli(), "viewer_tq", "ngắn")
+            .is_err(),
+        "policy"
+    );
+    async fn login(e: &Env, name: &str, pw: &str) -> Resp {
+        let body = json!({"name": name, "password": pw}).to_string();
+        call(
+            e,
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(("application/json", body)),
+            &[],
+        )
+        .await
+    }
+    let r = login(&e, "viewer_tq", "mật khẩu đủ dài").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let session = r.body["token"].as_str().unwrap().to_string();
+    assert!(r.body["expires_at"].as_str().unwrap() > "2026");
+    assert_eq!(
+        get(&e, "/v1/me", &session).await.body["user"]["name"],
+        "viewer_tq"
+    );
+    // Wrong password and unknown user answer the same; five failures lock the name.
+    assert_problem(
+        &login(&e, "viewer_tq", "sai mật khẩu rồi").await,
+        StatusCode::UNAUTHORIZED,
+        "wrong user name or password",
+    );
+    assert_problem(
+        &login(&e, "nobody", "sai mật khẩu rồi").await,
+        StatusCode::UNAUTHORIZED,
+        "wrong user name or password",
+    );
+    for _ in 0..4 {
+        login(&e, "viewer_tq", "sai mật khẩu rồi").await;
+    }
+    assert_problem(
+        &login(&e, "viewer_tq", "mật khẩu đủ dài").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed logins",
+    );
+    let both = json!({"token": "x", "name": "a", "password": "b"}).to_string();
+    let r = call(
+        &e,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(("application/json", both)),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let audit = get(&e, "/v1/audit?entity=user", &e.admin).await;
+    assert!(
+        audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["action"] == "login")
+    );
+    assert!(
+        !audit.text.contains("argon2"),
+        "no password hash in the audit log"
+    );
+}
+
+#[tokio::test]
 async fn disabled_users_lose_access_at_once() {
     let e = env();
     assert_eq!(get(&e, "/v1/me", &e.viewer_tq).await.status, StatusCode::OK);

@@ -39,6 +39,8 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
 
     let data = DataDir::with_boundaries();
     let analyst = data.add_user("analyst-08", "analyst", &[TUYEN_QUANG], false);
+    let password = "mật-khẩu-kiểm-thử-2026";
+    set_password(&data, "analyst-08", password);
     data.seed_hotspots(120);
     let server = TestServer::serve(data);
     let visible = server.hotspots_matched(&analyst, "");
@@ -55,6 +57,8 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
             .current_dir(&browser_dir)
             .env("VIGIL_URL", server.base_url())
             .env("VIGIL_TOKEN", &analyst)
+            .env("VIGIL_USER", "analyst-08")
+            .env("VIGIL_PASSWORD", password)
             .env("VIGIL_SCREENSHOT", &screenshot),
         SCRIPT_TIMEOUT,
     );
@@ -73,4 +77,36 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
     if screenshot.is_file() {
         println!("screenshot: {}", screenshot.display());
     }
+}
+
+/// `vigil user passwd`, which reads the password from standard input.
+fn set_password(data: &DataDir, name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "user",
+            "passwd",
+            "--data-dir",
+            data.path_str(),
+            "--name",
+            name,
+        ])
+        .env("VIGIL_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run vigil user passwd");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write password");
+    let out = child.wait_with_output().expect("vigil user passwd");
+    assert!(
+        out.status.success(),
+        "vigil user passwd: {}",
+        describe_output(&out)
+    );
 }

@@ -297,11 +297,16 @@
   async function onLoginSubmit(ev) {
     ev.preventDefault();
     const input = $('#login-token');
-    const token = input.value.trim();
+    const nameInput = $('#login-name');
+    const passwordInput = $('#login-password');
+    const name = nameInput.value.trim();
+    const password = passwordInput.value;
+    const usePassword = name !== '' && password !== '';
+    let token = input.value.trim();
     const err = $('#login-error');
-    if (!token) {
+    if (!usePassword && !token) {
       err.textContent = t('login.error.empty');
-      input.focus();
+      (name ? passwordInput : nameInput).focus();
       return;
     }
     const btn = $('#login-submit');
@@ -309,7 +314,10 @@
     btn.textContent = t('login.busy');
     err.textContent = '';
     try {
-      const { data } = await api('v1/auth/login', { method: 'POST', body: { token }, noAuth: true });
+      const body = usePassword ? { name, password } : { token };
+      const { data } = await api('v1/auth/login', { method: 'POST', body, noAuth: true });
+      if (usePassword) token = data && data.token;
+      passwordInput.value = '';
       state.token = token;
       try {
         window.sessionStorage.setItem(TOKEN_KEY, token);
@@ -322,7 +330,8 @@
       btn.disabled = false;
       btn.textContent = t('login.submit');
       let msg;
-      if (e instanceof ApiError && e.status === 401) msg = t('login.error.401');
+      if (e instanceof ApiError && e.status === 401) msg = usePassword ? t('login.error.password') : t('login.error.401');
+      else if (e instanceof ApiError && e.status === 429) msg = t('login.error.429');
       else if (e instanceof ApiError && e.status === 0) msg = t('login.error.network');
       else msg = `${t('login.error.other')}: ${e.message || e}`;
       err.textContent = msg;

@@ -63,6 +63,7 @@ fn slug(status: StatusCode) -> &'static str {
         413 => "payload-too-large",
         415 => "unsupported-media-type",
         422 => "invalid-input",
+        429 => "too-many-requests",
         _ => "internal",
     }
 }
@@ -97,6 +98,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
             Error::Unauthorized(m) => ApiError::unauthorized(m),
+            Error::Throttled(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, m),
             Error::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             Error::NotFound(m) => ApiError::not_found(m),
             Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),

@@ -45,20 +45,49 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Either an access token, or a user name and password (which start a 12-hour session).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
-    token: String,
+    token: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
 }
 
 pub async fn login(
     State(state): State<AppState>,
     Json(l): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let token = l.token.trim().to_string();
-    let p = state.run(move |v| v.authenticate(&token)).await?;
-    tracing::info!(user = %p.name, "login");
-    Ok(json_ok(user_json(&p)))
+    match l {
+        Login {
+            token: Some(token),
+            name: None,
+            password: None,
+        } => {
+            let token = token.trim().to_string();
+            let p = state.run(move |v| v.authenticate(&token)).await?;
+            tracing::info!(user = %p.name, "login with token");
+            Ok(json_ok(user_json(&p)))
+        }
+        Login {
+            token: None,
+            name: Some(name),
+            password: Some(password),
+        } => {
+            let (token, expires_at, p) = state
+                .run(move |v| v.login_password(&name, &password))
+                .await?;
+            tracing::info!(user = %p.name, "login with password");
+            let mut body = user_json(&p);
+            body["token"] = json!(token);
+            body["expires_at"] = json!(expires_at);
+            Ok(json_ok(body))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "send either {\"token\"} or {\"name\", \"password\"}",
+        )),
+    }
 }
 
 pub async fn me(Auth(who): Auth) -> Response {

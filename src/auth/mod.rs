@@ -4,6 +4,8 @@
 //! (argon2) buys nothing for secrets of that entropy and would cost every request, so none is used.
 //! This module does no IO.
 
+pub mod password;
+
 use std::collections::BTreeSet;
 
 use base64::Engine;

@@ -97,6 +97,8 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 2: `id` is the rowid; the partial index only doubled every lookup.
     "DROP INDEX IF EXISTS hotspots_live;",
+    // 3: web-map passwords (argon2id PHC strings); API tokens stay the machine credential.
+    "ALTER TABLE users ADD COLUMN password_hash TEXT;",
 ];
 
 /// Applies every migration newer than the database's `user_version`.

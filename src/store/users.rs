@@ -30,6 +30,47 @@ pub fn insert_user(
     Ok(c.last_insert_rowid())
 }
 
+/// Sets (or replaces) a user's password hash.
+pub fn set_password(c: &Connection, id: i64, phc: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id, phc],
+    )?;
+    Ok(())
+}
+
+/// An enabled user by name with their password hash, if they have one.
+pub fn for_login(
+    c: &Connection,
+    name: &str,
+) -> Result<Option<(Principal, Option<String>)>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT id, name, role, national, provinces, communes, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, Option<String>>(6)?)),
+        )
+        .optional()?;
+    row.map(|(id, n, r, nat, p, cm, phc)| Ok((principal(id, n, r, nat, p, cm)?, phc)))
+        .transpose()
+}
+
+/// A token that expires (web-map sessions).
+pub fn insert_expiring_token(
+    c: &Connection,
+    user_id: i64,
+    hash: &str,
+    label: &str,
+    expires_at: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO tokens (user_id, hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, hash, label, now, expires_at],
+    )?;
+    Ok(())
+}
+
 /// Disables a user and revokes all their tokens; returns whether the user existed and was enabled.
 pub fn disable(c: &Connection, name: &str, now: &str) -> Result<Option<i64>, StoreError> {
     let Some(id) = user_id(c, name)? else {

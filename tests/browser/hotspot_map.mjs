@@ -224,6 +224,35 @@ await step('a wrong token is refused with a Vietnamese message', async () => {
   tolerate401From = null;
 });
 
+if (process.env.VIGIL_USER && process.env.VIGIL_PASSWORD) {
+  await step('a wrong password is refused with a Vietnamese message', async () => {
+    tolerate401From = '/v1/auth/login';
+    await page.fill('#login-token', '');
+    await page.fill('#login-name', process.env.VIGIL_USER);
+    await page.fill('#login-password', 'không phải mật khẩu');
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.querySelector('#login-error').textContent.includes('mật khẩu'));
+    const err = await text('#login-error');
+    expect(err.includes('Tên đăng nhập hoặc mật khẩu không đúng'), `the login error is "${err}"`);
+    expect(await page.locator('#app').isHidden(), 'the map opened after a wrong password');
+    await page.waitForTimeout(200);
+    tolerate401From = null;
+  });
+
+  await step('logging in with name and password opens the map, then logging out returns to the login', async () => {
+    await page.fill('#login-name', process.env.VIGIL_USER);
+    await page.fill('#login-password', process.env.VIGIL_PASSWORD);
+    await page.click('#login-submit');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    const stored = await page.evaluate(() => window.sessionStorage.getItem('vigil.token'));
+    expect(stored && stored.startsWith('vgl_') && stored !== TOKEN, 'a password login should keep its own session token');
+    expect((await page.inputValue('#login-password')) === '', 'the password field was not cleared');
+    await page.click('#logout');
+    await page.locator('#login-view').waitFor({ state: 'visible' });
+    await page.fill('#login-name', '');
+  });
+}
+
 await step('logging in with the token shows the map and the user', async () => {
   await page.fill('#login-token', TOKEN);
   await page.click('#login-submit');
