@@ -18,6 +18,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub api: ApiConfig,
     pub log: LogConfig,
+    pub upload: UploadConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -66,6 +67,20 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+/// Resumable uploads of survey imagery (`DATA_DIR/uploads/`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadConfig {
+    /// Largest file one upload may declare, in bytes.
+    pub max_bytes: u64,
+    /// Bytes one user may hold in unfinished and committed uploads together.
+    pub quota_bytes: u64,
+    /// Size of every chunk but the last, for new sessions.
+    pub chunk_bytes: u64,
+    /// An unfinished session with no new chunk for this long is cancelled.
+    pub expire_hours: u64,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -101,6 +116,17 @@ impl Default for ApiConfig {
             max_body_bytes: 1 << 20,
             max_import_bytes: 64 << 20,
             max_import_rows: 2_000_000,
+        }
+    }
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            max_bytes: 20 << 30,
+            quota_bytes: 100 << 30,
+            chunk_bytes: 8 << 20,
+            expire_hours: 72,
         }
     }
 }
@@ -246,6 +272,19 @@ impl Config {
                 "store.readers must be 1..=64, got {}",
                 self.store.readers
             )));
+        }
+        let u = &self.upload;
+        if !(1024..=(256 << 20)).contains(&u.chunk_bytes) {
+            return Err(ConfigError::Invalid(format!(
+                "upload.chunk_bytes must be between 1024 and 268435456, got {}",
+                u.chunk_bytes
+            )));
+        }
+        if u.max_bytes == 0 || u.quota_bytes == 0 || u.expire_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "upload.max_bytes, upload.quota_bytes and upload.expire_hours must be positive"
+                    .into(),
+            ));
         }
         if let Some(url) = &self.server.public_url {
             url::Url::parse(url)

@@ -13,9 +13,12 @@ pub mod demo;
 pub mod hotspots;
 pub mod index;
 pub mod ingest;
+pub mod sample;
 pub mod service;
+pub mod service_uploads;
 pub mod store;
 pub mod time_util;
+pub mod upload;
 
 pub use config::Config;
 pub use service::Vigil;

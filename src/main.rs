@@ -54,6 +54,41 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCmd),
+    /// Write a seeded synthetic drone scene (GeoTIFF) and its ground truth (GeoJSON, EPSG:4326).
+    SampleImagery(SampleImageryArgs),
+}
+
+#[derive(Args)]
+struct SampleImageryArgs {
+    /// Output directory; writes NAME.tif and NAME.truth.geojson.
+    #[arg(long)]
+    out: PathBuf,
+    /// File stem (default sample-SEED-LAYOUT-CRS).
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Width and height in pixels.
+    #[arg(long, default_value_t = 1024)]
+    size: usize,
+    /// Ground resolution in metres per pixel.
+    #[arg(long, default_value_t = 0.05)]
+    gsd: f64,
+    /// rgba (alpha = footprint) or rgbn (red, green, blue, nir; nodata 0).
+    #[arg(long, default_value = "rgba")]
+    layout: vigil::ingest::sample_files::BandLayout,
+    /// Write 16-bit reflectance × 10000 instead of 8-bit.
+    #[arg(long)]
+    sixteen_bit: bool,
+    /// Output CRS: EPSG:32648 (UTM 48N), EPSG:3405 (VN-2000 / UTM 48N), a PROJ string, …
+    #[arg(long, default_value = "EPSG:32648")]
+    crs: String,
+    /// Scene centre as LON,LAT (default: a mountain commune in Tuyên Quang / Hà Giang).
+    #[arg(long, default_value = "105.3,23.1")]
+    center: vigil::ingest::sample_files::LonLat,
+    /// Comma-separated classes that must appear (default: all).
+    #[arg(long, value_delimiter = ',')]
+    classes: Vec<vigil::sample::Class>,
 }
 
 #[derive(Subcommand)]
@@ -206,7 +241,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             cfg.validate()?;
             init_logging(&cfg);
-            let vigil = Arc::new(Vigil::open(cfg).context("cannot open the store")?);
+            let vigil = Vigil::open(cfg).context("cannot open the store")?;
+            // Uploads left unfinished by a crash or restart: re-check their chunks on disk before
+            // accepting more (reads every received byte; CLI commands skip it).
+            let r = vigil
+                .reconcile_uploads()
+                .context("cannot reconcile unfinished uploads")?;
+            tracing::info!(?r, "uploads reconciled");
+            let vigil = Arc::new(vigil);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -350,6 +392,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .seed_demo_hotspots(&Principal::cli(), count, seed)
                 .map_err(report)?;
             println!("seeded {} sample hotspot(s)", s.imported);
+            Ok(())
+        }
+        Command::SampleImagery(a) => {
+            let spec = vigil::sample::SceneSpec {
+                width: a.size,
+                height: a.size,
+                gsd: a.gsd,
+                classes: if a.classes.is_empty() {
+                    vigil::sample::Class::ALL.to_vec()
+                } else {
+                    a.classes
+                },
+                ..vigil::sample::SceneSpec::new(a.seed)
+            };
+            let w = vigil::ingest::sample_files::write_sample(
+                &vigil::ingest::sample_files::SampleRequest {
+                    out_dir: a.out,
+                    name: a.name,
+                    spec,
+                    layout: a.layout,
+                    sixteen_bit: a.sixteen_bit,
+                    crs: a.crs,
+                    center: a.center,
+                },
+            )?;
+            println!("wrote {} ({} plots)", w.tif.display(), w.plots);
+            println!("wrote {}", w.truth.display());
             Ok(())
         }
     }

@@ -52,6 +52,34 @@ pub enum Error {
     Crs(#[from] CrsError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A declared size over a configured limit (`limit` names the setting).
+    #[error("{message}")]
+    PayloadTooLarge {
+        message: String,
+        limit: &'static str,
+        bytes: u64,
+    },
+    /// An upload committed before all its chunks arrived.
+    #[error("{message}")]
+    MissingChunks {
+        message: String,
+        missing: Vec<crate::upload::MissingRange>,
+    },
+    /// An uploaded file whose SHA-256 is not the declared one.
+    #[error(
+        "upload {id} failed its checksum: expected SHA-256 {expected}, the received file has {actual}; start a new upload"
+    )]
+    Checksum {
+        id: String,
+        expected: String,
+        actual: String,
+    },
+    /// A file operation failed (a server problem: reported as 500 and logged).
+    #[error("{context}: {source}")]
+    Disk {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl From<rusqlite::Error> for Error {
@@ -95,6 +123,8 @@ pub struct Vigil {
     login_failures: parking_lot::Mutex<std::collections::HashMap<String, (u32, Instant)>>,
     hotspots: HotspotIndex,
     boundaries: RwLock<Arc<BoundaryIndex>>,
+    /// Chunks, commits and cancels in progress (`service_uploads`).
+    pub(crate) uploads: Arc<crate::upload::InFlight>,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -144,7 +174,7 @@ impl Vigil {
             total_ms = t0.elapsed().as_millis() as u64,
             "store opened and indexes rebuilt"
         );
-        Ok(Vigil {
+        let vigil = Vigil {
             config,
             store,
             auth_cache: Default::default(),
@@ -152,7 +182,9 @@ impl Vigil {
             login_failures: Default::default(),
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),
-        })
+            uploads: Default::default(),
+        };
+        Ok(vigil)
     }
 
     pub fn store(&self) -> &Store {

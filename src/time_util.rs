@@ -10,12 +10,15 @@ pub fn now_rfc3339() -> String {
 }
 
 /// An RFC 3339 UTC timestamp with millisecond precision (the one format the store compares as text).
+///
+/// Always exactly three fractional digits, so timestamps order correctly as text (the well-known
+/// RFC 3339 formatter trims trailing zeros: `…00.12Z` would sort after `…00.121Z`).
 pub fn rfc3339(now: OffsetDateTime) -> String {
-    let now = now
-        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-        .unwrap_or(now);
-    now.format(&Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+    let utc = now.to_offset(time::UtcOffset::UTC);
+    utc.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }
 
 /// Today's date in Vietnam (UTC+7), which is what field teams mean by "today".
@@ -53,6 +56,17 @@ pub fn ser_date<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_have_fixed_width_and_sort_as_text() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_764_000_000_120_000_000).unwrap();
+        let a = rfc3339(t);
+        let b = rfc3339(t + time::Duration::milliseconds(1));
+        assert_eq!(a.len(), "2025-11-24T16:00:00.120Z".len(), "{a}");
+        assert!(a.ends_with(".120Z"), "{a}");
+        assert!(a < b, "{a} < {b}");
+        assert!(OffsetDateTime::parse(&a, &Rfc3339).is_ok());
+    }
 
     #[test]
     fn dates_parse_and_number() {

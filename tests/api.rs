@@ -196,6 +196,7 @@ async fn landing_conformance_and_api_are_public_and_linked() {
     let r = call(&e, "GET", "/api", None, None, &[]).await;
     assert_eq!(r.body["openapi"], "3.0.3");
     assert!(r.body["paths"]["/collections/{collectionId}/items"]["get"].is_object());
+    assert!(r.body["paths"]["/v1/uploads/{id}/chunks/{n}"]["put"].is_object());
     let r = call(&e, "GET", "/?f=html", None, None, &[]).await;
     assert!(r.text.contains("<html lang=\"vi\"") && r.text.contains("Bản đồ"));
 }

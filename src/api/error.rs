@@ -137,6 +137,24 @@ impl From<Error> for ApiError {
             Error::Boundaries(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             Error::Crs(e) => ApiError::bad_request(e.to_string()),
             Error::Store(e) => ApiError::internal("store error", e),
+            Error::PayloadTooLarge {
+                message,
+                limit,
+                bytes,
+            } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+                .with("limit", json!({ "name": limit, "bytes": bytes })),
+            Error::MissingChunks { message, missing } => {
+                ApiError::new(StatusCode::CONFLICT, message).with("missing", json!(missing))
+            }
+            ref e @ Error::Checksum {
+                ref expected,
+                ref actual,
+                ..
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).with(
+                "checksum",
+                json!({ "algorithm": "sha256", "expected": expected, "actual": actual }),
+            ),
+            e @ Error::Disk { .. } => ApiError::internal("file error", e),
         }
     }
 }

@@ -8,6 +8,7 @@ mod features;
 mod html;
 mod ogc;
 mod openapi;
+mod uploads;
 mod v1;
 mod web;
 
@@ -17,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -76,6 +77,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/hotspots/{id}/history", get(v1::history))
         .route("/v1/audit", get(v1::audit))
         .route("/v1/users", get(v1::users))
+        .route("/v1/uploads", post(uploads::create))
+        .route(
+            "/v1/uploads/{id}",
+            get(uploads::status).delete(uploads::cancel),
+        )
+        .route("/v1/uploads/{id}/commit", post(uploads::commit))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
@@ -84,6 +91,18 @@ pub fn app(state: AppState) -> Router {
     let import = Router::new()
         .route("/v1/import/hotspots", post(v1::import_hotspots))
         .layer(DefaultBodyLimit::max(import_limit));
+    // The chunk handler streams the body and stops at the session's exact chunk length; this
+    // limit (configured chunk size + 64 KiB) is the outer bound for anything buffering it.
+    let chunk_limit = usize::try_from(state.vigil.config.upload.chunk_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 << 10);
+    let chunks = Router::new()
+        .route("/v1/uploads/{id}/chunks/{n}", put(uploads::put_chunk))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ))
+        .layer(DefaultBodyLimit::max(chunk_limit));
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -98,6 +117,7 @@ pub fn app(state: AppState) -> Router {
         .route("/map/{*path}", get(web::asset))
         .merge(data)
         .merge(import)
+        .merge(chunks)
         .fallback(|| async {
             ApiError::not_found("no such resource; see /api for the API definition")
         })

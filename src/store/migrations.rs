@@ -99,6 +99,35 @@ const MIGRATIONS: &[&str] = &[
     "DROP INDEX IF EXISTS hotspots_live;",
     // 3: web-map passwords (argon2id PHC strings); API tokens stay the machine credential.
     "ALTER TABLE users ADD COLUMN password_hash TEXT;",
+    // 4: resumable uploads (issue 3): sessions and the chunks on disk. A chunk row is written only
+    // after its bytes are fsynced.
+    r#"
+    CREATE TABLE uploads (
+        id           TEXT PRIMARY KEY,              -- 32 hex digits, random
+        owner_id     INTEGER NOT NULL,
+        owner        TEXT NOT NULL,
+        jurisdiction TEXT NOT NULL,                 -- JSON, the owner's when the session started
+        filename     TEXT NOT NULL,
+        content_type TEXT,
+        size         INTEGER NOT NULL CHECK (size > 0),
+        sha256       TEXT NOT NULL,
+        chunk_size   INTEGER NOT NULL CHECK (chunk_size > 0),
+        state        TEXT NOT NULL CHECK (state IN ('receiving', 'complete', 'committed', 'failed', 'cancelled')),
+        failure      TEXT,
+        path         TEXT,                          -- the committed file
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+    );
+    CREATE INDEX uploads_by_owner ON uploads (owner_id, state);
+    CREATE TABLE upload_chunks (
+        upload_id   TEXT NOT NULL REFERENCES uploads (id),
+        n           INTEGER NOT NULL CHECK (n >= 0),
+        sha256      TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (upload_id, n)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

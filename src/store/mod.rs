@@ -8,6 +8,7 @@ pub mod audit;
 pub mod boundaries;
 pub mod hotspots;
 mod migrations;
+pub mod uploads;
 pub mod users;
 
 use std::path::Path;

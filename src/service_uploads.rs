@@ -1,0 +1,840 @@
+//! Upload operations on [`Vigil`]: start a session, receive chunks, report status, commit, cancel,
+//! and reconcile at start-up. Rules: only operators and admins upload; a session is visible to its
+//! owner and to admins (404 for everyone else); a chunk is recorded only after its bytes are
+//! fsynced; every state change is audited.
+//!
+//! These methods block (SQLite, file IO) except [`ChunkSink::send`] and [`ChunkSink::finish`],
+//! which take a chunk's bytes as they arrive and hand the disk work to the blocking pool.
+//!
+//! The hook for ingest (issue 3, item 2) is [`Vigil::commit_upload`]: it returns the committed
+//! file's path, and committed sessions keep that path in the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+
+use crate::auth::Principal;
+use crate::hotspots::model::FieldError;
+use crate::service::{Error, Result, Vigil};
+use crate::store::uploads::{self as us, UploadRow};
+use crate::store::{self, NewAudit};
+use crate::time_util::{now_rfc3339, rfc3339};
+use crate::upload::disk::{self, Dirs};
+use crate::upload::{self, Claim, Layout, MissingRange, State, Work};
+
+/// Audit actor for changes nobody asked for (expiry, start-up reconciliation).
+const SYSTEM: &str = "system:uploads";
+
+/// What a client declares when it starts an upload.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub filename: String,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: Option<String>,
+}
+
+/// Where a session stands, for the status endpoint.
+#[derive(Debug, Clone)]
+pub struct UploadStatus {
+    pub id: String,
+    pub owner: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub size: u64,
+    pub sha256: String,
+    pub chunk_size: u64,
+    pub chunks: u64,
+    pub state: State,
+    pub failure: Option<String>,
+    pub received: Vec<u64>,
+    pub received_bytes: u64,
+    pub missing: Vec<MissingRange>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub expires_at: String,
+    /// The committed file (server-side; not shown to clients).
+    pub path: Option<PathBuf>,
+}
+
+/// The answer to one chunk.
+#[derive(Debug, Clone)]
+pub struct ChunkReceipt {
+    pub n: u64,
+    pub sha256: String,
+    pub length: u64,
+    /// The chunk had already been received with the same bytes; nothing changed.
+    pub repeated: bool,
+    pub state: State,
+    pub received_chunks: u64,
+    pub chunks: u64,
+}
+
+/// A committed upload: what ingest will consume.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub status: UploadStatus,
+    pub path: PathBuf,
+}
+
+/// What start-up reconciliation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub sessions: usize,
+    pub chunks_dropped: usize,
+    pub expired: usize,
+    pub recovered_commits: usize,
+    pub orphans_removed: usize,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid(vec![FieldError::new(field, message)])
+}
+
+fn disk_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Disk { context, source }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("upload {id:?} does not exist or is not yours"))
+}
+
+fn audit_upload(
+    tx: &rusqlite::Connection,
+    actor: &str,
+    action: &str,
+    id: &str,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+    now: &str,
+) -> std::result::Result<(), store::StoreError> {
+    store::audit::append(
+        tx,
+        &NewAudit {
+            actor,
+            action,
+            entity: "upload",
+            entity_id: Some(id.to_string()),
+            before,
+            after: Some(after),
+        },
+        now,
+    )
+}
+
+fn layout(row: &UploadRow) -> Result<Layout> {
+    Layout::new(row.size, row.chunk_size).ok_or_else(|| {
+        Error::Store(store::StoreError::Corrupt {
+            table: "uploads",
+            message: format!("upload {}: size or chunk size is zero", row.id),
+        })
+    })
+}
+
+fn status_of(row: UploadRow, chunks: &BTreeMap<u64, String>) -> Result<UploadStatus> {
+    let l = layout(&row)?;
+    let received: BTreeSet<u64> = chunks.keys().copied().collect();
+    Ok(UploadStatus {
+        chunks: l.count(),
+        received_bytes: l.bytes_in(&received),
+        missing: l.missing(&received),
+        received: received.into_iter().collect(),
+        id: row.id,
+        owner: row.owner,
+        filename: row.filename,
+        content_type: row.content_type,
+        size: row.size,
+        sha256: row.sha256,
+        chunk_size: row.chunk_size,
+        state: row.state,
+        failure: row.failure,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        expires_at: row.expires_at,
+        path: row.path.map(PathBuf::from),
+    })
+}
+
+/// Receives one chunk's bytes as they arrive (from [`Vigil::begin_chunk`]): a blocking-pool task
+/// hashes them and writes them at the chunk's offset; [`ChunkSink::finish`] fsyncs and records.
+#[derive(Debug)]
+pub struct ChunkSink {
+    who: Principal,
+    id: String,
+    n: u64,
+    expected: u64,
+    seen: u64,
+    /// The recorded hash when the chunk was already received: the bytes are only compared.
+    prior: Option<String>,
+    state: State,
+    received_chunks: u64,
+    chunks: u64,
+    tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    worker: Option<tokio::task::JoinHandle<std::io::Result<(String, u64)>>>,
+    claim: Arc<Claim>,
+}
+
+impl ChunkSink {
+    fn wrong_length(&self, got: &str) -> Error {
+        invalid(
+            "chunk",
+            format!(
+                "chunk {} must be exactly {} bytes; {got}",
+                self.n, self.expected
+            ),
+        )
+    }
+
+    async fn worker_result(&mut self) -> Result<(String, u64)> {
+        let w = self
+            .worker
+            .take()
+            .ok_or_else(|| Error::Conflict("this chunk was already finished".into()))?;
+        match w.await {
+            Ok(r) => r.map_err(disk_err(format!(
+                "writing chunk {} of upload {}",
+                self.n, self.id
+            ))),
+            Err(e) => Err(Error::Disk {
+                context: format!("chunk writer for upload {}", self.id),
+                source: std::io::Error::other(e.to_string()),
+            }),
+        }
+    }
+
+    /// Ends the writer and waits for it, so its claim on the chunk is released before the refusal
+    /// reaches the client (a prompt retry must not find the chunk still "being received").
+    async fn stop_writer(&mut self) {
+        self.tx = None;
+        let _ = self.worker_result().await;
+    }
+
+    /// Takes the next piece of the body. Refuses more bytes than the chunk holds.
+    pub async fn send(&mut self, bytes: Bytes) -> Result<()> {
+        self.seen += bytes.len() as u64;
+        if self.seen > self.expected {
+            self.stop_writer().await;
+            return Err(self.wrong_length("more bytes arrived"));
+        }
+        let Some(tx) = &self.tx else {
+            return Err(Error::Conflict("this chunk was already finished".into()));
+        };
+        if tx.send(bytes).await.is_err() {
+            // The writer stopped early: report its error.
+            self.tx = None;
+            self.worker_result().await?;
+            return Err(Error::Disk {
+                context: format!("chunk writer for upload {}", self.id),
+                source: std::io::Error::other("stopped before the chunk ended"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the chunk: checks its length, waits for the bytes to be fsynced, then records it (or,
+    /// for a chunk received before, compares it with the recorded hash: same → repeated, else 409).
+    pub async fn finish(mut self, vigil: Arc<Vigil>) -> Result<ChunkReceipt> {
+        if self.seen != self.expected {
+            self.stop_writer().await;
+            return Err(self.wrong_length(&format!("{} arrived", self.seen)));
+        }
+        self.tx = None;
+        let (sha, len) = self.worker_result().await?;
+        if len != self.expected {
+            return Err(self.wrong_length(&format!("{len} arrived")));
+        }
+        match self.prior.take() {
+            Some(prior) if prior == sha => Ok(ChunkReceipt {
+                n: self.n,
+                sha256: sha,
+                length: len,
+                repeated: true,
+                state: self.state,
+                received_chunks: self.received_chunks,
+                chunks: self.chunks,
+            }),
+            Some(prior) => Err(Error::Conflict(format!(
+                "chunk {} of upload {} was already received with SHA-256 {prior}; these bytes hash to {sha}. \
+                 A received chunk cannot change: if the file changed, cancel this upload and start a new one",
+                self.n, self.id
+            ))),
+            None => {
+                let ChunkSink {
+                    who, id, n, claim, ..
+                } = self;
+                let v = vigil.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = v.record_chunk(&who, &id, n, &sha, len);
+                    drop(claim);
+                    r
+                })
+                .await
+                .map_err(|e| Error::Disk {
+                    context: "recording a chunk".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })?
+            }
+        }
+    }
+}
+
+impl Vigil {
+    fn upload_dirs(&self) -> Dirs {
+        Dirs::new(&self.config.server.data_dir)
+    }
+
+    fn expiry_from_now(&self) -> String {
+        let ttl = Duration::from_secs(self.config.upload.expire_hours.saturating_mul(3600));
+        rfc3339(time::OffsetDateTime::now_utc() + ttl)
+    }
+
+    /// The session if the caller may see it: role first (403), then existence and ownership (404).
+    fn visible_upload(&self, who: &Principal, id: &str) -> Result<UploadRow> {
+        if !upload::may_upload(who.role) {
+            return Err(Error::Forbidden(
+                "uploading survey imagery needs the operator or admin role".into(),
+            ));
+        }
+        if !upload::is_id(id) {
+            return Err(not_found(id));
+        }
+        let row = self
+            .store()
+            .read(|c| us::get(c, id))?
+            .ok_or_else(|| not_found(id))?;
+        if row.owner_id != who.user_id && !who.role.is_admin() {
+            return Err(not_found(id));
+        }
+        Ok(row)
+    }
+
+    fn status_for(&self, row: UploadRow) -> Result<UploadStatus> {
+        let chunks = self.store().read(|c| us::chunks(c, &row.id))?;
+        status_of(row, &chunks)
+    }
+
+    /// Moves an open (or failed) session to `to`, audits it, then removes its part file.
+    fn close_upload(
+        &self,
+        actor: &str,
+        id: &str,
+        to: State,
+        failure: Option<&str>,
+        action: &str,
+    ) -> Result<UploadRow> {
+        let now = now_rfc3339();
+        let row = self.store().write(|tx| {
+            let row = us::get(tx, id)?.ok_or_else(|| not_found(id))?;
+            if !row.state.can_cancel() {
+                return Err(Error::Conflict(format!(
+                    "upload {id} is {}; it can no longer be {}",
+                    row.state.code(),
+                    to.code()
+                )));
+            }
+            us::set_state(tx, id, to, failure, None, &now)?;
+            audit_upload(
+                tx,
+                actor,
+                action,
+                id,
+                Some(json!({ "state": row.state })),
+                json!({ "state": to, "failure": failure }),
+                &now,
+            )?;
+            us::get(tx, id)?.ok_or_else(|| not_found(id))
+        })?;
+        self.upload_dirs()
+            .remove_part(id)
+            .map_err(disk_err(format!("removing the part file of upload {id}")))?;
+        Ok(row)
+    }
+
+    /// Cancels an open session whose time is up and refuses the request; otherwise does nothing.
+    /// `whole` is the caller's commit/cancel claim, if it holds one.
+    fn refuse_if_expired(&self, row: &UploadRow, whole: Option<&Arc<Claim>>) -> Result<()> {
+        if !row.state.is_open() || now_rfc3339() < row.expires_at {
+            return Ok(());
+        }
+        let claim = match whole {
+            Some(_) => None,
+            // A commit or cancel is running; let it finish.
+            None => match self.uploads.try_claim(&row.id, Work::Whole) {
+                Some(c) => Some(c),
+                None => return Ok(()),
+            },
+        };
+        let reason = format!("expired at {}", row.expires_at);
+        self.close_upload(SYSTEM, &row.id, State::Cancelled, Some(&reason), "expire")?;
+        drop(claim);
+        Err(Error::Conflict(format!(
+            "upload {} {reason} (no chunk arrived for {} hours) and was cancelled; start a new upload",
+            row.id, self.config.upload.expire_hours
+        )))
+    }
+
+    /// Starts an upload session for `who` and creates its (sparse) part file.
+    pub fn create_upload(&self, who: &Principal, new: NewUpload) -> Result<UploadStatus> {
+        if !upload::may_upload(who.role) {
+            return Err(Error::Forbidden(
+                "uploading survey imagery needs the operator or admin role".into(),
+            ));
+        }
+        let mut errors = Vec::new();
+        if let Err(m) = upload::validate_filename(&new.filename) {
+            errors.push(FieldError::new("filename", m));
+        }
+        let sha256 = upload::normalize_sha256(&new.sha256)
+            .map_err(|m| errors.push(FieldError::new("sha256", m)))
+            .unwrap_or_default();
+        if new.size == 0 {
+            errors.push(FieldError::new("size", "must be at least 1 byte"));
+        }
+        if let Some(ct) = &new.content_type {
+            if let Err(m) = upload::validate_content_type(ct) {
+                errors.push(FieldError::new("content_type", m));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let cfg = &self.config.upload;
+        if new.size > cfg.max_bytes {
+            return Err(Error::PayloadTooLarge {
+                limit: "upload.max_bytes",
+                bytes: cfg.max_bytes,
+                message: format!(
+                    "the file is {} bytes; one upload may be at most {} bytes (upload.max_bytes)",
+                    new.size, cfg.max_bytes
+                ),
+            });
+        }
+        let id = upload::new_id()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let now = now_rfc3339();
+        let row = UploadRow {
+            id: id.clone(),
+            owner_id: who.user_id,
+            owner: who.name.clone(),
+            jurisdiction: serde_json::to_string(&who.jurisdiction)
+                .map_err(|e| Error::Store(e.into()))?,
+            filename: new.filename,
+            content_type: new.content_type,
+            size: new.size,
+            sha256,
+            chunk_size: cfg.chunk_bytes,
+            state: State::Receiving,
+            failure: None,
+            path: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            expires_at: self.expiry_from_now(),
+        };
+        let dirs = self.upload_dirs();
+        let quota = cfg.quota_bytes;
+        let created = self.store().write(|tx| {
+            let held = us::bytes_held(tx, who.user_id)?;
+            if held.saturating_add(row.size) > quota {
+                return Err(Error::PayloadTooLarge {
+                    limit: "upload.quota_bytes",
+                    bytes: quota,
+                    message: format!(
+                        "this upload of {} bytes would exceed your quota: you hold {held} of {quota} bytes \
+                         (upload.quota_bytes) in unfinished and stored uploads; cancel some first",
+                        row.size
+                    ),
+                });
+            }
+            dirs.create_part(&row.id, row.size)
+                .map_err(disk_err("creating the part file"))?;
+            us::insert(tx, &row)?;
+            let after = json!({ "filename": row.filename, "size": row.size, "sha256": row.sha256, "chunk_size": row.chunk_size, "state": row.state });
+            audit_upload(tx, &who.name, "create", &row.id, None, after, &now)?;
+            Ok(())
+        });
+        if let Err(e) = created {
+            if !matches!(e, Error::PayloadTooLarge { .. }) {
+                let _ = dirs.remove_part(&id);
+            }
+            return Err(e);
+        }
+        tracing::info!(upload = %id, user = %who.name, size = row.size, "upload started");
+        status_of(row, &BTreeMap::new())
+    }
+
+    /// A session's status.
+    pub fn upload_status(&self, who: &Principal, id: &str) -> Result<UploadStatus> {
+        let row = self.visible_upload(who, id)?;
+        self.status_for(row)
+    }
+
+    /// Prepares to receive chunk `n` of session `id` (`declared` is the request's Content-Length).
+    /// The returned sink takes the bytes; only one request at a time may send a given chunk.
+    pub fn begin_chunk(
+        &self,
+        who: &Principal,
+        id: &str,
+        n: u64,
+        declared: Option<u64>,
+    ) -> Result<ChunkSink> {
+        let row = self.visible_upload(who, id)?;
+        self.refuse_if_expired(&row, None)?;
+        if matches!(row.state, State::Failed | State::Cancelled) {
+            return Err(Error::Conflict(format!(
+                "upload {id} is {}; start a new upload",
+                row.state.code()
+            )));
+        }
+        let l = layout(&row)?;
+        let (Some(offset), Some(expected)) = (l.offset(n), l.chunk_len(n)) else {
+            return Err(invalid(
+                "chunk",
+                format!(
+                    "chunk index {n} is out of range: this upload has chunks 0–{}",
+                    l.count() - 1
+                ),
+            ));
+        };
+        if let Some(d) = declared.filter(|&d| d != expected) {
+            return Err(invalid(
+                "chunk",
+                format!("chunk {n} must be exactly {expected} bytes; the request declares {d}"),
+            ));
+        }
+        let claim = self.uploads.try_claim(id, Work::Chunk(n)).ok_or_else(|| {
+            Error::Conflict(format!(
+                "chunk {n} of upload {id} is being received by another request; retry shortly"
+            ))
+        })?;
+        let (prior, received_chunks) = self
+            .store()
+            .read(|c| Ok::<_, Error>((us::chunk_hash(c, id, n)?, us::chunk_count(c, id)?)))?;
+        let file = match (&prior, row.state) {
+            (Some(_), _) => None,
+            (None, State::Receiving) => Some(
+                self.upload_dirs()
+                    .open_part(id)
+                    .map_err(disk_err(format!("opening the part file of upload {id}")))?,
+            ),
+            (None, s) => {
+                return Err(Error::Conflict(format!(
+                    "upload {id} is {} and takes no new chunks",
+                    s.code()
+                )));
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+        let worker_claim = claim.clone();
+        let worker = tokio::task::spawn_blocking(move || {
+            let r = disk::write_chunk(file, offset, rx);
+            drop(worker_claim);
+            r
+        });
+        Ok(ChunkSink {
+            who: who.clone(),
+            id: id.to_string(),
+            n,
+            expected,
+            seen: 0,
+            prior,
+            state: row.state,
+            received_chunks,
+            chunks: l.count(),
+            tx: Some(tx),
+            worker: Some(worker),
+            claim,
+        })
+    }
+
+    /// Records a chunk whose bytes are fsynced; the session becomes `complete` with its last chunk.
+    fn record_chunk(
+        &self,
+        who: &Principal,
+        id: &str,
+        n: u64,
+        sha: &str,
+        len: u64,
+    ) -> Result<ChunkReceipt> {
+        let now = now_rfc3339();
+        let expires = self.expiry_from_now();
+        let (state, received, total) = self.store().write(|tx| {
+            let row = us::get(tx, id)?.ok_or_else(|| not_found(id))?;
+            if row.state != State::Receiving {
+                return Err(Error::Conflict(format!(
+                    "upload {id} became {} while chunk {n} arrived; the chunk was not recorded",
+                    row.state.code()
+                )));
+            }
+            let total = layout(&row)?.count();
+            us::insert_chunk(tx, id, n, sha, &now)?;
+            let received = us::chunk_count(tx, id)?;
+            let state = State::after_chunk(received, total);
+            us::touch(tx, id, state, &now, &expires)?;
+            if state != row.state {
+                audit_upload(
+                    tx,
+                    &who.name,
+                    "complete",
+                    id,
+                    Some(json!({ "state": row.state })),
+                    json!({ "state": state, "chunks": total }),
+                    &now,
+                )?;
+            }
+            Ok::<_, Error>((state, received, total))
+        })?;
+        Ok(ChunkReceipt {
+            n,
+            sha256: sha.to_string(),
+            length: len,
+            repeated: false,
+            state,
+            received_chunks: received,
+            chunks: total,
+        })
+    }
+
+    /// Checks that every chunk is there and the whole file's SHA-256 matches, then moves it to
+    /// `uploads/complete/<id>-<filename>` and marks the session committed. Idempotent once committed.
+    /// On a checksum mismatch the session becomes `failed` and its part file is removed (which
+    /// chunk is wrong cannot be known), so the client starts again.
+    pub fn commit_upload(&self, who: &Principal, id: &str) -> Result<Committed> {
+        let row = self.visible_upload(who, id)?;
+        let committed = |row: UploadRow| -> Result<Committed> {
+            let status = self.status_for(row)?;
+            let path = status.path.clone().ok_or_else(|| {
+                Error::Store(store::StoreError::Corrupt {
+                    table: "uploads",
+                    message: format!("committed upload {id} has no path"),
+                })
+            })?;
+            Ok(Committed { status, path })
+        };
+        if row.state == State::Committed {
+            return committed(row);
+        }
+        let claim = self.uploads.try_claim(id, Work::Whole).ok_or_else(|| {
+            Error::Conflict(format!(
+                "upload {id} is being committed or cancelled by another request; check its status"
+            ))
+        })?;
+        // Re-read: the state may have changed while another request held the claim.
+        let row = self
+            .store()
+            .read(|c| us::get(c, id))?
+            .ok_or_else(|| not_found(id))?;
+        if row.state == State::Committed {
+            return committed(row);
+        }
+        self.refuse_if_expired(&row, Some(&claim))?;
+        match row.state {
+            State::Failed | State::Cancelled => {
+                return Err(Error::Conflict(format!(
+                    "upload {id} is {}; start a new upload",
+                    row.state.code()
+                )));
+            }
+            State::Receiving => {
+                let status = self.status_for(row)?;
+                return Err(Error::MissingChunks {
+                    message: format!(
+                        "upload {id} cannot be committed: chunk(s) {} are missing ({} of {} received)",
+                        upload::describe_missing(&status.missing),
+                        status.received.len(),
+                        status.chunks
+                    ),
+                    missing: status.missing,
+                });
+            }
+            State::Complete | State::Committed => {}
+        }
+        let dirs = self.upload_dirs();
+        let (actual, len) = disk::hash_file(&dirs.part(id))
+            .map_err(disk_err(format!("reading the part file of upload {id}")))?;
+        if actual != row.sha256 || len != row.size {
+            let reason = format!(
+                "checksum mismatch: expected SHA-256 {}, the received file ({len} bytes) has {actual}",
+                row.sha256
+            );
+            self.close_upload(&who.name, id, State::Failed, Some(&reason), "fail")?;
+            tracing::warn!(upload = %id, "{reason}");
+            return Err(Error::Checksum {
+                id: id.to_string(),
+                expected: row.sha256,
+                actual,
+            });
+        }
+        let dest = dirs
+            .commit(id, &row.filename)
+            .map_err(disk_err(format!("moving upload {id} into place")))?;
+        let now = now_rfc3339();
+        let dest_text = dest.to_string_lossy().to_string();
+        self.store().write(|tx| {
+            us::set_state(tx, id, State::Committed, None, Some(&dest_text), &now)?;
+            audit_upload(
+                tx,
+                &who.name,
+                "commit",
+                id,
+                Some(json!({ "state": row.state })),
+                json!({ "state": State::Committed, "sha256": row.sha256, "size": row.size }),
+                &now,
+            )?;
+            Ok::<_, Error>(())
+        })?;
+        drop(claim);
+        tracing::info!(upload = %id, path = %dest.display(), "upload committed");
+        let row = self
+            .store()
+            .read(|c| us::get(c, id))?
+            .ok_or_else(|| not_found(id))?;
+        committed(row)
+    }
+
+    /// Cancels a session and removes its part file. Cancelling a cancelled session changes
+    /// nothing; a committed one is refused (409).
+    pub fn cancel_upload(&self, who: &Principal, id: &str) -> Result<UploadStatus> {
+        let row = self.visible_upload(who, id)?;
+        if row.state == State::Cancelled {
+            return self.status_for(row);
+        }
+        let _claim = self.uploads.try_claim(id, Work::Whole).ok_or_else(|| {
+            Error::Conflict(format!(
+                "upload {id} is being committed or cancelled by another request; check its status"
+            ))
+        })?;
+        let failure = row.failure.clone();
+        let row = self.close_upload(
+            &who.name,
+            id,
+            State::Cancelled,
+            failure.as_deref(),
+            "cancel",
+        )?;
+        self.status_for(row)
+    }
+
+    /// At start-up: cancels expired sessions, recreates missing part files, drops chunks whose bytes
+    /// no longer match their recorded SHA-256 (back to missing), finishes commits interrupted after
+    /// the rename, and removes part files no open session owns. Reads every received byte once.
+    pub fn reconcile_uploads(&self) -> Result<Reconciled> {
+        let dirs = self.upload_dirs();
+        let mut out = Reconciled::default();
+        let open = self.store().read(us::open_sessions)?;
+        let now = now_rfc3339();
+        for row in &open {
+            out.sessions += 1;
+            let id = row.id.as_str();
+            if now >= row.expires_at {
+                let reason = format!("expired at {}", row.expires_at);
+                self.close_upload(SYSTEM, id, State::Cancelled, Some(&reason), "expire")?;
+                out.expired += 1;
+                continue;
+            }
+            let done = dirs.complete(id, &row.filename);
+            if row.state == State::Complete && !dirs.part(id).exists() && done.exists() {
+                // The rename happened; the store write did not.
+                let (actual, _) = disk::hash_file(&done)
+                    .map_err(disk_err(format!("reading {}", done.display())))?;
+                if actual == row.sha256 {
+                    let p = done.to_string_lossy().to_string();
+                    self.store().write(|tx| {
+                        us::set_state(tx, id, State::Committed, None, Some(&p), &now)?;
+                        audit_upload(
+                            tx,
+                            SYSTEM,
+                            "commit",
+                            id,
+                            Some(json!({ "state": row.state })),
+                            json!({ "state": State::Committed, "recovered": true }),
+                            &now,
+                        )?;
+                        Ok::<_, Error>(())
+                    })?;
+                    out.recovered_commits += 1;
+                    continue;
+                }
+                std::fs::remove_file(&done)
+                    .map_err(disk_err(format!("removing {}", done.display())))?;
+            }
+            let existed = dirs
+                .ensure_part(id, row.size)
+                .map_err(disk_err(format!("restoring the part file of upload {id}")))?;
+            let l = layout(row)?;
+            let chunks = self.store().read(|c| us::chunks(c, id))?;
+            let mut bad = Vec::new();
+            for (&n, sha) in &chunks {
+                let ok = existed
+                    && match (l.offset(n), l.chunk_len(n)) {
+                        (Some(off), Some(len)) => {
+                            disk::hash_range(&dirs.part(id), off, len)
+                                .map_err(disk_err(format!("reading upload {id}")))?
+                                .as_deref()
+                                == Some(sha.as_str())
+                        }
+                        _ => false,
+                    };
+                if !ok {
+                    bad.push(n);
+                }
+            }
+            if bad.is_empty() {
+                continue;
+            }
+            let total = l.count();
+            let remaining = chunks.len() as u64 - bad.len() as u64;
+            let state = State::after_chunk(remaining, total);
+            let expires = self.expiry_from_now();
+            self.store().write(|tx| {
+                for &n in &bad {
+                    us::delete_chunk(tx, id, n)?;
+                }
+                us::touch(tx, id, state, &now, &expires)?;
+                audit_upload(
+                    tx,
+                    SYSTEM,
+                    "reconcile",
+                    id,
+                    Some(json!({ "state": row.state })),
+                    json!({ "state": state, "chunks_dropped": bad }),
+                    &now,
+                )?;
+                Ok::<_, Error>(())
+            })?;
+            tracing::warn!(upload = %id, dropped = bad.len(), "chunks failed their checksum at start-up and are missing again");
+            out.chunks_dropped += bad.len();
+        }
+        // Part files of sessions that are no longer open (a crash between the store write and the
+        // removal).
+        let open_ids: BTreeSet<&str> = open.iter().map(|r| r.id.as_str()).collect();
+        let root = self.config.server.data_dir.join("uploads");
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let Some(stem) = name.strip_suffix(".part") else {
+                    continue;
+                };
+                if upload::is_id(stem) && !open_ids.contains(stem) {
+                    let still_open = self
+                        .store()
+                        .read(|c| us::get(c, stem))?
+                        .is_some_and(|r| r.state.is_open());
+                    if !still_open {
+                        dirs.remove_part(stem)
+                            .map_err(disk_err(format!("removing {name}")))?;
+                        out.orphans_removed += 1;
+                    }
+                }
+            }
+        }
+        if out != Reconciled::default() {
+            tracing::info!(?out, "upload sessions reconciled");
+        }
+        Ok(out)
+    }
+}
