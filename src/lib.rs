@@ -10,6 +10,7 @@ pub mod boundaries;
 pub mod cache;
 pub mod config;
 pub mod demo;
+pub mod grid;
 pub mod hotspots;
 pub mod index;
 pub mod ingest;

@@ -92,3 +92,36 @@ mod tests {
         assert!(err.contains("EPSG:999999"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod grid_vs_gdal {
+    use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+
+    /// The tile grid's own Web Mercator formula agrees with GDAL/PROJ's EPSG:4326 → EPSG:3857.
+    #[test]
+    fn web_mercator_matches_gdal() {
+        let mut merc = SpatialRef::from_epsg(3857).unwrap();
+        merc.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        let t = CoordTransform::new(&super::wgs84(), &merc).unwrap();
+        let pts = [
+            (105.85, 21.03),
+            (102.14, 8.18),
+            (109.47, 23.39),
+            (-179.5, -84.9),
+            (0.0, 0.0),
+            (120.0, 60.0),
+        ];
+        let mut xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+        let mut ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+        t.transform_coords(&mut xs, &mut ys, &mut []).unwrap();
+        for (i, (lon, lat)) in pts.iter().enumerate() {
+            let [x, y] = crate::grid::lon_lat_to_mercator(*lon, *lat);
+            assert!(
+                (x - xs[i]).abs() < 1e-6 && (y - ys[i]).abs() < 1e-6,
+                "{lon},{lat}: grid ({x},{y}) vs GDAL ({},{})",
+                xs[i],
+                ys[i]
+            );
+        }
+    }
+}
