@@ -136,6 +136,27 @@ struct Node {
     by_min_id: [u8; FANOUT],
 }
 
+impl Node {
+    /// The `i`-th node over a run of at most [`FANOUT`] children (entries or nodes), given as
+    /// (aggregate, bbox) in storage order.
+    fn group(i: usize, children: impl Iterator<Item = (Agg, [f64; 4])>) -> Node {
+        let children: Vec<(Agg, [f64; 4])> = children.collect();
+        let (mut agg, mut bbox) = children[0];
+        for (a, b) in &children[1..] {
+            agg.merge(a);
+            bbox = union(&bbox, b);
+        }
+        let by_min_id = order_by_min_id(children.iter().map(|(a, _)| a.min_id));
+        Node {
+            bbox,
+            first: (i * FANOUT) as u32,
+            len: children.len() as u32,
+            agg,
+            by_min_id,
+        }
+    }
+}
+
 fn order_by_min_id(mins: impl Iterator<Item = i64>) -> [u8; FANOUT] {
     let mut keyed: Vec<(i64, u8)> = mins.enumerate().map(|(i, m)| (m, i as u8)).collect();
     keyed.sort_unstable();
@@ -214,54 +235,26 @@ impl Packed {
         let (w, h) = ((x1 - x0).max(1e-12), (y1 - y0).max(1e-12));
         let q = |v: f64, lo: f64, span: f64| ((v - lo) / span * 65535.0) as u32;
         entries.sort_by_cached_key(|e| (hilbert(q(e.pos[0], x0, w), q(e.pos[1], y0, h)), e.id));
-        let mut levels = Vec::new();
-        let leaves: Vec<Node> = entries
-            .chunks(FANOUT)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let mut agg = Agg::of(&chunk[0]);
-                let mut bbox = [
-                    chunk[0].pos[0],
-                    chunk[0].pos[1],
-                    chunk[0].pos[0],
-                    chunk[0].pos[1],
-                ];
-                for e in &chunk[1..] {
-                    agg.merge(&Agg::of(e));
-                    bbox = union(&bbox, &[e.pos[0], e.pos[1], e.pos[0], e.pos[1]]);
-                }
-                let by_min_id = order_by_min_id(chunk.iter().map(|e| e.id));
-                Node {
-                    bbox,
-                    first: (i * FANOUT) as u32,
-                    len: chunk.len() as u32,
-                    agg,
-                    by_min_id,
-                }
-            })
-            .collect();
-        levels.push(leaves);
+        let mut levels = vec![
+            entries
+                .chunks(FANOUT)
+                .enumerate()
+                .map(|(i, chunk)| {
+                    Node::group(
+                        i,
+                        chunk
+                            .iter()
+                            .map(|e| (Agg::of(e), [e.pos[0], e.pos[1], e.pos[0], e.pos[1]])),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ];
         while levels.last().is_some_and(|l| l.len() > 1) {
             let below = levels.last().map(Vec::as_slice).unwrap_or_default();
             let up: Vec<Node> = below
                 .chunks(FANOUT)
                 .enumerate()
-                .map(|(i, chunk)| {
-                    let mut agg = chunk[0].agg;
-                    let mut bbox = chunk[0].bbox;
-                    for n in &chunk[1..] {
-                        agg.merge(&n.agg);
-                        bbox = union(&bbox, &n.bbox);
-                    }
-                    let by_min_id = order_by_min_id(chunk.iter().map(|n| n.agg.min_id));
-                    Node {
-                        bbox,
-                        first: (i * FANOUT) as u32,
-                        len: chunk.len() as u32,
-                        agg,
-                        by_min_id,
-                    }
-                })
+                .map(|(i, chunk)| Node::group(i, chunk.iter().map(|n| (n.agg, n.bbox))))
                 .collect();
             levels.push(up);
         }
