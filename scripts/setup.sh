@@ -45,6 +45,11 @@ if [ "$what" = test ]; then
     .venv-test/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
   fi
   # Browser test driver (playwright-core drives Debian's /usr/bin/chromium; it downloads no browser).
+  # playwright-core needs Node >= 20; Debian bookworm's own nodejs is 18, so say so plainly.
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$node_major" -lt 20 ]; then
+    echo "setup: warning: node $(node --version 2>/dev/null) is older than 20, which playwright-core (browser test) requires" >&2
+  fi
   if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
     echo "setup: npm ci in tests/browser"
     (cd tests/browser && npm ci --no-audit --no-fund --silent)
