@@ -222,9 +222,13 @@ pub fn open(path: &Path) -> Result<Dataset, RasterError> {
             }
             _ => String::new(),
         };
+        // The file name only: the server's paths are nobody's business.
+        let name = path
+            .file_name()
+            .map_or_else(|| "the file".into(), |n| n.to_string_lossy().to_string());
+        let why = why.replace(&path.display().to_string(), &name);
         RasterError::Corrupt(format!(
-            "{} is not a raster image GDAL can read (expected a GeoTIFF/COG orthomosaic){why}",
-            path.display()
+            "{name} is not a raster image GDAL can read (expected a GeoTIFF/COG orthomosaic){why}"
         ))
     })
 }
@@ -360,18 +364,33 @@ pub fn inspect(
         .filter(|r| !roles.iter().any(|(x, _)| x == r))
         .map(Role::code)
         .collect();
-    if !missing.is_empty() {
+    // A band nobody named could be alpha or NIR: guessing would either lose the footprint or
+    // feed the classifier an alpha channel, so it is refused until the uploader says.
+    let unnamed: Vec<String> = found
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_none())
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    if !missing.is_empty() || !unnamed.is_empty() {
         let seen: Vec<String> = found
             .iter()
             .enumerate()
             .map(|(i, r)| format!("{}={}", i + 1, r.map_or("?", Role::code)))
             .collect();
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!("no {} band found", missing.join(", ")));
+        }
+        if !unnamed.is_empty() {
+            problems.push(format!("band(s) {} have no role", unnamed.join(", ")));
+        }
         return Err(RasterError::BandLayout(format!(
-            "unsupported band layout ({count} bands: {}): no {} band found from colour interpretation \
-             or band descriptions; Vigil needs red, green and blue (plus optional nir, rededge, alpha) \
+            "unsupported band layout ({count} bands: {}): {} from colour interpretation or band \
+             descriptions; Vigil needs red, green and blue (plus optional nir, rededge, alpha) \
              — name the bands in the file or give them with --bands / \"bands\"",
             seen.join(", "),
-            missing.join(", ")
+            problems.join(" and ")
         )));
     }
     let sample = match first_type {

@@ -11,9 +11,10 @@
 //!
 //! Analysis tiles (`.bands`) are raw so the classifier reads them without decoding:
 //! a 16-byte header — magic `VGA1`, sample bytes (1 or 2), band count, 5 role codes
-//! (`r g b n e`, space for absent), tile size as u16 LE, 3 reserved bytes — then one plane per
-//! band (256 × 256 samples, row-major, little-endian), then a mask plane (0 outside the footprint,
-//! 255 inside).
+//! (`r g b n e`, space for absent), tile size as u16 LE, a flags byte (bit 0: a mask plane
+//! follows), 2 reserved bytes — then one plane per band (256 × 256 samples, row-major,
+//! little-endian), then the mask plane (0 outside the footprint, 255 inside) unless every pixel is
+//! inside, which most tiles are.
 
 use std::path::{Path, PathBuf};
 
@@ -112,7 +113,8 @@ impl AnalysisTile {
             out.push(self.roles.get(i).map_or(b' ', |r| role_code(*r)));
         }
         out.extend_from_slice(&(TILE_SIZE as u16).to_le_bytes());
-        out.extend_from_slice(&[0, 0, 0]);
+        let full = self.mask.iter().all(|&m| m != 0);
+        out.extend_from_slice(&[u8::from(!full), 0, 0]);
         for p in &self.planes {
             if sb == 1 {
                 out.extend(p.iter().map(|&v| v as u8));
@@ -122,7 +124,9 @@ impl AnalysisTile {
                 }
             }
         }
-        out.extend_from_slice(&self.mask);
+        if !full {
+            out.extend_from_slice(&self.mask);
+        }
         out
     }
 
@@ -142,7 +146,8 @@ impl AnalysisTile {
             .collect::<Result<Vec<_>, _>>()?;
         let size = u16::from_le_bytes([bytes[11], bytes[12]]) as usize;
         let n = size * size;
-        let want = ANALYSIS_HEADER + nb * n * sb as usize + n;
+        let has_mask = bytes[13] & 1 == 1;
+        let want = ANALYSIS_HEADER + nb * n * sb as usize + if has_mask { n } else { 0 };
         if bytes.len() != want {
             return Err(format!("{} bytes, expected {want}", bytes.len()));
         }
@@ -164,7 +169,11 @@ impl AnalysisTile {
             sample_bytes: sb,
             roles,
             planes,
-            mask: bytes[at..at + n].to_vec(),
+            mask: if has_mask {
+                bytes[at..at + n].to_vec()
+            } else {
+                vec![255; n]
+            },
         })
     }
 }
@@ -187,6 +196,13 @@ mod tests {
             };
             let back = AnalysisTile::decode(&t.encode()).unwrap();
             assert_eq!(back, t);
+            let full = AnalysisTile {
+                mask: vec![255; n],
+                ..t.clone()
+            };
+            let bytes = full.encode();
+            assert_eq!(bytes.len(), ANALYSIS_HEADER + 4 * n * sb as usize);
+            assert_eq!(AnalysisTile::decode(&bytes).unwrap(), full);
         }
         assert!(AnalysisTile::decode(b"nope").is_err());
         let mut bad = AnalysisTile {

@@ -696,3 +696,16 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> (Output, bool) 
         timed_out,
     )
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crashes
+// ---------------------------------------------------------------------------------------------
+
+impl TestServer {
+    /// SIGKILLs the server, so no shutdown code runs (as in a power cut or an OOM kill), and
+    /// starts it again on the same data directory (and a new port).
+    pub fn crash_and_restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+}
