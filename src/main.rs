@@ -56,6 +56,27 @@ enum Command {
     Demo(DemoCmd),
     /// Write a seeded synthetic drone scene (GeoTIFF) and its ground truth (GeoJSON, EPSG:4326).
     SampleImagery(SampleImageryArgs),
+    /// Ingest orthomosaics already on this machine: validate, tile into the tile store, index.
+    /// Prints one JSON line per file on stdout; progress goes to stderr.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    #[command(flatten)]
+    common: Common,
+    /// GeoTIFF/COG orthomosaics (any format and CRS GDAL reads).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Survey name (default: the file name; with several files, NAME 1, NAME 2, …).
+    #[arg(long)]
+    name: Option<String>,
+    /// Acquisition time, RFC 3339 (default: from the file's metadata, else now).
+    #[arg(long)]
+    acquired_at: Option<String>,
+    /// Band roles in file order when the file does not say, e.g. red,green,blue,nir.
+    #[arg(long)]
+    bands: Option<String>,
 }
 
 #[derive(Args)]
@@ -248,11 +269,98 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .reconcile_uploads()
                 .context("cannot reconcile unfinished uploads")?;
             tracing::info!(?r, "uploads reconciled");
+            // Ingest jobs a dead process left running start again from scratch.
+            let requeued = vigil
+                .reset_interrupted()
+                .context("cannot re-queue interrupted ingest jobs")?;
+            if requeued > 0 {
+                tracing::warn!(requeued, "re-queued interrupted ingest jobs");
+            }
             let vigil = Arc::new(vigil);
+            let worker = {
+                let v = vigil.clone();
+                std::thread::Builder::new()
+                    .name("vigil-ingest".into())
+                    .spawn(move || v.run_worker())
+                    .context("cannot start the ingest worker")?
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(api::serve(vigil))
+            let served = rt.block_on(api::serve(vigil.clone()));
+            // A job in progress stops at its next block and is re-queued for the next start.
+            vigil.stop_worker();
+            let _ = worker.join();
+            served
+        }
+        Command::Ingest(a) => {
+            let v = open(&a.common)?;
+            let who = Principal::cli();
+            let many = a.files.len() > 1;
+            let mut failed = 0;
+            for (i, file) in a.files.iter().enumerate() {
+                let name = a.name.as_ref().map(|n| {
+                    if many {
+                        format!("{n} {}", i + 1)
+                    } else {
+                        n.clone()
+                    }
+                });
+                eprintln!("ingesting {}", file.display());
+                let s = v.ingest_local(
+                    &who,
+                    vigil::service_surveys::LocalFile {
+                        path: file.clone(),
+                        name,
+                        acquired_at: a.acquired_at.clone(),
+                        bands: a.bands.clone(),
+                    },
+                    true,
+                )?;
+                let r = &s.row;
+                let m = s.meta.as_ref();
+                let secs = r
+                    .started_at
+                    .as_deref()
+                    .zip(r.completed_at.as_deref())
+                    .and_then(|(a, b)| {
+                        let p = |t: &str| {
+                            time::OffsetDateTime::parse(
+                                t,
+                                &time::format_description::well_known::Rfc3339,
+                            )
+                            .ok()
+                        };
+                        Some((p(b)? - p(a)?).as_seconds_f64())
+                    });
+                let line = serde_json::json!({
+                    "file": file.display().to_string(),
+                    "survey": r.id,
+                    "state": r.state,
+                    "error": r.error_code.as_ref().map(|c| serde_json::json!({ "code": c, "message": r.error })),
+                    "tiles": m.map(|m| m.display_tiles),
+                    "analysis_tiles": m.map(|m| m.analysis_tiles),
+                    "native_zoom": m.map(|m| m.native_zoom),
+                    "min_zoom": m.map(|m| m.min_zoom),
+                    "megapixels": m.map(|m| (m.width * m.height) as f64 / 1e6),
+                    "seconds": secs,
+                    "stages": m.map(|m| m.timings.clone()),
+                });
+                println!("{line}");
+                if r.state != vigil::store::surveys::SurveyState::Ready {
+                    failed += 1;
+                    eprintln!(
+                        "error: {} was not ingested: {} ({})",
+                        file.display(),
+                        r.error.as_deref().unwrap_or("unknown"),
+                        r.error_code.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} file(s) failed", a.files.len());
+            }
+            Ok(())
         }
         Command::User(UserCmd::Add {
             common,

@@ -125,6 +125,11 @@ pub struct Vigil {
     boundaries: RwLock<Arc<BoundaryIndex>>,
     /// Chunks, commits and cancels in progress (`service_uploads`).
     pub(crate) uploads: Arc<crate::upload::InFlight>,
+    /// Ready surveys (`service_surveys`), and the store fingerprint they were loaded at.
+    pub(crate) surveys: RwLock<Arc<crate::service_surveys::SurveyIndex>>,
+    pub(crate) survey_fingerprint: parking_lot::Mutex<(i64, Option<String>)>,
+    /// The ingest worker's wake-up, cancel flags and shutdown.
+    pub(crate) jobs: crate::service_surveys::Jobs,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -167,6 +172,7 @@ impl Vigil {
         let rows = store.read(hs::index_rows)?;
         let t_read = t0.elapsed();
         let hotspots = HotspotIndex::build(rows);
+        let (surveys, survey_fingerprint) = Vigil::load_survey_index(&store)?;
         tracing::info!(
             hotspots = hotspots.len(),
             boundaries = nb,
@@ -183,6 +189,9 @@ impl Vigil {
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),
             uploads: Default::default(),
+            surveys: RwLock::new(Arc::new(surveys)),
+            survey_fingerprint: parking_lot::Mutex::new(survey_fingerprint),
+            jobs: Default::default(),
         };
         Ok(vigil)
     }

@@ -313,6 +313,18 @@ impl Vigil {
         Ok(row)
     }
 
+    /// A committed upload of `who`'s (or any, for admins) that a survey may be made from.
+    pub(crate) fn upload_for_ingest(&self, who: &Principal, id: &str) -> Result<UploadRow> {
+        let row = self.visible_upload(who, id)?;
+        if row.state != State::Committed {
+            return Err(Error::Conflict(format!(
+                "upload {id} is {}; only a committed upload can be ingested",
+                row.state.code()
+            )));
+        }
+        Ok(row)
+    }
+
     fn status_for(&self, row: UploadRow) -> Result<UploadStatus> {
         let chunks = self.store().read(|c| us::chunks(c, &row.id))?;
         status_of(row, &chunks)

@@ -8,6 +8,8 @@ mod features;
 mod html;
 mod ogc;
 mod openapi;
+mod surveys;
+mod tiles;
 mod uploads;
 mod v1;
 mod web;
@@ -83,6 +85,12 @@ pub fn app(state: AppState) -> Router {
             get(uploads::status).delete(uploads::cancel),
         )
         .route("/v1/uploads/{id}/commit", post(uploads::commit))
+        .route("/v1/surveys", get(surveys::list).post(surveys::create))
+        .route("/v1/surveys/{id}", get(surveys::get_one))
+        .route("/v1/surveys/{id}/cancel", post(surveys::cancel))
+        .route("/stac", get(surveys::stac_collection))
+        .route("/stac/items", get(surveys::stac_items))
+        .route("/stac/items/{id}", get(surveys::stac_item_one))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
@@ -103,6 +111,14 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("private, no-store"),
         ))
         .layer(DefaultBodyLimit::max(chunk_limit));
+    // Tiles carry their own Cache-Control (private; immutable per survey); the source download
+    // streams.
+    let tiles = Router::new()
+        .route("/tiles/mosaic/tilejson.json", get(tiles::mosaic_tilejson))
+        .route("/tiles/mosaic/{z}/{x}/{y}", get(tiles::mosaic_tile))
+        .route("/tiles/{survey}/tilejson.json", get(tiles::survey_tilejson))
+        .route("/tiles/{survey}/{z}/{x}/{y}", get(tiles::survey_tile))
+        .route("/v1/surveys/{id}/source", get(surveys::source));
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -118,6 +134,7 @@ pub fn app(state: AppState) -> Router {
         .merge(data)
         .merge(import)
         .merge(chunks)
+        .merge(tiles)
         .fallback(|| async {
             ApiError::not_found("no such resource; see /api for the API definition")
         })

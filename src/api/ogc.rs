@@ -41,13 +41,15 @@ pub enum CollectionId {
     Hotspots,
     Communes,
     Provinces,
+    Surveys,
 }
 
 impl CollectionId {
-    pub const ALL: [CollectionId; 3] = [
+    pub const ALL: [CollectionId; 4] = [
         CollectionId::Hotspots,
         CollectionId::Communes,
         CollectionId::Provinces,
+        CollectionId::Surveys,
     ];
 
     pub fn parse(s: &str) -> Result<CollectionId, ApiError> {
@@ -55,8 +57,9 @@ impl CollectionId {
             "hotspots" => Ok(CollectionId::Hotspots),
             "communes" => Ok(CollectionId::Communes),
             "provinces" => Ok(CollectionId::Provinces),
+            "surveys" => Ok(CollectionId::Surveys),
             _ => Err(ApiError::not_found(format!(
-                "no collection {s:?}; collections: hotspots, communes, provinces"
+                "no collection {s:?}; collections: hotspots, communes, provinces, surveys"
             ))),
         }
     }
@@ -66,6 +69,7 @@ impl CollectionId {
             CollectionId::Hotspots => "hotspots",
             CollectionId::Communes => "communes",
             CollectionId::Provinces => "provinces",
+            CollectionId::Surveys => "surveys",
         }
     }
 
@@ -74,6 +78,7 @@ impl CollectionId {
             CollectionId::Hotspots => "Điểm, tụ điểm ma túy (hotspots)",
             CollectionId::Communes => "Xã, phường (communes)",
             CollectionId::Provinces => "Tỉnh, thành phố (provinces)",
+            CollectionId::Surveys => super::surveys::TITLE,
         }
     }
 
@@ -86,12 +91,13 @@ impl CollectionId {
                 "Commune and ward boundaries (xã, phường) since the 2025 reform. Demo data are approximate; official boundaries are a user import."
             }
             CollectionId::Provinces => "Province boundaries (tỉnh, thành phố).",
+            CollectionId::Surveys => super::surveys::DESCRIPTION,
         }
     }
 
     fn level(self) -> Option<Level> {
         match self {
-            CollectionId::Hotspots => None,
+            CollectionId::Hotspots | CollectionId::Surveys => None,
             CollectionId::Communes => Some(Level::Commune),
             CollectionId::Provinces => Some(Level::Province),
         }
@@ -214,6 +220,9 @@ pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, Ap
 }
 
 fn collection_json(state: &AppState, b: &str, c: CollectionId, who: &Principal) -> Value {
+    if c == CollectionId::Surveys {
+        return super::surveys::collection_json(state, b, who);
+    }
     let extent_bbox = match c.level() {
         Some(level) => {
             let bi = state.vigil.boundaries();
@@ -379,6 +388,18 @@ fn parse_bbox(q: &std::collections::HashMap<&str, &str>) -> Result<Option<[f64; 
     Ok(Some(b))
 }
 
+pub fn parse_bbox_pub(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<Option<[f64; 4]>, ApiError> {
+    parse_bbox(q)
+}
+
+pub fn parse_datetime_pub(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(Option<i32>, Option<i32>), ApiError> {
+    parse_datetime(q)
+}
+
 /// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
 fn parse_datetime(
     q: &std::collections::HashMap<&str, &str>,
@@ -487,6 +508,9 @@ pub async fn items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let c = CollectionId::parse(&cid)?;
+    if c == CollectionId::Surveys {
+        return super::surveys::ogc_items(state, who, q, headers).await;
+    }
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
     let m = q.map();
@@ -792,8 +816,11 @@ pub async fn item(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    q.only(&["f", "crs"])?;
     let c = CollectionId::parse(&cid)?;
+    if c == CollectionId::Surveys {
+        return super::surveys::ogc_item(state, who, fid, q, headers).await;
+    }
+    q.only(&["f", "crs"])?;
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
     let (_, project) = output_crs(&q.map())?;
@@ -950,7 +977,7 @@ fn hotspots_only(cid: &str) -> Result<(), ApiError> {
         c => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(
-                "collection {} is read-only here; boundaries change through `vigil import boundaries`",
+                "collection {} is read-only here; boundaries change through `vigil import boundaries`, surveys through uploads",
                 c.id()
             ),
         )),

@@ -128,6 +128,45 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (upload_id, n)
     ) WITHOUT ROWID;
     "#,
+    // 5: surveys (issue 3): one per ingested orthomosaic, and the persisted job queue that tiles
+    // them. A survey is served only in state 'ready'; its tiles live in TILES_DIR/{id}.
+    r#"
+    CREATE TABLE surveys (
+        id            TEXT PRIMARY KEY,             -- 'sv' + 16 hex digits, random
+        name          TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('queued', 'running', 'ready', 'failed', 'cancelled')),
+        upload_id     TEXT REFERENCES uploads (id),
+        source_path   TEXT NOT NULL,
+        source_size   INTEGER NOT NULL,
+        source_sha256 TEXT,
+        filename      TEXT NOT NULL,
+        operator_id   INTEGER NOT NULL,
+        operator      TEXT NOT NULL,
+        jurisdiction  TEXT NOT NULL,                -- JSON, the uploader's
+        bands_override TEXT,                        -- roles given by the uploader, JSON
+        acquired_at   TEXT,                         -- RFC 3339
+        acquired_from TEXT CHECK (acquired_from IN ('metadata', 'request', 'upload')),
+        meta          TEXT,                         -- JSON: CRS, size, bands, GSD, zooms, levels, timings
+        footprint     TEXT,                         -- GeoJSON MultiPolygon, lon/lat
+        min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,
+        province_code TEXT,
+        commune_code  TEXT,
+        progress      REAL NOT NULL DEFAULT 0,
+        stage         TEXT,
+        error_code    TEXT,
+        error         TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        created_at    TEXT NOT NULL,
+        started_at    TEXT,
+        completed_at  TEXT,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX surveys_by_state ON surveys (state, created_at);
+    CREATE INDEX surveys_by_acquired ON surveys (acquired_at);
+    CREATE UNIQUE INDEX surveys_one_live_per_upload ON surveys (upload_id)
+        WHERE upload_id IS NOT NULL AND state IN ('queued', 'running', 'ready');
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod boundaries;
 pub mod hotspots;
 mod migrations;
+pub mod surveys;
 pub mod uploads;
 pub mod users;
 

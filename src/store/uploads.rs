@@ -108,7 +108,8 @@ pub fn open_sessions(c: &Connection) -> Result<Vec<UploadRow>, StoreError> {
 /// Bytes the owner holds in sessions that count against the quota.
 pub fn bytes_held(c: &Connection, owner_id: i64) -> Result<u64, StoreError> {
     let n: i64 = c.query_row(
-        "SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = ?1 AND state IN ('receiving', 'complete', 'committed')",
+        "SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = ?1 AND state IN ('receiving', 'complete', 'committed') \
+         AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.upload_id = uploads.id AND s.state = 'ready')",
         [owner_id],
         |r| r.get(0),
     )?;

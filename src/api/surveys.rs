@@ -1,0 +1,577 @@
+//! Surveys over HTTP: `/v1/surveys` (queue from an upload, status, cancel, source download), the
+//! `surveys` collection of OGC API – Features, and the STAC Collection at `/stac`.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{Auth, Json, RawQuery};
+use super::features::{GEOJSON, HTML, JSON, Link};
+use super::html;
+use super::ogc::{CRS84, Format, base, format, parse_bbox_pub, parse_datetime_pub};
+use crate::auth::Principal;
+use crate::service::Vigil;
+use crate::service_surveys::{NewSurvey, Survey};
+use crate::time_util::{day_number, now_rfc3339, parse_date};
+
+pub const STAC_VERSION: &str = "1.0.0";
+pub const STAC_COLLECTION: &str = "vigil-surveys";
+
+fn json_response(status: StatusCode, media: &'static str, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+        body,
+    )
+        .into_response()
+}
+
+/// The survey as `/v1/surveys` shows it.
+pub fn survey_json(b: &str, s: &Survey) -> Value {
+    let r = &s.row;
+    let m = s.meta.as_ref();
+    let stages: Vec<Value> = m
+        .map(|m| {
+            m.timings
+                .iter()
+                .map(|(n, t)| json!({ "name": n, "seconds": (t * 1000.0).round() / 1000.0 }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut links =
+        vec![json!({ "rel": "self", "href": format!("{b}/v1/surveys/{}", r.id), "type": JSON })];
+    if r.state == crate::store::surveys::SurveyState::Ready {
+        links.push(json!({ "rel": "tilejson", "href": format!("{b}/tiles/{}/tilejson.json", r.id), "type": JSON }));
+        links.push(json!({ "rel": "tiles", "href": format!("{b}/tiles/{}/{{z}}/{{x}}/{{y}}.png", r.id), "type": "image/png", "templated": true }));
+        links.push(json!({ "rel": "feature", "href": format!("{b}/collections/surveys/items/{}", r.id), "type": GEOJSON }));
+        links.push(json!({ "rel": "stac-item", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON }));
+    }
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "state": r.state,
+        "progress": (r.progress * 10.0).round() / 10.0,
+        "stage": r.stage,
+        "stages": stages,
+        "error": r.error_code.as_ref().map(|c| json!({ "code": c, "message": r.error })),
+        "cancel_requested": r.cancel_requested,
+        "upload": r.upload_id,
+        "filename": r.filename,
+        "source_size": r.source_size,
+        "operator": r.operator,
+        "acquired_at": r.acquired_at,
+        "acquired_from": r.acquired_from,
+        "gsd_m": m.map(|m| m.gsd_m),
+        "bands": m.map(|m| m.bands.iter().map(|b| b.code()).collect::<Vec<_>>()),
+        "sample_bits": m.map(|m| m.sample_bits),
+        "crs": m.map(|m| m.crs.clone()),
+        "width": m.map(|m| m.width),
+        "height": m.map(|m| m.height),
+        "native_zoom": m.map(|m| m.native_zoom),
+        "min_zoom": m.map(|m| m.min_zoom),
+        "tile_count": m.map(|m| m.display_tiles),
+        "analysis_tiles": m.map(|m| m.analysis_tiles),
+        "bbox": r.bbox,
+        "province_code": r.province_code,
+        "commune_code": r.commune_code,
+        "attempts": r.attempts,
+        "created_at": r.created_at,
+        "started_at": r.started_at,
+        "completed_at": r.completed_at,
+        "links": links,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSurveyIn {
+    upload: String,
+    name: Option<String>,
+    acquired_at: Option<String>,
+    bands: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    headers: HeaderMap,
+    Json(body): Json<NewSurveyIn>,
+) -> Result<Response, ApiError> {
+    let new = NewSurvey {
+        upload: body.upload,
+        name: body.name,
+        acquired_at: body.acquired_at,
+        bands: body.bands,
+    };
+    let s = state.run(move |v| v.create_survey(&who, new)).await?;
+    let b = base(&state, &headers);
+    let mut resp = json_response(StatusCode::ACCEPTED, JSON, survey_json(&b, &s).to_string());
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/surveys/{}", s.id())) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&[])?;
+    let all = state.run(move |v| v.surveys(&who)).await?;
+    let b = base(&state, &headers);
+    let body = json!({ "surveys": all.iter().map(|s| survey_json(&b, s)).collect::<Vec<_>>() });
+    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let s = state.run(move |v| v.survey(&who, &id)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        JSON,
+        survey_json(&base(&state, &headers), &s).to_string(),
+    ))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let s = state.run(move |v| v.cancel_survey(&who, &id)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        JSON,
+        survey_json(&base(&state, &headers), &s).to_string(),
+    ))
+}
+
+/// `GET /v1/surveys/{id}/source`: the original file, streamed.
+pub async fn source(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = state.run(move |v| v.survey(&who, &id)).await?;
+    let file = tokio::fs::File::open(&s.row.source_path)
+        .await
+        .map_err(|e| {
+            ApiError::not_found(format!(
+                "the source file of survey {} is gone: {e}",
+                s.row.id
+            ))
+        })?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let stream = tokio_util::io::ReaderStream::new(file);
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/tiff"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    let name: String = s
+        .row
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+// ---- OGC API – Features: the `surveys` collection -------------------------------------------
+
+pub const TITLE: &str = "Ảnh bay khảo sát (surveys)";
+pub const DESCRIPTION: &str = "Drone survey flights: footprint polygon, acquisition time, ground resolution, bands and operator of every ingested orthomosaic, scoped to your jurisdiction.";
+
+/// Ready surveys visible to `who`, filtered by bbox (lon/lat) and acquisition date (day numbers).
+fn ready_visible(
+    vigil: &Vigil,
+    who: &Principal,
+    bbox: Option<[f64; 4]>,
+    days: (Option<i32>, Option<i32>),
+) -> Vec<std::sync::Arc<Survey>> {
+    let idx = vigil.survey_index();
+    let mut out: Vec<_> = idx
+        .all()
+        .filter(|s| Vigil::survey_visible(who, &s.row))
+        .filter(|s| match (bbox, s.row.bbox) {
+            (Some(q), Some(b)) => b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1],
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+        .filter(|s| {
+            let day = s
+                .row
+                .acquired_at
+                .as_deref()
+                .and_then(|a| parse_date(a.get(..10)?).ok())
+                .map(day_number);
+            match (days, day) {
+                ((None, None), _) => true,
+                (_, None) => false,
+                ((from, to), Some(d)) => from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t),
+            }
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| {
+        b.row
+            .acquired_at
+            .cmp(&a.row.acquired_at)
+            .then_with(|| a.row.id.cmp(&b.row.id))
+    });
+    out
+}
+
+pub fn feature(b: &str, s: &Survey) -> Value {
+    let r = &s.row;
+    let m = s.meta.as_ref();
+    json!({
+        "type": "Feature",
+        "id": r.id,
+        "geometry": s.footprint(),
+        "bbox": r.bbox,
+        "properties": {
+            "name": r.name,
+            "status": r.state,
+            "acquired_at": r.acquired_at,
+            "acquired_from": r.acquired_from,
+            "gsd_m": m.map(|m| (m.gsd_m * 10_000.0).round() / 10_000.0),
+            "bands": m.map(|m| m.bands.iter().map(|b| b.code()).collect::<Vec<_>>()),
+            "sample_bits": m.map(|m| m.sample_bits),
+            "crs": m.map(|m| m.crs.clone()),
+            "operator": r.operator,
+            "province_code": r.province_code,
+            "commune_code": r.commune_code,
+            "native_zoom": m.map(|m| m.native_zoom),
+            "min_zoom": m.map(|m| m.min_zoom),
+            "tile_count": m.map(|m| m.display_tiles),
+            "created_at": r.created_at,
+            "completed_at": r.completed_at,
+        },
+        "links": [
+            { "rel": "self", "href": format!("{b}/collections/surveys/items/{}", r.id), "type": GEOJSON },
+            { "rel": "tilejson", "href": format!("{b}/tiles/{}/tilejson.json", r.id), "type": JSON },
+            { "rel": "describedby", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON },
+        ],
+    })
+}
+
+/// The `surveys` entry of `/collections`.
+pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
+    let all = ready_visible(&state.vigil, who, None, (None, None));
+    let bbox = all
+        .iter()
+        .filter_map(|s| s.row.bbox)
+        .reduce(|a, c| {
+            [
+                a[0].min(c[0]),
+                a[1].min(c[1]),
+                a[2].max(c[2]),
+                a[3].max(c[3]),
+            ]
+        })
+        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
+    let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
+    json!({
+        "id": "surveys",
+        "title": TITLE,
+        "description": DESCRIPTION,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {
+            "spatial": { "bbox": [bbox], "crs": CRS84 },
+            "temporal": { "interval": [[first, last]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
+        },
+        "links": [
+            Link::new(format!("{b}/collections/surveys"), "self", JSON, "Lớp dữ liệu này"),
+            Link::new(format!("{b}/collections/surveys/items"), "items", GEOJSON, "Các đối tượng (GeoJSON)"),
+            Link::new(format!("{b}/collections/surveys/items?f=html"), "items", HTML, "Các đối tượng (HTML)"),
+            Link::new(format!("{b}/stac"), "describedby", JSON, "STAC"),
+        ],
+    })
+}
+
+pub async fn ogc_items(
+    state: AppState,
+    who: Principal,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["f", "bbox", "datetime", "limit", "offset", "crs"])?;
+    let m = q.map();
+    if let Some(c) = m.get("crs")
+        && *c != CRS84
+    {
+        return Err(ApiError::bad_request(format!(
+            "unsupported crs {c:?} for surveys; supported: {CRS84}"
+        )));
+    }
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let bbox = parse_bbox_pub(&m)?;
+    let days = parse_datetime_pub(&m)?;
+    let limit = match m.get("limit") {
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
+            })?
+            .min(state.vigil.config.api.max_limit),
+        None => state.vigil.config.api.default_limit,
+    };
+    let offset = match m.get("offset") {
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
+        None => 0,
+    };
+    let all = ready_visible(&state.vigil, &who, bbox, days);
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| feature(&b, s))
+        .collect();
+    let mut links = vec![
+        Link::new(
+            format!("{b}/collections/surveys/items"),
+            "self",
+            GEOJSON,
+            "Trang này",
+        ),
+        Link::new(
+            format!("{b}/collections/surveys"),
+            "collection",
+            JSON,
+            TITLE,
+        ),
+    ];
+    if offset + page.len() < all.len() {
+        let mut pairs: Vec<(String, String)> =
+            q.0.iter().filter(|(k, _)| k != "offset").cloned().collect();
+        pairs.push(("offset".into(), (offset + page.len()).to_string()));
+        let qs = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        links.push(Link::new(
+            format!("{b}/collections/surveys/items?{qs}"),
+            "next",
+            GEOJSON,
+            "Trang sau",
+        ));
+    }
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": page,
+        "numberMatched": all.len(),
+        "numberReturned": page.len(),
+        "timeStamp": now_rfc3339(),
+        "links": links,
+    })
+    .to_string();
+    Ok(match fmt {
+        Format::Json => json_response(StatusCode::OK, GEOJSON, body),
+        Format::Html => html::items("surveys", TITLE, &body),
+    })
+}
+
+pub async fn ogc_item(
+    state: AppState,
+    who: Principal,
+    id: String,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["f", "crs"])?;
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let s = state.vigil.survey_index().get(&id).cloned();
+    let s = s
+        .filter(|s| Vigil::survey_visible(&who, &s.row))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
+        })?;
+    let body = feature(&b, &s).to_string();
+    Ok(match fmt {
+        Format::Json => json_response(StatusCode::OK, GEOJSON, body),
+        Format::Html => html::feature("surveys", &body),
+    })
+}
+
+// ---- STAC ---------------------------------------------------------------------------------------
+
+fn stac_item(b: &str, s: &Survey) -> Value {
+    let r = &s.row;
+    let m = s.meta.as_ref();
+    let mut props = json!({
+        "title": r.name,
+        "datetime": r.acquired_at.clone().unwrap_or_else(|| r.created_at.clone()),
+        "created": r.created_at,
+        "updated": r.completed_at.clone().unwrap_or_else(|| r.updated_at.clone()),
+        "platform": "drone",
+    });
+    if let Some(m) = m {
+        props["gsd"] = json!((m.gsd_m * 10_000.0).round() / 10_000.0);
+        props["vigil:bands"] = json!(m.bands.iter().map(|b| b.code()).collect::<Vec<_>>());
+        props["vigil:crs"] = json!(m.crs);
+        props["vigil:native_zoom"] = json!(m.native_zoom);
+        props["vigil:min_zoom"] = json!(m.min_zoom);
+    }
+    json!({
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": r.id,
+        "collection": STAC_COLLECTION,
+        "geometry": s.footprint(),
+        "bbox": r.bbox,
+        "properties": props,
+        "links": [
+            { "rel": "self", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON },
+            { "rel": "root", "href": format!("{b}/stac"), "type": JSON },
+            { "rel": "parent", "href": format!("{b}/stac"), "type": JSON },
+            { "rel": "collection", "href": format!("{b}/stac"), "type": JSON },
+        ],
+        "assets": {
+            "source": {
+                "href": format!("{b}/v1/surveys/{}/source", r.id),
+                "type": "image/tiff; application=geotiff",
+                "title": format!("Ảnh gốc (source orthomosaic): {}", r.filename),
+                "roles": ["data"],
+            },
+            "tiles": {
+                "href": format!("{b}/tiles/{}/tilejson.json", r.id),
+                "type": "application/json",
+                "title": "XYZ tiles (TileJSON)",
+                "roles": ["tiles"],
+            },
+            "footprint": {
+                "href": format!("{b}/collections/surveys/items/{}", r.id),
+                "type": GEOJSON,
+                "title": "Phạm vi bay (footprint)",
+                "roles": ["metadata"],
+            },
+        },
+    })
+}
+
+pub async fn stac_collection(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&[])?;
+    let b = base(&state, &headers);
+    let all = ready_visible(&state.vigil, &who, None, (None, None));
+    let bbox = all
+        .iter()
+        .filter_map(|s| s.row.bbox)
+        .reduce(|a, c| {
+            [
+                a[0].min(c[0]),
+                a[1].min(c[1]),
+                a[2].max(c[2]),
+                a[3].max(c[3]),
+            ]
+        })
+        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
+    let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
+    let mut links = vec![
+        json!({ "rel": "self", "href": format!("{b}/stac"), "type": JSON }),
+        json!({ "rel": "root", "href": format!("{b}/stac"), "type": JSON }),
+        json!({ "rel": "items", "href": format!("{b}/stac/items"), "type": GEOJSON }),
+    ];
+    links.extend(all.iter().map(|s| json!({ "rel": "item", "href": format!("{b}/stac/items/{}", s.row.id), "type": GEOJSON, "title": s.row.name })));
+    let body = json!({
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": STAC_COLLECTION,
+        "title": "Vigil — ảnh bay khảo sát (drone surveys)",
+        "description": "Drone orthomosaics ingested by Vigil, one STAC Item per survey, with the source file, XYZ tiles and footprint as assets. Sensitive law-enforcement data; access needs a token.",
+        "license": "proprietary",
+        "keywords": ["drone", "orthomosaic", "survey", "Vietnam"],
+        "providers": [{ "name": "Vigil", "roles": ["host", "processor"] }],
+        "extent": {
+            "spatial": { "bbox": [bbox] },
+            "temporal": { "interval": [[first, last]] },
+        },
+        "links": links,
+    });
+    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
+}
+
+pub async fn stac_items(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["bbox", "datetime"])?;
+    let m = q.map();
+    let b = base(&state, &headers);
+    let all = ready_visible(
+        &state.vigil,
+        &who,
+        parse_bbox_pub(&m)?,
+        parse_datetime_pub(&m)?,
+    );
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": all.iter().map(|s| stac_item(&b, s)).collect::<Vec<_>>(),
+        "links": [
+            { "rel": "self", "href": format!("{b}/stac/items"), "type": GEOJSON },
+            { "rel": "root", "href": format!("{b}/stac"), "type": JSON },
+        ],
+    });
+    Ok(json_response(StatusCode::OK, GEOJSON, body.to_string()))
+}
+
+pub async fn stac_item_one(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let b = base(&state, &headers);
+    let s = state
+        .vigil
+        .survey_index()
+        .get(&id)
+        .cloned()
+        .filter(|s| Vigil::survey_visible(&who, &s.row))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
+        })?;
+    Ok(json_response(
+        StatusCode::OK,
+        GEOJSON,
+        stac_item(&b, &s).to_string(),
+    ))
+}
