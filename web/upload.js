@@ -766,7 +766,9 @@
       hash: bar('hash'),
       upload: bar('upload'),
       ingest: bar('ingest'),
-      status: h('p', { class: 'upload-status', role: 'status', 'aria-live': 'polite', 'data-testid': 'upload-status' }),
+      // Live, but only changes with the phase; the byte count beside it is not announced.
+      status: h('span', { role: 'status', 'data-testid': 'upload-status' }),
+      bytes: h('span', { class: 'upload-bytes muted small', 'data-testid': 'upload-bytes' }),
       note: h('p', { class: 'upload-note muted small', 'data-testid': 'upload-note' }),
       errorText: h('p', { class: 'upload-error-text', 'data-testid': 'upload-error-text' }),
       errorDetailLabel: h('span', { class: 'upload-error-detail-label' }),
@@ -802,7 +804,7 @@
       { class: 'upload-item', 'data-key': item.key, 'data-testid': 'upload-item' },
       h('div', { class: 'upload-head' }, parts.name, parts.size),
       h('div', { class: 'upload-bars' }, parts.hash.row, parts.upload.row, parts.ingest.row),
-      parts.status,
+      h('p', { class: 'upload-status' }, parts.status, ' ', parts.bytes),
       parts.note,
       parts.error,
       h('div', { class: 'upload-actions' }, parts.show, parts.retry, parts.restart, parts.cancel, parts.dismiss)
@@ -850,15 +852,14 @@
     if (item.retryAttempt && !FINAL.has(item.phase)) return t('upload.state.retrying', { n: item.retryAttempt });
     if (item.waiting) return t('upload.state.waiting');
     switch (item.phase) {
-      case 'uploading':
-        return t('upload.state.uploading', { done: fmtBytes(uploadedBytes(item)), total: fmtBytes(item.size) });
       case 'running': {
         const stage = item.stage && STAGES.includes(item.stage) ? t(`upload.stage.${item.stage}`) : item.stage || '…';
-        return t('upload.state.running', { stage, p: I.num(Math.round(item.ingest)) });
+        return t('upload.state.running', { stage });
       }
       case 'needs-file':
         return t('upload.state.needsFile');
       case 'hashing':
+      case 'uploading':
       case 'creating':
       case 'checking':
       case 'committing':
@@ -893,7 +894,9 @@
     setBar(p.upload, upFrac, 'upload.bar.upload', ['uploading', 'committing', 'needs-file'].includes(phase));
     setBar(p.ingest, (item.ingest || 0) / 100, 'upload.bar.ingest', ['starting', 'queued', 'running'].includes(phase));
     p.ingest.prog.dataset.stage = item.stage || '';
-    p.status.textContent = statusText(item);
+    const status = statusText(item);
+    if (p.status.textContent !== status) p.status.textContent = status;
+    p.bytes.textContent = phase === 'uploading' ? t('upload.bytes', { done: fmtBytes(uploadedBytes(item)), total: fmtBytes(item.size) }) : '';
     if (phase === 'needs-file') {
       p.note.textContent = t('upload.state.needsFile.hint', { done: fmtBytes(uploadedBytes(item)), total: fmtBytes(item.size) });
     } else if (item.note && ['uploading', 'committing'].includes(phase)) {
