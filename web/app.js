@@ -912,6 +912,11 @@
     const btn = $('#upload-toggle');
     const show = !!open && canUpload();
     if (show && state.detail) closeDetail();
+    // On a phone-sized screen the sidebar drawer would cover the panel.
+    if (show && window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
+      document.body.classList.add('sidebar-collapsed');
+      $('#sidebar-toggle').setAttribute('aria-expanded', 'false');
+    }
     const was = !panel.hidden;
     panel.hidden = !show;
     document.body.classList.toggle('upload-open', show);

@@ -37,7 +37,8 @@
     'internal'
   ];
   const FINAL = new Set(['ready', 'failed', 'cancelled', 'error']);
-  const STAGES = ['validate', 'tile', 'overviews', 'index'];
+  // The server's stages (the contract names four; it also reports `footprint`). Others show as sent.
+  const STAGES = ['validate', 'tile', 'overviews', 'footprint', 'index'];
 
   let ctx = null; // from app.js while attached
   let wired = false;
@@ -975,6 +976,14 @@
       ev.preventDefault();
       drop.classList.remove('is-over');
       if (ev.dataTransfer) addFiles(ev.dataTransfer.files);
+    });
+    // A file dropped beside the drop zone must not make the browser leave the map to show it.
+    const hasFiles = (ev) => !!(ev.dataTransfer && Array.from(ev.dataTransfer.types || []).includes('Files'));
+    window.addEventListener('dragover', (ev) => {
+      if (ctx && hasFiles(ev)) ev.preventDefault();
+    });
+    window.addEventListener('drop', (ev) => {
+      if (ctx && hasFiles(ev)) ev.preventDefault();
     });
     // Back online: pick up files that stopped on a network error.
     window.addEventListener('online', () => {

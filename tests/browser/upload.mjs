@@ -88,6 +88,7 @@ async function until(what, fn, timeoutMs = STEP_TIMEOUT_MS) {
 }
 
 const CHUNK_URL = /\/v1\/uploads\/([0-9a-f]{32})\/chunks\/(\d+)$/;
+const abortedOnPurpose = new Set(); // URLs whose requests this test aborts or holds
 const results = [];
 const blocked = [];
 const consoleErrors = [];
@@ -195,8 +196,8 @@ page.setDefaultTimeout(STEP_TIMEOUT_MS);
 page.on('console', (msg) => {
   if (msg.type() !== 'error') return;
   const url = (msg.location() && msg.location().url) || '';
-  // Chunk requests this test aborts or holds on purpose are logged by Chromium as failed loads.
-  if (CHUNK_URL.test(url) && /Failed to load resource/.test(msg.text())) return;
+  // Requests this test aborts or holds on purpose are logged by Chromium as failed loads.
+  if (abortedOnPurpose.has(url) && /Failed to load resource/.test(msg.text())) return;
   consoleErrors.push({ text: `${msg.text()}${url ? ` (${url})` : ''}` });
 });
 page.on('pageerror', (err) => consoleErrors.push({ text: `uncaught: ${err.message}` }));
@@ -294,9 +295,11 @@ await page.route(CHUNK_URL, async (route) => {
       return route.fallback();
     }
     abortedBefore += 1;
+    abortedOnPurpose.add(route.request().url());
     return route.abort('connectionreset');
   }
   if (phase === 'hold') {
+    abortedOnPurpose.add(route.request().url());
     held.push(route); // never answered: the cancel step aborts it
     return undefined;
   }
@@ -443,6 +446,45 @@ await step('a non-raster file is refused with a Vietnamese message (and the Engl
 });
 
 if (SAMPLE2) {
+  await step('an ingest being polled at a reload is polled again after it, without the file', async () => {
+    const name = basename(SAMPLE2);
+    // Survey polls fail (the page retries) until the reload.
+    let holdPolls = true;
+    const SURVEY_URL = /\/v1\/surveys\/[0-9A-Za-z_-]+$/;
+    const pollRoute = (route) => {
+      if (route.request().method() !== 'GET' || !holdPolls) return route.fallback();
+      abortedOnPurpose.add(route.request().url());
+      return route.abort('connectionreset');
+    };
+    await page.route(SURVEY_URL, pollRoute);
+    const created = page.waitForResponse((r) => r.request().method() === 'POST' && /\/v1\/surveys$/.test(r.url()));
+    await page.setInputFiles('#upload-files', SAMPLE2);
+    const res = await created;
+    expect(res.status() === 202, `POST /v1/surveys answered ${res.status()}: ${await res.text()}`);
+    const queued = await res.json();
+    await page.waitForFunction((sel) => (document.querySelector(sel) || { textContent: '' }).textContent.includes('Mất kết nối'), `${itemSel(name)} .upload-status`, { polling: 100 });
+    const remembered = await page.evaluate((id) => Object.entries(localStorage).some(([k, v]) => k.startsWith('vigil.uploads.v1:') && v.includes(`"survey":"${id}"`)), queued.id);
+    expect(remembered, `localStorage does not remember survey ${queued.id}`);
+    const sentAfter = [];
+    const onRequest = (req) => sentAfter.push(`${req.method()} ${new URL(req.url()).pathname}`);
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    holdPolls = false;
+    page.on('request', onRequest);
+    await page.locator('#upload-panel').waitFor({ state: 'visible' });
+    const end = await itemState(name, ['ready', 'failed', 'cancelled', 'error'], INGEST_TIMEOUT_MS);
+    page.off('request', onRequest);
+    await page.unroute(SURVEY_URL, pollRoute);
+    expect(end === 'ready', `after the reload the survey ended "${end}"`);
+    expect((await page.getAttribute(itemSel(name), 'data-survey-id')) === queued.id, 'the item follows another survey');
+    const polled = sentAfter.filter((r) => r === `GET /v1/surveys/${queued.id}`).length;
+    const writes = sentAfter.filter((r) => /^(PUT|POST|DELETE) \/v1\/(uploads|surveys)/.test(r));
+    expect(polled > 0, 'the survey was not polled after the reload');
+    expect(writes.length === 0, `after the reload the page sent ${writes.join(', ')}`);
+    const left = await page.evaluate((id) => Object.entries(localStorage).some(([k, v]) => k.startsWith('vigil.uploads.v1:') && v.includes(id)), queued.id);
+    expect(!left, 'localStorage still remembers the finished survey');
+    console.log(`     survey ${queued.id}: ${polled} poll(s) after the reload, then ready`);
+  });
+
   await step('"Hủy" during an upload deletes it on the server', async () => {
     phase = 'hold';
     const name = basename(SAMPLE2);
