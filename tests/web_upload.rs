@@ -5,8 +5,8 @@
 //! two chunks, reloads, re-picks the file and checks that only the missing chunks are sent, waits for
 //! the ingest to be ready, opens the survey's imagery on the map (a 200 `image/png` mosaic tile),
 //! checks the Vietnamese error for a text file renamed `.tif`, follows an ingest across a reload
-//! without the file, and cancels an upload. This test
-//! provides the server and the users, and shows the script's output when it fails.
+//! without the file, and cancels an upload. This test provides the server and the users, and shows
+//! the script's output when it fails.
 //!
 //! Needs `node`, `tests/browser/node_modules/playwright-core` and `/usr/bin/chromium`; a missing
 //! one fails the test with a hint to run `make test`, unless `VIGIL_SKIP_EXTERNAL=1`.
