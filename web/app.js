@@ -4,7 +4,8 @@
  * Vigil itself: Leaflet from vendor/, the Natural Earth basemap from basemap/,
  * and data from the OGC API - Features endpoints and /v1/.
  *
- * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js).
+ * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js); for operators and admins it
+ * attaches window.VigilUpload (upload.js), the upload panel.
  */
 (function () {
   'use strict';
@@ -25,6 +26,10 @@
   const RELOAD_DEBOUNCE_MS = 350;
   const LIST_MAX = 200;
   const EDIT_ROLES = ['analyst', 'admin'];
+  const UPLOAD_ROLES = ['operator', 'admin']; // may upload survey imagery (web/upload.js)
+  const SURVEY_PAGE = 500; // survey footprints per request
+  const SURVEY_CAP = 5000;
+  const MAX_ZOOM = 22; // drone imagery is a few cm per pixel
   const FALLBACK_COLORS = {
     reported: '#e67e22',
     verifying: '#f1c40f',
@@ -282,10 +287,15 @@
     window.clearTimeout(state.reloadTimer);
     state.reloadSeq += 1;
     closeDetail();
+    if (window.VigilUpload) window.VigilUpload.detach();
+    setUploadOpen(false);
+    $('#upload-toggle').hidden = true;
     if (state.map) {
       state.layers.hotspots.clearLayers();
       state.layers.provinces.clearLayers();
       state.layers.communes.clearLayers();
+      state.layers.surveyFootprints.clearLayers();
+      state.map.removeLayer(state.layers.surveyImagery);
     }
     state.markers.clear();
     state.communeIds.clear();
@@ -385,6 +395,22 @@
     setCount('loading');
     initMap();
     state.map.invalidateSize();
+    loadSurveys();
+    $('#upload-toggle').hidden = !canUpload();
+    if (canUpload() && window.VigilUpload) {
+      window.VigilUpload.attach({
+        api,
+        ApiError,
+        h,
+        url: apiUrl,
+        token: () => state.token,
+        user: () => state.user,
+        unauthorized: onUnauthorized,
+        open: () => setUploadOpen(true),
+        surveyReady: () => loadSurveys(),
+        showSurvey
+      });
+    }
     await loadProvinces();
     if (!state.token) return;
     state.mapReady = true;
@@ -396,7 +422,7 @@
     if (state.map) return;
     const map = L.map('map', {
       minZoom: 5,
-      maxZoom: 18,
+      maxZoom: MAX_ZOOM,
       maxBounds: MAX_BOUNDS,
       maxBoundsViscosity: 0.8,
       zoomSnap: 0.5,
@@ -404,6 +430,8 @@
     });
     map.attributionControl.setPrefix('Leaflet');
     map.createPane('basemap').style.zIndex = 200;
+    map.createPane('surveys').style.zIndex = 250;
+    map.createPane('survey-footprints').style.zIndex = 340;
     map.createPane('provinces').style.zIndex = 350;
     map.createPane('communes').style.zIndex = 360;
     map.getPane('basemap').style.pointerEvents = 'none';
@@ -435,6 +463,7 @@
     map.fitBounds(VN_BOUNDS);
     map.on('moveend', scheduleReload);
     state.map = map;
+    initSurveyLayers(map);
 
     const mapEl = $('#map');
     if (window.ResizeObserver) {
@@ -718,6 +747,183 @@
     reloadNow();
   }
 
+  // ------------------------------------------------------ survey imagery
+  /**
+   * XYZ tiles behind the bearer token: each tile is fetched with the Authorization header and
+   * shown from an object URL (revoked when Leaflet drops the tile). 204 is an empty tile.
+   */
+  const AuthTileLayer = L.TileLayer.extend({
+    createTile(coords, done) {
+      const tile = document.createElement('img');
+      tile.alt = '';
+      tile.setAttribute('role', 'presentation');
+      tile.dataset.state = 'loading';
+      const ctl = new AbortController();
+      tile._vigil = { ctl, url: null };
+      const src = this.getTileUrl(coords);
+      fetch(src, {
+        headers: { Authorization: 'Bearer ' + (state.token || ''), Accept: 'image/png, image/*;q=0.8' },
+        signal: ctl.signal,
+        cache: 'no-cache', // revalidate (ETag): a survey that became ready changes the mosaic
+        credentials: 'omit'
+      })
+        .then(async (res) => {
+          if (res.status === 204) {
+            // A transparent pixel: an <img> without src would be drawn with a border.
+            tile.dataset.state = 'empty';
+            tile.src = L.Util.emptyImageUrl;
+            done(null, tile);
+            return;
+          }
+          if (res.status === 401) onUnauthorized();
+          if (!res.ok) throw new Error(`HTTP ${res.status} for ${src}`);
+          const blob = await res.blob();
+          if (ctl.signal.aborted) return;
+          const url = URL.createObjectURL(blob);
+          tile._vigil.url = url;
+          tile.onload = () => {
+            tile.dataset.state = 'loaded';
+            done(null, tile);
+          };
+          tile.onerror = () => {
+            tile.dataset.state = 'error';
+            done(new Error(`not an image: ${src}`), tile);
+          };
+          tile.src = url;
+        })
+        .catch((e) => {
+          if (e && e.name === 'AbortError') return;
+          tile.dataset.state = 'error';
+          done(e, tile);
+        });
+      return tile;
+    }
+  });
+
+  function releaseTile(ev) {
+    const v = ev.tile && ev.tile._vigil;
+    if (!v) return;
+    v.ctl.abort();
+    if (v.url) URL.revokeObjectURL(v.url);
+    v.url = null;
+  }
+
+  function initSurveyLayers(map) {
+    // A template, not apiUrl(): URL() would percent-encode the braces.
+    const template = window.location.origin + BASE + 'tiles/mosaic/{z}/{x}/{y}.png';
+    const imagery = new AuthTileLayer(template, {
+      pane: 'surveys',
+      className: 'survey-imagery',
+      minZoom: 5,
+      maxZoom: MAX_ZOOM,
+      maxNativeZoom: MAX_ZOOM,
+      keepBuffer: 1,
+      attribution: 'Vigil UAV'
+    });
+    imagery.on('tileunload', releaseTile);
+    imagery.on('add', () => {
+      $('#map').dataset.surveyLayer = 'on';
+    });
+    imagery.on('remove', () => {
+      $('#map').dataset.surveyLayer = 'off';
+    });
+    $('#map').dataset.surveyLayer = 'off';
+    state.layers.surveyImagery = imagery;
+    state.layers.surveyFootprints = L.geoJSON(null, {
+      pane: 'survey-footprints',
+      style: { color: '#d35400', weight: 2, opacity: 0.9, dashArray: '6 4', fillColor: '#d35400', fillOpacity: 0.06 },
+      onEachFeature: (f, layer) => {
+        const p = f.properties || {};
+        const when = p.acquired_at || p.datetime || p.completed_at || '';
+        const name = p.name || String(f.id || '');
+        // A function, so that the tooltip follows a language switch.
+        layer.bindTooltip(() => (when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name), { sticky: true, direction: 'top' });
+        layer.on('click', () => showSurveyBounds(layer.getBounds(), p.native_zoom, f.id));
+      }
+    }).addTo(map);
+    renderLayerControl();
+  }
+
+  /** The overlay switcher; rebuilt on a language switch (its labels are fixed at creation). */
+  function renderLayerControl() {
+    if (!state.map) return;
+    if (state.layerControl) state.layerControl.remove();
+    const overlays = {};
+    overlays[t('layer.survey.imagery')] = state.layers.surveyImagery;
+    overlays[t('layer.survey.footprints')] = state.layers.surveyFootprints;
+    state.layerControl = L.control.layers(null, overlays, { collapsed: true, position: 'topright' }).addTo(state.map);
+  }
+
+  /** Footprints of the ready surveys the user may see; the imagery layer asks only inside them. */
+  async function loadSurveys() {
+    if (!state.map) return;
+    const mapEl = $('#map');
+    mapEl.dataset.surveysState = 'loading';
+    try {
+      const { features } = await fetchPages(`collections/surveys/items?limit=${SURVEY_PAGE}`, SURVEY_CAP);
+      if (!state.token) return;
+      const fp = state.layers.surveyFootprints;
+      fp.clearLayers();
+      if (features.length) fp.addData({ type: 'FeatureCollection', features });
+      const b = fp.getBounds();
+      const imagery = state.layers.surveyImagery;
+      imagery.options.bounds = features.length && b.isValid() ? b.pad(0.05) : undefined;
+      if (state.map.hasLayer(imagery)) imagery.redraw();
+      mapEl.dataset.surveys = String(features.length);
+      mapEl.dataset.surveysState = 'ready';
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      mapEl.dataset.surveysState = 'error';
+      console.warn('surveys:', e.message || e);
+    }
+  }
+
+  /** "Xem trên bản đồ": zoom to a survey (JSON from /v1/surveys) and turn its imagery on. */
+  function showSurvey(s) {
+    if (!s || !Array.isArray(s.bbox) || s.bbox.length !== 4) return;
+    const [w, south, e, n] = s.bbox.map(Number);
+    showSurveyBounds(L.latLngBounds([south, w], [n, e]), s.native_zoom, s.id);
+  }
+
+  function showSurveyBounds(bounds, nativeZoom, id) {
+    const map = state.map;
+    if (!map || !bounds.isValid()) return;
+    const imagery = state.layers.surveyImagery;
+    if (imagery.options.bounds) {
+      imagery.options.bounds = L.latLngBounds(imagery.options.bounds.getSouthWest(), imagery.options.bounds.getNorthEast()).extend(bounds.pad(0.05));
+    }
+    if (!map.hasLayer(state.layers.surveyFootprints)) state.layers.surveyFootprints.addTo(map);
+    if (map.hasLayer(imagery)) imagery.redraw();
+    else imagery.addTo(map);
+    const maxZoom = Math.min(Number(nativeZoom) || MAX_ZOOM, MAX_ZOOM);
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom });
+    $('#map').dataset.surveyShown = id === undefined || id === null ? '' : String(id);
+    // Where the panel floats over the map, get it out of the way.
+    if (window.matchMedia && window.matchMedia('(max-width: 1100px)').matches) setUploadOpen(false);
+  }
+
+  // ----------------------------------------------------------- upload panel
+  function canUpload() {
+    return !!(state.user && UPLOAD_ROLES.includes(state.user.role));
+  }
+
+  function setUploadOpen(open) {
+    const panel = $('#upload-panel');
+    const btn = $('#upload-toggle');
+    const show = !!open && canUpload();
+    if (show && state.detail) closeDetail();
+    // On a phone-sized screen the sidebar drawer would cover the panel.
+    if (show && window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
+      document.body.classList.add('sidebar-collapsed');
+      $('#sidebar-toggle').setAttribute('aria-expanded', 'false');
+    }
+    const was = !panel.hidden;
+    panel.hidden = !show;
+    document.body.classList.toggle('upload-open', show);
+    btn.setAttribute('aria-expanded', String(show));
+    if (show && !was) panel.focus({ preventScroll: true });
+  }
+
   function renderLegend() {
     const ul = $('#legend');
     ul.replaceChildren();
@@ -728,7 +934,8 @@
     }
     ul.append(
       h('li', null, h('span', { class: 'swatch swatch-province', 'aria-hidden': 'true' }), h('span', { text: t('legend.province') })),
-      h('li', null, h('span', { class: 'swatch swatch-commune', 'aria-hidden': 'true' }), h('span', { text: t('legend.commune') }))
+      h('li', null, h('span', { class: 'swatch swatch-commune', 'aria-hidden': 'true' }), h('span', { text: t('legend.commune') })),
+      h('li', null, h('span', { class: 'swatch swatch-survey', 'aria-hidden': 'true' }), h('span', { text: t('legend.survey') }))
     );
   }
 
@@ -783,6 +990,7 @@
     id = String(id);
     const panel = $('#detail-panel');
     const switching = !state.detail || state.detail.id !== id;
+    setUploadOpen(false);
     state.detail = { id, feature: state.markers.has(id) ? state.markers.get(id).feature : null, history: null, historyError: null };
     panel.hidden = false;
     panel.dataset.id = id;
@@ -1143,6 +1351,8 @@
     renderUser();
     if (state.markers.size) for (const m of state.markers.values()) decorateMarker(m.layer, m.feature);
     if (state.detail) renderDetail(keep);
+    renderLayerControl();
+    if (window.VigilUpload) window.VigilUpload.relabel();
     const err = $('#login-error');
     if (err.textContent) err.textContent = '';
   }
@@ -1178,8 +1388,15 @@
       readFilters();
     });
     $('#detail-close').addEventListener('click', closeDetail);
+    $('#upload-toggle').addEventListener('click', () => setUploadOpen($('#upload-panel').hidden));
+    $('#upload-close').addEventListener('click', () => {
+      setUploadOpen(false);
+      $('#upload-toggle').focus();
+    });
     document.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape' && state.detail && !$('#detail-panel').hidden) closeDetail();
+      if (ev.key !== 'Escape') return;
+      if (state.detail && !$('#detail-panel').hidden) closeDetail();
+      else if (!$('#upload-panel').hidden) setUploadOpen(false);
     });
     const toggle = $('#sidebar-toggle');
     toggle.addEventListener('click', () => {
