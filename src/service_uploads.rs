@@ -313,6 +313,42 @@ impl Vigil {
         Ok(row)
     }
 
+    /// Deletes a committed file no live survey was made from (it stops counting against the
+    /// quota). Refused while a survey made from it is queued, running or ready.
+    fn discard_committed(&self, who: &Principal, row: UploadRow) -> Result<UploadStatus> {
+        let id = row.id.clone();
+        let now = now_rfc3339();
+        self.store().write(|tx| {
+            if let Some(s) = crate::store::surveys::live_for_upload(tx, &id)? {
+                return Err(Error::Conflict(format!(
+                    "upload {id} is the source of survey {} ({}); it cannot be discarded",
+                    s.id,
+                    s.state.code()
+                )));
+            }
+            us::set_state(tx, &id, State::Cancelled, Some("discarded after commit"), None, &now)?;
+            audit_upload(
+                tx,
+                &who.name,
+                "discard",
+                &id,
+                Some(json!({ "state": State::Committed })),
+                json!({ "state": State::Cancelled }),
+                &now,
+            )?;
+            Ok::<_, Error>(())
+        })?;
+        if let Some(p) = &row.path {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(disk_err(format!("removing the file of upload {id}"))(e)),
+            }
+        }
+        let row = self.store().read(|c| us::get(c, &id))?.ok_or_else(|| not_found(&id))?;
+        self.status_for(row)
+    }
+
     /// A committed upload of `who`'s (or any, for admins) that a survey may be made from.
     pub(crate) fn upload_for_ingest(&self, who: &Principal, id: &str) -> Result<UploadRow> {
         let row = self.visible_upload(who, id)?;
@@ -720,6 +756,9 @@ impl Vigil {
                 "upload {id} is being committed or cancelled by another request; check its status"
             ))
         })?;
+        if row.state == State::Committed {
+            return self.discard_committed(who, row);
+        }
         let failure = row.failure.clone();
         let row = self.close_upload(
             &who.name,

@@ -537,14 +537,42 @@ async fn cancel_removes_the_part_file() {
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(audit_actions(&e, &id).await, ["create", "cancel"]);
 
-    // A committed upload belongs to ingest and cannot be cancelled.
+    // A committed upload no survey was made from can be discarded: its file goes, and it stops
+    // counting against the quota.
     let small = file(10, 5);
     let id2 = id_of(&start(&e, &e.op_a, "y.tif", &small).await);
     put(&e, &e.op_a, &id2, 0, small.clone()).await;
     assert_eq!(commit(&e, &e.op_a, &id2).await.status, StatusCode::OK);
-    let del = call(&e, "DELETE", &format!("/v1/uploads/{id2}"), &e.op_a, None).await;
-    assert_eq!(del.status, StatusCode::CONFLICT, "{}", del.text);
     assert!(e.complete(&id2, "y.tif").exists());
+    let del = call(&e, "DELETE", &format!("/v1/uploads/{id2}"), &e.op_a, None).await;
+    assert_eq!(del.status, StatusCode::OK, "{}", del.text);
+    assert_eq!(del.body["state"], "cancelled");
+    assert!(!e.complete(&id2, "y.tif").exists());
+    assert_eq!(
+        audit_actions(&e, &id2).await,
+        ["create", "complete", "commit", "discard"]
+    );
+
+    // One that a survey is being made from cannot.
+    let id3 = id_of(&start(&e, &e.op_a, "z.tif", &small).await);
+    put(&e, &e.op_a, &id3, 0, small.clone()).await;
+    assert_eq!(commit(&e, &e.op_a, &id3).await.status, StatusCode::OK);
+    let s = call(
+        &e,
+        "POST",
+        "/v1/surveys",
+        &e.op_a,
+        Some((
+            "application/json",
+            serde_json::json!({ "upload": id3 }).to_string().into_bytes(),
+        )),
+    )
+    .await;
+    assert_eq!(s.status, StatusCode::ACCEPTED, "{}", s.text);
+    let del = call(&e, "DELETE", &format!("/v1/uploads/{id3}"), &e.op_a, None).await;
+    assert_eq!(del.status, StatusCode::CONFLICT, "{}", del.text);
+    assert!(del.text.contains("survey"), "{}", del.text);
+    assert!(e.complete(&id3, "z.tif").exists());
 }
 
 #[tokio::test]
