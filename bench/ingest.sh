@@ -205,13 +205,16 @@ if [ "$SKIP_VIGIL" != 1 ]; then
   # the last JSON line on stdout is the file's result
   line=$(grep '^{' "$RUN_DIR/vigil.out" | tail -n 1 || true)
   [ -n "$line" ] || { cat "$RUN_DIR/vigil.out" >&2; die "vigil ingest printed no JSON line on stdout"; }
-  read -r SURVEY STATE V_TILES V_NATIVE V_MIN V_SECONDS V_MPX < <("$PY" -c '
+  read -r SURVEY STATE V_TILES V_NATIVE V_MIN V_SECONDS V_MPX V_ANALYSIS V_STAGES < <("$PY" -c '
 import json, sys; d = json.loads(sys.argv[1])
-print(d.get("survey") or d.get("id"), d.get("state"), d.get("tiles"), d.get("native_zoom"), d.get("min_zoom"), d.get("seconds"), d.get("megapixels"))' "$line") \
+st = ",".join("%s=%.2fs" % (s[0], s[1]) if isinstance(s, list) else "%s=%.2fs" % (s.get("name"), s.get("seconds") or 0)
+              for s in d.get("stages") or [])
+print(d.get("survey") or d.get("id"), d.get("state"), d.get("tiles"), d.get("native_zoom"), d.get("min_zoom"),
+      d.get("seconds"), d.get("megapixels"), d.get("analysis_tiles"), st or "-")' "$line") \
     || die "cannot parse vigil's JSON line: $line"
   [ "$STATE" = ready ] || die "vigil ingest ended in state '$STATE': $line"
   R[vigil_tiles]=$V_TILES; R[vigil_native]=$V_NATIVE; R[vigil_min]=$V_MIN
-  R[vigil_self_seconds]=$V_SECONDS; R[vigil_self_mpx]=$V_MPX
+  R[vigil_self_seconds]=$V_SECONDS; R[vigil_self_mpx]=$V_MPX; R[vigil_analysis]=$V_ANALYSIS; R[vigil_stages]=${V_STAGES//,/, }
   ZMIN=$V_MIN; ZMAX=$V_NATIVE
   [ "$V_NATIVE" = "$CALC_NATIVE" ] && [ "$V_MIN" = "$CALC_MIN" ] \
     || log "NOTE: vigil's zooms $V_MIN-$V_NATIVE differ from bench/tile_ranges.py's $CALC_MIN-$CALC_NATIVE"
@@ -313,14 +316,14 @@ REPORT="$RUN_DIR/results.md"
   echo
   echo "Peak memory is sampled every 0.1 s over the whole process tree (bench/treemem.py): RSS summed over the processes, PSS summed (shared pages split, what the tree really holds), and the largest single process (/usr/bin/time -v)."
   [ "$SKIP_GDAL2TILES" = 1 ] || echo "gdal2tiles: ${R[g2t_version]}, default average resampling, PNG tiles incl. fully transparent ones in range, $(( ${R[gdal2tiles_bytes]:-0} / 1048576 )) MiB written, up to ${R[gdal2tiles_peak_procs]} processes (incl. /usr/bin/time)."
-  [ "$SKIP_VIGIL" = 1 ] || echo "vigil: its own timer ${R[vigil_self_seconds]} s for ${R[vigil_self_mpx]} Mpx; tiles from its JSON line (display tiles; tiles wholly outside the footprint are not written); bench/tile_ranges.py counts ${CALC_TILES} tiles in the range."
+  [ "$SKIP_VIGIL" = 1 ] || echo "vigil: its own timer ${R[vigil_self_seconds]} s for ${R[vigil_self_mpx]} Mpx (stages: ${R[vigil_stages]}); ${R[vigil_tiles]} display tiles (none wholly outside the footprint; bench/tile_ranges.py counts ${CALC_TILES} in the range) plus ${R[vigil_analysis]} analysis tiles at the native zoom, $(( $(du -sb "$DD/tiles" | cut -f1) / 1048576 )) MiB in the tile store."
   echo "1-min load average before each run: vigil ${R[vigil_load]:--}, gdal2tiles ${R[gdal2tiles_load]:--}, serve ${R[serve_load]:--}"
   if [ "$SKIP_SERVE" != 1 ]; then
     echo
     echo "| tile serving                   |      req/s |  p50 ms  |  p99 ms  | errors | tiles in list |"
     echo "|--------------------------------|-----------:|---------:|---------:|-------:|--------------:|"
     printf '| %-30s | %10s | %8s | %8s | %6s | %13s |\n' "vigil serve" "${R[serve_rps]}" "${R[serve_p50_ms]}" "${R[serve_p99_ms]}" "${R[serve_errors]}" "${R[tiles_listed]}"
-    printf '| %-30s | %10s | %8s | %8s | %6s | %13s |\n' "Martin, MBTiles (issue's figure)" "$MARTIN_RPS" "-" "-" "-" "-"
+    printf '| %-30s | %10s | %8s | %8s | %6s | %13s |\n' "Martin, MBTiles (issue figure)" "$MARTIN_RPS" "-" "-" "-" "-"
     echo
     echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), loopback, uniform random draws from ${R[tiles_listed]} tiles (${R[tile_list]}), mean ${R[tile_mean_bytes]} B, viewer token; p90 ${R[serve_p90_ms]} ms, p99.9 ${R[serve_p999_ms]} ms, max ${R[serve_max_ms]} ms; vigil start-up ${R[serve_startup_ms]} ms, RSS after load ${R[serve_rss_mb]:-?} MiB."
     echo "Martin: no prebuilt binary can be had from the registries this machine reaches (npm, PyPI, Debian) and compiling it would take the shared cores, so its row is the issue's measured figure (same 4 connections), not a same-run measurement."

@@ -4,6 +4,8 @@
 //! `ingest` (GDAL) → `store` (SQLite) → `index` (R-trees) → `service` (rules) → `api` (HTTP), beside the
 //! `hotspots` and `boundaries` domain types and `auth`.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod auth;
 pub mod boundaries;
