@@ -19,6 +19,15 @@ if [ ! -f "$DEMO_DIR/vigil.sqlite" ]; then
   "$BIN" import boundaries --data-dir "$DEMO_DIR" "$BOUNDARIES/communes.geojson" --level commune
   "$BIN" demo seed-hotspots --data-dir "$DEMO_DIR" --count 3000 --seed 2026
 fi
+# The committed sample drone scenes (seeded, synthetic; see sample-imagery/README.md), once.
+if [ ! -e "$DEMO_DIR/.sample-imagery-loaded" ]; then
+  echo "demo: ingesting the sample drone scenes"
+  "$BIN" ingest --data-dir "$DEMO_DIR" sample-imagery/poppy-utm48n-rgba.tif \
+    --name "Ảnh mẫu: nương anh túc (UTM 48N, RGBA)" --acquired-at 2026-02-12T08:30:00Z >/dev/null
+  "$BIN" ingest --data-dir "$DEMO_DIR" sample-imagery/mixed-vn2000-rgbn.tif \
+    --name "Ảnh mẫu: hỗn hợp (VN-2000, RGBN)" --acquired-at 2026-03-05T09:00:00Z >/dev/null
+  touch "$DEMO_DIR/.sample-imagery-loaded"
+fi
 
 token_for() { # name role args…
   local name="$1"; shift
@@ -30,12 +39,14 @@ token_for() { # name role args…
 }
 admin=$(token_for demo-admin --role admin --national)
 analyst=$(token_for demo-analyst-tuyenquang --role analyst --province 08)
+operator=$(token_for demo-operator-tuyenquang --role operator --province 08)
 
 cat <<TXT
 
   Vigil demo — http://$LISTEN/map/
   Mã truy cập quản trị (admin token):          $admin
   Cán bộ phân tích Tuyên Quang (analyst, 08):  $analyst
+  Người bay drone Tuyên Quang (operator, 08):  $operator   (tải ảnh bay lên / uploads surveys)
   Ranh giới xã trong bản demo là gần đúng (Voronoi từ tâm xã), không phải ranh giới chính thức.
   Demo commune boundaries are approximate (Voronoi cells of commune centroids), not official.
 

@@ -50,12 +50,7 @@ struct Scene {
     size: u32,
     /// `lon,lat` of the centre.
     center: &'static str,
-    file: OnceLock<SceneFile>,
-}
-
-struct SceneFile {
-    path: PathBuf,
-    bytes: Vec<u8>,
+    bytes: OnceLock<Vec<u8>>,
 }
 
 impl Scene {
@@ -65,12 +60,13 @@ impl Scene {
             seed,
             size,
             center,
-            file: OnceLock::new(),
+            bytes: OnceLock::new(),
         }
     }
 
-    fn get(&'static self) -> &'static SceneFile {
-        self.file.get_or_init(|| {
+    /// The file's bytes (drawn on first use).
+    fn get(&'static self) -> &'static [u8] {
+        self.bytes.get_or_init(|| {
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("surveys_http");
             std::fs::create_dir_all(&dir).expect("scene dir");
             let work = tempfile::tempdir_in(&dir).expect("tempdir");
@@ -97,8 +93,7 @@ impl Scene {
             let path = dir.join(format!("{}.tif", self.name));
             std::fs::rename(work.path().join(format!("{}.tif", self.name)), &path)
                 .expect("move the scene");
-            let bytes = std::fs::read(&path).expect("read the scene");
-            SceneFile { path, bytes }
+            std::fs::read(&path).expect("read the scene")
         })
     }
 }
@@ -114,13 +109,10 @@ static BN: Scene = Scene::new("bn", 24, 512, "106.3,21.25");
 /// In province 08; tiling it takes seconds in a debug build.
 static BIG: Scene = Scene::new("tq-big", 25, 2048, "105.3,22.0");
 
-fn poppy() -> &'static SceneFile {
-    static POPPY: OnceLock<SceneFile> = OnceLock::new();
-    POPPY.get_or_init(|| {
-        let path = manifest_dir().join("sample-imagery/poppy-utm48n-rgba.tif");
-        let bytes = std::fs::read(&path).expect("sample-imagery/poppy-utm48n-rgba.tif");
-        SceneFile { path, bytes }
-    })
+/// The committed sample scene.
+fn poppy() -> Vec<u8> {
+    std::fs::read(manifest_dir().join("sample-imagery/poppy-utm48n-rgba.tif"))
+        .expect("sample-imagery/poppy-utm48n-rgba.tif")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,6 +411,17 @@ fn ingest(s: &TestServer, token: &str, filename: &str, bytes: &[u8], acquired_at
     wait_ready(s, token, &id)
 }
 
+/// Asserts that a JSON string is an RFC 3339 timestamp for the same instant as `want`.
+fn assert_instant(got: &Value, want: &str) {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let parse = |s: &str| OffsetDateTime::parse(s, &Rfc3339).ok();
+    assert!(
+        got.as_str().and_then(parse).is_some() && got.as_str().and_then(parse) == parse(want),
+        "{got} is not the RFC 3339 instant {want}"
+    );
+}
+
 fn id_of(j: &Value) -> String {
     j["id"].as_str().expect("id").to_string()
 }
@@ -482,7 +485,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     let s = serve(SMALL_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
     let op24 = user(&s, "op24", "operator", "24");
-    let file = &poppy().bytes;
+    let file = &poppy();
 
     // Chunks out of order, one of them twice.
     let u = begin_upload(&s, &op, "poppy-utm48n-rgba.tif", file);
@@ -536,7 +539,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     assert_eq!(ready["progress"].as_f64(), Some(100.0), "{ready}");
     assert_eq!(ready["stage"], Value::Null, "{ready}");
     assert_eq!(ready["error"], Value::Null, "{ready}");
-    assert_eq!(ready["acquired_at"], "2026-03-01T08:00:00Z", "{ready}");
+    assert_instant(&ready["acquired_at"], "2026-03-01T08:00:00Z");
     assert_eq!(ready["upload"], u.id.as_str());
     assert_eq!(ready["operator"], "op08");
     assert_eq!(ready["attempts"], 1, "{ready}");
@@ -603,7 +606,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     assert_eq!(ids, vec![json!(id)]);
 
     // A scene whose centre lies in province 24, uploaded by an operator of province 08.
-    let bn = &BN.get().bytes;
+    let bn = BN.get();
     let outside = queue(
         &s,
         &op,
@@ -634,7 +637,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
 fn upload_survives_a_cut_connection_and_a_server_killed_midway_then_ingests() {
     let mut s = serve(SMALL_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
-    let file = &TQ_A.get().bytes;
+    let file = TQ_A.get();
     let u = begin_upload(&s, &op, "tq-a.tif", file);
     assert!(u.chunks >= 5, "{} chunks", u.chunks);
 
@@ -688,13 +691,7 @@ fn survey_tiles_png_webp_etag_empty_bad_paths_auth_and_other_province() {
     let op = user(&s, "op08", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
     let viewer24 = user(&s, "viewer24", "viewer", "24");
-    let ready = ingest(
-        &s,
-        &op,
-        "tq-a.tif",
-        &TQ_A.get().bytes,
-        "2026-03-01T08:00:00Z",
-    );
+    let ready = ingest(&s, &op, "tq-a.tif", TQ_A.get(), "2026-03-01T08:00:00Z");
     let id = id_of(&ready);
     assert_eq!(ready["province_code"], "08", "{ready}");
 
@@ -859,7 +856,7 @@ fn who_may_queue_a_survey_and_what_the_request_must_hold() {
     let op2 = user(&s, "op08b", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
     let analyst = user(&s, "analyst08", "analyst", "08");
-    let file = &TQ_A.get().bytes;
+    let file = TQ_A.get();
     let upload = upload_file(&s, &op, "tq-a.tif", file);
     let ok_body = json!({ "upload": upload, "acquired_at": "2026-03-01T08:00:00Z" });
 
@@ -971,20 +968,8 @@ fn mosaic_puts_the_newest_survey_on_top_filters_by_datetime_and_tilejson_agrees(
     let op = user(&s, "op08", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
     // The newer one is queued first: the order must come from acquired_at.
-    let newer = ingest(
-        &s,
-        &op,
-        "tq-b.tif",
-        &TQ_B.get().bytes,
-        "2026-03-10T08:00:00Z",
-    );
-    let older = ingest(
-        &s,
-        &op,
-        "tq-a.tif",
-        &TQ_A.get().bytes,
-        "2026-01-10T08:00:00Z",
-    );
+    let newer = ingest(&s, &op, "tq-b.tif", TQ_B.get(), "2026-03-10T08:00:00Z");
+    let older = ingest(&s, &op, "tq-a.tif", TQ_A.get(), "2026-01-10T08:00:00Z");
     let (new_id, old_id) = (id_of(&newer), id_of(&older));
     assert_eq!(newer["native_zoom"], older["native_zoom"]);
 
@@ -1174,18 +1159,12 @@ fn ogc_surveys_collection_lists_ready_footprints_filtered_by_bbox_and_datetime()
     let s = serve(BIG_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
-    let east = ingest(
-        &s,
-        &op,
-        "tq-a.tif",
-        &TQ_A.get().bytes,
-        "2026-01-10T08:00:00Z",
-    );
+    let east = ingest(&s, &op, "tq-a.tif", TQ_A.get(), "2026-01-10T08:00:00Z");
     let west = ingest(
         &s,
         &op,
         "tq-west.tif",
-        &TQ_WEST.get().bytes,
+        TQ_WEST.get(),
         "2026-03-10T08:00:00Z",
     );
     // A survey that fails is listed by /v1/surveys but is no feature.
@@ -1330,13 +1309,7 @@ fn ogc_surveys_collection_lists_ready_footprints_filtered_by_bbox_and_datetime()
 fn datetime_filters_compare_instants_not_calendar_days() {
     let s = serve(BIG_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
-    let sv = ingest(
-        &s,
-        &op,
-        "tq-a.tif",
-        &TQ_A.get().bytes,
-        "2026-03-10T08:00:00Z",
-    );
+    let sv = ingest(&s, &op, "tq-a.tif", TQ_A.get(), "2026-03-10T08:00:00Z");
     let id = id_of(&sv);
     let (z, x, y) = centre_tile(&sv, zoom(&sv, "native_zoom"));
     let before = "2026-03-10T00:00:00Z/2026-03-10T07:59:59Z";
@@ -1389,7 +1362,7 @@ fn stac_collection_validates_and_item_assets_resolve() {
     let s = serve(BIG_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
-    let file = &TQ_A.get().bytes;
+    let file = TQ_A.get();
     let sv = ingest(&s, &op, "tq-a.tif", file, "2026-03-01T08:00:00Z");
     let id = id_of(&sv);
 
@@ -1412,7 +1385,7 @@ fn stac_collection_validates_and_item_assets_resolve() {
     assert_eq!(item["type"], "Feature");
     assert_eq!(item["id"], id.as_str());
     assert_eq!(item["collection"], "vigil-surveys");
-    assert_eq!(item["properties"]["datetime"], "2026-03-01T08:00:00Z");
+    assert_instant(&item["properties"]["datetime"], "2026-03-01T08:00:00Z");
     assert_eq!(item["bbox"], sv["bbox"]);
     let listed = s.get("/stac/items", Some(&viewer));
     expect_status(&s, "/stac/items", &listed, 200);
@@ -1511,14 +1484,14 @@ fn cancel_stops_running_and_queued_surveys_without_leaving_tiles() {
     let op = user(&s, "op08", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
     let op24 = user(&s, "op24", "operator", "24");
-    let small = &TQ_A.get().bytes;
+    let small = TQ_A.get();
     let done = ingest(&s, &op, "tq-a.tif", small, "2026-03-01T08:00:00Z");
     let done_id = id_of(&done);
 
     let big = queue(
         &s,
         &op,
-        &upload_file(&s, &op, "tq-big.tif", &BIG.get().bytes),
+        &upload_file(&s, &op, "tq-big.tif", BIG.get()),
         "2026-03-02T08:00:00Z",
     );
     wait_tiling(&s, &op, &big);
@@ -1536,7 +1509,10 @@ fn cancel_stops_running_and_queued_surveys_without_leaving_tiles() {
             None,
         )
     };
-    expect_status(&s, "cancel by a viewer", &cancel(&viewer, &big), 403);
+    // A viewer may see a ready survey of the province but not cancel anything; until a survey is
+    // ready only its operator (and admins) see it at all.
+    expect_status(&s, "cancel by a viewer", &cancel(&viewer, &done_id), 403);
+    expect_status(&s, "cancel by a viewer", &cancel(&viewer, &big), 404);
     expect_status(&s, "cancel by another province", &cancel(&op24, &big), 404);
 
     let r = cancel(&op, &waiting);
@@ -1580,7 +1556,7 @@ fn cancel_stops_running_and_queued_surveys_without_leaving_tiles() {
 fn server_killed_while_tiling_requeues_the_survey_and_finishes_it() {
     let mut s = serve(BIG_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
-    let file = &BIG.get().bytes;
+    let file = BIG.get();
     let id = queue(
         &s,
         &op,
