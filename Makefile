@@ -35,7 +35,7 @@ lint:
 ## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
 ## ingest beside gdal2tiles and tile serving (issue 3).
 bench: release
-	$(CARGO) bench --bench hotspots
+	$(CARGO) bench --bench hotspots --bench tiling
 	bench/run.sh
 	bench/ingest.sh
 

@@ -23,6 +23,7 @@
 #   MARTIN_RPS=8666                           reference req/s for the serving goal
 #   VIGIL_BIN=path                            default: cargo build --release, then
 #                                             ${CARGO_TARGET_DIR:-target}/release/vigil
+#   VIGIL_REV=label                           what VIGIL_BIN was built from, for the report
 #   SKIP_VIGIL=1 / SKIP_GDAL2TILES=1 / SKIP_SERVE=1   leave a part out
 #   KEEP_TILES=1                              keep gdal2tiles' output tree (261 MB at 8192)
 #   NO_RECORD=1                               don't append the block to bench/RESULTS.md
@@ -294,8 +295,12 @@ fi
 
 # ---------------------------------------------------------------- report
 STAMP=$(date -u +%Y-%m-%dT%H:%MZ)
-REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
-git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || REV="$REV+uncommitted"
+if [ -n "${VIGIL_REV:-}" ]; then REV="vigil $VIGIL_REV"
+elif [ -n "${VIGIL_BIN:-}" ]; then REV="vigil from VIGIL_BIN"
+else
+  REV="vigil $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || REV="$REV+uncommitted"
+fi
 row() {  # row TOOL LABEL TILES
   local t="$1"
   printf '| %-34s | %7s | %7s | %5s | %12s | %12s | %16s | %6s |\n' "$2" "${R[${t}_wall_s]:--}" "${R[${t}_mpxs]:--}" \
@@ -306,7 +311,7 @@ REPORT="$RUN_DIR/results.md"
 {
   echo "### Survey ingest and tile serving, ${W}x${H} RGBN at ${GSD} m$([ "$QUICK" = 1 ] && echo ' (--quick)') — $STAMP"
   echo
-  echo "\`bench/ingest.sh$([ "$QUICK" = 1 ] && echo ' --quick')\`, repo at $REV, vigil binary \`${VIGIL/#$ROOT\//}\`; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')."
+  echo "\`bench/ingest.sh$([ "$QUICK" = 1 ] && echo ' --quick')\`, $REV (\`${VIGIL/#$ROOT\//}\`); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')."
   echo "Scene: ${R[scene]}; ${MPX} source Mpx. Zooms ${R[zoom]} for both tools."
   echo
   printf '| %-34s |  wall s |   Mpx/s |   CPU | tree RSS MiB | tree PSS MiB | largest proc MiB |  tiles |\n' "ingest"

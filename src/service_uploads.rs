@@ -326,7 +326,14 @@ impl Vigil {
                     s.state.code()
                 )));
             }
-            us::set_state(tx, &id, State::Cancelled, Some("discarded after commit"), None, &now)?;
+            us::set_state(
+                tx,
+                &id,
+                State::Cancelled,
+                Some("discarded after commit"),
+                None,
+                &now,
+            )?;
             audit_upload(
                 tx,
                 &who.name,
@@ -345,7 +352,10 @@ impl Vigil {
                 Err(e) => return Err(disk_err(format!("removing the file of upload {id}"))(e)),
             }
         }
-        let row = self.store().read(|c| us::get(c, &id))?.ok_or_else(|| not_found(&id))?;
+        let row = self
+            .store()
+            .read(|c| us::get(c, &id))?
+            .ok_or_else(|| not_found(&id))?;
         self.status_for(row)
     }
 

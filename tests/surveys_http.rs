@@ -422,6 +422,30 @@ fn assert_instant(got: &Value, want: &str) {
     );
 }
 
+/// A failed survey's error: a code from the contract and an English message that names no
+/// server path.
+fn assert_error_message(s: &TestServer, j: &Value) {
+    const CODES: [&str; 9] = [
+        "not_georeferenced",
+        "unknown_crs",
+        "band_layout",
+        "too_many_pixels",
+        "corrupt",
+        "unsupported_type",
+        "outside_jurisdiction",
+        "cancelled",
+        "internal",
+    ];
+    let code = j["error"]["code"].as_str().unwrap_or_default();
+    assert!(CODES.contains(&code), "error code not in the contract: {j}");
+    let message = j["error"]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "no error message: {j}");
+    assert!(
+        !message.contains(s.data.path_str()) && !message.contains("/uploads/"),
+        "the error message shows a server path: {message}"
+    );
+}
+
 fn id_of(j: &Value) -> String {
     j["id"].as_str().expect("id").to_string()
 }
@@ -616,14 +640,17 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     let failed = wait_finished(&s, &op, &outside);
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(failed["error"]["code"], "outside_jurisdiction", "{failed}");
-    assert!(
-        failed["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{failed}"
-    );
+    assert_error_message(&s, &failed);
     assert!(!tiles_dir(&s).join(&outside).exists());
     assert_eq!(part_dirs(&s), Vec::<String>::new());
+    let list = s.get("/v1/surveys", Some(&op)).json();
+    let ids: Vec<&str> = list["surveys"]
+        .as_array()
+        .expect("surveys")
+        .iter()
+        .map(|x| x["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, vec![outside.as_str(), id.as_str()], "newest first");
     // The same scene from an operator of province 24 is fine, and lands in 24.
     let inside = ingest(&s, &op24, "bn.tif", bn, "2026-03-02T08:00:00Z");
     assert_eq!(inside["province_code"], "24", "{inside}");
@@ -1171,6 +1198,7 @@ fn ogc_surveys_collection_lists_ready_footprints_filtered_by_bbox_and_datetime()
     let junk = upload_file(&s, &op, "junk.tif", &[7u8; 5000]);
     let failed = wait_finished(&s, &op, &queue(&s, &op, &junk, "2026-03-11T08:00:00Z"));
     assert_eq!(failed["state"], "failed", "{failed}");
+    assert_error_message(&s, &failed);
     let (east_id, west_id) = (id_of(&east), id_of(&west));
 
     let r = s.get("/collections", Some(&viewer));
@@ -1466,10 +1494,27 @@ fn stac_collection_validates_and_item_assets_resolve() {
 // 8. Cancel, and a crash while tiling
 // ---------------------------------------------------------------------------------------------
 
-/// Waits until the survey is being tiled.
+/// Files under `dir`, recursively (0 if it is not there).
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => files_under(&e.path()),
+                    Ok(_) => 1,
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits until the survey is being tiled and its staging directory holds tiles.
 fn wait_tiling(s: &TestServer, token: &str, id: &str) -> Value {
+    let staging = tiles_dir(s).join(format!("{id}.part"));
     let j = poll_survey(s, token, id, "tiling", |j| {
-        (j["state"] == "running" && j["stage"] == "tile") || is_finished(j)
+        (j["state"] == "running" && j["stage"] == "tile" && files_under(&staging) > 0)
+            || is_finished(j)
     });
     assert_eq!(
         j["state"], "running",
@@ -1566,7 +1611,15 @@ fn server_killed_while_tiling_requeues_the_survey_and_finishes_it() {
     let running = wait_tiling(&s, &op, &id);
     assert_eq!(running["attempts"], 1, "{running}");
 
-    s.crash_and_restart();
+    s.crash();
+    let staging = tiles_dir(&s).join(format!("{id}.part"));
+    let left = files_under(&staging);
+    eprintln!(
+        "SIGKILL at stage {}, progress {}: {left} files in {id}.part",
+        running["stage"], running["progress"]
+    );
+    assert!(left > 0, "the crash left no staging directory to clean up");
+    s.start_again();
     let after = survey(&s, &op, &id);
     assert!(
         (after["state"] == "queued" && after["attempts"] == 1)

@@ -564,7 +564,9 @@ async fn cancel_removes_the_part_file() {
         &e.op_a,
         Some((
             "application/json",
-            serde_json::json!({ "upload": id3 }).to_string().into_bytes(),
+            serde_json::json!({ "upload": id3 })
+                .to_string()
+                .into_bytes(),
         )),
     )
     .await;

@@ -709,3 +709,17 @@ impl TestServer {
         self.launch();
     }
 }
+
+impl TestServer {
+    /// SIGKILLs the server and leaves it down, so a test can look at what the crash left on disk;
+    /// [`TestServer::start_again`] brings it back.
+    pub fn crash(&mut self) {
+        self.kill();
+    }
+
+    /// Starts a crashed or terminated server again on the same data directory (and a new port).
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        self.launch();
+    }
+}
