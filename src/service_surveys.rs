@@ -634,9 +634,17 @@ impl Vigil {
         self.survey(who, id)
     }
 
-    /// Re-queues jobs a dead process left running and removes their partial tiles (start-up).
+    /// Re-queues jobs whose process is gone (a crash, a kill, a reboot) and removes their partial
+    /// tiles. Jobs of live processes — this one, or a `vigil ingest` running beside the server —
+    /// are left alone. Run at start-up and by the worker between jobs.
     pub fn reset_interrupted(&self) -> Result<usize> {
-        let rows = self.store().read(ss::running)?;
+        let rows: Vec<SurveyRow> = self
+            .store()
+            .read(ss::running)?
+            .into_iter()
+            .filter(|(_, runner)| !runner.as_deref().is_some_and(runner_alive))
+            .map(|(r, _)| r)
+            .collect();
         let tiles = self.config.tiles_dir();
         let now = now_rfc3339();
         for r in &rows {
@@ -676,8 +684,12 @@ impl Vigil {
             if self.jobs.shutdown.load(Ordering::SeqCst) {
                 return;
             }
+            if let Err(e) = self.reset_interrupted() {
+                tracing::warn!(error = %e, "cannot re-queue interrupted jobs");
+            }
             let now = now_rfc3339();
-            match self.store().write(|tx| ss::claim_next(tx, &now)) {
+            let me = this_runner();
+            match self.store().write(|tx| ss::claim_next(tx, &now, &me)) {
                 Ok(Some(row)) => self.run_job(row, false),
                 Ok(None) => {
                     let mut g = self.jobs.lock.lock();
@@ -893,8 +905,113 @@ impl Vigil {
     }
 }
 
+/// This process as a job runner: `pid@boot-id` (the boot id tells a pid reused after a reboot).
+fn this_runner() -> String {
+    format!("{}@{}", std::process::id(), boot_id())
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether the process named by a runner string is still running on this machine.
+fn runner_alive(runner: &str) -> bool {
+    let Some((pid, boot)) = runner.split_once('@') else {
+        return false;
+    };
+    if boot != boot_id() {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if pid == std::process::id() {
+        return true;
+    }
+    // A zombie (killed, not yet reaped) is not running, and a pid reused by another program is
+    // not ours.
+    let running = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    };
+    running
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("vigil"))
+}
+
 fn footprint_bbox(mp: &geo::MultiPolygon<f64>) -> Option<[f64; 4]> {
     use geo::BoundingRect;
     mp.bounding_rect()
         .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn running_row(v: &Vigil, runner: &str) -> String {
+        let now = now_rfc3339();
+        let id = new_survey_id().unwrap();
+        let row = SurveyRow {
+            id: id.clone(),
+            name: "t".into(),
+            state: SurveyState::Running,
+            upload_id: None,
+            source_path: "/nonexistent.tif".into(),
+            source_size: 1,
+            source_sha256: None,
+            filename: "t.tif".into(),
+            operator_id: 0,
+            operator: "cli".into(),
+            jurisdiction: "{}".into(),
+            bands_override: None,
+            acquired_at: None,
+            acquired_from: None,
+            meta: None,
+            footprint: None,
+            bbox: None,
+            province_code: None,
+            commune_code: None,
+            progress: 0.0,
+            stage: None,
+            error_code: None,
+            error: None,
+            cancel_requested: false,
+            attempts: 1,
+            created_at: now.clone(),
+            started_at: Some(now.clone()),
+            completed_at: None,
+            updated_at: now,
+        };
+        v.store()
+            .write(|tx| {
+                ss::insert(tx, &row)?;
+                ss::set_runner(tx, &id, runner)
+            })
+            .unwrap();
+        id
+    }
+
+    #[test]
+    fn only_jobs_of_dead_processes_are_requeued() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
+        let alive = running_row(&v, &this_runner());
+        // A pid that cannot exist, and a runner from another boot.
+        let dead = running_row(&v, &format!("{}@{}", u32::MAX - 1, boot_id()));
+        let rebooted = running_row(&v, &format!("{}@not-this-boot", std::process::id()));
+        let partial = tiling::layout::SurveyDir::staging(&v.config.tiles_dir(), &dead).root;
+        std::fs::create_dir_all(&partial).unwrap();
+        assert_eq!(v.reset_interrupted().unwrap(), 2);
+        let state = |id: &str| v.store().read(|c| ss::get(c, id)).unwrap().unwrap().state;
+        assert_eq!(state(&alive), SurveyState::Running);
+        assert_eq!(state(&dead), SurveyState::Queued);
+        assert_eq!(state(&rebooted), SurveyState::Queued);
+        assert!(!partial.exists(), "the partial tiles are removed");
+    }
 }

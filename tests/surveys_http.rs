@@ -972,6 +972,39 @@ fn who_may_queue_a_survey_and_what_the_request_must_hold() {
     let thrice = post_survey(&s, &op, &ok_body);
     expect_status(&s, "survey from an ingested upload", &thrice, 409);
 
+    // Racing requests for one upload: exactly one survey.
+    let raced = upload_file(&s, &op, "tq-a-raced.tif", file);
+    let body = json!({ "upload": raced }).to_string();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    common::http(
+                        "POST",
+                        s.port,
+                        "/v1/surveys",
+                        Some(&op),
+                        &[("Content-Type", "application/json")],
+                        Some(body.as_bytes()),
+                    )
+                    .map(|r| r.status)
+                    .unwrap_or(0)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("request thread"))
+            .collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        vec![202, 409, 409, 409],
+        "racing POSTs: {statuses:?}"
+    );
+
     // Not committed yet: incomplete, then complete but not committed.
     let u = begin_upload(&s, &op, "tq-a-again.tif", file);
     put_chunk(&s, &op, &u, file, 0);
@@ -1372,6 +1405,53 @@ fn datetime_filters_compare_instants_not_calendar_days() {
         "survey acquired 2026-03-10T08:00:00Z; wrong answers:\n{}",
         wrong.join("\n")
     );
+}
+
+/// SERVER BUG (found by this file): `/conformance` declares OGC API – Features Part 2 (`conf/crs`),
+/// which requires every collection's items to take `bbox-crs` and to say `Content-Crs`; the
+/// `surveys` collection refuses `bbox-crs` (400) and sends no `Content-Crs`.
+#[test]
+fn ogc_surveys_items_honour_the_part_2_crs_parameters_the_server_declares() {
+    const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+    let s = serve(BIG_CHUNKS);
+    let op = user(&s, "op08", "operator", "08");
+    let conf = s.get("/conformance", Some(&op)).json();
+    assert!(
+        conf["conformsTo"].as_array().is_some_and(|c| c
+            .iter()
+            .any(|c| c == "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs")),
+        "Part 2 is no longer declared; this test no longer applies: {conf}"
+    );
+    let sv = ingest(&s, &op, "tq-a.tif", TQ_A.get(), "2026-03-10T08:00:00Z");
+    let id = id_of(&sv);
+    let b = bbox_of(&sv);
+    let mut wrong = Vec::new();
+    let path = format!(
+        "/collections/surveys/items?bbox={},{},{},{}&bbox-crs={CRS84}",
+        b[0] - 0.001,
+        b[1] - 0.001,
+        b[2] + 0.001,
+        b[3] + 0.001
+    );
+    let r = s.get(&path, Some(&op));
+    if r.status != 200 || !r.text().contains(&id) {
+        wrong.push(format!("GET {path} → {}", r.describe()));
+    }
+    for p in [
+        "/collections/surveys/items".to_string(),
+        format!("/collections/surveys/items/{id}"),
+    ] {
+        let r = s.get(&p, Some(&op));
+        let want = format!("<{CRS84}>");
+        if r.header("content-crs") != Some(want.as_str()) {
+            wrong.push(format!(
+                "GET {p} → HTTP {}, Content-Crs {:?}, expected {want}",
+                r.status,
+                r.header("content-crs")
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -167,6 +167,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX surveys_one_live_per_upload ON surveys (upload_id)
         WHERE upload_id IS NOT NULL AND state IN ('queued', 'running', 'ready');
     "#,
+    // 6: which process runs a job (`pid@boot-id`), so a restart re-queues only jobs whose process
+    // is gone and leaves a running `vigil ingest` alone.
+    "ALTER TABLE surveys ADD COLUMN runner TEXT;",
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -222,8 +222,12 @@ pub fn live_for_upload(c: &Connection, upload: &str) -> Result<Option<SurveyRow>
     .next())
 }
 
-/// Takes the oldest queued survey, marking it running.
-pub fn claim_next(c: &Connection, now: &str) -> Result<Option<SurveyRow>, StoreError> {
+/// Takes the oldest queued survey, marking it running by `runner`.
+pub fn claim_next(
+    c: &Connection,
+    now: &str,
+    runner: &str,
+) -> Result<Option<SurveyRow>, StoreError> {
     let id: Option<String> = c
         .query_row(
             "SELECT id FROM surveys WHERE state = 'queued' ORDER BY created_at, id LIMIT 1",
@@ -234,8 +238,8 @@ pub fn claim_next(c: &Connection, now: &str) -> Result<Option<SurveyRow>, StoreE
     let Some(id) = id else { return Ok(None) };
     c.execute(
         "UPDATE surveys SET state = 'running', attempts = attempts + 1, started_at = ?2, progress = 0, \
-         stage = 'validate', error_code = NULL, error = NULL, updated_at = ?2 WHERE id = ?1",
-        params![id, now],
+         stage = 'validate', error_code = NULL, error = NULL, updated_at = ?2, runner = ?3 WHERE id = ?1",
+        params![id, now, runner],
     )?;
     get(c, &id)
 }
@@ -324,9 +328,26 @@ pub fn cancel_requested(c: &Connection, id: &str) -> Result<bool, StoreError> {
     )? != 0)
 }
 
-/// Surveys left `running` by a process that is gone.
-pub fn running(c: &Connection) -> Result<Vec<SurveyRow>, StoreError> {
-    query(c, "WHERE state = 'running'", [])
+/// Surveys in state `running`, with the process said to run each.
+pub fn running(c: &Connection) -> Result<Vec<(SurveyRow, Option<String>)>, StoreError> {
+    let rows = query(c, "WHERE state = 'running'", [])?;
+    rows.into_iter()
+        .map(|r| {
+            let runner: Option<String> =
+                c.query_row("SELECT runner FROM surveys WHERE id = ?1", [&r.id], |x| {
+                    x.get(0)
+                })?;
+            Ok((r, runner))
+        })
+        .collect()
+}
+
+pub fn set_runner(c: &Connection, id: &str, runner: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE surveys SET runner = ?2 WHERE id = ?1",
+        params![id, runner],
+    )?;
+    Ok(())
 }
 
 pub fn requeue(c: &Connection, id: &str, now: &str) -> Result<(), StoreError> {
