@@ -473,7 +473,10 @@ impl Vigil {
             meta: None,
             footprint: None,
             bbox: None,
-            province_code: None,
+            // Until the survey is located, colleagues of a one-province operator see it there.
+            province_code: (who.jurisdiction.provinces.len() == 1 && !who.jurisdiction.national)
+                .then(|| who.jurisdiction.provinces.iter().next().cloned())
+                .flatten(),
             commune_code: None,
             progress: 0.0,
             stage: None,

@@ -394,12 +394,6 @@ pub fn parse_bbox_pub(
     parse_bbox(q)
 }
 
-pub fn parse_datetime_pub(
-    q: &std::collections::HashMap<&str, &str>,
-) -> Result<(Option<i32>, Option<i32>), ApiError> {
-    parse_datetime(q)
-}
-
 /// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
 fn parse_datetime(
     q: &std::collections::HashMap<&str, &str>,

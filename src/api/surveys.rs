@@ -13,11 +13,11 @@ use super::error::ApiError;
 use super::extract::{Auth, Json, RawQuery};
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
-use super::ogc::{CRS84, Format, base, format, parse_bbox_pub, parse_datetime_pub};
+use super::ogc::{CRS84, Format, base, format, parse_bbox_pub};
 use crate::auth::Principal;
 use crate::service::Vigil;
 use crate::service_surveys::{NewSurvey, Survey};
-use crate::time_util::{day_number, now_rfc3339, parse_date};
+use crate::time_util::{now_rfc3339, rfc3339};
 
 pub const STAC_VERSION: &str = "1.0.0";
 pub const STAC_COLLECTION: &str = "vigil-surveys";
@@ -199,6 +199,69 @@ pub async fn source(
 
 // ---- OGC API – Features: the `surveys` collection -------------------------------------------
 
+/// An acquisition-time interval, as fixed-width RFC 3339 UTC text (how `acquired_at` is stored,
+/// so comparing text compares instants). Open ends are `None`.
+pub type Instants = (Option<String>, Option<String>);
+
+/// `datetime`: an instant, or `start/end` with `..` or empty for an open end (OGC API – Features
+/// 7.15.4). Instants may carry any offset; a bare date means that whole day in UTC.
+pub fn parse_instants(q: &std::collections::HashMap<&str, &str>) -> Result<Instants, ApiError> {
+    let Some(raw) = q.get("datetime") else {
+        return Ok((None, None));
+    };
+    let bad = |e: &str| ApiError::bad_request(format!("datetime={raw:?}: {e}"));
+    let one = |s: &str, end: bool| -> Result<Option<String>, ApiError> {
+        let s = s.trim();
+        if s.is_empty() || s == ".." {
+            return Ok(None);
+        }
+        if let Ok(t) =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        {
+            return Ok(Some(rfc3339(t)));
+        }
+        let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| bad("expected RFC 3339 date-times (2026-03-10T08:00:00Z) or dates"))?;
+        let t = if end {
+            d.with_hms_milli(23, 59, 59, 999)
+        } else {
+            d.with_hms_milli(0, 0, 0, 0)
+        }
+        .map_err(|_| bad("impossible time"))?
+        .assume_utc();
+        Ok(Some(rfc3339(t)))
+    };
+    match raw.split_once('/') {
+        Some((a, b)) => {
+            let (from, to) = (one(a, false)?, one(b, true)?);
+            if let (Some(f), Some(t)) = (&from, &to)
+                && f > t
+            {
+                return Err(bad("the interval ends before it starts"));
+            }
+            Ok((from, to))
+        }
+        None => {
+            let (from, to) = (one(raw, false)?, one(raw, true)?);
+            if from.is_none() {
+                return Err(bad("expected an instant or an interval"));
+            }
+            Ok((from, to))
+        }
+    }
+}
+
+/// Whether a survey's acquisition instant lies in the interval (surveys without one match only
+/// an unbounded interval).
+pub fn acquired_within(s: &Survey, (from, to): &Instants) -> bool {
+    if from.is_none() && to.is_none() {
+        return true;
+    }
+    s.row.acquired_at.as_deref().is_some_and(|a| {
+        from.as_deref().is_none_or(|f| a >= f) && to.as_deref().is_none_or(|t| a <= t)
+    })
+}
+
 pub const TITLE: &str = "Ảnh bay khảo sát (surveys)";
 pub const DESCRIPTION: &str = "Drone survey flights: footprint polygon, acquisition time, ground resolution, bands and operator of every ingested orthomosaic, scoped to your jurisdiction.";
 
@@ -207,7 +270,7 @@ fn ready_visible(
     vigil: &Vigil,
     who: &Principal,
     bbox: Option<[f64; 4]>,
-    days: (Option<i32>, Option<i32>),
+    when: Instants,
 ) -> Vec<std::sync::Arc<Survey>> {
     let idx = vigil.survey_index();
     let mut out: Vec<_> = idx
@@ -218,19 +281,7 @@ fn ready_visible(
             (Some(_), None) => false,
             (None, _) => true,
         })
-        .filter(|s| {
-            let day = s
-                .row
-                .acquired_at
-                .as_deref()
-                .and_then(|a| parse_date(a.get(..10)?).ok())
-                .map(day_number);
-            match (days, day) {
-                ((None, None), _) => true,
-                (_, None) => false,
-                ((from, to), Some(d)) => from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t),
-            }
-        })
+        .filter(|s| acquired_within(s, &when))
         .cloned()
         .collect();
     out.sort_by(|a, b| {
@@ -319,7 +370,9 @@ pub async fn ogc_items(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    q.only(&["f", "bbox", "datetime", "limit", "offset", "crs"])?;
+    q.only(&[
+        "f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs",
+    ])?;
     let m = q.map();
     if let Some(c) = m.get("crs")
         && *c != CRS84
@@ -331,7 +384,7 @@ pub async fn ogc_items(
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
     let bbox = parse_bbox_pub(&m)?;
-    let days = parse_datetime_pub(&m)?;
+    let when = parse_instants(&m)?;
     let limit = match m.get("limit") {
         Some(s) => s
             .parse::<usize>()
@@ -349,7 +402,7 @@ pub async fn ogc_items(
             .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
         None => 0,
     };
-    let all = ready_visible(&state.vigil, &who, bbox, days);
+    let all = ready_visible(&state.vigil, &who, bbox, when);
     let page: Vec<Value> = all
         .iter()
         .skip(offset)
@@ -393,10 +446,19 @@ pub async fn ogc_items(
         "links": links,
     })
     .to_string();
-    Ok(match fmt {
+    Ok(with_crs(match fmt {
         Format::Json => json_response(StatusCode::OK, GEOJSON, body),
         Format::Html => html::items("surveys", TITLE, &body),
-    })
+    }))
+}
+
+/// Footprints are stored and served in CRS84 (OGC API – Features Part 2 `Content-Crs`).
+fn with_crs(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+    );
+    r
 }
 
 pub async fn ogc_item(
@@ -416,10 +478,10 @@ pub async fn ogc_item(
             ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
         })?;
     let body = feature(&b, &s).to_string();
-    Ok(match fmt {
+    Ok(with_crs(match fmt {
         Format::Json => json_response(StatusCode::OK, GEOJSON, body),
         Format::Html => html::feature("surveys", &body),
-    })
+    }))
 }
 
 // ---- STAC ---------------------------------------------------------------------------------------
@@ -533,15 +595,10 @@ pub async fn stac_items(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    q.only(&["bbox", "datetime"])?;
+    q.only(&["bbox", "bbox-crs", "datetime"])?;
     let m = q.map();
     let b = base(&state, &headers);
-    let all = ready_visible(
-        &state.vigil,
-        &who,
-        parse_bbox_pub(&m)?,
-        parse_datetime_pub(&m)?,
-    );
+    let all = ready_visible(&state.vigil, &who, parse_bbox_pub(&m)?, parse_instants(&m)?);
     let body = json!({
         "type": "FeatureCollection",
         "features": all.iter().map(|s| stac_item(&b, s)).collect::<Vec<_>>(),

@@ -18,14 +18,14 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, RawQuery};
-use super::ogc::{base, parse_datetime_pub};
+use super::ogc::base;
+use super::surveys::{Instants, acquired_within, parse_instants};
 use crate::auth::Principal;
 use crate::config::TileFormat;
 use crate::grid::Tile;
 use crate::service::Vigil;
 use crate::service_surveys::{Survey, is_survey_id};
 use crate::tiling::{image_ops, layout::SurveyDir};
-use crate::time_util::{day_number, parse_date};
 
 const CACHE_SURVEY: &str = "private, max-age=86400";
 const CACHE_MOSAIC: &str = "private, max-age=60";
@@ -157,25 +157,10 @@ pub async fn survey_tile(
     }
 }
 
-/// `datetime` for the mosaic: acquisition days in `[from, to]`.
-fn mosaic_days(q: &RawQuery) -> Result<(Option<i32>, Option<i32>), ApiError> {
+/// `datetime` for the mosaic: acquisition instants in `[from, to]`.
+fn mosaic_days(q: &RawQuery) -> Result<Instants, ApiError> {
     q.only(&["datetime"])?;
-    parse_datetime_pub(&q.map())
-}
-
-fn acquired_day(s: &Survey) -> Option<i32> {
-    s.row
-        .acquired_at
-        .as_deref()
-        .and_then(|a| parse_date(a.get(..10)?).ok())
-        .map(day_number)
-}
-
-fn in_days(s: &Survey, (from, to): (Option<i32>, Option<i32>)) -> bool {
-    if from.is_none() && to.is_none() {
-        return true;
-    }
-    acquired_day(s).is_some_and(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
+    parse_instants(&q.map())
 }
 
 pub async fn mosaic_tile(
@@ -194,7 +179,7 @@ pub async fn mosaic_tile(
     let mut stack: Vec<&Arc<Survey>> = idx
         .in_mercator([b[0] + e, b[1] + e, b[2] - e, b[3] - e])
         .filter(|s| Vigil::survey_visible(&who, &s.row))
-        .filter(|s| in_days(s, days))
+        .filter(|s| acquired_within(s, &days))
         .filter(|s| {
             s.meta
                 .as_ref()
@@ -344,7 +329,7 @@ pub async fn mosaic_tilejson(
     let visible: Vec<&Arc<Survey>> = idx
         .all()
         .filter(|s| Vigil::survey_visible(&who, &s.row))
-        .filter(|s| in_days(s, days))
+        .filter(|s| acquired_within(s, &days))
         .collect();
     let bbox = visible
         .iter()

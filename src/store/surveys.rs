@@ -156,8 +156,8 @@ pub fn insert(c: &Connection, s: &SurveyRow) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO surveys (id, name, state, upload_id, source_path, source_size, source_sha256, filename, \
          operator_id, operator, jurisdiction, bands_override, acquired_at, acquired_from, progress, attempts, \
-         created_at, started_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16, ?17, ?16)",
+         created_at, started_at, updated_at, province_code, commune_code) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15, ?16, ?17, ?16, ?18, ?19)",
         params![
             s.id,
             s.name,
@@ -176,6 +176,8 @@ pub fn insert(c: &Connection, s: &SurveyRow) -> Result<(), StoreError> {
             s.attempts,
             s.created_at,
             s.started_at,
+            s.province_code,
+            s.commune_code,
         ],
     )?;
     Ok(())
