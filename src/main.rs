@@ -222,8 +222,10 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
 fn init_logging(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cfg.log.format {
         LogFormat::Json => builder.json().init(),
@@ -344,7 +346,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "min_zoom": m.map(|m| m.min_zoom),
                     "megapixels": m.map(|m| (m.width * m.height) as f64 / 1e6),
                     "seconds": secs,
-                    "stages": m.map(|m| m.timings.clone()),
+                    "stages": m.map(|m| m.timings.iter().map(|(n, t)| serde_json::json!({ "name": n, "seconds": t })).collect::<Vec<_>>()),
+                    "tiles_dir": m.map(|_| v.config.tiles_dir().join(&r.id).display().to_string()),
                 });
                 println!("{line}");
                 if r.state != vigil::store::surveys::SurveyState::Ready {
