@@ -21,6 +21,29 @@ pub struct Config {
     pub upload: UploadConfig,
     pub tiles: TilesConfig,
     pub ingest: IngestConfig,
+    pub classify: ClassifyConfig,
+}
+
+/// The vegetation classifier run as a stage of every ingest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifyConfig {
+    /// Run it (flags are raised for poppy and cannabis plots).
+    pub enabled: bool,
+    /// Model file written by `vigil train`; the model built into the binary when unset.
+    pub model: Option<PathBuf>,
+    /// Minimum mapping unit: plots smaller than this many square metres are not flagged.
+    pub min_area_m2: f64,
+}
+
+impl Default for ClassifyConfig {
+    fn default() -> Self {
+        ClassifyConfig {
+            enabled: true,
+            model: None,
+            min_area_m2: 20.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -375,6 +398,12 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "ingest.max_pixels and ingest.gdal_cache_mib must be positive".into(),
             ));
+        }
+        if !(self.classify.min_area_m2 >= 0.0 && self.classify.min_area_m2 < 1e7) {
+            return Err(ConfigError::Invalid(format!(
+                "classify.min_area_m2 must be between 0 and 10000000, got {}",
+                self.classify.min_area_m2
+            )));
         }
         if self.ingest.threads > 256 {
             return Err(ConfigError::Invalid(format!(

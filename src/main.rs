@@ -56,9 +56,57 @@ enum Command {
     Demo(DemoCmd),
     /// Write a seeded synthetic drone scene (GeoTIFF) and its ground truth (GeoJSON, EPSG:4326).
     SampleImagery(SampleImageryArgs),
+    /// Train the vegetation model from labelled scenes (SCENE.tif beside SCENE.truth.geojson) and/or
+    /// scenes it draws itself; prints held-out cell-level recall and writes the model file.
+    Train(TrainArgs),
+    /// Run a scene through ingest and the classifier and score its flags against ground truth:
+    /// object-level precision, recall and F1 per class, poppy by stage, false flags per hectare.
+    Eval(EvalArgs),
     /// Ingest orthomosaics already on this machine: validate, tile into the tile store, index.
     /// Prints one JSON line per file on stdout; progress goes to stderr.
     Ingest(IngestArgs),
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The scene (GeoTIFF).
+    scene: PathBuf,
+    /// Its ground truth (GeoJSON with `class` and, for poppy, `stage`).
+    truth: PathBuf,
+    /// Model file (default: the built-in model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// IoU a flag needs with a plot to count as finding it.
+    #[arg(long, default_value_t = vigil::classify::eval::DEFAULT_IOU_THRESHOLD)]
+    iou: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Model file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Draw this many training scenes (seeds SEED, SEED+1, …) in addition to the files given.
+    #[arg(long, default_value_t = 0)]
+    generate: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Side of drawn scenes in pixels.
+    #[arg(long, default_value_t = 1024)]
+    size: usize,
+    /// Drawn scenes held out for the report (seeds from SEED + 100000, never trained on).
+    #[arg(long, default_value_t = 3)]
+    held_out: usize,
+    #[arg(long, default_value_t = 40)]
+    epochs: usize,
+    /// Version stamped on the model and every flag it raises (default: vegetation-<date>).
+    #[arg(long)]
+    model_version: Option<String>,
+    /// Labelled scenes: GeoTIFFs with NAME.truth.geojson beside them.
+    scenes: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -233,6 +281,13 @@ fn init_logging(cfg: &Config) {
     }
 }
 
+/// A fresh scratch directory under the system temp dir.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("vigil-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
 fn open(common: &Common) -> anyhow::Result<Vigil> {
     let cfg = load_config(common)?;
     cfg.validate()?;
@@ -294,6 +349,134 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             vigil.stop_worker();
             let _ = worker.join();
             served
+        }
+        Command::Train(a) => {
+            use vigil::classify::train;
+            let work = tempfile_dir()?;
+            let mut scenes: Vec<train::LabelledScene> = a
+                .scenes
+                .iter()
+                .map(|p| train::LabelledScene {
+                    tif: p.clone(),
+                    truth: p.with_extension("truth.geojson"),
+                })
+                .collect();
+            if a.generate > 0 {
+                eprintln!("drawing {} training scenes", a.generate);
+                scenes.extend(
+                    train::generate_scenes(&work.join("scenes"), a.generate, a.seed, a.size)
+                        .map_err(|e| anyhow::anyhow!(e))?,
+                );
+            }
+            anyhow::ensure!(
+                !scenes.is_empty(),
+                "no scenes: give SCENE.tif files or --generate N"
+            );
+            let held = train::generate_scenes(
+                &work.join("held-out"),
+                a.held_out,
+                a.seed + 100_000,
+                a.size,
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            let version = a.model_version.unwrap_or_else(|| {
+                format!("vegetation-{}", &vigil::time_util::now_rfc3339()[..10])
+            });
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2);
+            let opts = train::FitOptions {
+                epochs: a.epochs,
+                seed: a.seed,
+                ..Default::default()
+            };
+            let model = train::train(
+                &scenes,
+                &held,
+                &work.join("tiles"),
+                threads,
+                &version,
+                &opts,
+                &mut |m| eprintln!("{m}"),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            let _ = std::fs::remove_dir_all(&work);
+            std::fs::write(&a.out, serde_json::to_string_pretty(&model)?)
+                .with_context(|| format!("cannot write {}", a.out.display()))?;
+            println!("wrote {} (version {})", a.out.display(), model.version);
+            Ok(())
+        }
+        Command::Eval(a) => {
+            use vigil::classify::eval;
+            let truth_text = std::fs::read_to_string(&a.truth)
+                .with_context(|| format!("cannot read {}", a.truth.display()))?;
+            let truth = eval::truth_from_geojson(&truth_text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.truth.display()))?;
+            let work = tempfile_dir()?;
+            let mut cfg = Config::default();
+            cfg.server.data_dir = work.clone();
+            cfg.log.level = "warn".into();
+            cfg.classify.model = a.model.clone();
+            cfg.validate()?;
+            init_logging(&cfg);
+            let v = Vigil::open(cfg).context("cannot open a scratch store")?;
+            let s = v.ingest_local(
+                &Principal::cli(),
+                vigil::service_surveys::LocalFile {
+                    path: a.scene.clone(),
+                    name: None,
+                    acquired_at: None,
+                    bands: None,
+                },
+                false,
+            )?;
+            let outcome = (|| -> anyhow::Result<()> {
+                anyhow::ensure!(
+                    s.row.state == vigil::store::surveys::SurveyState::Ready,
+                    "the scene was not ingested: {}",
+                    s.row.error.clone().unwrap_or_default()
+                );
+                let flags = v
+                    .store()
+                    .read(|c| vigil::store::flags::live_for_survey(c, &s.row.id))?;
+                let mut predicted = Vec::new();
+                for f in &flags {
+                    let g: geojson::Geometry = f.geometry.parse::<geojson::Geometry>()?;
+                    let g: geo::Geometry<f64> = g.try_into()?;
+                    let mp = match g {
+                        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                        geo::Geometry::MultiPolygon(m) => m,
+                        _ => anyhow::bail!("flag {} is not a polygon", f.id),
+                    };
+                    predicted.push(eval::Plot::flag(&f.class, f.confidence, mp));
+                }
+                let footprint = s.footprint().context("the survey has no footprint")?;
+                let fp: geojson::Geometry = serde_json::from_value(footprint)?;
+                let fp: geo::Geometry<f64> = fp.try_into()?;
+                let area_ha = {
+                    use geo::GeodesicArea;
+                    fp.geodesic_area_unsigned() / 10_000.0
+                };
+                let report = eval::evaluate(&predicted, &truth, area_ha, a.iou)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                if a.json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    println!("{report}");
+                    let m = s.meta.as_ref();
+                    println!(
+                        "model {}; {} flags; classify {:.3} s",
+                        m.and_then(|m| m.model_version.clone()).unwrap_or_default(),
+                        flags.len(),
+                        m.and_then(|m| m.timings.iter().find(|t| t.0 == "classify").map(|t| t.1))
+                            .unwrap_or(0.0)
+                    );
+                }
+                Ok(())
+            })();
+            drop(v);
+            let _ = std::fs::remove_dir_all(&work);
+            outcome
         }
         Command::Ingest(a) => {
             let v = open(&a.common)?;

@@ -130,6 +130,8 @@ pub struct Vigil {
     pub(crate) survey_fingerprint: parking_lot::Mutex<(i64, Option<String>)>,
     /// The ingest worker's wake-up, cancel flags and shutdown.
     pub(crate) jobs: crate::service_surveys::Jobs,
+    /// The vegetation model, loaded on first use.
+    pub(crate) model: parking_lot::Mutex<Option<Arc<crate::classify::model::Model>>>,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -192,6 +194,7 @@ impl Vigil {
             surveys: RwLock::new(Arc::new(surveys)),
             survey_fingerprint: parking_lot::Mutex::new(survey_fingerprint),
             jobs: Default::default(),
+            model: Default::default(),
         };
         Ok(vigil)
     }

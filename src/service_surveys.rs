@@ -52,6 +52,11 @@ pub struct SurveyMeta {
     pub bytes: u64,
     /// Stage name → seconds.
     pub timings: Vec<(String, f64)>,
+    /// Plots flagged by the classifier, and the model that raised them.
+    #[serde(default)]
+    pub flags: u64,
+    #[serde(default)]
+    pub model_version: Option<String>,
 }
 
 /// A survey as the API shows it.
@@ -289,8 +294,8 @@ struct JobObserver<'a> {
 }
 
 impl JobObserver<'_> {
-    /// Progress bands per stage: validate 0–5 %, tile 5–85 %, overviews 85–95 %, footprint and
-    /// index 95–100 %.
+    /// Progress bands per stage: validate 0–5 %, tile 5–65 %, overviews 65–75 %, footprint 75–78 %,
+    /// classify 78–98 %, index 99–100 %.
     fn percent(stage: Stage, done: u64, total: u64) -> f64 {
         let f = if total == 0 {
             1.0
@@ -298,10 +303,20 @@ impl JobObserver<'_> {
             done as f64 / total as f64
         };
         match stage {
-            Stage::Tile => 5.0 + 80.0 * f,
-            Stage::Overviews => 85.0 + 10.0 * f,
-            Stage::Footprint => 95.0 + 4.0 * f,
+            Stage::Tile => 5.0 + 60.0 * f,
+            Stage::Overviews => 65.0 + 10.0 * f,
+            Stage::Footprint => 75.0 + 3.0 * f,
         }
+    }
+
+    /// The classify stage: 78–98 %.
+    fn classify_progress(&self, done: usize, total: usize) {
+        let f = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
+        self.record(78.0 + 20.0 * f, "classify", done == 0);
     }
 
     fn record(&self, percent: f64, stage: &str, force: bool) {
@@ -359,6 +374,23 @@ impl tiling::Observer for JobObserver<'_> {
 }
 
 impl Vigil {
+    /// The vegetation model: `[classify] model` when set, else the one built into the binary.
+    pub fn vegetation_model(
+        &self,
+    ) -> std::result::Result<Arc<crate::classify::model::Model>, String> {
+        let mut slot = self.model.lock();
+        if let Some(m) = slot.as_ref() {
+            return Ok(m.clone());
+        }
+        let m = match &self.config.classify.model {
+            Some(p) => crate::classify::model::Model::load(p).map_err(|e| e.to_string())?,
+            None => crate::classify::model::Model::builtin(),
+        };
+        let m = Arc::new(m);
+        *slot = Some(m.clone());
+        Ok(m)
+    }
+
     /// The survey index (ready surveys).
     pub fn survey_index(&self) -> Arc<SurveyIndex> {
         self.surveys.read().clone()
@@ -815,6 +847,82 @@ impl Vigil {
             threads: self.config.ingest_threads(),
         };
         let out = tiling::run(&info, &row.id, &opts, &obs)?;
+        // Classify: flagged plots, stored with the survey in one transaction below.
+        let t_classify = Instant::now();
+        let (flag_rows, model_version) = if self.config.classify.enabled {
+            obs.record(78.0, "classify", true);
+            let cleanup = || {
+                let _ = tiling::remove_dir_if_exists(
+                    &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
+                );
+            };
+            let model = match self.vegetation_model() {
+                Ok(m) => m,
+                Err(e) => {
+                    cleanup();
+                    return Err(TilingError::Io(e));
+                }
+            };
+            let native = *out.plan.level(out.plan.native_zoom).expect("native level");
+            let dir = tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id);
+            let map = crate::classify::plots::classify_survey(
+                &dir,
+                native,
+                crate::classify::train::domain_for(&info),
+                &model,
+                opts.threads,
+                &|d, t| obs.classify_progress(d, t),
+                &|| tiling::Observer::cancelled(&obs),
+            );
+            let map = match map {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    cleanup();
+                    return Err(TilingError::Cancelled);
+                }
+                Err(e) => {
+                    cleanup();
+                    return Err(TilingError::Io(format!("classifying: {e}")));
+                }
+            };
+            let found =
+                crate::classify::plots::extract(&map, &model, self.config.classify.min_area_m2);
+            let bi = self.boundaries();
+            let acquired = row.acquired_at.clone().or_else(|| info.acquired_at.clone());
+            let rows: Vec<crate::store::flags::FlagRow> = found
+                .iter()
+                .map(|p| {
+                    use geo::{BoundingRect, InteriorPoint};
+                    let r = p.geometry.bounding_rect().expect("non-empty plot");
+                    let pt = p
+                        .geometry
+                        .interior_point()
+                        .map_or([r.min().x, r.min().y], |q| [q.x(), q.y()]);
+                    let loc = bi.locate(pt[0], pt[1]);
+                    crate::store::flags::FlagRow {
+                        id: 0,
+                        survey_id: row.id.clone(),
+                        class: p.class.to_string(),
+                        confidence: (p.confidence * 1000.0).round() / 1000.0,
+                        area_m2: (p.area_m2 * 10.0).round() / 10.0,
+                        status: "new".into(),
+                        geometry: geojson::Geometry::from(&p.geometry).to_string(),
+                        bbox: [r.min().x, r.min().y, r.max().x, r.max().y],
+                        point: pt,
+                        province_code: loc.province.or_else(|| province.clone()),
+                        commune_code: loc.commune,
+                        acquired_at: acquired.clone(),
+                        model_version: model.version.clone(),
+                        drivers: serde_json::to_string(&p.drivers).unwrap_or_else(|_| "[]".into()),
+                        created_at: String::new(),
+                    }
+                })
+                .collect();
+            (rows, Some(model.version.clone()))
+        } else {
+            (Vec::new(), None)
+        };
+        let classify_s = t_classify.elapsed().as_secs_f64();
         obs.record(99.0, "index", true);
         let t_index = Instant::now();
         let (acquired_at, acquired_from) = match (&row.acquired_at, &info.acquired_at) {
@@ -829,6 +937,9 @@ impl Vigil {
         };
         let mut timings = vec![("validate".to_string(), validate_s)];
         timings.extend(out.timings.iter().map(|(s, t)| (s.code().to_string(), *t)));
+        if model_version.is_some() {
+            timings.push(("classify".to_string(), classify_s));
+        }
         let meta = SurveyMeta {
             driver: info.driver.clone(),
             width: info.width,
@@ -846,6 +957,8 @@ impl Vigil {
             analysis_tiles: out.analysis_tiles,
             bytes: out.bytes,
             timings: timings.clone(),
+            flags: flag_rows.len() as u64,
+            model_version: model_version.clone(),
         };
         let footprint = geojson::Geometry::from(&out.footprint);
         let bbox = footprint_bbox(&out.footprint).unwrap_or(info.bbox);
@@ -875,12 +988,13 @@ impl Vigil {
                     },
                     &now,
                 )?;
+                crate::store::flags::replace_for_survey(tx, &row.id, &flag_rows, &now)?;
                 audit(
                     tx,
                     "system",
                     "ready",
                     &row.id,
-                    json!({ "tiles": out.display_tiles, "native_zoom": out.plan.native_zoom, "province": province }),
+                    json!({ "tiles": out.display_tiles, "native_zoom": out.plan.native_zoom, "province": province, "flags": flag_rows.len(), "model": model_version }),
                 )?;
                 Ok::<_, Error>(())
             },

@@ -202,7 +202,7 @@ async fn landing_conformance_and_api_are_public_and_linked() {
 }
 
 #[tokio::test]
-async fn collections_list_the_four_layers() {
+async fn collections_list_every_layer() {
     let e = env();
     let r = get(&e, "/collections", &e.viewer_tq).await;
     let ids: Vec<&str> = r.body["collections"]
@@ -211,7 +211,10 @@ async fn collections_list_the_four_layers() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec!["hotspots", "communes", "provinces", "surveys"]);
+    assert_eq!(
+        ids,
+        vec!["hotspots", "communes", "provinces", "surveys", "flags"]
+    );
     let r = get(&e, "/collections/nope", &e.viewer_tq).await;
     assert_problem(&r, StatusCode::NOT_FOUND, "nope");
 }

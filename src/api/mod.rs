@@ -5,6 +5,7 @@
 mod error;
 mod extract;
 mod features;
+mod flags;
 mod html;
 mod ogc;
 mod openapi;

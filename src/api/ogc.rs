@@ -42,14 +42,16 @@ pub enum CollectionId {
     Communes,
     Provinces,
     Surveys,
+    Flags,
 }
 
 impl CollectionId {
-    pub const ALL: [CollectionId; 4] = [
+    pub const ALL: [CollectionId; 5] = [
         CollectionId::Hotspots,
         CollectionId::Communes,
         CollectionId::Provinces,
         CollectionId::Surveys,
+        CollectionId::Flags,
     ];
 
     pub fn parse(s: &str) -> Result<CollectionId, ApiError> {
@@ -58,8 +60,9 @@ impl CollectionId {
             "communes" => Ok(CollectionId::Communes),
             "provinces" => Ok(CollectionId::Provinces),
             "surveys" => Ok(CollectionId::Surveys),
+            "flags" => Ok(CollectionId::Flags),
             _ => Err(ApiError::not_found(format!(
-                "no collection {s:?}; collections: hotspots, communes, provinces, surveys"
+                "no collection {s:?}; collections: hotspots, communes, provinces, surveys, flags"
             ))),
         }
     }
@@ -70,6 +73,7 @@ impl CollectionId {
             CollectionId::Communes => "communes",
             CollectionId::Provinces => "provinces",
             CollectionId::Surveys => "surveys",
+            CollectionId::Flags => "flags",
         }
     }
 
@@ -79,6 +83,7 @@ impl CollectionId {
             CollectionId::Communes => "Xã, phường (communes)",
             CollectionId::Provinces => "Tỉnh, thành phố (provinces)",
             CollectionId::Surveys => super::surveys::TITLE,
+            CollectionId::Flags => super::flags::TITLE,
         }
     }
 
@@ -92,12 +97,13 @@ impl CollectionId {
             }
             CollectionId::Provinces => "Province boundaries (tỉnh, thành phố).",
             CollectionId::Surveys => super::surveys::DESCRIPTION,
+            CollectionId::Flags => super::flags::DESCRIPTION,
         }
     }
 
     fn level(self) -> Option<Level> {
         match self {
-            CollectionId::Hotspots | CollectionId::Surveys => None,
+            CollectionId::Hotspots | CollectionId::Surveys | CollectionId::Flags => None,
             CollectionId::Communes => Some(Level::Commune),
             CollectionId::Provinces => Some(Level::Province),
         }
@@ -222,6 +228,9 @@ pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, Ap
 fn collection_json(state: &AppState, b: &str, c: CollectionId, who: &Principal) -> Value {
     if c == CollectionId::Surveys {
         return super::surveys::collection_json(state, b, who);
+    }
+    if c == CollectionId::Flags {
+        return super::flags::collection_json(state, b, who);
     }
     let extent_bbox = match c.level() {
         Some(level) => {
@@ -504,6 +513,9 @@ pub async fn items(
     let c = CollectionId::parse(&cid)?;
     if c == CollectionId::Surveys {
         return super::surveys::ogc_items(state, who, q, headers).await;
+    }
+    if c == CollectionId::Flags {
+        return super::flags::ogc_items(state, who, q, headers).await;
     }
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
@@ -813,6 +825,9 @@ pub async fn item(
     let c = CollectionId::parse(&cid)?;
     if c == CollectionId::Surveys {
         return super::surveys::ogc_item(state, who, fid, q, headers).await;
+    }
+    if c == CollectionId::Flags {
+        return super::flags::ogc_item(state, who, fid, q, headers).await;
     }
     q.only(&["f", "crs"])?;
     let fmt = format(&q, &headers)?;

@@ -112,7 +112,7 @@ pub fn spec() -> Value {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `vigil user add`" } },
             "parameters": {
                 "f": { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "html"] } },
-                "collectionId": { "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string", "enum": ["hotspots", "communes", "provinces", "surveys"] } },
+                "collectionId": { "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string", "enum": ["hotspots", "communes", "provinces", "surveys", "flags"] } },
                 "featureId": { "name": "featureId", "in": "path", "required": true, "schema": { "type": "string" } },
                 "bbox": { "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "schema": { "type": "array", "minItems": 4, "maxItems": 6, "items": { "type": "number" } } },
                 "bbox-crs": { "name": "bbox-crs", "in": "query", "required": false, "schema": { "type": "string", "enum": [CRS84, EPSG4326, EPSG3857] } },

@@ -170,6 +170,31 @@ const MIGRATIONS: &[&str] = &[
     // 6: which process runs a job (`pid@boot-id`), so a restart re-queues only jobs whose process
     // is gone and leaves a running `vigil ingest` alone.
     "ALTER TABLE surveys ADD COLUMN runner TEXT;",
+    // 7: flagged plots (issue 4): what the classifier raised for people to review. A re-run of a
+    // survey supersedes its flags (superseded_at) instead of deleting them, so review history stays.
+    r#"
+    CREATE TABLE flags (
+        id            INTEGER PRIMARY KEY,
+        survey_id     TEXT NOT NULL REFERENCES surveys (id),
+        class         TEXT NOT NULL CHECK (class IN ('poppy', 'cannabis')),
+        confidence    REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+        area_m2       REAL NOT NULL CHECK (area_m2 > 0),
+        status        TEXT NOT NULL DEFAULT 'new',
+        geometry      TEXT NOT NULL,               -- GeoJSON (Multi)Polygon, lon/lat
+        min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL, max_lat REAL NOT NULL,
+        lon           REAL NOT NULL,               -- a point inside the plot
+        lat           REAL NOT NULL,
+        province_code TEXT,
+        commune_code  TEXT,
+        acquired_at   TEXT,
+        model_version TEXT NOT NULL,
+        drivers       TEXT NOT NULL,               -- JSON [[feature, z-score], ...]
+        created_at    TEXT NOT NULL,
+        superseded_at TEXT
+    );
+    CREATE INDEX flags_live_by_survey ON flags (survey_id) WHERE superseded_at IS NULL;
+    CREATE INDEX flags_live_by_place ON flags (min_lon, min_lat) WHERE superseded_at IS NULL;
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod boundaries;
+pub mod flags;
 pub mod hotspots;
 mod migrations;
 pub mod surveys;

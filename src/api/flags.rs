@@ -1,0 +1,255 @@
+//! The `flags` collection of OGC API – Features: plots the classifier flagged as possible poppy
+//! or cannabis, with `class`, `confidence`, `area_m2` and review `status`, scoped by jurisdiction.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::RawQuery;
+use super::features::{GEOJSON, HTML, JSON, Link};
+use super::html;
+use super::ogc::{CRS84, Format, base, format, parse_bbox_pub};
+use super::surveys::parse_instants;
+use crate::auth::Principal;
+use crate::store::flags::FlagRow;
+use crate::time_util::now_rfc3339;
+
+pub const TITLE: &str = "Nghi vấn trồng cây có chất ma túy (flags)";
+pub const DESCRIPTION: &str = "Plots the vegetation classifier flagged in drone surveys as possible opium poppy or cannabis: class, confidence, area in m², review status, the survey and the features that drove each flag. A flag is a lead for a person to review, never a verdict.";
+
+const PARAMS: &[&str] = &[
+    "f",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "limit",
+    "offset",
+    "class",
+    "status",
+    "survey",
+    "min_confidence",
+];
+
+pub fn feature(b: &str, f: &FlagRow) -> Value {
+    let geometry: Value = serde_json::from_str(&f.geometry).unwrap_or(Value::Null);
+    let drivers: Vec<(String, f64)> = serde_json::from_str(&f.drivers).unwrap_or_default();
+    json!({
+        "type": "Feature",
+        "id": f.id,
+        "geometry": geometry,
+        "bbox": f.bbox,
+        "properties": {
+            "class": f.class,
+            "confidence": f.confidence,
+            "area_m2": f.area_m2,
+            "status": f.status,
+            "survey": f.survey_id,
+            "acquired_at": f.acquired_at,
+            "province_code": f.province_code,
+            "commune_code": f.commune_code,
+            "model_version": f.model_version,
+            "drivers": drivers.iter().map(|(n, z)| json!({ "feature": n, "z": z })).collect::<Vec<_>>(),
+            "created_at": f.created_at,
+        },
+        "links": [
+            { "rel": "self", "href": format!("{b}/collections/flags/items/{}", f.id), "type": GEOJSON },
+            { "rel": "related", "href": format!("{b}/collections/surveys/items/{}", f.survey_id), "type": GEOJSON, "title": "survey" },
+        ],
+    })
+}
+
+fn respond(fmt: Format, body: String, single: bool) -> Response {
+    let mut r = match (fmt, single) {
+        (Format::Json, _) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+            body,
+        )
+            .into_response(),
+        (Format::Html, false) => html::items("flags", TITLE, &body),
+        (Format::Html, true) => html::feature("flags", &body),
+    };
+    r.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+    );
+    r
+}
+
+pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
+    let all = state.vigil.flags(who, None).unwrap_or_default();
+    let bbox = all
+        .iter()
+        .map(|f| f.bbox)
+        .reduce(|a, c| {
+            [
+                a[0].min(c[0]),
+                a[1].min(c[1]),
+                a[2].max(c[2]),
+                a[3].max(c[3]),
+            ]
+        })
+        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    json!({
+        "id": "flags",
+        "title": TITLE,
+        "description": DESCRIPTION,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {
+            "spatial": { "bbox": [bbox], "crs": CRS84 },
+            "temporal": { "interval": [[null, null]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
+        },
+        "properties": { "class": ["poppy", "cannabis"] },
+        "links": [
+            Link::new(format!("{b}/collections/flags"), "self", JSON, "Lớp dữ liệu này"),
+            Link::new(format!("{b}/collections/flags/items"), "items", GEOJSON, "Các đối tượng (GeoJSON)"),
+            Link::new(format!("{b}/collections/flags/items?f=html"), "items", HTML, "Các đối tượng (HTML)"),
+        ],
+    })
+}
+
+pub async fn ogc_items(
+    state: AppState,
+    who: Principal,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(PARAMS)?;
+    let m = q.map();
+    if let Some(c) = m.get("crs")
+        && *c != CRS84
+    {
+        return Err(ApiError::bad_request(format!(
+            "unsupported crs {c:?} for flags; supported: {CRS84}"
+        )));
+    }
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let bbox = parse_bbox_pub(&m)?;
+    let (from, to) = parse_instants(&m)?;
+    let classes: Option<Vec<&str>> = m.get("class").map(|s| s.split(',').collect());
+    if let Some(cs) = &classes
+        && let Some(bad) = cs.iter().find(|c| !["poppy", "cannabis"].contains(c))
+    {
+        return Err(ApiError::bad_request(format!(
+            "class={bad:?}: flags are poppy or cannabis"
+        )));
+    }
+    let statuses: Option<Vec<&str>> = m.get("status").map(|s| s.split(',').collect());
+    let min_conf = match m.get("min_confidence") {
+        Some(s) => Some(
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| (0.0..=1.0).contains(v))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "min_confidence={s:?}: expected a number in 0..1"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let limit = match m.get("limit") {
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
+            })?
+            .min(state.vigil.config.api.max_limit),
+        None => state.vigil.config.api.default_limit,
+    };
+    let offset = match m.get("offset") {
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
+        None => 0,
+    };
+    let survey = m.get("survey").map(|s| s.to_string());
+    let all = state.run(move |v| v.flags(&who, bbox)).await?;
+    let matching: Vec<&FlagRow> = all
+        .iter()
+        .filter(|f| {
+            classes
+                .as_ref()
+                .is_none_or(|cs| cs.contains(&f.class.as_str()))
+        })
+        .filter(|f| {
+            statuses
+                .as_ref()
+                .is_none_or(|ss| ss.contains(&f.status.as_str()))
+        })
+        .filter(|f| survey.as_ref().is_none_or(|s| *s == f.survey_id))
+        .filter(|f| min_conf.is_none_or(|c| f.confidence >= c))
+        .filter(|f| {
+            if from.is_none() && to.is_none() {
+                return true;
+            }
+            f.acquired_at.as_deref().is_some_and(|a| {
+                from.as_deref().is_none_or(|x| a >= x) && to.as_deref().is_none_or(|x| a <= x)
+            })
+        })
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|f| feature(&b, f))
+        .collect();
+    let mut links = vec![
+        Link::new(
+            format!("{b}/collections/flags/items"),
+            "self",
+            GEOJSON,
+            "Trang này",
+        ),
+        Link::new(format!("{b}/collections/flags"), "collection", JSON, TITLE),
+    ];
+    if offset + page.len() < matching.len() {
+        let mut pairs: Vec<(String, String)> =
+            q.0.iter().filter(|(k, _)| k != "offset").cloned().collect();
+        pairs.push(("offset".into(), (offset + page.len()).to_string()));
+        let qs = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        links.push(Link::new(
+            format!("{b}/collections/flags/items?{qs}"),
+            "next",
+            GEOJSON,
+            "Trang sau",
+        ));
+    }
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": page,
+        "numberMatched": matching.len(),
+        "numberReturned": page.len(),
+        "timeStamp": now_rfc3339(),
+        "links": links,
+    })
+    .to_string();
+    Ok(respond(fmt, body, false))
+}
+
+pub async fn ogc_item(
+    state: AppState,
+    who: Principal,
+    fid: String,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["f", "crs"])?;
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let id: i64 = fid
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no flag {fid:?}")))?;
+    let f = state.run(move |v| v.flag(&who, id)).await?;
+    Ok(respond(fmt, feature(&b, &f).to_string(), true))
+}

@@ -1,0 +1,387 @@
+//! Per-cell features of an analysis tile: what the model sees.
+//!
+//! A tile (256 × 256 px) is cut into cells of [`CELL`] × [`CELL`] pixels. Every band is first
+//! brought into one domain — display-like values in 0..1 (8-bit sources as they are, 16-bit
+//! reflectance or DN through the survey's white point and a 1/2.2 gamma), so a model trained on
+//! one kind of file reads the other. Then each cell gets chromatic coordinates, excess green,
+//! VARI and GLI, saturation, brightness relative to its neighbourhood, local texture, the density
+//! of flower-like specks (bright low-saturation or magenta pixels standing out from the cell), and
+//! NDVI / NIR ratio when there is a NIR band. Ratios and relative measures make the features
+//! robust to light, haze and white balance; nothing is tuned to a scene.
+//!
+//! The hot loop is one pass over the pixels with fixed-size arrays: no allocation per cell.
+
+use crate::ingest::raster::Role;
+use crate::tiling::layout::AnalysisTile;
+
+/// Cell side in pixels.
+pub const CELL: usize = 8;
+/// Cells per tile side.
+pub const CELLS: usize = 256 / CELL;
+/// A cell is classified when at least this share of its pixels is inside the footprint.
+pub const MIN_VALID: f32 = 0.5;
+
+/// Feature names, in vector order. RGB features first; the NIR ones are only filled for RGBN.
+pub const NAMES: [&str; N_FEATURES] = [
+    "r_chroma",
+    "g_chroma",
+    "b_chroma",
+    "excess_green",
+    "vari",
+    "gli",
+    "saturation",
+    "brightness",
+    "brightness_vs_neighbourhood",
+    "texture",
+    "exg_texture",
+    "speck_density",
+    "magenta_density",
+    "white_density",
+    "blue_excess",
+    "ctx_g_chroma",
+    "ctx_excess_green",
+    "ctx_texture",
+    "ctx_speck_density",
+    "ctx_magenta_density",
+    "ctx_white_density",
+    "ctx_blue_excess",
+    "ctx_saturation",
+    "ndvi",
+    "nir_ratio",
+    "ndvi_texture",
+    "ctx_ndvi",
+];
+pub const N_FEATURES: usize = 27;
+/// Features available without NIR (the first ones).
+pub const N_RGB: usize = 23;
+/// Base features whose 5 × 5-cell neighbourhood mean is a context feature, and where it goes.
+const CONTEXT: [(usize, usize); 9] = [
+    (1, 15),
+    (3, 16),
+    (9, 17),
+    (11, 18),
+    (12, 19),
+    (13, 20),
+    (14, 21),
+    (6, 22),
+    (23, 26),
+];
+
+/// How sample values map to 0..1 display-like values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Domain {
+    /// Sample value taken as white.
+    pub white: f32,
+    /// Apply a 1/2.2 gamma (linear 16-bit data); 8-bit orthomosaics are already gamma-encoded.
+    pub gamma: bool,
+}
+
+impl Domain {
+    pub fn for_tile(sample_bytes: u8, white16: f32) -> Domain {
+        if sample_bytes == 1 {
+            Domain {
+                white: 255.0,
+                gamma: false,
+            }
+        } else {
+            Domain {
+                white: white16.max(1.0),
+                gamma: true,
+            }
+        }
+    }
+
+    /// Lookup table over every possible sample value.
+    pub fn lut(&self, max: usize) -> Vec<f32> {
+        (0..=max)
+            .map(|v| {
+                let x = (v as f32 / self.white).clamp(0.0, 1.0);
+                if self.gamma { x.powf(1.0 / 2.2) } else { x }
+            })
+            .collect()
+    }
+}
+
+/// Features of every cell of one tile.
+#[derive(Debug, Clone)]
+pub struct TileFeatures {
+    /// `CELLS × CELLS` rows of `N_FEATURES`, row-major by cell; `valid[i]` says whether cell `i`
+    /// had enough pixels inside the footprint.
+    pub values: Vec<[f32; N_FEATURES]>,
+    pub valid: Vec<bool>,
+    pub has_nir: bool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    n: f32,
+    s: [f32; 16],
+}
+
+/// Computes cell features of a tile. `lut` maps samples to 0..1 (see [`Domain::lut`]).
+pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
+    let red = t.plane(Role::Red).expect("analysis tiles have red");
+    let green = t.plane(Role::Green).expect("analysis tiles have green");
+    let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
+    let nir = t.plane(Role::Nir);
+    let n_cells = CELLS * CELLS;
+    // Pass 1: per-cell means of brightness (for the relative features of pass 2).
+    let mut mean_v = vec![0f32; n_cells];
+    let mut count = vec![0f32; n_cells];
+    for y in 0..256 {
+        let cy = y / CELL;
+        for x in 0..256 {
+            let i = y * 256 + x;
+            if t.mask[i] == 0 {
+                continue;
+            }
+            let (r, g, b) = (
+                lut[red[i] as usize],
+                lut[green[i] as usize],
+                lut[blue[i] as usize],
+            );
+            let c = cy * CELLS + x / CELL;
+            mean_v[c] += r.max(g).max(b);
+            count[c] += 1.0;
+        }
+    }
+    for (m, n) in mean_v.iter_mut().zip(&count) {
+        if *n > 0.0 {
+            *m /= n;
+        }
+    }
+    // Pass 2: sums per cell.
+    let mut acc = vec![Acc::default(); n_cells];
+    for y in 0..256 {
+        let cy = y / CELL;
+        for x in 0..256 {
+            let i = y * 256 + x;
+            if t.mask[i] == 0 {
+                continue;
+            }
+            let c = cy * CELLS + x / CELL;
+            let (r, g, b) = (
+                lut[red[i] as usize],
+                lut[green[i] as usize],
+                lut[blue[i] as usize],
+            );
+            let sum = r + g + b + 1e-4;
+            let (rc, gc, bc) = (r / sum, g / sum, b / sum);
+            let exg = 2.0 * gc - rc - bc;
+            let v = r.max(g).max(b);
+            let mn = r.min(g).min(b);
+            let sat = if v > 1e-4 { (v - mn) / v } else { 0.0 };
+            let bright = v > mean_v[c] * 1.2 + 0.02;
+            let white = bright && sat < 0.22;
+            let magenta = r > g * 1.08 && b > g * 1.02 && sat > 0.12;
+            let speck = white || (bright && magenta);
+            let ndvi = match nir {
+                Some(n) => {
+                    let nv = lut[n[i] as usize];
+                    (nv - r) / (nv + r + 1e-4)
+                }
+                None => 0.0,
+            };
+            let a = &mut acc[c];
+            a.n += 1.0;
+            a.s[0] += rc;
+            a.s[1] += gc;
+            a.s[2] += bc;
+            a.s[3] += exg;
+            a.s[4] += v;
+            a.s[5] += v * v;
+            a.s[6] += exg * exg;
+            a.s[7] += sat;
+            a.s[8] += f32::from(speck);
+            a.s[9] += f32::from(magenta);
+            a.s[10] += f32::from(white);
+            a.s[11] += ndvi;
+            a.s[12] += ndvi * ndvi;
+            a.s[13] += r;
+            a.s[14] += g;
+            a.s[15] += b;
+        }
+    }
+    let mut values = vec![[0f32; N_FEATURES]; n_cells];
+    let mut valid = vec![false; n_cells];
+    let per_cell = (CELL * CELL) as f32;
+    for c in 0..n_cells {
+        let a = &acc[c];
+        if a.n < per_cell * MIN_VALID {
+            continue;
+        }
+        valid[c] = true;
+        let n = a.n;
+        let mean = |k: usize| a.s[k] / n;
+        let var = |k: usize, k2: usize| (a.s[k2] / n - mean(k) * mean(k)).max(0.0);
+        let (r, g, b) = (mean(13), mean(14), mean(15));
+        let v = mean(4);
+        let f = &mut values[c];
+        f[0] = mean(0);
+        f[1] = mean(1);
+        f[2] = mean(2);
+        f[3] = mean(3);
+        f[4] = ((g - r) / (g + r - b).abs().max(0.02)).clamp(-2.0, 2.0);
+        f[5] = (2.0 * g - r - b) / (2.0 * g + r + b + 1e-4);
+        f[6] = mean(7);
+        f[7] = v;
+        f[8] = 0.0; // neighbourhood, below
+        f[9] = var(4, 5).sqrt() / (v + 0.02);
+        f[10] = var(3, 6).sqrt();
+        f[11] = mean(8);
+        f[12] = mean(9);
+        f[13] = mean(10);
+        f[14] = b - (r + g) / 2.0;
+        if nir.is_some() {
+            f[23] = mean(11);
+            let nv = mean(11);
+            f[24] = (1.0 + nv) / (1.0 - nv + 1e-3);
+            f[25] = var(11, 12).sqrt();
+        }
+    }
+    // Brightness against the 5 × 5-cell neighbourhood (exposure and haze cancel out).
+    for cy in 0..CELLS {
+        for cx in 0..CELLS {
+            let c = cy * CELLS + cx;
+            if !valid[c] {
+                continue;
+            }
+            let (mut s, mut n) = (0f32, 0f32);
+            for ny in cy.saturating_sub(2)..(cy + 3).min(CELLS) {
+                for nx in cx.saturating_sub(2)..(cx + 3).min(CELLS) {
+                    let k = ny * CELLS + nx;
+                    if valid[k] {
+                        s += values[k][7];
+                        n += 1.0;
+                    }
+                }
+            }
+            values[c][8] = values[c][7] / (s / n + 0.02);
+        }
+    }
+    // Context: the same features averaged over the 5 × 5-cell neighbourhood (plots are tens of
+    // cells across; a lone cell's look is noisy).
+    let base = values.clone();
+    for cy in 0..CELLS {
+        for cx in 0..CELLS {
+            let c = cy * CELLS + cx;
+            if !valid[c] {
+                continue;
+            }
+            let mut sums = [0f32; CONTEXT.len()];
+            let mut n = 0f32;
+            for ny in cy.saturating_sub(2)..(cy + 3).min(CELLS) {
+                for nx in cx.saturating_sub(2)..(cx + 3).min(CELLS) {
+                    let k = ny * CELLS + nx;
+                    if valid[k] {
+                        for (j, (from, _)) in CONTEXT.iter().enumerate() {
+                            sums[j] += base[k][*from];
+                        }
+                        n += 1.0;
+                    }
+                }
+            }
+            for (j, (_, to)) in CONTEXT.iter().enumerate() {
+                values[c][*to] = sums[j] / n;
+            }
+        }
+    }
+    TileFeatures {
+        values,
+        valid,
+        has_nir: nir.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(
+        px: impl Fn(usize, usize) -> [u16; 4],
+        mask: impl Fn(usize, usize) -> bool,
+    ) -> AnalysisTile {
+        let mut planes = vec![vec![0u16; 65536]; 4];
+        let mut m = vec![0u8; 65536];
+        for y in 0..256 {
+            for x in 0..256 {
+                let p = px(x, y);
+                for b in 0..4 {
+                    planes[b][y * 256 + x] = p[b];
+                }
+                m[y * 256 + x] = if mask(x, y) { 255 } else { 0 };
+            }
+        }
+        AnalysisTile {
+            sample_bytes: 1,
+            roles: vec![Role::Red, Role::Green, Role::Blue, Role::Nir],
+            planes,
+            mask: m,
+        }
+    }
+
+    #[test]
+    fn green_canopy_and_white_specks_are_told_apart() {
+        let lut = Domain::for_tile(1, 0.0).lut(255);
+        // Left half: uniform green canopy with high NIR. Right half: grey-green canopy with a
+        // white speck every 4th pixel.
+        let t = tile(
+            |x, y| {
+                if x < 128 {
+                    [60, 140, 50, 200]
+                } else if (x + y) % 4 == 0 {
+                    [240, 240, 235, 200]
+                } else {
+                    [110, 130, 120, 150]
+                }
+            },
+            |_, _| true,
+        );
+        let f = tile_features(&t, &lut);
+        let green = f.values[5 * CELLS + 2];
+        let poppyish = f.values[5 * CELLS + 20];
+        let idx = |name: &str| NAMES.iter().position(|n| *n == name).unwrap();
+        assert!(green[idx("excess_green")] > poppyish[idx("excess_green")]);
+        assert!(
+            poppyish[idx("speck_density")] > 0.2,
+            "{}",
+            poppyish[idx("speck_density")]
+        );
+        assert_eq!(green[idx("speck_density")], 0.0);
+        assert!(green[idx("ndvi")] > 0.4);
+        assert!(poppyish[idx("texture")] > green[idx("texture")]);
+    }
+
+    #[test]
+    fn cells_mostly_outside_the_footprint_are_not_classified() {
+        let lut = Domain::for_tile(1, 0.0).lut(255);
+        let t = tile(|_, _| [100, 100, 100, 100], |x, _| x >= 4);
+        let f = tile_features(&t, &lut);
+        assert!(f.valid[0], "half a cell is enough");
+        let t = tile(|_, _| [100, 100, 100, 100], |x, _| x >= 5);
+        let f = tile_features(&t, &lut);
+        assert!(!f.valid[0]);
+        assert!(f.valid[1]);
+    }
+
+    #[test]
+    fn features_do_not_move_with_overall_light() {
+        let lut = Domain::for_tile(1, 0.0).lut(255);
+        let scene = |k: f32| {
+            tile(
+                move |x, y| {
+                    let base = [90.0, 120.0, 70.0, 160.0];
+                    let j = ((x * 7 + y * 13) % 17) as f32;
+                    base.map(|v| ((v + j) * k) as u16)
+                },
+                |_, _| true,
+            )
+        };
+        let a = tile_features(&scene(1.0), &lut);
+        let b = tile_features(&scene(1.3), &lut);
+        for k in [0, 1, 2, 3, 5, 8, 15] {
+            let (x, y) = (a.values[100][k], b.values[100][k]);
+            assert!((x - y).abs() < 0.03, "{}: {x} vs {y}", NAMES[k]);
+        }
+    }
+}

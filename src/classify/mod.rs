@@ -1,0 +1,9 @@
+//! The per-tile vegetation classifier (issue 4): cell features of analysis tiles (`features`), a
+//! small pure-Rust model in a versioned JSON file (`model`), its training from labelled scenes
+//! (`train`), and object-level evaluation against ground truth (`eval`).
+
+pub mod eval;
+pub mod features;
+pub mod model;
+pub mod plots;
+pub mod train;

@@ -1,0 +1,224 @@
+//! The vegetation model: multinomial logistic regression over standardised cell features and
+//! their pairwise products (a quadratic decision surface), one head for RGB imagery and one for
+//! RGB + NIR. Pure Rust at run time; the model is a versioned JSON file written by `vigil train`.
+//!
+//! Why not a crate: linfa/smartcore would add a large dependency tree for what is ~100 lines of
+//! arithmetic here, and a JSON file we define ourselves stays readable and diffable in review.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::features::{N_FEATURES, N_RGB};
+
+/// The classes, in output order.
+pub const CLASSES: [&str; 4] = ["poppy", "cannabis", "other_vegetation", "non_vegetation"];
+pub const N_CLASSES: usize = 4;
+pub const POPPY: usize = 0;
+pub const CANNABIS: usize = 1;
+
+/// The file format tag.
+pub const FORMAT: &str = "vigil-vegetation-model/1";
+
+/// One linear head on expanded features.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Head {
+    /// `rgb` or `rgbn`.
+    pub bands: String,
+    /// Input features used (the first `n_inputs` of [`super::features::NAMES`]).
+    pub n_inputs: usize,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    /// `N_CLASSES` rows of weights over the expanded vector (inputs, then pairwise products).
+    pub weights: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
+}
+
+/// A trained model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    pub format: String,
+    /// Stamped on every flag, so flags can be traced to the model that raised them.
+    pub version: String,
+    pub trained_at: String,
+    /// How it was trained (scenes, seeds, counts, held-out accuracy).
+    pub training: serde_json::Value,
+    pub classes: Vec<String>,
+    pub heads: Vec<Head>,
+}
+
+/// Why a model file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read model {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("model {path} is not a Vigil vegetation model: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Length of the expanded vector for `n` inputs.
+pub fn expanded_len(n: usize) -> usize {
+    n + n * (n + 1) / 2
+}
+
+/// Standardises `x` and appends every pairwise product (squares included) into `out`.
+pub fn expand(x: &[f32], mean: &[f32], std: &[f32], out: &mut [f32]) {
+    let n = mean.len();
+    for i in 0..n {
+        out[i] = (x[i] - mean[i]) / std[i];
+    }
+    let mut k = n;
+    for i in 0..n {
+        for j in i..n {
+            out[k] = out[i] * out[j];
+            k += 1;
+        }
+    }
+}
+
+/// Softmax in place.
+pub fn softmax(z: &mut [f32; N_CLASSES]) {
+    let m = z.iter().copied().fold(f32::MIN, f32::max);
+    let mut s = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= s;
+    }
+}
+
+impl Head {
+    /// Class probabilities of one cell; `scratch` must hold [`expanded_len`] values.
+    pub fn predict(&self, x: &[f32; N_FEATURES], scratch: &mut [f32]) -> [f32; N_CLASSES] {
+        let n = self.n_inputs;
+        expand(&x[..n], &self.mean, &self.std, scratch);
+        let mut z = [0f32; N_CLASSES];
+        for (c, zc) in z.iter_mut().enumerate() {
+            let w = &self.weights[c];
+            *zc = self.bias[c]
+                + w.iter()
+                    .zip(scratch.iter())
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>();
+        }
+        softmax(&mut z);
+        z
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let n = self.n_inputs;
+        if !(n == N_RGB || n == N_FEATURES) {
+            return Err(format!("head {} uses {n} inputs", self.bands));
+        }
+        let e = expanded_len(n);
+        if self.mean.len() != n
+            || self.std.len() != n
+            || self.bias.len() != N_CLASSES
+            || self.weights.len() != N_CLASSES
+            || self.weights.iter().any(|w| w.len() != e)
+            || self.std.iter().any(|s| s.is_nan() || *s <= 0.0)
+        {
+            return Err(format!("head {} has inconsistent sizes", self.bands));
+        }
+        Ok(())
+    }
+}
+
+impl Model {
+    /// The head for imagery with or without NIR.
+    pub fn head(&self, has_nir: bool) -> &Head {
+        let want = if has_nir { "rgbn" } else { "rgb" };
+        self.heads
+            .iter()
+            .find(|h| h.bands == want)
+            .or_else(|| self.heads.iter().find(|h| h.bands == "rgb"))
+            .expect("validated: an rgb head exists")
+    }
+
+    pub fn from_json(text: &str, path: &str) -> Result<Model, ModelError> {
+        let invalid = |message: String| ModelError::Invalid {
+            path: path.into(),
+            message,
+        };
+        let m: Model = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if m.format != FORMAT {
+            return Err(invalid(format!(
+                "format {:?}, expected {FORMAT:?}",
+                m.format
+            )));
+        }
+        if m.classes != CLASSES {
+            return Err(invalid(format!(
+                "classes {:?}, expected {CLASSES:?}",
+                m.classes
+            )));
+        }
+        if !m.heads.iter().any(|h| h.bands == "rgb") {
+            return Err(invalid("no rgb head".into()));
+        }
+        for h in &m.heads {
+            h.check().map_err(invalid)?;
+        }
+        Ok(m)
+    }
+
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Model::from_json(&text, &path.display().to_string())
+    }
+
+    /// The model shipped in the binary (`models/vigil-vegetation.json`, trained by `vigil train`).
+    pub fn builtin() -> Model {
+        Model::from_json(
+            include_str!("../../models/vigil-vegetation.json"),
+            "models/vigil-vegetation.json",
+        )
+        .expect("the built-in model is valid (checked by a test)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_has_every_pair_once() {
+        let x = [1.0, 2.0, 3.0];
+        let mut out = vec![0.0; expanded_len(3)];
+        expand(&x, &[0.0; 3], &[1.0; 3], &mut out);
+        assert_eq!(out, vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 4.0, 6.0, 9.0]);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut z = [1.0, 3.0, 0.0, -2.0];
+        softmax(&mut z);
+        assert!((z.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(z[1] > z[0] && z[0] > z[2] && z[2] > z[3]);
+    }
+
+    #[test]
+    fn the_builtin_model_loads_and_bad_files_are_named() {
+        let m = Model::builtin();
+        assert!(m.heads.iter().any(|h| h.bands == "rgbn"));
+        let err = Model::from_json("{\"format\": \"x\"}", "m.json").unwrap_err();
+        assert!(err.to_string().contains("m.json"), "{err}");
+        let mut bad = m.clone();
+        bad.heads[0].weights.pop();
+        let text = serde_json::to_string(&bad).unwrap();
+        assert!(
+            Model::from_json(&text, "b.json")
+                .unwrap_err()
+                .to_string()
+                .contains("sizes")
+        );
+    }
+}

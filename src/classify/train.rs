@@ -1,0 +1,478 @@
+//! Training the vegetation model from labelled scenes (`vigil train`).
+//!
+//! Each scene (a GeoTIFF and its truth GeoJSON, as `vigil sample-imagery` writes them) goes
+//! through the real ingest path — inspection, warp and tiling — so the model learns from exactly
+//! the analysis tiles it will classify. Cells wholly inside one truth plot are labelled with the
+//! plot's class group (poppy, cannabis, other vegetation, non-vegetation); cells wholly outside
+//! every plot are background vegetation; cells on plot edges are left out. Classes are balanced by
+//! capping cells per class and scene, then a head is fitted per band set by mini-batch Adam on the
+//! softmax cross-entropy with L2, with class weights.
+
+use std::path::{Path, PathBuf};
+
+use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde_json::json;
+
+use super::features::{self, CELL, CELLS, Domain, N_FEATURES, N_RGB};
+use super::model::{self, Head, Model, N_CLASSES};
+use crate::config::TileFormat;
+use crate::grid::{self, Tile};
+use crate::ingest::raster::{self, Limits, SampleType};
+use crate::tiling::{self, Observer, Stage, layout::AnalysisTile};
+
+/// A scene and its truth.
+#[derive(Debug, Clone)]
+pub struct LabelledScene {
+    pub tif: PathBuf,
+    pub truth: PathBuf,
+}
+
+/// The class group a truth class trains.
+pub fn group_of(truth_class: &str) -> Option<usize> {
+    Some(match truth_class {
+        "poppy" => 0,
+        "cannabis" => 1,
+        "cabbage" | "buckwheat" | "mustard" | "blossoming_tree" | "maize" | "tea" | "forest" => 2,
+        "bare_soil" | "roof" | "road" => 3,
+        _ => return None,
+    })
+}
+
+/// One labelled cell.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub x: [f32; N_FEATURES],
+    pub class: u8,
+    pub nir: bool,
+}
+
+struct TruthPlot {
+    group: usize,
+    bbox: Rect<f64>,
+    shape: MultiPolygon<f64>,
+}
+
+fn read_truth(path: &Path) -> Result<Vec<TruthPlot>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let gj: geojson::GeoJson = text
+        .parse()
+        .map_err(|e| format!("{}: not GeoJSON: {e}", path.display()))?;
+    let geojson::GeoJson::FeatureCollection(fc) = gj else {
+        return Err(format!("{}: not a FeatureCollection", path.display()));
+    };
+    let mut out = Vec::new();
+    for (i, f) in fc.features.iter().enumerate() {
+        let class = f
+            .property("class")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format!("{}: feature {i} has no class", path.display()))?;
+        let group = group_of(class)
+            .ok_or_else(|| format!("{}: feature {i}: unknown class {class:?}", path.display()))?;
+        let geom = f
+            .geometry
+            .as_ref()
+            .ok_or_else(|| format!("{}: feature {i} has no geometry", path.display()))?;
+        let g: geo::Geometry<f64> = geom
+            .clone()
+            .try_into()
+            .map_err(|e| format!("{}: feature {i}: {e}", path.display()))?;
+        let shape = match g {
+            geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+            geo::Geometry::MultiPolygon(m) => m,
+            _ => return Err(format!("{}: feature {i} is not a polygon", path.display())),
+        };
+        let bbox = shape
+            .bounding_rect()
+            .ok_or_else(|| format!("{}: feature {i} is empty", path.display()))?;
+        out.push(TruthPlot { group, bbox, shape });
+    }
+    Ok(out)
+}
+
+/// Which plot a lon/lat point lies in.
+fn plot_at(plots: &[TruthPlot], lon: f64, lat: f64) -> Option<&TruthPlot> {
+    let p = Point::new(lon, lat);
+    plots.iter().find(|t| {
+        let b = t.bbox;
+        lon >= b.min().x
+            && lon <= b.max().x
+            && lat >= b.min().y
+            && lat <= b.max().y
+            && t.shape.contains(&p)
+    })
+}
+
+struct Quiet;
+impl Observer for Quiet {
+    fn progress(&self, _: Stage, _: u64, _: u64) {}
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// The sample-to-display mapping used for a survey (training and classification alike).
+pub fn domain_for(info: &raster::SourceInfo) -> Domain {
+    match (info.sample, info.stretch) {
+        (SampleType::U16, Some((_, hi))) => Domain::for_tile(2, f32::from(hi)),
+        (SampleType::U16, None) => Domain::for_tile(2, 65_535.0),
+        _ => Domain::for_tile(1, 255.0),
+    }
+}
+
+/// Tiles a scene in `work` and returns its labelled cells, at most `cap` per class.
+pub fn collect(
+    scene: &LabelledScene,
+    work: &Path,
+    threads: usize,
+    cap: usize,
+    seed: u64,
+) -> Result<Vec<Sample>, String> {
+    let plots = read_truth(&scene.truth)?;
+    let info = raster::inspect(
+        &scene.tif,
+        &Limits {
+            max_pixels: 1 << 34,
+        },
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let opts = tiling::Options {
+        tiles_dir: work.to_path_buf(),
+        format: TileFormat::Png,
+        threads,
+    };
+    let id = "svtrain0000000000";
+    let out = tiling::run(&info, id, &opts, &Quiet).map_err(|e| e.to_string())?;
+    let lut = domain_for(&info).lut(u16::MAX as usize);
+    let dir = tiling::layout::SurveyDir::new(work, id);
+    let z = out.plan.native_zoom;
+    let level = *out.plan.level(z).expect("native level");
+    let res = grid::resolution(z);
+    let mut per_class: Vec<Vec<Sample>> = vec![Vec::new(); N_CLASSES];
+    for y in level.min_y..=level.max_y {
+        for x in level.min_x..=level.max_x {
+            let t = Tile { z, x, y };
+            let Ok(bytes) = std::fs::read(dir.analysis(t)) else {
+                continue;
+            };
+            let at = AnalysisTile::decode(&bytes)?;
+            let f = features::tile_features(&at, &lut);
+            let b = t.bounds_mercator();
+            for c in 0..CELLS * CELLS {
+                if !f.valid[c] {
+                    continue;
+                }
+                let (cx, cy) = (c % CELLS, c / CELLS);
+                // The cell's centre and corners must agree on the plot.
+                let pts = [
+                    (0.5, 0.5),
+                    (0.05, 0.05),
+                    (0.95, 0.05),
+                    (0.05, 0.95),
+                    (0.95, 0.95),
+                ];
+                let mut label: Option<Option<usize>> = None;
+                let mut agree = true;
+                for (dx, dy) in pts {
+                    let mx = b[0] + (cx as f64 + dx) * CELL as f64 * res;
+                    let my = b[3] - (cy as f64 + dy) * CELL as f64 * res;
+                    let [lon, lat] = grid::mercator_to_lon_lat(mx, my);
+                    let here = plot_at(&plots, lon, lat).map(|p| p.group);
+                    match label {
+                        None => label = Some(here),
+                        Some(l) if l != here => {
+                            agree = false;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if !agree {
+                    continue;
+                }
+                let class = label.flatten().unwrap_or(2); // between plots: grass, scrub
+                per_class[class].push(Sample {
+                    x: f.values[c],
+                    class: class as u8,
+                    nir: f.has_nir,
+                });
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir.root);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for mut v in per_class {
+        v.shuffle(&mut rng);
+        v.truncate(cap);
+        out.extend(v);
+    }
+    Ok(out)
+}
+
+/// Fitting options.
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    pub epochs: usize,
+    pub batch: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    pub seed: u64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 40,
+            batch: 256,
+            learning_rate: 0.01,
+            l2: 1e-4,
+            seed: 1,
+        }
+    }
+}
+
+/// Fits one head on the first `n_inputs` features of `samples`.
+pub fn fit(samples: &[Sample], n_inputs: usize, bands: &str, o: &FitOptions) -> Head {
+    let n = n_inputs;
+    let e = model::expanded_len(n);
+    // Standardisation.
+    let mut mean = vec![0f32; n];
+    let mut sq = vec![0f32; n];
+    for s in samples {
+        for i in 0..n {
+            mean[i] += s.x[i];
+            sq[i] += s.x[i] * s.x[i];
+        }
+    }
+    let m = samples.len().max(1) as f32;
+    let std: Vec<f32> = (0..n)
+        .map(|i| {
+            mean[i] /= m;
+            (sq[i] / m - mean[i] * mean[i]).max(0.0).sqrt().max(1e-4)
+        })
+        .collect();
+    // Class weights: inverse frequency, square-rooted.
+    let mut counts = [0f32; N_CLASSES];
+    for s in samples {
+        counts[s.class as usize] += 1.0;
+    }
+    let cw: Vec<f32> = counts
+        .iter()
+        .map(|c| {
+            if *c > 0.0 {
+                (m / (N_CLASSES as f32 * c)).sqrt()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    // Expanded inputs once.
+    let mut xs = vec![0f32; samples.len() * e];
+    for (k, s) in samples.iter().enumerate() {
+        model::expand(&s.x[..n], &mean, &std, &mut xs[k * e..(k + 1) * e]);
+    }
+    let mut w = vec![vec![0f32; e]; N_CLASSES];
+    let mut bias = vec![0f32; N_CLASSES];
+    // Adam state.
+    let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
+    let mut mw = vec![vec![0f32; e]; N_CLASSES];
+    let mut vw = vec![vec![0f32; e]; N_CLASSES];
+    let mut mb = [0f32; N_CLASSES];
+    let mut vb = [0f32; N_CLASSES];
+    let mut gw = vec![vec![0f32; e]; N_CLASSES];
+    let mut gb = [0f32; N_CLASSES];
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    let mut rng = StdRng::seed_from_u64(o.seed);
+    let mut step = 0i32;
+    for epoch in 0..o.epochs {
+        order.shuffle(&mut rng);
+        let lr = o.learning_rate * (1.0 - epoch as f32 / o.epochs as f32).max(0.05);
+        for batch in order.chunks(o.batch) {
+            for g in gw.iter_mut() {
+                g.fill(0.0);
+            }
+            gb.fill(0.0);
+            let mut wsum = 0f32;
+            for &k in batch {
+                let x = &xs[k * e..(k + 1) * e];
+                let mut z = [0f32; N_CLASSES];
+                for c in 0..N_CLASSES {
+                    z[c] = bias[c] + w[c].iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
+                }
+                model::softmax(&mut z);
+                let y = samples[k].class as usize;
+                let sw = cw[y];
+                wsum += sw;
+                for c in 0..N_CLASSES {
+                    let d = (z[c] - f32::from(c == y)) * sw;
+                    gb[c] += d;
+                    for (g, xi) in gw[c].iter_mut().zip(x) {
+                        *g += d * xi;
+                    }
+                }
+            }
+            step += 1;
+            let inv = 1.0 / wsum.max(1e-6);
+            let c1 = 1.0 - b1.powi(step);
+            let c2 = 1.0 - b2.powi(step);
+            for c in 0..N_CLASSES {
+                for j in 0..e {
+                    let g = gw[c][j] * inv + o.l2 * w[c][j];
+                    mw[c][j] = b1 * mw[c][j] + (1.0 - b1) * g;
+                    vw[c][j] = b2 * vw[c][j] + (1.0 - b2) * g * g;
+                    w[c][j] -= lr * (mw[c][j] / c1) / ((vw[c][j] / c2).sqrt() + eps);
+                }
+                let g = gb[c] * inv;
+                mb[c] = b1 * mb[c] + (1.0 - b1) * g;
+                vb[c] = b2 * vb[c] + (1.0 - b2) * g * g;
+                bias[c] -= lr * (mb[c] / c1) / ((vb[c] / c2).sqrt() + eps);
+            }
+        }
+    }
+    Head {
+        bands: bands.into(),
+        n_inputs: n,
+        mean,
+        std,
+        weights: w,
+        bias,
+    }
+}
+
+/// Cell-level confusion of a head over samples: `[truth][predicted]`.
+pub fn confusion(head: &Head, samples: &[Sample]) -> [[u32; N_CLASSES]; N_CLASSES] {
+    let mut m = [[0u32; N_CLASSES]; N_CLASSES];
+    let mut scratch = vec![0f32; model::expanded_len(head.n_inputs)];
+    for s in samples {
+        let p = head.predict(&s.x, &mut scratch);
+        let best = (0..N_CLASSES)
+            .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+            .expect("classes");
+        m[s.class as usize][best] += 1;
+    }
+    m
+}
+
+/// Recall per class from a confusion matrix.
+pub fn recalls(m: &[[u32; N_CLASSES]; N_CLASSES]) -> [f64; N_CLASSES] {
+    let mut r = [0.0; N_CLASSES];
+    for c in 0..N_CLASSES {
+        let total: u32 = m[c].iter().sum();
+        r[c] = if total == 0 {
+            f64::NAN
+        } else {
+            f64::from(m[c][c]) / f64::from(total)
+        };
+    }
+    r
+}
+
+/// Trains both heads from training scenes and reports cell-level recall on held-out ones.
+pub fn train(
+    training: &[LabelledScene],
+    held_out: &[LabelledScene],
+    work: &Path,
+    threads: usize,
+    version: &str,
+    o: &FitOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<Model, String> {
+    let cap = 4000;
+    let mut all = Vec::new();
+    for (i, s) in training.iter().enumerate() {
+        let v = collect(s, work, threads, cap, o.seed + i as u64)?;
+        log(&format!("  {}: {} cells", s.tif.display(), v.len()));
+        all.extend(v);
+    }
+    let mut held = Vec::new();
+    for (i, s) in held_out.iter().enumerate() {
+        held.extend(collect(s, work, threads, cap, o.seed + 1000 + i as u64)?);
+    }
+    let rgbn: Vec<Sample> = all.iter().filter(|s| s.nir).copied().collect();
+    log(&format!("fitting rgb head on {} cells", all.len()));
+    let rgb_head = fit(&all, N_RGB, "rgb", o);
+    let mut heads = vec![rgb_head];
+    if !rgbn.is_empty() {
+        log(&format!("fitting rgbn head on {} cells", rgbn.len()));
+        heads.push(fit(&rgbn, N_FEATURES, "rgbn", o));
+    }
+    let mut report = serde_json::Map::new();
+    for h in &heads {
+        let test: Vec<Sample> = held
+            .iter()
+            .filter(|s| h.bands == "rgb" || s.nir)
+            .copied()
+            .collect();
+        let m = confusion(h, &test);
+        let r = recalls(&m);
+        log(&format!(
+            "held-out cell recall ({}): poppy {:.3}, cannabis {:.3}, other vegetation {:.3}, non-vegetation {:.3}",
+            h.bands, r[0], r[1], r[2], r[3]
+        ));
+        report.insert(
+            h.bands.clone(),
+            json!({ "confusion": m, "recall": r, "cells": test.len() }),
+        );
+    }
+    Ok(Model {
+        format: model::FORMAT.into(),
+        version: version.into(),
+        trained_at: crate::time_util::now_rfc3339(),
+        training: json!({
+            "scenes": training.iter().map(|s| s.tif.file_name().map(|f| f.to_string_lossy().to_string())).collect::<Vec<_>>(),
+            "held_out": held_out.iter().map(|s| s.tif.file_name().map(|f| f.to_string_lossy().to_string())).collect::<Vec<_>>(),
+            "cells": all.len(),
+            "epochs": o.epochs,
+            "held_out_cell_level": report,
+        }),
+        classes: model::CLASSES.iter().map(|c| c.to_string()).collect(),
+        heads,
+    })
+}
+
+/// Draws `n` labelled scenes with seeds `seed..`, cycling band layouts (RGBA 8-bit, RGBN 8-bit,
+/// RGBN 16-bit), CRSs (UTM 48N, VN-2000) and ground resolutions (3, 5, 7 cm).
+pub fn generate_scenes(
+    dir: &Path,
+    n: usize,
+    seed: u64,
+    size: usize,
+) -> Result<Vec<LabelledScene>, String> {
+    use crate::ingest::sample_files::{BandLayout, DEFAULT_CENTER, SampleRequest, write_sample};
+    let kinds = [
+        (BandLayout::Rgba, false, "EPSG:32648"),
+        (BandLayout::Rgbn, false, "EPSG:3405"),
+        (BandLayout::Rgbn, true, "EPSG:32648"),
+    ];
+    let gsds = [0.03, 0.05, 0.07];
+    (0..n)
+        .map(|i| {
+            let (layout, sixteen_bit, crs) = kinds[i % kinds.len()];
+            let s = seed + i as u64;
+            let spec = crate::sample::SceneSpec {
+                width: size,
+                height: size,
+                gsd: gsds[(i / kinds.len()) % gsds.len()],
+                ..crate::sample::SceneSpec::new(s)
+            };
+            let w = write_sample(&SampleRequest {
+                out_dir: dir.to_path_buf(),
+                name: Some(format!("train-{s}")),
+                spec,
+                layout,
+                sixteen_bit,
+                crs: crs.into(),
+                center: DEFAULT_CENTER,
+            })
+            .map_err(|e| e.to_string())?;
+            Ok(LabelledScene {
+                tif: w.tif,
+                truth: w.truth,
+            })
+        })
+        .collect()
+}
