@@ -62,6 +62,14 @@ enum Command {
     /// Run a scene through ingest and the classifier and score its flags against ground truth:
     /// object-level precision, recall and F1 per class, poppy by stage, false flags per hectare.
     Eval(EvalArgs),
+    /// Classify ready surveys again (e.g. after `vigil train`, with `[classify] model` set): their
+    /// flags are replaced in one transaction; superseded flags keep their review history.
+    Reclassify {
+        #[command(flatten)]
+        common: Common,
+        #[arg(required = true)]
+        surveys: Vec<String>,
+    },
     /// Ingest orthomosaics already on this machine: validate, tile into the tile store, index.
     /// Prints one JSON line per file on stdout; progress goes to stderr.
     Ingest(IngestArgs),
@@ -477,6 +485,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             drop(v);
             let _ = std::fs::remove_dir_all(&work);
             outcome
+        }
+        Command::Reclassify { common, surveys } => {
+            let v = open(&common)?;
+            for id in surveys {
+                let (old, new) = v.reclassify(&Principal::cli(), &id)?;
+                println!("{id}: {new} flag(s) raised, {old} superseded");
+            }
+            Ok(())
         }
         Command::Ingest(a) => {
             let v = open(&a.common)?;

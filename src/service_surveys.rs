@@ -57,6 +57,9 @@ pub struct SurveyMeta {
     pub flags: u64,
     #[serde(default)]
     pub model_version: Option<String>,
+    /// Display stretch of 16-bit sources (also the classifier's white point).
+    #[serde(default)]
+    pub stretch: Option<(u16, u16)>,
 }
 
 /// A survey as the API shows it.
@@ -374,6 +377,145 @@ impl tiling::Observer for JobObserver<'_> {
 }
 
 impl Vigil {
+    /// Classifies a survey's analysis tiles and turns the plots into flag rows (not yet stored).
+    #[allow(clippy::too_many_arguments)]
+    fn flag_plots(
+        &self,
+        survey: &str,
+        native: LevelRange,
+        domain: crate::classify::features::Domain,
+        acquired: Option<String>,
+        fallback_province: Option<String>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> std::result::Result<(Vec<crate::store::flags::FlagRow>, String), TilingError> {
+        let model = self.vegetation_model().map_err(TilingError::Io)?;
+        let dir = tiling::layout::SurveyDir::new(&self.config.tiles_dir(), survey);
+        let map = crate::classify::plots::classify_survey(
+            &dir,
+            native,
+            domain,
+            &model,
+            self.config.ingest_threads(),
+            progress,
+            cancelled,
+        )
+        .map_err(|e| TilingError::Io(format!("classifying: {e}")))?
+        .ok_or(TilingError::Cancelled)?;
+        let found = crate::classify::plots::extract(&map, &model, self.config.classify.min_area_m2);
+        let bi = self.boundaries();
+        let rows = found
+            .iter()
+            .map(|p| {
+                use geo::{BoundingRect, InteriorPoint};
+                let r = p.geometry.bounding_rect().expect("non-empty plot");
+                let pt = p
+                    .geometry
+                    .interior_point()
+                    .map_or([r.min().x, r.min().y], |q| [q.x(), q.y()]);
+                let loc = bi.locate(pt[0], pt[1]);
+                crate::store::flags::FlagRow {
+                    id: 0,
+                    survey_id: survey.to_string(),
+                    class: p.class.to_string(),
+                    confidence: (p.confidence * 1000.0).round() / 1000.0,
+                    area_m2: (p.area_m2 * 10.0).round() / 10.0,
+                    status: "new".into(),
+                    geometry: geojson::Geometry::from(&p.geometry).to_string(),
+                    bbox: [r.min().x, r.min().y, r.max().x, r.max().y],
+                    point: pt,
+                    province_code: loc.province.or_else(|| fallback_province.clone()),
+                    commune_code: loc.commune,
+                    acquired_at: acquired.clone(),
+                    model_version: model.version.clone(),
+                    drivers: serde_json::to_string(&p.drivers).unwrap_or_else(|_| "[]".into()),
+                    created_at: String::new(),
+                }
+            })
+            .collect();
+        Ok((rows, model.version.clone()))
+    }
+
+    /// Classifies a ready survey again (e.g. with a new model): its live flags are superseded and
+    /// the new ones inserted in one transaction; superseded flags keep their review history.
+    /// Returns (flags superseded, flags raised).
+    pub fn reclassify(&self, who: &Principal, id: &str) -> Result<(usize, usize)> {
+        if !who.role.is_admin() {
+            return Err(Error::Forbidden(
+                "re-classifying a survey needs the admin role".into(),
+            ));
+        }
+        let s = self.survey(who, id)?;
+        if s.row.state != SurveyState::Ready {
+            return Err(Error::Conflict(format!(
+                "survey {id} is {}; only ready surveys can be classified again",
+                s.row.state.code()
+            )));
+        }
+        let meta = s
+            .meta
+            .clone()
+            .ok_or_else(|| Error::Conflict(format!("survey {id} has no tiling record")))?;
+        let native = *meta
+            .levels
+            .iter()
+            .find(|l| l.z == meta.native_zoom)
+            .ok_or_else(|| Error::Conflict(format!("survey {id} has no native level")))?;
+        let domain = if meta.sample_bits == 16 {
+            let white = match meta.stretch {
+                Some((_, hi)) => f32::from(hi),
+                // Surveys tiled before the stretch was recorded: inspect the source again.
+                None => raster::inspect(
+                    Path::new(&s.row.source_path),
+                    &Limits {
+                        max_pixels: u64::MAX,
+                    },
+                    None,
+                )
+                .ok()
+                .and_then(|i| i.stretch)
+                .map_or(65_535.0, |(_, hi)| f32::from(hi)),
+            };
+            crate::classify::features::Domain::for_tile(2, white)
+        } else {
+            crate::classify::features::Domain::for_tile(1, 255.0)
+        };
+        let (rows, version) = self
+            .flag_plots(
+                id,
+                native,
+                domain,
+                s.row.acquired_at.clone(),
+                s.row.province_code.clone(),
+                &|_, _| {},
+                &|| false,
+            )
+            .map_err(|e| Error::Conflict(format!("survey {id} could not be classified: {e}")))?;
+        let now = now_rfc3339();
+        let mut meta = meta;
+        meta.flags = rows.len() as u64;
+        meta.model_version = Some(version.clone());
+        let meta_json = serde_json::to_string(&meta).unwrap_or_default();
+        let superseded = self.store().write(|tx| {
+            let before = crate::store::flags::live_for_survey(tx, id)?.len();
+            crate::store::flags::replace_for_survey(tx, id, &rows, &now)?;
+            tx.execute(
+                "UPDATE surveys SET meta = ?2, updated_at = ?3 WHERE id = ?1",
+                rusqlite::params![id, meta_json, now],
+            )?;
+            audit(
+                tx,
+                &who.name,
+                "reclassify",
+                id,
+                json!({ "model": version, "flags": rows.len(), "superseded": before }),
+            )?;
+            Ok::<_, Error>(before)
+        })?;
+        self.reload_surveys()?;
+        Ok((superseded, rows.len()))
+    }
+
     /// The vegetation model: `[classify] model` when set, else the one built into the binary.
     pub fn vegetation_model(
         &self,
@@ -851,74 +993,26 @@ impl Vigil {
         let t_classify = Instant::now();
         let (flag_rows, model_version) = if self.config.classify.enabled {
             obs.record(78.0, "classify", true);
-            let cleanup = || {
-                let _ = tiling::remove_dir_if_exists(
-                    &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
-                );
-            };
-            let model = match self.vegetation_model() {
-                Ok(m) => m,
-                Err(e) => {
-                    cleanup();
-                    return Err(TilingError::Io(e));
-                }
-            };
             let native = *out.plan.level(out.plan.native_zoom).expect("native level");
-            let dir = tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id);
-            let map = crate::classify::plots::classify_survey(
-                &dir,
+            let acquired = row.acquired_at.clone().or_else(|| info.acquired_at.clone());
+            let res = self.flag_plots(
+                &row.id,
                 native,
                 crate::classify::train::domain_for(&info),
-                &model,
-                opts.threads,
+                acquired,
+                province.clone(),
                 &|d, t| obs.classify_progress(d, t),
                 &|| tiling::Observer::cancelled(&obs),
             );
-            let map = match map {
-                Ok(Some(m)) => m,
-                Ok(None) => {
-                    cleanup();
-                    return Err(TilingError::Cancelled);
-                }
+            match res {
+                Ok((rows, version)) => (rows, Some(version)),
                 Err(e) => {
-                    cleanup();
-                    return Err(TilingError::Io(format!("classifying: {e}")));
+                    let _ = tiling::remove_dir_if_exists(
+                        &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
+                    );
+                    return Err(e);
                 }
-            };
-            let found =
-                crate::classify::plots::extract(&map, &model, self.config.classify.min_area_m2);
-            let bi = self.boundaries();
-            let acquired = row.acquired_at.clone().or_else(|| info.acquired_at.clone());
-            let rows: Vec<crate::store::flags::FlagRow> = found
-                .iter()
-                .map(|p| {
-                    use geo::{BoundingRect, InteriorPoint};
-                    let r = p.geometry.bounding_rect().expect("non-empty plot");
-                    let pt = p
-                        .geometry
-                        .interior_point()
-                        .map_or([r.min().x, r.min().y], |q| [q.x(), q.y()]);
-                    let loc = bi.locate(pt[0], pt[1]);
-                    crate::store::flags::FlagRow {
-                        id: 0,
-                        survey_id: row.id.clone(),
-                        class: p.class.to_string(),
-                        confidence: (p.confidence * 1000.0).round() / 1000.0,
-                        area_m2: (p.area_m2 * 10.0).round() / 10.0,
-                        status: "new".into(),
-                        geometry: geojson::Geometry::from(&p.geometry).to_string(),
-                        bbox: [r.min().x, r.min().y, r.max().x, r.max().y],
-                        point: pt,
-                        province_code: loc.province.or_else(|| province.clone()),
-                        commune_code: loc.commune,
-                        acquired_at: acquired.clone(),
-                        model_version: model.version.clone(),
-                        drivers: serde_json::to_string(&p.drivers).unwrap_or_else(|_| "[]".into()),
-                        created_at: String::new(),
-                    }
-                })
-                .collect();
-            (rows, Some(model.version.clone()))
+            }
         } else {
             (Vec::new(), None)
         };
@@ -957,6 +1051,7 @@ impl Vigil {
             analysis_tiles: out.analysis_tiles,
             bytes: out.bytes,
             timings: timings.clone(),
+            stretch: info.stretch,
             flags: flag_rows.len() as u64,
             model_version: model_version.clone(),
         };

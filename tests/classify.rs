@@ -302,6 +302,41 @@ fn train_writes_a_model_that_ingest_uses() {
         meta.contains("\"model_version\":\"test-model-1\""),
         "{meta}"
     );
+    // Re-classifying with the built-in model supersedes those flags (kept for their history) and
+    // raises new ones, in one transaction.
+    let id: String = db
+        .query_row("SELECT id FROM surveys", [], |r| r.get(0))
+        .unwrap();
+    let live = |db: &rusqlite::Connection| -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM flags WHERE superseded_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = live(&db);
+    std::fs::remove_file(data.path().join("vigil.toml")).unwrap();
+    let out = data.run_ok(&["reclassify"], &[&id]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{before} superseded")),
+        "{}",
+        common::describe_output(&out)
+    );
+    let all: i64 = db
+        .query_row("SELECT count(*) FROM flags", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(all, before + live(&db), "superseded flags stay");
+    let meta: String = db
+        .query_row("SELECT meta FROM surveys", [], |r| r.get(0))
+        .unwrap();
+    assert!(!meta.contains("test-model-1"), "{meta}");
+    assert!(
+        !data
+            .run(&["reclassify"], &["sv0000000000000000"])
+            .status
+            .success()
+    );
     // A model file that is not one is refused with its name, and the survey fails cleanly.
     std::fs::write(&model, "{\"format\": \"nope\"}").unwrap();
     let bad = DataDir::empty();

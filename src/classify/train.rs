@@ -301,7 +301,7 @@ pub fn fit(samples: &[Sample], n_inputs: usize, bands: &str, o: &FitOptions) -> 
                 let x = &xs[k * e..(k + 1) * e];
                 let mut z = [0f32; N_CLASSES];
                 for c in 0..N_CLASSES {
-                    z[c] = bias[c] + w[c].iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
+                    z[c] = bias[c] + model::dot(&w[c], x);
                 }
                 model::softmax(&mut z);
                 let y = samples[k].class as usize;
