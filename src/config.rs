@@ -34,6 +34,8 @@ pub struct ClassifyConfig {
     pub model: Option<PathBuf>,
     /// Minimum mapping unit: plots smaller than this many square metres are not flagged.
     pub min_area_m2: f64,
+    /// Registry hotspots within this many metres of a flag are linked to it.
+    pub hotspot_link_m: f64,
 }
 
 impl Default for ClassifyConfig {
@@ -42,6 +44,7 @@ impl Default for ClassifyConfig {
             enabled: true,
             model: None,
             min_area_m2: 20.0,
+            hotspot_link_m: 500.0,
         }
     }
 }

@@ -473,6 +473,26 @@ impl Vigil {
         self.hotspots.query(filter, &who.jurisdiction, after, limit)
     }
 
+    /// Ids of registry hotspots (any status, any jurisdiction) within `radius_m` of a point, at
+    /// most `limit`, smallest ids first. For linking flags to hotspots inside the service.
+    pub(crate) fn hotspots_near(
+        &self,
+        lon: f64,
+        lat: f64,
+        radius_m: f64,
+        limit: usize,
+    ) -> Vec<i64> {
+        let dlat = radius_m / 111_320.0;
+        let dlon = dlat / lat.to_radians().cos().max(0.01);
+        let filter = HotspotFilter {
+            bbox: Some([lon - dlon, lat - dlat, lon + dlon, lat + dlat]),
+            ..Default::default()
+        };
+        self.hotspots
+            .query(&filter, &Jurisdiction::national(), None, limit)
+            .ids
+    }
+
     /// Hotspots by id that the caller may see, ascending (ids from [`Vigil::hotspot_page`]).
     pub fn hotspots_by_id(&self, who: &Principal, ids: &[i64]) -> Result<Vec<Hotspot>> {
         let rows = self.store.read(|c| hs::get_many(c, ids))?;

@@ -430,10 +430,42 @@ impl Vigil {
                     model_version: model.version.clone(),
                     drivers: serde_json::to_string(&p.drivers).unwrap_or_else(|_| "[]".into()),
                     created_at: String::new(),
+                    replanting_of: None,
+                    near_hotspots: "[]".into(),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let rows = self
+            .link_flags(survey, &found, rows)
+            .map_err(|e| TilingError::Io(e.to_string()))?;
         Ok((rows, model.version.clone()))
+    }
+
+    /// Re-planting (a flag overlapping an earlier plot recorded as eradicated links to the newest
+    /// such plot) and nearby registry hotspots.
+    fn link_flags(
+        &self,
+        survey: &str,
+        found: &[crate::classify::plots::FoundPlot],
+        mut rows: Vec<crate::store::flags::FlagRow>,
+    ) -> Result<Vec<crate::store::flags::FlagRow>> {
+        use geo::Intersects;
+        let radius = self.config.classify.hotspot_link_m;
+        for (r, p) in rows.iter_mut().zip(found) {
+            let earlier = self
+                .store()
+                .read(|c| crate::store::flags::eradicated_near(c, r.bbox, survey))?;
+            r.replanting_of = earlier.iter().find_map(|e| {
+                let g: geojson::Geometry = e.geometry.parse().ok()?;
+                let g: geo::Geometry<f64> = g.try_into().ok()?;
+                g.intersects(&p.geometry).then_some(e.id)
+            });
+            if radius > 0.0 {
+                let near = self.hotspots_near(r.point[0], r.point[1], radius, 20);
+                r.near_hotspots = serde_json::to_string(&near).unwrap_or_else(|_| "[]".into());
+            }
+        }
+        Ok(rows)
     }
 
     /// Classifies a ready survey again (e.g. with a new model): its live flags are superseded and

@@ -361,3 +361,71 @@ fn train_writes_a_model_that_ingest_uses() {
         "no tiles left behind"
     );
 }
+
+/// Re-planting (tái trồng): a second flight over plots recorded as eradicated raises flags linked
+/// to the earlier plots; registry hotspots near a flag are linked to it.
+#[test]
+fn replanting_and_nearby_hotspots_are_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tif, _) = scene(dir.path(), 9001, SCENES[0].1, Some("105.2,22.0"));
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let first: Vec<(i64, f64, f64)> = db
+        .prepare("SELECT id, lon, lat FROM flags ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(first.len() >= 2, "{first:?}");
+    // Field teams recorded them eradicated (the review workflow, issue 5, will do this).
+    db.execute("UPDATE flags SET status = 'eradicated'", [])
+        .unwrap();
+    // A hotspot of the registry right at the first plot.
+    let csv = dir.path().join("h.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "lon,lat,name,kind\n{},{},Điểm mẫu,khac\n",
+            first[0].1, first[0].2
+        ),
+    )
+    .unwrap();
+    data.run_ok(&["import", "hotspots"], &[path_str(&csv)]);
+    // The second flight over the same fields.
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-03-10T08:00:00Z"],
+    );
+    let second: Vec<(i64, Option<i64>, String)> = db
+        .prepare(
+            "SELECT id, replanting_of, near_hotspots FROM flags WHERE status = 'new' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(second.len(), first.len());
+    let earlier: Vec<i64> = first.iter().map(|f| f.0).collect();
+    for (id, of, _) in &second {
+        let of = of.unwrap_or_else(|| panic!("flag {id} is not linked to the eradicated plot"));
+        assert!(earlier.contains(&of));
+    }
+    assert!(
+        second.iter().any(|(_, _, near)| near != "[]"),
+        "no flag links the hotspot: {second:?}"
+    );
+    let server = TestServer::serve(data);
+    let admin = server.add_user("a", "admin", &[], true);
+    let fc = server
+        .get("/collections/flags/items?status=new", Some(&admin))
+        .json();
+    let f = &fc["features"][0]["properties"];
+    assert_eq!(f["replanting"], true, "{f}");
+    assert!(f["replanting_of"].as_i64().is_some());
+}

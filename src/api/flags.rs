@@ -53,6 +53,9 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
             "model_version": f.model_version,
             "drivers": drivers.iter().map(|(n, z)| json!({ "feature": n, "z": z })).collect::<Vec<_>>(),
             "created_at": f.created_at,
+            "replanting": f.replanting_of.is_some(),
+            "replanting_of": f.replanting_of,
+            "near_hotspots": serde_json::from_str::<Value>(&f.near_hotspots).unwrap_or(Value::Null),
         },
         "links": [
             { "rel": "self", "href": format!("{b}/collections/flags/items/{}", f.id), "type": GEOJSON },

@@ -23,10 +23,15 @@ pub struct FlagRow {
     pub model_version: String,
     pub drivers: String,
     pub created_at: String,
+    /// An earlier, eradicated flag this one overlaps (re-planting).
+    pub replanting_of: Option<i64>,
+    /// Registry hotspots near the plot, JSON array of ids.
+    pub near_hotspots: String,
 }
 
 const COLUMNS: &str = "id, survey_id, class, confidence, area_m2, status, geometry, min_lon, min_lat, \
-    max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at";
+    max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at, \
+    replanting_of, near_hotspots";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
@@ -45,6 +50,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
         model_version: r.get(16)?,
         drivers: r.get(17)?,
         created_at: r.get(18)?,
+        replanting_of: r.get(19)?,
+        near_hotspots: r.get(20)?,
     })
 }
 
@@ -61,8 +68,9 @@ pub fn replace_for_survey(
     )?;
     let mut st = c.prepare(
         "INSERT INTO flags (survey_id, class, confidence, area_m2, status, geometry, min_lon, min_lat, \
-         max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at) \
-         VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at, \
+         replanting_of, near_hotspots) \
+         VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?;
     for f in flags {
         st.execute(params![
@@ -82,7 +90,9 @@ pub fn replace_for_survey(
             f.acquired_at,
             f.model_version,
             f.drivers,
-            now
+            now,
+            f.replanting_of,
+            f.near_hotspots
         ])?;
     }
     Ok(flags.len())
@@ -120,6 +130,23 @@ pub fn live_for_survey(c: &Connection, survey: &str) -> Result<Vec<FlagRow>, Sto
     ))?;
     let rows = st
         .query_map([survey], row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Flags recorded as eradicated (live or superseded) of other surveys whose bbox meets `bbox`,
+/// newest first: candidates for re-planting.
+pub fn eradicated_near(
+    c: &Connection,
+    bbox: [f64; 4],
+    not_survey: &str,
+) -> Result<Vec<FlagRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM flags WHERE status = 'eradicated' AND survey_id <> ?5 \
+         AND max_lon >= ?1 AND min_lon <= ?3 AND max_lat >= ?2 AND min_lat <= ?4 ORDER BY id DESC"
+    ))?;
+    let rows = st
+        .query_map(params![bbox[0], bbox[1], bbox[2], bbox[3], not_survey], row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

@@ -195,6 +195,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX flags_live_by_survey ON flags (survey_id) WHERE superseded_at IS NULL;
     CREATE INDEX flags_live_by_place ON flags (min_lon, min_lat) WHERE superseded_at IS NULL;
     "#,
+    // 8: re-planting (tái trồng): a flag overlapping a plot recorded as eradicated earlier links to
+    // it; and the registry hotspots near each flag.
+    r#"
+    ALTER TABLE flags ADD COLUMN replanting_of INTEGER REFERENCES flags (id);
+    ALTER TABLE flags ADD COLUMN near_hotspots TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.
