@@ -32,3 +32,46 @@ impl Vigil {
             })
     }
 }
+
+impl Vigil {
+    /// A PNG chip of the survey imagery around a flag, with the plot outlined (for reviewers).
+    pub fn flag_chip(&self, who: &Principal, id: i64) -> Result<Vec<u8>> {
+        let f = self.flag(who, id)?;
+        let idx = self.survey_index();
+        let s = idx.get(&f.survey_id).ok_or_else(|| {
+            Error::NotFound(format!("the survey of flag {id} is no longer served"))
+        })?;
+        let meta = s
+            .meta
+            .as_ref()
+            .ok_or_else(|| Error::NotFound(format!("the survey of flag {id} has no tiles")))?;
+        let g: geojson::Geometry = f
+            .geometry
+            .parse()
+            .map_err(|e| Error::Conflict(format!("flag {id} has an unreadable geometry: {e}")))?;
+        let g: geo::Geometry<f64> = g
+            .try_into()
+            .map_err(|e| Error::Conflict(format!("flag {id}: {e}")))?;
+        let mp = match g {
+            geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+            geo::Geometry::MultiPolygon(m) => m,
+            _ => return Err(Error::Conflict(format!("flag {id} is not a polygon"))),
+        };
+        let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &f.survey_id);
+        let ext = meta.format.clone();
+        let levels = meta.levels.clone();
+        let read = |t: crate::grid::Tile| {
+            if !levels.iter().any(|l| l.contains(t)) {
+                return None;
+            }
+            let bytes = std::fs::read(dir.display(t, &ext)).ok()?;
+            crate::tiling::image_ops::decode(&bytes).ok()
+        };
+        crate::tiling::chip::render(&mp, meta.native_zoom, meta.min_zoom, &read).map_err(|e| {
+            Error::Disk {
+                context: format!("rendering the chip of flag {id}"),
+                source: std::io::Error::other(e),
+            }
+        })
+    }
+}

@@ -221,6 +221,24 @@ fn flags_collection_is_scoped_and_filtered() {
             .status,
         200
     );
+    // The reviewer's chip: the imagery around the plot, outlined.
+    let chip = server.get(&format!("/v1/flags/{id}/chip.png"), Some(&inside));
+    assert_eq!(chip.status, 200, "{}", chip.describe());
+    assert_eq!(chip.header("content-type"), Some("image/png"));
+    let img = image::load_from_memory(&chip.body)
+        .expect("a PNG")
+        .to_rgba8();
+    assert!(img.width() > 16 && img.height() > 16);
+    assert!(
+        img.pixels().any(|p| p.0 == [255, 230, 0, 255]),
+        "the outline is drawn"
+    );
+    assert_eq!(
+        server
+            .get(&format!("/v1/flags/{id}/chip.png"), Some(&outside))
+            .status,
+        404
+    );
     // Outside the jurisdiction the flags do not exist.
     let none = server
         .get("/collections/flags/items", Some(&outside))

@@ -256,3 +256,28 @@ pub async fn ogc_item(
     let f = state.run(move |v| v.flag(&who, id)).await?;
     Ok(respond(fmt, feature(&b, &f).to_string(), true))
 }
+
+/// `GET /v1/flags/{id}/chip.png`: the imagery around the plot, outlined.
+pub async fn chip(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    super::extract::Auth(who): super::extract::Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .trim_end_matches(".png")
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no flag {id:?}")))?;
+    let png = state.run(move |v| v.flag_chip(&who, id)).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            ),
+        ],
+        png,
+    )
+        .into_response())
+}

@@ -119,7 +119,8 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/mosaic/{z}/{x}/{y}", get(tiles::mosaic_tile))
         .route("/tiles/{survey}/tilejson.json", get(tiles::survey_tilejson))
         .route("/tiles/{survey}/{z}/{x}/{y}", get(tiles::survey_tile))
-        .route("/v1/surveys/{id}/source", get(surveys::source));
+        .route("/v1/surveys/{id}/source", get(surveys::source))
+        .route("/v1/flags/{id}/chip.png", get(flags::chip));
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))

@@ -14,6 +14,7 @@
 //! a pixel at drone scales), then samples the nearest source pixel — analysis bands keep their
 //! exact values, and at the native zoom target pixels are finer than source pixels.
 
+pub mod chip;
 pub mod footprint;
 pub mod image_ops;
 pub mod layout;
