@@ -133,5 +133,57 @@ fn serving(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, tiler, pixels, serving);
+fn classify(c: &mut Criterion) {
+    use vigil::classify::{features, model::Model};
+    let info = inspect(
+        &scene(),
+        &Limits {
+            max_pixels: 1 << 32,
+        },
+        None,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = tiling::Options {
+        tiles_dir: dir.path().to_path_buf(),
+        format: TileFormat::Png,
+        threads: 1,
+    };
+    let out = tiling::run(&info, "svbench000000000001", &opts, &Quiet).unwrap();
+    let native = *out.plan.level(out.plan.native_zoom).unwrap();
+    let sd = tiling::layout::SurveyDir::new(dir.path(), "svbench000000000001");
+    // The fullest analysis tile of the scene.
+    let tile = (native.min_y..=native.max_y)
+        .flat_map(|y| {
+            (native.min_x..=native.max_x).map(move |x| vigil::grid::Tile { z: native.z, x, y })
+        })
+        .filter_map(|t| std::fs::read(sd.analysis(t)).ok())
+        .map(|b| tiling::layout::AnalysisTile::decode(&b).unwrap())
+        .max_by_key(|t| t.mask.iter().filter(|m| **m != 0).count())
+        .unwrap();
+    let lut = vigil::classify::train::domain_for(&info).lut(65_535);
+    let model = Model::builtin();
+    let head = model.head(false);
+    let mut scratch = vec![0f32; vigil::classify::model::expanded_len(head.n_inputs)];
+    let mut g = c.benchmark_group("classify_tile");
+    g.throughput(Throughput::Elements(256 * 256));
+    g.bench_function("features", |b| {
+        b.iter(|| features::tile_features(&tile, &lut))
+    });
+    let f = features::tile_features(&tile, &lut);
+    g.bench_function("predict_1024_cells", |b| {
+        b.iter(|| {
+            let mut s = 0f32;
+            for (v, ok) in f.values.iter().zip(&f.valid) {
+                if *ok {
+                    s += head.predict(v, &mut scratch)[0];
+                }
+            }
+            s
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, tiler, pixels, serving, classify);
 criterion_main!(benches);
