@@ -4,8 +4,9 @@
  * Vigil itself: Leaflet from vendor/, the Natural Earth basemap from basemap/,
  * and data from the OGC API - Features endpoints and /v1/.
  *
- * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js); for operators and admins it
- * attaches window.VigilUpload (upload.js), the upload panel.
+ * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js); attaches window.VigilFlags
+ * (flags.js), the flagged plots layer and its panel, and for operators and admins
+ * window.VigilUpload (upload.js), the upload panel.
  */
 (function () {
   'use strict';
@@ -287,6 +288,7 @@
     window.clearTimeout(state.reloadTimer);
     state.reloadSeq += 1;
     closeDetail();
+    if (window.VigilFlags) window.VigilFlags.detach();
     if (window.VigilUpload) window.VigilUpload.detach();
     setUploadOpen(false);
     $('#upload-toggle').hidden = true;
@@ -391,10 +393,11 @@
     await loadVocab();
     if (!state.token) return; // 401 while loading
     renderFilters();
-    renderLegend();
     setCount('loading');
     initMap();
     state.map.invalidateSize();
+    attachFlags();
+    renderLegend();
     loadSurveys();
     $('#upload-toggle').hidden = !canUpload();
     if (canUpload() && window.VigilUpload) {
@@ -415,6 +418,56 @@
     if (!state.token) return;
     state.mapReady = true;
     reloadNow();
+  }
+
+  /** The flagged plots layer (flags.js): the map, the API helpers and the panels it shares. */
+  function attachFlags() {
+    if (!window.VigilFlags) return;
+    window.VigilFlags.attach({
+      map: state.map,
+      api,
+      ApiError,
+      h,
+      fetchPages,
+      url: apiUrl,
+      token: () => state.token,
+      unauthorized: onUnauthorized,
+      ready: () => state.mapReady && !!state.token,
+      viewBbox,
+      fmtDateTime,
+      show,
+      survey: surveyProps,
+      place: placeLabel,
+      beforeOpen: () => {
+        closeDetail();
+        setUploadOpen(false);
+      },
+      openHotspot: (id) => openDetail(id)
+    });
+  }
+
+  /** Properties of a survey footprint already loaded, or null. */
+  function surveyProps(id) {
+    let found = null;
+    if (!state.layers.surveyFootprints) return null;
+    state.layers.surveyFootprints.eachLayer((l) => {
+      if (!found && l.feature && String(l.feature.id) === String(id)) found = l.feature.properties || {};
+    });
+    return found;
+  }
+
+  /** "Name (code)" of a province or commune whose boundary is loaded, else the code. */
+  function placeLabel(level, code) {
+    if (!code) return null;
+    const layer = level === 'province' ? state.layers.provinces : state.layers.communes;
+    let name = null;
+    if (layer) {
+      layer.eachLayer((l) => {
+        const p = (l.feature && l.feature.properties) || {};
+        if (!name && String(p.code || (l.feature && l.feature.id) || '') === String(code) && p.name) name = p.name;
+      });
+    }
+    return name ? `${name} (${code})` : `${t(level === 'province' ? 'field.province' : 'field.commune')} ${code}`;
   }
 
   // ------------------------------------------------------------------- map
@@ -461,6 +514,7 @@
     state.layers.hotspots = L.featureGroup().addTo(map);
 
     map.fitBounds(VN_BOUNDS);
+    map.on('moveend', onViewChanged);
     map.on('moveend', scheduleReload);
     state.map = map;
     initSurveyLayers(map);
@@ -520,6 +574,14 @@
     ].join(',');
   }
 
+  /** Marks the view on #map (for tests) and tells the flags layer its plots are now stale. */
+  function onViewChanged() {
+    const mapEl = $('#map');
+    mapEl.dataset.view = viewBbox();
+    mapEl.dataset.zoom = String(state.map.getZoom());
+    if (state.mapReady && window.VigilFlags) window.VigilFlags.viewChanging();
+  }
+
   function scheduleReload() {
     if (!state.mapReady) return;
     window.clearTimeout(state.reloadTimer);
@@ -531,6 +593,7 @@
     if (!state.mapReady || !state.token) return;
     loadHotspots();
     loadCommunes();
+    if (window.VigilFlags) window.VigilFlags.reload();
   }
 
   function hotspotQuery(bbox) {
@@ -851,6 +914,7 @@
     const overlays = {};
     overlays[t('layer.survey.imagery')] = state.layers.surveyImagery;
     overlays[t('layer.survey.footprints')] = state.layers.surveyFootprints;
+    if (window.VigilFlags) overlays[t('layer.flags')] = window.VigilFlags.layer;
     state.layerControl = L.control.layers(null, overlays, { collapsed: true, position: 'topright' }).addTo(state.map);
   }
 
@@ -912,6 +976,7 @@
     const btn = $('#upload-toggle');
     const show = !!open && canUpload();
     if (show && state.detail) closeDetail();
+    if (show && window.VigilFlags) window.VigilFlags.close();
     // On a phone-sized screen the sidebar drawer would cover the panel.
     if (show && window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
       document.body.classList.add('sidebar-collapsed');
@@ -937,6 +1002,7 @@
       h('li', null, h('span', { class: 'swatch swatch-commune', 'aria-hidden': 'true' }), h('span', { text: t('legend.commune') })),
       h('li', null, h('span', { class: 'swatch swatch-survey', 'aria-hidden': 'true' }), h('span', { text: t('legend.survey') }))
     );
+    if (window.VigilFlags) ul.append(...window.VigilFlags.legendItems());
   }
 
   function renderList() {
@@ -991,6 +1057,7 @@
     const panel = $('#detail-panel');
     const switching = !state.detail || state.detail.id !== id;
     setUploadOpen(false);
+    if (window.VigilFlags) window.VigilFlags.close();
     state.detail = { id, feature: state.markers.has(id) ? state.markers.get(id).feature : null, history: null, historyError: null };
     panel.hidden = false;
     panel.dataset.id = id;
@@ -1352,6 +1419,7 @@
     if (state.markers.size) for (const m of state.markers.values()) decorateMarker(m.layer, m.feature);
     if (state.detail) renderDetail(keep);
     renderLayerControl();
+    if (window.VigilFlags) window.VigilFlags.relabel();
     if (window.VigilUpload) window.VigilUpload.relabel();
     const err = $('#login-error');
     if (err.textContent) err.textContent = '';
@@ -1396,6 +1464,7 @@
     document.addEventListener('keydown', (ev) => {
       if (ev.key !== 'Escape') return;
       if (state.detail && !$('#detail-panel').hidden) closeDetail();
+      else if (window.VigilFlags && window.VigilFlags.isOpen()) window.VigilFlags.close();
       else if (!$('#upload-panel').hidden) setUploadOpen(false);
     });
     const toggle = $('#sidebar-toggle');
