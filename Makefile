@@ -38,6 +38,7 @@ bench: release
 	$(CARGO) bench --bench hotspots --bench tiling
 	bench/run.sh
 	bench/ingest.sh
+	bench/classify.sh
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -19,6 +19,8 @@
 #   SKIP_VIGIL=1 / SKIP_BASELINE=1            leave a part out
 #   NO_RECORD=1                               don't append the block to bench/RESULTS.md (it is
 #                                             appended only when the Vigil figure exists)
+#   ISSUE_BASELINE_MPXS=5.5                   the issue's figure for such a script on this kind of
+#                                             machine (5-6 Mpx/s), reported beside the same-run one
 #   BENCH_STRICT=1                            exit 3 when a goal is missed
 #   WAIT_QUIET=S                              wait up to S s for the load average to drop below
 #                                             0.7 before each measured step (shared machine)
@@ -50,6 +52,7 @@ SEED="${SEED:-7}"
 CRS="${CRS:-EPSG:32648}"
 SKIP_VIGIL="${SKIP_VIGIL:-0}"
 SKIP_BASELINE="${SKIP_BASELINE:-0}"
+ISSUE_BASELINE_MPXS="${ISSUE_BASELINE_MPXS:-5.5}"
 SYS_PY=/usr/bin/python3   # Debian's: treemem.py and the venv's base (python3 on PATH may be another one)
 REQS="$HERE/requirements-classify.txt"
 VENV="$HERE/work/classify-venv"
@@ -209,7 +212,7 @@ measure() {
   log "$name: ${R[${name}_wall_s]} s wall, ${R[${name}_mpxs]} Mpx/s, CPU ${R[${name}_cpu]}, peak tree RSS $(kb_to_mib "${R[${name}_peak_rss_sum_kb]}") MiB (PSS $(kb_to_mib "${R[${name}_peak_pss_sum_kb]}") MiB, largest process $(kb_to_mib "${R[${name}_peak_rss_max_kb]}") MiB)"
 }
 
-# score NAME PLOTS.geojson: object-level counts against the truth into R[NAME_score_*]
+# score NAME PLOTS.geojson: object-level counts against the truth (one line in R[NAME_score])
 score() {
   local name="$1" plots="$2"
   [ -s "$TRUTH" ] || { log "no truth: $name's plots not scored"; return 0; }
@@ -254,13 +257,47 @@ fi
 #   ...then fill, from its JSON line / the store:
 #   R[vigil_plots]=N  R[vigil_by_class]="cannabis=N, poppy=N"  R[vigil_stages]="classify=…s, …"
 #   R[vigil_classify_s]=S     the classify stage alone, by Vigil's own timer (optional)
+#   (`vigil ingest`'s JSON line has "stages": [{"name": "classify", "seconds": …}, …] beside
+#   validate/tile/overviews/footprint/index, but no flag count; its wall time includes tiling,
+#   so say which one the row is — or time a command that only reads and classifies.)
 #   and, to score its flags with the baseline's scorer, export them as GeoJSON (EPSG:4326,
 #   property class = poppy | cannabis) and: score vigil "$RUN_DIR/vigil-flags.geojson"
 # measure() fills R[vigil_wall_s], R[vigil_mpxs], R[vigil_cpu], R[vigil_peak_*]; the report, the
 # goals (>= 30x the baseline's Mpx/s, peak < 2 GiB) and the RESULTS.md block follow from those.
 VIGIL_MEASURED=0
 if [ "$SKIP_VIGIL" != 1 ]; then
-  echo "vigil: not yet measured" >&2
+  # The whole `vigil ingest` is timed: read the GeoTIFF, warp and tile it (display and analysis tiles,
+  # overviews), classify every analysis tile, vectorise, store the flags. That is more than the
+  # baseline does (it writes no tiles); the classify stage alone is reported beside it from Vigil's
+  # own stage timer.
+  vigil_bin
+  DD="$RUN_DIR/vigil-data"; rm -rf "$DD"; mkdir -p "$DD"
+  measure vigil "$VIGIL" ingest --data-dir "$DD" "$TIF" --name "bench-classify-${SIZE}"
+  eval "$("$SYS_PY" - "$RUN_DIR/vigil.out" "$MPX" <<'PY'
+import json, sys
+d = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])
+st = {s["name"]: s["seconds"] for s in d.get("stages") or []}
+c = st.get("classify", 0.0)
+print("R[vigil_classify_s]=%.3f" % c)
+print("R[vigil_classify_mpxs]=%.1f" % (float(sys.argv[2]) / c if c else 0))
+print("R[vigil_stages]='%s'" % ", ".join("%s=%.2fs" % kv for kv in st.items()))
+PY
+)"
+  "$SYS_PY" - "$DD/vigil.sqlite" "$RUN_DIR/vigil-flags.geojson" <<'PY'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT class, area_m2, geometry FROM flags WHERE superseded_at IS NULL").fetchall()
+fc = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"class": c, "area_m2": a}, "geometry": json.loads(g)} for c, a, g in rows]}
+json.dump(fc, open(sys.argv[2], "w"))
+PY
+  R[vigil_plots]=$("$SYS_PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["features"]))' "$RUN_DIR/vigil-flags.geojson")
+  R[vigil_by_class]=$("$SYS_PY" -c '
+import json, sys, collections
+c = collections.Counter(f["properties"]["class"] for f in json.load(open(sys.argv[1]))["features"])
+print(", ".join("%s=%d" % kv for kv in sorted(c.items())))' "$RUN_DIR/vigil-flags.geojson")
+  log "vigil: ${R[vigil_plots]} flags (${R[vigil_by_class]}); stages ${R[vigil_stages]}; classify stage alone ${R[vigil_classify_s]} s = ${R[vigil_classify_mpxs]} source Mpx/s"
+  score vigil "$RUN_DIR/vigil-flags.geojson"
 fi
 # >>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>> end of HOOK <<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<
 [ -z "${R[vigil_wall_s]:-}" ] || VIGIL_MEASURED=1
@@ -275,7 +312,7 @@ if [ "$VIGIL_MEASURED" = 1 ]; then
     REV="vigil $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || REV="$REV+uncommitted"
   fi
-  REV="$REV (\`${VIGIL/#$ROOT\//}\`); "
+  REV="$REV${VIGIL:+ (\`${VIGIL/#$ROOT\//}\`)}; "
 fi
 row() {  # row TOOL LABEL PLOTS
   local t="$1"
@@ -297,7 +334,8 @@ REPORT="$RUN_DIR/results.md"
   echo
   echo "Wall time is the whole process, start-up and imports included; peak memory is sampled every 0.1 s over the process tree (bench/treemem.py): RSS summed, PSS summed, and the largest single process (/usr/bin/time -v)."
   [ "$SKIP_BASELINE" = 1 ] || echo "baseline: bench/classify_baseline.py, whole-raster read, ${R[baseline_versions]}; its own timer ${R[baseline_self_seconds]} s after the imports (${R[baseline_stages]}); plots ${R[baseline_by_class]}."
-  [ -z "${R[baseline_score]:-}" ] || echo "baseline vs truth: ${R[baseline_score]}."
+  [ "$SKIP_BASELINE" = 1 ] || echo "The issue's figure for such a script on this kind of machine is 5-6 Mpx/s; this one does ${R[baseline_mpxs]} end to end, $(fdiv "$MPX" "${R[baseline_self_seconds]}") by its own timer."
+  [ -z "${R[baseline_score]:-}" ] || echo "baseline vs truth (a truth plot is found when a plot of its class covers >= 10 % or >= 10 m² of it; a plot is false when >= 50 % of it lies outside every truth plot of its class): ${R[baseline_score]}."
   if [ "$VIGIL_MEASURED" = 1 ]; then
     echo "vigil:${R[vigil_classify_s]:+ classify stage ${R[vigil_classify_s]} s by its own timer;}${R[vigil_stages]:+ stages ${R[vigil_stages]};} plots ${R[vigil_by_class]:--}."
     [ -z "${R[vigil_score]:-}" ] || echo "vigil vs truth: ${R[vigil_score]}."
@@ -312,7 +350,16 @@ goals=()
 if [ "$VIGIL_MEASURED" = 1 ] && [ "$SKIP_BASELINE" != 1 ]; then
   ratio=$(fdiv "${R[vigil_mpxs]}" "${R[baseline_mpxs]}" "%.1f")
   if awk -v r="$ratio" 'BEGIN{exit !(r >= 30)}'; then v=met; else v=missed; GOAL_MISS=1; fi
-  goals+=("Mpx/s ${ratio}× the Python baseline (≥ 30×): $v")
+  goals+=("whole ingest (read, tile, classify, flags stored) ${ratio}× the Python baseline's Mpx/s (≥ 30×): $v")
+  if [ -n "${R[vigil_classify_mpxs]:-}" ]; then
+    cratio=$(fdiv "${R[vigil_classify_mpxs]}" "${R[baseline_mpxs]}" "%.1f")
+    if awk -v r="$cratio" 'BEGIN{exit !(r >= 30)}'; then v=met; else v=missed; fi
+    goals+=("classify stage alone (analysis tiles read, flags stored) ${cratio}× (≥ 30×): $v")
+  fi
+fi
+if [ "$VIGIL_MEASURED" = 1 ]; then
+  # not a goal of its own: the issue's figure for such a script (5-6 Mpx/s), for comparison
+  goals+=("for reference $(fdiv "${R[vigil_mpxs]}" "$ISSUE_BASELINE_MPXS" "%.1f")× the issue's ${ISSUE_BASELINE_MPXS} Mpx/s for such a script")
 fi
 if [ "$VIGIL_MEASURED" = 1 ]; then
   peak=$(kb_to_mib "${R[vigil_peak_rss_sum_kb]}")

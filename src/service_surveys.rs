@@ -1021,17 +1021,26 @@ impl Vigil {
             threads: self.config.ingest_threads(),
         };
         let out = tiling::run(&info, &row.id, &opts, &obs)?;
+        let (acquired_at, acquired_from) = match (&row.acquired_at, &info.acquired_at) {
+            (Some(a), _) => (
+                a.clone(),
+                row.acquired_from
+                    .clone()
+                    .unwrap_or_else(|| "request".into()),
+            ),
+            (None, Some(m)) => (m.clone(), "metadata".into()),
+            (None, None) => (row.created_at.clone(), "upload".into()),
+        };
         // Classify: flagged plots, stored with the survey in one transaction below.
         let t_classify = Instant::now();
         let (flag_rows, model_version) = if self.config.classify.enabled {
             obs.record(78.0, "classify", true);
             let native = *out.plan.level(out.plan.native_zoom).expect("native level");
-            let acquired = row.acquired_at.clone().or_else(|| info.acquired_at.clone());
             let res = self.flag_plots(
                 &row.id,
                 native,
                 crate::classify::train::domain_for(&info),
-                acquired,
+                Some(acquired_at.clone()),
                 province.clone(),
                 &|d, t| obs.classify_progress(d, t),
                 &|| tiling::Observer::cancelled(&obs),
@@ -1051,16 +1060,6 @@ impl Vigil {
         let classify_s = t_classify.elapsed().as_secs_f64();
         obs.record(99.0, "index", true);
         let t_index = Instant::now();
-        let (acquired_at, acquired_from) = match (&row.acquired_at, &info.acquired_at) {
-            (Some(a), _) => (
-                a.clone(),
-                row.acquired_from
-                    .clone()
-                    .unwrap_or_else(|| "request".into()),
-            ),
-            (None, Some(m)) => (m.clone(), "metadata".into()),
-            (None, None) => (row.created_at.clone(), "upload".into()),
-        };
         let mut timings = vec![("validate".to_string(), validate_s)];
         timings.extend(out.timings.iter().map(|(s, t)| (s.code().to_string(), *t)));
         if model_version.is_some() {

@@ -10,7 +10,7 @@ use std::path::Path;
 use common::{DataDir, TestServer, path_str, vigil_ok};
 use serde_json::Value;
 
-/// Held-out scenes: seeds far from the training seeds (1–24, held-out report 100001–100004).
+/// Held-out scenes: seeds far from the training seeds (1–36, held-out report 100001–100004).
 const SCENES: &[(u64, &[&str])] = &[
     (
         9001,

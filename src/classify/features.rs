@@ -135,13 +135,10 @@ pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
             if t.mask[i] == 0 {
                 continue;
             }
-            let (r, g, b) = (
-                lut[red[i] as usize],
-                lut[green[i] as usize],
-                lut[blue[i] as usize],
-            );
+            // The table is monotonic: the brightest band's value is the value of the largest sample.
+            let v = lut[red[i].max(green[i]).max(blue[i]) as usize];
             let c = cy * CELLS + x / CELL;
-            mean_v[c] += r.max(g).max(b);
+            mean_v[c] += v;
             count[c] += 1.0;
         }
     }
@@ -165,15 +162,16 @@ pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
                 lut[green[i] as usize],
                 lut[blue[i] as usize],
             );
-            let sum = r + g + b + 1e-4;
-            let (rc, gc, bc) = (r / sum, g / sum, b / sum);
+            // One division per pixel: chroma by the reciprocal of the sum; saturation tests as
+            // products (its cell value is a ratio of sums).
+            let inv = 1.0 / (r + g + b + 1e-4);
+            let (rc, gc, bc) = (r * inv, g * inv, b * inv);
             let exg = 2.0 * gc - rc - bc;
             let v = r.max(g).max(b);
-            let mn = r.min(g).min(b);
-            let sat = if v > 1e-4 { (v - mn) / v } else { 0.0 };
+            let range = v - r.min(g).min(b);
             let bright = v > mean_v[c] * 1.2 + 0.02;
-            let white = bright && sat < 0.22;
-            let magenta = r > g * 1.08 && b > g * 1.02 && sat > 0.12;
+            let white = bright && range < 0.22 * v;
+            let magenta = r > g * 1.08 && b > g * 1.02 && range > 0.12 * v;
             let speck = white || (bright && magenta);
             let ndvi = match nir {
                 Some(n) => {
@@ -191,7 +189,7 @@ pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
             a.s[4] += v;
             a.s[5] += v * v;
             a.s[6] += exg * exg;
-            a.s[7] += sat;
+            a.s[7] += range;
             a.s[8] += f32::from(speck);
             a.s[9] += f32::from(magenta);
             a.s[10] += f32::from(white);
@@ -223,7 +221,7 @@ pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
         f[3] = mean(3);
         f[4] = ((g - r) / (g + r - b).abs().max(0.02)).clamp(-2.0, 2.0);
         f[5] = (2.0 * g - r - b) / (2.0 * g + r + b + 1e-4);
-        f[6] = mean(7);
+        f[6] = a.s[7] / a.s[4].max(1e-4);
         f[7] = v;
         f[8] = 0.0; // neighbourhood, below
         f[9] = var(4, 5).sqrt() / (v + 0.02);

@@ -32,6 +32,10 @@ pub struct Head {
     /// `N_CLASSES` rows of weights over the expanded vector (inputs, then pairwise products).
     pub weights: Vec<Vec<f32>>,
     pub bias: Vec<f32>,
+    /// `weights` transposed to one `[f32; 4]` per expanded input, so a cell's four logits are one
+    /// vector multiply-add per input (filled by [`Head::prepare`]).
+    #[serde(skip)]
+    pub transposed: Vec<[f32; N_CLASSES]>,
 }
 
 /// A trained model.
@@ -114,18 +118,44 @@ pub fn softmax(z: &mut [f32; N_CLASSES]) {
 }
 
 impl Head {
+    /// Fills [`Head::transposed`] from `weights`.
+    pub fn prepare(&mut self) {
+        let e = self.weights.first().map_or(0, Vec::len);
+        self.transposed = (0..e)
+            .map(|j| std::array::from_fn(|c| self.weights[c][j]))
+            .collect();
+    }
+
     /// Class probabilities of one cell; `scratch` must hold [`expanded_len`] values.
     pub fn predict(&self, x: &[f32; N_FEATURES], scratch: &mut [f32]) -> [f32; N_CLASSES] {
         let n = self.n_inputs;
         expand(&x[..n], &self.mean, &self.std, scratch);
-        let mut z = [0f32; N_CLASSES];
-        for (c, zc) in z.iter_mut().enumerate() {
-            let w = &self.weights[c];
-            *zc = self.bias[c]
-                + w.iter()
-                    .zip(scratch.iter())
-                    .map(|(a, b)| a * b)
-                    .sum::<f32>();
+        let mut z: [f32; N_CLASSES] = std::array::from_fn(|c| self.bias[c]);
+        if self.transposed.len() == scratch.len() {
+            // Four independent accumulators: one chain of dependent adds would wait on latency.
+            let mut acc = [[0f32; N_CLASSES]; 4];
+            let xs = scratch.chunks_exact(4);
+            let ws = self.transposed.chunks_exact(4);
+            let (xr, wr) = (xs.remainder(), ws.remainder());
+            for (x4, w4) in xs.zip(ws) {
+                for k in 0..4 {
+                    for c in 0..N_CLASSES {
+                        acc[k][c] += x4[k] * w4[k][c];
+                    }
+                }
+            }
+            for (xj, wj) in xr.iter().zip(wr) {
+                for c in 0..N_CLASSES {
+                    acc[0][c] += xj * wj[c];
+                }
+            }
+            for c in 0..N_CLASSES {
+                z[c] += (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]);
+            }
+        } else {
+            for (c, zc) in z.iter_mut().enumerate() {
+                *zc += dot(&self.weights[c], scratch);
+            }
         }
         softmax(&mut z);
         z
@@ -166,7 +196,7 @@ impl Model {
             path: path.into(),
             message,
         };
-        let m: Model = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut m: Model = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if m.format != FORMAT {
             return Err(invalid(format!(
                 "format {:?}, expected {FORMAT:?}",
@@ -182,8 +212,9 @@ impl Model {
         if !m.heads.iter().any(|h| h.bands == "rgb") {
             return Err(invalid("no rgb head".into()));
         }
-        for h in &m.heads {
+        for h in &mut m.heads {
             h.check().map_err(invalid)?;
+            h.prepare();
         }
         Ok(m)
     }

@@ -333,14 +333,17 @@ pub fn fit(samples: &[Sample], n_inputs: usize, bands: &str, o: &FitOptions) -> 
             }
         }
     }
-    Head {
+    let mut head = Head {
         bands: bands.into(),
         n_inputs: n,
         mean,
         std,
         weights: w,
         bias,
-    }
+        transposed: Vec::new(),
+    };
+    head.prepare();
+    head
 }
 
 /// Cell-level confusion of a head over samples: `[truth][predicted]`.
