@@ -432,6 +432,19 @@ impl Vigil {
                     created_at: String::new(),
                     replanting_of: None,
                     near_hotspots: "[]".into(),
+                    probabilities: serde_json::Value::Object(
+                        crate::classify::model::CLASSES
+                            .iter()
+                            .zip(p.probabilities)
+                            .map(|(c, v)| {
+                                (
+                                    c.to_string(),
+                                    serde_json::json!((v * 1000.0).round() / 1000.0),
+                                )
+                            })
+                            .collect(),
+                    )
+                    .to_string(),
                 }
             })
             .collect::<Vec<_>>();

@@ -44,6 +44,7 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
         "properties": {
             "class": f.class,
             "confidence": f.confidence,
+            "probabilities": serde_json::from_str::<Value>(&f.probabilities).unwrap_or(Value::Null),
             "area_m2": f.area_m2,
             "status": f.status,
             "survey": f.survey_id,

@@ -28,8 +28,8 @@ pub struct CellMap {
     pub height: usize,
     /// Most likely class per cell, or [`NO_DATA`].
     pub class: Vec<u8>,
-    /// Probability of poppy and cannabis per cell.
-    pub prob: Vec<[f32; 2]>,
+    /// Class probabilities per cell, in [`model::CLASSES`] order.
+    pub prob: Vec<[f32; N_CLASSES]>,
     /// Features of the cells whose class is a target (for explaining flags).
     pub target_features: HashMap<usize, [f32; N_FEATURES]>,
     pub has_nir: bool,
@@ -59,7 +59,7 @@ pub fn classify_survey(
     type TileResult = (
         Tile,
         Vec<u8>,
-        Vec<[f32; 2]>,
+        Vec<[f32; N_CLASSES]>,
         Vec<(usize, [f32; N_FEATURES])>,
         bool,
     );
@@ -99,7 +99,7 @@ pub fn classify_survey(
                     let head = model.head(f.has_nir);
                     scratch.resize(model::expanded_len(head.n_inputs), 0.0);
                     let mut cls = vec![NO_DATA; CELLS * CELLS];
-                    let mut pr = vec![[0f32; 2]; CELLS * CELLS];
+                    let mut pr = vec![[0f32; N_CLASSES]; CELLS * CELLS];
                     let mut keep = Vec::new();
                     for c in 0..CELLS * CELLS {
                         if !f.valid[c] {
@@ -110,7 +110,7 @@ pub fn classify_survey(
                             .max_by(|a, b| p[*a].total_cmp(&p[*b]))
                             .expect("classes");
                         cls[c] = best as u8;
-                        pr[c] = [p[POPPY], p[CANNABIS]];
+                        pr[c] = p;
                         if best == POPPY || best == CANNABIS {
                             keep.push((c, f.values[c]));
                         }
@@ -135,7 +135,7 @@ pub fn classify_survey(
         width,
         height,
         class: vec![NO_DATA; width * height],
-        prob: vec![[0.0; 2]; width * height],
+        prob: vec![[0.0; N_CLASSES]; width * height],
         target_features: HashMap::new(),
         has_nir: false,
         tiles: tiles.len(),
@@ -166,6 +166,8 @@ pub struct FoundPlot {
     pub area_m2: f64,
     /// Mean probability of the class over the plot's cells.
     pub confidence: f64,
+    /// Mean probability of every class over the plot's cells, in [`model::CLASSES`] order.
+    pub probabilities: [f64; N_CLASSES],
     pub cells: usize,
     /// The features that most set the plot apart, as (name, z-score against the training data).
     pub drivers: Vec<(String, f32)>,
@@ -275,7 +277,16 @@ pub fn extract(map: &CellMap, model: &Model, min_area_m2: f64) -> Vec<FoundPlot>
         if area_m2 < min_area_m2 {
             continue;
         }
-        let slot = if class == POPPY { 0 } else { 1 };
+        let mut probabilities = [0f64; N_CLASSES];
+        for &i in &cells {
+            for (k, p) in probabilities.iter_mut().enumerate() {
+                *p += f64::from(map.prob[i][k]);
+            }
+        }
+        probabilities
+            .iter_mut()
+            .for_each(|p| *p /= cells.len() as f64);
+        let slot = class;
         let confidence = cells
             .iter()
             .map(|&i| f64::from(map.prob[i][slot]))
@@ -312,6 +323,7 @@ pub fn extract(map: &CellMap, model: &Model, min_area_m2: f64) -> Vec<FoundPlot>
             geometry,
             area_m2,
             confidence,
+            probabilities,
             cells: cells.len(),
             drivers,
         });

@@ -27,11 +27,13 @@ pub struct FlagRow {
     pub replanting_of: Option<i64>,
     /// Registry hotspots near the plot, JSON array of ids.
     pub near_hotspots: String,
+    /// Mean probability per class over the plot, JSON object.
+    pub probabilities: String,
 }
 
 const COLUMNS: &str = "id, survey_id, class, confidence, area_m2, status, geometry, min_lon, min_lat, \
     max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at, \
-    replanting_of, near_hotspots";
+    replanting_of, near_hotspots, probabilities";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
@@ -52,6 +54,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
         created_at: r.get(18)?,
         replanting_of: r.get(19)?,
         near_hotspots: r.get(20)?,
+        probabilities: r.get(21)?,
     })
 }
 
@@ -69,8 +72,8 @@ pub fn replace_for_survey(
     let mut st = c.prepare(
         "INSERT INTO flags (survey_id, class, confidence, area_m2, status, geometry, min_lon, min_lat, \
          max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at, \
-         replanting_of, near_hotspots) \
-         VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         replanting_of, near_hotspots, probabilities) \
+         VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?;
     for f in flags {
         st.execute(params![
@@ -92,7 +95,8 @@ pub fn replace_for_survey(
             f.drivers,
             now,
             f.replanting_of,
-            f.near_hotspots
+            f.near_hotspots,
+            f.probabilities
         ])?;
     }
     Ok(flags.len())

@@ -201,6 +201,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE flags ADD COLUMN replanting_of INTEGER REFERENCES flags (id);
     ALTER TABLE flags ADD COLUMN near_hotspots TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 9: the mean probability of every class over a flagged plot (JSON object).
+    "ALTER TABLE flags ADD COLUMN probabilities TEXT NOT NULL DEFAULT '{}';",
 ];
 
 /// Applies every migration newer than the database's `user_version`.
