@@ -233,6 +233,51 @@ fn new_survey_id() -> Result<String> {
     Ok(format!("sv{}", hex::encode(b)))
 }
 
+/// A queued survey of `who`'s with nothing known yet but its source.
+#[allow(clippy::too_many_arguments)]
+fn new_row(
+    who: &Principal,
+    name: String,
+    filename: String,
+    source_path: String,
+    source_size: u64,
+    bands: Option<Vec<BandRole>>,
+    acquired: Option<String>,
+    now: &str,
+) -> Result<SurveyRow> {
+    Ok(SurveyRow {
+        id: new_survey_id()?,
+        name,
+        state: SurveyState::Queued,
+        upload_id: None,
+        source_path,
+        source_size,
+        source_sha256: None,
+        filename,
+        operator_id: who.user_id,
+        operator: who.name.clone(),
+        jurisdiction: serde_json::to_string(&who.jurisdiction).unwrap_or_default(),
+        bands_override: bands.map(|b| serde_json::to_string(&b).unwrap_or_default()),
+        acquired_from: acquired.as_ref().map(|_| "request".to_string()),
+        acquired_at: acquired,
+        meta: None,
+        footprint: None,
+        bbox: None,
+        province_code: None,
+        commune_code: None,
+        progress: 0.0,
+        stage: None,
+        error_code: None,
+        error: None,
+        cancel_requested: false,
+        attempts: 0,
+        created_at: now.to_string(),
+        started_at: None,
+        completed_at: None,
+        updated_at: now.to_string(),
+    })
+}
+
 /// Is `s` shaped like a survey id (so it can name a directory safely)?
 pub fn is_survey_id(s: &str) -> bool {
     s.len() == 18
@@ -675,38 +720,22 @@ impl Vigil {
             .ok_or_else(|| Error::Conflict(format!("upload {} is not committed yet", upload.id)))?;
         let now = now_rfc3339();
         let row = SurveyRow {
-            id: new_survey_id()?,
-            name,
-            state: SurveyState::Queued,
             upload_id: Some(upload.id.clone()),
-            source_path: path,
-            source_size: upload.size,
             source_sha256: Some(upload.sha256.clone()),
-            filename: upload.filename.clone(),
-            operator_id: who.user_id,
-            operator: who.name.clone(),
-            jurisdiction: serde_json::to_string(&who.jurisdiction).unwrap_or_default(),
-            bands_override: bands.map(|b| serde_json::to_string(&b).unwrap_or_default()),
-            acquired_at: acquired.clone(),
-            acquired_from: acquired.as_ref().map(|_| "request".to_string()),
-            meta: None,
-            footprint: None,
-            bbox: None,
             // Until the survey is located, colleagues of a one-province operator see it there.
             province_code: (who.jurisdiction.provinces.len() == 1 && !who.jurisdiction.national)
                 .then(|| who.jurisdiction.provinces.iter().next().cloned())
                 .flatten(),
-            commune_code: None,
-            progress: 0.0,
-            stage: None,
-            error_code: None,
-            error: None,
-            cancel_requested: false,
-            attempts: 0,
-            created_at: now.clone(),
-            started_at: None,
-            completed_at: None,
-            updated_at: now,
+            ..new_row(
+                who,
+                name,
+                upload.filename.clone(),
+                path,
+                upload.size,
+                bands,
+                acquired,
+                &now,
+            )?
         };
         let upload_id = upload.id.clone();
         self.store().write(|tx| {
@@ -757,35 +786,20 @@ impl Vigil {
             .unwrap_or_else(|| "survey".into());
         let now = now_rfc3339();
         let row = SurveyRow {
-            id: new_survey_id()?,
-            name: file.name.unwrap_or_else(|| filename.clone()),
             state: SurveyState::Running,
-            upload_id: None,
-            source_path: path.to_string_lossy().to_string(),
-            source_size: meta.len(),
-            source_sha256: None,
-            filename,
-            operator_id: who.user_id,
-            operator: who.name.clone(),
-            jurisdiction: serde_json::to_string(&who.jurisdiction).unwrap_or_default(),
-            bands_override: bands.map(|b| serde_json::to_string(&b).unwrap_or_default()),
-            acquired_at: acquired.clone(),
-            acquired_from: acquired.as_ref().map(|_| "request".to_string()),
-            meta: None,
-            footprint: None,
-            bbox: None,
-            province_code: None,
-            commune_code: None,
-            progress: 0.0,
             stage: Some("validate".into()),
-            error_code: None,
-            error: None,
-            cancel_requested: false,
             attempts: 1,
-            created_at: now.clone(),
             started_at: Some(now.clone()),
-            completed_at: None,
-            updated_at: now,
+            ..new_row(
+                who,
+                file.name.unwrap_or_else(|| filename.clone()),
+                filename,
+                path.to_string_lossy().to_string(),
+                meta.len(),
+                bands,
+                acquired,
+                &now,
+            )?
         };
         self.store().write(|tx| {
             ss::insert(tx, &row)?;
@@ -1212,38 +1226,23 @@ mod tests {
 
     fn running_row(v: &Vigil, runner: &str) -> String {
         let now = now_rfc3339();
-        let id = new_survey_id().unwrap();
         let row = SurveyRow {
-            id: id.clone(),
-            name: "t".into(),
             state: SurveyState::Running,
-            upload_id: None,
-            source_path: "/nonexistent.tif".into(),
-            source_size: 1,
-            source_sha256: None,
-            filename: "t.tif".into(),
-            operator_id: 0,
-            operator: "cli".into(),
-            jurisdiction: "{}".into(),
-            bands_override: None,
-            acquired_at: None,
-            acquired_from: None,
-            meta: None,
-            footprint: None,
-            bbox: None,
-            province_code: None,
-            commune_code: None,
-            progress: 0.0,
-            stage: None,
-            error_code: None,
-            error: None,
-            cancel_requested: false,
             attempts: 1,
-            created_at: now.clone(),
             started_at: Some(now.clone()),
-            completed_at: None,
-            updated_at: now,
+            ..new_row(
+                &Principal::cli(),
+                "t".into(),
+                "t.tif".into(),
+                "/nonexistent.tif".into(),
+                1,
+                None,
+                None,
+                &now,
+            )
+            .unwrap()
         };
+        let id = row.id.clone();
         v.store()
             .write(|tx| {
                 ss::insert(tx, &row)?;

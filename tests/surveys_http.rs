@@ -331,8 +331,16 @@ fn survey(s: &TestServer, token: &str, id: &str) -> Value {
 }
 
 const STATES: [&str; 5] = ["queued", "running", "ready", "failed", "cancelled"];
-/// The contract names validate, tile, overviews and index; the worker also reports `footprint`.
-const STAGES: [&str; 5] = ["validate", "tile", "overviews", "footprint", "index"];
+/// The contract names validate, tile, overviews and index; the worker also reports `footprint`
+/// and `classify` (the vegetation classifier, issue 4).
+const STAGES: [&str; 6] = [
+    "validate",
+    "tile",
+    "overviews",
+    "footprint",
+    "classify",
+    "index",
+];
 
 /// Polls the survey until `done` holds, checking on every answer that state and stage are known
 /// and that progress stays within 0–100 and never goes back within one attempt.
@@ -594,7 +602,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
         })
         .collect();
     let mut at = 0;
-    for want in ["validate", "tile", "overviews", "index"] {
+    for want in ["validate", "tile", "overviews", "classify", "index"] {
         let i = stages[at..]
             .iter()
             .position(|n| *n == want)

@@ -37,8 +37,9 @@
     'internal'
   ];
   const FINAL = new Set(['ready', 'failed', 'cancelled', 'error']);
-  // The server's stages (the contract names four; it also reports `footprint`). Others show as sent.
-  const STAGES = ['validate', 'tile', 'overviews', 'footprint', 'index'];
+  // The server's stages (the contract names four; it also reports `footprint` and `classify`).
+  // Others show as sent.
+  const STAGES = ['validate', 'tile', 'overviews', 'footprint', 'classify', 'index'];
 
   let ctx = null; // from app.js while attached
   let wired = false;

@@ -85,18 +85,7 @@ fn respond(fmt: Format, body: String, single: bool) -> Response {
 
 pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
     let all = state.vigil.flags(who, None).unwrap_or_default();
-    let bbox = all
-        .iter()
-        .map(|f| f.bbox)
-        .reduce(|a, c| {
-            [
-                a[0].min(c[0]),
-                a[1].min(c[1]),
-                a[2].max(c[2]),
-                a[3].max(c[3]),
-            ]
-        })
-        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let bbox = super::surveys::union_bbox(all.iter().map(|f| f.bbox));
     json!({
         "id": "flags",
         "title": TITLE,
@@ -158,23 +147,7 @@ pub async fn ogc_items(
         ),
         None => None,
     };
-    let limit = match m.get("limit") {
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
-            })?
-            .min(state.vigil.config.api.max_limit),
-        None => state.vigil.config.api.default_limit,
-    };
-    let offset = match m.get("offset") {
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
-        None => 0,
-    };
+    let (limit, offset) = super::surveys::limit_offset(&state, &m)?;
     let survey = m.get("survey").map(|s| s.to_string());
     let all = state.run(move |v| v.flags(&who, bbox)).await?;
     let matching: Vec<&FlagRow> = all
@@ -216,17 +189,11 @@ pub async fn ogc_items(
         Link::new(format!("{b}/collections/flags"), "collection", JSON, TITLE),
     ];
     if offset + page.len() < matching.len() {
-        let mut pairs: Vec<(String, String)> =
-            q.0.iter().filter(|(k, _)| k != "offset").cloned().collect();
-        pairs.push(("offset".into(), (offset + page.len()).to_string()));
-        let qs = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        links.push(Link::new(
-            format!("{b}/collections/flags/items?{qs}"),
-            "next",
-            GEOJSON,
-            "Trang sau",
+        links.push(super::surveys::next_page(
+            &b,
+            "flags",
+            &q,
+            offset + page.len(),
         ));
     }
     let body = json!({

@@ -199,6 +199,60 @@ pub async fn source(
 
 // ---- OGC API – Features: the `surveys` collection -------------------------------------------
 
+/// `limit` (clamped to `api.max_limit`) and `offset` of an items request.
+pub(super) fn limit_offset(
+    state: &AppState,
+    m: &std::collections::HashMap<&str, &str>,
+) -> Result<(usize, usize), ApiError> {
+    let limit = match m.get("limit") {
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
+            })?
+            .min(state.vigil.config.api.max_limit),
+        None => state.vigil.config.api.default_limit,
+    };
+    let offset = match m.get("offset") {
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
+        None => 0,
+    };
+    Ok((limit, offset))
+}
+
+/// The `next` link of an offset-paged items response: the same query with the next offset.
+pub(super) fn next_page(b: &str, collection: &str, q: &RawQuery, offset: usize) -> Link {
+    let mut pairs: Vec<(String, String)> =
+        q.0.iter().filter(|(k, _)| k != "offset").cloned().collect();
+    pairs.push(("offset".into(), offset.to_string()));
+    let qs = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    Link::new(
+        format!("{b}/collections/{collection}/items?{qs}"),
+        "next",
+        GEOJSON,
+        "Trang sau",
+    )
+}
+
+/// The union of bboxes, or Việt Nam's when there is none.
+pub(super) fn union_bbox(it: impl Iterator<Item = [f64; 4]>) -> [f64; 4] {
+    it.reduce(|a, c| {
+        [
+            a[0].min(c[0]),
+            a[1].min(c[1]),
+            a[2].max(c[2]),
+            a[3].max(c[3]),
+        ]
+    })
+    .unwrap_or([102.14, 8.18, 109.47, 23.39])
+}
+
 /// An acquisition-time interval, as fixed-width RFC 3339 UTC text (how `acquired_at` is stored,
 /// so comparing text compares instants). Open ends are `None`.
 pub type Instants = (Option<String>, Option<String>);
@@ -330,18 +384,7 @@ pub fn feature(b: &str, s: &Survey) -> Value {
 /// The `surveys` entry of `/collections`.
 pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
     let all = ready_visible(&state.vigil, who, None, (None, None));
-    let bbox = all
-        .iter()
-        .filter_map(|s| s.row.bbox)
-        .reduce(|a, c| {
-            [
-                a[0].min(c[0]),
-                a[1].min(c[1]),
-                a[2].max(c[2]),
-                a[3].max(c[3]),
-            ]
-        })
-        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let bbox = union_bbox(all.iter().filter_map(|s| s.row.bbox));
     let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
     let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
     json!({
@@ -385,23 +428,7 @@ pub async fn ogc_items(
     let b = base(&state, &headers);
     let bbox = parse_bbox_pub(&m)?;
     let when = parse_instants(&m)?;
-    let limit = match m.get("limit") {
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
-            })?
-            .min(state.vigil.config.api.max_limit),
-        None => state.vigil.config.api.default_limit,
-    };
-    let offset = match m.get("offset") {
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
-        None => 0,
-    };
+    let (limit, offset) = limit_offset(&state, &m)?;
     let all = ready_visible(&state.vigil, &who, bbox, when);
     let page: Vec<Value> = all
         .iter()
@@ -424,18 +451,7 @@ pub async fn ogc_items(
         ),
     ];
     if offset + page.len() < all.len() {
-        let mut pairs: Vec<(String, String)> =
-            q.0.iter().filter(|(k, _)| k != "offset").cloned().collect();
-        pairs.push(("offset".into(), (offset + page.len()).to_string()));
-        let qs = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        links.push(Link::new(
-            format!("{b}/collections/surveys/items?{qs}"),
-            "next",
-            GEOJSON,
-            "Trang sau",
-        ));
+        links.push(next_page(&b, "surveys", &q, offset + page.len()));
     }
     let body = json!({
         "type": "FeatureCollection",
@@ -550,18 +566,7 @@ pub async fn stac_collection(
     q.only(&[])?;
     let b = base(&state, &headers);
     let all = ready_visible(&state.vigil, &who, None, (None, None));
-    let bbox = all
-        .iter()
-        .filter_map(|s| s.row.bbox)
-        .reduce(|a, c| {
-            [
-                a[0].min(c[0]),
-                a[1].min(c[1]),
-                a[2].max(c[2]),
-                a[3].max(c[3]),
-            ]
-        })
-        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let bbox = union_bbox(all.iter().filter_map(|s| s.row.bbox));
     let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
     let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
     let mut links = vec![

@@ -331,18 +331,7 @@ pub async fn mosaic_tilejson(
         .filter(|s| Vigil::survey_visible(&who, &s.row))
         .filter(|s| acquired_within(s, &days))
         .collect();
-    let bbox = visible
-        .iter()
-        .filter_map(|s| s.row.bbox)
-        .reduce(|a, c| {
-            [
-                a[0].min(c[0]),
-                a[1].min(c[1]),
-                a[2].max(c[2]),
-                a[3].max(c[3]),
-            ]
-        })
-        .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+    let bbox = super::surveys::union_bbox(visible.iter().filter_map(|s| s.row.bbox));
     let minzoom = visible
         .iter()
         .filter_map(|s| s.meta.as_ref().map(|m| m.min_zoom))
