@@ -12,6 +12,7 @@
 // Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
+import { CheckFailed, expect, launchChromium, loopback, loopbackOnly } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -45,21 +46,10 @@ function usage(msg) {
 if (!VIGIL_URL) usage('VIGIL_URL is not set');
 if (!TOKEN) usage('VIGIL_TOKEN is not set');
 if (!OTHER_TOKEN) usage('VIGIL_OTHER_TOKEN is not set');
-let baseUrl;
-try {
-  baseUrl = new URL(VIGIL_URL);
-} catch (_) {
-  usage(`VIGIL_URL is not a URL: ${VIGIL_URL}`);
-}
-const ALLOWED_HOSTS = new Set(['127.0.0.1']);
-if (['localhost', '[::1]'].includes(baseUrl.hostname)) ALLOWED_HOSTS.add(baseUrl.hostname);
-if (!ALLOWED_HOSTS.has(baseUrl.hostname)) usage(`VIGIL_URL must point at 127.0.0.1, not ${baseUrl.hostname}`);
+// Every request the page makes must stay on this machine's loopback address.
+const { allowedHosts: ALLOWED_HOSTS } = loopback(VIGIL_URL, usage);
 
 // ------------------------------------------------------------------ helpers
-class CheckFailed extends Error {}
-function expect(cond, msg) {
-  if (!cond) throw new CheckFailed(msg);
-}
 
 async function apiFetch(path, token = TOKEN) {
   const res = await fetch(`${VIGIL_URL}${path}`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/geo+json, application/json' } });
@@ -312,24 +302,9 @@ async function login(token) {
 
 // --------------------------------------------------------------------- run
 let currentToken = TOKEN;
-browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-});
+browser = await launchChromium(chromium, CHROMIUM);
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block', locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
-await context.route('**/*', (route) => {
-  const url = route.request().url();
-  let host = '';
-  try {
-    host = new URL(url).hostname;
-  } catch (_) {
-    /* not a URL */
-  }
-  if (ALLOWED_HOSTS.has(host)) return route.continue();
-  blocked.push(url);
-  return route.abort('blockedbyclient');
-});
+await loopbackOnly(context, ALLOWED_HOSTS, blocked);
 page = await context.newPage();
 page.setDefaultTimeout(STEP_TIMEOUT_MS);
 page.on('console', (msg) => {

@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CheckFailed, expect, launchChromium, loopback, loopbackOnly } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -39,15 +40,8 @@ function usage(msg) {
 if (!VIGIL_URL) usage('VIGIL_URL is not set');
 if (!TOKEN) usage('VIGIL_TOKEN is not set');
 if (!SAMPLE) usage('VIGIL_SAMPLE is not set');
-let baseUrl;
-try {
-  baseUrl = new URL(VIGIL_URL);
-} catch (_) {
-  usage(`VIGIL_URL is not a URL: ${VIGIL_URL}`);
-}
-const ALLOWED_HOSTS = new Set(['127.0.0.1']);
-if (['localhost', '[::1]'].includes(baseUrl.hostname)) ALLOWED_HOSTS.add(baseUrl.hostname);
-if (!ALLOWED_HOSTS.has(baseUrl.hostname)) usage(`VIGIL_URL must point at 127.0.0.1, not ${baseUrl.hostname}`);
+// Every request the page makes must stay on this machine's loopback address.
+const { allowedHosts: ALLOWED_HOSTS } = loopback(VIGIL_URL, usage);
 let sampleBytes;
 try {
   sampleBytes = readFileSync(SAMPLE);
@@ -57,10 +51,6 @@ try {
 const sampleSha = createHash('sha256').update(sampleBytes).digest('hex');
 
 // ------------------------------------------------------------------ helpers
-class CheckFailed extends Error {}
-function expect(cond, msg) {
-  if (!cond) throw new CheckFailed(msg);
-}
 
 async function apiGet(path) {
   const res = await fetch(`${VIGIL_URL}${path}`, { headers: { Authorization: `Bearer ${TOKEN}`, Accept: 'application/json' } });
@@ -173,24 +163,9 @@ async function login(token) {
 }
 
 // --------------------------------------------------------------------- run
-browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-});
+browser = await launchChromium(chromium, CHROMIUM);
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
-await context.route('**/*', (route) => {
-  const url = route.request().url();
-  let host = '';
-  try {
-    host = new URL(url).hostname;
-  } catch (_) {
-    /* not a URL */
-  }
-  if (ALLOWED_HOSTS.has(host)) return route.fallback();
-  blocked.push(url);
-  return route.abort('blockedbyclient');
-});
+await loopbackOnly(context, ALLOWED_HOSTS, blocked, { fallback: true });
 page = await context.newPage();
 page.setDefaultTimeout(STEP_TIMEOUT_MS);
 page.on('console', (msg) => {

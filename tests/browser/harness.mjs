@@ -1,0 +1,54 @@
+// What every browser test script shares: the loopback-only rule, the Chromium launch flags this
+// machine needs, and the check helpers. Plain ES module, no dependencies beyond playwright-core.
+
+/** A failed check (the scripts report these as FAIL lines, not crashes). */
+export class CheckFailed extends Error {}
+
+export function expect(cond, msg) {
+  if (!cond) throw new CheckFailed(msg);
+}
+
+/**
+ * Parses VIGIL_URL and returns { baseUrl, allowedHosts }: every request the page makes must stay on
+ * this machine's loopback address. Calls `usage` (which exits) on anything else.
+ */
+export function loopback(raw, usage) {
+  let baseUrl;
+  try {
+    baseUrl = new URL(raw);
+  } catch (_) {
+    usage(`VIGIL_URL is not a URL: ${raw}`);
+  }
+  const allowedHosts = new Set(['127.0.0.1']);
+  if (['localhost', '[::1]'].includes(baseUrl.hostname)) allowedHosts.add(baseUrl.hostname);
+  if (!allowedHosts.has(baseUrl.hostname)) usage(`VIGIL_URL must point at 127.0.0.1, not ${baseUrl.hostname}`);
+  return { baseUrl, allowedHosts };
+}
+
+/** Headless Debian Chromium with the flags a closed network needs (no background connections). */
+export function launchChromium(chromium, executablePath) {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+  });
+}
+
+/**
+ * Aborts every request of `context` that leaves `allowedHosts`, recording its URL in `blocked`.
+ * With `fallback`, allowed requests go on to routes registered later instead of straight out.
+ */
+export async function loopbackOnly(context, allowedHosts, blocked, { fallback = false } = {}) {
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    let host = '';
+    try {
+      host = new URL(url).hostname;
+    } catch (_) {
+      /* not a URL */
+    }
+    if (allowedHosts.has(host)) return fallback ? route.fallback() : route.continue();
+    blocked.push(url);
+    return route.abort('blockedbyclient');
+  });
+}
