@@ -42,6 +42,11 @@ pub enum Error {
         "the resource changed since you read it: it is at version {current}; re-read it and try again"
     )]
     PreconditionFailed { current: i64 },
+    /// A change made on a version that is no longer current (409 with the current version).
+    #[error(
+        "{what} changed since you read it: it is at version {current}; re-read it, check the new state and decide again"
+    )]
+    StaleVersion { what: String, current: i64 },
     #[error("invalid input: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
     #[error(transparent)]

@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::service::{Error, Result, Vigil};
 use crate::store::flags::{self, FlagRow};
 
-fn visible(who: &Principal, f: &FlagRow) -> bool {
+pub(crate) fn visible(who: &Principal, f: &FlagRow) -> bool {
     who.role.is_admin()
         || who.jurisdiction.national
         || who
@@ -34,13 +34,21 @@ impl Vigil {
 }
 
 impl Vigil {
-    /// A PNG chip of the survey imagery around a flag, with the plot outlined (for reviewers).
-    pub fn flag_chip(&self, who: &Principal, id: i64) -> Result<Vec<u8>> {
-        let f = self.flag(who, id)?;
-        let idx = self.survey_index();
-        let s = idx.get(&f.survey_id).ok_or_else(|| {
-            Error::NotFound(format!("the survey of flag {id} is no longer served"))
-        })?;
+    /// A PNG chip of survey imagery around a flag, with the plot outlined (for reviewers): from
+    /// the flag's own survey, or from `survey` (another flight over the plot, for before/after).
+    pub fn flag_chip(&self, who: &Principal, id: i64, survey: Option<&str>) -> Result<Vec<u8>> {
+        let (f, imagery) = self.flag_imagery(who, id)?;
+        let want = survey.unwrap_or(&f.survey_id);
+        let s = imagery
+            .iter()
+            .find(|i| i.survey.row.id == want)
+            .map(|i| i.survey.clone())
+            .ok_or_else(|| match survey {
+                Some(s) => Error::NotFound(format!(
+                    "survey {s:?} does not cover flag {id} or is not visible to you"
+                )),
+                None => Error::NotFound(format!("the survey of flag {id} is no longer served")),
+            })?;
         let meta = s
             .meta
             .as_ref()
@@ -57,7 +65,7 @@ impl Vigil {
             geo::Geometry::MultiPolygon(m) => m,
             _ => return Err(Error::Conflict(format!("flag {id} is not a polygon"))),
         };
-        let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &f.survey_id);
+        let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &s.row.id);
         let ext = meta.format.clone();
         let levels = meta.levels.clone();
         let read = |t: crate::grid::Tile| {

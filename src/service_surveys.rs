@@ -490,6 +490,10 @@ impl Vigil {
                             .collect(),
                     )
                     .to_string(),
+                    version: 1,
+                    priority: None,
+                    status_at: None,
+                    superseded_at: None,
                 }
             })
             .collect::<Vec<_>>();

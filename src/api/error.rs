@@ -106,6 +106,10 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, e.to_string())
                     .with("current_version", json!(current))
             }
+            e @ Error::StaleVersion { current, .. } => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+                    .with("current_version", json!(current))
+            }
             Error::Invalid(errors) => {
                 let detail = errors
                     .iter()

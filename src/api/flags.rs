@@ -47,6 +47,11 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
             "probabilities": serde_json::from_str::<Value>(&f.probabilities).unwrap_or(Value::Null),
             "area_m2": f.area_m2,
             "status": f.status,
+            "status_label": crate::review::Status::from_code(&f.status).map(|s| s.label_vi()),
+            "status_at": f.status_at,
+            "version": f.version,
+            "priority": f.priority.as_deref().unwrap_or("normal"),
+            "score": crate::service_review::score(f),
             "survey": f.survey_id,
             "acquired_at": f.acquired_at,
             "province_code": f.province_code,
@@ -76,6 +81,7 @@ fn respond(fmt: Format, body: String, single: bool) -> Response {
         (Format::Html, false) => html::items("flags", TITLE, &body),
         (Format::Html, true) => html::feature("flags", &body),
     };
+
     r.headers_mut().insert(
         "content-crs",
         HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
@@ -225,17 +231,23 @@ pub async fn ogc_item(
     Ok(respond(fmt, feature(&b, &f).to_string(), true))
 }
 
-/// `GET /v1/flags/{id}/chip.png`: the imagery around the plot, outlined.
+/// `GET /v1/flags/{id}/chip.png[?survey=ID]`: the imagery around the plot, outlined — from the
+/// survey that raised the flag, or from another survey covering it (before/after).
 pub async fn chip(
     axum::extract::State(state): axum::extract::State<AppState>,
     super::extract::Auth(who): super::extract::Auth,
     axum::extract::Path(id): axum::extract::Path<String>,
+    q: RawQuery,
 ) -> Result<Response, ApiError> {
+    q.only(&["survey"])?;
+    let survey = q.map().get("survey").map(|s| s.to_string());
     let id: i64 = id
         .trim_end_matches(".png")
         .parse()
         .map_err(|_| ApiError::not_found(format!("no flag {id:?}")))?;
-    let png = state.run(move |v| v.flag_chip(&who, id)).await?;
+    let png = state
+        .run(move |v| v.flag_chip(&who, id, survey.as_deref()))
+        .await?;
     Ok((
         StatusCode::OK,
         [

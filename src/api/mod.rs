@@ -9,6 +9,7 @@ mod flags;
 mod html;
 mod ogc;
 mod openapi;
+mod review;
 mod surveys;
 mod tiles;
 mod uploads;
@@ -89,6 +90,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/surveys", get(surveys::list).post(surveys::create))
         .route("/v1/surveys/{id}", get(surveys::get_one))
         .route("/v1/surveys/{id}/cancel", post(surveys::cancel))
+        .route("/v1/review/queue", get(review::queue))
+        .route("/v1/review/vocab", get(review::vocab))
+        .route("/v1/flags/{id}", get(review::get_one))
+        .route(
+            "/v1/flags/{id}/decisions",
+            get(review::decisions).post(review::decide),
+        )
+        .route("/v1/flags/{id}/priority", put(review::priority))
         .route("/stac", get(surveys::stac_collection))
         .route("/stac/items", get(surveys::stac_items))
         .route("/stac/items/{id}", get(surveys::stac_item_one))

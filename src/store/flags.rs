@@ -29,11 +29,19 @@ pub struct FlagRow {
     pub near_hotspots: String,
     /// Mean probability per class over the plot, JSON object.
     pub probabilities: String,
+    /// Bumped by every review change (optimistic concurrency).
+    pub version: i64,
+    /// Queue priority a reviewer set (`urgent`, `high`, `low`); `None` is normal.
+    pub priority: Option<String>,
+    /// When the status last changed (`None`: never reviewed).
+    pub status_at: Option<String>,
+    /// When a re-classification replaced this flag.
+    pub superseded_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, survey_id, class, confidence, area_m2, status, geometry, min_lon, min_lat, \
     max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at, \
-    replanting_of, near_hotspots, probabilities";
+    replanting_of, near_hotspots, probabilities, version, priority, status_at, superseded_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
@@ -55,6 +63,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
         replanting_of: r.get(19)?,
         near_hotspots: r.get(20)?,
         probabilities: r.get(21)?,
+        version: r.get(22)?,
+        priority: r.get(23)?,
+        status_at: r.get(24)?,
+        superseded_at: r.get(25)?,
     })
 }
 
@@ -151,6 +163,76 @@ pub fn eradicated_near(
     ))?;
     let rows = st
         .query_map(params![bbox[0], bbox[1], bbox[2], bbox[3], not_survey], row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Moves a live flag to `status` if it is still at `version`; returns the new version, or `None`
+/// when the flag changed meanwhile (or was superseded).
+pub fn set_status(
+    c: &Connection,
+    id: i64,
+    version: i64,
+    status: &str,
+    now: &str,
+) -> Result<Option<i64>, StoreError> {
+    let n = c.execute(
+        "UPDATE flags SET status = ?3, status_at = ?4, version = version + 1 \
+         WHERE id = ?1 AND version = ?2 AND superseded_at IS NULL",
+        params![id, version, status, now],
+    )?;
+    Ok((n == 1).then_some(version + 1))
+}
+
+/// Sets a live flag's queue priority if it is still at `version`; returns the new version.
+pub fn set_priority(
+    c: &Connection,
+    id: i64,
+    version: i64,
+    priority: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    let n = c.execute(
+        "UPDATE flags SET priority = ?3, version = version + 1 \
+         WHERE id = ?1 AND version = ?2 AND superseded_at IS NULL",
+        params![id, version, priority],
+    )?;
+    Ok((n == 1).then_some(version + 1))
+}
+
+/// What the review queue filters on in the store (jurisdiction is checked by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct LiveFilter {
+    pub survey: Option<String>,
+    pub class: Option<String>,
+    pub commune: Option<String>,
+    /// Statuses to keep (all when empty).
+    pub statuses: Vec<String>,
+    /// Flight date range, inclusive, `YYYY-MM-DD` (flags without a flight date use their
+    /// creation date).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub ids: Vec<i64>,
+}
+
+/// Live flags matching `f`, by id.
+pub fn live_filtered(c: &Connection, f: &LiveFilter) -> Result<Vec<FlagRow>, StoreError> {
+    let statuses = serde_json::to_string(&f.statuses).unwrap_or_else(|_| "[]".into());
+    let ids = serde_json::to_string(&f.ids).unwrap_or_else(|_| "[]".into());
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM flags WHERE superseded_at IS NULL \
+         AND (?1 IS NULL OR survey_id = ?1) AND (?2 IS NULL OR class = ?2) \
+         AND (?3 IS NULL OR commune_code = ?3) \
+         AND (json_array_length(?4) = 0 OR status IN (SELECT value FROM json_each(?4))) \
+         AND (?5 IS NULL OR substr(coalesce(acquired_at, created_at), 1, 10) >= ?5) \
+         AND (?6 IS NULL OR substr(coalesce(acquired_at, created_at), 1, 10) <= ?6) \
+         AND (json_array_length(?7) = 0 OR id IN (SELECT value FROM json_each(?7))) \
+         ORDER BY id"
+    ))?;
+    let rows = st
+        .query_map(
+            params![f.survey, f.class, f.commune, statuses, f.from, f.to, ids],
+            row,
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

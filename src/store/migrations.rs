@@ -203,6 +203,59 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 9: the mean probability of every class over a flagged plot (JSON object).
     "ALTER TABLE flags ADD COLUMN probabilities TEXT NOT NULL DEFAULT '{}';",
+    // 10: review (issue 5). Each flag has a version (optimistic concurrency) and a queue priority
+    // a reviewer may set; decisions and evidence are append-only (triggers refuse UPDATE/DELETE);
+    // evidence files live under DATA_DIR/evidence/ by SHA-256 and are never rewritten.
+    r#"
+    ALTER TABLE flags ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE flags ADD COLUMN priority TEXT;
+    ALTER TABLE flags ADD COLUMN status_at TEXT;
+    CREATE TABLE flag_decisions (
+        id                INTEGER PRIMARY KEY,
+        flag_id           INTEGER NOT NULL REFERENCES flags (id),
+        decision          TEXT NOT NULL,
+        from_status       TEXT NOT NULL,
+        to_status         TEXT NOT NULL,
+        reason            TEXT,
+        note              TEXT,
+        eradicated_on     TEXT,
+        area_destroyed_m2 REAL,
+        team              TEXT,
+        actor             TEXT NOT NULL,
+        decided_at        TEXT NOT NULL,
+        version           INTEGER NOT NULL          -- the flag's version this decision made
+    );
+    CREATE INDEX flag_decisions_by_flag ON flag_decisions (flag_id, id);
+    CREATE TRIGGER flag_decisions_append_only_u BEFORE UPDATE ON flag_decisions
+        BEGIN SELECT RAISE(ABORT, 'flag decisions are append-only'); END;
+    CREATE TRIGGER flag_decisions_append_only_d BEFORE DELETE ON flag_decisions
+        BEGIN SELECT RAISE(ABORT, 'flag decisions are append-only'); END;
+    CREATE TABLE evidence (
+        id             INTEGER PRIMARY KEY,
+        flag_id        INTEGER NOT NULL REFERENCES flags (id),
+        decision_id    INTEGER REFERENCES flag_decisions (id),
+        kind           TEXT NOT NULL DEFAULT 'photo',
+        sha256         TEXT NOT NULL,
+        bytes          INTEGER NOT NULL,
+        content_type   TEXT NOT NULL,
+        width          INTEGER,
+        height         INTEGER,
+        taken_at       TEXT,
+        lon            REAL,
+        lat            REAL,
+        gps_accuracy_m REAL,
+        distance_m     REAL,
+        camera         TEXT,
+        warnings       TEXT NOT NULL DEFAULT '[]',
+        uploaded_by    TEXT NOT NULL,
+        uploaded_at    TEXT NOT NULL
+    );
+    CREATE INDEX evidence_by_flag ON evidence (flag_id, id);
+    CREATE TRIGGER evidence_append_only_u BEFORE UPDATE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
+    CREATE TRIGGER evidence_append_only_d BEFORE DELETE ON evidence
+        BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -1,0 +1,624 @@
+//! Border guards' review of flagged plots (issue 5): the queue, decisions with reasons, queue
+//! priority, the surveys that show a plot (before/after), and field evidence.
+//!
+//! Every change is one transaction: the flag's status and version, the append-only decision row
+//! and the audit entry commit together or not at all. A decision names the version it was made
+//! on; if the flag moved meanwhile the decision is refused with the current version (409), so two
+//! reviewers cannot both win silently.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{Principal, Role};
+use crate::hotspots::model::FieldError;
+use crate::review::{self, Decision, Status};
+use crate::service::{Error, Result, Vigil};
+use crate::service_flags::visible;
+use crate::service_surveys::Survey;
+use crate::store::flags::{self, FlagRow, LiveFilter};
+use crate::store::review::{self as rs, DecisionRow};
+use crate::store::{self, NewAudit};
+use crate::time_util::{format_date, now_rfc3339, parse_date, today};
+
+/// Longest note a decision may carry (operational notes, never personal data).
+pub const MAX_NOTE: usize = 2000;
+/// Longest team name.
+pub const MAX_TEAM: usize = 120;
+/// Largest area a single eradication may record (100 ha).
+pub const MAX_ERADICATED_M2: f64 = 1_000_000.0;
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid(vec![FieldError::new(field, message)])
+}
+
+fn not_found(id: i64) -> Error {
+    Error::NotFound(format!(
+        "flag {id} does not exist or is outside your jurisdiction"
+    ))
+}
+
+/// Whether a role records review decisions (border guards and admins).
+pub fn can_review(role: Role) -> bool {
+    matches!(role, Role::Reviewer | Role::Admin)
+}
+
+/// A decision as a reviewer sends it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub decision: String,
+    /// The flag version the reviewer read (or the `If-Match` header).
+    pub version: Option<i64>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    pub eradicated_on: Option<String>,
+    pub area_destroyed_m2: Option<f64>,
+    pub team: Option<String>,
+}
+
+/// The checked parts of a decision.
+struct Checked {
+    decision: Decision,
+    version: i64,
+    reason: Option<String>,
+    note: Option<String>,
+    eradicated_on: Option<String>,
+    area_destroyed_m2: Option<f64>,
+    team: Option<String>,
+}
+
+fn trimmed(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn check(input: DecisionInput, flag: &FlagRow) -> Result<Checked> {
+    let mut errors = Vec::new();
+    let decision = Decision::from_code(input.decision.trim());
+    if decision.is_none() {
+        let codes: Vec<&str> = Decision::all().iter().map(|d| d.code()).collect();
+        errors.push(FieldError::new(
+            "decision",
+            format!(
+                "{:?} is not a decision; one of {}",
+                input.decision,
+                codes.join(", ")
+            ),
+        ));
+    }
+    let version = match input.version {
+        Some(v) => v,
+        None => {
+            errors.push(FieldError::new(
+                "version",
+                "is required: the flag version you read (its `version` property or ETag)",
+            ));
+            0
+        }
+    };
+    let note = trimmed(input.note);
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        errors.push(FieldError::new(
+            "note",
+            format!("is longer than {MAX_NOTE} characters"),
+        ));
+    }
+    let reason = trimmed(input.reason);
+    let team = trimmed(input.team);
+    let d = decision.map(|d| d.0);
+    match (&reason, d) {
+        (None, Some(Status::FalsePositive)) => errors.push(FieldError::new(
+            "reason",
+            format!(
+                "is required for false_positive; one of {}",
+                review::REASONS
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        (Some(r), Some(Status::FalsePositive)) => {
+            if review::reason_label(r).is_none() {
+                errors.push(FieldError::new(
+                    "reason",
+                    format!(
+                        "{r:?} is not a reason; one of {}",
+                        review::REASONS
+                            .iter()
+                            .map(|(c, _)| *c)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            } else if r == "other" && note.is_none() {
+                errors.push(FieldError::new(
+                    "note",
+                    "is required when the reason is `other`: say what the plot is",
+                ));
+            }
+        }
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "reason",
+            "goes only with false_positive (use note for other decisions)",
+        )),
+        _ => {}
+    }
+    if d == Some(Status::New) && note.is_none() {
+        errors.push(FieldError::new(
+            "note",
+            "is required to reopen a flag: say why",
+        ));
+    }
+    let eradicated = d == Some(Status::Eradicated);
+    let mut eradicated_on = None;
+    if eradicated {
+        match input.eradicated_on.as_deref().map(str::trim) {
+            None | Some("") => errors.push(FieldError::new(
+                "eradicated_on",
+                "is required for eradicated (YYYY-MM-DD)",
+            )),
+            Some(s) => match parse_date(s) {
+                Err(e) => errors.push(FieldError::new("eradicated_on", e)),
+                Ok(on) => {
+                    let flight = flag
+                        .acquired_at
+                        .as_deref()
+                        .and_then(|a| a.get(..10))
+                        .and_then(|a| parse_date(a).ok());
+                    if on > today().next_day().unwrap_or(on) {
+                        errors.push(FieldError::new(
+                            "eradicated_on",
+                            format!("{} is in the future", format_date(on)),
+                        ));
+                    } else if let Some(f) = flight.filter(|f| on < *f) {
+                        errors.push(FieldError::new(
+                            "eradicated_on",
+                            format!(
+                                "{} is before the flight that found the plot ({})",
+                                format_date(on),
+                                format_date(f)
+                            ),
+                        ));
+                    } else {
+                        eradicated_on = Some(format_date(on));
+                    }
+                }
+            },
+        }
+        match input.area_destroyed_m2 {
+            None => errors.push(FieldError::new(
+                "area_destroyed_m2",
+                "is required for eradicated (square metres destroyed)",
+            )),
+            Some(a) if !(a.is_finite() && a > 0.0 && a <= MAX_ERADICATED_M2) => {
+                errors.push(FieldError::new(
+                    "area_destroyed_m2",
+                    format!("{a} is not an area between 0 and {MAX_ERADICATED_M2} m²"),
+                ))
+            }
+            Some(_) => {}
+        }
+        match &team {
+            None => errors.push(FieldError::new(
+                "team",
+                "is required for eradicated (the unit or team, not people's names)",
+            )),
+            Some(t) if t.chars().count() > MAX_TEAM => errors.push(FieldError::new(
+                "team",
+                format!("is longer than {MAX_TEAM} characters"),
+            )),
+            Some(_) => {}
+        }
+    } else {
+        for (field, given) in [
+            ("eradicated_on", input.eradicated_on.is_some()),
+            ("area_destroyed_m2", input.area_destroyed_m2.is_some()),
+        ] {
+            if given && d.is_some() {
+                errors.push(FieldError::new(field, "goes only with eradicated"));
+            }
+        }
+        if team.is_some() && !decision.is_some_and(|d| d.is_field_outcome()) {
+            errors.push(FieldError::new(
+                "team",
+                "goes only with field outcomes (verified_in_field, eradicated, not_found)",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(Checked {
+        decision: decision.expect("checked"),
+        version,
+        reason,
+        note,
+        eradicated_on,
+        area_destroyed_m2: if eradicated {
+            input.area_destroyed_m2
+        } else {
+            None
+        },
+        team,
+    })
+}
+
+/// The review queue's filters and order.
+#[derive(Debug, Clone, Default)]
+pub struct QueueQuery {
+    pub filter: LiveFilter,
+    /// `priority` (default): priority level, re-planting first, confidence × area, newest;
+    /// `newest`; `score` (confidence × area).
+    pub sort: QueueSort,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    #[default]
+    Priority,
+    Newest,
+    Score,
+}
+
+impl QueueSort {
+    pub fn from_code(s: &str) -> Option<QueueSort> {
+        match s {
+            "priority" => Some(QueueSort::Priority),
+            "newest" => Some(QueueSort::Newest),
+            "score" => Some(QueueSort::Score),
+            _ => None,
+        }
+    }
+}
+
+/// Confidence × area: the queue's default measure of how much a flag matters.
+pub fn score(f: &FlagRow) -> f64 {
+    (f.confidence * f.area_m2 * 10.0).round() / 10.0
+}
+
+fn newest_key(f: &FlagRow) -> (&str, i64) {
+    (
+        f.acquired_at.as_deref().unwrap_or(f.created_at.as_str()),
+        f.id,
+    )
+}
+
+/// A survey that shows a flagged plot.
+#[derive(Debug, Clone)]
+pub struct Imagery {
+    pub survey: Arc<Survey>,
+    /// The survey that raised the flag.
+    pub own: bool,
+}
+
+impl Vigil {
+    fn require_reviewer(&self, who: &Principal) -> Result<()> {
+        if can_review(who.role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "role `{}` cannot review flags (reviewer or admin needed)",
+                who.role.code()
+            )))
+        }
+    }
+
+    /// Open (or filtered) flags the caller may see, in queue order, and how many there are.
+    pub fn review_queue(&self, who: &Principal, q: &QueueQuery) -> Result<(Vec<FlagRow>, usize)> {
+        let mut rows: Vec<FlagRow> = self
+            .store()
+            .read(|c| flags::live_filtered(c, &q.filter))?
+            .into_iter()
+            .filter(|f| visible(who, f))
+            .collect();
+        match q.sort {
+            QueueSort::Priority => rows.sort_by(|a, b| {
+                review::priority_rank(a.priority.as_deref().unwrap_or("normal"))
+                    .cmp(&review::priority_rank(
+                        b.priority.as_deref().unwrap_or("normal"),
+                    ))
+                    .then_with(|| b.replanting_of.is_some().cmp(&a.replanting_of.is_some()))
+                    .then_with(|| score(b).total_cmp(&score(a)))
+                    .then_with(|| newest_key(b).cmp(&newest_key(a)))
+            }),
+            QueueSort::Newest => rows.sort_by(|a, b| newest_key(b).cmp(&newest_key(a))),
+            QueueSort::Score => rows.sort_by(|a, b| {
+                score(b)
+                    .total_cmp(&score(a))
+                    .then_with(|| newest_key(b).cmp(&newest_key(a)))
+            }),
+        }
+        let total = rows.len();
+        let page = rows.into_iter().skip(q.offset).take(q.limit).collect();
+        Ok((page, total))
+    }
+
+    /// Records a decision on a flag. Returns the flag after it and the decision row.
+    pub fn decide(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: DecisionInput,
+    ) -> Result<(FlagRow, DecisionRow)> {
+        self.require_reviewer(who)?;
+        let now = now_rfc3339();
+        self.store().write(|tx| -> Result<(FlagRow, DecisionRow)> {
+            let before = flags::get(tx, id)?
+                .filter(|f| visible(who, f))
+                .ok_or_else(|| not_found(id))?;
+            let c = check(input, &before)?;
+            if let Some(at) = &before.superseded_at {
+                return Err(Error::Conflict(format!(
+                    "flag {id} was replaced when its survey was re-classified ({at}); decide on the survey's current flags"
+                )));
+            }
+            if c.version != before.version {
+                return Err(Error::StaleVersion {
+                    what: format!("flag {id}"),
+                    current: before.version,
+                });
+            }
+            let from = Status::from_code(&before.status).ok_or_else(|| {
+                Error::Conflict(format!(
+                    "flag {id} has an unknown status {:?}",
+                    before.status
+                ))
+            })?;
+            let to = c
+                .decision
+                .apply(from)
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+            let version = flags::set_status(tx, id, before.version, to.code(), &now)?.ok_or(
+                Error::StaleVersion {
+                    what: format!("flag {id}"),
+                    current: before.version,
+                },
+            )?;
+            let mut d = DecisionRow {
+                id: 0,
+                flag_id: id,
+                decision: c.decision.code().to_string(),
+                from_status: from.code().to_string(),
+                to_status: to.code().to_string(),
+                reason: c.reason,
+                note: c.note,
+                eradicated_on: c.eradicated_on,
+                area_destroyed_m2: c.area_destroyed_m2,
+                team: c.team,
+                actor: who.name.clone(),
+                decided_at: now.clone(),
+                version,
+            };
+            d.id = rs::insert_decision(tx, &d)?;
+            let after = flags::get(tx, id)?.ok_or_else(|| not_found(id))?;
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &who.name,
+                    action: "decide",
+                    entity: "flag",
+                    entity_id: Some(id.to_string()),
+                    before: Some(json!({ "status": before.status, "version": before.version })),
+                    after: Some(json!({
+                        "status": after.status,
+                        "version": after.version,
+                        "decision": d.decision,
+                        "decision_id": d.id,
+                        "reason": d.reason,
+                        "eradicated_on": d.eradicated_on,
+                        "area_destroyed_m2": d.area_destroyed_m2,
+                        "team": d.team,
+                    })),
+                },
+                &now,
+            )?;
+            Ok((after, d))
+        })
+    }
+
+    /// Sets (or clears, with `None` or `normal`) a flag's queue priority.
+    pub fn set_flag_priority(
+        &self,
+        who: &Principal,
+        id: i64,
+        version: Option<i64>,
+        level: Option<&str>,
+    ) -> Result<FlagRow> {
+        self.require_reviewer(who)?;
+        let level = level
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != "normal");
+        if let Some(l) = level
+            && !review::PRIORITIES.iter().any(|(c, _)| *c == l)
+        {
+            return Err(invalid(
+                "priority",
+                format!(
+                    "{l:?} is not a priority; one of {}",
+                    review::PRIORITIES
+                        .iter()
+                        .map(|(c, _)| *c)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let version = version.ok_or_else(|| {
+            invalid(
+                "version",
+                "is required: the flag version you read (its `version` property or ETag)",
+            )
+        })?;
+        let now = now_rfc3339();
+        self.store().write(|tx| -> Result<FlagRow> {
+            let before = flags::get(tx, id)?
+                .filter(|f| visible(who, f))
+                .ok_or_else(|| not_found(id))?;
+            if before.superseded_at.is_some() {
+                return Err(Error::Conflict(format!(
+                    "flag {id} was replaced when its survey was re-classified"
+                )));
+            }
+            flags::set_priority(tx, id, version, level)?.ok_or(Error::StaleVersion {
+                what: format!("flag {id}"),
+                current: before.version,
+            })?;
+            let after = flags::get(tx, id)?.ok_or_else(|| not_found(id))?;
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &who.name,
+                    action: "priority",
+                    entity: "flag",
+                    entity_id: Some(id.to_string()),
+                    before: Some(json!({ "priority": before.priority, "version": before.version })),
+                    after: Some(json!({ "priority": after.priority, "version": after.version })),
+                },
+                &now,
+            )?;
+            Ok(after)
+        })
+    }
+
+    /// A flag's decisions, oldest first.
+    pub fn flag_decisions(&self, who: &Principal, id: i64) -> Result<Vec<DecisionRow>> {
+        self.flag(who, id)?;
+        Ok(self.store().read(|c| rs::decisions(c, id))?)
+    }
+
+    /// A flag's evidence, oldest first.
+    pub fn flag_evidence(&self, who: &Principal, id: i64) -> Result<Vec<rs::EvidenceRow>> {
+        self.flag(who, id)?;
+        Ok(self.store().read(|c| rs::evidence_for(c, id))?)
+    }
+
+    /// Ready surveys the caller may see whose tiles cover the plot, oldest flight first: the first
+    /// is the "before" image, the last the "after".
+    pub fn flag_imagery(&self, who: &Principal, id: i64) -> Result<(FlagRow, Vec<Imagery>)> {
+        let f = self.flag(who, id)?;
+        let idx = self.survey_index();
+        let a = crate::grid::lon_lat_to_mercator(f.bbox[0], f.bbox[1]);
+        let b = crate::grid::lon_lat_to_mercator(f.bbox[2], f.bbox[3]);
+        let mut out: Vec<Imagery> = idx
+            .in_mercator([a[0], a[1], b[0], b[1]])
+            .filter(|s| Vigil::survey_visible(who, &s.row))
+            .map(|s| Imagery {
+                own: s.row.id == f.survey_id,
+                survey: s.clone(),
+            })
+            .collect();
+        out.sort_by(|x, y| {
+            x.survey
+                .row
+                .acquired_at
+                .cmp(&y.survey.row.acquired_at)
+                .then_with(|| x.survey.row.created_at.cmp(&y.survey.row.created_at))
+        });
+        Ok((f, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag() -> FlagRow {
+        FlagRow {
+            id: 1,
+            survey_id: "s".into(),
+            class: "poppy".into(),
+            confidence: 0.9,
+            area_m2: 100.0,
+            status: "new".into(),
+            geometry: String::new(),
+            bbox: [0.0; 4],
+            point: [0.0; 2],
+            province_code: None,
+            commune_code: None,
+            acquired_at: Some("2026-01-10T03:00:00Z".into()),
+            model_version: "m".into(),
+            drivers: "[]".into(),
+            created_at: "2026-01-11T00:00:00Z".into(),
+            replanting_of: None,
+            near_hotspots: "[]".into(),
+            probabilities: "{}".into(),
+            version: 1,
+            priority: None,
+            status_at: None,
+            superseded_at: None,
+        }
+    }
+
+    fn fields(e: Error) -> Vec<String> {
+        match e {
+            Error::Invalid(v) => v.into_iter().map(|f| f.field).collect(),
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn decisions_need_their_details_and_nothing_else() {
+        let f = flag();
+        let ok = |d: DecisionInput| check(d, &f).map(|c| c.decision.code());
+        let base = |d: &str| DecisionInput {
+            decision: d.into(),
+            version: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(ok(base("confirmed_poppy")).unwrap(), "confirmed_poppy");
+        assert_eq!(fields(ok(base("false_positive")).unwrap_err()), ["reason"]);
+        assert_eq!(
+            fields(
+                ok(DecisionInput {
+                    reason: Some("other".into()),
+                    ..base("false_positive")
+                })
+                .unwrap_err()
+            ),
+            ["note"]
+        );
+        assert_eq!(
+            fields(ok(base("eradicated")).unwrap_err()),
+            ["eradicated_on", "area_destroyed_m2", "team"]
+        );
+        let before_flight = DecisionInput {
+            eradicated_on: Some("2026-01-09".into()),
+            area_destroyed_m2: Some(80.0),
+            team: Some("Đồn BP Lũng Cú".into()),
+            ..base("eradicated")
+        };
+        assert_eq!(fields(ok(before_flight).unwrap_err()), ["eradicated_on"]);
+        let fine = DecisionInput {
+            eradicated_on: Some("2026-01-12".into()),
+            area_destroyed_m2: Some(80.0),
+            team: Some("Đồn BP Lũng Cú".into()),
+            ..base("eradicated")
+        };
+        assert_eq!(ok(fine).unwrap(), "eradicated");
+        assert_eq!(
+            fields(
+                ok(DecisionInput {
+                    area_destroyed_m2: Some(3.0),
+                    ..base("confirmed_poppy")
+                })
+                .unwrap_err()
+            ),
+            ["area_destroyed_m2"]
+        );
+        assert_eq!(fields(ok(base("reopen")).unwrap_err()), ["note"]);
+        assert_eq!(
+            fields(
+                ok(DecisionInput {
+                    version: None,
+                    ..base("approve")
+                })
+                .unwrap_err()
+            ),
+            ["decision", "version"]
+        );
+    }
+}

@@ -1,0 +1,403 @@
+//! Border guards' review end to end through the real binary: the queue scoped to the reviewer's
+//! province, decisions with reasons and field outcomes, illegal transitions and stale versions
+//! refused without change, two reviewers racing on one flag, queue priority, the audit trail,
+//! the `flags` layer reflecting decisions at once, and re-planting on a second flight over a plot
+//! recorded as eradicated.
+
+mod common;
+
+use std::path::Path;
+
+use common::{DataDir, TestServer, path_str, vigil_ok};
+use serde_json::{Value, json};
+
+/// A seeded scene in province 08 of the test boundaries (the classifier finds poppy and
+/// cannabis plots in it).
+fn scene(dir: &Path) -> String {
+    vigil_ok(&[
+        "sample-imagery",
+        "--out",
+        path_str(dir),
+        "--name",
+        "r",
+        "--seed",
+        "9003",
+        "--size",
+        "1024",
+        "--layout",
+        "rgbn",
+        "--gsd",
+        "0.05",
+        "--crs",
+        "EPSG:32648",
+        "--center",
+        "105.2,22.0",
+    ]);
+    dir.join("r.tif").display().to_string()
+}
+
+fn decide(server: &TestServer, token: &str, id: i64, body: Value) -> common::Response {
+    server.send_json(
+        "POST",
+        &format!("/v1/flags/{id}/decisions"),
+        Some(token),
+        &body,
+    )
+}
+
+fn flag(server: &TestServer, token: &str, id: i64) -> Value {
+    let r = server.get(&format!("/v1/flags/{id}"), Some(token));
+    assert_eq!(r.status, 200, "{}", r.describe());
+    r.json()
+}
+
+#[test]
+fn reviewers_decide_flags_in_their_province() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let server = TestServer::serve(data);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let other = server.add_user("bp24", "reviewer", &["24"], false);
+    let operator = server.add_user("uav08", "operator", &["08"], false);
+    let viewer = server.add_user("ld08", "viewer", &["08"], false);
+    let admin = server.add_user("admin", "admin", &[], true);
+
+    // The queue: open flags of province 08 only, by priority (confidence × area when no level
+    // is set and nothing is re-planted).
+    let q = server.get("/v1/review/queue?limit=100", Some(&reviewer));
+    assert_eq!(q.status, 200, "{}", q.describe());
+    let q = q.json();
+    let items = q["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 3, "{q}");
+    assert_eq!(q["total"].as_u64().unwrap() as usize, items.len());
+    let scores: Vec<f64> = items.iter().map(|i| i["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    for i in &items {
+        assert_eq!(i["status"], "new");
+        assert_eq!(i["province_code"], "08");
+        assert_eq!(i["version"], 1);
+        assert!(
+            i["allowed_decisions"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("confirmed_poppy"))
+        );
+    }
+    assert_eq!(
+        server.get("/v1/review/queue", Some(&other)).json()["total"],
+        0
+    );
+    let poppy = server
+        .get("/v1/review/queue?class=poppy&limit=100", Some(&reviewer))
+        .json();
+    assert!(
+        poppy["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["class"] == "poppy")
+    );
+    for bad in [
+        "/v1/review/queue?status=done",
+        "/v1/review/queue?sort=size",
+        "/v1/review/queue?from=yesterday",
+        "/v1/review/queue?colour=red",
+    ] {
+        assert_eq!(server.get(bad, Some(&reviewer)).status, 400, "{bad}");
+    }
+    let vocab = server.get("/v1/review/vocab", Some(&viewer)).json();
+    assert!(
+        vocab["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "lookalike_crop")
+    );
+
+    let a = items[0]["id"].as_i64().unwrap();
+    let b = items[1]["id"].as_i64().unwrap();
+    let c = items[2]["id"].as_i64().unwrap();
+    let file = flag(&server, &reviewer, a);
+    assert_eq!(file["version"], 1);
+    assert!(
+        file["imagery"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["own"] == true)
+    );
+    assert!(file["geometry"]["type"].is_string());
+
+    // Wrong role, other province, bad input: refused, nothing changes.
+    let confirm = json!({ "decision": "confirmed_poppy", "version": 1 });
+    assert_eq!(decide(&server, &operator, a, confirm.clone()).status, 403);
+    assert_eq!(decide(&server, &viewer, a, confirm.clone()).status, 403);
+    assert_eq!(decide(&server, &other, a, confirm.clone()).status, 404);
+    assert_eq!(decide(&server, &reviewer, a, json!({})).status, 422);
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "false_positive", "version": 1 }),
+    );
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.text().contains("reason"), "{}", r.text());
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "confirmed_poppy", "version": 1, "colour": "red" }),
+    );
+    assert_eq!(
+        r.status,
+        422,
+        "unknown fields are refused: {}",
+        r.describe()
+    );
+    // Illegal: a new flag cannot be recorded eradicated without review.
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "eradicated", "version": 1, "eradicated_on": "2026-01-20",
+                "area_destroyed_m2": 50.0, "team": "Đồn Biên phòng 1" }),
+    );
+    assert_eq!(r.status, 409, "{}", r.describe());
+    assert!(r.text().contains("cannot be decided"), "{}", r.text());
+    let same = flag(&server, &reviewer, a);
+    assert_eq!(
+        (same["status"].clone(), same["version"].clone()),
+        (json!("new"), json!(1))
+    );
+    assert!(same["history"].as_array().unwrap().is_empty());
+
+    // Confirm, then a stale decision on the old version loses with the current version.
+    let r = decide(&server, &reviewer, a, confirm.clone());
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let after = r.json();
+    assert_eq!(after["status"], "confirmed_poppy");
+    assert_eq!(after["version"], 2);
+    assert_eq!(r.header("etag"), Some("\"2\""));
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" }),
+    );
+    assert_eq!(r.status, 409, "{}", r.describe());
+    assert_eq!(r.json()["current_version"], 2);
+    assert_eq!(flag(&server, &reviewer, a)["status"], "confirmed_poppy");
+    // If-Match works as the version too.
+    let r = server.request(
+        "POST",
+        &format!("/v1/flags/{a}/decisions"),
+        Some(&reviewer),
+        &[("Content-Type", "application/json"), ("If-Match", "\"2\"")],
+        Some(r#"{"decision":"needs_field_check","note":"Gửi tổ công tác"}"#.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    // Field outcome: eradicated with date, area and team; dates before the flight are refused.
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "eradicated", "version": 3, "eradicated_on": "2026-01-05",
+                "area_destroyed_m2": 60.0, "team": "Đồn Biên phòng 1" }),
+    );
+    assert_eq!(r.status, 422, "{}", r.describe());
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "eradicated", "version": 3, "eradicated_on": "2026-01-20",
+                "area_destroyed_m2": 60.0, "team": "Đồn Biên phòng 1" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let done = r.json();
+    assert_eq!(done["status"], "eradicated");
+    assert!(done["allowed_decisions"].as_array().unwrap().is_empty());
+    let history = done["history"].as_array().unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| h["decision"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["confirmed_poppy", "needs_field_check", "eradicated"]
+    );
+    assert_eq!(history[2]["area_destroyed_m2"], 60.0);
+    assert_eq!(history[2]["actor"], "bp08");
+    let r = decide(
+        &server,
+        &reviewer,
+        a,
+        json!({ "decision": "reopen", "version": 4, "note": "x" }),
+    );
+    assert_eq!(r.status, 409, "eradicated is final: {}", r.describe());
+
+    // The layer reflects the decision at once.
+    let layer = server
+        .get("/collections/flags/items?status=eradicated", Some(&viewer))
+        .json();
+    assert_eq!(layer["numberMatched"], 1, "{layer}");
+    assert_eq!(layer["features"][0]["id"], a);
+    assert_eq!(layer["features"][0]["properties"]["version"], 4);
+    // Closed flags leave the queue.
+    let open = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    assert!(
+        !open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == a)
+    );
+
+    // False positive with a reason, then reopened with a note.
+    let r = decide(
+        &server,
+        &reviewer,
+        b,
+        json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop",
+                "note": "Ruộng bắp cải" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let r = decide(
+        &server,
+        &reviewer,
+        b,
+        json!({ "decision": "reopen", "version": 2, "note": "Ảnh mới cho thấy hoa" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    assert_eq!(r.json()["status"], "new");
+
+    // Priority: an urgent flag goes to the head of the queue.
+    let r = server.send_json(
+        "PUT",
+        &format!("/v1/flags/{c}/priority"),
+        Some(&reviewer),
+        &json!({ "priority": "urgent", "version": 1 }),
+    );
+    assert_eq!(r.status, 200, "{}", r.describe());
+    assert_eq!(r.json()["priority"], "urgent");
+    let head = server
+        .get("/v1/review/queue?limit=1", Some(&reviewer))
+        .json();
+    assert_eq!(head["items"][0]["id"], c);
+    let r = server.send_json(
+        "PUT",
+        &format!("/v1/flags/{c}/priority"),
+        Some(&reviewer),
+        &json!({ "priority": "asap", "version": 2 }),
+    );
+    assert_eq!(r.status, 422);
+    let r = server.send_json(
+        "PUT",
+        &format!("/v1/flags/{c}/priority"),
+        Some(&reviewer),
+        &json!({ "priority": "low", "version": 1 }),
+    );
+    assert_eq!(r.status, 409);
+
+    // Two reviewers on one flag at the same version: one wins, the other gets a conflict.
+    let reviewer2 = server.add_user("bp08b", "reviewer", &["08"], false);
+    let version = flag(&server, &reviewer, c)["version"].as_i64().unwrap();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = [
+            (&reviewer, "confirmed_poppy"),
+            (&reviewer2, "confirmed_cannabis"),
+        ]
+        .into_iter()
+        .map(|(tok, d)| {
+            let server = &server;
+            s.spawn(move || {
+                decide(server, tok, c, json!({ "decision": d, "version": version })).status
+            })
+        })
+        .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, [201, 409], "{statuses:?}");
+    assert_eq!(
+        flag(&server, &reviewer, c)["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Every change is in the audit log.
+    let audit = server.get("/v1/audit?entity=flag&limit=100", Some(&admin));
+    assert_eq!(audit.status, 200, "{}", audit.describe());
+    let audit = audit.json();
+    let entries = audit["entries"].as_array().unwrap();
+    let decides = entries.iter().filter(|e| e["action"] == "decide").count();
+    assert_eq!(decides, 6, "{audit}");
+    assert!(entries.iter().any(|e| e["action"] == "priority"));
+}
+
+/// A second flight over a plot recorded eradicated through the review raises a re-planting flag,
+/// linked to the eradicated one and first in the queue.
+#[test]
+fn a_second_flight_over_an_eradicated_plot_is_replanting() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let mut server = TestServer::serve(data);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    let items = q["items"].as_array().unwrap();
+    let id = items[0]["id"].as_i64().unwrap();
+    for (v, body) in [
+        (1, json!({ "decision": "confirmed_poppy" })),
+        (
+            2,
+            json!({ "decision": "eradicated", "eradicated_on": "2026-01-15",
+                    "area_destroyed_m2": 120.0, "team": "Đồn Biên phòng 2" }),
+        ),
+    ] {
+        let mut body = body;
+        body["version"] = json!(v);
+        let r = decide(&server, &reviewer, id, body);
+        assert_eq!(r.status, 201, "{}", r.describe());
+    }
+    server.terminate(std::time::Duration::from_secs(10));
+    // The second flight, two months later, over the same fields.
+    server.data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-03-10T08:00:00Z"],
+    );
+    server.restart();
+    let q = server
+        .get("/v1/review/queue?limit=200", Some(&reviewer))
+        .json();
+    let head = &q["items"][0];
+    assert_eq!(head["replanting_of"], id, "{q}");
+    let file = flag(&server, &reviewer, head["id"].as_i64().unwrap());
+    // Both flights show the plot: the earlier is the "before" image.
+    let imagery = file["imagery"].as_array().unwrap();
+    assert_eq!(imagery.len(), 2, "{file}");
+    assert_eq!(imagery[1]["own"], true);
+    let before = server.get(
+        &imagery[0]["chip"]
+            .as_str()
+            .unwrap()
+            .replace(&server.base_url(), ""),
+        Some(&reviewer),
+    );
+    assert_eq!(before.status, 200, "{}", before.describe());
+    assert_eq!(before.header("content-type"), Some("image/png"));
+}
