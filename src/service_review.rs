@@ -490,6 +490,63 @@ impl Vigil {
         Ok(self.store().read(|c| rs::decisions(c, id))?)
     }
 
+    /// Flags for a field export (`what` names the format for the audit log): the live flags
+    /// matching `filter` that `who` may see, with their outlines and place names.
+    pub fn export_flags(
+        &self,
+        who: &Principal,
+        filter: &LiveFilter,
+        what: &str,
+    ) -> Result<Vec<crate::export::ExportFlag>> {
+        self.require_reviewer(who)?;
+        let rows: Vec<FlagRow> = self
+            .store()
+            .read(|c| flags::live_filtered(c, filter))?
+            .into_iter()
+            .filter(|f| visible(who, f))
+            .collect();
+        let now = now_rfc3339();
+        let ids: Vec<i64> = rows.iter().map(|f| f.id).collect();
+        self.store().write(|tx| -> Result<()> {
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &who.name,
+                    action: "export",
+                    entity: "flag",
+                    entity_id: None,
+                    before: None,
+                    after: Some(json!({ "format": what, "flags": ids })),
+                },
+                &now,
+            )?;
+            Ok(())
+        })?;
+        let bi = self.boundaries();
+        let name = |level, code: &Option<String>| {
+            code.as_deref()
+                .and_then(|c| bi.name(level, c))
+                .map(str::to_string)
+        };
+        Ok(rows
+            .iter()
+            .map(|f| crate::export::ExportFlag {
+                id: f.id,
+                class: f.class.clone(),
+                status: f.status.clone(),
+                confidence: f.confidence,
+                area_m2: f.area_m2,
+                point: f.point,
+                outline: outline(f).unwrap_or_else(|| geo::MultiPolygon::new(vec![])),
+                survey_id: f.survey_id.clone(),
+                acquired_at: f.acquired_at.clone(),
+                commune_name: name(crate::boundaries::Level::Commune, &f.commune_code),
+                province_name: name(crate::boundaries::Level::Province, &f.province_code),
+                replanting_of: f.replanting_of,
+            })
+            .collect())
+    }
+
     /// A flag's evidence, oldest first.
     pub fn flag_evidence(&self, who: &Principal, id: i64) -> Result<Vec<rs::EvidenceRow>> {
         self.flag(who, id)?;
@@ -519,6 +576,16 @@ impl Vigil {
                 .then_with(|| x.survey.row.created_at.cmp(&y.survey.row.created_at))
         });
         Ok((f, out))
+    }
+}
+
+/// A flag's outline as a multipolygon (`None` if the stored GeoJSON is not a polygon).
+pub fn outline(f: &FlagRow) -> Option<geo::MultiPolygon<f64>> {
+    let g: geojson::Geometry = f.geometry.parse().ok()?;
+    match geo::Geometry::<f64>::try_from(g).ok()? {
+        geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p])),
+        geo::Geometry::MultiPolygon(m) => Some(m),
+        _ => None,
     }
 }
 

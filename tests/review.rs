@@ -401,3 +401,147 @@ fn a_second_flight_over_an_eradicated_plot_is_replanting() {
     assert_eq!(before.status, 200, "{}", before.describe());
     assert_eq!(before.header("content-type"), Some("image/png"));
 }
+
+/// `ogrinfo`/`gdalinfo` output of a file (panics with the tool's output on failure).
+fn gdal(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} is not installed (gdal-bin): {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{tool} {args:?}: {text}");
+    text
+}
+
+/// Field exports (GPX, KML, GeoJSON, MBTiles) open in GDAL, hold the selected flags with their
+/// outlines, are scoped to the caller's province, and an empty selection is a valid empty file.
+#[test]
+fn field_exports_open_in_gdal() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let server = TestServer::serve(data);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let other = server.add_user("bp24", "reviewer", &["24"], false);
+    let operator = server.add_user("uav08", "operator", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    let items = q["items"].as_array().unwrap();
+    let ids: Vec<String> = items[..2].iter().map(|i| i["id"].to_string()).collect();
+    let commune = items[0]["commune_code"].as_str().unwrap().to_string();
+    let in_commune = items
+        .iter()
+        .filter(|i| i["commune_code"] == commune.as_str())
+        .count();
+    let sel = format!("ids={}", ids.join(","));
+
+    let save = |name: &str, r: &common::Response| {
+        assert_eq!(r.status, 200, "{name}: {}", r.describe());
+        assert!(
+            r.header("content-disposition")
+                .is_some_and(|d| d.starts_with("attachment")),
+            "{name}"
+        );
+        let p = dir.path().join(name);
+        std::fs::write(&p, &r.body).unwrap();
+        p.display().to_string()
+    };
+    let gpx = save(
+        "f.gpx",
+        &server.get(&format!("/v1/exports/flags.gpx?{sel}"), Some(&reviewer)),
+    );
+    let info = gdal("ogrinfo", &["-ro", "-al", "-so", &gpx]);
+    assert!(info.contains("Layer name: waypoints"), "{info}");
+    assert!(info.contains("Feature Count: 2"), "{info}");
+    let info = gdal("ogrinfo", &["-ro", "-al", &gpx, "waypoints"]);
+    assert!(
+        info.contains(&format!("name (String) = V{}", ids[0])),
+        "{info}"
+    );
+    let kml = save(
+        "f.kml",
+        &server.get(&format!("/v1/exports/flags.kml?{sel}"), Some(&reviewer)),
+    );
+    let info = gdal("ogrinfo", &["-ro", "-al", "-so", &kml]);
+    assert!(info.contains("Feature Count: 2"), "{info}");
+    let gj = save(
+        "f.geojson",
+        &server.get(
+            &format!("/v1/exports/flags.geojson?commune={commune}"),
+            Some(&reviewer),
+        ),
+    );
+    let info = gdal("ogrinfo", &["-ro", "-al", "-so", &gj]);
+    assert!(
+        info.contains(&format!("Feature Count: {in_commune}")),
+        "{in_commune} open flags in {commune}: {info}"
+    );
+    assert!(info.contains("Multi Polygon"), "{info}");
+    // Another province's reviewer gets a valid file without these flags; an empty selection too.
+    for (name, token, query) in [
+        ("other.gpx", &other, sel.clone()),
+        ("none.gpx", &reviewer, "ids=99999999".to_string()),
+    ] {
+        let p = save(
+            name,
+            &server.get(&format!("/v1/exports/flags.gpx?{query}"), Some(token)),
+        );
+        let info = gdal("ogrinfo", &["-ro", "-al", "-so", &p]);
+        assert!(
+            !info.contains("Feature Count: 1") && !info.contains("Feature Count: 2"),
+            "{info}"
+        );
+    }
+    assert_eq!(
+        server
+            .get(&format!("/v1/exports/flags.gpx?{sel}"), Some(&operator))
+            .status,
+        403
+    );
+    assert_eq!(
+        server.get("/v1/exports/flags.gpx", Some(&reviewer)).status,
+        400,
+        "a selection is required"
+    );
+    assert_eq!(
+        server
+            .get(&format!("/v1/exports/flags.shp?{sel}"), Some(&reviewer))
+            .status,
+        404
+    );
+    // The imagery package: an MBTiles GDAL opens, covering the plots at the survey's zooms.
+    let mb = save(
+        "f.mbtiles",
+        &server.get(
+            &format!("/v1/exports/imagery.mbtiles?{sel}"),
+            Some(&reviewer),
+        ),
+    );
+    let info = gdal("gdalinfo", &[&mb]);
+    assert!(info.contains("Driver: MBTiles/MBTiles"), "{info}");
+    assert!(info.contains("ZOOM_LEVEL="), "{info}");
+    let conn = rusqlite::Connection::open(&mb).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM tiles", [], |r| r.get(0))
+        .unwrap();
+    assert!(n >= 4, "{n} tiles");
+    // Exports are audited.
+    let admin = server.add_user("admin", "admin", &[], true);
+    let audit = server.get("/v1/audit?entity=flag", Some(&admin)).json();
+    let exports = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "export")
+        .count();
+    assert!(exports >= 5, "{audit}");
+}

@@ -3,6 +3,7 @@
 //! HTTP and JSON shapes; the rules live in `service`.
 
 mod error;
+mod exports;
 mod extract;
 mod features;
 mod flags;
@@ -98,6 +99,7 @@ pub fn app(state: AppState) -> Router {
             get(review::decisions).post(review::decide),
         )
         .route("/v1/flags/{id}/priority", put(review::priority))
+        .route("/v1/exports/{file}", get(exports::export))
         .route("/stac", get(surveys::stac_collection))
         .route("/stac/items", get(surveys::stac_items))
         .route("/stac/items/{id}", get(surveys::stac_item_one))

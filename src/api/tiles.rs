@@ -173,29 +173,10 @@ pub async fn mosaic_tile(
     let (t, fmt) = parse_tile(&z, &x, &y)?;
     let days = mosaic_days(&q)?;
     let idx = state.vigil.survey_index();
-    let b = t.bounds_mercator();
-    // Shrink a hair so neighbours that only share an edge are not candidates.
-    let e = (b[2] - b[0]) * 1e-9;
-    let mut stack: Vec<&Arc<Survey>> = idx
-        .in_mercator([b[0] + e, b[1] + e, b[2] - e, b[3] - e])
-        .filter(|s| Vigil::survey_visible(&who, &s.row))
-        .filter(|s| acquired_within(s, &days))
-        .filter(|s| {
-            s.meta
-                .as_ref()
-                .is_some_and(|m| m.levels.iter().any(|l| l.contains(t)))
-        })
-        .collect();
+    let stack = mosaic_stack(&idx, &who, t, &days);
     if stack.is_empty() {
         return Ok(empty(CACHE_MOSAIC));
     }
-    // Newest on top: sort newest first.
-    stack.sort_by(|a, b| {
-        b.row
-            .acquired_at
-            .cmp(&a.row.acquired_at)
-            .then_with(|| b.row.id.cmp(&a.row.id))
-    });
     let ids: Vec<&str> = stack.iter().map(|s| s.row.id.as_str()).collect();
     let etag = {
         use sha2::Digest;
@@ -218,8 +199,37 @@ pub async fn mosaic_tile(
     })
 }
 
+/// The ready surveys `who` may see that have tile `t`, newest flight first (the mosaic's order).
+pub(super) fn mosaic_stack<'a>(
+    idx: &'a crate::service_surveys::SurveyIndex,
+    who: &Principal,
+    t: Tile,
+    days: &Instants,
+) -> Vec<&'a Arc<Survey>> {
+    let b = t.bounds_mercator();
+    // Shrink a hair so neighbours that only share an edge are not candidates.
+    let e = (b[2] - b[0]) * 1e-9;
+    let mut stack: Vec<&Arc<Survey>> = idx
+        .in_mercator([b[0] + e, b[1] + e, b[2] - e, b[3] - e])
+        .filter(|s| Vigil::survey_visible(who, &s.row))
+        .filter(|s| acquired_within(s, days))
+        .filter(|s| {
+            s.meta
+                .as_ref()
+                .is_some_and(|m| m.levels.iter().any(|l| l.contains(t)))
+        })
+        .collect();
+    stack.sort_by(|a, b| {
+        b.row
+            .acquired_at
+            .cmp(&a.row.acquired_at)
+            .then_with(|| b.row.id.cmp(&a.row.id))
+    });
+    stack
+}
+
 /// Stacks the surveys' tiles (newest first in `stack`), stopping once opaque.
-fn compose(
+pub(super) fn compose(
     state: &AppState,
     stack: &[Arc<Survey>],
     t: Tile,
