@@ -22,6 +22,30 @@ pub struct Config {
     pub tiles: TilesConfig,
     pub ingest: IngestConfig,
     pub classify: ClassifyConfig,
+    pub evidence: EvidenceConfig,
+}
+
+/// Field photos reviewers attach to flags (`DATA_DIR/evidence/`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// Largest photo accepted, in bytes.
+    pub max_bytes: u64,
+    /// Largest photo accepted, in pixels (width × height, read from the JPEG header).
+    pub max_pixels: u64,
+    /// A photo taken farther than this from the plot (metres, less its GPS error) is kept with a
+    /// `far_from_plot` warning.
+    pub max_distance_m: f64,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            max_bytes: 25 << 20,
+            max_pixels: 100_000_000,
+            max_distance_m: 200.0,
+        }
+    }
 }
 
 /// The vegetation classifier run as a stage of every ingest.

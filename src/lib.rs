@@ -13,6 +13,7 @@ pub mod cache;
 pub mod classify;
 pub mod config;
 pub mod demo;
+pub mod evidence;
 pub mod export;
 pub mod grid;
 pub mod hotspots;

@@ -42,6 +42,9 @@ pub enum Error {
         "the resource changed since you read it: it is at version {current}; re-read it and try again"
     )]
     PreconditionFailed { current: i64 },
+    /// A body in a format the endpoint does not take (415).
+    #[error("{0}")]
+    UnsupportedMedia(String),
     /// A change made on a version that is no longer current (409 with the current version).
     #[error(
         "{what} changed since you read it: it is at version {current}; re-read it, check the new state and decide again"

@@ -547,6 +547,147 @@ impl Vigil {
             .collect())
     }
 
+    /// Attaches a field photo to a flag (optionally to one of its decisions). The photo is
+    /// checked (JPEG, size, EXIF time and GPS against the plot and the flight); problems that
+    /// weaken it are warnings stored with it, never a silent drop. The file is stored under its
+    /// SHA-256, fsynced before the row is written, and never rewritten.
+    pub fn add_evidence(
+        &self,
+        who: &Principal,
+        id: i64,
+        decision: Option<i64>,
+        bytes: &[u8],
+    ) -> Result<rs::EvidenceRow> {
+        use crate::evidence::{self, PhotoError, PhotoLimits};
+        self.require_reviewer(who)?;
+        let f = self.flag(who, id)?;
+        if let Some(d) = decision {
+            let row = self.store().read(|c| rs::decision_by_id(c, d))?;
+            if row.is_none_or(|r| r.flag_id != id) {
+                return Err(invalid(
+                    "decision",
+                    format!("decision {d} is not a decision on flag {id}"),
+                ));
+            }
+        }
+        let cfg = &self.config.evidence;
+        let limits = PhotoLimits {
+            max_bytes: usize::try_from(cfg.max_bytes).unwrap_or(usize::MAX),
+            max_pixels: cfg.max_pixels,
+        };
+        let mut info = evidence::inspect(bytes, &limits).map_err(|e| match e {
+            PhotoError::TooLarge { size, .. } => Error::PayloadTooLarge {
+                message: e.to_string(),
+                limit: "evidence.max_bytes",
+                bytes: size as u64,
+            },
+            PhotoError::NotAnImage { .. } | PhotoError::UnsupportedFormat { .. } => {
+                Error::UnsupportedMedia(e.to_string())
+            }
+            PhotoError::Corrupt { .. } | PhotoError::TooManyPixels { .. } => {
+                invalid("photo", format!("{} ({})", e, e.code()))
+            }
+        })?;
+        let location = outline(&f)
+            .and_then(|plot| evidence::check_location(&mut info, &plot, cfg.max_distance_m));
+        let flight = f.acquired_at.as_deref().and_then(|a| {
+            time::OffsetDateTime::parse(a, &time::format_description::well_known::Rfc3339).ok()
+        });
+        evidence::check_time(&mut info, flight, time::OffsetDateTime::now_utc());
+        let path = self.evidence_path(&info.sha256);
+        write_once(&path, bytes)?;
+        let now = now_rfc3339();
+        let mut row = rs::EvidenceRow {
+            id: 0,
+            flag_id: id,
+            decision_id: decision,
+            kind: "photo".into(),
+            sha256: info.sha256.clone(),
+            bytes: bytes.len() as i64,
+            content_type: "image/jpeg".into(),
+            width: Some(i64::from(info.width)),
+            height: Some(i64::from(info.height)),
+            taken_at: info.taken_at.clone(),
+            lon: info.gps.as_ref().map(|g| g.lon),
+            lat: info.gps.as_ref().map(|g| g.lat),
+            gps_accuracy_m: info.gps.as_ref().and_then(|g| g.accuracy_m),
+            distance_m: location.map(|l| (l.distance_m * 10.0).round() / 10.0),
+            camera: info.camera.clone(),
+            warnings: serde_json::to_string(&info.warnings).unwrap_or_else(|_| "[]".into()),
+            uploaded_by: who.name.clone(),
+            uploaded_at: now.clone(),
+        };
+        self.store().write(|tx| -> Result<()> {
+            row.id = rs::insert_evidence(tx, &row)?;
+            store::audit::append(
+                tx,
+                &NewAudit {
+                    actor: &who.name,
+                    action: "evidence",
+                    entity: "flag",
+                    entity_id: Some(id.to_string()),
+                    before: None,
+                    after: Some(json!({
+                        "evidence_id": row.id,
+                        "decision_id": decision,
+                        "sha256": row.sha256,
+                        "bytes": row.bytes,
+                        "warnings": info.warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
+                    })),
+                },
+                &now,
+            )?;
+            Ok(())
+        })?;
+        Ok(row)
+    }
+
+    fn evidence_path(&self, sha256: &str) -> std::path::PathBuf {
+        self.config
+            .server
+            .data_dir
+            .join("evidence")
+            .join(&sha256[..2])
+            .join(format!("{sha256}.jpg"))
+    }
+
+    /// A stored photo and its bytes, checked against its recorded SHA-256.
+    pub fn evidence_photo(
+        &self,
+        who: &Principal,
+        evidence: i64,
+    ) -> Result<(rs::EvidenceRow, Vec<u8>)> {
+        let missing = || {
+            Error::NotFound(format!(
+                "evidence {evidence} does not exist or is outside your jurisdiction"
+            ))
+        };
+        let row = self
+            .store()
+            .read(|c| rs::evidence_by_id(c, evidence))?
+            .ok_or_else(missing)?;
+        self.flag(who, row.flag_id).map_err(|_| missing())?;
+        let path = self.evidence_path(&row.sha256);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Disk {
+            context: format!("reading evidence {evidence}"),
+            source,
+        })?;
+        let actual = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&bytes))
+        };
+        if actual != row.sha256 {
+            return Err(Error::Disk {
+                context: format!("evidence {evidence}"),
+                source: std::io::Error::other(format!(
+                    "the stored file no longer matches its SHA-256 ({} recorded, {actual} found)",
+                    row.sha256
+                )),
+            });
+        }
+        Ok((row, bytes))
+    }
+
     /// A flag's evidence, oldest first.
     pub fn flag_evidence(&self, who: &Principal, id: i64) -> Result<Vec<rs::EvidenceRow>> {
         self.flag(who, id)?;
@@ -577,6 +718,38 @@ impl Vigil {
         });
         Ok((f, out))
     }
+}
+
+/// Writes `bytes` to `path` unless a file with them is already there (content-addressed:
+/// same name, same bytes): a temporary file, fsynced, renamed, directory fsynced.
+fn write_once(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let disk = |what: &str, source| Error::Disk {
+        context: format!("{what} {}", path.display()),
+        source,
+    };
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+        return Ok(());
+    }
+    let dir = path.parent().expect("evidence paths have a directory");
+    std::fs::create_dir_all(dir).map_err(|e| disk("creating the directory of", e))?;
+    let mut salt = [0u8; 6];
+    getrandom::fill(&mut salt).map_err(|e| {
+        disk(
+            "naming a temporary file for",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let tmp = path.with_extension(format!("{}.part", hex::encode(salt)));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| disk("creating", e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| disk("writing", e))?;
+    std::fs::rename(&tmp, path).map_err(|e| disk("storing", e))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| disk("syncing the directory of", e))?;
+    Ok(())
 }
 
 /// A flag's outline as a multipolygon (`None` if the stored GeoJSON is not a polygon).

@@ -545,3 +545,157 @@ fn field_exports_open_in_gdal() {
         .count();
     assert!(exports >= 5, "{audit}");
 }
+
+/// Field photos: kept with what their EXIF says (time, place, distance to the plot) and warnings
+/// when it is weak evidence; refused by name when they are not JPEG, broken or too big; stored
+/// under their checksum and served back unchanged, only inside the jurisdiction.
+#[test]
+fn field_photos_are_checked_and_kept() {
+    use common::photos::{
+        app1_exif, camera_ifd0, gps_at, gps_vn, jpeg_with, le, plain_jpeg, time_ifd,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tif = scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    std::fs::write(
+        data.path().join("vigil.toml"),
+        "[evidence]\nmax_bytes = 200000\n",
+    )
+    .unwrap();
+    let server = TestServer::serve(data);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let other = server.add_user("bp24", "reviewer", &["24"], false);
+    let operator = server.add_user("uav08", "operator", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=2", Some(&reviewer))
+        .json();
+    let a = &q["items"][0];
+    let id = a["id"].as_i64().unwrap();
+    let other_flag = q["items"][1]["id"].as_i64().unwrap();
+    let (lon, lat) = (
+        a["point"][0].as_f64().unwrap(),
+        a["point"][1].as_f64().unwrap(),
+    );
+    let r = decide(
+        &server,
+        &reviewer,
+        id,
+        json!({ "decision": "needs_field_check", "version": 1 }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let decision = r.json()["decision"]["id"].as_i64().unwrap();
+    let post = |token: &str, flag: i64, query: &str, body: &[u8]| {
+        server.request(
+            "POST",
+            &format!("/v1/flags/{flag}/evidence{query}"),
+            Some(token),
+            &[("Content-Type", "image/jpeg")],
+            Some(body),
+        )
+    };
+    // Taken at the plot, ten days after the flight, Vietnam time.
+    let at_plot = jpeg_with(&[app1_exif(&le().build(
+        &camera_ifd0(),
+        Some(&time_ifd(Some("+07:00"))),
+        Some(&gps_at(lon, lat)),
+    ))]);
+    let r = post(&reviewer, id, &format!("?decision={decision}"), &at_plot);
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let good = r.json();
+    assert_eq!(good["decision_id"], decision);
+    assert!(good["distance_m"].as_f64().unwrap() < 5.0, "{good}");
+    assert!(
+        (good["location"][0].as_f64().unwrap() - lon).abs() < 1e-5,
+        "{good}"
+    );
+    assert!(
+        good["taken_at"].as_str().unwrap().starts_with("2026-01-20"),
+        "{good}"
+    );
+    let codes = |v: &Value| -> Vec<String> {
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(codes(&good).is_empty(), "{good}");
+    // Weak evidence is kept, with the reason.
+    let r = post(&reviewer, id, "", &plain_jpeg(64, 48));
+    assert_eq!(r.status, 201, "{}", r.describe());
+    assert_eq!(codes(&r.json()), ["no_exif"]);
+    let far = jpeg_with(&[app1_exif(&le().build(
+        &camera_ifd0(),
+        Some(&time_ifd(Some("+07:00"))),
+        Some(&gps_vn()),
+    ))]);
+    let r = post(&reviewer, id, "", &far);
+    assert_eq!(r.status, 201, "{}", r.describe());
+    assert!(
+        codes(&r.json()).contains(&"far_from_plot".to_string()),
+        "{}",
+        r.text()
+    );
+    // Refused, by name.
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(8, 8)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let r = post(&reviewer, id, "", &png);
+    assert_eq!(r.status, 415, "{}", r.describe());
+    assert!(r.text().contains("PNG"), "{}", r.text());
+    assert_eq!(post(&reviewer, id, "", b"not a photo").status, 415);
+    let r = post(&reviewer, id, "", &at_plot[..at_plot.len() / 2]);
+    assert_eq!(r.status, 422, "truncated: {}", r.describe());
+    let big = plain_jpeg(1200, 900);
+    let big = if big.len() > 200_000 {
+        big
+    } else {
+        [big.clone(), vec![0; 200_001]].concat()
+    };
+    assert_eq!(post(&reviewer, id, "", &big).status, 413);
+    let r = post(
+        &reviewer,
+        other_flag,
+        &format!("?decision={decision}"),
+        &at_plot,
+    );
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert_eq!(post(&operator, id, "", &at_plot).status, 403);
+    assert_eq!(post(&other, id, "", &at_plot).status, 404);
+    // Served back unchanged, inside the jurisdiction only; listed in the flag's file.
+    let eid = good["id"].as_i64().unwrap();
+    let r = server.get(&format!("/v1/evidence/{eid}"), Some(&reviewer));
+    assert_eq!(r.status, 200, "{}", r.describe());
+    assert_eq!(r.body, at_plot);
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    assert_eq!(
+        server
+            .get(&format!("/v1/evidence/{eid}"), Some(&other))
+            .status,
+        404
+    );
+    let file = flag(&server, &reviewer, id);
+    assert_eq!(file["evidence"].as_array().unwrap().len(), 3, "{file}");
+    // A stored photo that was altered on disk is never served as evidence.
+    let sha = good["sha256"].as_str().unwrap();
+    let stored = server
+        .data
+        .path()
+        .join("evidence")
+        .join(&sha[..2])
+        .join(format!("{sha}.jpg"));
+    assert!(stored.is_file(), "{}", stored.display());
+    std::fs::write(&stored, b"tampered").unwrap();
+    assert_eq!(
+        server
+            .get(&format!("/v1/evidence/{eid}"), Some(&reviewer))
+            .status,
+        500
+    );
+}

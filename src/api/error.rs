@@ -106,6 +106,7 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, e.to_string())
                     .with("current_version", json!(current))
             }
+            Error::UnsupportedMedia(m) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             e @ Error::StaleVersion { current, .. } => {
                 ApiError::new(StatusCode::CONFLICT, e.to_string())
                     .with("current_version", json!(current))

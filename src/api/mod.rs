@@ -108,6 +108,20 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("private, no-store"),
         ))
         .layer(DefaultBodyLimit::max(body_limit));
+    // Field photos: up to `[evidence] max_bytes` (the service names the limit when it is hit).
+    let evidence_limit = usize::try_from(state.vigil.config.evidence.max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 << 10);
+    let evidence = Router::new()
+        .route(
+            "/v1/flags/{id}/evidence",
+            get(review::list_evidence).post(review::add_evidence),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ))
+        .layer(DefaultBodyLimit::max(evidence_limit));
     let import = Router::new()
         .route("/v1/import/hotspots", post(v1::import_hotspots))
         .layer(DefaultBodyLimit::max(import_limit));
@@ -131,7 +145,8 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/{survey}/tilejson.json", get(tiles::survey_tilejson))
         .route("/tiles/{survey}/{z}/{x}/{y}", get(tiles::survey_tile))
         .route("/v1/surveys/{id}/source", get(surveys::source))
-        .route("/v1/flags/{id}/chip.png", get(flags::chip));
+        .route("/v1/flags/{id}/chip.png", get(flags::chip))
+        .route("/v1/evidence/{id}", get(review::photo));
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -146,6 +161,7 @@ pub fn app(state: AppState) -> Router {
         .route("/map/{*path}", get(web::asset))
         .merge(data)
         .merge(import)
+        .merge(evidence)
         .merge(chunks)
         .merge(tiles)
         .fallback(|| async {

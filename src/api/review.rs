@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Auth, Json, RawQuery, parse_id};
+use super::extract::{Auth, Body, Json, RawQuery, parse_id};
 use super::ogc::base;
 use crate::auth::Principal;
 use crate::boundaries::Level;
@@ -433,4 +433,75 @@ pub async fn priority(
         json_response(StatusCode::OK, summary(&state, &who, &f)),
         f.version,
     ))
+}
+
+/// `POST /v1/flags/{id}/evidence[?decision=ID]`: a field photo (JPEG body). 201 with what was
+/// read from it and its warnings.
+pub async fn add_evidence(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+    Body(bytes): Body,
+) -> Result<Response, ApiError> {
+    q.only(&["decision"])?;
+    let id = parse_id(&id, "flag")?;
+    let decision = match q.map().get("decision") {
+        None => None,
+        Some(s) => Some(s.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!("decision={s:?}: expected a decision id"))
+        })?),
+    };
+    let row = state
+        .run(move |v| v.add_evidence(&who, id, decision, &bytes))
+        .await?;
+    let b = base(&state, &headers);
+    let mut r = json_response(StatusCode::CREATED, evidence_json(&b, &row));
+    if let Ok(v) = HeaderValue::from_str(&format!("{b}/v1/evidence/{}", row.id)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// `GET /v1/flags/{id}/evidence`.
+pub async fn list_evidence(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "flag")?;
+    let rows = state.run(move |v| v.flag_evidence(&who, id)).await?;
+    let b = base(&state, &headers);
+    Ok(json_response(
+        StatusCode::OK,
+        json!({ "items": rows.iter().map(|e| evidence_json(&b, e)).collect::<Vec<_>>() }),
+    ))
+}
+
+/// `GET /v1/evidence/{id}`: the photo as uploaded (checked against its SHA-256).
+pub async fn photo(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "evidence")?;
+    let (row, bytes) = state.run(move |v| v.evidence_photo(&who, id)).await?;
+    let mut r = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=86400, immutable"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", row.sha256)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
 }

@@ -118,88 +118,130 @@ struct Acc {
     s: [f32; 16],
 }
 
-/// Computes cell features of a tile. `lut` maps samples to 0..1 (see [`Domain::lut`]).
-pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
+/// Pixels per cell.
+const PX: usize = CELL * CELL;
+
+/// Sum of a cell's values, in [`CELL`] independent lanes so the compiler vectorises it (a plain
+/// float sum is a serial chain it may not reorder).
+#[inline(always)]
+fn sum(a: &[f32; PX]) -> f32 {
+    let mut lanes = [0f32; CELL];
+    for row in a.chunks_exact(CELL) {
+        for (l, v) in lanes.iter_mut().zip(row) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum()
+}
+
+/// The sums of one cell's pixels: `r`, `g`, `b`, `n` are 0..1 values, `w` 1 inside the
+/// footprint and 0 outside. Branch-free element-wise passes over fixed-size arrays (vectorised),
+/// then lane sums.
+#[inline(always)]
+fn cell_sums(
+    r: &[f32; PX],
+    g: &[f32; PX],
+    b: &[f32; PX],
+    n: Option<&[f32; PX]>,
+    w: &[f32; PX],
+) -> Acc {
+    let count = sum(w);
+    if count == 0.0 {
+        return Acc::default();
+    }
+    let mut v = [0f32; PX];
+    for i in 0..PX {
+        v[i] = r[i].max(g[i]).max(b[i]);
+    }
+    let mut wv = [0f32; PX];
+    for i in 0..PX {
+        wv[i] = w[i] * v[i];
+    }
+    let mean_v = sum(&wv) / count;
+    let thresh = mean_v * 1.2 + 0.02;
+    let mut t: [[f32; PX]; 16] = [[0.0; PX]; 16];
+    for i in 0..PX {
+        let (r, g, b, v, w) = (r[i], g[i], b[i], v[i], w[i]);
+        // One division per pixel: chroma by the reciprocal of the sum; saturation tests as
+        // products (its cell value is a ratio of sums).
+        let inv = 1.0 / (r + g + b + 1e-4);
+        let (rc, gc, bc) = (r * inv, g * inv, b * inv);
+        let exg = 2.0 * gc - rc - bc;
+        let range = v - r.min(g).min(b);
+        let bright = v > thresh;
+        let white = bright && range < 0.22 * v;
+        let magenta = r > g * 1.08 && b > g * 1.02 && range > 0.12 * v;
+        let speck = white || (bright && magenta);
+        t[0][i] = w * rc;
+        t[1][i] = w * gc;
+        t[2][i] = w * bc;
+        t[3][i] = w * exg;
+        t[4][i] = w * v;
+        t[5][i] = w * v * v;
+        t[6][i] = w * exg * exg;
+        t[7][i] = w * range;
+        t[8][i] = if speck { w } else { 0.0 };
+        t[9][i] = if magenta { w } else { 0.0 };
+        t[10][i] = if white { w } else { 0.0 };
+        t[13][i] = w * r;
+        t[14][i] = w * g;
+        t[15][i] = w * b;
+    }
+    if let Some(n) = n {
+        for i in 0..PX {
+            let ndvi = (n[i] - r[i]) / (n[i] + r[i] + 1e-4);
+            t[11][i] = w[i] * ndvi;
+            t[12][i] = w[i] * ndvi * ndvi;
+        }
+    }
+    Acc {
+        n: count,
+        s: std::array::from_fn(|k| sum(&t[k])),
+    }
+}
+
+/// The per-cell sums of a tile (the one pass over its pixels).
+fn cell_accumulators(t: &AnalysisTile, lut: &[f32]) -> Vec<Acc> {
     let red = t.plane(Role::Red).expect("analysis tiles have red");
     let green = t.plane(Role::Green).expect("analysis tiles have green");
     let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
     let nir = t.plane(Role::Nir);
     let n_cells = CELLS * CELLS;
-    // Pass 1: per-cell means of brightness (for the relative features of pass 2).
-    let mut mean_v = vec![0f32; n_cells];
-    let mut count = vec![0f32; n_cells];
-    for y in 0..256 {
-        let cy = y / CELL;
-        for x in 0..256 {
-            let i = y * 256 + x;
-            if t.mask[i] == 0 {
-                continue;
-            }
-            // The table is monotonic: the brightest band's value is the value of the largest sample.
-            let v = lut[red[i].max(green[i]).max(blue[i]) as usize];
-            let c = cy * CELLS + x / CELL;
-            mean_v[c] += v;
-            count[c] += 1.0;
-        }
-    }
-    for (m, n) in mean_v.iter_mut().zip(&count) {
-        if *n > 0.0 {
-            *m /= n;
-        }
-    }
-    // Pass 2: sums per cell.
+    // Cell by cell: the cell's pixels through the table into small arrays (L1-resident), then
+    // the sums. Brightness relative to the cell mean needs the mean first, and both passes read
+    // only the cell.
     let mut acc = vec![Acc::default(); n_cells];
-    for y in 0..256 {
-        let cy = y / CELL;
-        for x in 0..256 {
-            let i = y * 256 + x;
-            if t.mask[i] == 0 {
-                continue;
-            }
-            let c = cy * CELLS + x / CELL;
-            let (r, g, b) = (
-                lut[red[i] as usize],
-                lut[green[i] as usize],
-                lut[blue[i] as usize],
-            );
-            // One division per pixel: chroma by the reciprocal of the sum; saturation tests as
-            // products (its cell value is a ratio of sums).
-            let inv = 1.0 / (r + g + b + 1e-4);
-            let (rc, gc, bc) = (r * inv, g * inv, b * inv);
-            let exg = 2.0 * gc - rc - bc;
-            let v = r.max(g).max(b);
-            let range = v - r.min(g).min(b);
-            let bright = v > mean_v[c] * 1.2 + 0.02;
-            let white = bright && range < 0.22 * v;
-            let magenta = r > g * 1.08 && b > g * 1.02 && range > 0.12 * v;
-            let speck = white || (bright && magenta);
-            let ndvi = match nir {
-                Some(n) => {
-                    let nv = lut[n[i] as usize];
-                    (nv - r) / (nv + r + 1e-4)
+    let (mut r, mut g, mut b, mut nv, mut w) =
+        ([0f32; PX], [0f32; PX], [0f32; PX], [0f32; PX], [0f32; PX]);
+    for cy in 0..CELLS {
+        for cx in 0..CELLS {
+            for y in 0..CELL {
+                let row = (cy * CELL + y) * 256 + cx * CELL;
+                let o = y * CELL;
+                for x in 0..CELL {
+                    let i = row + x;
+                    r[o + x] = lut[red[i] as usize];
+                    g[o + x] = lut[green[i] as usize];
+                    b[o + x] = lut[blue[i] as usize];
+                    w[o + x] = if t.mask[i] == 0 { 0.0 } else { 1.0 };
                 }
-                None => 0.0,
-            };
-            let a = &mut acc[c];
-            a.n += 1.0;
-            a.s[0] += rc;
-            a.s[1] += gc;
-            a.s[2] += bc;
-            a.s[3] += exg;
-            a.s[4] += v;
-            a.s[5] += v * v;
-            a.s[6] += exg * exg;
-            a.s[7] += range;
-            a.s[8] += f32::from(speck);
-            a.s[9] += f32::from(magenta);
-            a.s[10] += f32::from(white);
-            a.s[11] += ndvi;
-            a.s[12] += ndvi * ndvi;
-            a.s[13] += r;
-            a.s[14] += g;
-            a.s[15] += b;
+                if let Some(n) = nir {
+                    for x in 0..CELL {
+                        nv[o + x] = lut[n[row + x] as usize];
+                    }
+                }
+            }
+            acc[cy * CELLS + cx] = cell_sums(&r, &g, &b, nir.map(|_| &nv), &w);
         }
     }
+    acc
+}
+
+/// Computes cell features of a tile. `lut` maps samples to 0..1 (see [`Domain::lut`]).
+pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
+    let nir = t.plane(Role::Nir);
+    let n_cells = CELLS * CELLS;
+    let acc = cell_accumulators(t, lut);
     let mut values = vec![[0f32; N_FEATURES]; n_cells];
     let mut valid = vec![false; n_cells];
     let per_cell = (CELL * CELL) as f32;
@@ -348,6 +390,135 @@ mod tests {
         assert_eq!(green[idx("speck_density")], 0.0);
         assert!(green[idx("ndvi")] > 0.4);
         assert!(poppyish[idx("texture")] > green[idx("texture")]);
+    }
+
+    /// The straightforward two-pass version the vectorised one replaced: the reference.
+    fn reference_accumulators(t: &AnalysisTile, lut: &[f32]) -> Vec<Acc> {
+        let red = t.plane(Role::Red).expect("analysis tiles have red");
+        let green = t.plane(Role::Green).expect("analysis tiles have green");
+        let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
+        let nir = t.plane(Role::Nir);
+        let n_cells = CELLS * CELLS;
+        // Pass 1: per-cell means of brightness (for the relative features of pass 2).
+        let mut mean_v = vec![0f32; n_cells];
+        let mut count = vec![0f32; n_cells];
+        for y in 0..256 {
+            let cy = y / CELL;
+            for x in 0..256 {
+                let i = y * 256 + x;
+                if t.mask[i] == 0 {
+                    continue;
+                }
+                // The table is monotonic: the brightest band's value is the value of the largest sample.
+                let v = lut[red[i].max(green[i]).max(blue[i]) as usize];
+                let c = cy * CELLS + x / CELL;
+                mean_v[c] += v;
+                count[c] += 1.0;
+            }
+        }
+        for (m, n) in mean_v.iter_mut().zip(&count) {
+            if *n > 0.0 {
+                *m /= n;
+            }
+        }
+        // Pass 2: sums per cell.
+        let mut acc = vec![Acc::default(); n_cells];
+        for y in 0..256 {
+            let cy = y / CELL;
+            for x in 0..256 {
+                let i = y * 256 + x;
+                if t.mask[i] == 0 {
+                    continue;
+                }
+                let c = cy * CELLS + x / CELL;
+                let (r, g, b) = (
+                    lut[red[i] as usize],
+                    lut[green[i] as usize],
+                    lut[blue[i] as usize],
+                );
+                // One division per pixel: chroma by the reciprocal of the sum; saturation tests as
+                // products (its cell value is a ratio of sums).
+                let inv = 1.0 / (r + g + b + 1e-4);
+                let (rc, gc, bc) = (r * inv, g * inv, b * inv);
+                let exg = 2.0 * gc - rc - bc;
+                let v = r.max(g).max(b);
+                let range = v - r.min(g).min(b);
+                let bright = v > mean_v[c] * 1.2 + 0.02;
+                let white = bright && range < 0.22 * v;
+                let magenta = r > g * 1.08 && b > g * 1.02 && range > 0.12 * v;
+                let speck = white || (bright && magenta);
+                let ndvi = match nir {
+                    Some(n) => {
+                        let nv = lut[n[i] as usize];
+                        (nv - r) / (nv + r + 1e-4)
+                    }
+                    None => 0.0,
+                };
+                let a = &mut acc[c];
+                a.n += 1.0;
+                a.s[0] += rc;
+                a.s[1] += gc;
+                a.s[2] += bc;
+                a.s[3] += exg;
+                a.s[4] += v;
+                a.s[5] += v * v;
+                a.s[6] += exg * exg;
+                a.s[7] += range;
+                a.s[8] += f32::from(speck);
+                a.s[9] += f32::from(magenta);
+                a.s[10] += f32::from(white);
+                a.s[11] += ndvi;
+                a.s[12] += ndvi * ndvi;
+                a.s[13] += r;
+                a.s[14] += g;
+                a.s[15] += b;
+            }
+        }
+        acc
+    }
+
+    #[test]
+    fn the_vectorised_pass_matches_the_reference() {
+        let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut16 = Domain::for_tile(2, 9000.0).lut(u16::MAX as usize);
+        // Pseudo-random pixels (a small LCG), a ragged footprint edge, with and without NIR.
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u16
+        };
+        for (sample_bytes, lut) in [(1u8, &lut), (2, &lut16)] {
+            let max = if sample_bytes == 1 { 256 } else { 12000 };
+            let mut t = tile(|_, _| [0; 4], |x, y| x * 3 + y > 40);
+            for p in t.planes.iter_mut() {
+                for v in p.iter_mut() {
+                    *v = next() % max;
+                }
+            }
+            t.sample_bytes = sample_bytes;
+            for nir in [true, false] {
+                if !nir {
+                    t.roles.truncate(3);
+                    t.planes.truncate(3);
+                }
+                let a = cell_accumulators(&t, lut);
+                let b = reference_accumulators(&t, lut);
+                for (c, (x, y)) in a.iter().zip(&b).enumerate() {
+                    assert_eq!(x.n, y.n, "cell {c}");
+                    for k in 0..16 {
+                        let tol = 1e-4 * y.s[k].abs().max(1.0);
+                        assert!(
+                            (x.s[k] - y.s[k]).abs() <= tol,
+                            "cell {c} sum {k}: {} vs {}",
+                            x.s[k],
+                            y.s[k]
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   test with a hint to run `make test`, unless `VIGIL_SKIP_EXTERNAL=1`, which skips it loudly.
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+pub mod photos;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
