@@ -113,6 +113,11 @@ struct TrainArgs {
     /// Version stamped on the model and every flag it raises (default: vegetation-<date>).
     #[arg(long)]
     model_version: Option<String>,
+    /// Also learn from reviewers' decisions in this data directory: cells of flags confirmed
+    /// as poppy or cannabis, or rejected as false positives (every 4th flag is held out to
+    /// report the effect against the model in use there).
+    #[arg(long, value_name = "DATA_DIR")]
+    feedback: Option<PathBuf>,
     /// Labelled scenes: GeoTIFFs with NAME.truth.geojson beside them.
     scenes: Vec<PathBuf>,
 }
@@ -398,9 +403,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed: a.seed,
                 ..Default::default()
             };
+            let feedback = match &a.feedback {
+                None => train::Feedback::default(),
+                Some(dir) => {
+                    let mut cfg = Config::load(None, Some(dir))?;
+                    cfg.server.data_dir = dir.clone();
+                    cfg.log.level = "warn".into();
+                    let v = Vigil::open(cfg)
+                        .with_context(|| format!("cannot open the data dir {}", dir.display()))?;
+                    let cells = v.feedback_samples()?;
+                    let flags: std::collections::BTreeSet<i64> =
+                        cells.iter().map(|c| c.flag).collect();
+                    let (held, train): (Vec<&vigil::service_review::FeedbackSample>, Vec<_>) =
+                        cells
+                            .iter()
+                            .partition(|c| flags.len() >= 4 && c.flag % 4 == 0);
+                    eprintln!(
+                        "reviewers' feedback from {}: {} flags, {} cells",
+                        dir.display(),
+                        flags.len(),
+                        cells.len()
+                    );
+                    train::Feedback {
+                        train: train.iter().map(|c| c.sample).collect(),
+                        held: held.iter().map(|c| c.sample).collect(),
+                        flags: flags.len(),
+                        previous: Some(
+                            v.vegetation_model()
+                                .map_err(|e| anyhow::anyhow!(e))?
+                                .as_ref()
+                                .clone(),
+                        ),
+                    }
+                }
+            };
             let model = train::train(
                 &scenes,
                 &held,
+                &feedback,
                 &work.join("tiles"),
                 threads,
                 &version,

@@ -688,6 +688,92 @@ impl Vigil {
         Ok((row, bytes))
     }
 
+    /// Labelled cells from reviewers' decisions (issue 5, item 5): every live flag whose review
+    /// says what the plot is (see [`feedback_class`]) gives the classifier's cells inside its
+    /// outline, read from its survey's analysis tiles with the survey's own sample domain.
+    pub fn feedback_samples(&self) -> Result<Vec<FeedbackSample>> {
+        use crate::classify::features::{self, CELL, CELLS};
+        use crate::classify::train::Sample;
+        use geo::Contains;
+        let rows = self.store().read(|c| {
+            flags::live_filtered(
+                c,
+                &LiveFilter {
+                    statuses: [
+                        "confirmed_poppy",
+                        "confirmed_cannabis",
+                        "verified_in_field",
+                        "eradicated",
+                        "false_positive",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    ..Default::default()
+                },
+            )
+        })?;
+        let idx = self.survey_index();
+        let mut out = Vec::new();
+        for f in rows {
+            let history = self.store().read(|c| rs::decisions(c, f.id))?;
+            let Some(class) = feedback_class(&f, &history) else {
+                continue;
+            };
+            let (Some(s), Some(shape)) = (idx.get(&f.survey_id), outline(&f)) else {
+                continue;
+            };
+            let Some(meta) = &s.meta else { continue };
+            let Some(level) = meta.levels.iter().find(|l| l.z == meta.native_zoom) else {
+                continue;
+            };
+            let lut = self.survey_domain(s).lut(u16::MAX as usize);
+            let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &f.survey_id);
+            let a = crate::grid::lon_lat_to_mercator(f.bbox[0], f.bbox[1]);
+            let b = crate::grid::lon_lat_to_mercator(f.bbox[2], f.bbox[3]);
+            let (x0, y0, x1, y1) =
+                crate::grid::tile_range_mercator([a[0], a[1], b[0], b[1]], level.z);
+            let res = crate::grid::resolution(level.z);
+            for y in y0.max(level.min_y)..=y1.min(level.max_y) {
+                for x in x0.max(level.min_x)..=x1.min(level.max_x) {
+                    let t = crate::grid::Tile { z: level.z, x, y };
+                    let Ok(bytes) = std::fs::read(dir.analysis(t)) else {
+                        continue;
+                    };
+                    let at = crate::tiling::layout::AnalysisTile::decode(&bytes).map_err(|e| {
+                        Error::Disk {
+                            context: format!(
+                                "analysis tile {}/{}/{} of {}",
+                                t.z, t.x, t.y, f.survey_id
+                            ),
+                            source: std::io::Error::other(e),
+                        }
+                    })?;
+                    let feats = features::tile_features(&at, &lut);
+                    let tb = t.bounds_mercator();
+                    for c in 0..CELLS * CELLS {
+                        if !feats.valid[c] {
+                            continue;
+                        }
+                        let mx = tb[0] + ((c % CELLS) as f64 + 0.5) * CELL as f64 * res;
+                        let my = tb[3] - ((c / CELLS) as f64 + 0.5) * CELL as f64 * res;
+                        let [lon, lat] = crate::grid::mercator_to_lon_lat(mx, my);
+                        if shape.contains(&geo::Point::new(lon, lat)) {
+                            out.push(FeedbackSample {
+                                flag: f.id,
+                                sample: Sample {
+                                    x: feats.values[c],
+                                    class,
+                                    nir: feats.has_nir,
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A flag's evidence, oldest first.
     pub fn flag_evidence(&self, who: &Principal, id: i64) -> Result<Vec<rs::EvidenceRow>> {
         self.flag(who, id)?;
@@ -717,6 +803,50 @@ impl Vigil {
                 .then_with(|| x.survey.row.created_at.cmp(&y.survey.row.created_at))
         });
         Ok((f, out))
+    }
+}
+
+/// A labelled cell from a reviewer's decision, for `vigil train`.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedbackSample {
+    pub flag: i64,
+    pub sample: crate::classify::train::Sample,
+}
+
+/// The class a reviewed flag teaches, from its status and decisions: confirmed (and verified or
+/// eradicated) plots are the confirmed class; false positives are other vegetation, or
+/// non-vegetation when the reason says soil, structures or an image artifact. `None`: not
+/// decided from imagery yet.
+pub fn feedback_class(f: &FlagRow, history: &[DecisionRow]) -> Option<u8> {
+    use crate::classify::model::{CANNABIS, POPPY};
+    let confirmed = history
+        .iter()
+        .rev()
+        .find_map(|d| match d.to_status.as_str() {
+            "confirmed_poppy" => Some(POPPY as u8),
+            "confirmed_cannabis" => Some(CANNABIS as u8),
+            _ => None,
+        });
+    match f.status.as_str() {
+        "confirmed_poppy" => Some(POPPY as u8),
+        "confirmed_cannabis" => Some(CANNABIS as u8),
+        "verified_in_field" | "eradicated" => confirmed.or(match f.class.as_str() {
+            "poppy" => Some(POPPY as u8),
+            "cannabis" => Some(CANNABIS as u8),
+            _ => None,
+        }),
+        "false_positive" => {
+            let reason = history
+                .iter()
+                .rev()
+                .find(|d| d.to_status == "false_positive")
+                .and_then(|d| d.reason.as_deref());
+            Some(match reason {
+                Some("bare_soil_or_structure" | "image_artifact") => 3,
+                _ => 2,
+            })
+        }
+        _ => None,
     }
 }
 

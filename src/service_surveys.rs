@@ -530,6 +530,31 @@ impl Vigil {
         Ok(rows)
     }
 
+    /// How a survey's analysis samples map to the classifier's 0..1 values.
+    pub fn survey_domain(&self, s: &Survey) -> crate::classify::features::Domain {
+        let sixteen = s.meta.as_ref().is_some_and(|m| m.sample_bits == 16);
+        let stretch = s.meta.as_ref().and_then(|m| m.stretch);
+        if sixteen {
+            let white = match stretch {
+                Some((_, hi)) => f32::from(hi),
+                // Surveys tiled before the stretch was recorded: inspect the source again.
+                None => raster::inspect(
+                    Path::new(&s.row.source_path),
+                    &Limits {
+                        max_pixels: u64::MAX,
+                    },
+                    None,
+                )
+                .ok()
+                .and_then(|i| i.stretch)
+                .map_or(65_535.0, |(_, hi)| f32::from(hi)),
+            };
+            crate::classify::features::Domain::for_tile(2, white)
+        } else {
+            crate::classify::features::Domain::for_tile(1, 255.0)
+        }
+    }
+
     /// Classifies a ready survey again (e.g. with a new model): its live flags are superseded and
     /// the new ones inserted in one transaction; superseded flags keep their review history.
     /// Returns (flags superseded, flags raised).
@@ -555,25 +580,7 @@ impl Vigil {
             .iter()
             .find(|l| l.z == meta.native_zoom)
             .ok_or_else(|| Error::Conflict(format!("survey {id} has no native level")))?;
-        let domain = if meta.sample_bits == 16 {
-            let white = match meta.stretch {
-                Some((_, hi)) => f32::from(hi),
-                // Surveys tiled before the stretch was recorded: inspect the source again.
-                None => raster::inspect(
-                    Path::new(&s.row.source_path),
-                    &Limits {
-                        max_pixels: u64::MAX,
-                    },
-                    None,
-                )
-                .ok()
-                .and_then(|i| i.stretch)
-                .map_or(65_535.0, |(_, hi)| f32::from(hi)),
-            };
-            crate::classify::features::Domain::for_tile(2, white)
-        } else {
-            crate::classify::features::Domain::for_tile(1, 255.0)
-        };
+        let domain = self.survey_domain(&s);
         let (rows, version) = self
             .flag_plots(
                 id,

@@ -699,3 +699,73 @@ fn field_photos_are_checked_and_kept() {
         500
     );
 }
+
+/// Reviewers' decisions become labelled examples: `vigil train --feedback DATA_DIR` learns from
+/// the cells of confirmed and rejected flags and reports, on held-out reviewed flags, how the new
+/// model compares with the one in use.
+#[test]
+fn reviewers_decisions_feed_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let server = TestServer::serve(data);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    let items = q["items"].as_array().unwrap();
+    assert!(items.len() >= 4, "{q}");
+    for (k, i) in items.iter().enumerate() {
+        let id = i["id"].as_i64().unwrap();
+        let body = if k % 3 == 2 {
+            json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" })
+        } else {
+            json!({ "decision": format!("confirmed_{}", i["class"].as_str().unwrap()), "version": 1 })
+        };
+        let r = decide(&server, &reviewer, id, body);
+        assert_eq!(r.status, 201, "{}", r.describe());
+    }
+    let model = dir.path().join("m.json");
+    let out = vigil_ok(&[
+        "train",
+        "--out",
+        path_str(&model),
+        "--generate",
+        "1",
+        "--size",
+        "512",
+        "--held-out",
+        "0",
+        "--epochs",
+        "2",
+        "--seed",
+        "60",
+        "--feedback",
+        server.data.path_str(),
+    ]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(&format!("{} flags", items.len())),
+        "every reviewed flag is used: {log}"
+    );
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let fb = &m["training"]["feedback"];
+    assert_eq!(fb["flags"], items.len(), "{fb}");
+    assert!(fb["cells"].as_u64().unwrap() > 0, "{fb}");
+    // Every 4th flag by id is held out (this scene raises flags 1–6, so flag 4 is).
+    assert!(fb["held_out_cells"].as_u64().unwrap() > 0, "{fb}");
+    assert!(log.contains("held-out reviewed cells"), "{log}");
+    let e = fb["effect"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .cloned()
+        .unwrap();
+    assert!(e["previous_accuracy"].is_number(), "{fb}");
+    assert!(e["new_accuracy"].is_number(), "{fb}");
+}

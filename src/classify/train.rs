@@ -375,9 +375,39 @@ pub fn recalls(m: &[[u32; N_CLASSES]; N_CLASSES]) -> [f64; N_CLASSES] {
 }
 
 /// Trains both heads from training scenes and reports cell-level recall on held-out ones.
+/// Cells labelled by reviewers' decisions (issue 5): some flags' cells train, the others are
+/// held out to measure the effect against the model in use.
+#[derive(Debug, Clone, Default)]
+pub struct Feedback {
+    pub train: Vec<Sample>,
+    pub held: Vec<Sample>,
+    /// Reviewed flags the cells come from.
+    pub flags: usize,
+    /// The model the flags were raised with (the baseline of the effect report).
+    pub previous: Option<Model>,
+}
+
+/// Times each feedback cell is repeated among the generated scenes' cells: a confirmed or
+/// rejected field plot is worth more than a drawn one.
+pub const FEEDBACK_WEIGHT: usize = 3;
+
+/// Share of `head`'s predictions on `samples` that match their labels.
+pub fn accuracy(head: &Head, samples: &[Sample]) -> f64 {
+    let m = confusion(head, samples);
+    let right: u32 = (0..N_CLASSES).map(|i| m[i][i]).sum();
+    let all: u32 = m.iter().flatten().sum();
+    if all == 0 {
+        0.0
+    } else {
+        f64::from(right) / f64::from(all)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     training: &[LabelledScene],
     held_out: &[LabelledScene],
+    feedback: &Feedback,
     work: &Path,
     threads: usize,
     version: &str,
@@ -395,6 +425,17 @@ pub fn train(
     for (i, s) in held_out.iter().enumerate() {
         held.extend(collect(s, work, threads, cap, o.seed + 1000 + i as u64)?);
     }
+    if !feedback.train.is_empty() {
+        log(&format!(
+            "reviewers' feedback: {} cells from {} flags (× {FEEDBACK_WEIGHT}), {} cells held out",
+            feedback.train.len(),
+            feedback.flags,
+            feedback.held.len()
+        ));
+        for _ in 0..FEEDBACK_WEIGHT {
+            all.extend_from_slice(&feedback.train);
+        }
+    }
     let rgbn: Vec<Sample> = all.iter().filter(|s| s.nir).copied().collect();
     log(&format!("fitting rgb head on {} cells", all.len()));
     let rgb_head = fit(&all, N_RGB, "rgb", o);
@@ -410,6 +451,9 @@ pub fn train(
             .filter(|s| h.bands == "rgb" || s.nir)
             .copied()
             .collect();
+        if test.is_empty() {
+            continue;
+        }
         let m = confusion(h, &test);
         let r = recalls(&m);
         log(&format!(
@@ -419,6 +463,34 @@ pub fn train(
         report.insert(
             h.bands.clone(),
             json!({ "confusion": m, "recall": r, "cells": test.len() }),
+        );
+    }
+    let mut effect = serde_json::Map::new();
+    for h in &heads {
+        let test: Vec<Sample> = feedback
+            .held
+            .iter()
+            .filter(|s| s.nir == (h.bands == "rgbn"))
+            .copied()
+            .collect();
+        if test.is_empty() {
+            continue;
+        }
+        let before = feedback
+            .previous
+            .as_ref()
+            .map(|m| accuracy(m.head(h.bands == "rgbn"), &test));
+        let after = accuracy(h, &test);
+        log(&format!(
+            "held-out reviewed cells ({}): {} cells, previous model {} right, new model {:.1} % right",
+            h.bands,
+            test.len(),
+            before.map_or("—".to_string(), |b| format!("{:.1} %", b * 100.0)),
+            after * 100.0
+        ));
+        effect.insert(
+            h.bands.clone(),
+            json!({ "cells": test.len(), "previous_accuracy": before, "new_accuracy": after }),
         );
     }
     Ok(Model {
@@ -431,6 +503,14 @@ pub fn train(
             "cells": all.len(),
             "epochs": o.epochs,
             "held_out_cell_level": report,
+            "feedback": {
+                "flags": feedback.flags,
+                "cells": feedback.train.len(),
+                "held_out_cells": feedback.held.len(),
+                "weight": FEEDBACK_WEIGHT,
+                "previous_model": feedback.previous.as_ref().map(|m| m.version.clone()),
+                "effect": effect,
+            },
         }),
         classes: model::CLASSES.iter().map(|c| c.to_string()).collect(),
         heads,
