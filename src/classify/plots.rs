@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use geo::{GeodesicArea, MultiPolygon};
 
 use super::features::{self, CELL, CELLS, Domain, N_FEATURES, NAMES};
-use super::model::{self, CANNABIS, Model, N_CLASSES, POPPY};
+use super::model::{CANNABIS, Model, N_CLASSES, POPPY};
 use crate::grid::{self, ORIGIN_SHIFT, TILE_SIZE, Tile};
 use crate::tiling::LevelRange;
 use crate::tiling::footprint::{self, Mask};
@@ -68,7 +68,7 @@ pub fn classify_survey(
     std::thread::scope(|s| {
         for _ in 0..threads.max(1).min(tiles.len().max(1)) {
             s.spawn(|| {
-                let mut scratch = Vec::new();
+                let mut scratch: Vec<usize> = Vec::new();
                 loop {
                     if cancelled() || error.lock().expect("error").is_some() {
                         return;
@@ -97,15 +97,15 @@ pub fn classify_survey(
                     };
                     let f = features::tile_features(&at, &lut);
                     let head = model.head(f.has_nir);
-                    scratch.resize(model::expanded_len(head.n_inputs), 0.0);
+                    scratch.clear();
+                    scratch.extend((0..CELLS * CELLS).filter(|c| f.valid[*c]));
+                    let xs: Vec<[f32; N_FEATURES]> = scratch.iter().map(|&c| f.values[c]).collect();
+                    let mut probs = vec![[0f32; N_CLASSES]; xs.len()];
+                    head.predict_batch(&xs, &mut probs);
                     let mut cls = vec![NO_DATA; CELLS * CELLS];
                     let mut pr = vec![[0f32; N_CLASSES]; CELLS * CELLS];
                     let mut keep = Vec::new();
-                    for c in 0..CELLS * CELLS {
-                        if !f.valid[c] {
-                            continue;
-                        }
-                        let p = head.predict(&f.values[c], &mut scratch);
+                    for (&c, &p) in scratch.iter().zip(&probs) {
                         let best = (0..N_CLASSES)
                             .max_by(|a, b| p[*a].total_cmp(&p[*b]))
                             .expect("classes");
