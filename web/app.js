@@ -5,8 +5,8 @@
  * and data from the OGC API - Features endpoints and /v1/.
  *
  * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js); attaches window.VigilFlags
- * (flags.js), the flagged plots layer and its panel, and for operators and admins
- * window.VigilUpload (upload.js), the upload panel.
+ * (flags.js), the flagged plots layer and its panel, window.VigilReview (review.js), the review
+ * queue and flag files, and for operators and admins window.VigilUpload (upload.js), the upload panel.
  */
 (function () {
   'use strict';
@@ -289,6 +289,7 @@
     state.reloadSeq += 1;
     closeDetail();
     if (window.VigilFlags) window.VigilFlags.detach();
+    if (window.VigilReview) window.VigilReview.detach();
     if (window.VigilUpload) window.VigilUpload.detach();
     setUploadOpen(false);
     $('#upload-toggle').hidden = true;
@@ -397,6 +398,7 @@
     initMap();
     state.map.invalidateSize();
     attachFlags();
+    attachReview();
     renderLegend();
     loadSurveys();
     $('#upload-toggle').hidden = !canUpload();
@@ -441,8 +443,41 @@
       beforeOpen: () => {
         closeDetail();
         setUploadOpen(false);
+        if (window.VigilReview) window.VigilReview.closePanel();
       },
       openHotspot: (id) => openDetail(id)
+    });
+  }
+
+  /** The review of flagged plots (review.js): queue, flag files and decisions. */
+  function attachReview() {
+    if (!window.VigilReview) return;
+    window.VigilReview.attach({
+      map: state.map,
+      api,
+      ApiError,
+      h,
+      url: apiUrl,
+      token: () => state.token,
+      user: () => state.user,
+      unauthorized: onUnauthorized,
+      fmtDateTime,
+      fmtDate,
+      today,
+      show,
+      place: placeLabel,
+      beforeOpen: () => {
+        closeDetail();
+        setUploadOpen(false);
+        if (window.VigilFlags) window.VigilFlags.close();
+      },
+      showImagery: () => {
+        const imagery = state.layers.surveyImagery;
+        if (state.map && imagery && !state.map.hasLayer(imagery)) imagery.addTo(state.map);
+      },
+      flagsChanged: () => {
+        if (window.VigilFlags) window.VigilFlags.reload();
+      }
     });
   }
 
@@ -977,6 +1012,7 @@
     const show = !!open && canUpload();
     if (show && state.detail) closeDetail();
     if (show && window.VigilFlags) window.VigilFlags.close();
+    if (show && window.VigilReview) window.VigilReview.closePanel();
     // On a phone-sized screen the sidebar drawer would cover the panel.
     if (show && window.matchMedia && window.matchMedia('(max-width: 760px)').matches) {
       document.body.classList.add('sidebar-collapsed');
@@ -1058,6 +1094,7 @@
     const switching = !state.detail || state.detail.id !== id;
     setUploadOpen(false);
     if (window.VigilFlags) window.VigilFlags.close();
+    if (window.VigilReview) window.VigilReview.closePanel();
     state.detail = { id, feature: state.markers.has(id) ? state.markers.get(id).feature : null, history: null, historyError: null };
     panel.hidden = false;
     panel.dataset.id = id;
@@ -1420,6 +1457,7 @@
     if (state.detail) renderDetail(keep);
     renderLayerControl();
     if (window.VigilFlags) window.VigilFlags.relabel();
+    if (window.VigilReview) window.VigilReview.relabel();
     if (window.VigilUpload) window.VigilUpload.relabel();
     const err = $('#login-error');
     if (err.textContent) err.textContent = '';
@@ -1465,6 +1503,7 @@
       if (ev.key !== 'Escape') return;
       if (state.detail && !$('#detail-panel').hidden) closeDetail();
       else if (window.VigilFlags && window.VigilFlags.isOpen()) window.VigilFlags.close();
+      else if (window.VigilReview && window.VigilReview.isOpen()) window.VigilReview.escape();
       else if (!$('#upload-panel').hidden) setUploadOpen(false);
     });
     const toggle = $('#sidebar-toggle');
