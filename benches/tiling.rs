@@ -171,7 +171,7 @@ fn classify(c: &mut Criterion) {
         b.iter(|| features::tile_features(&tile, &lut))
     });
     let f = features::tile_features(&tile, &lut);
-    g.bench_function("predict_1024_cells", |b| {
+    g.bench_function("predict_1024_cells_one_by_one", |b| {
         b.iter(|| {
             let mut s = 0f32;
             for (v, ok) in f.values.iter().zip(&f.valid) {
@@ -180,6 +180,21 @@ fn classify(c: &mut Criterion) {
                 }
             }
             s
+        })
+    });
+    // What the classify stage does: the valid cells, eight per vector.
+    let xs: Vec<_> = f
+        .values
+        .iter()
+        .zip(&f.valid)
+        .filter(|(_, ok)| **ok)
+        .map(|(v, _)| *v)
+        .collect();
+    let mut out = vec![[0f32; 4]; xs.len()];
+    g.bench_function("predict_1024_cells", |b| {
+        b.iter(|| {
+            head.predict_batch(&xs, &mut out);
+            out[0][0]
         })
     });
     g.finish();

@@ -42,6 +42,15 @@ pub enum Error {
         "the resource changed since you read it: it is at version {current}; re-read it and try again"
     )]
     PreconditionFailed { current: i64 },
+    /// A change the resource's state does not allow (409), with a stable `code`
+    /// (`illegal_transition`, `superseded`) and where the resource stands.
+    #[error("{message}")]
+    StateConflict {
+        code: &'static str,
+        message: String,
+        status: String,
+        version: i64,
+    },
     /// A body in a format the endpoint does not take (415).
     #[error("{0}")]
     UnsupportedMedia(String),

@@ -352,9 +352,14 @@ impl Vigil {
                 .ok_or_else(|| not_found(id))?;
             let c = check(input, &before)?;
             if let Some(at) = &before.superseded_at {
-                return Err(Error::Conflict(format!(
-                    "flag {id} was replaced when its survey was re-classified ({at}); decide on the survey's current flags"
-                )));
+                return Err(Error::StateConflict {
+                    code: "superseded",
+                    message: format!(
+                        "flag {id} was replaced when its survey was re-classified ({at}); decide on the survey's current flags"
+                    ),
+                    status: before.status.clone(),
+                    version: before.version,
+                });
             }
             if c.version != before.version {
                 return Err(Error::StaleVersion {
@@ -371,7 +376,12 @@ impl Vigil {
             let to = c
                 .decision
                 .apply(from)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
+                .map_err(|e| Error::StateConflict {
+                    code: "illegal_transition",
+                    message: e.to_string(),
+                    status: before.status.clone(),
+                    version: before.version,
+                })?;
             let version = flags::set_status(tx, id, before.version, to.code(), &now)?.ok_or(
                 Error::StaleVersion {
                     what: format!("flag {id}"),
@@ -463,10 +473,12 @@ impl Vigil {
                     "flag {id} was replaced when its survey was re-classified"
                 )));
             }
-            flags::set_priority(tx, id, version, level)?.ok_or(Error::StaleVersion {
-                what: format!("flag {id}"),
-                current: before.version,
-            })?;
+            if !flags::set_priority(tx, id, version, level)? {
+                return Err(Error::StaleVersion {
+                    what: format!("flag {id}"),
+                    current: before.version,
+                });
+            }
             let after = flags::get(tx, id)?.ok_or_else(|| not_found(id))?;
             store::audit::append(
                 tx,

@@ -169,6 +169,8 @@ fn reviewers_decide_flags_in_their_province() {
     );
     assert_eq!(r.status, 409, "{}", r.describe());
     assert!(r.text().contains("cannot be decided"), "{}", r.text());
+    assert_eq!(r.json()["code"], "illegal_transition");
+    assert_eq!(r.json()["current_status"], "new");
     let same = flag(&server, &reviewer, a);
     assert_eq!(
         (same["status"].clone(), same["version"].clone()),
@@ -191,6 +193,7 @@ fn reviewers_decide_flags_in_their_province() {
     );
     assert_eq!(r.status, 409, "{}", r.describe());
     assert_eq!(r.json()["current_version"], 2);
+    assert_eq!(r.json()["code"], "stale_version");
     assert_eq!(flag(&server, &reviewer, a)["status"], "confirmed_poppy");
     // If-Match works as the version too.
     let r = server.request(
@@ -293,14 +296,17 @@ fn reviewers_decide_flags_in_their_province() {
         "PUT",
         &format!("/v1/flags/{c}/priority"),
         Some(&reviewer),
-        &json!({ "priority": "asap", "version": 2 }),
+        &json!({ "priority": "asap", "version": 1 }),
     );
     assert_eq!(r.status, 422);
+    // Re-ordering the queue does not make decisions on the flag stale; a stale version is
+    // refused.
+    assert_eq!(flag(&server, &reviewer, c)["version"], 1);
     let r = server.send_json(
         "PUT",
         &format!("/v1/flags/{c}/priority"),
         Some(&reviewer),
-        &json!({ "priority": "low", "version": 1 }),
+        &json!({ "priority": "low", "version": 7 }),
     );
     assert_eq!(r.status, 409);
 

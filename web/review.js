@@ -1148,7 +1148,10 @@
       if (e instanceof ctx.ApiError && e.status === 401) return;
       if (e instanceof ctx.ApiError && e.status === 409) {
         const keep = formValues();
-        setError(t('review.conflict'), 'conflict', e.message);
+        // `code`: stale_version (someone else decided first), illegal_transition, superseded.
+        const code = e.problem && e.problem.code;
+        const key = code === 'superseded' ? 'review.conflict.superseded' : code === 'illegal_transition' ? 'review.conflict.illegal' : 'review.conflict';
+        setError(t(key), 'conflict', e.message);
         await loadFile(id, { preserve: keep });
         loadQueue({ keepLength: true });
       } else if (e instanceof ctx.ApiError && e.status === 422) {
@@ -1444,7 +1447,6 @@
     if (scope === 'commune') {
       const code = exportCommune();
       if (!code) return setExportStatus('nothing', t('review.export.nothing'));
-      if (fmt === 'mbtiles') return setExportStatus('nothing', t('review.export.nocommune'));
       q.set('commune', code);
       tag = `xa-${code}`;
     } else {

@@ -13,7 +13,7 @@ use crate::service::Error;
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
-    pub extra: Option<(&'static str, Value)>,
+    pub extra: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -21,7 +21,7 @@ impl ApiError {
         ApiError {
             status,
             detail: detail.into(),
-            extra: None,
+            extra: Vec::new(),
         }
     }
 
@@ -46,7 +46,7 @@ impl ApiError {
     }
 
     fn with(mut self, key: &'static str, v: Value) -> Self {
-        self.extra = Some((key, v));
+        self.extra.push((key, v));
         self
     }
 }
@@ -76,7 +76,7 @@ impl IntoResponse for ApiError {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        if let Some((k, v)) = self.extra {
+        for (k, v) in self.extra {
             body[k] = v;
         }
         let mut resp = (self.status, body.to_string()).into_response();
@@ -109,8 +109,18 @@ impl From<Error> for ApiError {
             Error::UnsupportedMedia(m) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             e @ Error::StaleVersion { current, .. } => {
                 ApiError::new(StatusCode::CONFLICT, e.to_string())
+                    .with("code", json!("stale_version"))
                     .with("current_version", json!(current))
             }
+            Error::StateConflict {
+                code,
+                message,
+                status,
+                version,
+            } => ApiError::new(StatusCode::CONFLICT, message)
+                .with("code", json!(code))
+                .with("current_status", json!(status))
+                .with("current_version", json!(version)),
             Error::Invalid(errors) => {
                 let detail = errors
                     .iter()

@@ -184,19 +184,19 @@ pub fn set_status(
     Ok((n == 1).then_some(version + 1))
 }
 
-/// Sets a live flag's queue priority if it is still at `version`; returns the new version.
+/// Sets a live flag's queue priority if it is still at `version`. The version is not bumped:
+/// re-ordering the queue must not make reviewers' decisions on the flag stale.
 pub fn set_priority(
     c: &Connection,
     id: i64,
     version: i64,
     priority: Option<&str>,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<bool, StoreError> {
     let n = c.execute(
-        "UPDATE flags SET priority = ?3, version = version + 1 \
-         WHERE id = ?1 AND version = ?2 AND superseded_at IS NULL",
+        "UPDATE flags SET priority = ?3 WHERE id = ?1 AND version = ?2 AND superseded_at IS NULL",
         params![id, version, priority],
     )?;
-    Ok((n == 1).then_some(version + 1))
+    Ok(n == 1)
 }
 
 /// What the review queue filters on in the store (jurisdiction is checked by the caller).
