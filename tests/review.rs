@@ -110,6 +110,15 @@ fn reviewers_decide_flags_in_their_province() {
     ] {
         assert_eq!(server.get(bad, Some(&reviewer)).status, 400, "{bad}");
     }
+    let api = server.get("/api", Some(&viewer)).json();
+    for path in [
+        "/v1/review/queue",
+        "/v1/flags/{id}/decisions",
+        "/v1/flags/{id}/evidence",
+        "/v1/exports/{file}",
+    ] {
+        assert!(api["paths"][path].is_object(), "{path} is not in the OpenAPI document");
+    }
     let vocab = server.get("/v1/review/vocab", Some(&viewer)).json();
     assert!(
         vocab["reasons"]

@@ -40,7 +40,7 @@ pub fn spec() -> Value {
         write_errors[k] = problem(d);
     }
     let feature_body = json!({ "required": true, "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/HotspotFeature" } }, "application/json": { "schema": { "$ref": "#/components/schemas/HotspotFeature" } } } });
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Vigil API",
@@ -158,7 +158,103 @@ pub fn spec() -> Value {
                 "Transition": { "type": "object", "required": ["to"], "additionalProperties": false, "properties": { "to": { "type": "string", "enum": statuses }, "on": { "type": "string", "format": "date" }, "note": { "type": "string" } } }
             }
         }
-    })
+    });
+    review_paths(&mut doc);
+    doc
+}
+
+/// The review and field-export endpoints (issue 5), added to `paths`.
+fn review_paths(doc: &mut Value) {
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } });
+    let q = |name: &str, desc: &str| json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": "string" } });
+    let decisions: Vec<&str> = crate::review::Decision::all()
+        .iter()
+        .map(|d| d.code())
+        .collect();
+    let reasons: Vec<&str> = crate::review::REASONS.iter().map(|(c, _)| *c).collect();
+    let priorities: Vec<&str> = crate::review::PRIORITIES.iter().map(|(c, _)| *c).collect();
+    let filters = vec![
+        q("commune", "Commune code"),
+        q("survey", "Survey id"),
+        q("class", "poppy or cannabis"),
+        q(
+            "status",
+            "open (default for the queue), all, or comma-separated statuses",
+        ),
+        q("from", "Flight date from, YYYY-MM-DD"),
+        q("to", "Flight date to, YYYY-MM-DD"),
+    ];
+    let mut queue_params = filters.clone();
+    queue_params.push(q("sort", "priority (default), newest or score"));
+    queue_params.push(p("limit"));
+    queue_params.push(p("offset"));
+    let mut export_params = filters;
+    export_params.push(q("ids", "Comma-separated flag ids (any status)"));
+    let conflict =
+        problem("`code`: stale_version (with current_version), illegal_transition or superseded");
+    let paths = [
+        (
+            "/v1/review/queue",
+            json!({ "get": { "summary": "Flags waiting for review in your jurisdiction, by priority", "parameters": queue_params, "responses": { "200": { "description": "items, total" }, "400": problem("Bad parameter") } } }),
+        ),
+        (
+            "/v1/review/vocab",
+            json!({ "get": { "summary": "Flag statuses, decisions, transitions, false-positive reasons and priorities (Vietnamese labels)", "responses": { "200": { "description": "Vocabulary" } } } }),
+        ),
+        (
+            "/v1/flags/{id}",
+            json!({ "get": { "summary": "A flag's file: outline, drivers, decision history, evidence, surveys covering it", "parameters": [id], "responses": { "200": { "description": "The file; ETag = version" }, "404": problem("Not found or outside your jurisdiction") } } }),
+        ),
+        (
+            "/v1/flags/{id}/decisions",
+            json!({
+                "get": { "summary": "A flag's decisions, oldest first", "parameters": [id], "responses": { "200": { "description": "items" }, "404": problem("Not found") } },
+                "post": { "summary": "Record a review decision (reviewer or admin)", "parameters": [id, p("If-Match")],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["decision"], "additionalProperties": false, "properties": {
+                        "decision": { "type": "string", "enum": decisions }, "version": { "type": "integer" },
+                        "reason": { "type": "string", "enum": reasons }, "note": { "type": "string", "maxLength": crate::service_review::MAX_NOTE },
+                        "eradicated_on": { "type": "string", "format": "date" }, "area_destroyed_m2": { "type": "number" },
+                        "team": { "type": "string", "maxLength": crate::service_review::MAX_TEAM } } } } } },
+                    "responses": { "201": { "description": "The flag's file after the decision" }, "403": problem("Not a reviewer or admin"), "404": problem("Not found or outside your jurisdiction"), "409": conflict, "422": problem("Invalid field (errors[])") } }
+            }),
+        ),
+        (
+            "/v1/flags/{id}/priority",
+            json!({ "put": { "summary": "Set the flag's queue priority", "parameters": [id],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": { "priority": { "type": "string", "enum": priorities }, "version": { "type": "integer" } } } } } },
+            "responses": { "200": { "description": "The flag" }, "409": problem("Stale version"), "422": problem("Unknown priority") } } }),
+        ),
+        (
+            "/v1/flags/{id}/evidence",
+            json!({
+                "get": { "summary": "A flag's field photos", "parameters": [id], "responses": { "200": { "description": "items" } } },
+                "post": { "summary": "Attach a field photo (JPEG); EXIF time and GPS are checked against the plot and the flight", "parameters": [id, q("decision", "Decision id on this flag")],
+                    "requestBody": { "required": true, "content": { "image/jpeg": {} } },
+                    "responses": { "201": { "description": "Stored, with warnings" }, "413": problem("Over [evidence] max_bytes"), "415": problem("Not a JPEG"), "422": problem("Corrupt or too many pixels") } }
+            }),
+        ),
+        (
+            "/v1/evidence/{id}",
+            json!({ "get": { "summary": "A field photo as uploaded (checked against its SHA-256)", "parameters": [id], "responses": { "200": { "description": "image/jpeg" }, "404": problem("Not found") } } }),
+        ),
+        (
+            "/v1/exports/{file}",
+            json!({ "get": { "summary": "Field exports of flags: GPX, KML, GeoJSON, or an MBTiles imagery package (reviewer or admin)",
+            "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string", "enum": ["flags.gpx", "flags.kml", "flags.geojson", "imagery.mbtiles"] } }],
+            "responses": { "200": { "description": "The file (attachment); an empty selection is a valid empty file" }, "400": problem("No selection"), "403": problem("Not a reviewer or admin"), "413": problem("Imagery package too big") } } }),
+        ),
+    ];
+    for (path, item) in paths {
+        let mut item = item;
+        if path == "/v1/exports/{file}" {
+            item["get"]["parameters"]
+                .as_array_mut()
+                .expect("parameters")
+                .extend(export_params.clone());
+        }
+        doc["paths"][path] = item;
+    }
 }
 
 pub async fn document(q: RawQuery, headers: HeaderMap) -> Result<Response, super::ApiError> {
