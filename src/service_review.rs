@@ -228,7 +228,7 @@ fn check(input: DecisionInput, flag: &FlagRow) -> Result<Checked> {
         }
     }
     if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
+        return Err(Error::Invalid(errors.into_iter().map(with_code).collect()));
     }
     Ok(Checked {
         decision: decision.expect("checked"),
@@ -243,6 +243,28 @@ fn check(input: DecisionInput, flag: &FlagRow) -> Result<Checked> {
         },
         team,
     })
+}
+
+/// Gives a decision's field error its stable code (what the review page translates), from the
+/// one phrase each check's message starts with.
+fn with_code(e: FieldError) -> FieldError {
+    let m = e.message.as_str();
+    let code = if m.starts_with("is required") {
+        "required"
+    } else if m.starts_with("goes only") {
+        "not_allowed"
+    } else if m.starts_with("is longer") {
+        "too_long"
+    } else if m.ends_with("is in the future") {
+        "in_future"
+    } else if m.contains("is before the flight") {
+        "before_flight"
+    } else if m.contains("is not an area") {
+        "out_of_range"
+    } else {
+        "invalid"
+    };
+    e.code(code)
 }
 
 /// The review queue's filters and order.
@@ -973,7 +995,12 @@ mod tests {
             team: Some("Đồn BP Lũng Cú".into()),
             ..base("eradicated")
         };
-        assert_eq!(fields(ok(before_flight).unwrap_err()), ["eradicated_on"]);
+        let e = ok(before_flight).unwrap_err();
+        match &e {
+            Error::Invalid(v) => assert_eq!(v[0].code, Some("before_flight")),
+            e => panic!("{e}"),
+        }
+        assert_eq!(fields(e), ["eradicated_on"]);
         let fine = DecisionInput {
             eradicated_on: Some("2026-01-12".into()),
             area_destroyed_m2: Some(80.0),

@@ -36,6 +36,21 @@ fn scene(dir: &Path) -> String {
     dir.join("r.tif").display().to_string()
 }
 
+/// The scene flown in January 2026 into a fresh data dir (with `config` as its vigil.toml), served.
+fn flown(config: Option<&str>) -> (tempfile::TempDir, String, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    if let Some(c) = config {
+        std::fs::write(data.path().join("vigil.toml"), c).unwrap();
+    }
+    (dir, tif, TestServer::serve(data))
+}
+
 fn decide(server: &TestServer, token: &str, id: i64, body: Value) -> common::Response {
     server.send_json(
         "POST",
@@ -53,14 +68,7 @@ fn flag(server: &TestServer, token: &str, id: i64) -> Value {
 
 #[test]
 fn reviewers_decide_flags_in_their_province() {
-    let dir = tempfile::tempdir().unwrap();
-    let tif = scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
-    let server = TestServer::serve(data);
+    let (_dir, _, server) = flown(None);
     let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
     let other = server.add_user("bp24", "reviewer", &["24"], false);
     let operator = server.add_user("uav08", "operator", &["08"], false);
@@ -365,14 +373,7 @@ fn reviewers_decide_flags_in_their_province() {
 /// linked to the eradicated one and first in the queue.
 #[test]
 fn a_second_flight_over_an_eradicated_plot_is_replanting() {
-    let dir = tempfile::tempdir().unwrap();
-    let tif = scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
-    let mut server = TestServer::serve(data);
+    let (_dir, tif, mut server) = flown(None);
     let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
     let q = server
         .get("/v1/review/queue?limit=100", Some(&reviewer))
@@ -439,14 +440,7 @@ fn gdal(tool: &str, args: &[&str]) -> String {
 /// outlines, are scoped to the caller's province, and an empty selection is a valid empty file.
 #[test]
 fn field_exports_open_in_gdal() {
-    let dir = tempfile::tempdir().unwrap();
-    let tif = scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
-    let server = TestServer::serve(data);
+    let (dir, _, server) = flown(None);
     let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
     let other = server.add_user("bp24", "reviewer", &["24"], false);
     let operator = server.add_user("uav08", "operator", &["08"], false);
@@ -572,19 +566,7 @@ fn field_photos_are_checked_and_kept() {
     use common::photos::{
         app1_exif, camera_ifd0, gps_at, gps_vn, jpeg_with, le, plain_jpeg, time_ifd,
     };
-    let dir = tempfile::tempdir().unwrap();
-    let tif = scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
-    std::fs::write(
-        data.path().join("vigil.toml"),
-        "[evidence]\nmax_bytes = 200000\n",
-    )
-    .unwrap();
-    let server = TestServer::serve(data);
+    let (_dir, _, server) = flown(Some("[evidence]\nmax_bytes = 200000\n"));
     let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
     let other = server.add_user("bp24", "reviewer", &["24"], false);
     let operator = server.add_user("uav08", "operator", &["08"], false);
@@ -723,14 +705,7 @@ fn field_photos_are_checked_and_kept() {
 /// model compares with the one in use.
 #[test]
 fn reviewers_decisions_feed_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let tif = scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
-    let server = TestServer::serve(data);
+    let (dir, _, server) = flown(None);
     let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
     let q = server
         .get("/v1/review/queue?limit=100", Some(&reviewer))

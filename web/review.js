@@ -1048,8 +1048,11 @@
   }
 
   /** A server field error in the interface language (the API's messages are English). */
-  function errText(field, message) {
-    const m = String(message || '');
+  function errText(field, message, code) {
+    // The server's stable `code` first (required, not_allowed, too_long, in_future, before_flight,
+    // out_of_range, invalid); the English message adds the details (which reason, the flight date).
+    const phrase = { required: 'required', not_allowed: 'goes only', too_long: 'longer', in_future: 'future', before_flight: 'before the flight', out_of_range: 'range' }[code] || '';
+    const m = `${phrase} ${String(message || '')}`;
     const date = /\((\d{4}-\d{2}-\d{2})\)/.exec(m);
     switch (field) {
       case 'reason':
@@ -1090,7 +1093,7 @@
     const general = [];
     let firstInput = null;
     for (const e of errors) {
-      const text = errText(e.field, e.message);
+      const text = errText(e.field, e.message, e.code);
       const slot = document.querySelector(`#review-body [data-error-for="${CSS.escape(String(e.field))}"]`);
       if (slot) {
         slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;

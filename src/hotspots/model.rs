@@ -168,6 +168,10 @@ pub struct HotspotInput {
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// A stable reason clients can translate (`required`, `not_allowed`, `invalid`, `too_long`,
+    /// `out_of_range`, `in_future`, `before_flight`), when the check sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
 impl FieldError {
@@ -175,7 +179,13 @@ impl FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
+            code: None,
         }
+    }
+
+    pub fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 }
 
