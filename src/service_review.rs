@@ -524,6 +524,16 @@ impl Vigil {
         Ok(self.store().read(|c| rs::decisions(c, id))?)
     }
 
+    /// Later flags over this plot after it was recorded eradicated (re-planting), that `who` sees.
+    pub fn flag_replanted_by(&self, who: &Principal, id: i64) -> Result<Vec<i64>> {
+        self.flag(who, id)?;
+        let ids = self.store().read(|c| flags::replanted_by(c, id))?;
+        Ok(ids
+            .into_iter()
+            .filter(|i| self.flag(who, *i).is_ok())
+            .collect())
+    }
+
     /// Flags for a field export (`what` names the format for the audit log): the live flags
     /// matching `filter` that `who` may see, with their outlines and place names.
     pub fn export_flags(

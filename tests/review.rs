@@ -405,6 +405,15 @@ fn a_second_flight_over_an_eradicated_plot_is_replanting() {
         .json();
     let head = &q["items"][0];
     assert_eq!(head["replanting_of"], id, "{q}");
+    // The eradicated plot's file points to the flag that re-plants it.
+    let old = flag(&server, &reviewer, id);
+    assert!(
+        old["replanted_by"]
+            .as_array()
+            .unwrap()
+            .contains(&head["id"]),
+        "{old}"
+    );
     let file = flag(&server, &reviewer, head["id"].as_i64().unwrap());
     // Both flights show the plot: the earlier is the "before" image.
     let imagery = file["imagery"].as_array().unwrap();

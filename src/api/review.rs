@@ -304,12 +304,13 @@ pub async fn queue(
 /// A flag's whole file: summary, outline, drivers, history, evidence and the surveys over it.
 async fn dossier(state: &AppState, who: Principal, id: i64, b: &str) -> Result<Value, ApiError> {
     let w = who.clone();
-    let (f, imagery, history, evidence) = state
+    let (f, imagery, history, evidence, replanted_by) = state
         .run(move |v| {
             let (f, imagery) = v.flag_imagery(&w, id)?;
             let history = v.flag_decisions(&w, id)?;
             let evidence = v.flag_evidence(&w, id)?;
-            Ok((f, imagery, history, evidence))
+            let replanted_by = v.flag_replanted_by(&w, id)?;
+            Ok((f, imagery, history, evidence, replanted_by))
         })
         .await?;
     let mut out = summary(state, &who, &f);
@@ -325,6 +326,7 @@ async fn dossier(state: &AppState, who: Principal, id: i64, b: &str) -> Result<V
         .unwrap_or(Value::Null);
     out["probabilities"] = serde_json::from_str(&f.probabilities).unwrap_or(Value::Null);
     out["model_version"] = json!(f.model_version);
+    out["replanted_by"] = json!(replanted_by);
     out["history"] = json!(history.iter().map(decision_json).collect::<Vec<_>>());
     out["evidence"] = json!(
         evidence

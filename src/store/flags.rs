@@ -236,3 +236,14 @@ pub fn live_filtered(c: &Connection, f: &LiveFilter) -> Result<Vec<FlagRow>, Sto
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// Live flags that re-plant `id` (raised later over the plot it recorded as eradicated).
+pub fn replanted_by(c: &Connection, id: i64) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT id FROM flags WHERE replanting_of = ?1 AND superseded_at IS NULL ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(rows)
+}
