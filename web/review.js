@@ -706,6 +706,7 @@
     head.querySelector('.review-status').id = 'review-status';
     const parts = [head, h('p', { class: 'privacy-note flag-lead', role: 'note' }, h('strong', { text: t('flags.lead') }), ' ', t('flags.lead.more'))];
     if (replanting(f)) parts.push(h('p', { class: 'flag-replanting', text: t('review.replanting.of', { id: f.replanting_of }) }));
+    if (Array.isArray(f.replanted_by) && f.replanted_by.length) parts.push(h('p', { class: 'flag-replanting', 'data-replanted-by': f.replanted_by.join(','), text: t('review.replanting.by', { ids: f.replanted_by.map((i) => `#${i}`).join(', ') }) }));
     parts.push(swipeFigure(), decisionSection(f, p), propsList(f), historySection(f), evidenceSection(f, p), driversSection(f));
     body.replaceChildren(...parts);
     if (focusedInPanel) {
