@@ -321,6 +321,9 @@ impl Vigil {
     /// The KPIs of an area for a period, with the previous period, the same period a year
     /// before, the breakdown by commune (by province for the whole country) and every commune.
     pub fn kpi_report(&self, who: &Principal, q: &AreaQuery, period: &Period) -> Result<KpiReport> {
+        let t0 = std::time::Instant::now();
+        let mut stages: Vec<(&str, u128)> = Vec::new();
+        let mut lap = |name: &'static str| stages.push((name, t0.elapsed().as_micros()));
         let bi = self.boundaries();
         let scope = self.scope(who, q, &bi)?;
         let n = scope.communes.len();
@@ -337,9 +340,12 @@ impl Vigil {
         };
 
         // Hotspots (memory) and their lifecycle steps (store), joined by id.
-        let mut scanned = self.hotspots.scan(&scope.filter);
+        let (mut scanned, codes) = self.hotspots.scan(&scope.filter);
+        let slot_by_code: Vec<u32> = codes.iter().map(|c| slot(Some(c))).collect();
         scanned.sort_unstable_by_key(|h| h.id);
+        lap("scan");
         let transitions = self.store().read(rs::transitions)?;
+        lap("transitions");
         let mut facts = Facts {
             slots: n + 1,
             is_commune: (0..=n).map(|i| i < n).collect(),
@@ -353,17 +359,14 @@ impl Vigil {
             }
             let start = facts.steps.len() as u32;
             while let Some(x) = t.next_if(|x| x.hotspot == h.id) {
-                let (Some(from), Some(to), Some(on)) = (
-                    crate::hotspots::Status::from_code(&x.from),
-                    crate::hotspots::Status::from_code(&x.to),
-                    day(&x.on),
-                ) else {
-                    continue;
-                };
-                facts.steps.push(Step { from, to, on });
+                facts.steps.push(Step {
+                    from: x.from,
+                    to: x.to,
+                    on: x.on,
+                });
             }
             facts.hotspots.push(HotspotFact {
-                slot: slot(h.commune.as_deref()),
+                slot: slot_by_code[h.commune as usize],
                 diem_nong: h.kind == crate::hotspots::Kind::DiemNong,
                 status: h.status,
                 reported: h.reported,
@@ -371,6 +374,7 @@ impl Vigil {
             });
         }
         drop(scanned);
+        lap("join");
 
         // Flags, eradications, drug-free records, footprints.
         let (province, commune) = (
@@ -391,6 +395,8 @@ impl Vigil {
                     rs::footprints(c, scope.bbox)?,
                 ))
             })?;
+        lap("store");
+        drop(transitions);
         let mut flag_place: HashMap<i64, (u32, usize)> = HashMap::with_capacity(flags.len());
         for f in &flags {
             let (Some(status), Some(found)) = (
@@ -488,12 +494,14 @@ impl Vigil {
             let (from, to) = span(p);
             kpi::tally(&facts, from, to, x)
         };
+        lap("facts");
         let cur = count(period, &extras(period, df_now));
         let prev = count(&previous, &extras(&previous, df_prev));
         let none = SlotExtras::default();
         let cur_ly = count(&last_year, &none);
         let prev_ly = count(&previous_last_year, &none);
 
+        lap("tally");
         let targets_for = |province: Option<&str>| Targets::resolve(&self.config.targets, province);
         let area_targets = targets_for(scope.area.province_code.as_deref());
         let tallies = |pick: &dyn Fn(usize) -> bool| AreaTallies {
@@ -532,7 +540,14 @@ impl Vigil {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let a = tallies(&|j| j == i);
+                let a = AreaTallies {
+                    current: cur[i],
+                    previous: prev[i],
+                    current_last_year: cur_ly[i],
+                    previous_last_year: prev_ly[i],
+                    year,
+                    previous_year,
+                };
                 BreakdownRow {
                     level: "commune",
                     code: Some(c.code.clone()),
@@ -544,7 +559,14 @@ impl Vigil {
                 }
             })
             .collect();
-        let unplaced = tallies(&|j| j == n);
+        let unplaced = AreaTallies {
+            current: cur[n],
+            previous: prev[n],
+            current_last_year: cur_ly[n],
+            previous_last_year: prev_ly[n],
+            year,
+            previous_year,
+        };
         let unplaced_row = (unplaced.current != Tally::default()
             || unplaced.previous != Tally::default())
         .then(|| BreakdownRow {
@@ -580,6 +602,17 @@ impl Vigil {
             ("commune", commune_rows.clone())
         };
         breakdown.extend(unplaced_row);
+        lap("kpis");
+        tracing::info!(
+            area = ?scope.area.code,
+            period = %period.code,
+            hotspots = facts.hotspots.len(),
+            steps = facts.steps.len(),
+            flags = facts.flags.len(),
+            communes = n,
+            stages_us = ?stages,
+            "KPI report computed"
+        );
         Ok(KpiReport {
             area: scope.area,
             period: period.clone(),

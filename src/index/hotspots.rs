@@ -427,7 +427,8 @@ impl HotspotIndex {
     }
 }
 
-/// A live hotspot as a report reads it: what the KPIs count, with its codes as text.
+/// A live hotspot as a report reads it: what the KPIs count, its codes as indexes into the
+/// code table [`HotspotIndex::scan`] returns beside it (0 = none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScannedHotspot {
     pub id: i64,
@@ -435,26 +436,27 @@ pub struct ScannedHotspot {
     pub status: Status,
     /// `reported_on` as days since 1970-01-01.
     pub reported: i32,
-    pub province: Option<Box<str>>,
-    pub commune: Option<Box<str>>,
+    pub province: u32,
+    pub commune: u32,
 }
 
 impl HotspotIndex {
-    /// Every live hotspot matching `filter` (its bbox is ignored), in no particular order: the
-    /// same set `numberMatched` counts for that filter with a national scope.
-    pub fn scan(&self, filter: &HotspotFilter) -> Vec<ScannedHotspot> {
+    /// Every live hotspot matching `filter` (its bbox is ignored), in no particular order — the
+    /// same set `numberMatched` counts for that filter with a national scope — and the table of
+    /// province and commune codes their `province` and `commune` index (entry 0 is "").
+    pub fn scan(&self, filter: &HotspotFilter) -> (Vec<ScannedHotspot>, Vec<Box<str>>) {
         let inner = self.inner.read();
+        let codes = inner.codes.names.clone();
         let Some(f) = Compiled::new(filter, &Jurisdiction::national(), &inner.codes) else {
-            return Vec::new();
+            return (Vec::new(), codes);
         };
-        let code = |i: u32| (i != 0).then(|| inner.codes.names[i as usize].clone());
         let out = |e: &HotspotEntry| ScannedHotspot {
             id: e.id,
             kind: e.kind,
             status: e.status,
             reported: e.reported,
-            province: code(e.province),
-            commune: code(e.commune),
+            province: e.province,
+            commune: e.commune,
         };
         let mut rows: Vec<ScannedHotspot> = inner
             .packed
@@ -464,7 +466,7 @@ impl HotspotIndex {
             .map(out)
             .collect();
         rows.extend(inner.overlay.iter().filter(|e| f.matches(e)).map(out));
-        rows
+        (rows, codes)
     }
 }
 
@@ -515,17 +517,17 @@ mod tests {
                 province: province.map(String::from),
                 ..Default::default()
             };
-            let mut ids: Vec<i64> = idx.scan(&f).iter().map(|h| h.id).collect();
+            let mut ids: Vec<i64> = idx.scan(&f).0.iter().map(|h| h.id).collect();
             ids.sort_unstable();
             let page = idx.query(&f, &all, None, 1000);
             assert_eq!(ids, page.ids, "{province:?}");
             assert_eq!(ids.len(), page.matched, "{province:?}");
         }
-        let s = idx.scan(&HotspotFilter::default());
+        let (s, codes) = idx.scan(&HotspotFilter::default());
         let h31 = s.iter().find(|h| h.id == 31).unwrap();
         assert_eq!(
-            (h31.status, h31.province.as_deref()),
-            (Status::Eliminated, Some("08"))
+            (h31.status, &*codes[h31.province as usize]),
+            (Status::Eliminated, "08")
         );
     }
 

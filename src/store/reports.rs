@@ -7,6 +7,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::StoreError;
+use crate::hotspots::Status;
 
 /// One drug-free decision about a commune for a year, as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,32 +85,41 @@ pub fn drug_free_in_force(c: &Connection, year: i32) -> Result<Vec<DrugFreeRow>,
 }
 
 /// A lifecycle step of a hotspot (not its first event).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransitionRow {
     pub hotspot: i64,
-    pub from: String,
-    pub to: String,
-    /// `YYYY-MM-DD`.
-    pub on: String,
+    pub from: Status,
+    pub to: Status,
+    /// Days since 1970-01-01.
+    pub on: i32,
 }
 
-/// Every lifecycle transition, by hotspot then in the order they were made.
+/// Every lifecycle transition, by hotspot then in the order they were made (read without
+/// allocating: a report reads hundreds of thousands).
 pub fn transitions(c: &Connection) -> Result<Vec<TransitionRow>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT hotspot_id, from_status, to_status, on_date FROM hotspot_events \
          WHERE from_status IS NOT NULL ORDER BY hotspot_id, id",
     )?;
-    let rows = st
-        .query_map([], |r| {
-            Ok(TransitionRow {
-                hotspot: r.get(0)?,
-                from: r.get(1)?,
-                to: r.get(2)?,
-                on: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let hotspot: i64 = r.get(0)?;
+        let text = |i: usize| -> Result<&str, StoreError> {
+            Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+        };
+        let bad = |what: &str| StoreError::Corrupt {
+            table: "hotspot_events",
+            message: format!("hotspot {hotspot}: bad {what}"),
+        };
+        out.push(TransitionRow {
+            hotspot,
+            from: Status::from_code(text(1)?).ok_or_else(|| bad("from_status"))?,
+            to: Status::from_code(text(2)?).ok_or_else(|| bad("to_status"))?,
+            on: super::hotspots::day_of(text(3)?).ok_or_else(|| bad("on_date"))?,
+        });
+    }
+    Ok(out)
 }
 
 /// A live flag as reports count it.
