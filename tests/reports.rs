@@ -530,6 +530,19 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     assert_eq!(national["breakdown_level"], "province");
     assert_eq!(value(&national, "hotspots_new"), 5);
 
+    let api = ok_json(server.get("/api", Some(&viewer)), "/api");
+    for path in [
+        "/v1/communes/{code}/drug-free",
+        "/v1/reports/kpis",
+        "/v1/reports/communes",
+        "/v1/reports/{file}",
+    ] {
+        assert!(
+            api["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+
     // ---- Choropleth ----------------------------------------------------------------------------
     let fc = ok_json(
         server.get(
@@ -584,6 +597,16 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     assert_eq!(area_rows, k["kpis"].as_object().unwrap().len());
     assert_eq!(commune_sums["hotspots_new"], 4.0);
     assert_eq!(commune_sums["hotspots_active_end"], 3.0);
+
+    // The CLI writes the same CSV (it has no generation time in it).
+    let cli = server.data.run_ok(
+        &["report"],
+        &["--period", "2026-H1", "--province", "08", "--format", "csv"],
+    );
+    assert_eq!(
+        cli.stdout, csv.body,
+        "vigil report --format csv = GET report.csv"
+    );
 
     let xlsx = server.get(
         "/v1/reports/report.xlsx?period=2026-H1&province=08",
