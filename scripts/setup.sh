@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Vigil needs on a fresh Debian bookworm machine, skipping what is already there.
-#   scripts/setup.sh build   — compiler inputs: libgdal-dev, pkg-config (and gdal-bin for ogrinfo)
+#   scripts/setup.sh build   — compiler inputs: libgdal-dev, pkg-config (and gdal-bin for ogrinfo),
+#                              fonts-dejavu-core for PDF reports
 #   scripts/setup.sh demo    — build + python3-venv (demo boundary builder)
-#   scripts/setup.sh test    — build + chromium, python venv with OWSLib and stac_valid, node modules for
+#   scripts/setup.sh test    — build + chromium, poppler-utils (pdftotext), python venv with OWSLib and stac_valid, node modules for
 #                              the browser test, real GeoTIFFs (scripts/fetch-test-data.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +13,12 @@ need_apt=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$1"); }
 
 want libgdal-dev; want libsqlite3-dev; want gdal-bin; want pkg-config; want build-essential
+# PDF reports embed a TrueType font with Vietnamese glyphs (DejaVu Sans; [reports] font overrides).
+want fonts-dejavu-core
 case "$what" in
   demo) want python3-venv; want python3-pip; want nodejs; want npm ;;
-  test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm ;;
+  test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm
+        want poppler-utils ;;  # pdftotext reads the PDF reports back (tests/reports.rs)
   build) ;;
   *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 //! dir when present) → `VIGIL_*` environment variables → command-line flags. Unknown keys are rejected and
 //! values are validated before anything starts.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,147 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub classify: ClassifyConfig,
     pub evidence: EvidenceConfig,
+    pub targets: TargetsConfig,
+    pub reports: ReportsConfig,
+}
+
+/// The plans' targets that reports measure KPIs against (issue 6), with per-province overrides:
+/// `[targets.provinces."08"] drug_free_share = { 2026 = 0.5 }` changes only what it names.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetsConfig {
+    /// Hotspots eliminated in a period at least this fraction more than in the same period a year
+    /// before (0.05: +5 %).
+    pub elimination_growth: f64,
+    /// Share of *điểm nóng* eliminated at the period's end (0.8: 80 %).
+    pub diem_nong_eliminated_share: f64,
+    /// Share of communes declared drug-free, by year; a year not listed takes the nearest listed
+    /// year before it (none before the first).
+    pub drug_free_share: BTreeMap<String, f64>,
+    /// Share of confirmed cultivation area eradicated (1.0: all of it).
+    pub eradicated_share: f64,
+    /// New hotspots allowed in a period (the plans: none).
+    pub max_new_hotspots: u32,
+    /// Re-emerged hotspots allowed in a period (the plans: none).
+    pub max_reemerged: u32,
+    /// Re-planting cases allowed in a period (the plans: none).
+    pub max_replanting: u32,
+    /// A share or growth KPI short of its target by at most this many percentage points is amber
+    /// rather than red.
+    pub amber_margin_pp: f64,
+    /// Overrides by province code.
+    pub provinces: BTreeMap<String, ProvinceTargets>,
+}
+
+/// A province's own targets; what is not set comes from `[targets]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvinceTargets {
+    pub elimination_growth: Option<f64>,
+    pub diem_nong_eliminated_share: Option<f64>,
+    /// Merged year by year over `[targets] drug_free_share`.
+    pub drug_free_share: BTreeMap<String, f64>,
+    pub eradicated_share: Option<f64>,
+    pub max_new_hotspots: Option<u32>,
+    pub max_reemerged: Option<u32>,
+    pub max_replanting: Option<u32>,
+}
+
+impl Default for TargetsConfig {
+    fn default() -> Self {
+        TargetsConfig {
+            elimination_growth: 0.05,
+            diem_nong_eliminated_share: 0.8,
+            drug_free_share: [
+                ("2026", 0.4),
+                ("2027", 0.6),
+                ("2028", 0.8),
+                ("2029", 0.9),
+                ("2030", 1.0),
+            ]
+            .into_iter()
+            .map(|(y, v)| (y.to_string(), v))
+            .collect(),
+            eradicated_share: 1.0,
+            max_new_hotspots: 0,
+            max_reemerged: 0,
+            max_replanting: 0,
+            amber_margin_pp: 10.0,
+            provinces: BTreeMap::new(),
+        }
+    }
+}
+
+impl TargetsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let share = |name: String, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "{name} must be a share between 0 and 1, got {v}"
+                )))
+            }
+        };
+        let growth = |name: String, v: f64| {
+            if (-1.0..=10.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "{name} must be a fraction between -1 and 10 (0.05 = +5 %), got {v}"
+                )))
+            }
+        };
+        let years = |name: &str, m: &BTreeMap<String, f64>| {
+            for (y, v) in m {
+                if !y.parse::<i32>().is_ok_and(|y| (2000..=2100).contains(&y)) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{name}: {y:?} is not a year (2000–2100)"
+                    )));
+                }
+                share(format!("{name}.{y}"), *v)?;
+            }
+            Ok(())
+        };
+        growth("targets.elimination_growth".into(), self.elimination_growth)?;
+        share(
+            "targets.diem_nong_eliminated_share".into(),
+            self.diem_nong_eliminated_share,
+        )?;
+        share("targets.eradicated_share".into(), self.eradicated_share)?;
+        years("targets.drug_free_share", &self.drug_free_share)?;
+        if !(0.0..=100.0).contains(&self.amber_margin_pp) {
+            return Err(ConfigError::Invalid(format!(
+                "targets.amber_margin_pp must be between 0 and 100 percentage points, got {}",
+                self.amber_margin_pp
+            )));
+        }
+        for (code, p) in &self.provinces {
+            let name = |k: &str| format!("targets.provinces.{code:?}.{k}");
+            if let Some(v) = p.elimination_growth {
+                growth(name("elimination_growth"), v)?;
+            }
+            if let Some(v) = p.diem_nong_eliminated_share {
+                share(name("diem_nong_eliminated_share"), v)?;
+            }
+            if let Some(v) = p.eradicated_share {
+                share(name("eradicated_share"), v)?;
+            }
+            years(&name("drug_free_share"), &p.drug_free_share)?;
+        }
+        Ok(())
+    }
+}
+
+/// Report rendering (issue 6).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// TrueType font with Vietnamese glyphs for PDF reports. Default: the first found of DejaVu
+    /// Sans (Debian `fonts-dejavu-core`), Noto Sans, Liberation Sans.
+    pub font: Option<PathBuf>,
+    /// Its bold face (default: found beside the regular one; the regular face when none).
+    pub font_bold: Option<PathBuf>,
 }
 
 /// Field photos reviewers attach to flags (`DATA_DIR/evidence/`).
@@ -438,6 +580,7 @@ impl Config {
                 self.ingest.threads
             )));
         }
+        self.targets.validate()?;
         if let Some(url) = &self.server.public_url {
             url::Url::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("server.public_url {url:?}: {e}")))?;
@@ -511,6 +654,32 @@ mod tests {
             .apply_env(|k| (k == "VIGIL_LISTEN").then(|| "nope".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("VIGIL_LISTEN"));
+    }
+
+    #[test]
+    fn targets_default_to_the_plans_and_take_province_overrides() {
+        let c = Config::from_toml(
+            "[targets.provinces.\"08\"]\ndrug_free_share = { 2026 = 0.5 }\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.targets.drug_free_share["2030"], 1.0);
+        assert_eq!(c.targets.provinces["08"].drug_free_share["2026"], 0.5);
+        let bad = Config::from_toml("[targets]\neradicated_share = 1.5\n", Path::new("x")).unwrap();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("eradicated_share")
+        );
+        let bad = Config::from_toml(
+            "[targets.provinces.\"08\"]\ndrug_free_share = { soon = 0.5 }\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert!(bad.validate().unwrap_err().to_string().contains("soon"));
+        assert!(Config::from_toml("[targets]\nmax_new = 1\n", Path::new("x")).is_err());
     }
 
     #[test]

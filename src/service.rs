@@ -138,7 +138,7 @@ pub struct Vigil {
     pub rendered: crate::cache::RenderCache,
     /// Failed password logins per user name: (count, first failure), for the lock-out.
     login_failures: parking_lot::Mutex<std::collections::HashMap<String, (u32, Instant)>>,
-    hotspots: HotspotIndex,
+    pub(crate) hotspots: HotspotIndex,
     boundaries: RwLock<Arc<BoundaryIndex>>,
     /// Chunks, commits and cancels in progress (`service_uploads`).
     pub(crate) uploads: Arc<crate::upload::InFlight>,

@@ -31,6 +31,8 @@ const PARAMS: &[&str] = &[
     "status",
     "survey",
     "min_confidence",
+    "province",
+    "commune",
 ];
 
 pub fn feature(b: &str, f: &FlagRow) -> Value {
@@ -155,6 +157,8 @@ pub async fn ogc_items(
     };
     let (limit, offset) = super::surveys::limit_offset(&state, &m)?;
     let survey = m.get("survey").map(|s| s.to_string());
+    let province = m.get("province").map(|s| s.to_string());
+    let commune = m.get("commune").map(|s| s.to_string());
     let all = state.run(move |v| v.flags(&who, bbox)).await?;
     let matching: Vec<&FlagRow> = all
         .iter()
@@ -169,6 +173,16 @@ pub async fn ogc_items(
                 .is_none_or(|ss| ss.contains(&f.status.as_str()))
         })
         .filter(|f| survey.as_ref().is_none_or(|s| *s == f.survey_id))
+        .filter(|f| {
+            province
+                .as_ref()
+                .is_none_or(|p| f.province_code.as_ref() == Some(p))
+        })
+        .filter(|f| {
+            commune
+                .as_ref()
+                .is_none_or(|c| f.commune_code.as_ref() == Some(c))
+        })
         .filter(|f| min_conf.is_none_or(|c| f.confidence >= c))
         .filter(|f| {
             if from.is_none() && to.is_none() {

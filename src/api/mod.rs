@@ -10,6 +10,7 @@ mod flags;
 mod html;
 mod ogc;
 mod openapi;
+mod reports;
 mod review;
 mod surveys;
 mod tiles;
@@ -100,6 +101,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/flags/{id}/priority", put(review::priority))
         .route("/v1/exports/{file}", get(exports::export))
+        .route(
+            "/v1/communes/{code}/drug-free",
+            get(reports::drug_free_history).post(reports::record_drug_free),
+        )
+        .route("/v1/reports/kpis", get(reports::kpis))
+        .route("/v1/reports/communes", get(reports::communes))
+        .route("/v1/reports/{file}", get(reports::file))
         .route("/stac", get(surveys::stac_collection))
         .route("/stac/items", get(surveys::stac_items))
         .route("/stac/items/{id}", get(surveys::stac_item_one))

@@ -160,6 +160,7 @@ pub fn spec() -> Value {
         }
     });
     review_paths(&mut doc);
+    report_paths(&mut doc);
     doc
 }
 
@@ -253,6 +254,58 @@ fn review_paths(doc: &mut Value) {
                 .expect("parameters")
                 .extend(export_params.clone());
         }
+        doc["paths"][path] = item;
+    }
+}
+
+/// Drug-free communes, KPIs, the choropleth and report files (issue 6).
+fn report_paths(doc: &mut Value) {
+    let q = |name: &str, desc: &str, required: bool| json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": "string" } });
+    let area = vec![
+        q(
+            "period",
+            "2026-03 (month), 2026-Q1, 2026-H1, 2026 (year) or 2026-01-01..2026-03-31",
+            true,
+        ),
+        q(
+            "province",
+            "Province code (default: your jurisdiction's one province, or the whole country for national users)",
+            false,
+        ),
+        q("commune", "Commune code (instead of province)", false),
+    ];
+    let code =
+        json!({ "name": "code", "in": "path", "required": true, "schema": { "type": "string" } });
+    let scoped = problem("Province or commune unknown or outside your jurisdiction");
+    let paths = [
+        (
+            "/v1/communes/{code}/drug-free",
+            json!({
+                "get": { "summary": "A commune's drug-free records (xã, phường không ma túy), oldest first", "parameters": [code], "responses": { "200": { "description": "items" }, "404": scoped } },
+                "post": { "summary": "Record that a commune is (or is not) drug-free for a year (analyst or admin; audited; history kept)", "parameters": [code],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["year", "drug_free", "decision_ref"], "additionalProperties": false, "properties": {
+                        "year": { "type": "integer" }, "drug_free": { "type": "boolean" },
+                        "decision_ref": { "type": "string", "maxLength": crate::service_reports::MAX_DECISION_REF },
+                        "decided_on": { "type": "string", "format": "date" } } } } } },
+                    "responses": { "201": { "description": "The record" }, "403": problem("Not an analyst or admin"), "404": scoped, "422": problem("Invalid field (errors[])") } }
+            }),
+        ),
+        (
+            "/v1/reports/kpis",
+            json!({ "get": { "summary": "KPIs of an area for a period against the plans' targets: value, previous period, target, green/amber/red, breakdown", "parameters": area, "responses": { "200": { "description": "The KPIs" }, "400": problem("Bad period or parameters"), "404": scoped } } }),
+        ),
+        (
+            "/v1/reports/communes",
+            json!({ "get": { "summary": "Every commune of the area with its KPI values as properties (GeoJSON), for a choropleth", "parameters": area, "responses": { "200": { "description": "FeatureCollection" }, "404": scoped } } }),
+        ),
+        (
+            "/v1/reports/{file}",
+            json!({ "get": { "summary": "The report in Vietnamese (to the province police as the standing agency): CSV, XLSX, printable HTML or PDF",
+                "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string", "enum": ["report.csv", "report.xlsx", "report.html", "report.pdf"] } }, area[0], area[1], area[2]],
+                "responses": { "200": { "description": "The file" }, "404": scoped } } }),
+        ),
+    ];
+    for (path, item) in paths {
         doc["paths"][path] = item;
     }
 }

@@ -427,6 +427,49 @@ impl HotspotIndex {
     }
 }
 
+/// A live hotspot as a report reads it: what the KPIs count, its codes as indexes into the
+/// code table [`HotspotIndex::scan`] returns beside it (0 = none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannedHotspot {
+    pub id: i64,
+    pub kind: Kind,
+    pub status: Status,
+    /// `reported_on` as days since 1970-01-01.
+    pub reported: i32,
+    pub province: u32,
+    pub commune: u32,
+}
+
+impl HotspotIndex {
+    /// Every live hotspot matching `filter` (its bbox is ignored), in no particular order — the
+    /// same set `numberMatched` counts for that filter with a national scope — and the table of
+    /// province and commune codes their `province` and `commune` index (entry 0 is "").
+    pub fn scan(&self, filter: &HotspotFilter) -> (Vec<ScannedHotspot>, Vec<Box<str>>) {
+        let inner = self.inner.read();
+        let codes = inner.codes.names.clone();
+        let Some(f) = Compiled::new(filter, &Jurisdiction::national(), &inner.codes) else {
+            return (Vec::new(), codes);
+        };
+        let out = |e: &HotspotEntry| ScannedHotspot {
+            id: e.id,
+            kind: e.kind,
+            status: e.status,
+            reported: e.reported,
+            province: e.province,
+            commune: e.commune,
+        };
+        let mut rows: Vec<ScannedHotspot> = inner
+            .packed
+            .entries()
+            .iter()
+            .filter(|e| f.matches(e) && !inner.tombstones.contains_key(&e.id))
+            .map(out)
+            .collect();
+        rows.extend(inner.overlay.iter().filter(|e| f.matches(e)).map(out));
+        (rows, codes)
+    }
+}
+
 impl Inner {
     fn entry(&mut self, r: EntryRow) -> HotspotEntry {
         HotspotEntry {
@@ -457,6 +500,35 @@ mod tests {
             commune: None,
             reported: id as i32,
         }
+    }
+
+    #[test]
+    fn scan_sees_what_number_matched_counts() {
+        let idx = HotspotIndex::build((1..=30).map(|i| {
+            let p = if i % 3 == 0 { "24" } else { "08" };
+            row(i, 105.0 + i as f64 * 0.01, 21.0, Status::Reported, p)
+        }));
+        // Recent changes: one removed from the packed tree, one added to the overlay.
+        assert!(idx.remove(1, 105.01, 21.0));
+        idx.insert(row(31, 105.5, 21.0, Status::Eliminated, "08"));
+        let all = Jurisdiction::national();
+        for province in [None, Some("08"), Some("24"), Some("99")] {
+            let f = HotspotFilter {
+                province: province.map(String::from),
+                ..Default::default()
+            };
+            let mut ids: Vec<i64> = idx.scan(&f).0.iter().map(|h| h.id).collect();
+            ids.sort_unstable();
+            let page = idx.query(&f, &all, None, 1000);
+            assert_eq!(ids, page.ids, "{province:?}");
+            assert_eq!(ids.len(), page.matched, "{province:?}");
+        }
+        let (s, codes) = idx.scan(&HotspotFilter::default());
+        let h31 = s.iter().find(|h| h.id == 31).unwrap();
+        assert_eq!(
+            (h31.status, &*codes[h31.province as usize]),
+            (Status::Eliminated, "08")
+        );
     }
 
     #[test]

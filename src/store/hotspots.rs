@@ -44,7 +44,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Hotspot> {
 }
 
 /// Fast `YYYY-MM-DD` → day number for the start-up scan (1M rows), without allocating.
-fn day_of(s: &str) -> Option<i32> {
+pub(crate) fn day_of(s: &str) -> Option<i32> {
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;

@@ -256,6 +256,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER evidence_append_only_d BEFORE DELETE ON evidence
         BEGIN SELECT RAISE(ABORT, 'evidence is append-only'); END;
     "#,
+    // 11: reports (issue 6). Drug-free commune records (*xã, phường không ma túy*): one row per
+    // decision, append-only; the newest row for a (commune, year) is the one in force, the older
+    // ones are its history. The partial index lets reports read the lifecycle transitions (not
+    // the first event every hotspot has) without scanning the whole history.
+    r#"
+    CREATE TABLE commune_drug_free (
+        id            INTEGER PRIMARY KEY,
+        commune_code  TEXT NOT NULL,
+        province_code TEXT,                         -- the commune's province when recorded
+        year          INTEGER NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+        status        TEXT NOT NULL CHECK (status IN ('drug_free', 'not_drug_free')),
+        decision_ref  TEXT NOT NULL,                -- e.g. "QĐ 123/QĐ-UBND"
+        decided_on    TEXT,                         -- YYYY-MM-DD
+        recorded_by   TEXT NOT NULL,
+        recorded_at   TEXT NOT NULL
+    );
+    CREATE INDEX commune_drug_free_by_year ON commune_drug_free (year, commune_code, id);
+    CREATE INDEX commune_drug_free_by_commune ON commune_drug_free (commune_code, id);
+    CREATE TRIGGER commune_drug_free_append_only_u BEFORE UPDATE ON commune_drug_free
+        BEGIN SELECT RAISE(ABORT, 'drug-free records are append-only'); END;
+    CREATE TRIGGER commune_drug_free_append_only_d BEFORE DELETE ON commune_drug_free
+        BEGIN SELECT RAISE(ABORT, 'drug-free records are append-only'); END;
+    CREATE INDEX hotspot_events_transitions ON hotspot_events (hotspot_id, id)
+        WHERE from_status IS NOT NULL;
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

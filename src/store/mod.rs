@@ -9,6 +9,7 @@ pub mod boundaries;
 pub mod flags;
 pub mod hotspots;
 pub(crate) mod migrations;
+pub mod reports;
 pub mod review;
 pub mod surveys;
 pub mod uploads;

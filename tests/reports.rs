@@ -1,0 +1,716 @@
+//! Reports end to end through the real binary (issue 6): a seeded three-year history of
+//! hotspots with dated lifecycle steps, drug-free records (one overturned), a drone survey whose
+//! flags are reviewed and one eradicated; then exact KPI numbers for 2026-H1 and 2025 with the
+//! previous period's values and the ratings, a province's own target from `vigil.toml`,
+//! jurisdiction scoping, the choropleth, and the report files — CSV, XLSX (read back with
+//! calamine), HTML and PDF (read back with `pdftotext`) — reconciled with the JSON KPIs and
+//! with the layers' counts for the same filters.
+
+mod common;
+
+use std::io::Cursor;
+use std::path::Path;
+use std::process::Command;
+
+use common::{DataDir, TestServer, external_tool_missing, path_str, runs, vigil_ok};
+use serde_json::{Value, json};
+
+/// Hotspots: (commune point, kind, reported_on, dated steps). Commune A is 02200, B 02201 (both
+/// in province 08), C 07000 in province 24.
+const A: (f64, f64) = (105.0, 22.0);
+const B: (f64, f64) = (105.4, 22.0);
+const C: (f64, f64) = (106.1, 21.2);
+
+#[allow(clippy::type_complexity)]
+fn history() -> Vec<(
+    (f64, f64),
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+)> {
+    vec![
+        (
+            A,
+            "diem_nong",
+            "2024-03-10",
+            vec![("eliminated", "2024-09-01")],
+        ),
+        (
+            A,
+            "diem_ban_le",
+            "2024-05-05",
+            vec![("verifying", "2025-02-01"), ("eliminated", "2025-03-15")],
+        ),
+        (
+            A,
+            "diem_nong",
+            "2025-01-20",
+            vec![("eliminated", "2025-04-10"), ("reemerged", "2026-02-01")],
+        ),
+        (
+            B,
+            "tu_diem_su_dung",
+            "2025-06-01",
+            vec![("eliminated", "2025-08-20")],
+        ),
+        (
+            B,
+            "diem_nong",
+            "2026-01-05",
+            vec![("verifying", "2026-01-20"), ("eliminated", "2026-05-30")],
+        ),
+        (
+            B,
+            "diem_ban_le",
+            "2026-03-03",
+            vec![("eliminated", "2026-04-04")],
+        ),
+        (A, "diem_nong", "2026-02-14", vec![]),
+        (
+            A,
+            "boong_ke",
+            "2026-06-30",
+            vec![("eliminated", "2026-07-02")],
+        ),
+        (B, "khac", "2026-08-01", vec![]),
+        (
+            C,
+            "diem_nong",
+            "2026-01-10",
+            vec![("eliminated", "2026-02-10")],
+        ),
+        (
+            A,
+            "diem_ban_le",
+            "2025-03-01",
+            vec![
+                ("eliminated", "2025-06-15"),
+                ("reemerged", "2025-12-01"),
+                ("eliminated", "2026-03-01"),
+            ],
+        ),
+    ]
+}
+
+/// The seeded scene of tests/review.rs, on the border of communes 02200 and 02201.
+fn scene(dir: &Path) -> String {
+    vigil_ok(&[
+        "sample-imagery",
+        "--out",
+        path_str(dir),
+        "--name",
+        "r",
+        "--seed",
+        "9003",
+        "--size",
+        "1024",
+        "--layout",
+        "rgbn",
+        "--gsd",
+        "0.05",
+        "--crs",
+        "EPSG:32648",
+        "--center",
+        "105.2,22.0",
+    ]);
+    dir.join("r.tif").display().to_string()
+}
+
+fn ok_json(r: common::Response, what: &str) -> Value {
+    assert_eq!(r.status, 200, "{what}: {}", r.describe());
+    r.json()
+}
+
+fn kpis(server: &TestServer, token: &str, query: &str) -> Value {
+    ok_json(
+        server.get(&format!("/v1/reports/kpis?{query}"), Some(token)),
+        query,
+    )
+}
+
+fn value(k: &Value, key: &str) -> Value {
+    k["kpis"][key]["value"].clone()
+}
+
+fn round(x: f64, d: i32) -> f64 {
+    let p = 10f64.powi(d);
+    (x * p).round() / p
+}
+
+fn matched(server: &TestServer, token: &str, path: &str) -> u64 {
+    ok_json(server.get(path, Some(token)), path)["numberMatched"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
+    let scratch = tempfile::tempdir().unwrap();
+    let tif = scene(scratch.path());
+    let data = DataDir::with_boundaries();
+    // Tuyên Quang's own drug-free target for 2026 (the default is 40 %).
+    std::fs::write(
+        data.path().join("vigil.toml"),
+        "[targets.provinces.\"08\"]\ndrug_free_share = { 2026 = 0.6 }\n",
+    )
+    .unwrap();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    // A drug-free record through the CLI (audited as the local operator).
+    data.run_ok(
+        &["communes", "drug-free"],
+        &[
+            "--commune",
+            "02200",
+            "--year",
+            "2025",
+            "--decision-ref",
+            "QĐ 45/QĐ-UBND",
+            "--decided-on",
+            "2025-12-20",
+        ],
+    );
+    let server = TestServer::serve(data);
+    let analyst = server.add_user("lan", "analyst", &["08"], false);
+    let other = server.add_user("binh", "analyst", &["24"], false);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let viewer = server.add_user("ld08", "viewer", &["08"], false);
+    let admin = server.add_user("admin", "admin", &[], true);
+
+    // The registry: import, then the dated lifecycle.
+    let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
+    for (i, ((lon, lat), kind, reported, _)) in history().iter().enumerate() {
+        csv.push_str(&format!(
+            "{lon},{lat},Điểm mẫu {i},{kind},reported,{reported}\n"
+        ));
+    }
+    let r = server.request(
+        "POST",
+        "/v1/import/hotspots",
+        Some(&admin),
+        &[("Content-Type", "text/csv")],
+        Some(csv.as_bytes()),
+    );
+    let imported = ok_json(r, "import");
+    let first = imported["first_id"].as_i64().unwrap();
+    for (i, (_, _, _, steps)) in history().iter().enumerate() {
+        for (to, on) in steps {
+            let r = server.send_json(
+                "POST",
+                &format!("/v1/hotspots/{}/transitions", first + i as i64),
+                Some(&admin),
+                &json!({ "to": to, "on": on }),
+            );
+            assert_eq!(r.status, 200, "#{i} → {to} on {on}: {}", r.describe());
+        }
+    }
+
+    // Drug-free records: 02200 for 2026; 02201 recorded, then overturned (the newest is in force).
+    let record = |token: &str, commune: &str, body: Value| {
+        server.send_json(
+            "POST",
+            &format!("/v1/communes/{commune}/drug-free"),
+            Some(token),
+            &body,
+        )
+    };
+    let r = record(
+        &analyst,
+        "02200",
+        json!({ "year": 2026, "drug_free": true, "decision_ref": "QĐ 123/QĐ-UBND", "decided_on": "2026-05-15" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    assert_eq!(r.json()["status"], "drug_free");
+    let r = record(
+        &analyst,
+        "02201",
+        json!({ "year": 2026, "drug_free": true, "decision_ref": "QĐ 124/QĐ-UBND" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let r = record(
+        &analyst,
+        "02201",
+        json!({ "year": 2026, "drug_free": false, "decision_ref": "QĐ 130/QĐ-UBND (thu hồi)", "decided_on": "2026-06-01" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    // Refusals change nothing: wrong role, other province, unknown commune, bad fields.
+    let good = json!({ "year": 2026, "drug_free": true, "decision_ref": "QĐ 9" });
+    assert_eq!(record(&reviewer, "02200", good.clone()).status, 403);
+    assert_eq!(record(&viewer, "02200", good.clone()).status, 403);
+    assert_eq!(record(&other, "02200", good.clone()).status, 404);
+    assert_eq!(record(&analyst, "99999", good.clone()).status, 404);
+    for bad in [
+        json!({ "year": 2026, "drug_free": true, "decision_ref": "  " }),
+        json!({ "year": 1990, "drug_free": true, "decision_ref": "QĐ 1" }),
+        json!({ "year": 2026, "drug_free": true, "decision_ref": "QĐ 1", "decided_on": "2099-01-01" }),
+        json!({ "year": 2026, "drug_free": true, "decision_ref": "QĐ 1", "colour": "red" }),
+    ] {
+        let r = record(&analyst, "02200", bad.clone());
+        assert_eq!(r.status, 422, "{bad}: {}", r.describe());
+    }
+    let h = ok_json(
+        server.get("/v1/communes/02201/drug-free", Some(&viewer)),
+        "history",
+    );
+    let statuses: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["drug_free", "not_drug_free"]);
+    assert_eq!(
+        server
+            .get("/v1/communes/02201/drug-free", Some(&other))
+            .status,
+        404
+    );
+    let audit = ok_json(
+        server.get("/v1/audit?entity=commune_drug_free", Some(&admin)),
+        "audit",
+    );
+    assert_eq!(
+        audit["entries"].as_array().unwrap().len(),
+        4,
+        "every record is audited (CLI + 3 API), refusals are not: {audit}"
+    );
+
+    // Flags of the flight: confirm a poppy plot and eradicate it, confirm another, reject a third.
+    let layer = ok_json(
+        server.get("/collections/flags/items?limit=1000", Some(&admin)),
+        "flags",
+    );
+    let flags = layer["features"].as_array().unwrap().clone();
+    assert!(flags.len() >= 3, "{layer}");
+    let a = flags
+        .iter()
+        .find(|f| f["properties"]["class"] == "poppy")
+        .expect("a poppy flag")
+        .clone();
+    let rest: Vec<&Value> = flags.iter().filter(|f| f["id"] != a["id"]).collect();
+    let (b, c) = (rest[0].clone(), rest[1].clone());
+    let decide = |f: &Value, body: Value| {
+        let r = server.send_json(
+            "POST",
+            &format!("/v1/flags/{}/decisions", f["id"]),
+            Some(&reviewer),
+            &body,
+        );
+        assert_eq!(r.status, 201, "{body}: {}", r.describe());
+    };
+    decide(&a, json!({ "decision": "confirmed_poppy", "version": 1 }));
+    decide(
+        &a,
+        json!({ "decision": "eradicated", "version": 2, "eradicated_on": "2026-01-20", "area_destroyed_m2": 60.0, "team": "Đồn Biên phòng 1" }),
+    );
+    let b_class = b["properties"]["class"].as_str().unwrap();
+    decide(
+        &b,
+        json!({ "decision": format!("confirmed_{b_class}"), "version": 1 }),
+    );
+    decide(
+        &c,
+        json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" }),
+    );
+    let area = |f: &Value| f["properties"]["area_m2"].as_f64().unwrap();
+    let all_m2: f64 = flags.iter().map(area).sum();
+    let confirmed_m2 = area(&a) + area(&b);
+
+    // ---- 2026-H1 in Tuyên Quang (08), read by its analyst --------------------------------------
+    let k = kpis(&server, &analyst, "period=2026-H1&province=08");
+    assert_eq!(k["area"]["code"], "08");
+    assert_eq!(k["area"]["name"], "Tuyên Quang");
+    assert_eq!(
+        (k["period"]["from"].clone(), k["period"]["to"].clone()),
+        (json!("2026-01-01"), json!("2026-06-30"))
+    );
+    assert_eq!(k["previous_period"]["code"], "2025-H2");
+    assert_eq!(k["same_period_last_year"]["code"], "2025-H1");
+    // (key, value, previous, status)
+    let expected = [
+        ("hotspots_new", json!(4), json!(0), "red"),
+        ("hotspots_eliminated", json!(3), json!(1), "info"),
+        (
+            "hotspots_elimination_growth",
+            json!(0.0),
+            json!(0.0),
+            "amber",
+        ),
+        ("hotspots_reemerged", json!(1), json!(1), "red"),
+        ("hotspots_active_end", json!(3), json!(1), "info"),
+        (
+            "diem_nong_eliminated_share",
+            json!(50.0),
+            json!(100.0),
+            "red",
+        ),
+        // 1 of 2 communes; 08's own target is 60 %: within 10 points.
+        ("drug_free_share", json!(50.0), json!(50.0), "amber"),
+        (
+            "cultivation_eradicated_ha",
+            json!(0.006),
+            json!(0.0),
+            "info",
+        ),
+        ("cultivation_replanting", json!(0), json!(0), "green"),
+        ("history_communes_not_flown", json!(0), json!(0), "green"),
+    ];
+    for (key, v, prev, status) in expected {
+        let kpi = &k["kpis"][key];
+        assert_eq!(kpi["value"], v, "{key}: {kpi}");
+        assert_eq!(kpi["previous"], prev, "{key} previous: {kpi}");
+        assert_eq!(kpi["status"], status, "{key} status: {kpi}");
+    }
+    assert_eq!(k["kpis"]["hotspots_eliminated"]["same_period_last_year"], 3);
+    assert_eq!(k["kpis"]["drug_free_share"]["target"]["value"], 60.0);
+    assert_eq!(
+        k["kpis"]["diem_nong_eliminated_share"]["target"]["value"],
+        80.0
+    );
+    assert_eq!(
+        k["kpis"]["diem_nong_eliminated_share"]["detail"],
+        "2/4 điểm nóng"
+    );
+    assert_eq!(
+        value(&k, "cultivation_flagged_ha"),
+        json!(round(all_m2 / 1e4, 4))
+    );
+    assert_eq!(
+        value(&k, "cultivation_confirmed_ha"),
+        json!(round(confirmed_m2 / 1e4, 4))
+    );
+    assert_eq!(
+        value(&k, "cultivation_eradicated_share"),
+        json!(round(area(&a) / confirmed_m2 * 100.0, 1))
+    );
+    assert_eq!(k["kpis"]["cultivation_eradicated_share"]["status"], "red");
+    let km2 = value(&k, "survey_km2").as_f64().unwrap();
+    assert!((0.001..=0.0027).contains(&km2), "a 51 m flight: {km2} km²");
+    assert_eq!(k["totals"]["crops"][0]["eradicated"], 1);
+    assert_eq!(k["totals"]["crops"][0]["destroyed_m2"], 60.0);
+
+    // The breakdown adds up to the province.
+    let rows = k["breakdown"].as_array().unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["code"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["02200", "02201"]
+    );
+    let a_row = &rows[0];
+    assert_eq!(a_row["tally"]["hotspots_new"], 2); // #7, #8
+    assert_eq!(a_row["tally"]["hotspots_eliminated"], 1); // #11
+    assert_eq!(rows[1]["tally"]["hotspots_new"], 2); // #5, #6
+    assert_eq!(a_row["drug_free"]["decision_ref"], "QĐ 123/QĐ-UBND");
+    assert_eq!(rows[1]["drug_free"]["status"], "not_drug_free");
+    for key in [
+        "hotspots_new",
+        "hotspots_eliminated",
+        "hotspots_reemerged",
+        "hotspots_active_end",
+    ] {
+        let sum: u64 = rows.iter().map(|r| r["tally"][key].as_u64().unwrap()).sum();
+        assert_eq!(json!(sum), value(&k, key), "{key}");
+    }
+
+    // A year with growth: 2025 eliminated 4 against 1 in 2024 (+300 %).
+    let y = kpis(&server, &viewer, "period=2025&province=08");
+    assert_eq!(value(&y, "hotspots_eliminated"), 4);
+    assert_eq!(value(&y, "hotspots_elimination_growth"), 300.0);
+    assert_eq!(y["kpis"]["hotspots_elimination_growth"]["status"], "green");
+    assert_eq!(value(&y, "drug_free_share"), 50.0); // 02200 for 2025, through the CLI
+    assert_eq!(y["kpis"]["drug_free_share"]["target"], Value::Null);
+    // 2026-H2: the season that began in September has no flight, so the communes where
+    // cultivation was confirmed are "not flown".
+    let h2 = kpis(&server, &analyst, "period=2026-H2&province=08");
+    let history_communes: std::collections::BTreeSet<&str> = [&a, &b]
+        .iter()
+        .filter_map(|f| f["properties"]["commune_code"].as_str())
+        .collect();
+    assert_eq!(
+        value(&h2, "history_communes_not_flown"),
+        json!(history_communes.len())
+    );
+    assert_eq!(h2["kpis"]["history_communes_not_flown"]["status"], "red");
+    assert_eq!(value(&h2, "hotspots_new"), 1); // #9
+    // A month and a range.
+    assert_eq!(
+        value(
+            &kpis(&server, &analyst, "period=2026-03&province=08"),
+            "hotspots_new"
+        ),
+        1
+    );
+    assert_eq!(
+        value(
+            &kpis(
+                &server,
+                &analyst,
+                "period=2026-01-01..2026-01-31&commune=02201"
+            ),
+            "hotspots_new"
+        ),
+        1
+    );
+
+    // ---- Reconciliation with the layers (same filters) ------------------------------------------
+    let year = kpis(&server, &analyst, "period=2026&province=08");
+    assert_eq!(
+        json!(matched(
+            &server,
+            &analyst,
+            "/collections/hotspots/items?limit=1&province=08&status=reported,verifying,reemerged"
+        )),
+        value(&year, "hotspots_active_end"),
+        "active at the end of a period not over yet = the layer's active hotspots now"
+    );
+    assert_eq!(
+        json!(matched(
+            &server,
+            &analyst,
+            "/collections/hotspots/items?limit=1&province=08&datetime=2026-01-01/2026-06-30"
+        )),
+        value(&k, "hotspots_new")
+    );
+    let flagged = matched(
+        &server,
+        &analyst,
+        "/collections/flags/items?limit=1&province=08&datetime=2026-01-01/2026-06-30",
+    );
+    let t = &k["totals"]["crops"];
+    assert_eq!(
+        flagged,
+        t[0]["flagged"].as_u64().unwrap() + t[1]["flagged"].as_u64().unwrap()
+    );
+    let confirmed = matched(
+        &server,
+        &analyst,
+        "/collections/flags/items?limit=1&province=08&datetime=2026-01-01/2026-06-30&status=confirmed_poppy,confirmed_cannabis,verified_in_field,eradicated",
+    );
+    assert_eq!(
+        confirmed,
+        t[0]["confirmed"].as_u64().unwrap() + t[1]["confirmed"].as_u64().unwrap()
+    );
+    assert_eq!(confirmed, 2);
+
+    // ---- Jurisdiction ------------------------------------------------------------------------
+    for path in [
+        "/v1/reports/kpis?period=2026-H1&province=08",
+        "/v1/reports/kpis?period=2026-H1&commune=02200",
+        "/v1/reports/communes?period=2026-H1&province=08",
+        "/v1/reports/report.pdf?period=2026-H1&province=08",
+        "/v1/reports/kpis?period=2026-H1&province=99",
+    ] {
+        assert_eq!(server.get(path, Some(&other)).status, 404, "{path}");
+    }
+    // Bắc Ninh's analyst gets Bắc Ninh: one new hotspot (#10), nothing of Tuyên Quang.
+    let own = kpis(&server, &other, "period=2026-H1");
+    assert_eq!(own["area"]["code"], "24");
+    assert_eq!(value(&own, "hotspots_new"), 1);
+    assert_eq!(value(&own, "cultivation_flagged_ha"), 0.0);
+    for bad in [
+        "/v1/reports/kpis",
+        "/v1/reports/kpis?period=2026-H3&province=08",
+        "/v1/reports/kpis?period=2026&province=08&commune=02200",
+        "/v1/reports/kpis?period=2026&colour=red",
+    ] {
+        assert_eq!(server.get(bad, Some(&analyst)).status, 400, "{bad}");
+    }
+    assert_eq!(
+        server
+            .get("/v1/reports/report.docx?period=2026", Some(&analyst))
+            .status,
+        404
+    );
+    // The whole country for national users, by province.
+    let national = kpis(&server, &admin, "period=2026-H1");
+    assert_eq!(national["area"]["level"], "national");
+    assert_eq!(national["breakdown_level"], "province");
+    assert_eq!(value(&national, "hotspots_new"), 5);
+
+    let api = ok_json(server.get("/api", Some(&viewer)), "/api");
+    for path in [
+        "/v1/communes/{code}/drug-free",
+        "/v1/reports/kpis",
+        "/v1/reports/communes",
+        "/v1/reports/{file}",
+    ] {
+        assert!(
+            api["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
+    }
+
+    // ---- Choropleth ----------------------------------------------------------------------------
+    let fc = ok_json(
+        server.get(
+            "/v1/reports/communes?period=2026-H1&province=08",
+            Some(&viewer),
+        ),
+        "communes",
+    );
+    let features = fc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2);
+    assert_eq!(features[0]["properties"]["code"], "02200");
+    assert_eq!(features[0]["properties"]["hotspots_new"], 2);
+    assert_eq!(features[0]["properties"]["drug_free"], true);
+    assert_eq!(features[1]["properties"]["drug_free"], false);
+    assert_eq!(features[0]["geometry"]["type"], "MultiPolygon");
+
+    // ---- Files: CSV = JSON, XLSX = JSON, HTML and PDF show the same figures -----------------------
+    let csv = server.get(
+        "/v1/reports/report.csv?period=2026-H1&province=08",
+        Some(&viewer),
+    );
+    assert_eq!(csv.status, 200, "{}", csv.describe());
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("bao-cao-08-2026-H1.csv")
+    );
+    let text = csv.text();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut area_rows = 0;
+    let mut commune_sums: std::collections::HashMap<String, f64> = Default::default();
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        let (level, key, now) = (&rec[0], &rec[3], &rec[6]);
+        if level == "province" {
+            area_rows += 1;
+            let json_value = &k["kpis"][key]["value"];
+            match json_value.as_f64() {
+                Some(v) => assert_eq!(now.parse::<f64>().unwrap(), v, "CSV {key}"),
+                None => assert_eq!(now, "", "CSV {key}"),
+            }
+            assert_eq!(
+                &rec[11],
+                k["kpis"][key]["status"].as_str().unwrap(),
+                "CSV {key}"
+            );
+        } else if level == "commune" && !now.is_empty() {
+            *commune_sums.entry(key.to_string()).or_default() += now.parse::<f64>().unwrap();
+        }
+    }
+    assert_eq!(area_rows, k["kpis"].as_object().unwrap().len());
+    assert_eq!(commune_sums["hotspots_new"], 4.0);
+    assert_eq!(commune_sums["hotspots_active_end"], 3.0);
+
+    // The CLI writes the same CSV (it has no generation time in it).
+    let cli = server.data.run_ok(
+        &["report"],
+        &["--period", "2026-H1", "--province", "08", "--format", "csv"],
+    );
+    assert_eq!(
+        cli.stdout, csv.body,
+        "vigil report --format csv = GET report.csv"
+    );
+
+    let xlsx = server.get(
+        "/v1/reports/report.xlsx?period=2026-H1&province=08",
+        Some(&viewer),
+    );
+    assert_eq!(xlsx.status, 200, "{}", xlsx.describe());
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(xlsx.body.clone())).unwrap();
+    let names = wb.sheet_names().to_vec();
+    assert_eq!(names[0], "Báo cáo", "{names:?}");
+    let sheet = wb.worksheet_range("Chỉ tiêu").unwrap();
+    let mut seen = 0;
+    for (i, row) in sheet.rows().skip(1).enumerate() {
+        let kpi = k["kpis"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|v| v["label"] == row[1].to_string())
+            .unwrap_or_else(|| panic!("row {i}: {:?}", row[1]));
+        match (&row[3], kpi["value"].as_f64()) {
+            (Data::Float(x), Some(v)) => assert_eq!(*x, v, "XLSX {}", kpi["key"]),
+            (Data::String(s), None) => assert_eq!(s, "", "XLSX {}", kpi["key"]),
+            (cell, v) => panic!("XLSX {}: {cell:?} vs {v:?}", kpi["key"]),
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, k["kpis"].as_object().unwrap().len());
+    let by_commune = wb.worksheet_range("Theo xã").unwrap();
+    let total = by_commune.rows().next_back().unwrap();
+    assert_eq!(total[2].to_string(), "Tổng cộng");
+    assert_eq!(total[3], Data::Float(4.0), "new hotspots in the total row");
+    assert_eq!(
+        total[6],
+        Data::Float(3.0),
+        "active hotspots in the total row"
+    );
+
+    let html = server.get(
+        "/v1/reports/report.html?period=2026-H1&province=08",
+        Some(&viewer),
+    );
+    assert_eq!(html.status, 200);
+    let page = html.text();
+    for needle in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Kết quả công tác phòng, chống ma túy 6 tháng đầu năm 2026",
+        "Công an tỉnh Tuyên Quang",
+        "QĐ 123/QĐ-UBND",
+        "2/4 điểm nóng",
+        "Xã Minh Quang",
+        "GHI CHÚ VỀ PHƯƠNG PHÁP",
+    ] {
+        assert!(page.contains(needle), "HTML lacks {needle:?}");
+    }
+
+    // The PDF through the CLI, read back with pdftotext.
+    if external_tool_missing(runs("pdftotext", &["-v"]), "pdftotext (poppler-utils)") {
+        return;
+    }
+    let pdf = scratch.path().join("r.pdf");
+    server.data.run_ok(
+        &["report"],
+        &[
+            "--period",
+            "2026-H1",
+            "--province",
+            "08",
+            "--format",
+            "pdf",
+            "--out",
+            path_str(&pdf),
+        ],
+    );
+    let out = Command::new("pdftotext")
+        .args([path_str(&pdf), "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "BÁO CÁO",
+        "6 tháng đầu năm 2026",
+        "Tỷ lệ điểm nóng đã triệt xóa",
+        "2/4 điểm nóng",
+        "Xã Minh Quang",
+        "Phường Minh Xuân",
+        "Chưa đạt",
+        "không chứa thông tin cá nhân",
+    ] {
+        assert!(text.contains(needle), "PDF lacks {needle:?}\n{text}");
+    }
+    // The same figures as the JSON, written the Vietnamese way.
+    let share = format!(
+        "{:.1}",
+        value(&k, "diem_nong_eliminated_share").as_f64().unwrap()
+    )
+    .replace('.', ",");
+    assert!(text.contains(&share), "{share}");
+    let api_pdf = server.get(
+        "/v1/reports/report.pdf?period=2026-H1&province=08",
+        Some(&viewer),
+    );
+    assert_eq!(api_pdf.status, 200);
+    assert!(api_pdf.body.starts_with(b"%PDF-"));
+}
