@@ -16,15 +16,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use common::{
     BAC_NINH, DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing,
-    manifest_dir, path_str, runs, vigil_ok,
+    ingest_scene, manifest_dir, runs, sample_scene,
 };
 
 /// A cold Chromium start, the map's requests and two chip renders on a 2-core machine.
@@ -69,14 +69,14 @@ fn flagged_plots_layer_explains_flags_to_a_province_08_analyst_in_headless_chrom
         describe_output(&out)
     );
 
-    let scene = sample_scene(work.path());
-    let march = ingest(&data, &scene, "Đợt bay tháng 3", "2026-03-10T02:00:00Z");
+    let scene = sample_scene(work.path(), "scene", "9003", CENTRE);
+    let march = ingest_scene(&data, &scene, "Đợt bay tháng 3", "2026-03-10T02:00:00Z");
     assert_eq!(
         mark_eradicated(&data, &march),
         2,
         "the March survey {march} should have flags of both classes"
     );
-    let september = ingest(
+    let september = ingest_scene(
         &data,
         &scene,
         "Đợt bay tháng 9 (bay lại)",
@@ -137,64 +137,9 @@ fn flagged_plots_layer_explains_flags_to_a_province_08_analyst_in_headless_chrom
     }
 }
 
-/// `vigil sample-imagery`: a 1024 × 1024 16-bit RGBN scene at 6 cm in province 08.
-fn sample_scene(dir: &Path) -> PathBuf {
-    let out = dir.join("scene");
-    vigil_ok(&[
-        "sample-imagery",
-        "--out",
-        path_str(&out),
-        "--seed",
-        "9003",
-        "--size",
-        "1024",
-        "--layout",
-        "rgbn",
-        "--sixteen-bit",
-        "--gsd",
-        "0.06",
-        "--center",
-        CENTRE,
-    ]);
-    std::fs::read_dir(&out)
-        .expect("read the scene directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "tif"))
-        .unwrap_or_else(|| panic!("vigil sample-imagery wrote no .tif in {}", out.display()))
-}
-
-/// `vigil ingest` (the classifier is one of its stages); returns the survey id.
-fn ingest(data: &DataDir, scene: &Path, name: &str, acquired_at: &str) -> String {
-    let out = data.run_ok(
-        &["ingest"],
-        &[
-            "--name",
-            name,
-            "--acquired-at",
-            acquired_at,
-            path_str(scene),
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line: Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "vigil ingest printed no JSON line\n{}",
-                describe_output(&out)
-            )
-        });
-    assert_eq!(line["state"], "ready", "vigil ingest: {line:#}");
-    line["survey"]
-        .as_str()
-        .unwrap_or_else(|| panic!("vigil ingest: no survey id in {line:#}"))
-        .to_string()
-}
-
-/// Records the first flag of each class of `survey` as eradicated, as a reviewer will through the
-/// API once flags can be reviewed (issue 5); returns how many flags changed.
+/// Records the first flag of each class of `survey` as eradicated, directly in the store: this test
+/// is about the layer; the review API's path to eradicated is `tests/review.rs`. Returns how many
+/// flags changed.
 fn mark_eradicated(data: &DataDir, survey: &str) -> usize {
     let db = data.path().join("vigil.sqlite");
     let conn =

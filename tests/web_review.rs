@@ -21,15 +21,15 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use common::{
-    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir,
-    path_str, runs, vigil_ok,
+    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, ingest_scene,
+    manifest_dir, runs, sample_scene,
 };
 
 /// A cold Chromium start and some forty page interactions on a 2-core machine.
@@ -66,7 +66,7 @@ fn a_province_08_reviewer_reviews_flags_end_to_end_in_headless_chromium() {
     let scene_b = sample_scene(work.path(), "b", "9011", CENTRE_B);
 
     let data = DataDir::with_boundaries();
-    let january = ingest(&data, &scene_a, "Đợt bay tháng 1", "2026-01-10T02:00:00Z");
+    let january = ingest_scene(&data, &scene_a, "Đợt bay tháng 1", "2026-01-10T02:00:00Z");
     let reviewer = data.add_user("bp08", "reviewer", &[TUYEN_QUANG], false);
     let reviewer2 = data.add_user("bp08b", "reviewer", &[TUYEN_QUANG], false);
     let operator = data.add_user("uav08", "operator", &[TUYEN_QUANG], false);
@@ -100,13 +100,13 @@ fn a_province_08_reviewer_reviews_flags_end_to_end_in_headless_chromium() {
     // March: scene A again (re-planting over the eradicated plot, before/after everywhere) and
     // scene B for the first time (one flight only).
     server.terminate(Duration::from_secs(10));
-    let march = ingest(
+    let march = ingest_scene(
         &server.data,
         &scene_a,
         "Đợt bay tháng 3",
         "2026-03-10T02:00:00Z",
     );
-    let only_once = ingest(
+    let only_once = ingest_scene(
         &server.data,
         &scene_b,
         "Đợt bay tháng 3 (vùng B)",
@@ -167,60 +167,4 @@ fn a_province_08_reviewer_reviews_flags_end_to_end_in_headless_chromium() {
         );
     }
     println!("{stdout}");
-}
-
-/// `vigil sample-imagery`: a 1024 × 1024 16-bit RGBN scene at 6 cm around `centre`.
-fn sample_scene(dir: &Path, name: &str, seed: &str, centre: &str) -> PathBuf {
-    let out = dir.join(name);
-    vigil_ok(&[
-        "sample-imagery",
-        "--out",
-        path_str(&out),
-        "--seed",
-        seed,
-        "--size",
-        "1024",
-        "--layout",
-        "rgbn",
-        "--sixteen-bit",
-        "--gsd",
-        "0.06",
-        "--center",
-        centre,
-    ]);
-    std::fs::read_dir(&out)
-        .expect("read the scene directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "tif"))
-        .unwrap_or_else(|| panic!("vigil sample-imagery wrote no .tif in {}", out.display()))
-}
-
-/// `vigil ingest` (the classifier is one of its stages); returns the survey id.
-fn ingest(data: &DataDir, scene: &Path, name: &str, acquired_at: &str) -> String {
-    let out = data.run_ok(
-        &["ingest"],
-        &[
-            "--name",
-            name,
-            "--acquired-at",
-            acquired_at,
-            path_str(scene),
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line: Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "vigil ingest printed no JSON line\n{}",
-                describe_output(&out)
-            )
-        });
-    assert_eq!(line["state"], "ready", "vigil ingest: {line:#}");
-    line["survey"]
-        .as_str()
-        .unwrap_or_else(|| panic!("vigil ingest: no survey id in {line:#}"))
-        .to_string()
 }

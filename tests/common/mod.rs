@@ -725,3 +725,59 @@ impl TestServer {
         self.launch();
     }
 }
+
+/// `vigil sample-imagery`: a 1024 × 1024 16-bit RGBN scene at 6 cm around `centre`.
+pub fn sample_scene(dir: &Path, name: &str, seed: &str, centre: &str) -> PathBuf {
+    let out = dir.join(name);
+    vigil_ok(&[
+        "sample-imagery",
+        "--out",
+        path_str(&out),
+        "--seed",
+        seed,
+        "--size",
+        "1024",
+        "--layout",
+        "rgbn",
+        "--sixteen-bit",
+        "--gsd",
+        "0.06",
+        "--center",
+        centre,
+    ]);
+    std::fs::read_dir(&out)
+        .expect("read the scene directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tif"))
+        .unwrap_or_else(|| panic!("vigil sample-imagery wrote no .tif in {}", out.display()))
+}
+
+/// `vigil ingest` (the classifier is one of its stages); returns the survey id.
+pub fn ingest_scene(data: &DataDir, scene: &Path, name: &str, acquired_at: &str) -> String {
+    let out = data.run_ok(
+        &["ingest"],
+        &[
+            "--name",
+            name,
+            "--acquired-at",
+            acquired_at,
+            path_str(scene),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "vigil ingest printed no JSON line\n{}",
+                describe_output(&out)
+            )
+        });
+    assert_eq!(line["state"], "ready", "vigil ingest: {line:#}");
+    line["survey"]
+        .as_str()
+        .unwrap_or_else(|| panic!("vigil ingest: no survey id in {line:#}"))
+        .to_string()
+}
