@@ -380,13 +380,14 @@
     const W = 420;
     const H = 180;
     const L = 48;
-    const R = 12;
+    const R = 30;
     const T = 14;
     const B = 34;
     const values = points.map((p) => p.value).filter((v) => v !== null);
     const target = points.length && points[points.length - 1].target ? points[points.length - 1].target.value : null;
-    let max = Math.max(1, ...values, target === null ? 0 : target);
-    max = max * 1.1;
+    const unitOf = points.length ? points[points.length - 1].unit : null;
+    let max = Math.max(1, ...values, target === null ? 0 : target) * 1.1;
+    if (unitOf === 'count') max = Math.ceil(max);
     const x = (i) => L + (points.length < 2 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
     const y = (v) => T + (H - T - B) * (1 - v / max);
     const label = kpiLabel(((S.kpis && S.kpis.kpis) || {})[S.chartKey] || { key: S.chartKey, label: S.chartKey });
@@ -450,9 +451,18 @@
     const feats = (S.communes.features || []).filter((f) => f.geometry);
     const vals = feats.map((f) => f.properties[key]).filter((v) => typeof v === 'number');
     const max = vals.length ? Math.max(...vals) : 0;
-    const step = max > 0 ? max / RAMP.length : 1;
-    const cls = (v) => (typeof v !== 'number' ? -1 : max <= 0 ? 0 : Math.min(RAMP.length - 1, Math.floor(v / step)));
     const unit = ((S.kpis && S.kpis.kpis && S.kpis.kpis[key]) || {}).unit;
+    // Counts get whole-number classes (1 hotspot is not split into 0,2 steps).
+    const step = max <= 0 ? 1 : unit === 'count' ? Math.max(1, Math.ceil(max / RAMP.length)) : max / RAMP.length;
+    const classLabel = (i) => {
+      if (unit === 'count') {
+        const lo = i * step;
+        const hi = i === RAMP.length - 1 ? max : Math.min(max, (i + 1) * step - 1);
+        return lo === hi ? I.num(lo) : `${I.num(lo)} – ${I.num(hi)}`;
+      }
+      return `${I.num(Math.round(i * step * 10) / 10)} – ${I.num(Math.round((i + 1) * step * 10) / 10)}`;
+    };
+    const cls = (v) => (typeof v !== 'number' ? -1 : max <= 0 ? 0 : Math.min(RAMP.length - 1, Math.floor(v / step)));
     if (!map.getPane('dashboard')) map.createPane('dashboard').style.zIndex = 380;
     S.layer = L.geoJSON(
       { type: 'FeatureCollection', features: feats },
@@ -474,8 +484,8 @@
       const h = S.ctx.h;
       const label = kpiLabel(((S.kpis && S.kpis.kpis) || {})[key] || { key, label: key });
       const rows = RAMP.map((c, i) =>
-        h('li', null, h('span', { class: 'dash-swatch', style: `background:${c}`, 'aria-hidden': 'true' }), max > 0 ? `${I.num(Math.round(i * step * 10) / 10)} – ${I.num(Math.round((i + 1) * step * 10) / 10)}` : i === 0 ? I.num(0) : null)
-      ).filter((li) => li.childNodes.length > 1);
+        h('li', null, h('span', { class: 'dash-swatch', style: `background:${c}`, 'aria-hidden': 'true' }), max > 0 ? classLabel(i) : i === 0 ? I.num(0) : null)
+      ).filter((li, i) => li.childNodes.length > 1 && (max <= 0 || i * step <= max));
       rows.push(h('li', null, h('span', { class: 'dash-swatch', style: 'background:#cccccc', 'aria-hidden': 'true' }), t('dash.none')));
       return h('div', { id: 'dash-legend', class: 'dash-legend', 'data-testid': 'dash-legend', 'data-state': 'ready', 'data-kpi': key, 'data-communes': String(feats.length) }, h('strong', { text: `${t('dash.legend')}: ${label}` }), h('ul', null, rows));
     };

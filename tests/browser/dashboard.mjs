@@ -295,4 +295,6 @@ await step('no console errors and no request left 127.0.0.1', async () => {
   expect(requests.every((r) => ALLOWED_HOSTS.has(new URL(r.url).hostname) || r.url.startsWith('blob:') || r.url.startsWith('data:')), 'a request left loopback');
 });
 
+// VIGIL_SCREENSHOT_ALWAYS=FILE.png: also a screenshot of the passing page (to look at the layout).
+if (process.env.VIGIL_SCREENSHOT_ALWAYS) await page.screenshot({ path: process.env.VIGIL_SCREENSHOT_ALWAYS });
 await finish(0);
