@@ -289,6 +289,22 @@ await step('the PDF report for March downloads with the token and is a PDF', asy
   console.log(`     ${dl.suggestedFilename()}: ${bytes.length} bytes`);
 });
 
+await step('in English the dashboard keeps its period and area and says the ratings in English', async () => {
+  await page.click('#lang-switch');
+  await waitFor(() => document.documentElement.lang === 'en');
+  const label = (await page.locator('#dashboard-toggle').innerText()).trim();
+  expect(label === 'Dashboard', `the dashboard button says "${label}" in English`);
+  await settled('period=2026-03&province=08', 6);
+  const got = await cards();
+  const nw = got.find((c) => c.key === 'hotspots_new');
+  expect(nw && nw.value === '1' && nw.statusText === 'Off target', `new hotspots in English: ${nw && nw.value}, "${nw && nw.statusText}"`);
+  const heading = await page.locator('.dash-group[data-group=hotspots] h3').innerText();
+  expect(heading.trim() === 'Drug hotspots', `the hotspots group is headed "${heading}" in English`);
+  await page.click('#lang-switch');
+  await waitFor(() => document.documentElement.lang === 'vi');
+  await settled('period=2026-03&province=08', 6);
+});
+
 await step('no console errors and no request left 127.0.0.1', async () => {
   expect(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
   expect(blocked.length === 0, `requests to other hosts: ${blocked.join(', ')}`);
