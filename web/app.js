@@ -290,6 +290,7 @@
     closeDetail();
     if (window.VigilFlags) window.VigilFlags.detach();
     if (window.VigilReview) window.VigilReview.detach();
+    if (window.VigilDashboard) window.VigilDashboard.detach();
     if (window.VigilUpload) window.VigilUpload.detach();
     setUploadOpen(false);
     $('#upload-toggle').hidden = true;
@@ -399,6 +400,7 @@
     state.map.invalidateSize();
     attachFlags();
     attachReview();
+    attachDashboard();
     renderLegend();
     loadSurveys();
     $('#upload-toggle').hidden = !canUpload();
@@ -477,6 +479,27 @@
       },
       flagsChanged: () => {
         if (window.VigilFlags) window.VigilFlags.reload();
+      }
+    });
+  }
+
+  /** The dashboard (dashboard.js): KPI cards, chart, choropleth and report downloads, every role. */
+  function attachDashboard() {
+    if (!window.VigilDashboard) return;
+    window.VigilDashboard.attach({
+      map: state.map,
+      api,
+      ApiError,
+      h,
+      url: apiUrl,
+      token: () => state.token,
+      user: () => state.user,
+      unauthorized: onUnauthorized,
+      fmtDate,
+      place: placeLabel,
+      beforeOpen: () => {
+        closeDetail();
+        setUploadOpen(false);
       }
     });
   }
@@ -1458,6 +1481,7 @@
     renderLayerControl();
     if (window.VigilFlags) window.VigilFlags.relabel();
     if (window.VigilReview) window.VigilReview.relabel();
+    if (window.VigilDashboard) window.VigilDashboard.relabel();
     if (window.VigilUpload) window.VigilUpload.relabel();
     const err = $('#login-error');
     if (err.textContent) err.textContent = '';
