@@ -33,9 +33,9 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
-## ingest beside gdal2tiles and tile serving (issue 3).
+## ingest beside gdal2tiles and tile serving (issue 3), hotspot statistics (issue 6).
 bench: release
-	$(CARGO) bench --bench hotspots --bench tiling
+	$(CARGO) bench --bench hotspots --bench tiling --bench analytics
 	bench/run.sh
 	bench/ingest.sh
 	bench/classify.sh

@@ -117,7 +117,10 @@ fn reviewers_decide_flags_in_their_province() {
         "/v1/flags/{id}/evidence",
         "/v1/exports/{file}",
     ] {
-        assert!(api["paths"][path].is_object(), "{path} is not in the OpenAPI document");
+        assert!(
+            api["paths"][path].is_object(),
+            "{path} is not in the OpenAPI document"
+        );
     }
     let vocab = server.get("/v1/review/vocab", Some(&viewer)).json();
     assert!(
