@@ -33,9 +33,10 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 ## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
-## ingest beside gdal2tiles and tile serving (issue 3), then KPIs and reports over 1M hotspots (issue 6).
+## ingest beside gdal2tiles and tile serving (issue 3), then KPIs and reports over 1M hotspots and
+## hotspot statistics (issue 6).
 bench: release
-	$(CARGO) bench --bench hotspots --bench tiling
+	$(CARGO) bench --bench hotspots --bench tiling --bench analytics
 	bench/run.sh
 	bench/ingest.sh
 	bench/reports.sh

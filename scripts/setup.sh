@@ -3,7 +3,9 @@
 #   scripts/setup.sh build   — compiler inputs: libgdal-dev, pkg-config (and gdal-bin for ogrinfo),
 #                              fonts-dejavu-core for PDF reports
 #   scripts/setup.sh demo    — build + python3-venv (demo boundary builder)
-#   scripts/setup.sh test    — build + chromium, poppler-utils (pdftotext), python venv with OWSLib and stac_valid, node modules for
+#   scripts/setup.sh test    — build + chromium, poppler-utils (pdftotext), python venv with OWSLib,
+#                              stac_valid and the statistics references (esda, libpysal, scikit-learn,
+#                              …), node modules for
 #                              the browser test, real GeoTIFFs (scripts/fetch-test-data.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,24 +43,31 @@ if ! command -v cargo >/dev/null; then
 fi
 
 if [ "$what" = test ]; then
-  # Python clients for the OGC API tests (OWSLib), in a venv of the project's own.
+  # Python clients and reference tools for the tests (OWSLib, esda, libpysal, scikit-learn, …), in a
+  # venv of the project's own; a pin that is missing or at another version is (re)installed.
   py=/usr/bin/python3
-  if [ ! -x .venv-test/bin/python ] || ! .venv-test/bin/python -c "import owslib" 2>/dev/null; then
-    echo "setup: creating .venv-test (OWSLib)"
+  pins_installed() {
+    .venv-test/bin/python - "$@" 2>/dev/null <<'EOF'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+EOF
+  }
+  if [ ! -x .venv-test/bin/python ]; then
+    echo "setup: creating .venv-test"
     rm -rf .venv-test
     "$py" -m venv .venv-test
+  fi
+  mapfile -t req_pins < <(grep -Eo '^[A-Za-z0-9_.-]+==[^ ;#]+' tests/clients/requirements.txt)
+  if ! pins_installed "${req_pins[@]}"; then
+    echo "setup: installing tests/clients/requirements.txt into .venv-test"
     .venv-test/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
   fi
   # STAC validation (tests/clients/stac_validate.py): stac_valid, and pystac 1.11.0 only for the
   # STAC 1.0.0 core + GeoJSON schemas it ships (the last pystac with 1.0.0 ones), so that no schema
   # is fetched; jsonschema and referencing do the validating, so they are pinned too.
   stac_pins=(stac_valid==4.6.1 pystac==1.11.0 jsonschema==4.26.0 referencing==0.37.0)
-  if ! .venv-test/bin/python - "${stac_pins[@]}" 2>/dev/null <<'EOF'
-import sys
-from importlib.metadata import version
-sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
-EOF
-  then
+  if ! pins_installed "${stac_pins[@]}"; then
     echo "setup: installing ${stac_pins[*]} into .venv-test"
     .venv-test/bin/pip install -q --disable-pip-version-check "${stac_pins[@]}"
   fi

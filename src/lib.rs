@@ -6,6 +6,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod boundaries;
