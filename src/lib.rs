@@ -24,6 +24,7 @@ pub mod reports;
 pub mod review;
 pub mod sample;
 pub mod service;
+pub mod service_analytics;
 pub mod service_flags;
 pub mod service_reports;
 pub mod service_review;

@@ -2,6 +2,7 @@
 //! hotspots), Vigil's own `/v1` endpoints, and the web map's static files. Only this module knows
 //! HTTP and JSON shapes; the rules live in `service`.
 
+mod analytics;
 mod error;
 mod exports;
 mod extract;
@@ -105,6 +106,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/communes/{code}/drug-free",
             get(reports::drug_free_history).post(reports::record_drug_free),
         )
+        .route("/v1/analytics/{layer}", get(analytics::layer))
         .route("/v1/reports/kpis", get(reports::kpis))
         .route("/v1/reports/communes", get(reports::communes))
         .route("/v1/reports/{file}", get(reports::file))
