@@ -21,7 +21,7 @@ use vigil::grid::tile_for_lon_lat;
 
 const VIETNAM: [f64; 4] = [102.14, 8.18, 109.47, 23.39];
 /// Hexagon width that gives ~3,321 cells over `VIETNAM`.
-const HEX_M: f64 = 21_950.0;
+const HEX_M: f64 = 21_840.0;
 
 fn points(n: usize, seed: u64) -> Vec<[f64; 2]> {
     let mut rng = StdRng::seed_from_u64(seed);
