@@ -12,7 +12,7 @@
 
 import { chromium } from 'playwright-core';
 import { readFile } from 'node:fs/promises';
-import { CheckFailed, expect, launchChromium, loopback, loopbackOnly } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -48,26 +48,9 @@ const requests = [];
 let browser;
 let page;
 
-async function screenshot() {
-  if (!SHOT || !page) return;
-  try {
-    await page.screenshot({ path: SHOT, fullPage: false });
-    console.log(`  screenshot: ${SHOT}`);
-  } catch (e) {
-    console.error(`  could not save screenshot ${SHOT}: ${e.message}`);
-  }
-}
+const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 
-async function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  console.log(`dashboard: ${passed} passed, ${results.length - passed} failed`);
-  try {
-    if (browser) await browser.close();
-  } catch (_) {
-    /* already gone */
-  }
-  process.exit(code);
-}
+const finish = (code) => finishRun('dashboard', results, browser, code);
 
 async function pageState() {
   if (!page) return null;

@@ -12,7 +12,7 @@
 // Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, launchChromium, loopback, loopbackOnly } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -115,27 +115,9 @@ const chipRequests = []; // { url, auth, status, type }
 let browser;
 let page;
 
-async function screenshot(suffix = '') {
-  if (!SHOT || !page) return;
-  const file = suffix ? SHOT.replace(/(\.png)?$/i, `${suffix}.png`) : SHOT;
-  try {
-    await page.screenshot({ path: file, fullPage: false });
-    console.log(`  screenshot: ${file}`);
-  } catch (e) {
-    console.error(`  could not save screenshot ${file}: ${e.message}`);
-  }
-}
+const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 
-async function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  console.log(`flags: ${passed} passed, ${results.length - passed} failed`);
-  try {
-    if (browser) await browser.close();
-  } catch (_) {
-    /* already gone */
-  }
-  process.exit(code);
-}
+const finish = (code) => finishRun('flags', results, browser, code);
 
 async function step(name, fn) {
   const t0 = Date.now();

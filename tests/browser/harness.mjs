@@ -52,3 +52,28 @@ export async function loopbackOnly(context, allowedHosts, blocked, { fallback = 
     return route.abort('blockedbyclient');
   });
 }
+
+/** Saves a screenshot of `page` to `shot` (with `suffix` before `.png`); no-op without either. */
+export async function saveScreenshot(page, shot, suffix = '') {
+  if (!shot || !page) return;
+  const file = suffix ? shot.replace(/(\.png)?$/i, `${suffix}.png`) : shot;
+  try {
+    await page.screenshot({ path: file, fullPage: false });
+    console.log(`  screenshot: ${file}`);
+  } catch (e) {
+    console.error(`  could not save screenshot ${file}: ${e.message}`);
+  }
+}
+
+/** Prints `name: N passed, M failed`, closes the browser, runs `cleanup`, exits with `code`. */
+export async function finishRun(name, results, browser, code, cleanup = () => {}) {
+  const passed = results.filter((r) => r.ok).length;
+  console.log(`${name}: ${passed} passed, ${results.length - passed} failed`);
+  try {
+    if (browser) await browser.close();
+  } catch (_) {
+    /* already gone */
+  }
+  cleanup();
+  process.exit(code);
+}

@@ -15,7 +15,7 @@
 // (default 230000). Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, launchChromium, loopback, loopbackOnly } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -79,27 +79,9 @@ let browser;
 let page;
 let currentToken = TOKEN;
 
-async function screenshot(suffix = '') {
-  if (!SHOT || !page) return;
-  const file = suffix ? SHOT.replace(/(\.png)?$/i, `${suffix}.png`) : SHOT;
-  try {
-    await page.screenshot({ path: file, fullPage: false });
-    console.log(`  screenshot: ${file}`);
-  } catch (e) {
-    console.error(`  could not save screenshot ${file}: ${e.message}`);
-  }
-}
+const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 
-async function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  console.log(`review: ${passed} passed, ${results.length - passed} failed`);
-  try {
-    if (browser) await browser.close();
-  } catch (_) {
-    /* already gone */
-  }
-  process.exit(code);
-}
+const finish = (code) => finishRun('review', results, browser, code);
 
 async function pageState() {
   if (!page) return null;

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, launchChromium, loopback, loopbackOnly } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -85,29 +85,10 @@ const consoleErrors = [];
 let browser;
 let page;
 
-async function screenshot(suffix = '') {
-  if (!SHOT || !page) return;
-  const file = suffix ? SHOT.replace(/(\.png)?$/i, `${suffix}.png`) : SHOT;
-  try {
-    await page.screenshot({ path: file, fullPage: false });
-    console.log(`  screenshot: ${file}`);
-  } catch (e) {
-    console.error(`  could not save screenshot ${file}: ${e.message}`);
-  }
-}
+const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-upload-test-'));
-async function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  console.log(`upload: ${passed} passed, ${results.length - passed} failed`);
-  try {
-    if (browser) await browser.close();
-  } catch (_) {
-    /* already gone */
-  }
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(code);
-}
+const finish = (code) => finishRun('upload', results, browser, code, () => rmSync(tmp, { recursive: true, force: true }));
 
 async function step(name, fn) {
   const t0 = Date.now();
