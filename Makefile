@@ -34,12 +34,13 @@ lint:
 
 ## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
 ## ingest beside gdal2tiles and tile serving (issue 3), then KPIs and reports over 1M hotspots and
-## hotspot statistics (issue 6).
+## hotspot statistics (issue 6): Gi* over the whole country beside PySAL esda on the same data.
 bench: release
 	$(CARGO) bench --bench hotspots --bench tiling --bench analytics
 	bench/run.sh
 	bench/ingest.sh
 	bench/reports.sh
+	bench/analytics.sh
 	bench/classify.sh
 
 clean-demo:
