@@ -1,7 +1,7 @@
 # Shell helpers shared by the end-to-end benchmarks (bench/ingest.sh, bench/classify.sh,
 # bench/reports.sh, bench/analytics.sh). Source it after setting BENCH_TAG (the log prefix); it
 # defines nothing else global but T0 and CHILD, and the issue-6 helpers at the end set the globals
-# they name (VIGIL_BIN, BOUNDARIES, DIR, TOKEN, PORT, VIGIL_PID, MEDIAN, MAX).
+# they name (VIGIL_BIN, BOUNDARIES, DIR, TOKEN, PORT, VIGIL_PID, FIRST, MEDIAN, MAX).
 # shellcheck shell=bash
 
 T0=$(date +%s)
@@ -85,12 +85,13 @@ stop_vigil() {
   return 0
 }
 
-# measure NAME PATH [OUT]: one warm-up GET, then RUNS timed GETs (default 5) with the token; prints
-# the median and the slowest (also left in MEDIAN and MAX, seconds) and keeps the last body in OUT
-# (default DIR/out.bin). The line is also appended to MEASURE_LOG when that is set.
+# measure NAME PATH [OUT]: one warm-up GET (its time left in FIRST), then RUNS timed GETs (default
+# 5) with the token; prints the median and the slowest (also left in MEDIAN and MAX, seconds) and
+# keeps the last body in OUT (default DIR/out.bin). The line is also appended to MEASURE_LOG when
+# that is set.
 measure() {
   local name="$1" path="$2" out="${3:-$DIR/out.bin}" times=() t line
-  curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path" || die "$path failed"
+  FIRST=$(curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path") || die "$path failed"
   for _ in $(seq 1 "${RUNS:-5}"); do
     t=$(curl -sf -o "$out" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$path") || die "$path failed"
     times+=("$t")
