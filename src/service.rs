@@ -149,6 +149,8 @@ pub struct Vigil {
     pub(crate) jobs: crate::service_surveys::Jobs,
     /// The vegetation model, loaded on first use.
     pub(crate) model: parking_lot::Mutex<Option<Arc<crate::classify::model::Model>>>,
+    /// Analytics units, weights and heat map scales (`service_analytics`).
+    pub(crate) analytics: crate::service_analytics::AnalyticsCache,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -212,6 +214,7 @@ impl Vigil {
             survey_fingerprint: parking_lot::Mutex::new(survey_fingerprint),
             jobs: Default::default(),
             model: Default::default(),
+            analytics: Default::default(),
         };
         Ok(vigil)
     }

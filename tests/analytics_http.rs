@@ -154,3 +154,257 @@ fn statistics_layers_for_a_province() {
         401
     );
 }
+
+/// `(lon, lat)` → the XYZ tile containing it at zoom `z`.
+fn tile_at(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let l = lat.to_radians();
+    let y =
+        ((1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+/// A dated registry with known trends: cluster P (10 điểm) active for the whole window, cluster
+/// H (7) eliminated in the window's last quarter, cluster N (6) reported in it, and five lone
+/// điểm. Quarterly emerging hot spots over 2023-Q3..2026-Q2 on 5 km hexagons must call P
+/// persistent, H historical and N new; counting new reports instead, only N is a hot spot.
+/// Also: Gi* on hexagons and for the whole country, the heat map as TileJSON and PNG tiles, and
+/// the parameters' errors.
+#[test]
+fn emerging_trends_hexagons_country_and_heat_map_tiles() {
+    const P: (f64, f64) = (105.3, 22.1);
+    const H: (f64, f64) = (105.0, 21.7);
+    const N: (f64, f64) = (105.45, 21.65);
+    let data = DataDir::with_boundaries();
+    let server = TestServer::serve(data);
+    let admin = server.add_user("admin", "admin", &[], true);
+    let analyst = server.add_user("ca08", "analyst", &["08"], false);
+    let other = server.add_user("ca24", "analyst", &["24"], false);
+    let both = server.add_user("cuc", "analyst", &["08", "24"], false);
+
+    // (lon, lat, reported_on, elimination date)
+    let mut rows: Vec<(f64, f64, &str, Option<&str>)> = Vec::new();
+    let near = |(lon, lat): (f64, f64), i: usize| {
+        let d = i as f64 * 0.0002;
+        (lon + d, lat + d / 2.0)
+    };
+    for i in 0..10 {
+        let (lon, lat) = near(P, i);
+        rows.push((lon, lat, "2023-01-15", None));
+    }
+    for i in 0..7 {
+        let (lon, lat) = near(H, i);
+        rows.push((lon, lat, "2022-11-02", Some("2026-05-01")));
+    }
+    for i in 0..6 {
+        let (lon, lat) = near(N, i);
+        rows.push((lon, lat, "2026-04-15", None));
+    }
+    for (lon, lat) in [
+        (104.9, 22.4),
+        (105.55, 22.45),
+        (104.85, 21.55),
+        (105.5, 21.9),
+        (105.15, 22.3),
+    ] {
+        rows.push((lon, lat, "2023-02-01", None));
+    }
+    let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
+    for (i, (lon, lat, on, _)) in rows.iter().enumerate() {
+        csv.push_str(&format!("{lon},{lat},Điểm {i},diem_ban_le,reported,{on}\n"));
+    }
+    let r = server.request(
+        "POST",
+        "/v1/import/hotspots",
+        Some(&admin),
+        &[("Content-Type", "text/csv")],
+        Some(csv.as_bytes()),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.describe());
+    let first = r.json()["first_id"].as_i64().unwrap();
+    for (i, (_, _, _, gone)) in rows.iter().enumerate() {
+        if let Some(on) = gone {
+            let r = server.send_json(
+                "POST",
+                &format!("/v1/hotspots/{}/transitions", first + i as i64),
+                Some(&admin),
+                &json!({ "to": "eliminated", "on": on }),
+            );
+            assert_eq!(r.status, 200, "{}", r.describe());
+        }
+    }
+    let get = |path: &str, token: &str| -> Value {
+        let r = server.get(path, Some(token));
+        assert_eq!(r.status, 200, "{path}: {}", r.describe());
+        r.json()
+    };
+    let unit_with = |fc: &Value, values: &[f64]| -> Value {
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                let v: Vec<f64> = f["properties"]["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect();
+                v == values
+            })
+            .unwrap_or_else(|| panic!("no unit with values {values:?}"))
+            .clone()
+    };
+
+    let q = "/v1/analytics/emerging?province=08&grid=hex&cell_m=5000&step=quarter&periods=12&end=2026-06-30";
+    let em = get(q, &analyst);
+    let periods: Vec<&str> = em["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods.len(), 12);
+    assert_eq!((periods[0], periods[11]), ("2023-Q3", "2026-Q2"));
+    assert_eq!(em["measure"], "active");
+    let p = unit_with(&em, &[10.0; 12]);
+    assert_eq!(p["properties"]["pattern"], "persistent_hot_spot", "{p}");
+    assert_eq!(p["properties"]["label"], "Điểm nóng dai dẳng");
+    let mut h_values = [7.0; 12];
+    h_values[11] = 0.0;
+    let h = unit_with(&em, &h_values);
+    assert_eq!(h["properties"]["pattern"], "historical_hot_spot", "{h}");
+    let mut n_values = [0.0; 12];
+    n_values[11] = 6.0;
+    let n = unit_with(&em, &n_values);
+    assert_eq!(n["properties"]["pattern"], "new_hot_spot", "{n}");
+    assert_eq!(n["properties"]["bins"].as_array().unwrap()[11], 1);
+    // Every unit's last-period count adds up to the province's active hotspots on that day.
+    let last_total: f64 = em["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["values"][11].as_f64().unwrap())
+        .sum();
+    assert_eq!(last_total, 10.0 + 6.0 + 5.0);
+
+    // Counting reports instead: only N's cell has anything in the window's last quarter.
+    let em_new = get(&format!("{q}&measure=new"), &analyst);
+    let hot: Vec<&str> = em_new["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["bins"][11] == 1 && f["properties"]["values"][11] == 6.0)
+        .map(|f| f["properties"]["pattern"].as_str().unwrap())
+        .collect();
+    assert_eq!(hot, ["new_hot_spot"]);
+    let persistent = em_new["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["pattern"] == "persistent_hot_spot")
+        .count();
+    assert_eq!(persistent, 0, "no reports in P's cell in the window");
+
+    // Gi* on hexagons: P's cell is a 99 % hot spot; the cells add up to the layer's count.
+    let gi = get(
+        "/v1/analytics/gistar?province=08&grid=hex&cell_m=5000&permutations=99",
+        &analyst,
+    );
+    let cells = gi["features"].as_array().unwrap();
+    assert!(cells.len() > 300 && cells.len() < 600, "{}", cells.len());
+    let p_cell = cells
+        .iter()
+        .find(|f| f["properties"]["value"] == 10.0)
+        .expect("P's cell");
+    assert_eq!(p_cell["properties"]["class_fdr"], "hot_99", "{p_cell}");
+    let total: f64 = cells
+        .iter()
+        .map(|f| f["properties"]["value"].as_f64().unwrap())
+        .sum();
+    let layer = get(
+        "/collections/hotspots/items?province=08&status=reported,verifying,reemerged&limit=1",
+        &analyst,
+    );
+    assert_eq!(total, layer["numberMatched"].as_f64().unwrap());
+
+    // Without a province: the whole country for national callers, the only province otherwise.
+    let country = get("/v1/analytics/gistar?permutations=99", &admin);
+    let ids: Vec<&str> = country["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["02200", "02201", "07000", "07001"]);
+    let own = get("/v1/analytics/gistar?permutations=99", &analyst);
+    assert_eq!(own["features"].as_array().unwrap().len(), 2);
+    let r = server.get("/v1/analytics/gistar", Some(&both));
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.text().contains("province"), "{}", r.describe());
+
+    // The heat map: TileJSON with the colour scale, a tile over P coloured, one far away empty.
+    let tj = get(
+        "/v1/analytics/density.json?province=08&bandwidth_m=1000",
+        &analyst,
+    );
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["vigil:points"], 21);
+    let max = tj["vigil:max"].as_f64().unwrap();
+    assert!(
+        max > 1.0,
+        "10 điểm within 200 m make a peak over 1 per km²: {max}"
+    );
+    let template = tj["tiles"][0].as_str().unwrap();
+    assert!(template.contains("province=08"), "{template}");
+    let tile = |z: u32, at: (f64, f64), token: &str| {
+        let (x, y) = tile_at(at.0, at.1, z);
+        server.get(
+            &format!("/v1/analytics/density/{z}/{x}/{y}.png?province=08&bandwidth_m=1000"),
+            Some(token),
+        )
+    };
+    let pixels = |r: &common::Response| -> Vec<[u8; 4]> {
+        assert_eq!(r.status, 200, "{}", r.describe());
+        assert_eq!(r.header("content-type"), Some("image/png"));
+        let img = image::load_from_memory(&r.body).unwrap().to_rgba8();
+        assert_eq!(img.dimensions(), (256, 256));
+        img.pixels().map(|p| p.0).collect()
+    };
+    for z in [8, 11, 13] {
+        let px = pixels(&tile(z, P, &analyst));
+        let red = px
+            .iter()
+            .filter(|p| p[3] > 0 && p[0] > 180 && p[2] < 100)
+            .count();
+        assert!(red > 0, "zoom {z}: the tile over P shows density");
+    }
+    let far = pixels(&tile(13, (104.85, 22.45), &analyst));
+    assert!(far.iter().all(|p| p[3] == 0), "no điểm near: transparent");
+    assert_eq!(tile(3, P, &analyst).status, 404);
+    assert_eq!(tile(11, P, &other).status, 404);
+
+    // Errors name the parameter.
+    for (path, status) in [
+        ("/v1/analytics/emerging?province=08&step=week", 400),
+        ("/v1/analytics/emerging?province=08&periods=2", 422),
+        ("/v1/analytics/emerging?province=08&measure=all", 400),
+        ("/v1/analytics/emerging?province=08&end=2026-13-01", 400),
+        ("/v1/analytics/gistar?province=08&cell_m=5000", 400),
+        ("/v1/analytics/gistar?province=08&grid=square", 400),
+        ("/v1/analytics/gistar?province=08&grid=hex&cell_m=500", 422),
+        ("/v1/analytics/gistar?grid=hex&cell_m=100", 422),
+        ("/v1/analytics/density.json?province=08&bandwidth_m=10", 422),
+        ("/v1/analytics/density/11/1/1.webp?province=08", 404),
+        ("/v1/analytics/emerging?province=24", 404),
+    ] {
+        let token = if path.contains("province=24") {
+            &analyst
+        } else {
+            &admin
+        };
+        let r = server.get(path, Some(token));
+        assert_eq!(r.status, status, "{path}: {}", r.describe());
+    }
+}

@@ -148,18 +148,25 @@ pub fn gi_star_units(
 }
 
 /// One feature per unit with its emerging pattern: `id`, `pattern` (`new_hot_spot`, …), `label`
-/// (Vietnamese), `z` and `bins` per period, and the trend: `trend`, `trend_z`, `trend_p`,
-/// `trend_s`, `trend_tau`.
+/// (Vietnamese), the analysed `values`, `z` and `bins` per period (`periods[t][i]` is unit i's
+/// value in period t, as [`super::emerging_hot_spots`] took it), and the trend: `trend`,
+/// `trend_z`, `trend_p`, `trend_s`, `trend_tau`.
 pub fn emerging_units(
     units: &[Unit],
+    periods: &[Vec<f64>],
     results: &[EmergingUnit],
 ) -> Result<FeatureCollection, AnalyticsError> {
     same_length(units, results.len())?;
+    for p in periods {
+        same_length(units, p.len())?;
+    }
     Ok(collection(
         units
             .iter()
             .zip(results)
-            .map(|(u, r)| {
+            .enumerate()
+            .map(|(i, (u, r))| {
+                let values: Vec<f64> = periods.iter().map(|p| p[i]).collect();
                 feature(
                     Id::String(u.id.clone()),
                     Value::from(&u.geometry),
@@ -167,6 +174,7 @@ pub fn emerging_units(
                         "id": u.id,
                         "pattern": r.pattern.as_str(),
                         "label": r.pattern.label_vi(),
+                        "values": values,
                         "z": r.z,
                         "bins": r.bins,
                         "trend": r.trend.trend,
@@ -231,9 +239,10 @@ mod tests {
         assert_eq!(v["features"][0]["geometry"]["type"], "MultiPolygon");
         assert!(gi_star_units(&units, &values, &r[1..]).is_err());
 
-        let e =
-            emerging_hot_spots(&[values.clone(), values], &w, &EmergingOptions::default()).unwrap();
-        let v = serde_json::to_value(emerging_units(&units, &e).unwrap()).unwrap();
+        let periods = [values.clone(), values];
+        let e = emerging_hot_spots(&periods, &w, &EmergingOptions::default()).unwrap();
+        let v = serde_json::to_value(emerging_units(&units, &periods, &e).unwrap()).unwrap();
+        assert_eq!(v["features"][0]["properties"]["values"], json!([0.0, 0.0]));
         assert_eq!(v["features"][0]["properties"]["pattern"], "no_pattern");
         assert_eq!(v["features"][0]["properties"]["trend"], "no_trend");
     }

@@ -50,7 +50,7 @@ pub use kde::{
     kernel_density,
 };
 pub use mann_kendall::{MannKendall, Trend, mann_kendall};
-pub use units::{Unit, counts_per_unit, hex_grid};
+pub use units::{Unit, counts_per_unit, hex_grid, unit_of_points};
 pub use weights::{Contiguity, SpatialWeights};
 
 /// Mean Earth radius (IUGG R1), metres: the sphere every distance in this module is measured on.

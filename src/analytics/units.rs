@@ -108,6 +108,19 @@ type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// How many of `points` (lon/lat) fall in each unit. A point on a boundary shared by two units
 /// counts once, for the unit listed first; points outside every unit are not counted.
 pub fn counts_per_unit(units: &[Unit], points: &[[f64; 2]]) -> Result<Vec<f64>, AnalyticsError> {
+    let mut total = vec![0.0; units.len()];
+    for i in unit_of_points(units, points)?.into_iter().flatten() {
+        total[i as usize] += 1.0;
+    }
+    Ok(total)
+}
+
+/// The unit each of `points` (lon/lat) falls in, by index into `units`: on a boundary shared by
+/// two units, the one listed first; `None` outside every unit.
+pub fn unit_of_points(
+    units: &[Unit],
+    points: &[[f64; 2]],
+) -> Result<Vec<Option<u32>>, AnalyticsError> {
     check_lon_lat("point", points.iter().copied())?;
     let tree = RTree::bulk_load(
         units
@@ -127,40 +140,24 @@ pub fn counts_per_unit(units: &[Unit], points: &[[f64; 2]]) -> Result<Vec<f64>, 
     );
     let threads = threads_for(points.len(), 16_384);
     let chunk = points.len().div_ceil(threads).max(1);
-    let partial: Vec<Vec<u32>> = std::thread::scope(|s| {
-        let handles: Vec<_> = points
-            .chunks(chunk)
-            .map(|part| {
-                let tree = &tree;
-                s.spawn(move || {
-                    let mut counts = vec![0u32; units.len()];
-                    for &[lon, lat] in part {
-                        let p = Point::new(lon, lat);
-                        let first = tree
-                            .locate_all_at_point(&[lon, lat])
-                            .map(|e| e.data)
-                            .filter(|&i| units[i].geometry.intersects(&p))
-                            .min();
-                        if let Some(i) = first {
-                            counts[i] += 1;
-                        }
-                    }
-                    counts
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("count worker panicked"))
-            .collect()
-    });
-    let mut total = vec![0.0; units.len()];
-    for counts in partial {
-        for (t, c) in total.iter_mut().zip(counts) {
-            *t += f64::from(c);
+    let mut out = vec![None; points.len()];
+    std::thread::scope(|s| {
+        for (part, dest) in points.chunks(chunk).zip(out.chunks_mut(chunk)) {
+            let tree = &tree;
+            s.spawn(move || {
+                for (&[lon, lat], slot) in part.iter().zip(dest) {
+                    let p = Point::new(lon, lat);
+                    *slot = tree
+                        .locate_all_at_point(&[lon, lat])
+                        .map(|e| e.data)
+                        .filter(|&i| units[i].geometry.intersects(&p))
+                        .min()
+                        .map(|i| i as u32);
+                }
+            });
         }
-    }
-    Ok(total)
+    });
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -107,6 +107,14 @@ pub fn app(state: AppState) -> Router {
             get(reports::drug_free_history).post(reports::record_drug_free),
         )
         .route("/v1/analytics/{layer}", get(analytics::layer))
+        .route(
+            "/v1/analytics/density.json",
+            get(analytics::density_tilejson),
+        )
+        .route(
+            "/v1/analytics/density/{z}/{x}/{y}",
+            get(analytics::density_tile),
+        )
         .route("/v1/reports/kpis", get(reports::kpis))
         .route("/v1/reports/communes", get(reports::communes))
         .route("/v1/reports/{file}", get(reports::file))

@@ -161,6 +161,7 @@ pub fn spec() -> Value {
     });
     review_paths(&mut doc);
     report_paths(&mut doc);
+    analytics_paths(&mut doc);
     doc
 }
 
@@ -303,6 +304,59 @@ fn report_paths(doc: &mut Value) {
             json!({ "get": { "summary": "The report in Vietnamese (to the province police as the standing agency): CSV, XLSX, printable HTML or PDF",
                 "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string", "enum": ["report.csv", "report.xlsx", "report.html", "report.pdf"] } }, area[0], area[1], area[2]],
                 "responses": { "200": { "description": "The file" }, "404": scoped } } }),
+        ),
+    ];
+    for (path, item) in paths {
+        doc["paths"][path] = item;
+    }
+}
+
+/// Hotspot statistics layers and the heat map (issue 6).
+fn analytics_paths(doc: &mut Value) {
+    let q = |name: &str, desc: &str, ty: &str| json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": ty } });
+    let province = q(
+        "province",
+        "Province code (default: your jurisdiction's one province, or the whole country for national users)",
+        "string",
+    );
+    let grid = [
+        json!({ "name": "grid", "in": "query", "required": false, "schema": { "type": "string", "enum": ["commune", "hex"], "default": "commune" } }),
+        q(
+            "cell_m",
+            "Hexagon size in metres across flats (grid=hex; default 5000)",
+            "number",
+        ),
+    ];
+    let scoped = problem("Province unknown or outside your jurisdiction");
+    let bad = problem("A parameter is not understood");
+    let invalid = problem("A parameter is out of range (errors[] names it)");
+    let geo =
+        json!({ "description": "FeatureCollection", "content": { "application/geo+json": {} } });
+    let layer = json!({ "name": "layer", "in": "path", "required": true, "schema": { "type": "string", "enum": ["clusters", "density", "gistar", "emerging"] } });
+    let tile = |n: &str| json!({ "name": n, "in": "path", "required": true, "schema": { "type": "string" } });
+    let paths = [
+        (
+            "/v1/analytics/{layer}",
+            json!({ "get": { "summary": "Hotspot statistics of the active hotspots as GeoJSON: clusters (DBSCAN suggested tụ điểm: eps_m=150, min_points=3), density (kernel density cells: bandwidth_m=1000, cell_m=250), gistar (Getis-Ord Gi* per unit: permutations=999, FDR), emerging (emerging hot spot patterns: step=month|quarter|half|year, periods=12, end=YYYY-MM-DD, measure=active|new, permutations=0; the collection carries `periods`)",
+                "parameters": [layer, province.clone(), grid[0].clone(), grid[1].clone(),
+                    q("eps_m", "clusters", "number"), q("min_points", "clusters", "integer"),
+                    q("bandwidth_m", "density", "number"), q("permutations", "gistar, emerging", "integer"),
+                    q("step", "emerging", "string"), q("periods", "emerging (3 to 60)", "integer"),
+                    q("end", "emerging: a day in the last period (default today)", "string"),
+                    q("measure", "emerging: active (at each period's end) or new (reported in it)", "string")],
+                "responses": { "200": geo, "400": bad, "404": scoped, "422": invalid } } }),
+        ),
+        (
+            "/v1/analytics/density.json",
+            json!({ "get": { "summary": "TileJSON 3.0.0 of the heat map (quartic kernel density of active hotspots) with its colour scale: vigil:max (điểm/km² at the top of the ramp), vigil:ramp, vigil:points",
+                "parameters": [province.clone(), q("bandwidth_m", "Kernel radius in metres (50 to 50000; default 1000)", "number")],
+                "responses": { "200": { "description": "TileJSON" }, "404": scoped, "422": invalid } } }),
+        ),
+        (
+            "/v1/analytics/density/{z}/{x}/{y}",
+            json!({ "get": { "summary": "A heat map tile (PNG, {y}.png; zooms 4 to 18)",
+                "parameters": [tile("z"), tile("x"), tile("y"), province, q("bandwidth_m", "Kernel radius in metres", "number")],
+                "responses": { "200": { "description": "PNG", "content": { "image/png": {} } }, "404": scoped, "422": invalid } } }),
         ),
     ];
     for (path, item) in paths {

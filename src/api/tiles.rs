@@ -47,7 +47,7 @@ fn parse_y(s: &str) -> Result<(u64, TileFormat), ApiError> {
     Ok((y, fmt))
 }
 
-fn parse_tile(z: &str, x: &str, y: &str) -> Result<(Tile, TileFormat), ApiError> {
+pub(super) fn parse_tile(z: &str, x: &str, y: &str) -> Result<(Tile, TileFormat), ApiError> {
     let bad =
         |what: &str, v: &str| ApiError::not_found(format!("tile {what} {v:?} is not a number"));
     let z: u32 = z.parse().map_err(|_| bad("zoom", z))?;

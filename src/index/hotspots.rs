@@ -180,6 +180,9 @@ impl Inner {
 #[derive(Debug, Default)]
 pub struct HotspotIndex {
     inner: RwLock<Inner>,
+    /// Bumped by every change, so derived results (the heat map's points and scale) know when
+    /// they are stale.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// A filter resolved against the interned codes, ready for the scan.
@@ -286,7 +289,18 @@ impl HotspotIndex {
         inner.packed = Packed::build(entries);
         HotspotIndex {
             inner: RwLock::new(inner),
+            generation: Default::default(),
         }
+    }
+
+    /// A number that changes whenever the content does (read it before reading the content).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub fn len(&self) -> usize {
@@ -309,6 +323,7 @@ impl HotspotIndex {
     /// Adds many entries, re-packing at most once.
     pub fn insert_many(&self, rows: impl IntoIterator<Item = EntryRow>) {
         let mut inner = self.inner.write();
+        self.changed();
         let new: Vec<HotspotEntry> = rows.into_iter().map(|r| inner.entry(r)).collect();
         if inner.overlay.size() + inner.tombstones.len() + new.len()
             > inner.rebuild_at.max(inner.packed.len() / 10)
@@ -325,6 +340,7 @@ impl HotspotIndex {
     /// Removes the entry with this id at this position; returns whether it was there.
     pub fn remove(&self, id: i64, lon: f64, lat: f64) -> bool {
         let mut inner = self.inner.write();
+        self.changed();
         let in_overlay = inner
             .overlay
             .locate_all_at_point(&[lon, lat])
@@ -348,7 +364,9 @@ impl HotspotIndex {
     pub fn replace_all(&self, rows: impl IntoIterator<Item = EntryRow>) {
         let fresh = HotspotIndex::build(rows);
         let fresh = fresh.inner.into_inner();
-        *self.inner.write() = fresh;
+        let mut inner = self.inner.write();
+        self.changed();
+        *inner = fresh;
     }
 
     /// The `limit` smallest ids greater than `after` among hotspots matching `filter` inside `scope`,
@@ -438,6 +456,8 @@ pub struct ScannedHotspot {
     pub reported: i32,
     pub province: u32,
     pub commune: u32,
+    /// `[lon, lat]`.
+    pub pos: [f64; 2],
 }
 
 impl HotspotIndex {
@@ -457,6 +477,7 @@ impl HotspotIndex {
             reported: e.reported,
             province: e.province,
             commune: e.commune,
+            pos: e.pos,
         };
         let mut rows: Vec<ScannedHotspot> = inner
             .packed
