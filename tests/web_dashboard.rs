@@ -322,10 +322,7 @@ fn a_province_08_analyst_reads_the_dashboard_in_headless_chromium() {
         &national,
         "/v1/analytics/density.json?province=14&bandwidth_m=1000",
     );
-    assert!(
-        tj["vigil:max"].as_f64().is_some_and(|m| m > 0.0),
-        "{tj}"
-    );
+    assert!(tj["vigil:max"].as_f64().is_some_and(|m| m > 0.0), "{tj}");
 
     // The known answers the page must show (the script also compares every card with the API).
     let h1 = kpis(&server, &analyst, "period=2026-H1&province=08");

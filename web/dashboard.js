@@ -124,7 +124,8 @@
     const j = (S.ctx.user() || {}).jurisdiction || {};
     const provinces = Array.isArray(j.provinces) ? j.provinces : [];
     if (!j.national && provinces.length === 1) return { province: provinces[0], label: S.ctx.place('province', provinces[0]) || provinces[0] };
-    return { province: null, label: j.national ? t('dash.area.national') : t('dash.area.own') };
+    // National users analyse the whole country (the API's default for them); others must pick.
+    return { province: null, national: !!j.national, label: j.national ? t('dash.area.national') : t('dash.area.own') };
   }
 
   function communeName(code) {
@@ -535,7 +536,13 @@
     S.legend = legend;
     if (feats.length) {
       try {
-        map.fitBounds(S.layer.getBounds(), { padding: [20, 20] });
+        // The panel lies over the map's right side: fit the communes into the part left free.
+        const panel = $('#dashboard-panel');
+        const mr = map.getContainer().getBoundingClientRect();
+        const pr = panel && !panel.hidden ? panel.getBoundingClientRect() : null;
+        let right = pr ? Math.max(0, mr.right - pr.left) : 0;
+        if (right > mr.width * 0.6) right = 0;
+        map.fitBounds(S.layer.getBounds(), { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
       } catch (_) {
         /* empty bounds */
       }

@@ -31,8 +31,10 @@
   const CLUSTER_EPS_M = 150;
   const CLUSTER_MIN_POINTS = 3;
   const EMERGING_PERIODS = 12;
-  // ColorBrewer YlOrRd (9 classes): pale yellow → dark red, the server's density ramp.
-  const YLORRD = ['#ffffcc', '#ffeda0', '#fed976', '#feb24c', '#fd8d3c', '#fc4e2a', '#e31a1c', '#bd0026', '#800026'];
+  // ColorBrewer YlOrRd (5 classes): pale yellow → dark red, the server's density ramp (the
+  // TileJSON's vigil:ramp wins). Tiles are linear in density up to vigil:max, alpha 96 + 159·t.
+  const YLORRD = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
+  const HEAT_ALPHA = [96, 159];
   // ArcGIS's Gi_Bin colours, hot (red) to cold (blue).
   const GI_CLASSES = ['hot_99', 'hot_95', 'hot_90', 'not_significant', 'cold_90', 'cold_95', 'cold_99'];
   const GI_COLORS = {
@@ -89,7 +91,7 @@
     ctx: null,
     extra: null, // { communeName(code) }
     visible: false,
-    area: { province: null, label: '' },
+    area: { province: null, national: false, label: '' },
     on: { heat: false, gistar: false, clusters: false, emerging: false },
     opt: { bandwidth: '1000', grid: 'commune' },
     seq: { heat: 0, gistar: 0, clusters: 0, emerging: 0 },
@@ -226,6 +228,7 @@
 
   function areaText() {
     if (S.area.province) return t('hs.area', { area: S.area.label || S.area.province });
+    if (S.area.national) return t('hs.area.country');
     return t('hs.area.none', { area: S.area.label || '' });
   }
 
@@ -249,7 +252,7 @@
   /** The dashboard shows `area` ({province, label}); the panel is open when `visible`. */
   function setArea(area, visible) {
     const before = S.area.province;
-    S.area = { province: (area && area.province) || null, label: (area && area.label) || '' };
+    S.area = { province: (area && area.province) || null, national: !!(area && area.national), label: (area && area.label) || '' };
     S.visible = !!visible;
     const box = $('#dash-hotspots');
     if (box) box.dataset.province = S.area.province || '';
@@ -404,9 +407,65 @@
     layer.addTo(S.ctx.map);
     S.ctx.map.off('zoomend', onZoomHeat);
     S.ctx.map.on('zoomend', onZoomHeat);
+    S.ctx.map.off('click', onHeatClick);
+    S.ctx.map.on('click', onHeatClick);
     // Nothing to fetch in this view (outside the bounds): no 'load' event will come.
     if (!layer.isLoading()) setStatus('heat', 'ready', readyText('heat'));
     zoomHint(layer);
+  }
+
+  /**
+   * The density under a click, read back from the drawn tile: the server's alpha is 96 + 159·t for
+   * t = density / vigil:max, so the pixel gives the density the map shows there.
+   */
+  function heatAt(latlng) {
+    const layer = S.layers.heat;
+    const tj = S.data.heat;
+    if (!layer || !tj || typeof layer._tileZoom !== 'number') return null;
+    const z = layer._tileZoom;
+    const size = layer.getTileSize();
+    const pt = S.ctx.map.project(latlng, z);
+    const x = Math.floor(pt.x / size.x);
+    const y = Math.floor(pt.y / size.y);
+    const tile = layer._tiles && layer._tiles[`${x}:${y}:${z}`];
+    const img = tile && tile.el;
+    if (!img || img.dataset.state !== 'loaded' || !img.naturalWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = 1;
+    c.height = 1;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    const px = Math.floor(((pt.x - x * size.x) / size.x) * img.naturalWidth);
+    const py = Math.floor(((pt.y - y * size.y) / size.y) * img.naturalHeight);
+    g.drawImage(img, px, py, 1, 1, 0, 0, 1, 1);
+    const a = g.getImageData(0, 0, 1, 1).data[3];
+    const max = typeof tj['vigil:max'] === 'number' ? tj['vigil:max'] : null;
+    if (a === 0 || max === null) return { value: 0 };
+    const t = Math.min(1, Math.max(0, (a - HEAT_ALPHA[0]) / HEAT_ALPHA[1]));
+    return { value: t * max, top: t >= 1 };
+  }
+
+  function onHeatClick(e) {
+    if (!S.layers.heat || !S.data.heat) return;
+    // Only where no other layer answers the click (the choropleth has tooltips only).
+    const tgt = e.originalEvent && e.originalEvent.target;
+    if (tgt && tgt.classList && tgt.classList.contains('leaflet-interactive') && !tgt.classList.contains('dash-commune')) return;
+    const v = heatAt(e.latlng);
+    if (!v) return;
+    const h = S.ctx.h;
+    const unit = heatUnit(S.data.heat['vigil:unit']);
+    const text = v.value > 0 ? t(v.top ? 'hs.heat.at.top' : 'hs.heat.at', { v: fmt(v.value, v.value < 10 ? 2 : 1), unit }) : t('hs.heat.at.none');
+    window.L.popup({ className: 'hs-popup-box' })
+      .setLatLng(e.latlng)
+      .setContent(
+        h(
+          'div',
+          { class: 'hs-popup', 'data-layer': 'heat', 'data-value': String(v.value) },
+          h('strong', { text: layerName('heat') }),
+          h('p', { class: 'hs-popup-label', text }),
+          h('p', { class: 'muted', text: t('hs.heat.at.note', { bw: t(`hs.bandwidth.${S.opt.bandwidth}`) }) })
+        )
+      )
+      .openOn(S.ctx.map);
   }
 
   function onZoomHeat() {
@@ -429,7 +488,9 @@
     const tj = S.data.heat;
     const max = typeof tj['vigil:max'] === 'number' ? tj['vigil:max'] : null;
     const unit = heatUnit(tj['vigil:unit']);
-    const bar = h('div', { class: 'hs-ramp', style: `background: linear-gradient(to right, ${YLORRD.join(', ')})`, 'aria-hidden': 'true' });
+    const given = Array.isArray(tj['vigil:ramp']) && tj['vigil:ramp'].every((c) => /^#[0-9a-f]{6}$/i.test(c)) ? tj['vigil:ramp'] : null;
+    const ramp = given || YLORRD;
+    const bar = h('div', { class: 'hs-ramp', style: `background: linear-gradient(to right, ${ramp.join(', ')})`, 'aria-hidden': 'true' });
     const ticks = h(
       'div',
       { class: 'hs-ramp-ticks' },
@@ -470,6 +531,7 @@
       {
         pane: ensurePane('gistar'),
         className: 'hs-gistar',
+        bubblingMouseEvents: false,
         style: (f) => {
           const c = giClass(f);
           return { color: '#555', weight: 0.8, fillColor: GI_COLORS[c], fillOpacity: c === 'not_significant' ? 0.3 : 0.75 };
@@ -535,8 +597,9 @@
       {
         pane: ensurePane('clusters'),
         className: 'hs-cluster',
+        bubblingMouseEvents: false,
         style: () => style,
-        pointToLayer: (f, ll) => L.circleMarker(ll, Object.assign({ radius: 8, pane: ensurePane('clusters'), className: 'hs-cluster' }, style)),
+        pointToLayer: (f, ll) => L.circleMarker(ll, Object.assign({ radius: 8, pane: ensurePane('clusters'), className: 'hs-cluster', bubblingMouseEvents: false }, style)),
         onEachFeature: (f, l) => {
           const p = f.properties || {};
           const n = typeof p.count === 'number' ? p.count : Array.isArray(p.members) ? p.members.length : 0;
@@ -627,6 +690,7 @@
       {
         pane: ensurePane('emerging'),
         className: 'hs-emerging',
+        bubblingMouseEvents: false,
         style: (f) => {
           const pt = patternOf(f);
           return { color: '#555', weight: 0.8, fillColor: PATTERN_COLORS[pt], fillOpacity: pt === 'no_pattern' ? 0.15 : 0.75 };
@@ -708,7 +772,7 @@
       if (!S.on[key]) continue;
       const st = S.status[key] || { state: 'off' };
       const d = S.data[key];
-      const attrs = { id: `hs-legend-${key}`, class: 'hs-legend-block', 'data-testid': `hs-legend-${key}`, 'data-layer': key, 'data-state': d ? 'ready' : st.state };
+      const attrs = { id: `hs-legend-${key}`, class: 'hs-legend-block', 'data-testid': `hs-legend-${key}`, 'data-layer': key, 'data-state': d ? 'ready' : st.state, 'data-query': d ? S.loadedFor[key] : '' };
       let body = null;
       if (d && key === 'heat') {
         attrs['data-max'] = typeof d['vigil:max'] === 'number' ? String(d['vigil:max']) : '';

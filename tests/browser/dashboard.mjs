@@ -339,14 +339,21 @@ await step('in English the dashboard keeps its period and area and says the rati
 // ------------------------------------------------------- hotspot analysis (national analyst)
 const HP = HOT_PROVINCE;
 const apiNat = (path) => apiGet(path, NATIONAL_TOKEN);
-const layerReady = (key) => waitFor((k) => {
-  const s = document.querySelector(`#hs-status-${k}`);
-  const l = document.querySelector(`#hs-legend-${k}`);
-  return s && s.dataset.state === 'ready' && l && l.dataset.state === 'ready';
-}, key);
-async function switchOn(key) {
+/** Waits until layer `key` is drawn for the province (or, with '', the whole country). */
+const layerReady = (key, province = HP) =>
+  waitFor(
+    ({ k, p }) => {
+      const s = document.querySelector(`#hs-status-${k}`);
+      const l = document.querySelector(`#hs-legend-${k}`);
+      const q = l ? l.dataset.query || '' : '';
+      const mine = p ? q.split('&').includes(`province=${p}`) : !q.includes('province=');
+      return s && s.dataset.state === 'ready' && l && l.dataset.state === 'ready' && mine;
+    },
+    { k: key, p: province }
+  );
+async function switchOn(key, province = HP) {
   await page.locator(`#hs-on-${key}`).check();
-  await layerReady(key);
+  await layerReady(key, province);
 }
 async function closePopup() {
   if (await page.locator('.leaflet-popup-close-button').count()) await page.locator('.leaflet-popup-close-button').first().click();
@@ -380,7 +387,12 @@ await step('a national analyst opens the dashboard: the hotspot analysis asks fo
   expect(heading === 'Phân tích điểm nóng', `the section is headed "${heading}"`);
   expect((await page.inputValue('#dash-area')) === '', 'a national analyst does not start with the whole country');
   const hint = await page.locator('#hs-area').innerText();
-  expect(hint.includes('chọn một tỉnh'), `with the whole country the section says "${hint}"`);
+  expect(hint.includes('toàn quốc'), `with the whole country the section says "${hint}"`);
+  // The whole country, as the API allows national users.
+  const all = await apiNat('/v1/analytics/clusters?eps_m=150&min_points=3');
+  await switchOn('clusters', '');
+  const n = await page.locator('path.hs-cluster').count();
+  expect(n === all.features.length, `${n} clusters drawn for the whole country, the API has ${all.features.length}`);
   await waitFor((code) => !!document.querySelector(`#dash-area option[value="province:${code}"]`), HP);
   await page.selectOption('#dash-area', `province:${HP}`);
   await waitFor((code) => document.querySelector('#dash-hotspots').dataset.province === code, HP);
@@ -425,19 +437,56 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
       for (let i = 0; i < d.length; i += 4) {
         if (d[i + 3] === 0) continue;
         coloured += 1;
-        if (d[i] >= d[i + 1] && d[i + 1] >= d[i + 2]) ramp += 1;
+        // YlOrRd: red is the strongest channel (#ffffb2 … #bd0026).
+        if (d[i + 3] < 64 || (d[i] >= d[i + 1] && d[i] >= d[i + 2])) ramp += 1;
       }
     }
     return { coloured, ramp };
   });
   expect(px.coloured > 0, 'every pixel of the loaded heat tiles is transparent');
-  expect(px.ramp / px.coloured > 0.95, `${px.coloured - px.ramp} of ${px.coloured} heat pixels are not on the YlOrRd ramp`);
+  expect(px.ramp === px.coloured, `${px.coloured - px.ramp} of ${px.coloured} heat pixels are not on the YlOrRd ramp`);
   const lg = page.locator('#hs-legend-heat');
   expect(Number(await lg.getAttribute('data-max')) === tj['vigil:max'], `the legend tops at ${await lg.getAttribute('data-max')}, density.json at ${tj['vigil:max']}`);
   const text = await lg.innerText();
   expect(text.includes('Bản đồ nhiệt') && text.includes('điểm/km²') && text.includes('1 km'), `the heat legend says "${text}"`);
   expect(await page.locator('#hs-legend-heat .hs-ramp').count() === 1, 'the heat legend has no colour ramp');
-  console.log(`     ${ok.length} tiles 200 image/png, ${px.coloured} coloured pixels; max ${tj['vigil:max']} per km²`);
+  // A click on a coloured pixel (where no marker or panel is) tells the density there.
+  const spot = await page.evaluate(() => {
+    for (const img of document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]')) {
+      if (!img.naturalWidth) continue;
+      const r = img.getBoundingClientRect();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      for (let y = 2; y < c.height - 2; y += 3) {
+        for (let x = 2; x < c.width - 2; x += 3) {
+          const a = d[(y * c.width + x) * 4 + 3];
+          if (a < 110 || a > 240) continue;
+          const sx = r.left + ((x + 0.5) * r.width) / c.width;
+          const sy = r.top + ((y + 0.5) * r.height) / c.height;
+          const el = document.elementFromPoint(sx, sy);
+          if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup')) continue;
+          if (el.classList.contains('leaflet-interactive') && !el.classList.contains('dash-commune')) continue;
+          return { x: sx, y: sy, alpha: a };
+        }
+      }
+    }
+    return null;
+  });
+  expect(spot, 'no coloured heat pixel is free to click');
+  await page.mouse.click(spot.x, spot.y);
+  const pop = page.locator('.leaflet-popup .hs-popup[data-layer=heat]');
+  await pop.waitFor({ state: 'visible' });
+  const ptext = await pop.innerText();
+  expect(ptext.includes('Mật độ tại đây') && ptext.includes('điểm/km²'), `the heat popup says "${ptext}"`);
+  const shown = Number(await pop.getAttribute('data-value'));
+  const want = ((spot.alpha - 96) / 159) * tj['vigil:max'];
+  expect(Math.abs(shown - want) <= 0.15 * tj['vigil:max'], `the heat popup says ${shown} per km², the pixel ${want}`);
+  await closePopup();
+  console.log(`     ${ok.length} tiles 200 image/png, ${px.coloured} coloured pixels; max ${tj['vigil:max']} per km²; ${(ptext.match(/Mật độ tại đây[^\n]*/) || [''])[0]}`);
 });
 
 await step('Bản đồ nhiệt: a 2 km bandwidth asks density.json and the tiles again', async () => {
