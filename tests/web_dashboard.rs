@@ -348,7 +348,7 @@ fn a_province_08_analyst_reads_the_dashboard_in_headless_chromium() {
     if timed_out || !out.status.success() {
         let kept = work.keep();
         panic!(
-            "node tests/browser/dashboard.mjs {}\n{}\nscreenshot (if one was taken): {}\n\
+            "node tests/browser/dashboard.mjs {}\n{}\nscreenshots (if taken): {} (and dashboard-hotspots.png beside it)\n\
              --- server stderr ---\n{}",
             if timed_out {
                 format!("timed out after {SCRIPT_TIMEOUT:?}")

@@ -534,18 +534,29 @@
     };
     legend.addTo(map);
     S.legend = legend;
-    if (feats.length) {
-      try {
-        // The panel lies over the map's right side: fit the communes into the part left free.
-        const panel = $('#dashboard-panel');
-        const mr = map.getContainer().getBoundingClientRect();
-        const pr = panel && !panel.hidden ? panel.getBoundingClientRect() : null;
-        let right = pr ? Math.max(0, mr.right - pr.left) : 0;
-        if (right > mr.width * 0.6) right = 0;
-        map.fitBounds(S.layer.getBounds(), { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
-      } catch (_) {
-        /* empty bounds */
-      }
+    if (feats.length) fitCommunes(S.layer);
+  }
+
+  /** Fits the choropleth into the part of the map the panel leaves free (it lies over the right). */
+  function fitCommunes(layer) {
+    const map = S.ctx.map;
+    // Leaflet drops a new view asked for while a zoom animates (e.g. the previous area's fit):
+    // fit once that animation has ended.
+    if (map._animatingZoom) {
+      map.once('zoomend', () => {
+        if (S.layer === layer) fitCommunes(layer);
+      });
+      return;
+    }
+    try {
+      const panel = $('#dashboard-panel');
+      const mr = map.getContainer().getBoundingClientRect();
+      const pr = panel && !panel.hidden ? panel.getBoundingClientRect() : null;
+      let right = pr ? Math.max(0, mr.right - pr.left) : 0;
+      if (right > mr.width * 0.6) right = 0;
+      map.fitBounds(layer.getBounds(), { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
+    } catch (_) {
+      /* empty bounds */
     }
   }
 

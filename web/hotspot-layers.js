@@ -25,7 +25,8 @@
   const $ = (sel, root) => (root || document).querySelector(sel);
 
   const KEYS = ['heat', 'gistar', 'clusters', 'emerging'];
-  const PANES = { heat: 383, gistar: 385, emerging: 387, clusters: 390 };
+  // Above the dashboard's choropleth (380): filled units, then the translucent heat map, then clusters.
+  const PANES = { gistar: 382, emerging: 384, heat: 386, clusters: 390 };
   const BANDWIDTHS = ['500', '1000', '2000'];
   const GRIDS = ['commune', 'hex2000', 'hex5000'];
   const CLUSTER_EPS_M = 150;
@@ -99,8 +100,10 @@
     data: {}, // key -> the API's answer (TileJSON or FeatureCollection)
     layers: {}, // key -> Leaflet layer on the map
     tiles: { loaded: 0, errors: 0, lastError: '' },
+    heatClick: null, // timer of a pending heat map popup
     status: {}, // key -> { state, text }
-    control: null // the legends' L.control
+    control: null, // the legends' L.control
+    folded: {} // key -> true when the user folded its legend
   };
 
   // ------------------------------------------------------------------ helpers
@@ -409,6 +412,8 @@
     S.ctx.map.on('zoomend', onZoomHeat);
     S.ctx.map.off('click', onHeatClick);
     S.ctx.map.on('click', onHeatClick);
+    S.ctx.map.off('dblclick zoomstart', cancelHeatClick);
+    S.ctx.map.on('dblclick zoomstart', cancelHeatClick);
     // Nothing to fetch in this view (outside the bounds): no 'load' event will come.
     if (!layer.isLoading()) setStatus('heat', 'ready', readyText('heat'));
     zoomHint(layer);
@@ -444,18 +449,34 @@
     return { value: t * max, top: t >= 1 };
   }
 
+  function cancelHeatClick() {
+    window.clearTimeout(S.heatClick);
+    S.heatClick = null;
+  }
+
+  /** A click, unless a second one makes it a double-click (which zooms). */
   function onHeatClick(e) {
     if (!S.layers.heat || !S.data.heat) return;
     // Only where no other layer answers the click (the choropleth has tooltips only).
     const tgt = e.originalEvent && e.originalEvent.target;
     if (tgt && tgt.classList && tgt.classList.contains('leaflet-interactive') && !tgt.classList.contains('dash-commune')) return;
-    const v = heatAt(e.latlng);
+    cancelHeatClick();
+    const latlng = e.latlng;
+    S.heatClick = window.setTimeout(() => {
+      S.heatClick = null;
+      heatPopup(latlng);
+    }, 300);
+  }
+
+  function heatPopup(latlng) {
+    if (!S.layers.heat || !S.data.heat) return;
+    const v = heatAt(latlng);
     if (!v) return;
     const h = S.ctx.h;
     const unit = heatUnit(S.data.heat['vigil:unit']);
     const text = v.value > 0 ? t(v.top ? 'hs.heat.at.top' : 'hs.heat.at', { v: fmt(v.value, v.value < 10 ? 2 : 1), unit }) : t('hs.heat.at.none');
     window.L.popup({ className: 'hs-popup-box' })
-      .setLatLng(e.latlng)
+      .setLatLng(latlng)
       .setContent(
         h(
           'div',
@@ -795,7 +816,11 @@
       } else {
         body = h('p', { class: `muted${st.state === 'error' ? ' hs-legend-error' : ''}`, text: st.state === 'error' ? st.text : t('hs.loading') });
       }
-      blocks.push(h('div', attrs, h('strong', { text: layerName(key) }), body));
+      const fold = h('details', { open: !S.folded[key] }, h('summary', null, h('strong', { text: layerName(key) })), body);
+      fold.addEventListener('toggle', () => {
+        S.folded[key] = !fold.open;
+      });
+      blocks.push(h('div', attrs, fold));
     }
     if (!blocks.length) return;
     const ctl = L.control({ position: 'bottomleft' });

@@ -191,11 +191,16 @@ function watch(p) {
     const headers = await req.allHeaders().catch(() => ({}));
     requests.push({ method: req.method(), url: req.url(), token: headers.authorization || '' });
   });
-  p.on('response', async (res) => {
-    const headers = await res.allHeaders().catch(() => ({}));
-    const req = res.request();
-    const reqHeaders = await req.allHeaders().catch(() => ({}));
-    responses.push({ url: res.url(), status: res.status(), type: headers['content-type'] || '', token: reqHeaders.authorization || '' });
+  // Recorded at once (in the order the browser saw them); the headers come later (`ready`).
+  p.on('response', (res) => {
+    const e = { url: res.url(), status: res.status(), type: '', token: '' };
+    e.ready = Promise.all([res.allHeaders(), res.request().allHeaders()])
+      .then(([h, rh]) => {
+        e.type = h['content-type'] || '';
+        e.token = rh.authorization || '';
+      })
+      .catch(() => {});
+    responses.push(e);
   });
 }
 page = await context.newPage();
@@ -356,7 +361,8 @@ async function switchOn(key, province = HP) {
   await layerReady(key, province);
 }
 async function closePopup() {
-  if (await page.locator('.leaflet-popup-close-button').count()) await page.locator('.leaflet-popup-close-button').first().click();
+  // An event, not a click: the popup may open under the dashboard panel.
+  if (await page.locator('.leaflet-popup-close-button').count()) await page.locator('.leaflet-popup-close-button').first().dispatchEvent('click');
   await waitFor(() => !document.querySelector('.leaflet-popup'));
 }
 /** Clicks the shape (an event at its middle: it may lie under another layer) and returns its popup. */
@@ -371,6 +377,41 @@ async function popupOf(selector) {
   return box.first();
 }
 
+/** Double-clicks `times` times beside the middle of commune `code` of the choropleth (not on a marker). */
+async function zoomNear(code, times) {
+  const period = new URLSearchParams(await page.getAttribute('#dashboard-panel', 'data-query')).get('period');
+  const fc = await apiNat(`/v1/reports/communes?period=${period}&province=${HP}`);
+  const idx = fc.features.filter((f) => f.geometry).findIndex((f) => f.properties.code === code);
+  expect(idx >= 0, `the choropleth has no commune ${code}`);
+  for (let i = 0; i < times; i += 1) {
+    // Leaflet marks its map pane while a zoom animates.
+    await waitFor(() => !document.querySelector('#map .leaflet-zoom-anim') && document.querySelector('#hotspot-count').dataset.state === 'ready');
+    // A point of the commune where nothing but the commune itself is on top (no marker, legend, panel).
+    const at = await page.evaluate((n) => {
+      const path = document.querySelectorAll('path.dash-commune')[n];
+      if (!path) return null;
+      const b = path.getBoundingClientRect();
+      for (const fy of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
+        for (const fx of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
+          const x = b.left + b.width * fx;
+          const y = b.top + b.height * fy;
+          if (document.elementFromPoint(x, y) === path) return { x, y };
+        }
+      }
+      const seen = new Set();
+      for (const f of [0.3, 0.5, 0.7]) {
+        const e = document.elementFromPoint(b.left + b.width * f, b.top + b.height * f);
+        seen.add(e ? `${e.tagName}.${e.getAttribute('class')}#${e.id}` : 'none');
+      }
+      return { miss: `${document.querySelectorAll('path.dash-commune').length} communes; box ${JSON.stringify(b)}; on top: ${[...seen].join(' | ')}; same path: ${document.querySelectorAll('path.dash-commune')[n] === path}` };
+    }, idx);
+    expect(at && !at.miss, `no free point of commune ${code} to double-click: ${at && at.miss}`);
+    const z0 = Number(await page.getAttribute('#map', 'data-zoom'));
+    await page.mouse.dblclick(at.x, at.y);
+    await waitFor((z) => Number(document.querySelector('#map').dataset.zoom) > z, z0);
+  }
+}
+
 await step('a national analyst opens the dashboard: the hotspot analysis asks for a province, then takes 14', async () => {
   const context2 = await browser.newContext({ viewport: { width: 1400, height: 900 }, serviceWorkers: 'block', locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
   await loopbackOnly(context2, ALLOWED_HOSTS, blocked);
@@ -381,6 +422,8 @@ await step('a national analyst opens the dashboard: the hotspot analysis asks fo
   await page.fill('#login-token', NATIONAL_TOKEN);
   await page.click('#login-submit');
   await page.locator('#app').waitFor({ state: 'visible' });
+  // The map has fitted the provinces (which would otherwise move it after the dashboard did).
+  await waitFor(() => document.querySelector('#hotspot-count').dataset.state === 'ready');
   await page.click('#dashboard-toggle');
   await page.locator('#dashboard-panel').waitFor({ state: 'visible' });
   const heading = (await page.locator('#hs-heading').innerText()).trim();
@@ -398,7 +441,19 @@ await step('a national analyst opens the dashboard: the hotspot analysis asks fo
   await waitFor((code) => document.querySelector('#dash-hotspots').dataset.province === code, HP);
   const area = await page.locator('#hs-area').innerText();
   expect(area.includes(HP), `the section names "${area}", not province ${HP}`);
-  await waitFor(() => document.querySelector('#dashboard-panel').dataset.state === 'ready' && !!document.querySelector('#dash-legend'));
+  // The province's choropleth is drawn (and the map fitted to it), not the whole country's.
+  const q = await page.getAttribute('#dashboard-panel', 'data-query');
+  const period = new URLSearchParams(q).get('period');
+  const fc = await apiNat(`/v1/reports/communes?period=${period}&province=${HP}`);
+  const n14 = String(fc.features.filter((f) => f.geometry).length);
+  await waitFor(
+    ({ n, p }) => {
+      const l = document.querySelector('#dash-legend');
+      const panel = document.querySelector('#dashboard-panel');
+      return panel.dataset.state === 'ready' && panel.dataset.query.endsWith(`province=${p}`) && l && l.dataset.communes === n;
+    },
+    { n: n14, p: HP }
+  );
 });
 
 await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the token and are drawn, with a YlOrRd legend', async () => {
@@ -414,8 +469,13 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
   }
   await layerReady('heat');
   await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0);
+  // Closer to the hot commune, where the kernels are wider than the hotspot markers.
+  await zoomNear(HOT_COMMUNE, 2);
+  await layerReady('heat');
+  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0 && !document.querySelector('.hs-heat img.leaflet-tile[data-state=loading]'));
   const tiles = responses.filter((r) => r.url.includes('/v1/analytics/density/') && r.url.includes(`province=${HP}`));
   expect(tiles.length > 0, 'no density tile was requested');
+  await Promise.all(tiles.map((r) => r.ready));
   const ok = tiles.filter((r) => r.status === 200);
   expect(ok.length > 0, `no density tile answered 200: ${tiles.map((r) => r.status)}`);
   expect(tiles.every((r) => r.status === 200 || r.status === 204), `density tiles answered ${tiles.map((r) => r.status)}`);
@@ -589,6 +649,26 @@ await step('switching a layer off takes it and its legend off the map', async ()
   await page.locator('#hs-on-gistar').uncheck();
   await waitFor(() => !document.querySelector('path.hs-gistar') && !document.querySelector('#hs-legend-gistar'));
   expect(await page.locator('#hs-legend-emerging').isVisible(), 'the other legends went too');
+});
+
+await step('an API error is shown in Vietnamese with the server\'s detail, then the layer loads again', async () => {
+  const detail = 'permutations=lỗi thử nghiệm';
+  await page.route('**/v1/analytics/gistar?**', (route) =>
+    route.fulfill({ status: 400, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail }) })
+  );
+  await page.locator('#hs-on-gistar').check();
+  await waitFor(() => document.querySelector('#hs-status-gistar').dataset.state === 'error');
+  const text = (await page.locator('#hs-status-gistar').innerText()).trim();
+  expect(text === `Không tải được lớp Điểm nóng/điểm lạnh thống kê (Gi*): ${detail}`, `the error says "${text}"`);
+  const lg = (await page.locator('#hs-legend-gistar').innerText()).trim();
+  expect(lg.includes(detail), `the Gi* legend says "${lg}" on an error`);
+  expect((await page.locator('path.hs-gistar').count()) === 0, 'Gi* shapes drawn from an error');
+  await page.unroute('**/v1/analytics/gistar?**');
+  // The browser logs the refused request itself: not an error of the page.
+  for (let i = consoleErrors.length - 1; i >= 0; i -= 1) if (consoleErrors[i].includes('/v1/analytics/gistar') && consoleErrors[i].includes('400')) consoleErrors.splice(i, 1);
+  await page.selectOption('#hs-grid', 'hex2000');
+  await layerReady('gistar');
+  expect((await page.locator('path.hs-gistar').count()) > 0, 'no Gi* shapes after the error');
 });
 
 await step('no console errors and no request left 127.0.0.1', async () => {
