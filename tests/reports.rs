@@ -384,10 +384,12 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
         value(&k, "cultivation_flagged_ha"),
         json!(round(all_m2 / 1e4, 4))
     );
+    // Reviewed after H1: only `a` counts, as eradicated on 20 January (its field date), so it was
+    // confirmed cultivation then, all of it destroyed.
     let (h1_confirmed_m2, h1_share, h1_rating) = if reviewed_by("2026-06-30") {
         (confirmed_m2, json!(share), "red")
     } else {
-        (0.0, Value::Null, "no_data")
+        (area(&a), json!(100.0), "green")
     };
     assert_eq!(
         value(&k, "cultivation_confirmed_ha"),
@@ -796,7 +798,8 @@ fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
     );
     // Three flags of the flight (found in January 2025), reviewed on chosen days:
     // p confirmed in February 2025 and eradicated in August; r confirmed late on 30 June 2025
-    // (H1's last day) and eradicated late on 31 December 2025; q confirmed only in 2026.
+    // (H1's last day) and eradicated on 30 December 2025 (recorded in 2026); q confirmed only
+    // in 2026.
     let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
     #[allow(clippy::type_complexity)]
     let flags: Vec<(i64, String, f64, Option<String>)> = db
@@ -825,11 +828,13 @@ fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
         Some(("2025-08-12", 40.0)),
     );
     confirm(q, "2026-01-15T09:00:00.000Z");
+    // r's eradication was done in the field on 30 December and recorded on 10 January: it
+    // counts from the day it was done.
     record_decision(
         &db,
         r.0,
         "eradicated",
-        "2025-12-31T23:00:00.000Z",
+        "2026-01-10T23:00:00.000Z",
         Some(("2025-12-30", 20.0)),
     );
     drop(db);
@@ -843,11 +848,12 @@ fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
         ("2025-H1", 2, p.2 + r.2, json!(0.0)),
         // The day before: r was not reviewed yet.
         ("2025-01-01..2025-06-29", 1, p.2, json!(0.0)),
-        // The whole year: both eradicated by 31 December; q, confirmed in 2026, is not.
+        // The whole year: both eradicated by 31 December (r recorded later, counted by the
+        // day it was done); q, confirmed in 2026, is not.
         ("2025", 2, p.2 + r.2, json!(100.0)),
-        // The day before the year's end: r was still only confirmed.
+        // The day before r was destroyed: r was still only confirmed.
         (
-            "2025-01-01..2025-12-30",
+            "2025-01-01..2025-12-29",
             2,
             p.2 + r.2,
             json!(round(p.2 / (p.2 + r.2) * 100.0, 1)),

@@ -16,8 +16,10 @@
 //! - *cultivation*: live flags (superseded ones are not counted) by flight date; *confirmed* is a
 //!   flag that, by the review history, was `confirmed_poppy`, `confirmed_cannabis`,
 //!   `verified_in_field` or `eradicated` on the period's last day: the `to_status` of its last
-//!   decision dated (UTC day of `decided_at`) on or before that day, `new` with none by then, and
-//!   today's status when the period has not ended. The eradicated share is the part of the
+//!   decision dated on or before that day, `new` with none by then, and today's status when the
+//!   period has not ended. A decision is dated by the UTC day of `decided_at`, except an
+//!   eradication, dated by the day the plot was destroyed (`eradicated_on`, which the field team
+//!   may record days later). The eradicated share is the part of the
 //!   confirmed area found in the period that was `eradicated` on the last day; the area
 //!   destroyed is the sum of `area_destroyed_m2` of eradications dated (`eradicated_on`) in the
 //!   period. Communes with a cultivation history are those with a flag found and confirmed by

@@ -182,7 +182,9 @@ pub fn flag_steps(
     commune: Option<&str>,
 ) -> Result<Vec<FlagStepRow>, StoreError> {
     let mut st = c.prepare_cached(
-        "SELECT d.flag_id, d.to_status, substr(d.decided_at, 1, 10) FROM flag_decisions d \
+        "SELECT d.flag_id, d.to_status, CASE WHEN d.to_status = 'eradicated' \
+         AND d.eradicated_on IS NOT NULL THEN d.eradicated_on ELSE substr(d.decided_at, 1, 10) END \
+         FROM flag_decisions d \
          JOIN flags f ON f.id = d.flag_id WHERE f.superseded_at IS NULL \
          AND (?1 IS NULL OR f.province_code = ?1) AND (?2 IS NULL OR f.commune_code = ?2) \
          ORDER BY d.flag_id, d.id",
