@@ -181,32 +181,7 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     let admin = server.add_user("admin", "admin", &[], true);
 
     // The registry: import, then the dated lifecycle.
-    let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
-    for (i, ((lon, lat), kind, reported, _)) in history().iter().enumerate() {
-        csv.push_str(&format!(
-            "{lon},{lat},Điểm mẫu {i},{kind},reported,{reported}\n"
-        ));
-    }
-    let r = server.request(
-        "POST",
-        "/v1/import/hotspots",
-        Some(&admin),
-        &[("Content-Type", "text/csv")],
-        Some(csv.as_bytes()),
-    );
-    let imported = ok_json(r, "import");
-    let first = imported["first_id"].as_i64().unwrap();
-    for (i, (_, _, _, steps)) in history().iter().enumerate() {
-        for (to, on) in steps {
-            let r = server.send_json(
-                "POST",
-                &format!("/v1/hotspots/{}/transitions", first + i as i64),
-                Some(&admin),
-                &json!({ "to": to, "on": on }),
-            );
-            assert_eq!(r.status, 200, "#{i} → {to} on {on}: {}", r.describe());
-        }
-    }
+    server.import_dated_hotspots(&admin, &history());
 
     // Drug-free records: 02200 for 2026; 02201 recorded, then overturned (the newest is in force).
     let record = |token: &str, commune: &str, body: Value| {
