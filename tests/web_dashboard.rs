@@ -332,7 +332,11 @@ fn a_province_08_analyst_reads_the_dashboard_in_headless_chromium() {
     let march = kpis(&server, &analyst, "period=2026-03&province=08");
     assert_eq!(march["kpis"]["hotspots_new"]["value"], 1);
 
-    let screenshot = work.path().join("dashboard.png");
+    // VIGIL_KEEP_SCREENSHOTS=DIR keeps them for a person to look at.
+    let shots = std::env::var_os("VIGIL_KEEP_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| work.path().to_path_buf());
+    let screenshot = shots.join("dashboard.png");
     let (out, timed_out) = common::run_with_timeout(
         Command::new("node")
             .arg(&script)
