@@ -224,36 +224,41 @@ fn a_province_08_analyst_reads_the_dashboard_in_headless_chromium() {
 
     let data = DataDir::with_boundaries();
     import_province_14(&data, work.path());
+    // A drone flight over province 08 in January 2026, so the cultivation and coverage cards show
+    // real figures (the script compares every card with the API).
+    let scene = common::sample_scene(work.path(), "bay", "9003", "105.2,22.0");
+    common::ingest_scene(&data, &scene, "Bay Minh Quang", "2026-01-10T08:00:00Z");
     let server = TestServer::serve(data);
     let analyst = server.add_user("lan", "analyst", &[TUYEN_QUANG], false);
     let national = server.add_user("minh", "analyst", &[], true);
     let admin = server.add_user("admin", "admin", &[], true);
 
-    let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
-    for (i, ((lon, lat), kind, reported, _)) in HISTORY.iter().enumerate() {
-        csv.push_str(&format!(
-            "{lon},{lat},Điểm mẫu {i},{kind},reported,{reported}\n"
-        ));
-    }
-    let r = server.request(
-        "POST",
-        "/v1/import/hotspots",
-        Some(&admin),
-        &[("Content-Type", "text/csv")],
-        Some(csv.as_bytes()),
-    );
-    assert_eq!(r.status, 200, "import: {}", r.describe());
-    let first = r.json()["first_id"].as_i64().expect("first_id");
-    for (i, (_, _, _, steps)) in HISTORY.iter().enumerate() {
-        for (to, on) in steps.iter() {
-            let r = server.send_json(
-                "POST",
-                &format!("/v1/hotspots/{}/transitions", first + i as i64),
-                Some(&admin),
-                &json!({ "to": to, "on": on }),
-            );
-            assert_eq!(r.status, 200, "#{i} → {to} on {on}: {}", r.describe());
-        }
+    let history: Vec<common::DatedHotspot<'_>> = HISTORY
+        .iter()
+        .map(|&(at, kind, on, steps)| (at, kind, on, steps.to_vec()))
+        .collect();
+    server.import_dated_hotspots(&admin, &history);
+    // A border guard confirms a flag of the flight and records its eradication in January.
+    let reviewer = server.add_user("bp08", "reviewer", &[TUYEN_QUANG], false);
+    let flags = get_json(&server, &reviewer, "/collections/flags/items?limit=1000");
+    let flag = flags["features"]
+        .as_array()
+        .and_then(|f| f.first())
+        .unwrap_or_else(|| panic!("the flight raised no flag: {flags}"))
+        .clone();
+    let class = flag["properties"]["class"].as_str().unwrap().to_string();
+    for body in [
+        json!({ "decision": format!("confirmed_{class}"), "version": 1 }),
+        json!({ "decision": "eradicated", "version": 2, "eradicated_on": "2026-01-20",
+                "area_destroyed_m2": 60.0, "team": "Đồn Biên phòng 1" }),
+    ] {
+        let r = server.send_json(
+            "POST",
+            &format!("/v1/flags/{}/decisions", flag["id"]),
+            Some(&reviewer),
+            &body,
+        );
+        assert_eq!(r.status, 201, "{body}: {}", r.describe());
     }
     let r = server.send_json(
         "POST",
@@ -329,6 +334,11 @@ fn a_province_08_analyst_reads_the_dashboard_in_headless_chromium() {
     assert_eq!(h1["kpis"]["hotspots_new"]["value"], 4, "{h1:#}");
     assert_eq!(h1["kpis"]["hotspots_new"]["status"], "red");
     assert_eq!(h1["kpis"]["drug_free_share"]["value"], 50.0);
+    let ha = |key: &str| h1["kpis"][key]["value"].as_f64().unwrap_or(0.0);
+    assert!(ha("cultivation_flagged_ha") > 0.0, "{h1:#}");
+    assert_eq!(h1["kpis"]["cultivation_eradicated_ha"]["value"], 0.006);
+    assert_eq!(h1["kpis"]["cultivation_eradicated_share"]["value"], 100.0);
+    assert!(ha("survey_km2") > 0.0, "{h1:#}");
     let march = kpis(&server, &analyst, "period=2026-03&province=08");
     assert_eq!(march["kpis"]["hotspots_new"]["value"], 1);
 
