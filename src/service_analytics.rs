@@ -123,11 +123,17 @@ struct DensitySource {
     max: HashMap<u64, f32>,
 }
 
+/// The unit sets built from one boundary index, by (area, grid key).
+type UnitSets = (Arc<BoundaryIndex>, HashMap<(Area, u64), Arc<UnitSet>>);
+
+/// An area's active points and its bbox.
+type Points = (Arc<Vec<[f64; 2]>>, [f64; 4]);
+
 /// Derived analytics state, rebuilt when its inputs change.
 #[derive(Default)]
 pub struct AnalyticsCache {
     /// Units per (area, grid), valid for the boundary index they were built from.
-    units: parking_lot::Mutex<Option<(Arc<BoundaryIndex>, HashMap<(Area, u64), Arc<UnitSet>>)>>,
+    units: parking_lot::Mutex<Option<UnitSets>>,
     density: parking_lot::Mutex<HashMap<Area, DensitySource>>,
 }
 
@@ -326,10 +332,17 @@ impl Vigil {
         codes: &[Box<str>],
     ) -> Result<Vec<Option<u32>>> {
         match grid {
-            Grid::Commune => Ok(rows
-                .iter()
-                .map(|h| set.by_code.get(&*codes[h.commune as usize]).copied())
-                .collect()),
+            Grid::Commune => {
+                // Resolve each interned code once, not each hotspot's.
+                let unit_of_code: Vec<Option<u32>> = codes
+                    .iter()
+                    .map(|c| set.by_code.get(&**c).copied())
+                    .collect();
+                Ok(rows
+                    .iter()
+                    .map(|h| unit_of_code[h.commune as usize])
+                    .collect())
+            }
             Grid::Hex { .. } => {
                 let xy: Vec<[f64; 2]> = rows.iter().map(|h| h.pos).collect();
                 analytics::unit_of_points(&set.units, &xy).map_err(|e| invalid("province", e))
@@ -365,17 +378,7 @@ impl Vigil {
         let points = self.area_points(&area);
         let bbox = self.area_bbox(&self.boundaries(), &area)?;
         let xy: Vec<[f64; 2]> = points.iter().map(|p| [p.lon, p.lat]).collect();
-        let grid = analytics::kernel_density(
-            &xy,
-            None,
-            bbox,
-            &KdeParams {
-                kernel: Kernel::Quartic,
-                bandwidth_m,
-                cell_m,
-            },
-        )
-        .map_err(|e| invalid("cell_m", e))?;
+        let grid = quartic_density(&xy, bbox, bandwidth_m, cell_m)?;
         Ok(analytics::geojson::density_cells(&grid, 0.0))
     }
 
@@ -527,7 +530,7 @@ impl Vigil {
     }
 
     /// The heat map source of an area: its active points now, and the colour scale (cached).
-    fn density_source(&self, area: &Area) -> Result<(Arc<Vec<[f64; 2]>>, [f64; 4])> {
+    fn density_source(&self, area: &Area) -> Result<Points> {
         let generation = self.hotspots.generation();
         {
             let cache = self.analytics.density.lock();
@@ -575,17 +578,7 @@ impl Vigil {
         let area_m2 =
             (e - w) * m_per_deg * ((s + n) / 2.0).to_radians().cos() * (n - s) * m_per_deg;
         let cell_m = (bandwidth_m / 4.0).max((area_m2 / SCALE_GRID_CELLS).sqrt());
-        let grid: DensityGrid = analytics::kernel_density(
-            &points,
-            None,
-            bbox,
-            &KdeParams {
-                kernel: Kernel::Quartic,
-                bandwidth_m,
-                cell_m,
-            },
-        )
-        .map_err(|e| invalid("bandwidth_m", e))?;
+        let grid = quartic_density(&points, bbox, bandwidth_m, cell_m)?;
         let max = grid.max();
         if let Some(s) = self.analytics.density.lock().get_mut(area) {
             s.max.insert(key, max);
@@ -657,6 +650,27 @@ impl Vigil {
             .map_err(|e| invalid("bandwidth_m", e))?;
         Ok(analytics::colour_tile(&values, max, Ramp::Heat))
     }
+}
+
+/// Quartic kernel density (ArcGIS's kernel) of `points` on a grid over `bbox`.
+fn quartic_density(
+    points: &[[f64; 2]],
+    bbox: [f64; 4],
+    bandwidth_m: f64,
+    cell_m: f64,
+) -> Result<DensityGrid> {
+    let params = KdeParams {
+        kernel: Kernel::Quartic,
+        bandwidth_m,
+        cell_m,
+    };
+    analytics::kernel_density(points, None, bbox, &params).map_err(|e| {
+        let field = match e {
+            analytics::AnalyticsError::Parameter { name, .. } => name,
+            _ => "cell_m",
+        };
+        invalid(field, e)
+    })
 }
 
 fn check_bandwidth(bandwidth_m: f64) -> Result<()> {

@@ -4,7 +4,8 @@
 //! An area outside the caller's jurisdiction does not exist for them (404). Inside it, every
 //! figure covers the whole area: hotspots come from the same in-memory index that answers the
 //! layer's `numberMatched`, flags and decisions from the store, so the report and the layers
-//! agree for the same filters.
+//! agree for the same filters. Statuses at a period's end come from the history (hotspot
+//! transitions, flag decisions); for a period not over yet they are today's, as in the layers.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,8 @@ use crate::boundaries::{Boundary, Level};
 use crate::hotspots::model::FieldError;
 use crate::index::HotspotFilter;
 use crate::reports::kpi::{
-    self, AreaTallies, EradicationFact, Facts, FlagFact, HotspotFact, SlotExtras, Step, Tally,
+    self, AreaTallies, EradicationFact, Facts, FlagFact, FlagStep, HotspotFact, SlotExtras, Step,
+    Tally,
 };
 use crate::reports::period::{Period, Season};
 use crate::reports::targets::Targets;
@@ -376,7 +378,7 @@ impl Vigil {
         drop(scanned);
         lap("join");
 
-        // Flags, eradications, drug-free records, footprints.
+        // Flags with their dated decisions, eradications, drug-free records, footprints.
         let (province, commune) = (
             scope.filter.province.as_deref(),
             scope.filter.commune.as_deref(),
@@ -385,10 +387,11 @@ impl Vigil {
         let last_year = period.same_period_last_year();
         let previous_last_year = previous.same_period_last_year();
         let (year, previous_year) = (period.year_of_end(), previous.year_of_end());
-        let (flags, eradications, drug_free, drug_free_prev, footprints) =
+        let (flags, flag_steps, eradications, drug_free, drug_free_prev, footprints) =
             self.store().read(|c| -> Result<_> {
                 Ok((
                     rs::flag_facts(c, province, commune)?,
+                    rs::flag_steps(c, province, commune)?,
                     rs::eradications(c, province, commune)?,
                     rs::drug_free_in_force(c, year)?,
                     rs::drug_free_in_force(c, previous_year)?,
@@ -398,7 +401,17 @@ impl Vigil {
         lap("store");
         drop(transitions);
         let mut flag_place: HashMap<i64, (u32, usize)> = HashMap::with_capacity(flags.len());
+        // Both by flag id: each flag takes its run of decisions.
+        let mut d = flag_steps.iter().peekable();
         for f in &flags {
+            while d.peek().is_some_and(|x| x.flag < f.id) {
+                d.next();
+            }
+            let start = facts.flag_steps.len() as u32;
+            while let Some(x) = d.next_if(|x| x.flag == f.id) {
+                facts.flag_steps.push(FlagStep { to: x.to, on: x.on });
+            }
+            let steps = (start, facts.flag_steps.len() as u32);
             let (Some(status), Some(found)) = (
                 crate::review::Status::from_code(&f.status),
                 day(&f.found_on),
@@ -415,6 +428,7 @@ impl Vigil {
                 area_m2: f.area_m2,
                 found,
                 replanting: f.replanting,
+                steps,
             });
         }
         for e in &eradications {
@@ -609,6 +623,7 @@ impl Vigil {
             hotspots = facts.hotspots.len(),
             steps = facts.steps.len(),
             flags = facts.flags.len(),
+            flag_steps = facts.flag_steps.len(),
             communes = n,
             stages_us = ?stages,
             "KPI report computed"

@@ -183,57 +183,31 @@ fn emerging_trends_hexagons_country_and_heat_map_tiles() {
     let other = server.add_user("ca24", "analyst", &["24"], false);
     let both = server.add_user("cuc", "analyst", &["08", "24"], false);
 
-    // (lon, lat, reported_on, elimination date)
-    let mut rows: Vec<(f64, f64, &str, Option<&str>)> = Vec::new();
+    let mut rows: Vec<common::DatedHotspot<'_>> = Vec::new();
     let near = |(lon, lat): (f64, f64), i: usize| {
         let d = i as f64 * 0.0002;
         (lon + d, lat + d / 2.0)
     };
     for i in 0..10 {
-        let (lon, lat) = near(P, i);
-        rows.push((lon, lat, "2023-01-15", None));
+        rows.push((near(P, i), "diem_ban_le", "2023-01-15", vec![]));
     }
     for i in 0..7 {
-        let (lon, lat) = near(H, i);
-        rows.push((lon, lat, "2022-11-02", Some("2026-05-01")));
+        let gone = vec![("eliminated", "2026-05-01")];
+        rows.push((near(H, i), "diem_ban_le", "2022-11-02", gone));
     }
     for i in 0..6 {
-        let (lon, lat) = near(N, i);
-        rows.push((lon, lat, "2026-04-15", None));
+        rows.push((near(N, i), "diem_ban_le", "2026-04-15", vec![]));
     }
-    for (lon, lat) in [
+    for at in [
         (104.9, 22.4),
         (105.55, 22.45),
         (104.85, 21.55),
         (105.5, 21.9),
         (105.15, 22.3),
     ] {
-        rows.push((lon, lat, "2023-02-01", None));
+        rows.push((at, "diem_ban_le", "2023-02-01", vec![]));
     }
-    let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
-    for (i, (lon, lat, on, _)) in rows.iter().enumerate() {
-        csv.push_str(&format!("{lon},{lat},Điểm {i},diem_ban_le,reported,{on}\n"));
-    }
-    let r = server.request(
-        "POST",
-        "/v1/import/hotspots",
-        Some(&admin),
-        &[("Content-Type", "text/csv")],
-        Some(csv.as_bytes()),
-    );
-    assert!(r.status == 200 || r.status == 201, "{}", r.describe());
-    let first = r.json()["first_id"].as_i64().unwrap();
-    for (i, (_, _, _, gone)) in rows.iter().enumerate() {
-        if let Some(on) = gone {
-            let r = server.send_json(
-                "POST",
-                &format!("/v1/hotspots/{}/transitions", first + i as i64),
-                Some(&admin),
-                &json!({ "to": "eliminated", "on": on }),
-            );
-            assert_eq!(r.status, 200, "{}", r.describe());
-        }
-    }
+    server.import_dated_hotspots(&admin, &rows);
     let get = |path: &str, token: &str| -> Value {
         let r = server.get(path, Some(token));
         assert_eq!(r.status, 200, "{path}: {}", r.describe());

@@ -4,7 +4,8 @@
 //! previous period's values and the ratings, a province's own target from `vigil.toml`,
 //! jurisdiction scoping, the choropleth, and the report files — CSV, XLSX (read back with
 //! calamine), HTML and PDF (read back with `pdftotext`) — reconciled with the JSON KPIs and
-//! with the layers' counts for the same filters.
+//! with the layers' counts for the same filters. A second history of review decisions with chosen
+//! dates checks that cultivation counts each flag's status on the period's last day.
 
 mod common;
 
@@ -180,32 +181,7 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     let admin = server.add_user("admin", "admin", &[], true);
 
     // The registry: import, then the dated lifecycle.
-    let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
-    for (i, ((lon, lat), kind, reported, _)) in history().iter().enumerate() {
-        csv.push_str(&format!(
-            "{lon},{lat},Điểm mẫu {i},{kind},reported,{reported}\n"
-        ));
-    }
-    let r = server.request(
-        "POST",
-        "/v1/import/hotspots",
-        Some(&admin),
-        &[("Content-Type", "text/csv")],
-        Some(csv.as_bytes()),
-    );
-    let imported = ok_json(r, "import");
-    let first = imported["first_id"].as_i64().unwrap();
-    for (i, (_, _, _, steps)) in history().iter().enumerate() {
-        for (to, on) in steps {
-            let r = server.send_json(
-                "POST",
-                &format!("/v1/hotspots/{}/transitions", first + i as i64),
-                Some(&admin),
-                &json!({ "to": to, "on": on }),
-            );
-            assert_eq!(r.status, 200, "#{i} → {to} on {on}: {}", r.describe());
-        }
-    }
+    server.import_dated_hotspots(&admin, &history());
 
     // Drug-free records: 02200 for 2026; 02201 recorded, then overturned (the newest is in force).
     let record = |token: &str, commune: &str, body: Value| {
@@ -291,7 +267,7 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
         .clone();
     let rest: Vec<&Value> = flags.iter().filter(|f| f["id"] != a["id"]).collect();
     let (b, c) = (rest[0].clone(), rest[1].clone());
-    let decide = |f: &Value, body: Value| {
+    let decide = |f: &Value, body: Value| -> Value {
         let r = server.send_json(
             "POST",
             &format!("/v1/flags/{}/decisions", f["id"]),
@@ -299,8 +275,13 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
             &body,
         );
         assert_eq!(r.status, 201, "{body}: {}", r.describe());
+        r.json()
     };
-    decide(&a, json!({ "decision": "confirmed_poppy", "version": 1 }));
+    let made = decide(&a, json!({ "decision": "confirmed_poppy", "version": 1 }));
+    // Decisions are dated when they are made (today, UTC): a period that ended before counts
+    // these flags as they were then (found, not reviewed yet), one ending today or later as now.
+    let decided_on = made["decision"]["decided_at"].as_str().unwrap()[..10].to_string();
+    let reviewed_by = |last_day: &str| decided_on.as_str() <= last_day;
     decide(
         &a,
         json!({ "decision": "eradicated", "version": 2, "eradicated_on": "2026-01-20", "area_destroyed_m2": 60.0, "team": "Đồn Biên phòng 1" }),
@@ -317,6 +298,7 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     let area = |f: &Value| f["properties"]["area_m2"].as_f64().unwrap();
     let all_m2: f64 = flags.iter().map(area).sum();
     let confirmed_m2 = area(&a) + area(&b);
+    let share = round(area(&a) / confirmed_m2 * 100.0, 1);
 
     // ---- 2026-H1 in Tuyên Quang (08), read by its analyst --------------------------------------
     let k = kpis(&server, &analyst, "period=2026-H1&province=08");
@@ -377,15 +359,22 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
         value(&k, "cultivation_flagged_ha"),
         json!(round(all_m2 / 1e4, 4))
     );
+    // Reviewed after H1: only `a` counts, as eradicated on 20 January (its field date), so it was
+    // confirmed cultivation then, all of it destroyed.
+    let (h1_confirmed_m2, h1_share, h1_rating) = if reviewed_by("2026-06-30") {
+        (confirmed_m2, json!(share), "red")
+    } else {
+        (area(&a), json!(100.0), "green")
+    };
     assert_eq!(
         value(&k, "cultivation_confirmed_ha"),
-        json!(round(confirmed_m2 / 1e4, 4))
+        json!(round(h1_confirmed_m2 / 1e4, 4))
     );
+    assert_eq!(value(&k, "cultivation_eradicated_share"), h1_share);
     assert_eq!(
-        value(&k, "cultivation_eradicated_share"),
-        json!(round(area(&a) / confirmed_m2 * 100.0, 1))
+        k["kpis"]["cultivation_eradicated_share"]["status"],
+        h1_rating
     );
-    assert_eq!(k["kpis"]["cultivation_eradicated_share"]["status"], "red");
     let km2 = value(&k, "survey_km2").as_f64().unwrap();
     assert!((0.001..=0.0027).contains(&km2), "a 51 m flight: {km2} km²");
     assert_eq!(k["totals"]["crops"][0]["eradicated"], 1);
@@ -429,11 +418,13 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
         .iter()
         .filter_map(|f| f["properties"]["commune_code"].as_str())
         .collect();
-    assert_eq!(
-        value(&h2, "history_communes_not_flown"),
-        json!(history_communes.len())
-    );
-    assert_eq!(h2["kpis"]["history_communes_not_flown"]["status"], "red");
+    let (not_flown, rating) = if reviewed_by("2026-12-31") {
+        (history_communes.len(), "red")
+    } else {
+        (0, "green")
+    };
+    assert_eq!(value(&h2, "history_communes_not_flown"), json!(not_flown));
+    assert_eq!(h2["kpis"]["history_communes_not_flown"]["status"], rating);
     assert_eq!(value(&h2, "hotspots_new"), 1); // #9
     // A month and a range.
     assert_eq!(
@@ -484,16 +475,31 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
         flagged,
         t[0]["flagged"].as_u64().unwrap() + t[1]["flagged"].as_u64().unwrap()
     );
+    // Confirmed flags by today's status: the layer's status filter = a period ending today.
+    let to_today = kpis(
+        &server,
+        &analyst,
+        &format!("period=2026-01-01..{decided_on}&province=08"),
+    );
     let confirmed = matched(
         &server,
         &analyst,
-        "/collections/flags/items?limit=1&province=08&datetime=2026-01-01/2026-06-30&status=confirmed_poppy,confirmed_cannabis,verified_in_field,eradicated",
+        &format!(
+            "/collections/flags/items?limit=1&province=08&datetime=2026-01-01/{decided_on}\
+             &status=confirmed_poppy,confirmed_cannabis,verified_in_field,eradicated"
+        ),
     );
+    let t = &to_today["totals"]["crops"];
     assert_eq!(
         confirmed,
         t[0]["confirmed"].as_u64().unwrap() + t[1]["confirmed"].as_u64().unwrap()
     );
     assert_eq!(confirmed, 2);
+    assert_eq!(
+        value(&to_today, "cultivation_confirmed_ha"),
+        json!(round(confirmed_m2 / 1e4, 4))
+    );
+    assert_eq!(value(&to_today, "cultivation_eradicated_share"), share);
 
     // ---- Jurisdiction ------------------------------------------------------------------------
     for path in [
@@ -629,6 +635,8 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
         match (&row[3], kpi["value"].as_f64()) {
             (Data::Float(x), Some(v)) => assert_eq!(*x, v, "XLSX {}", kpi["key"]),
             (Data::String(s), None) => assert_eq!(s, "", "XLSX {}", kpi["key"]),
+            // No value: an empty string cell, which calamine reads back as empty.
+            (Data::Empty, None) => {}
             (cell, v) => panic!("XLSX {}: {cell:?} vs {v:?}", kpi["key"]),
         }
         seen += 1;
@@ -713,4 +721,177 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     );
     assert_eq!(api_pdf.status, 200);
     assert!(api_pdf.body.starts_with(b"%PDF-"));
+}
+
+/// Appends a review decision with a chosen date (the API dates decisions "now") and moves the
+/// flag to its status, as `POST /v1/flags/{id}/decisions` does in one transaction.
+fn record_decision(
+    db: &rusqlite::Connection,
+    flag: i64,
+    to: &str,
+    decided_at: &str,
+    eradication: Option<(&str, f64)>,
+) {
+    let (from, version): (String, i64) = db
+        .query_row(
+            "SELECT status, version FROM flags WHERE id = ?1",
+            [flag],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute(
+        "INSERT INTO flag_decisions (flag_id, decision, from_status, to_status, eradicated_on, \
+         area_destroyed_m2, team, actor, decided_at, version) \
+         VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, 'reviewer', ?7, ?8)",
+        rusqlite::params![
+            flag,
+            to,
+            from,
+            eradication.map(|e| e.0),
+            eradication.map(|e| e.1),
+            eradication.map(|_| "Đồn Biên phòng 1"),
+            decided_at,
+            version + 1
+        ],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE flags SET status = ?2, status_at = ?3, version = ?4 WHERE id = ?1",
+        rusqlite::params![flag, to, decided_at, version + 1],
+    )
+    .unwrap();
+}
+
+#[test]
+fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
+    let scratch = tempfile::tempdir().unwrap();
+    let tif = scene(scratch.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2025-01-20T08:00:00Z"],
+    );
+    // Three flags of the flight (found in January 2025), reviewed on chosen days:
+    // p confirmed in February 2025 and eradicated in August; r confirmed late on 30 June 2025
+    // (H1's last day) and eradicated on 30 December 2025 (recorded in 2026); q confirmed only
+    // in 2026.
+    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    #[allow(clippy::type_complexity)]
+    let flags: Vec<(i64, String, f64, Option<String>)> = db
+        .prepare(
+            "SELECT id, class, area_m2, commune_code FROM flags WHERE superseded_at IS NULL \
+             ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(flags.len() >= 3, "{flags:?}");
+    let all_m2: f64 = flags.iter().map(|f| f.2).sum();
+    let (p, r, q) = (&flags[0], &flags[1], &flags[2]);
+    let confirm = |f: &(i64, String, f64, Option<String>), at: &str| {
+        record_decision(&db, f.0, &format!("confirmed_{}", f.1), at, None)
+    };
+    confirm(p, "2025-02-14T03:00:00.000Z");
+    confirm(r, "2025-06-30T23:59:59.999Z");
+    record_decision(
+        &db,
+        p.0,
+        "eradicated",
+        "2025-08-15T02:00:00.000Z",
+        Some(("2025-08-12", 40.0)),
+    );
+    confirm(q, "2026-01-15T09:00:00.000Z");
+    // r's eradication was done in the field on 30 December and recorded on 10 January: it
+    // counts from the day it was done.
+    record_decision(
+        &db,
+        r.0,
+        "eradicated",
+        "2026-01-10T23:00:00.000Z",
+        Some(("2025-12-30", 20.0)),
+    );
+    drop(db);
+
+    let server = TestServer::serve(data);
+    let admin = server.add_user("admin", "admin", &[], true);
+    let ha = |m2: f64| json!(round(m2 / 1e4, 4));
+    // (period, confirmed flags, confirmed area, eradicated share of it)
+    let cases = [
+        // Both confirmed by H1's end (r on its very last day), neither eradicated yet.
+        ("2025-H1", 2, p.2 + r.2, json!(0.0)),
+        // The day before: r was not reviewed yet.
+        ("2025-01-01..2025-06-29", 1, p.2, json!(0.0)),
+        // The whole year: both eradicated by 31 December (r recorded later, counted by the
+        // day it was done); q, confirmed in 2026, is not.
+        ("2025", 2, p.2 + r.2, json!(100.0)),
+        // The day before r was destroyed: r was still only confirmed.
+        (
+            "2025-01-01..2025-12-29",
+            2,
+            p.2 + r.2,
+            json!(round(p.2 / (p.2 + r.2) * 100.0, 1)),
+        ),
+        // Before any decision: flagged, nothing confirmed.
+        ("2025-01", 0, 0.0, Value::Null),
+        ("2025-Q1", 1, p.2, json!(0.0)),
+        // A period reaching into 2026: q confirmed too.
+        ("2025-01-01..2026-06-30", 3, p.2 + r.2 + q.2, {
+            let share = (p.2 + r.2) / (p.2 + r.2 + q.2) * 100.0;
+            json!(round(share, 1))
+        }),
+    ];
+    for (period, confirmed, confirmed_m2, share) in cases {
+        let k = kpis(&server, &admin, &format!("period={period}&province=08"));
+        let t = &k["totals"]["crops"];
+        let count = |key: &str| t[0][key].as_u64().unwrap() + t[1][key].as_u64().unwrap();
+        assert_eq!(count("flagged"), flags.len() as u64, "{period}");
+        assert_eq!(value(&k, "cultivation_flagged_ha"), ha(all_m2), "{period}");
+        assert_eq!(count("confirmed"), confirmed, "{period}");
+        assert_eq!(
+            value(&k, "cultivation_confirmed_ha"),
+            ha(confirmed_m2),
+            "{period}"
+        );
+        assert_eq!(value(&k, "cultivation_eradicated_share"), share, "{period}");
+        assert_eq!(
+            k["kpis"]["cultivation_confirmed_ha"]["detail"],
+            format!("{confirmed} lô"),
+            "{period}"
+        );
+    }
+    // Eradications still count by their own date (`eradicated_on`): none in H1, both in 2025.
+    assert_eq!(
+        value(
+            &kpis(&server, &admin, "period=2025-H1&province=08"),
+            "cultivation_eradicated_ha"
+        ),
+        ha(0.0)
+    );
+    assert_eq!(
+        value(
+            &kpis(&server, &admin, "period=2025&province=08"),
+            "cultivation_eradicated_ha"
+        ),
+        ha(60.0)
+    );
+    // Communes with a cultivation history: those of the flags confirmed by the period's end.
+    let communes = |fs: &[&(i64, String, f64, Option<String>)]| {
+        let set: std::collections::BTreeSet<&str> =
+            fs.iter().filter_map(|f| f.3.as_deref()).collect();
+        json!(set.len())
+    };
+    for (period, confirmed) in [
+        ("2025-01", vec![]),
+        ("2025-H2", vec![p, r]),
+        ("2026-H1", vec![p, r, q]),
+    ] {
+        let k = kpis(&server, &admin, &format!("period={period}&province=08"));
+        assert_eq!(
+            k["totals"]["history_communes"],
+            communes(&confirmed),
+            "{period}"
+        );
+    }
 }

@@ -497,11 +497,40 @@
       unauthorized: onUnauthorized,
       fmtDate,
       place: placeLabel,
+      provinces: provinceList,
+      authTileLayer,
       beforeOpen: () => {
         closeDetail();
         setUploadOpen(false);
       }
     });
+  }
+
+  /** The provinces whose boundaries are loaded: [{code, name}], sorted by code. */
+  function provinceList() {
+    const out = [];
+    if (!state.layers.provinces) return out;
+    state.layers.provinces.eachLayer((l) => {
+      const p = (l.feature && l.feature.properties) || {};
+      const code = String(p.code || (l.feature && l.feature.id) || '');
+      if (code) out.push({ code, name: p.name || code });
+    });
+    return out.sort((a, b) => a.code.localeCompare(b.code));
+  }
+
+  /**
+   * An XYZ layer of tiles behind the bearer token (AuthTileLayer), for other scripts: `template` is
+   * a path under the server root ("v1/…/{z}/{x}/{y}.png?…") or a server-given URL, of which only
+   * the path and query are kept (the page's own origin is asked).
+   */
+  function authTileLayer(template, options) {
+    const s = String(template);
+    // Not URL(): it would percent-encode the braces.
+    const abs = /^https?:\/\/[^/]+(\/.*)$/i.exec(s);
+    const url = window.location.origin + (abs ? abs[1] : BASE + s.replace(/^\//, ''));
+    const layer = new AuthTileLayer(url, options || {});
+    layer.on('tileunload', releaseTile);
+    return layer;
   }
 
   /** Properties of a survey footprint already loaded, or null. */

@@ -5,10 +5,12 @@
  *   GET /v1/reports/kpis?period=&province=|commune=      the KPI cards and, one call per period,
  *                                                        the chart over time (inline SVG);
  *   GET /v1/reports/communes?period=&province=           the commune choropleth on the map;
- *   GET /v1/reports/report.{pdf,xlsx,csv}?period=&…      downloads (fetch with the token → blob).
+ *   GET /v1/reports/report.{pdf,xlsx,csv}?period=&…      downloads (fetch with the token → blob);
+ * and hands the area's province to hotspot-layers.js (window.VigilHotspotLayers), the section
+ * "Phân tích điểm nóng" with the heat map, Gi*, suggested clusters and emerging hot spot layers.
  * State for tests and assistive tech is on data attributes: #dashboard-panel[data-state,data-query],
  * .dash-card[data-key,data-status,data-value], #dash-chart[data-state,data-points],
- * #dash-legend[data-state,data-communes], #dash-dl-status[data-state].
+ * #dash-legend[data-state,data-communes], #dash-dl-status[data-state], #dash-choropleth-on.
  */
 (function () {
   'use strict';
@@ -31,8 +33,11 @@
     layer: null,
     legend: null,
     chartKey: 'hotspots_new',
-    communeList: []
+    communeList: [],
+    choropleth: true
   };
+
+  const HL = () => window.VigilHotspotLayers || null;
 
   const pad = (n) => String(n).padStart(2, '0');
 
@@ -107,6 +112,27 @@
     return '';
   }
 
+  /** The province the hotspot analysis is for: the area's, or the user's only one; else none. */
+  function hotspotArea() {
+    const v = $('#dash-area').value || '';
+    const [level, code] = v.split(':');
+    if (level === 'province' && code) return { province: code, label: S.ctx.place('province', code) || code };
+    if (level === 'commune' && code) {
+      const c = S.communeList.find((x) => x.code === code);
+      if (c && c.province) return { province: c.province, label: S.ctx.place('province', c.province) || c.province };
+    }
+    const j = (S.ctx.user() || {}).jurisdiction || {};
+    const provinces = Array.isArray(j.provinces) ? j.provinces : [];
+    if (!j.national && provinces.length === 1) return { province: provinces[0], label: S.ctx.place('province', provinces[0]) || provinces[0] };
+    // National users analyse the whole country (the API's default for them); others must pick.
+    return { province: null, national: !!j.national, label: j.national ? t('dash.area.national') : t('dash.area.own') };
+  }
+
+  function communeName(code) {
+    const f = ((S.communes && S.communes.features) || []).find((x) => String((x.properties && x.properties.code) || x.id) === code);
+    return f && f.properties && f.properties.name ? f.properties.name : null;
+  }
+
   // ------------------------------------------------------------------ format
 
   function fmtValue(v, unit) {
@@ -165,7 +191,13 @@
         { class: 'dash-chart-box' },
         h('label', { for: 'dash-chart-kpi', text: t('dash.chart.kpi') }),
         h('select', { id: 'dash-chart-kpi', 'data-testid': 'dash-chart-kpi' }),
-        h('div', { id: 'dash-chart', class: 'dash-chart', 'data-testid': 'dash-chart', 'data-state': 'idle' })
+        h('div', { id: 'dash-chart', class: 'dash-chart', 'data-testid': 'dash-chart', 'data-state': 'idle' }),
+        h(
+          'label',
+          { class: 'hs-check', for: 'dash-choropleth-on' },
+          h('input', { type: 'checkbox', id: 'dash-choropleth-on', 'data-testid': 'dash-choropleth-on', checked: S.choropleth }),
+          h('span', { text: t('dash.choropleth.on') })
+        )
       ),
       h(
         'div',
@@ -173,7 +205,8 @@
         h('span', { text: t('dash.download') }),
         FORMATS.map((f) => h('button', { type: 'button', id: `dash-dl-${f}`, class: 'btn', 'data-testid': `dash-dl-${f}`, 'data-format': f, text: f.toUpperCase(), 'aria-label': t('dash.download.aria', { fmt: f.toUpperCase() }), onclick: () => download(f) })),
         h('span', { id: 'dash-dl-status', class: 'muted', 'data-state': 'idle', 'aria-live': 'polite' })
-      )
+      ),
+      HL() ? HL().section(S.ctx, { communeName }) : null
     );
     document.body.append(panel);
   }
@@ -198,13 +231,15 @@
     const keep = sel.value;
     const user = S.ctx.user() || {};
     const j = user.jurisdiction || {};
-    const provinces = Array.isArray(j.provinces) ? j.provinces : [];
+    const own = Array.isArray(j.provinces) ? j.provinces : [];
+    // National users may pick any province the map knows (the list fills once provinces load).
+    const provinces = j.national && S.ctx.provinces ? S.ctx.provinces().map((p) => p.code) : own;
     const opts = [h('option', { value: '', text: j.national ? t('dash.area.national') : t('dash.area.own') })];
     for (const p of provinces) opts.push(h('option', { value: `province:${p}`, text: `${t('dash.area.province')} ${S.ctx.place('province', p) || p}` }));
     for (const c of S.communeList) opts.push(h('option', { value: `commune:${c.code}`, text: `${t('dash.area.commune')} ${c.name || c.code} (${c.code})` }));
     sel.replaceChildren(...opts);
     if (keep && Array.from(sel.options).some((o) => o.value === keep)) sel.value = keep;
-    else if (provinces.length === 1) sel.value = `province:${provinces[0]}`;
+    else if (!j.national && provinces.length === 1) sel.value = `province:${provinces[0]}`;
   }
 
   function setDefaults() {
@@ -227,6 +262,11 @@
       S.chartKey = $('#dash-chart-kpi').value;
       loadChart(S.seq);
       paintChoropleth();
+    });
+    $('#dash-choropleth-on').addEventListener('change', (e) => {
+      S.choropleth = e.target.checked;
+      if (S.choropleth) paintChoropleth();
+      else removeChoropleth();
     });
     $('#dashboard-panel').addEventListener('keydown', (e) => {
       if (e.key === 'Escape') setOpen(false);
@@ -253,6 +293,7 @@
     } else {
       S.seq += 1;
       removeChoropleth();
+      if (HL()) HL().hide();
     }
   }
 
@@ -278,6 +319,7 @@
     panel.dataset.state = 'loading';
     panel.dataset.query = query;
     showError('');
+    if (HL()) HL().setArea(hotspotArea(), S.open);
     try {
       const { data } = await S.ctx.api(`v1/reports/kpis?${query}`);
       if (seq !== S.seq) return;
@@ -447,6 +489,7 @@
     const L = window.L;
     if (!map || !L || !S.communes || !S.open) return;
     removeChoropleth();
+    if (!S.choropleth) return;
     const key = S.chartKey;
     const feats = (S.communes.features || []).filter((f) => f.geometry);
     const vals = feats.map((f) => f.properties[key]).filter((v) => typeof v === 'number');
@@ -491,12 +534,29 @@
     };
     legend.addTo(map);
     S.legend = legend;
-    if (feats.length) {
-      try {
-        map.fitBounds(S.layer.getBounds(), { padding: [20, 20] });
-      } catch (_) {
-        /* empty bounds */
-      }
+    if (feats.length) fitCommunes(S.layer);
+  }
+
+  /** Fits the choropleth into the part of the map the panel leaves free (it lies over the right). */
+  function fitCommunes(layer) {
+    const map = S.ctx.map;
+    // Leaflet drops a new view asked for while a zoom animates (e.g. the previous area's fit):
+    // fit once that animation has ended.
+    if (map._animatingZoom) {
+      map.once('zoomend', () => {
+        if (S.layer === layer) fitCommunes(layer);
+      });
+      return;
+    }
+    try {
+      const panel = $('#dashboard-panel');
+      const mr = map.getContainer().getBoundingClientRect();
+      const pr = panel && !panel.hidden ? panel.getBoundingClientRect() : null;
+      let right = pr ? Math.max(0, mr.right - pr.left) : 0;
+      if (right > mr.width * 0.6) right = 0;
+      map.fitBounds(layer.getBounds(), { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
+    } catch (_) {
+      /* empty bounds */
     }
   }
 
@@ -570,6 +630,7 @@
     if (!S.ctx) return;
     if (S.open) setOpen(false);
     removeChoropleth();
+    if (HL()) HL().reset();
     S.kpis = null;
     S.communes = null;
     $('#dashboard-toggle').hidden = true;
@@ -600,7 +661,10 @@
     $('#dash-area').value = keep.area;
     bindControls();
     $('#dashboard-panel').hidden = !S.open;
-    if (S.open) reload();
+    if (S.open) {
+      reload();
+      if (HL()) HL().relabel();
+    }
   }
 
   const close = () => S.open && setOpen(false);

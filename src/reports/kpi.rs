@@ -14,9 +14,16 @@
 //! - *điểm nóng eliminated*: of the *điểm nóng* reported by the period's end, the share
 //!   eliminated on its last day.
 //! - *cultivation*: live flags (superseded ones are not counted) by flight date; *confirmed* is a
-//!   flag now `confirmed_poppy`, `confirmed_cannabis`, `verified_in_field` or `eradicated`; the
-//!   eradicated share is the eradicated part of the confirmed area found in the period; the
-//!   area destroyed is the sum of `area_destroyed_m2` of eradications dated in the period.
+//!   flag that, by the review history, was `confirmed_poppy`, `confirmed_cannabis`,
+//!   `verified_in_field` or `eradicated` on the period's last day: the `to_status` of its last
+//!   decision dated on or before that day, `new` with none by then, and today's status when the
+//!   period has not ended. A decision is dated by the UTC day of `decided_at`, except an
+//!   eradication, dated by the day the plot was destroyed (`eradicated_on`, which the field team
+//!   may record days later). The eradicated share is the part of the
+//!   confirmed area found in the period that was `eradicated` on the last day; the area
+//!   destroyed is the sum of `area_destroyed_m2` of eradications dated (`eradicated_on`) in the
+//!   period. Communes with a cultivation history are those with a flag found and confirmed by
+//!   the period's end.
 //! - *drug-free*: communes whose record in force for the year the period ends in is `drug_free`.
 
 use serde::Serialize;
@@ -63,10 +70,20 @@ pub struct FlagFact {
     pub slot: u32,
     /// 0 poppy, 1 cannabis.
     pub crop: usize,
+    /// Today's status.
     pub status: crate::review::Status,
     pub area_m2: f64,
     pub found: i32,
     pub replanting: bool,
+    /// Its review decisions in `Facts::flag_steps`, in the order they were made.
+    pub steps: (u32, u32),
+}
+
+/// One review decision on a flag: the status it led to and the UTC day it was made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlagStep {
+    pub to: crate::review::Status,
+    pub on: i32,
 }
 
 /// An eradication recorded on a live flag.
@@ -88,6 +105,7 @@ pub struct Facts {
     pub hotspots: Vec<HotspotFact>,
     pub steps: Vec<Step>,
     pub flags: Vec<FlagFact>,
+    pub flag_steps: Vec<FlagStep>,
     pub eradications: Vec<EradicationFact>,
 }
 
@@ -205,6 +223,21 @@ pub fn status_on(h: &HotspotFact, steps: &[Step], day: i32) -> Option<crate::hot
     )
 }
 
+/// The status of a flag on day `day` by its decisions: the status its last decision made on or
+/// before that day led to (`new` when there was none by then), or today's when no decision is
+/// dated after it.
+pub fn flag_status_on(f: &FlagFact, steps: &[FlagStep], day: i32) -> crate::review::Status {
+    let mine = &steps[f.steps.0 as usize..f.steps.1 as usize];
+    if mine.iter().all(|s| s.on <= day) {
+        return f.status;
+    }
+    mine.iter()
+        .rev()
+        .find(|s| s.on <= day)
+        .map(|s| s.to)
+        .unwrap_or(crate::review::Status::New)
+}
+
 /// Counts one period `[from, to]` (days) in every slot.
 pub fn tally(facts: &Facts, from: i32, to: i32, extras: &SlotExtras) -> Vec<Tally> {
     use crate::hotspots::Status;
@@ -241,12 +274,13 @@ pub fn tally(facts: &Facts, from: i32, to: i32, extras: &SlotExtras) -> Vec<Tall
         }
     }
     let mut history = vec![false; facts.slots];
-    for f in &facts.flags {
-        let confirmed = CONFIRMED.contains(&f.status);
-        if confirmed && f.found <= to {
+    for f in facts.flags.iter().filter(|f| f.found <= to) {
+        let status = flag_status_on(f, &facts.flag_steps, to);
+        let confirmed = CONFIRMED.contains(&status);
+        if confirmed {
             history[f.slot as usize] = true;
         }
-        if !inside(f.found) {
+        if f.found < from {
             continue;
         }
         let c = &mut out[f.slot as usize].crops[f.crop];
@@ -255,7 +289,7 @@ pub fn tally(facts: &Facts, from: i32, to: i32, extras: &SlotExtras) -> Vec<Tall
         if confirmed {
             c.confirmed += 1;
             c.confirmed_m2 += f.area_m2;
-            if f.status == crate::review::Status::Eradicated {
+            if status == crate::review::Status::Eradicated {
                 c.confirmed_eradicated_m2 += f.area_m2;
             }
         }
@@ -728,6 +762,7 @@ mod tests {
                     area_m2: 300.0,
                     found: 12,
                     replanting: false,
+                    steps: (0, 0),
                 },
                 FlagFact {
                     slot: 0,
@@ -736,6 +771,7 @@ mod tests {
                     area_m2: 100.0,
                     found: 13,
                     replanting: true,
+                    steps: (0, 0),
                 },
                 FlagFact {
                     slot: 1,
@@ -744,6 +780,7 @@ mod tests {
                     area_m2: 50.0,
                     found: 14,
                     replanting: false,
+                    steps: (0, 0),
                 },
                 FlagFact {
                     slot: 1,
@@ -752,8 +789,10 @@ mod tests {
                     area_m2: 40.0,
                     found: 2,
                     replanting: false,
+                    steps: (0, 0),
                 },
             ],
+            flag_steps: vec![],
             eradications: vec![
                 EradicationFact {
                     slot: 0,
@@ -903,5 +942,80 @@ mod tests {
         let json = serde_json::to_value(&k).unwrap();
         assert_eq!(json["hotspots_new"]["value"], 2);
         assert_eq!(json["hotspots_new"]["status"], "red");
+    }
+
+    #[test]
+    fn cultivation_counts_the_status_on_the_periods_last_day() {
+        // One poppy flag found on day 10: confirmed on day 20, eradicated on day 40, corrected
+        // to verified in the field on day 50 (today's status). One cannabis flag found on day 12,
+        // confirmed on day 60.
+        let flag = |crop, status, found, steps| FlagFact {
+            slot: 0,
+            crop,
+            status,
+            area_m2: 100.0,
+            found,
+            replanting: false,
+            steps,
+        };
+        let step = |to, on| FlagStep { to, on };
+        let f = Facts {
+            slots: 2,
+            is_commune: vec![true, false],
+            flags: vec![
+                flag(0, F::VerifiedInField, 10, (0, 3)),
+                flag(1, F::ConfirmedCannabis, 12, (3, 4)),
+            ],
+            flag_steps: vec![
+                step(F::ConfirmedPoppy, 20),
+                step(F::Eradicated, 40),
+                step(F::VerifiedInField, 50),
+                step(F::ConfirmedCannabis, 60),
+            ],
+            ..Default::default()
+        };
+        let status = |i: usize, day| flag_status_on(&f.flags[i], &f.flag_steps, day);
+        assert_eq!(
+            [19, 20, 39, 40, 49, 50, 1000].map(|d| status(0, d)),
+            [
+                F::New,
+                F::ConfirmedPoppy,
+                F::ConfirmedPoppy,
+                F::Eradicated,
+                F::Eradicated,
+                F::VerifiedInField,
+                F::VerifiedInField
+            ]
+        );
+        // No decision: today's status, whatever the day.
+        let bare = FlagFact {
+            steps: (0, 0),
+            ..f.flags[1]
+        };
+        assert_eq!(
+            flag_status_on(&bare, &f.flag_steps, 0),
+            F::ConfirmedCannabis
+        );
+        let extras = SlotExtras::default();
+        // (confirmed, confirmed m², eradicated m²) of both crops, and the history.
+        let cult = |from, to| {
+            let t = tally(&f, from, to, &extras)[0];
+            let c = t.crops_total();
+            (
+                c.flagged,
+                c.confirmed,
+                c.confirmed_eradicated_m2,
+                t.history_communes,
+            )
+        };
+        assert_eq!(cult(0, 19), (2, 0, 0.0, 0));
+        assert_eq!(cult(0, 20), (2, 1, 0.0, 1));
+        assert_eq!(cult(0, 45), (2, 1, 100.0, 1));
+        assert_eq!(cult(0, 55), (2, 1, 0.0, 1));
+        assert_eq!(cult(0, 60), (2, 2, 0.0, 1));
+        // Found after the period's end: not counted, nor in the history.
+        assert_eq!(cult(0, 9), (0, 0, 0.0, 0));
+        // Found before the period: in the history only.
+        assert_eq!(cult(30, 45), (0, 0, 0.0, 1));
     }
 }

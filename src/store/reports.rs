@@ -1,6 +1,6 @@
 //! What reports read (issue 6): drug-free commune records (append-only, the newest row for a
-//! commune and year is in force), hotspot lifecycle transitions, live flags with their
-//! eradications, and ready survey footprints. Scoping by area is a plain filter on the stored
+//! commune and year is in force), hotspot lifecycle transitions, live flags with their dated
+//! review decisions and eradications, and ready survey footprints. Scoping by area is a plain filter on the stored
 //! codes; jurisdiction checks are the service's.
 
 use rusqlite::{Connection, params};
@@ -163,6 +163,50 @@ pub fn flag_facts(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// A review decision on a live flag, reduced to the status it led to and its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagStepRow {
+    pub flag: i64,
+    pub to: crate::review::Status,
+    /// The UTC day of `decided_at`, in days since 1970-01-01.
+    pub on: i32,
+}
+
+/// Every decision on live flags in a province and/or commune, by flag then in the order they
+/// were made (read without allocating, like [`transitions`]).
+pub fn flag_steps(
+    c: &Connection,
+    province: Option<&str>,
+    commune: Option<&str>,
+) -> Result<Vec<FlagStepRow>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT d.flag_id, d.to_status, CASE WHEN d.to_status = 'eradicated' \
+         AND d.eradicated_on IS NOT NULL THEN d.eradicated_on ELSE substr(d.decided_at, 1, 10) END \
+         FROM flag_decisions d \
+         JOIN flags f ON f.id = d.flag_id WHERE f.superseded_at IS NULL \
+         AND (?1 IS NULL OR f.province_code = ?1) AND (?2 IS NULL OR f.commune_code = ?2) \
+         ORDER BY d.flag_id, d.id",
+    )?;
+    let mut rows = st.query(params![province, commune])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let flag: i64 = r.get(0)?;
+        let text = |i: usize| -> Result<&str, StoreError> {
+            Ok(r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
+        };
+        let bad = |what: &str| StoreError::Corrupt {
+            table: "flag_decisions",
+            message: format!("flag {flag}: bad {what}"),
+        };
+        out.push(FlagStepRow {
+            flag,
+            to: crate::review::Status::from_code(text(1)?).ok_or_else(|| bad("to_status"))?,
+            on: super::hotspots::day_of(text(2)?).ok_or_else(|| bad("decided_at"))?,
+        });
+    }
+    Ok(out)
 }
 
 /// An eradication recorded on a live flag.

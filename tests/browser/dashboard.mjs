@@ -2,11 +2,17 @@
 // Browser test of the dashboard ("Bảng điều khiển", web/dashboard.js) in headless Chromium: an
 // analyst of province 08 opens the map and the dashboard, reads the KPI cards (same numbers,
 // ratings and texts as /v1/reports/kpis), changes the period, reads the chart over time and the
-// commune choropleth with its legend, and downloads the PDF report with the token.
+// commune choropleth with its legend, and downloads the PDF, XLSX and CSV reports with the token.
+// Then a national analyst (VIGIL_NATIONAL_TOKEN) picks province VIGIL_HOT_PROVINCE and switches
+// on the hotspot analysis layers ("Phân tích điểm nóng", web/hotspot-layers.js): the heat map's
+// tiles (200 image/png with the token, drawn), Gi* (the hot commune VIGIL_HOT_COMMUNE coloured
+// hot), the suggested clusters and the emerging hot spots, each as the API answers.
 //
-//   VIGIL_URL=http://127.0.0.1:18181 VIGIL_TOKEN=vgl_...analyst08 [VIGIL_SCREENSHOT=/tmp/d.png] node dashboard.mjs
+//   VIGIL_URL=http://127.0.0.1:18181 VIGIL_TOKEN=vgl_...analyst08 VIGIL_NATIONAL_TOKEN=vgl_... \
+//   VIGIL_HOT_PROVINCE=14 VIGIL_HOT_COMMUNE=04006 [VIGIL_SCREENSHOT=/tmp/d.png] node dashboard.mjs
 //
-// tests/web_dashboard.rs prepares the data: 4 new hotspots in 08 in 2026-H1, 1 in 2026-03.
+// tests/web_dashboard.rs prepares the data: 4 new hotspots in 08 in 2026-H1, 1 in 2026-03; in 14
+// a 3 × 3 block of communes with 4 active hotspots each around VIGIL_HOT_COMMUNE.
 // Every wait is for a condition on the page, never a fixed time. Exits 0 when every check passed,
 // 1 when one failed, 2 on bad arguments.
 
@@ -16,6 +22,9 @@ import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly,
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
+const NATIONAL_TOKEN = process.env.VIGIL_NATIONAL_TOKEN || '';
+const HOT_PROVINCE = process.env.VIGIL_HOT_PROVINCE || '';
+const HOT_COMMUNE = process.env.VIGIL_HOT_COMMUNE || '';
 const SHOT = process.env.VIGIL_SCREENSHOT || '';
 const CHROMIUM = process.env.VIGIL_CHROMIUM || '/usr/bin/chromium';
 const TOTAL_TIMEOUT_MS = Number(process.env.VIGIL_TEST_TIMEOUT_MS || 230000);
@@ -28,13 +37,14 @@ function usage(msg) {
 }
 if (!VIGIL_URL) usage('VIGIL_URL is not set');
 if (!TOKEN) usage('VIGIL_TOKEN is not set');
+if (!NATIONAL_TOKEN || !HOT_PROVINCE || !HOT_COMMUNE) usage('VIGIL_NATIONAL_TOKEN, VIGIL_HOT_PROVINCE and VIGIL_HOT_COMMUNE must be set');
 const { allowedHosts: ALLOWED_HOSTS } = loopback(VIGIL_URL, usage);
 
 const STATUS_TEXT = { green: 'Đạt chỉ tiêu', amber: 'Gần đạt', red: 'Chưa đạt', info: 'Theo dõi', no_data: 'Chưa có số liệu' };
 const GROUP_TEXT = { hotspots: 'Điểm ma túy', drug_free: 'Xã không ma túy', cultivation: 'Trồng cây có chất ma túy', coverage: 'Bay khảo sát' };
 
-async function apiGet(path) {
-  const res = await fetch(`${VIGIL_URL}${path}`, { headers: { Authorization: `Bearer ${TOKEN}`, Accept: 'application/json' } });
+async function apiGet(path, token = TOKEN) {
+  const res = await fetch(`${VIGIL_URL}${path}`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
   const text = await res.text();
   if (res.status !== 200) throw new CheckFailed(`GET ${path} -> HTTP ${res.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text);
@@ -45,6 +55,7 @@ const results = [];
 const blocked = [];
 const consoleErrors = [];
 const requests = [];
+const responses = [];
 let browser;
 let page;
 
@@ -59,10 +70,12 @@ async function pageState() {
       const p = document.querySelector('#dashboard-panel');
       const c = document.querySelector('#dash-chart');
       const l = document.querySelector('#dash-legend');
+      const hs = Array.from(document.querySelectorAll('[id^=hs-status-], [id^=hs-legend-]')).map((e) => `${e.id}: ${JSON.stringify({ ...e.dataset })} ${e.innerText.slice(0, 200)}`);
       return {
         panel: p && { ...p.dataset, hidden: p.hidden },
         chart: c && { ...c.dataset },
         legend: l && { ...l.dataset },
+        hotspots: hs,
         error: (document.querySelector('#dash-error') || {}).innerText,
         download: (document.querySelector('#dash-dl-status') || {}).innerText
       };
@@ -165,18 +178,33 @@ async function chartSameAsApi(periods, key) {
 browser = await launchChromium(chromium, CHROMIUM);
 const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, serviceWorkers: 'block', locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh', acceptDownloads: true });
 await loopbackOnly(context, ALLOWED_HOSTS, blocked);
+/** Records the console errors, requests (with their token) and responses of `p`. */
+function watch(p) {
+  p.setDefaultTimeout(STEP_TIMEOUT_MS);
+  p.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const url = (msg.location() && msg.location().url) || '';
+    consoleErrors.push(`${msg.text()}${url ? ` (${url})` : ''}`);
+  });
+  p.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+  p.on('request', async (req) => {
+    const headers = await req.allHeaders().catch(() => ({}));
+    requests.push({ method: req.method(), url: req.url(), token: headers.authorization || '' });
+  });
+  // Recorded at once (in the order the browser saw them); the headers come later (`ready`).
+  p.on('response', (res) => {
+    const e = { url: res.url(), status: res.status(), type: '', token: '' };
+    e.ready = Promise.all([res.allHeaders(), res.request().allHeaders()])
+      .then(([h, rh]) => {
+        e.type = h['content-type'] || '';
+        e.token = rh.authorization || '';
+      })
+      .catch(() => {});
+    responses.push(e);
+  });
+}
 page = await context.newPage();
-page.setDefaultTimeout(STEP_TIMEOUT_MS);
-page.on('console', (msg) => {
-  if (msg.type() !== 'error') return;
-  const url = (msg.location() && msg.location().url) || '';
-  consoleErrors.push(`${msg.text()}${url ? ` (${url})` : ''}`);
-});
-page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
-page.on('request', async (req) => {
-  const headers = await req.allHeaders().catch(() => ({}));
-  requests.push({ method: req.method(), url: req.url(), token: headers.authorization || '' });
-});
+watch(page);
 
 let h1;
 let march;
@@ -272,6 +300,31 @@ await step('the PDF report for March downloads with the token and is a PDF', asy
   console.log(`     ${dl.suggestedFilename()}: ${bytes.length} bytes`);
 });
 
+const REPORT_TYPES = {
+  xlsx: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'PK'],
+  csv: ['text/csv', null]
+};
+for (const [fmt, [type, magic]] of Object.entries(REPORT_TYPES)) {
+  await step(`the ${fmt.toUpperCase()} report for March downloads with the token as ${type}`, async () => {
+    const want = `/v1/reports/report.${fmt}?period=2026-03&province=08`;
+    const [res, dl] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes(want)),
+      page.waitForEvent('download'),
+      page.click(`#dash-dl-${fmt}`)
+    ]);
+    expect(res.status() === 200, `${want} answered HTTP ${res.status()}`);
+    const ctype = (await res.allHeaders())['content-type'] || '';
+    expect(ctype.startsWith(type), `${want} has Content-Type ${ctype}, wanted ${type}`);
+    const r = requests.find((x) => x.url.includes(want));
+    expect(r && r.token === `Bearer ${TOKEN}`, `the ${fmt} request did not carry the token`);
+    const bytes = await readFile(await dl.path());
+    if (magic) expect(bytes.subarray(0, 2).toString('latin1') === magic, `the ${fmt} download starts with ${JSON.stringify(bytes.subarray(0, 4).toString('latin1'))}`);
+    else expect(bytes.length > 0 && bytes.toString('utf8').includes('hotspots_new'), `the ${fmt} download does not name hotspots_new: ${bytes.toString('utf8').slice(0, 200)}`);
+    await waitFor(() => document.querySelector('#dash-dl-status').dataset.state === 'done');
+    console.log(`     ${dl.suggestedFilename()}: ${bytes.length} bytes`);
+  });
+}
+
 await step('in English the dashboard keeps its period and area and says the ratings in English', async () => {
   await page.click('#lang-switch');
   await waitFor(() => document.documentElement.lang === 'en');
@@ -286,6 +339,336 @@ await step('in English the dashboard keeps its period and area and says the rati
   await page.click('#lang-switch');
   await waitFor(() => document.documentElement.lang === 'vi');
   await settled('period=2026-03&province=08', 6);
+});
+
+// ------------------------------------------------------- hotspot analysis (national analyst)
+const HP = HOT_PROVINCE;
+const apiNat = (path) => apiGet(path, NATIONAL_TOKEN);
+/** Waits until layer `key` is drawn for the province (or, with '', the whole country). */
+const layerReady = (key, province = HP) =>
+  waitFor(
+    ({ k, p }) => {
+      const s = document.querySelector(`#hs-status-${k}`);
+      const l = document.querySelector(`#hs-legend-${k}`);
+      const q = l ? l.dataset.query || '' : '';
+      const mine = p ? q.split('&').includes(`province=${p}`) : !q.includes('province=');
+      return s && s.dataset.state === 'ready' && l && l.dataset.state === 'ready' && mine;
+    },
+    { k: key, p: province }
+  );
+async function switchOn(key, province = HP) {
+  await page.locator(`#hs-on-${key}`).check();
+  await layerReady(key, province);
+}
+async function closePopup() {
+  // An event, not a click: the popup may open under the dashboard panel.
+  if (await page.locator('.leaflet-popup-close-button').count()) await page.locator('.leaflet-popup-close-button').first().dispatchEvent('click');
+  await waitFor(() => !document.querySelector('.leaflet-popup'));
+}
+/** Clicks the shape (an event at its middle: it may lie under another layer) and returns its popup. */
+async function popupOf(selector) {
+  await closePopup();
+  const shape = page.locator(selector).first();
+  const b = await shape.boundingBox();
+  expect(b, `${selector} is not drawn`);
+  await shape.dispatchEvent('click', { clientX: b.x + b.width / 2, clientY: b.y + b.height / 2, bubbles: true });
+  const box = page.locator('.leaflet-popup .hs-popup');
+  await box.first().waitFor({ state: 'visible' });
+  return box.first();
+}
+
+/** Double-clicks `times` times beside the middle of commune `code` of the choropleth (not on a marker). */
+async function zoomNear(code, times) {
+  const period = new URLSearchParams(await page.getAttribute('#dashboard-panel', 'data-query')).get('period');
+  const fc = await apiNat(`/v1/reports/communes?period=${period}&province=${HP}`);
+  const idx = fc.features.filter((f) => f.geometry).findIndex((f) => f.properties.code === code);
+  expect(idx >= 0, `the choropleth has no commune ${code}`);
+  for (let i = 0; i < times; i += 1) {
+    // Leaflet marks its map pane while a zoom animates.
+    await waitFor(() => !document.querySelector('#map .leaflet-zoom-anim') && document.querySelector('#hotspot-count').dataset.state === 'ready');
+    // A point of the commune where nothing but the commune itself is on top (no marker, legend, panel).
+    const at = await page.evaluate((n) => {
+      const path = document.querySelectorAll('path.dash-commune')[n];
+      if (!path) return null;
+      const b = path.getBoundingClientRect();
+      for (const fy of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
+        for (const fx of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
+          const x = b.left + b.width * fx;
+          const y = b.top + b.height * fy;
+          if (document.elementFromPoint(x, y) === path) return { x, y };
+        }
+      }
+      const seen = new Set();
+      for (const f of [0.3, 0.5, 0.7]) {
+        const e = document.elementFromPoint(b.left + b.width * f, b.top + b.height * f);
+        seen.add(e ? `${e.tagName}.${e.getAttribute('class')}#${e.id}` : 'none');
+      }
+      return { miss: `${document.querySelectorAll('path.dash-commune').length} communes; box ${JSON.stringify(b)}; on top: ${[...seen].join(' | ')}; same path: ${document.querySelectorAll('path.dash-commune')[n] === path}` };
+    }, idx);
+    expect(at && !at.miss, `no free point of commune ${code} to double-click: ${at && at.miss}`);
+    const z0 = Number(await page.getAttribute('#map', 'data-zoom'));
+    await page.mouse.dblclick(at.x, at.y);
+    await waitFor((z) => Number(document.querySelector('#map').dataset.zoom) > z, z0);
+  }
+}
+
+await step('a national analyst opens the dashboard: the hotspot analysis asks for a province, then takes 14', async () => {
+  const context2 = await browser.newContext({ viewport: { width: 1400, height: 900 }, serviceWorkers: 'block', locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+  await loopbackOnly(context2, ALLOWED_HOSTS, blocked);
+  page = await context2.newPage();
+  watch(page);
+  await page.goto(`${VIGIL_URL}/map/`, { waitUntil: 'domcontentloaded' });
+  await page.locator('#login-token').waitFor({ state: 'visible' });
+  await page.fill('#login-token', NATIONAL_TOKEN);
+  await page.click('#login-submit');
+  await page.locator('#app').waitFor({ state: 'visible' });
+  // The map has fitted the provinces (which would otherwise move it after the dashboard did).
+  await waitFor(() => document.querySelector('#hotspot-count').dataset.state === 'ready');
+  await page.click('#dashboard-toggle');
+  await page.locator('#dashboard-panel').waitFor({ state: 'visible' });
+  const heading = (await page.locator('#hs-heading').innerText()).trim();
+  expect(heading === 'Phân tích điểm nóng', `the section is headed "${heading}"`);
+  expect((await page.inputValue('#dash-area')) === '', 'a national analyst does not start with the whole country');
+  const hint = await page.locator('#hs-area').innerText();
+  expect(hint.includes('toàn quốc'), `with the whole country the section says "${hint}"`);
+  // The whole country, as the API allows national users.
+  const all = await apiNat('/v1/analytics/clusters?eps_m=150&min_points=3');
+  await switchOn('clusters', '');
+  const n = await page.locator('path.hs-cluster').count();
+  expect(n === all.features.length, `${n} clusters drawn for the whole country, the API has ${all.features.length}`);
+  await waitFor((code) => !!document.querySelector(`#dash-area option[value="province:${code}"]`), HP);
+  await page.selectOption('#dash-area', `province:${HP}`);
+  await waitFor((code) => document.querySelector('#dash-hotspots').dataset.province === code, HP);
+  const area = await page.locator('#hs-area').innerText();
+  expect(area.includes(HP), `the section names "${area}", not province ${HP}`);
+  // The province's choropleth is drawn (and the map fitted to it), not the whole country's.
+  const q = await page.getAttribute('#dashboard-panel', 'data-query');
+  const period = new URLSearchParams(q).get('period');
+  const fc = await apiNat(`/v1/reports/communes?period=${period}&province=${HP}`);
+  const n14 = String(fc.features.filter((f) => f.geometry).length);
+  await waitFor(
+    ({ n, p }) => {
+      const l = document.querySelector('#dash-legend');
+      const panel = document.querySelector('#dashboard-panel');
+      return panel.dataset.state === 'ready' && panel.dataset.query.endsWith(`province=${p}`) && l && l.dataset.communes === n;
+    },
+    { n: n14, p: HP }
+  );
+});
+
+await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the token and are drawn, with a YlOrRd legend', async () => {
+  const tj = await apiNat(`/v1/analytics/density.json?province=${HP}&bandwidth_m=1000`);
+  expect(typeof tj['vigil:max'] === 'number' && tj['vigil:max'] > 0, `density.json has vigil:max ${tj['vigil:max']}`);
+  await page.locator('#hs-on-heat').check();
+  // Below the TileJSON's minzoom the layer asks to zoom in: do so until tiles load.
+  for (let i = 0; i < 8; i += 1) {
+    await waitFor(() => ['ready', 'zoom', 'error'].includes(document.querySelector('#hs-status-heat').dataset.state));
+    const st = await page.getAttribute('#hs-status-heat', 'data-state');
+    if (st !== 'zoom') break;
+    await page.click('.leaflet-control-zoom-in');
+  }
+  await layerReady('heat');
+  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0);
+  // Closer to the hot commune, where the kernels are wider than the hotspot markers.
+  await zoomNear(HOT_COMMUNE, 2);
+  await layerReady('heat');
+  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0 && !document.querySelector('.hs-heat img.leaflet-tile[data-state=loading]'));
+  const tiles = responses.filter((r) => r.url.includes('/v1/analytics/density/') && r.url.includes(`province=${HP}`));
+  expect(tiles.length > 0, 'no density tile was requested');
+  await Promise.all(tiles.map((r) => r.ready));
+  const ok = tiles.filter((r) => r.status === 200);
+  expect(ok.length > 0, `no density tile answered 200: ${tiles.map((r) => r.status)}`);
+  expect(tiles.every((r) => r.status === 200 || r.status === 204), `density tiles answered ${tiles.map((r) => r.status)}`);
+  expect(ok.every((r) => r.type.startsWith('image/png')), `density tiles are ${[...new Set(ok.map((r) => r.type))]}`);
+  expect(tiles.every((r) => r.token === `Bearer ${NATIONAL_TOKEN}`), 'a density tile request did not carry the token');
+  expect(ok.every((r) => /bandwidth_m=1000/.test(r.url)), 'a tile was asked without bandwidth_m=1000');
+  // The tiles are drawn: some pixel of a loaded tile is coloured (YlOrRd: red ≥ green ≥ blue).
+  const px = await page.evaluate(async () => {
+    let coloured = 0;
+    let ramp = 0;
+    for (const img of document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]')) {
+      if (!img.naturalWidth) continue;
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] === 0) continue;
+        coloured += 1;
+        // YlOrRd: red is the strongest channel (#ffffb2 … #bd0026).
+        if (d[i + 3] < 64 || (d[i] >= d[i + 1] && d[i] >= d[i + 2])) ramp += 1;
+      }
+    }
+    return { coloured, ramp };
+  });
+  expect(px.coloured > 0, 'every pixel of the loaded heat tiles is transparent');
+  expect(px.ramp === px.coloured, `${px.coloured - px.ramp} of ${px.coloured} heat pixels are not on the YlOrRd ramp`);
+  const lg = page.locator('#hs-legend-heat');
+  expect(Number(await lg.getAttribute('data-max')) === tj['vigil:max'], `the legend tops at ${await lg.getAttribute('data-max')}, density.json at ${tj['vigil:max']}`);
+  const text = await lg.innerText();
+  expect(text.includes('Bản đồ nhiệt') && text.includes('điểm/km²') && text.includes('1 km'), `the heat legend says "${text}"`);
+  expect(await page.locator('#hs-legend-heat .hs-ramp').count() === 1, 'the heat legend has no colour ramp');
+  // A click on a coloured pixel (where no marker or panel is) tells the density there.
+  const spot = await page.evaluate(() => {
+    for (const img of document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]')) {
+      if (!img.naturalWidth) continue;
+      const r = img.getBoundingClientRect();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      for (let y = 2; y < c.height - 2; y += 3) {
+        for (let x = 2; x < c.width - 2; x += 3) {
+          const a = d[(y * c.width + x) * 4 + 3];
+          if (a < 110 || a > 240) continue;
+          const sx = r.left + ((x + 0.5) * r.width) / c.width;
+          const sy = r.top + ((y + 0.5) * r.height) / c.height;
+          const el = document.elementFromPoint(sx, sy);
+          if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup')) continue;
+          if (el.classList.contains('leaflet-interactive') && !el.classList.contains('dash-commune')) continue;
+          return { x: sx, y: sy, alpha: a };
+        }
+      }
+    }
+    return null;
+  });
+  expect(spot, 'no coloured heat pixel is free to click');
+  await page.mouse.click(spot.x, spot.y);
+  const pop = page.locator('.leaflet-popup .hs-popup[data-layer=heat]');
+  await pop.waitFor({ state: 'visible' });
+  const ptext = await pop.innerText();
+  expect(ptext.includes('Mật độ tại đây') && ptext.includes('điểm/km²'), `the heat popup says "${ptext}"`);
+  const shown = Number(await pop.getAttribute('data-value'));
+  const want = ((spot.alpha - 96) / 159) * tj['vigil:max'];
+  expect(Math.abs(shown - want) <= 0.15 * tj['vigil:max'], `the heat popup says ${shown} per km², the pixel ${want}`);
+  await closePopup();
+  console.log(`     ${ok.length} tiles 200 image/png, ${px.coloured} coloured pixels; max ${tj['vigil:max']} per km²; ${(ptext.match(/Mật độ tại đây[^\n]*/) || [''])[0]}`);
+});
+
+await step('Bản đồ nhiệt: a 2 km bandwidth asks density.json and the tiles again', async () => {
+  const before = responses.length;
+  await page.selectOption('#hs-bandwidth', '2000');
+  await waitFor(() => document.querySelector('#hs-legend-heat') && document.querySelector('#hs-legend-heat').dataset.bandwidth === '2000');
+  await layerReady('heat');
+  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0);
+  const later = responses.slice(before);
+  expect(later.some((r) => r.url.includes('/v1/analytics/density.json?') && r.url.includes('bandwidth_m=2000') && r.status === 200), 'no density.json with bandwidth_m=2000');
+  expect(later.some((r) => r.url.includes('/v1/analytics/density/') && r.url.includes('bandwidth_m=2000') && r.status === 200), 'no tile with bandwidth_m=2000');
+  const text = await page.locator('#hs-legend-heat').innerText();
+  expect(text.includes('2 km'), `the heat legend says "${text}"`);
+});
+
+await step(`Gi*: the legend shows and commune ${HOT_COMMUNE} is drawn as a hot spot, as the API says`, async () => {
+  const gi = await apiNat(`/v1/analytics/gistar?province=${HP}&grid=commune&permutations=999`);
+  const hot = gi.features.find((f) => String(f.properties.id) === HOT_COMMUNE);
+  expect(hot && String(hot.properties.class_fdr).startsWith('hot_'), `the API does not call ${HOT_COMMUNE} hot: ${JSON.stringify(hot && hot.properties)}`);
+  await switchOn('gistar');
+  const lg = page.locator('#hs-legend-gistar');
+  expect(await lg.isVisible(), 'the Gi* legend is not visible');
+  const want = [...new Set(gi.features.map((f) => f.properties.class_fdr))].sort().join(',');
+  const got = (await lg.getAttribute('data-classes')).split(',').sort().join(',');
+  expect(got === want, `the legend has classes ${got}, the API ${want}`);
+  const text = await lg.innerText();
+  expect(text.includes('Điểm nóng – độ tin cậy 99%') && text.includes('Điểm lạnh – độ tin cậy 99%') && text.includes('Không có ý nghĩa thống kê'), `the Gi* legend says "${text}"`);
+  const paths = page.locator('path.hs-gistar');
+  expect((await paths.count()) === gi.features.length, `${await paths.count()} Gi* shapes drawn, the API has ${gi.features.length}`);
+  const drawn = await page.evaluate((code) => {
+    const p = document.querySelector(`path.hs-gistar[data-id="${code}"]`);
+    return p && { cls: p.dataset.class, fill: (p.getAttribute('fill') || '').toLowerCase() };
+  }, HOT_COMMUNE);
+  const colours = await page.evaluate(() => window.VigilHotspotLayers.GI_COLORS);
+  expect(drawn && drawn.cls === hot.properties.class_fdr, `commune ${HOT_COMMUNE} is drawn as ${drawn && drawn.cls}, the API says ${hot.properties.class_fdr}`);
+  expect(drawn.fill === colours[hot.properties.class_fdr].toLowerCase() && ['#d62f27', '#ed7551', '#fab984'].includes(drawn.fill), `commune ${HOT_COMMUNE} is filled ${drawn.fill}`);
+  const cold = await page.evaluate(() => Array.from(document.querySelectorAll('path.hs-gistar[data-class=not_significant]')).map((p) => p.getAttribute('fill')));
+  expect(cold.every((f) => f !== drawn.fill), 'not-significant communes share the hot colour');
+  const pop = await popupOf(`path.hs-gistar[data-id="${HOT_COMMUNE}"]`);
+  const ptext = await pop.innerText();
+  expect(ptext.includes(hot.properties.label) && ptext.includes('Số điểm đang hoạt động') && ptext.includes(String(hot.properties.value)) && ptext.includes('Xã mẫu'), `the popup says "${ptext}"`);
+});
+
+await step('Gi*: a 5 km hexagon grid asks grid=hex&cell_m=5000', async () => {
+  const before = responses.length;
+  await page.selectOption('#hs-grid', 'hex5000');
+  await waitFor(() => document.querySelector('#hs-legend-gistar') && document.querySelector('#hs-legend-gistar').dataset.grid === 'hex5000' && document.querySelector('#hs-legend-gistar').dataset.state === 'ready');
+  const r = responses.slice(before).find((x) => x.url.includes('/v1/analytics/gistar?') && x.url.includes('grid=hex') && x.url.includes('cell_m=5000'));
+  expect(r && r.status === 200, `gistar with hexagons answered ${r && r.status}`);
+  const gi = await apiNat(`/v1/analytics/gistar?province=${HP}&grid=hex&cell_m=5000&permutations=999`);
+  expect((await page.locator('path.hs-gistar').count()) === gi.features.length, `${await page.locator('path.hs-gistar').count()} hexagons drawn, the API has ${gi.features.length}`);
+  await page.selectOption('#hs-grid', 'commune');
+  await waitFor(() => document.querySelector('#hs-legend-gistar').dataset.grid === 'commune' && document.querySelector('#hs-legend-gistar').dataset.state === 'ready');
+});
+
+await step('Cụm đề xuất: as many suggested clusters on the map as the API gives, each with its count', async () => {
+  const fc = await apiNat(`/v1/analytics/clusters?province=${HP}&eps_m=150&min_points=3`);
+  expect(fc.features.length > 0, 'the API gives no cluster');
+  await switchOn('clusters');
+  const n = await page.locator('path.hs-cluster').count();
+  expect(n === fc.features.length, `${n} clusters drawn, the API has ${fc.features.length}`);
+  expect((await page.getAttribute('#hs-legend-clusters', 'data-count')) === String(fc.features.length), 'the clusters legend has another count');
+  const counts = (await page.evaluate(() => Array.from(document.querySelectorAll('path.hs-cluster')).map((p) => Number(p.dataset.count)))).sort();
+  const want = fc.features.map((f) => f.properties.count).sort();
+  expect(JSON.stringify(counts) === JSON.stringify(want), `cluster sizes ${counts}, the API ${want}`);
+  const first = fc.features[0].properties;
+  const pop = await popupOf(`path.hs-cluster[data-cluster="${first.cluster}"]`);
+  const ptext = await pop.innerText();
+  expect(ptext.includes('Cụm đề xuất tụ điểm') && ptext.includes('Số điểm trong cụm') && ptext.includes(String(first.count)), `the cluster popup says "${ptext}"`);
+  console.log(`     ${n} clusters`);
+});
+
+await step('Xu hướng điểm nóng: the legend lists the patterns of the API, the popup a strip of the periods', async () => {
+  const fc = await apiNat(`/v1/analytics/emerging?province=${HP}&grid=commune&step=quarter&periods=12&measure=active`);
+  expect(Array.isArray(fc.periods) && fc.periods.length === 12, `the API gives ${fc.periods && fc.periods.length} periods`);
+  await switchOn('emerging');
+  const lg = page.locator('#hs-legend-emerging');
+  const want = [...new Set(fc.features.map((f) => f.properties.pattern))].sort();
+  const got = (await lg.getAttribute('data-patterns')).split(',').filter(Boolean).sort();
+  expect(JSON.stringify(got) === JSON.stringify(want), `the legend lists ${got}, the API ${want}`);
+  const items = await page.evaluate(() => Array.from(document.querySelectorAll('#hs-legend-emerging li[data-pattern]')).map((li) => [li.dataset.pattern, li.innerText.trim()]));
+  expect(items.length === want.length, `${items.length} legend rows for ${want.length} patterns`);
+  for (const [pat, text] of items) {
+    const label = fc.features.find((f) => f.properties.pattern === pat).properties.label;
+    expect(text.startsWith(label), `legend row ${pat} says "${text}", the API "${label}"`);
+  }
+  expect((await page.locator('path.hs-emerging').count()) === fc.features.length, 'not every commune is drawn');
+  const f = fc.features.find((x) => x.properties.pattern !== 'no_pattern') || fc.features.find((x) => String(x.properties.id) === HOT_COMMUNE) || fc.features[0];
+  const pop = await popupOf(`path.hs-emerging[data-id="${f.properties.id}"]`);
+  const ptext = await pop.innerText();
+  expect(ptext.includes(f.properties.label), `the popup says "${ptext}", wanted "${f.properties.label}"`);
+  const bins = await page.evaluate(() => Array.from(document.querySelectorAll('.leaflet-popup .hs-strip rect')).map((r) => Number(r.dataset.bin)));
+  expect(JSON.stringify(bins) === JSON.stringify(f.properties.bins), `the strip shows ${bins}, the API ${f.properties.bins}`);
+  console.log(`     patterns: ${want.join(', ')}`);
+  await saveScreenshot(page, SHOT, '-hotspots');
+});
+
+await step('switching a layer off takes it and its legend off the map', async () => {
+  await closePopup();
+  await page.locator('#hs-on-gistar').uncheck();
+  await waitFor(() => !document.querySelector('path.hs-gistar') && !document.querySelector('#hs-legend-gistar'));
+  expect(await page.locator('#hs-legend-emerging').isVisible(), 'the other legends went too');
+});
+
+await step('an API error is shown in Vietnamese with the server\'s detail, then the layer loads again', async () => {
+  const detail = 'permutations=lỗi thử nghiệm';
+  await page.route('**/v1/analytics/gistar?**', (route) =>
+    route.fulfill({ status: 400, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400, detail }) })
+  );
+  await page.locator('#hs-on-gistar').check();
+  await waitFor(() => document.querySelector('#hs-status-gistar').dataset.state === 'error');
+  const text = (await page.locator('#hs-status-gistar').innerText()).trim();
+  expect(text === `Không tải được lớp Điểm nóng/điểm lạnh thống kê (Gi*): ${detail}`, `the error says "${text}"`);
+  const lg = (await page.locator('#hs-legend-gistar').innerText()).trim();
+  expect(lg.includes(detail), `the Gi* legend says "${lg}" on an error`);
+  expect((await page.locator('path.hs-gistar').count()) === 0, 'Gi* shapes drawn from an error');
+  await page.unroute('**/v1/analytics/gistar?**');
+  // The browser logs the refused request itself: not an error of the page.
+  for (let i = consoleErrors.length - 1; i >= 0; i -= 1) if (consoleErrors[i].includes('/v1/analytics/gistar') && consoleErrors[i].includes('400')) consoleErrors.splice(i, 1);
+  await page.selectOption('#hs-grid', 'hex2000');
+  await layerReady('gistar');
+  expect((await page.locator('path.hs-gistar').count()) > 0, 'no Gi* shapes after the error');
 });
 
 await step('no console errors and no request left 127.0.0.1', async () => {

@@ -700,6 +700,49 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> (Output, bool) 
 }
 
 // ---------------------------------------------------------------------------------------------
+// A dated registry
+// ---------------------------------------------------------------------------------------------
+
+/// One hotspot of a dated registry: position, kind, `reported_on`, and its lifecycle steps
+/// `(to, on)` in order.
+pub type DatedHotspot<'a> = ((f64, f64), &'a str, &'a str, Vec<(&'a str, &'a str)>);
+
+impl TestServer {
+    /// Imports `rows` as CSV (`Điểm mẫu {i}`, status `reported`) through `POST
+    /// /v1/import/hotspots`, then records each one's dated steps through `POST
+    /// /v1/hotspots/{id}/transitions`; returns the first id (the rest follow in order).
+    pub fn import_dated_hotspots(&self, admin: &str, rows: &[DatedHotspot<'_>]) -> i64 {
+        let mut csv = String::from("lon,lat,name,kind,status,reported_on\n");
+        for (i, ((lon, lat), kind, reported, _)) in rows.iter().enumerate() {
+            csv.push_str(&format!(
+                "{lon},{lat},Điểm mẫu {i},{kind},reported,{reported}\n"
+            ));
+        }
+        let r = self.request(
+            "POST",
+            "/v1/import/hotspots",
+            Some(admin),
+            &[("Content-Type", "text/csv")],
+            Some(csv.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "import: {}", r.describe());
+        let first = r.json()["first_id"].as_i64().expect("first_id");
+        for (i, (_, _, _, steps)) in rows.iter().enumerate() {
+            for (to, on) in steps {
+                let r = self.send_json(
+                    "POST",
+                    &format!("/v1/hotspots/{}/transitions", first + i as i64),
+                    Some(admin),
+                    &serde_json::json!({ "to": to, "on": on }),
+                );
+                assert_eq!(r.status, 200, "#{i} → {to} on {on}: {}", r.describe());
+            }
+        }
+        first
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Crashes
 // ---------------------------------------------------------------------------------------------
 
