@@ -13,7 +13,7 @@ use std::io::Cursor;
 use std::path::Path;
 use std::process::Command;
 
-use common::{DataDir, TestServer, external_tool_missing, path_str, runs, vigil_ok};
+use common::{DataDir, TestServer, external_tool_missing, path_str, runs};
 use serde_json::{Value, json};
 
 /// Hotspots: (commune point, kind, reported_on, dated steps). Commune A is 02200, B 02201 (both
@@ -93,28 +93,9 @@ fn history() -> Vec<(
     ]
 }
 
-/// The seeded scene of tests/review.rs, on the border of communes 02200 and 02201.
+/// The review tests' seeded scene (`common::review_scene`).
 fn scene(dir: &Path) -> String {
-    vigil_ok(&[
-        "sample-imagery",
-        "--out",
-        path_str(dir),
-        "--name",
-        "r",
-        "--seed",
-        "9003",
-        "--size",
-        "1024",
-        "--layout",
-        "rgbn",
-        "--gsd",
-        "0.05",
-        "--crs",
-        "EPSG:32648",
-        "--center",
-        "105.2,22.0",
-    ]);
-    dir.join("r.tif").display().to_string()
+    common::review_scene(dir)
 }
 
 fn ok_json(r: common::Response, what: &str) -> Value {

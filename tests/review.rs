@@ -11,29 +11,9 @@ use std::path::Path;
 use common::{DataDir, TestServer, path_str, vigil_ok};
 use serde_json::{Value, json};
 
-/// A seeded scene in province 08 of the test boundaries (the classifier finds poppy and
-/// cannabis plots in it).
+/// The review tests' seeded scene (`common::review_scene`).
 fn scene(dir: &Path) -> String {
-    vigil_ok(&[
-        "sample-imagery",
-        "--out",
-        path_str(dir),
-        "--name",
-        "r",
-        "--seed",
-        "9003",
-        "--size",
-        "1024",
-        "--layout",
-        "rgbn",
-        "--gsd",
-        "0.05",
-        "--crs",
-        "EPSG:32648",
-        "--center",
-        "105.2,22.0",
-    ]);
-    dir.join("r.tif").display().to_string()
+    common::review_scene(dir)
 }
 
 /// The scene flown in January 2026 into a fresh data dir (with `config` as its vigil.toml), served.

@@ -12,30 +12,16 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{
-    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, runs,
-};
+use common::{DataDir, TUYEN_QUANG, TestServer, describe_output};
 
 /// Generous: a cold Chromium start plus the map's requests on a 2-core machine.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[test]
 fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
-    let browser_dir = manifest_dir().join("tests/browser");
-    let script = browser_dir.join("hotspot_map.mjs");
-    if external_tool_missing(runs("node", &["--version"]), "node")
-        || external_tool_missing(
-            browser_dir.join("node_modules/playwright-core").is_dir(),
-            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
-        )
-        || external_tool_missing(
-            Path::new("/usr/bin/chromium").exists(),
-            "chromium (/usr/bin/chromium)",
-        )
-    {
+    let Some((browser_dir, script)) = common::browser_script("hotspot_map.mjs") else {
         return;
-    }
-    assert!(script.is_file(), "{} is missing", script.display());
+    };
 
     let data = DataDir::with_boundaries();
     let analyst = data.add_user("analyst-08", "analyst", &[TUYEN_QUANG], false);

@@ -22,9 +22,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::{
-    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, runs,
-};
+use common::{DataDir, TUYEN_QUANG, TestServer, describe_output};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -202,21 +200,9 @@ fn kpis(server: &TestServer, token: &str, query: &str) -> Value {
 
 #[test]
 fn a_province_08_analyst_reads_the_dashboard_in_headless_chromium() {
-    let browser_dir = manifest_dir().join("tests/browser");
-    let script = browser_dir.join("dashboard.mjs");
-    if external_tool_missing(runs("node", &["--version"]), "node")
-        || external_tool_missing(
-            browser_dir.join("node_modules/playwright-core").is_dir(),
-            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
-        )
-        || external_tool_missing(
-            Path::new("/usr/bin/chromium").exists(),
-            "chromium (/usr/bin/chromium)",
-        )
-    {
+    let Some((browser_dir, script)) = common::browser_script("dashboard.mjs") else {
         return;
-    }
-    assert!(script.is_file(), "{} is missing", script.display());
+    };
     let work = tempfile::Builder::new()
         .prefix("vigil-web-dashboard-")
         .tempdir()

@@ -23,8 +23,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use common::{
-    BAC_NINH, DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing,
-    ingest_scene, manifest_dir, runs, sample_scene,
+    BAC_NINH, DataDir, TUYEN_QUANG, TestServer, describe_output, ingest_scene, sample_scene,
 };
 
 /// A cold Chromium start, the map's requests and two chip renders on a 2-core machine.
@@ -35,21 +34,9 @@ const CENTRE: &str = "105.2,22.0";
 
 #[test]
 fn flagged_plots_layer_explains_flags_to_a_province_08_analyst_in_headless_chromium() {
-    let browser_dir = manifest_dir().join("tests/browser");
-    let script = browser_dir.join("flags.mjs");
-    if external_tool_missing(runs("node", &["--version"]), "node")
-        || external_tool_missing(
-            browser_dir.join("node_modules/playwright-core").is_dir(),
-            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
-        )
-        || external_tool_missing(
-            Path::new("/usr/bin/chromium").exists(),
-            "chromium (/usr/bin/chromium)",
-        )
-    {
+    let Some((browser_dir, script)) = common::browser_script("flags.mjs") else {
         return;
-    }
-    assert!(script.is_file(), "{} is missing", script.display());
+    };
 
     let data = DataDir::with_boundaries();
     // A registry hotspot 40 m from the scene centre, so flags list it among `near_hotspots`.

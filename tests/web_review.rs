@@ -21,16 +21,12 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
-use common::{
-    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, ingest_scene,
-    manifest_dir, runs, sample_scene,
-};
+use common::{DataDir, TUYEN_QUANG, TestServer, describe_output, ingest_scene, sample_scene};
 
 /// A cold Chromium start and some forty page interactions on a 2-core machine.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
@@ -42,21 +38,9 @@ const CENTRE_B: &str = "105.32,22.12";
 
 #[test]
 fn a_province_08_reviewer_reviews_flags_end_to_end_in_headless_chromium() {
-    let browser_dir = manifest_dir().join("tests/browser");
-    let script = browser_dir.join("review.mjs");
-    if external_tool_missing(runs("node", &["--version"]), "node")
-        || external_tool_missing(
-            browser_dir.join("node_modules/playwright-core").is_dir(),
-            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
-        )
-        || external_tool_missing(
-            Path::new("/usr/bin/chromium").exists(),
-            "chromium (/usr/bin/chromium)",
-        )
-    {
+    let Some((browser_dir, script)) = common::browser_script("review.mjs") else {
         return;
-    }
-    assert!(script.is_file(), "{} is missing", script.display());
+    };
 
     let work = tempfile::Builder::new()
         .prefix("vigil-web-review-")

@@ -17,9 +17,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{
-    DataDir, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir, runs,
-};
+use common::{DataDir, TUYEN_QUANG, TestServer, describe_output, manifest_dir};
 
 /// A cold Chromium start, a resumed upload and an ingest on a 2-core machine.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
@@ -29,21 +27,9 @@ const CHUNK_BYTES: u64 = 65_536;
 
 #[test]
 fn operator_upload_resumes_after_reload_and_the_survey_shows_on_the_map_in_headless_chromium() {
-    let browser_dir = manifest_dir().join("tests/browser");
-    let script = browser_dir.join("upload.mjs");
-    if external_tool_missing(runs("node", &["--version"]), "node")
-        || external_tool_missing(
-            browser_dir.join("node_modules/playwright-core").is_dir(),
-            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
-        )
-        || external_tool_missing(
-            Path::new("/usr/bin/chromium").exists(),
-            "chromium (/usr/bin/chromium)",
-        )
-    {
+    let Some((browser_dir, script)) = common::browser_script("upload.mjs") else {
         return;
-    }
-    assert!(script.is_file(), "{} is missing", script.display());
+    };
     let sample = manifest_dir().join("sample-imagery/poppy-utm48n-rgba.tif");
     let sample2 = manifest_dir().join("sample-imagery/mixed-vn2000-rgbn.tif");
     let size = std::fs::metadata(&sample)

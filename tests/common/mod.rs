@@ -769,6 +769,53 @@ impl TestServer {
     }
 }
 
+/// The browser tests' directory and its script `name`, or `None` (the test skips, or fails in CI:
+/// see [`external_tool_missing`]) when node, playwright-core or Chromium is missing.
+pub fn browser_script(name: &str) -> Option<(PathBuf, PathBuf)> {
+    let browser_dir = manifest_dir().join("tests/browser");
+    let script = browser_dir.join(name);
+    if external_tool_missing(runs("node", &["--version"]), "node")
+        || external_tool_missing(
+            browser_dir.join("node_modules/playwright-core").is_dir(),
+            "playwright-core (tests/browser/node_modules, from `npm ci` in tests/browser)",
+        )
+        || external_tool_missing(
+            Path::new("/usr/bin/chromium").exists(),
+            "chromium (/usr/bin/chromium)",
+        )
+    {
+        return None;
+    }
+    assert!(script.is_file(), "{} is missing", script.display());
+    Some((browser_dir, script))
+}
+
+/// The seeded scene of the review and report tests: 1024² RGBN at 5 cm in UTM 48N, centred on
+/// the border of communes 02200 and 02201 (province 08); the classifier finds poppy and cannabis
+/// plots in it. Returns the GeoTIFF's path.
+pub fn review_scene(dir: &Path) -> String {
+    vigil_ok(&[
+        "sample-imagery",
+        "--out",
+        path_str(dir),
+        "--name",
+        "r",
+        "--seed",
+        "9003",
+        "--size",
+        "1024",
+        "--layout",
+        "rgbn",
+        "--gsd",
+        "0.05",
+        "--crs",
+        "EPSG:32648",
+        "--center",
+        "105.2,22.0",
+    ]);
+    dir.join("r.tif").display().to_string()
+}
+
 /// `vigil sample-imagery`: a 1024 × 1024 16-bit RGBN scene at 6 cm around `centre`.
 pub fn sample_scene(dir: &Path, name: &str, seed: &str, centre: &str) -> PathBuf {
     let out = dir.join(name);
