@@ -40,6 +40,9 @@ pub const MAX_PERIODS: usize = 60;
 pub const MIN_PERIODS: usize = 3;
 /// Most cells of the grid that sets the heat map's colour scale.
 const SCALE_GRID_CELLS: f64 = 4_000_000.0;
+/// Most unit sets, and colour scales per area, kept in the cache (callers choose hexagon sizes
+/// and bandwidths freely).
+const MAX_CACHED: usize = 64;
 /// Heat map zooms served.
 pub const DENSITY_MIN_ZOOM: u8 = 4;
 pub const DENSITY_MAX_ZOOM: u8 = 18;
@@ -316,6 +319,10 @@ impl Vigil {
         let mut cache = self.analytics.units.lock();
         match cache.as_mut() {
             Some((built_from, sets)) if Arc::ptr_eq(built_from, &bi) => {
+                // Callers choose cell sizes freely: keep the cache bounded.
+                if sets.len() >= MAX_CACHED {
+                    sets.clear();
+                }
                 sets.insert(key, set.clone());
             }
             _ => *cache = Some((bi, HashMap::from([(key, set.clone())]))),
@@ -581,6 +588,9 @@ impl Vigil {
         let grid = quartic_density(&points, bbox, bandwidth_m, cell_m)?;
         let max = grid.max();
         if let Some(s) = self.analytics.density.lock().get_mut(area) {
+            if s.max.len() >= MAX_CACHED {
+                s.max.clear();
+            }
             s.max.insert(key, max);
         }
         Ok(max)
