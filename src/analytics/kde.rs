@@ -216,7 +216,14 @@ pub fn kernel_density(
                 .sin_cos()
         })
         .collect();
-    let (sorted, starts, half_angles) = (&sorted, &starts, &half_angles);
+    let rows_kernel = RowKernel {
+        west,
+        step: cell_lon,
+        h2,
+        inv_h2,
+        kernel,
+    };
+    let (sorted, starts, half_angles, rows_kernel) = (&sorted, &starts, &half_angles, &rows_kernel);
     std::thread::scope(|s| {
         for (b, out) in values.chunks_mut(band * cols).enumerate() {
             s.spawn(move || {
@@ -241,33 +248,13 @@ pub fn kernel_density(
                     }
                     let (sp, cp) = (lat / 2.0).to_radians().sin_cos();
                     for r in first as usize..=last as usize {
-                        let clat = north - (r as f64 + 0.5) * cell_lat;
-                        let dy = (clat - lat) * M_PER_DEG;
-                        let rest = h2 - dy * dy;
-                        if rest <= 0.0 {
-                            continue;
-                        }
-                        // cos((clat + lat)/2) from the row's and the point's half-angles.
-                        let (sr, cr) = half_angles[r];
-                        let m_lon = M_PER_DEG * (cr * cp - sr * sp);
-                        let half = rest.sqrt() / m_lon;
-                        let c0 = ((lon - half - west) / cell_lon - 0.5).ceil().max(0.0);
-                        let c1 = ((lon + half - west) / cell_lon - 0.5)
-                            .floor()
-                            .min(cols as f64 - 1.0);
-                        if c0 > c1 {
-                            continue;
-                        }
-                        let row = &mut acc[(r - r0) * cols..(r - r0 + 1) * cols];
-                        let (c0, c1) = (c0 as usize, c1 as usize);
-                        spread_row(
-                            &mut row[c0..=c1],
-                            (west + (c0 as f64 + 0.5) * cell_lon - lon) * m_lon,
-                            cell_lon * m_lon,
-                            dy * dy * inv_h2,
-                            inv_h2,
+                        rows_kernel.add(
+                            &mut acc[(r - r0) * cols..(r - r0 + 1) * cols],
+                            north - (r as f64 + 0.5) * cell_lat,
+                            half_angles[r],
+                            [lon, lat],
+                            (sp, cp),
                             w,
-                            kernel,
                         );
                     }
                 }
@@ -289,6 +276,59 @@ pub fn kernel_density(
         bandwidth_m: h,
         values,
     })
+}
+
+/// Adds a point's kernel to rows of cells `step` degrees wide from `west` (a grid's rows or a
+/// tile's pixel rows): the part of [`kernel_density`] and [`density_tile`] that is the same.
+struct RowKernel {
+    west: f64,
+    step: f64,
+    h2: f64,
+    inv_h2: f64,
+    kernel: Kernel,
+}
+
+impl RowKernel {
+    /// Adds the point `[lon, lat]` (weight `w`, `(sin, cos)` of half its latitude `half_point`)
+    /// to `row`, the cells of the row centred on latitude `clat` (half-angle `half_row`); nothing
+    /// when the row is beyond the bandwidth.
+    #[inline]
+    fn add(
+        &self,
+        row: &mut [f64],
+        clat: f64,
+        half_row: (f64, f64),
+        [lon, lat]: [f64; 2],
+        half_point: (f64, f64),
+        w: f64,
+    ) {
+        let dy = (clat - lat) * M_PER_DEG;
+        let rest = self.h2 - dy * dy;
+        if rest <= 0.0 {
+            return;
+        }
+        // cos((clat + lat)/2) from the row's and the point's half-angles.
+        let ((sr, cr), (sp, cp)) = (half_row, half_point);
+        let m_lon = M_PER_DEG * (cr * cp - sr * sp);
+        let half = rest.sqrt() / m_lon;
+        let c0 = ((lon - half - self.west) / self.step - 0.5).ceil().max(0.0);
+        let c1 = ((lon + half - self.west) / self.step - 0.5)
+            .floor()
+            .min(row.len() as f64 - 1.0);
+        if c0 > c1 {
+            return;
+        }
+        let (c0, c1) = (c0 as usize, c1 as usize);
+        spread_row(
+            &mut row[c0..=c1],
+            (self.west + (c0 as f64 + 0.5) * self.step - lon) * m_lon,
+            self.step * m_lon,
+            dy * dy * self.inv_h2,
+            self.inv_h2,
+            w,
+            self.kernel,
+        );
+    }
 }
 
 /// Adds one point's kernel to a run of cells in a row: `dx0` is the east offset in metres of the
@@ -383,6 +423,13 @@ pub fn density_tile(
     let h_lon = h / (M_PER_DEG * widest);
     let h2 = h * h;
     let inv_h2 = 1.0 / h2;
+    let rows_kernel = RowKernel {
+        west,
+        step: lon_step,
+        h2,
+        inv_h2,
+        kernel,
+    };
     let mut acc = vec![0f64; size * size];
     for (k, &[lon, lat]) in points.iter().enumerate() {
         if lat < south - h_lat || lat > north + h_lat || lon < west - h_lon || lon > east + h_lon {
@@ -394,30 +441,13 @@ pub fn density_tile(
         let r1 = lats.partition_point(|&l| l >= lat - h_lat);
         let (sp, cp) = (lat / 2.0).to_radians().sin_cos();
         for (r, &clat) in lats.iter().enumerate().take(r1).skip(r0) {
-            let dy = (clat - lat) * M_PER_DEG;
-            let rest = h2 - dy * dy;
-            if rest <= 0.0 {
-                continue;
-            }
-            let (sr, cr) = half_angles[r];
-            let m_lon = M_PER_DEG * (cr * cp - sr * sp);
-            let half = rest.sqrt() / m_lon;
-            let c0 = ((lon - half - west) / lon_step - 0.5).ceil().max(0.0);
-            let c1 = ((lon + half - west) / lon_step - 0.5)
-                .floor()
-                .min(size as f64 - 1.0);
-            if c0 > c1 {
-                continue;
-            }
-            let (c0, c1) = (c0 as usize, c1 as usize);
-            spread_row(
-                &mut acc[r * size + c0..=r * size + c1],
-                (west + (c0 as f64 + 0.5) * lon_step - lon) * m_lon,
-                lon_step * m_lon,
-                dy * dy * inv_h2,
-                inv_h2,
+            rows_kernel.add(
+                &mut acc[r * size..(r + 1) * size],
+                clat,
+                half_angles[r],
+                [lon, lat],
+                (sp, cp),
                 w,
-                kernel,
             );
         }
     }
