@@ -1201,9 +1201,37 @@
     }
   }
 
+  /** A share 0..1 as a percentage ("87 %"); `unknown` when not a number. */
+  function pct(share) {
+    const n = Number(share);
+    if (!isFinite(n)) return t('unknown');
+    try {
+      return new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { style: 'percent', maximumFractionDigits: 0 }).format(n);
+    } catch (_) {
+      return `${Math.round(n * 100)} %`;
+    }
+  }
+
+  /** An area in m², one decimal. */
+  function area(m2) {
+    const n = Number(m2);
+    if (!isFinite(n)) return t('unknown');
+    return `${num(Math.round(n * 10) / 10)} m²`;
+  }
+
+  /** A signed number with two decimals and a real minus sign ("+1,25", "−0,5"). */
+  function signed(z) {
+    const n = Number(z);
+    const abs = num(Math.round(Math.abs(n) * 100) / 100);
+    return n > 0 ? `+${abs}` : n < 0 ? `−${abs}` : abs;
+  }
+
   window.VigilI18n = {
     t,
     num,
+    pct,
+    area,
+    signed,
     setLang,
     applyStatic,
     get lang() {

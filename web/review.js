@@ -113,25 +113,7 @@
   const classLabel = (code, server) => label('class', code, server);
   const replanting = (f) => f && f.replanting_of !== null && f.replanting_of !== undefined;
 
-  function pct(conf) {
-    const n = Number(conf);
-    if (!isFinite(n)) return t('unknown');
-    try {
-      return new Intl.NumberFormat(I.lang === 'vi' ? 'vi-VN' : 'en-GB', { style: 'percent', maximumFractionDigits: 0 }).format(n);
-    } catch (_) {
-      return `${Math.round(n * 100)} %`;
-    }
-  }
-  function area(m2) {
-    const n = Number(m2);
-    if (!isFinite(n)) return t('unknown');
-    return `${I.num(Math.round(n * 10) / 10)} m²`;
-  }
-  function signed(z) {
-    const n = Number(z);
-    const abs = I.num(Math.round(Math.abs(n) * 100) / 100);
-    return n > 0 ? `+${abs}` : n < 0 ? `−${abs}` : abs;
-  }
+  const { pct, area, signed } = I;
 
   function chip(code, text, cls) {
     const h = S.ctx.h;
