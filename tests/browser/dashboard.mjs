@@ -18,7 +18,7 @@
 
 import { chromium } from 'playwright-core';
 import { readFile } from 'node:fs/promises';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -83,24 +83,12 @@ async function pageState() {
     .catch(() => null);
 }
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    const msg = e instanceof CheckFailed ? e.message : (e && e.stack) || String(e);
-    console.error(`FAIL ${name}: ${msg}`);
-    if (blocked.length) console.error(`  requests to other hosts: ${blocked.join(', ')}`);
-    if (consoleErrors.length) console.error(`  console errors: ${consoleErrors.join(' | ')}`);
+const step = stepRunner({ results, blocked, consoleErrors, screenshot, finish,
+  diagnose: async () => {
     const s = await pageState();
     if (s) console.error(`  page state: ${JSON.stringify(s)}`);
-    await screenshot();
-    await finish(1);
   }
-}
+});
 
 setTimeout(async () => {
   console.error(`FAIL the whole test took longer than ${TOTAL_TIMEOUT_MS} ms`);

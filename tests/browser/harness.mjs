@@ -77,3 +77,29 @@ export async function finishRun(name, results, browser, code, cleanup = () => {}
   cleanup();
   process.exit(code);
 }
+
+/**
+ * The scripts' `step(name, fn)`: runs one named check, prints `ok` with its time, or on failure
+ * prints why (with requests to other hosts, console errors and what `diagnose` prints), saves a
+ * screenshot and ends the run with exit code 1.
+ */
+export function stepRunner({ results, blocked, consoleErrors, screenshot, finish, diagnose = async () => {} }) {
+  return async function step(name, fn) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push({ name, ok: true });
+      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      results.push({ name, ok: false });
+      const msg = e instanceof CheckFailed ? e.message : (e && e.stack) || String(e);
+      console.error(`FAIL ${name}: ${msg}`);
+      if (blocked.length) console.error(`  requests to other hosts: ${blocked.join(', ')}`);
+      const errors = consoleErrors.map((c) => (typeof c === 'string' ? c : c.text));
+      if (errors.length) console.error(`  console errors: ${errors.join(' | ')}`);
+      await diagnose();
+      await screenshot();
+      await finish(1);
+    }
+  };
+}

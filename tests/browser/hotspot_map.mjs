@@ -9,7 +9,7 @@
 // Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -58,22 +58,7 @@ const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 
 const finish = (code) => finishRun('hotspot_map', results, browser, code);
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    const msg = e instanceof CheckFailed ? e.message : (e && e.stack) || String(e);
-    console.error(`FAIL ${name}: ${msg}`);
-    if (blocked.length) console.error(`  requests to other hosts: ${blocked.join(', ')}`);
-    if (consoleErrors.length) console.error(`  console errors: ${consoleErrors.map((c) => c.text).join(' | ')}`);
-    await screenshot();
-    await finish(1);
-  }
-}
+const step = stepRunner({ results, blocked, consoleErrors, screenshot, finish });
 
 const overall = setTimeout(async () => {
   console.error(`FAIL the whole test took longer than ${TOTAL_TIMEOUT_MS} ms`);

@@ -15,7 +15,7 @@
 // (default 230000). Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -101,24 +101,12 @@ async function pageState() {
     .catch(() => null);
 }
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    const msg = e instanceof CheckFailed ? e.message : (e && e.stack) || String(e);
-    console.error(`FAIL ${name}: ${msg}`);
-    if (blocked.length) console.error(`  requests to other hosts: ${blocked.join(', ')}`);
-    if (consoleErrors.length) console.error(`  console errors: ${consoleErrors.join(' | ')}`);
+const step = stepRunner({ results, blocked, consoleErrors, screenshot, finish,
+  diagnose: async () => {
     const s = await pageState();
     if (s) console.error(`  page state: ${JSON.stringify(s)}`);
-    await screenshot();
-    await finish(1);
   }
-}
+});
 
 const overall = setTimeout(async () => {
   console.error(`FAIL the whole test took longer than ${TOTAL_TIMEOUT_MS} ms`);

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -90,28 +90,16 @@ const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-upload-test-'));
 const finish = (code) => finishRun('upload', results, browser, code, () => rmSync(tmp, { recursive: true, force: true }));
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    const msg = e instanceof CheckFailed ? e.message : (e && e.stack) || String(e);
-    console.error(`FAIL ${name}: ${msg}`);
-    if (blocked.length) console.error(`  requests to other hosts: ${blocked.join(', ')}`);
-    if (consoleErrors.length) console.error(`  console errors: ${consoleErrors.map((c) => c.text).join(' | ')}`);
+const step = stepRunner({ results, blocked, consoleErrors, screenshot, finish,
+  diagnose: async () => {
     if (page) {
       const items = await page
         .evaluate(() => Array.from(document.querySelectorAll('.upload-item')).map((li) => `${li.dataset.key} [${li.dataset.state}] ${li.innerText.replace(/\s+/g, ' ')}`))
         .catch(() => []);
       if (items.length) console.error(`  upload panel:\n    ${items.join('\n    ')}`);
     }
-    await screenshot();
-    await finish(1);
   }
-}
+});
 
 const overall = setTimeout(async () => {
   console.error(`FAIL the whole test took longer than ${TOTAL_TIMEOUT_MS} ms`);
