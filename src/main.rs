@@ -62,6 +62,22 @@ enum Command {
     /// Run a scene through ingest and the classifier and score its flags against ground truth:
     /// object-level precision, recall and F1 per class, poppy by stage, false flags per hectare.
     Eval(EvalArgs),
+    /// Fit the model's confidence calibration on held-out labelled scenes (flags that found a
+    /// plot or not) and write the model with it: reviewers then see calibrated percentages.
+    Calibrate(CalibrateArgs),
+    /// Measure learning from reviewers: F1 on held-out scenes after fine-tuning a base model on
+    /// 0, 5, 10, 20, 50 … reviewed plots drawn from other scenes (as `vigil learn` does).
+    LearningCurve(LearningCurveArgs),
+    /// Train a province's own model from its reviewers' decisions (confirmed and rejected
+    /// flags) in seconds; the province's next surveys are classified with it
+    /// (DATA_DIR/models/province-CODE.json; other provinces keep the base model).
+    Learn {
+        #[command(flatten)]
+        common: Common,
+        /// Province code.
+        #[arg(long)]
+        province: String,
+    },
     /// Classify ready surveys again (e.g. after `vigil train`, with `[classify] model` set): their
     /// flags are replaced in one transaction; superseded flags keep their review history.
     Reclassify {
@@ -126,9 +142,25 @@ struct ReportArgs {
 #[derive(Args)]
 struct EvalArgs {
     /// The scene (GeoTIFF).
-    scene: PathBuf,
+    #[arg(required_unless_present_any = ["dir", "negative"])]
+    scene: Option<PathBuf>,
     /// Its ground truth (GeoJSON with `class` and, for poppy, `stage`).
-    truth: PathBuf,
+    #[arg(requires = "scene")]
+    truth: Option<PathBuf>,
+    /// Also every SCENE.tif with SCENE.truth.geojson beside it in these directories; prints the
+    /// per-condition breakdown (mean F1 of flowering poppy + cannabis, cannabis and
+    /// pre-flowering recall, false flags per hectare, calibration error).
+    #[arg(long)]
+    dir: Vec<PathBuf>,
+    /// Scenes with no poppy or cannabis anywhere (e.g. real photographs): every flag is false.
+    #[arg(long)]
+    negative: Vec<PathBuf>,
+    /// Exit with an error when the mean F1 over the labelled scenes is below this.
+    #[arg(long)]
+    min_f1: Option<f64>,
+    /// Exit with an error when false flags per hectare on the negative scenes exceed this.
+    #[arg(long)]
+    max_false_per_ha: Option<f64>,
     /// Model file (default: the built-in model).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -138,6 +170,37 @@ struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct LearningCurveArgs {
+    /// The model to start from (e.g. trained on the other generator).
+    #[arg(long)]
+    model: PathBuf,
+    /// Scenes whose plots play the reviewed ones (SCENE.tif + SCENE.truth.geojson).
+    #[arg(long)]
+    review_dir: PathBuf,
+    /// Held-out scenes the F1 is measured on.
+    #[arg(long)]
+    held_out_dir: PathBuf,
+    /// Numbers of reviewed plots.
+    #[arg(long, value_delimiter = ',', default_value = "0,5,10,20,50")]
+    steps: Vec<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct CalibrateArgs {
+    /// Model file to calibrate.
+    #[arg(long)]
+    model: PathBuf,
+    /// Model file to write (may be the same).
+    #[arg(long)]
+    out: PathBuf,
+    /// Directories of SCENE.tif with SCENE.truth.geojson beside them, held out from training.
+    #[arg(long, required = true)]
+    dir: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -166,6 +229,10 @@ struct TrainArgs {
     /// report the effect against the model in use there).
     #[arg(long, value_name = "DATA_DIR")]
     feedback: Option<PathBuf>,
+    /// Random lights (white balance, exposure, haze, shadow, blur, noise) each training scene
+    /// is also seen under.
+    #[arg(long, default_value_t = 2)]
+    augment: usize,
     /// Labelled scenes: GeoTIFFs with NAME.truth.geojson beside them.
     scenes: Vec<PathBuf>,
 }
@@ -219,6 +286,23 @@ struct SampleImageryArgs {
     /// Comma-separated classes that must appear (default: all).
     #[arg(long, value_delimiter = ',')]
     classes: Vec<vigil::sample::Class>,
+    /// Field condition beyond the seeded range: normal, haze, shadow, dark, warm, cool, bright.
+    #[arg(long, value_parser = parse_condition)]
+    condition: Option<vigil::sample::Condition>,
+    /// Write this many scenes (seeds SEED, SEED+1, …) cycling layouts, CRSs, ground resolutions
+    /// (3–16 cm) and conditions, as `vigil train --generate` draws them; --name, --gsd,
+    /// --layout, --crs and --condition are then ignored.
+    #[arg(long)]
+    suite: Option<usize>,
+}
+
+fn parse_condition(s: &str) -> Result<vigil::sample::Condition, String> {
+    vigil::sample::Condition::parse(s).ok_or_else(|| {
+        format!(
+            "unknown condition {s:?}; one of {}",
+            vigil::sample::Condition::ALL.map(|c| c.name()).join(", ")
+        )
+    })
 }
 
 #[derive(Subcommand)]
@@ -342,9 +426,277 @@ fn init_logging(cfg: &Config) {
     }
 }
 
+/// Labelled scenes in directories: every SCENE.tif with SCENE.truth.geojson beside it.
+fn labelled_in(dirs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut out = Vec::new();
+    for d in dirs {
+        let mut found: Vec<_> = std::fs::read_dir(d)
+            .with_context(|| format!("cannot read {}", d.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "tif"))
+            .filter(|p| p.with_extension("truth.geojson").exists())
+            .collect();
+        found.sort();
+        anyhow::ensure!(
+            !found.is_empty(),
+            "{}: no SCENE.tif with SCENE.truth.geojson",
+            d.display()
+        );
+        out.extend(found.into_iter().map(|p| {
+            let t = p.with_extension("truth.geojson");
+            (p, t)
+        }));
+    }
+    Ok(out)
+}
+
+/// A service on a scratch data directory, classifying with `model`.
+fn scratch_vigil(model: Option<PathBuf>) -> anyhow::Result<(Vigil, PathBuf)> {
+    let work = tempfile_dir()?;
+    let mut cfg = Config::default();
+    cfg.server.data_dir = work.clone();
+    cfg.log.level = "warn".into();
+    cfg.classify.model = model;
+    cfg.validate()?;
+    init_logging(&cfg);
+    Ok((
+        Vigil::open(cfg).context("cannot open a scratch store")?,
+        work,
+    ))
+}
+
+/// `vigil learning-curve`.
+fn cli_learning_curve(a: LearningCurveArgs) -> anyhow::Result<()> {
+    use vigil::classify::{eval, model, train};
+    let base = model::Model::load(&a.model)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let work = tempfile_dir()?;
+    let mut plots = Vec::new();
+    for (tif, truth) in labelled_in(std::slice::from_ref(&a.review_dir))? {
+        let p = train::collect_plots(
+            &train::LabelledScene { tif, truth },
+            &work.join("tiles"),
+            threads,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        plots.extend(p);
+    }
+    let held = labelled_in(std::slice::from_ref(&a.held_out_dir))?;
+    eprintln!(
+        "{} review plots ({} poppy or cannabis); {} held-out scenes",
+        plots.len(),
+        plots.iter().filter(|p| p.class < 2).count(),
+        held.len()
+    );
+    println!("reviewed plots  cells   mean F1  cannabis  false flags/ha");
+    for &n in &a.steps {
+        let cells = vigil::service_learn::reviewed_sample(&plots, n, a.seed);
+        let m = if n == 0 {
+            base.clone()
+        } else {
+            vigil::service_learn::fine_tune_model(
+                &base,
+                &cells,
+                &format!("{}+curve-{n}", base.version),
+            )
+        };
+        let path = work.join(format!("curve-{n}.json"));
+        std::fs::write(&path, serde_json::to_string(&m)?)?;
+        let (v, dir) = scratch_vigil(Some(path))?;
+        let mut scores = Vec::new();
+        for (scene, truth) in &held {
+            scores.push(
+                v.evaluate_scene(scene, Some(truth), eval::DEFAULT_IOU_THRESHOLD)?
+                    .score,
+            );
+        }
+        drop(v);
+        let _ = std::fs::remove_dir_all(dir);
+        let all = &eval::summarise(&scores)[0];
+        let num = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "{n:>14}  {:>5}  {:>8}  {:>8}  {:>14.2}",
+            cells.len(),
+            num(all.mean_f1),
+            num(all.cannabis_recall),
+            all.false_flags_per_ha
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+/// `vigil calibrate`: the model's flags on held-out scenes, then Platt scaling.
+fn cli_calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
+    use vigil::classify::{eval, model};
+    let mut m = model::Model::load(&a.model)?;
+    m.calibration = None;
+    let scenes = labelled_in(&a.dir)?;
+    let raw_path = tempfile_dir()?.join("raw-model.json");
+    std::fs::write(&raw_path, serde_json::to_string(&m)?)?;
+    let (v, work) = scratch_vigil(Some(raw_path.clone()))?;
+    let flags = (|| -> anyhow::Result<Vec<(f64, bool)>> {
+        let mut flags = Vec::new();
+        for (scene, truth) in &scenes {
+            let e = v.evaluate_scene(scene, Some(truth), eval::DEFAULT_IOU_THRESHOLD)?;
+            eprintln!("{}: {} flags", e.score.scene, e.score.flags.len());
+            flags.extend(e.score.flags);
+        }
+        Ok(flags)
+    })();
+    drop(v);
+    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(raw_path.parent().expect("scratch dir"));
+    let flags = flags?;
+    let mut c = model::Calibration::fit(&flags).with_context(|| {
+        format!(
+            "{} flags are too few to calibrate (at least 10)",
+            flags.len()
+        )
+    })?;
+    let after: Vec<(f64, bool)> = flags.iter().map(|&(p, ok)| (c.apply(p), ok)).collect();
+    let before = eval::expected_calibration_error(&flags, 10);
+    let after_ece = eval::expected_calibration_error(&after, 10);
+    c.fitted_on = serde_json::json!({
+        "scenes": scenes.iter().map(|(s, _)| s.file_name().map(|f| f.to_string_lossy().to_string())).collect::<Vec<_>>(),
+        "flags": flags.len(),
+        "ece_before": before,
+        "ece_after": after_ece,
+        "reliability_after": eval::reliability(&after, 10),
+    });
+    println!(
+        "{} flags from {} scenes: a {:.3}, b {:.3}; ECE {:.3} → {:.3} (on the calibration scenes)",
+        flags.len(),
+        scenes.len(),
+        c.a,
+        c.b,
+        before.unwrap_or(0.0),
+        after_ece.unwrap_or(0.0)
+    );
+    m.calibration = Some(c);
+    std::fs::write(&a.out, serde_json::to_string_pretty(&m)? + "\n")
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    Ok(())
+}
+
+/// `vigil eval`: one scene's report, or many scenes' per-condition breakdown.
+fn cli_eval(a: EvalArgs) -> anyhow::Result<()> {
+    use vigil::classify::eval;
+    let mut labelled: Vec<(PathBuf, PathBuf)> = Vec::new();
+    if let (Some(scene), Some(truth)) = (&a.scene, &a.truth) {
+        labelled.push((scene.clone(), truth.clone()));
+    }
+    labelled.extend(labelled_in(&a.dir)?);
+    let mut negative = a.negative.clone();
+    if let (Some(scene), None) = (&a.scene, &a.truth) {
+        negative.push(scene.clone());
+    }
+    let (v, work) = scratch_vigil(a.model.clone())?;
+    let single = labelled.len() == 1 && negative.is_empty() && a.dir.is_empty();
+    let outcome = (|| -> anyhow::Result<()> {
+        let mut scores = Vec::new();
+        let mut real = Vec::new();
+        let jobs = labelled
+            .iter()
+            .map(|(s, t)| (s, Some(t)))
+            .chain(negative.iter().map(|s| (s, None)));
+        for (scene, truth) in jobs {
+            let e = v.evaluate_scene(scene, truth.map(|t| t.as_path()), a.iou)?;
+            if single {
+                let report = e.report.as_ref();
+                if a.json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    match report {
+                        Some(r) => println!("{r}"),
+                        None => println!("{}", e.score.skipped.clone().unwrap_or_default()),
+                    }
+                    println!(
+                        "model {}; {} flags; classify {:.3} s",
+                        e.model_version.clone().unwrap_or_default(),
+                        e.score.flags.len(),
+                        e.classify_s
+                    );
+                }
+                return Ok(());
+            }
+            eprintln!(
+                "{} [{} {}]: F1 {} ({}/{} targets), pre-flowering {}/{}, {} false flags over {:.2} ha{}",
+                e.score.scene,
+                e.score.generator,
+                e.score.condition,
+                e.score.f1.map_or("—".into(), |f| format!("{f:.3}")),
+                e.score.targets_found,
+                e.score.targets,
+                e.score.pre_flowering_found,
+                e.score.pre_flowering,
+                e.score.false_flags,
+                e.score.area_ha,
+                e.score
+                    .skipped
+                    .as_ref()
+                    .map_or(String::new(), |s| format!(" ({s})"))
+            );
+            if truth.is_some() {
+                scores.push(e.score);
+            } else {
+                real.push(e.score);
+            }
+        }
+        let rows = eval::summarise(&scores);
+        let real_rows = eval::summarise(&real);
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "labelled": rows,
+                    "negative": real_rows.first(),
+                    "scenes": scores,
+                    "negative_scenes": real,
+                    "reliability": eval::reliability(
+                        &scores.iter().flat_map(|s| s.flags.iter().copied()).collect::<Vec<_>>(),
+                        10
+                    ),
+                }))?
+            );
+        } else {
+            if !scores.is_empty() {
+                print!("{}", eval::summary_table(&rows));
+            }
+            if let Some(r) = real_rows.first().filter(|_| !real.is_empty()) {
+                println!(
+                    "negative scenes (no poppy or cannabis): {} scenes, {:.2} ha, {} false flags = {:.2} per ha",
+                    r.scenes, r.area_ha, r.false_flags, r.false_flags_per_ha
+                );
+            }
+        }
+        if let (Some(min), Some(all)) = (a.min_f1, rows.first()) {
+            let f1 = all.mean_f1.unwrap_or(0.0);
+            anyhow::ensure!(f1 >= min, "mean F1 {f1:.3} is below the floor {min}");
+        }
+        if let (Some(max), Some(r)) = (a.max_false_per_ha, real_rows.first()) {
+            anyhow::ensure!(
+                real.is_empty() || r.false_flags_per_ha <= max,
+                "{:.2} false flags per ha on the negative scenes is above the ceiling {max}",
+                r.false_flags_per_ha
+            );
+        }
+        Ok(())
+    })();
+    drop(v);
+    let _ = std::fs::remove_dir_all(&work);
+    outcome
+}
+
 /// A fresh scratch directory under the system temp dir.
+/// Each call gives another directory (a command may need several, e.g. one scratch store per
+/// model it scores).
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("vigil-train-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("vigil-train-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
@@ -449,6 +801,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let opts = train::FitOptions {
                 epochs: a.epochs,
                 seed: a.seed,
+                augment: a.augment,
                 ..Default::default()
             };
             let feedback = match &a.feedback {
@@ -502,77 +855,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("wrote {} (version {})", a.out.display(), model.version);
             Ok(())
         }
-        Command::Eval(a) => {
-            use vigil::classify::eval;
-            let truth_text = std::fs::read_to_string(&a.truth)
-                .with_context(|| format!("cannot read {}", a.truth.display()))?;
-            let truth = eval::truth_from_geojson(&truth_text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", a.truth.display()))?;
-            let work = tempfile_dir()?;
-            let mut cfg = Config::default();
-            cfg.server.data_dir = work.clone();
-            cfg.log.level = "warn".into();
-            cfg.classify.model = a.model.clone();
-            cfg.validate()?;
-            init_logging(&cfg);
-            let v = Vigil::open(cfg).context("cannot open a scratch store")?;
-            let s = v.ingest_local(
-                &Principal::cli(),
-                vigil::service_surveys::LocalFile {
-                    path: a.scene.clone(),
-                    name: None,
-                    acquired_at: None,
-                    bands: None,
-                },
-                false,
-            )?;
-            let outcome = (|| -> anyhow::Result<()> {
-                anyhow::ensure!(
-                    s.row.state == vigil::store::surveys::SurveyState::Ready,
-                    "the scene was not ingested: {}",
-                    s.row.error.clone().unwrap_or_default()
-                );
-                let flags = v
-                    .store()
-                    .read(|c| vigil::store::flags::live_for_survey(c, &s.row.id))?;
-                let mut predicted = Vec::new();
-                for f in &flags {
-                    let g: geojson::Geometry = f.geometry.parse::<geojson::Geometry>()?;
-                    let g: geo::Geometry<f64> = g.try_into()?;
-                    let mp = match g {
-                        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                        geo::Geometry::MultiPolygon(m) => m,
-                        _ => anyhow::bail!("flag {} is not a polygon", f.id),
-                    };
-                    predicted.push(eval::Plot::flag(&f.class, f.confidence, mp));
-                }
-                let footprint = s.footprint().context("the survey has no footprint")?;
-                let fp: geojson::Geometry = serde_json::from_value(footprint)?;
-                let fp: geo::Geometry<f64> = fp.try_into()?;
-                let area_ha = {
-                    use geo::GeodesicArea;
-                    fp.geodesic_area_unsigned() / 10_000.0
-                };
-                let report = eval::evaluate(&predicted, &truth, area_ha, a.iou)
-                    .map_err(|e| anyhow::anyhow!(e))?;
-                if a.json {
-                    println!("{}", serde_json::to_string_pretty(&report)?);
-                } else {
-                    println!("{report}");
-                    let m = s.meta.as_ref();
-                    println!(
-                        "model {}; {} flags; classify {:.3} s",
-                        m.and_then(|m| m.model_version.clone()).unwrap_or_default(),
-                        flags.len(),
-                        m.and_then(|m| m.timings.iter().find(|t| t.0 == "classify").map(|t| t.1))
-                            .unwrap_or(0.0)
-                    );
-                }
-                Ok(())
-            })();
-            drop(v);
-            let _ = std::fs::remove_dir_all(&work);
-            outcome
+        Command::Eval(a) => cli_eval(a),
+        Command::Calibrate(a) => cli_calibrate(a),
+        Command::LearningCurve(a) => cli_learning_curve(a),
+        Command::Learn { common, province } => {
+            let v = open(&common)?;
+            let r = v.learn_province(&Principal::cli(), &province)?;
+            let pct =
+                |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{:.1} %", v * 100.0));
+            println!(
+                "province {}: {} reviewed flags, {} cells ({} held out) in {:.1} s; held-out cells right: base {} → province {}",
+                r.province,
+                r.flags,
+                r.cells,
+                r.held_out_cells,
+                r.seconds,
+                pct(r.base_accuracy),
+                pct(r.province_accuracy)
+            );
+            println!("wrote {} ({})", r.path.display(), r.version);
+            Ok(())
         }
         Command::Reclassify { common, surveys } => {
             let v = open(&common)?;
@@ -632,6 +934,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "native_zoom": m.map(|m| m.native_zoom),
                     "min_zoom": m.map(|m| m.min_zoom),
                     "megapixels": m.map(|m| (m.width * m.height) as f64 / 1e6),
+                    "flags": m.map(|m| m.flags),
+                    "model": m.and_then(|m| m.model_version.clone()),
+                    "classification_skipped": m.and_then(|m| m.classification_skipped.clone()),
                     "seconds": secs,
                     "stages": m.map(|m| m.timings.iter().map(|(n, t)| serde_json::json!({ "name": n, "seconds": t })).collect::<Vec<_>>()),
                     "tiles_dir": m.map(|_| v.config.tiles_dir().join(&r.id).display().to_string()),
@@ -875,6 +1180,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::SampleImagery(a) => {
+            if let Some(n) = a.suite {
+                let scenes = vigil::classify::train::generate_scenes(&a.out, n, a.seed, a.size)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                for s in scenes {
+                    println!("wrote {}", s.tif.display());
+                }
+                return Ok(());
+            }
             let spec = vigil::sample::SceneSpec {
                 width: a.size,
                 height: a.size,
@@ -884,6 +1197,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     a.classes
                 },
+                condition: a.condition,
                 ..vigil::sample::SceneSpec::new(a.seed)
             };
             let w = vigil::ingest::sample_files::write_sample(

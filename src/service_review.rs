@@ -736,7 +736,12 @@ impl Vigil {
     /// says what the plot is (see [`feedback_class`]) gives the classifier's cells inside its
     /// outline, read from its survey's analysis tiles with the survey's own sample domain.
     pub fn feedback_samples(&self) -> Result<Vec<FeedbackSample>> {
-        use crate::classify::features::{self, CELL, CELLS};
+        self.feedback_samples_in(None)
+    }
+
+    /// [`Vigil::feedback_samples`] of the flags of one province only (`None`: all).
+    pub fn feedback_samples_in(&self, province: Option<&str>) -> Result<Vec<FeedbackSample>> {
+        use crate::classify::features::{CELL, CELLS};
         use crate::classify::train::Sample;
         use geo::Contains;
         let rows = self.store().read(|c| {
@@ -759,6 +764,9 @@ impl Vigil {
         let idx = self.survey_index();
         let mut out = Vec::new();
         for f in rows {
+            if province.is_some() && f.province_code.as_deref() != province {
+                continue;
+            }
             let history = self.store().read(|c| rs::decisions(c, f.id))?;
             let Some(class) = feedback_class(&f, &history) else {
                 continue;
@@ -770,8 +778,19 @@ impl Vigil {
             let Some(level) = meta.levels.iter().find(|l| l.z == meta.native_zoom) else {
                 continue;
             };
-            let lut = self.survey_domain(s).lut(u16::MAX as usize);
             let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &f.survey_id);
+            let disk = |e: String| Error::Disk {
+                context: format!("analysis tiles of {}", f.survey_id),
+                source: std::io::Error::other(e),
+            };
+            let reader = crate::classify::reader::SurveyReader::open(
+                &dir,
+                *level,
+                self.survey_domain(s),
+                None,
+            )
+            .map_err(disk)?;
+            let level = reader.level;
             let a = crate::grid::lon_lat_to_mercator(f.bbox[0], f.bbox[1]);
             let b = crate::grid::lon_lat_to_mercator(f.bbox[2], f.bbox[3]);
             let (x0, y0, x1, y1) =
@@ -780,19 +799,9 @@ impl Vigil {
             for y in y0.max(level.min_y)..=y1.min(level.max_y) {
                 for x in x0.max(level.min_x)..=x1.min(level.max_x) {
                     let t = crate::grid::Tile { z: level.z, x, y };
-                    let Ok(bytes) = std::fs::read(dir.analysis(t)) else {
+                    let Some(feats) = reader.features(t).map_err(disk)? else {
                         continue;
                     };
-                    let at = crate::tiling::layout::AnalysisTile::decode(&bytes).map_err(|e| {
-                        Error::Disk {
-                            context: format!(
-                                "analysis tile {}/{}/{} of {}",
-                                t.z, t.x, t.y, f.survey_id
-                            ),
-                            source: std::io::Error::other(e),
-                        }
-                    })?;
-                    let feats = features::tile_features(&at, &lut);
                     let tb = t.bounds_mercator();
                     for c in 0..CELLS * CELLS {
                         if !feats.valid[c] {

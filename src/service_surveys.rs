@@ -60,6 +60,9 @@ pub struct SurveyMeta {
     /// Display stretch of 16-bit sources (also the classifier's white point).
     #[serde(default)]
     pub stretch: Option<(u16, u16)>,
+    /// Why the classifier did not run on this survey (e.g. pixels too coarse to see plants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification_skipped: Option<String>,
 }
 
 /// A survey as the API shows it.
@@ -434,7 +437,9 @@ impl Vigil {
         progress: &(dyn Fn(usize, usize) + Sync),
         cancelled: &(dyn Fn() -> bool + Sync),
     ) -> std::result::Result<(Vec<crate::store::flags::FlagRow>, String), TilingError> {
-        let model = self.vegetation_model().map_err(TilingError::Io)?;
+        let model = self
+            .vegetation_model_for(fallback_province.as_deref())
+            .map_err(TilingError::Io)?;
         let dir = tiling::layout::SurveyDir::new(&self.config.tiles_dir(), survey);
         let map = crate::classify::plots::classify_survey(
             &dir,
@@ -463,7 +468,7 @@ impl Vigil {
                     id: 0,
                     survey_id: survey.to_string(),
                     class: p.class.to_string(),
-                    confidence: (p.confidence * 1000.0).round() / 1000.0,
+                    confidence: (model.confidence(p.confidence) * 1000.0).round() / 1000.0,
                     area_m2: (p.area_m2 * 10.0).round() / 10.0,
                     status: "new".into(),
                     geometry: geojson::Geometry::from(&p.geometry).to_string(),
@@ -580,6 +585,9 @@ impl Vigil {
             .iter()
             .find(|l| l.z == meta.native_zoom)
             .ok_or_else(|| Error::Conflict(format!("survey {id} has no native level")))?;
+        if let Some(why) = crate::classify::scale::unsupported_reason(meta.gsd_m) {
+            return Err(Error::Conflict(format!("survey {id} is {why}")));
+        }
         let domain = self.survey_domain(&s);
         let (rows, version) = self
             .flag_plots(
@@ -1071,7 +1079,8 @@ impl Vigil {
         };
         // Classify: flagged plots, stored with the survey in one transaction below.
         let t_classify = Instant::now();
-        let (flag_rows, model_version) = if self.config.classify.enabled {
+        let skipped = crate::classify::scale::unsupported_reason(info.gsd_m);
+        let (flag_rows, model_version) = if self.config.classify.enabled && skipped.is_none() {
             obs.record(78.0, "classify", true);
             let native = *out.plan.level(out.plan.native_zoom).expect("native level");
             let res = self.flag_plots(
@@ -1123,6 +1132,11 @@ impl Vigil {
             stretch: info.stretch,
             flags: flag_rows.len() as u64,
             model_version: model_version.clone(),
+            classification_skipped: if self.config.classify.enabled {
+                skipped
+            } else {
+                None
+            },
         };
         let footprint = geojson::Geometry::from(&out.footprint);
         let bbox = footprint_bbox(&out.footprint).unwrap_or(info.bbox);

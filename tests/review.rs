@@ -751,3 +751,81 @@ fn reviewers_decisions_feed_training() {
     assert!(e["previous_accuracy"].is_number(), "{fb}");
     assert!(e["new_accuracy"].is_number(), "{fb}");
 }
+
+/// A province learns from its own reviewers (issue 12, item 4): `vigil learn --province 08`
+/// fine-tunes the model in use on province 08's reviewed flags, writes
+/// `DATA_DIR/models/province-08.json` and audits it; the province's next survey is classified
+/// with it, a survey in another province with the base model.
+#[test]
+fn a_province_learns_from_its_reviewers() {
+    let (dir, _, server) = flown(None);
+    let reviewer = server.add_user("bp08l", "reviewer", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    let items = q["items"].as_array().unwrap();
+    assert!(items.len() >= 4, "{q}");
+    // Too few reviewed flags: refused, and nothing written.
+    let early = server.data.run(&["learn"], &["--province", "08"]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("at least 3"),
+        "{}",
+        common::describe_output(&early)
+    );
+    for (k, i) in items.iter().enumerate() {
+        let id = i["id"].as_i64().unwrap();
+        let body = if k % 3 == 2 {
+            json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" })
+        } else {
+            json!({ "decision": format!("confirmed_{}", i["class"].as_str().unwrap()), "version": 1 })
+        };
+        assert_eq!(decide(&server, &reviewer, id, body).status, 201);
+    }
+    let out = server.data.run_ok(&["learn"], &["--province", "08"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{} reviewed flags", items.len())),
+        "{text}"
+    );
+    let path = server.data.path().join("models/province-08.json");
+    let m = vigil::classify::model::Model::load(&path).expect("the province model loads");
+    assert!(m.version.contains("+province-08-"), "{}", m.version);
+    assert_eq!(m.training["province"], "08");
+    // Bad province codes are refused before anything is read.
+    let bad = server.data.run(&["learn"], &["--province", "../x"]);
+    assert!(!bad.status.success());
+    // The province's next flight is classified with its model; another province's with the base.
+    let again = common::review_scene(dir.path());
+    let line = |out: std::process::Output| -> Value {
+        serde_json::from_slice(
+            out.stdout
+                .split(|b| *b == b'\n')
+                .find(|l| !l.is_empty())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let here = line(
+        server
+            .data
+            .run_ok(&["ingest"], &["--name", "again", &again]),
+    );
+    assert_eq!(here["model"].as_str(), Some(m.version.as_str()), "{here}");
+    let elsewhere = dir.path().join("bn");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let bn = common::sample_scene(&elsewhere, "bn", "9004", "106.3,21.2");
+    let there = line(
+        server
+            .data
+            .run_ok(&["ingest"], &["--name", "bac-ninh", path_str(&bn)]),
+    );
+    let base = vigil::classify::model::Model::builtin().version;
+    assert_eq!(there["model"].as_str(), Some(base.as_str()), "{there}");
+    // Audited.
+    let admin = server.add_user("adm-l", "admin", &[], true);
+    let audit = server
+        .get("/v1/audit?entity=province_model", Some(&admin))
+        .json();
+    assert!(audit.to_string().contains("\"train\""), "{audit}");
+}

@@ -369,6 +369,7 @@ pub fn feature(b: &str, s: &Survey) -> Value {
             "commune_code": r.commune_code,
             "native_zoom": m.map(|m| m.native_zoom),
             "min_zoom": m.map(|m| m.min_zoom),
+            "classification_skipped": m.and_then(|m| m.classification_skipped.clone()),
             "tile_count": m.map(|m| m.display_tiles),
             "created_at": r.created_at,
             "completed_at": r.completed_at,

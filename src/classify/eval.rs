@@ -820,6 +820,266 @@ fn geometry_of(f: &Feature, at: &Where) -> Result<MultiPolygon<f64>, String> {
     Ok(mp)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Many scenes: the figures the project reports (cross-generator, per condition)
+
+/// One scene's figures, as `vigil eval` and the cross-generator tests aggregate them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SceneScore {
+    pub scene: String,
+    /// The generator that drew it (`vigil`, `fieldgen`, or `real` for photographs).
+    pub generator: String,
+    /// Field condition (`normal`, `haze`, `shadow`, `dark`, `warm`, `cool`, `bright`, …).
+    pub condition: String,
+    pub area_ha: f64,
+    /// Why the classifier did not run, if it did not.
+    pub skipped: Option<String>,
+    /// Flowering poppy + cannabis plots: truth, found.
+    pub targets: usize,
+    pub targets_found: usize,
+    /// Pre-flowering poppy plots: truth, found.
+    pub pre_flowering: usize,
+    pub pre_flowering_found: usize,
+    pub cannabis: usize,
+    pub cannabis_found: usize,
+    pub false_flags: usize,
+    /// F1 over flowering poppy + cannabis plots (found = tp; false flags = fp); `None` when the
+    /// scene holds none and raised none.
+    pub f1: Option<f64>,
+    /// Each poppy/cannabis flag's confidence and whether it found a plot (for calibration).
+    pub flags: Vec<(f64, bool)>,
+}
+
+impl SceneScore {
+    /// Scores one scene's report. `predicted` is what the report was computed from.
+    pub fn new(
+        scene: &str,
+        generator: &str,
+        condition: &str,
+        report: &Report,
+        predicted: &[Plot],
+        truth: &[Plot],
+    ) -> SceneScore {
+        let mut found = vec![false; truth.len()];
+        let mut good = vec![false; predicted.len()];
+        for c in &report.classes {
+            for m in &c.matches {
+                found[m.truth] = true;
+                for &p in &m.predictions {
+                    good[p] = true;
+                }
+            }
+        }
+        let count = |pred: &dyn Fn(&Plot) -> bool| {
+            let all = truth.iter().filter(|t| pred(t)).count();
+            let hit = truth
+                .iter()
+                .zip(&found)
+                .filter(|(t, f)| **f && pred(t))
+                .count();
+            (all, hit)
+        };
+        let flowering =
+            |t: &Plot| t.class == "poppy" && t.stage.as_deref() != Some("pre_flowering");
+        let (fl, fl_found) = count(&flowering);
+        let (cannabis, cannabis_found) = count(&|t: &Plot| t.class == "cannabis");
+        let (pre, pre_found) =
+            count(&|t: &Plot| t.class == "poppy" && t.stage.as_deref() == Some("pre_flowering"));
+        let targets = fl + cannabis;
+        let targets_found = fl_found + cannabis_found;
+        let false_flags = report.false_flags;
+        SceneScore {
+            scene: scene.to_string(),
+            generator: generator.to_string(),
+            condition: condition.to_string(),
+            area_ha: report.area_ha,
+            skipped: None,
+            targets,
+            targets_found,
+            pre_flowering: pre,
+            pre_flowering_found: pre_found,
+            cannabis,
+            cannabis_found,
+            false_flags,
+            f1: ratio(
+                2 * targets_found,
+                2 * targets_found + false_flags + (targets - targets_found),
+            ),
+            flags: predicted
+                .iter()
+                .zip(&good)
+                .filter(|(p, _)| TARGET_CLASSES.contains(&p.class.as_str()))
+                .map(|(p, g)| (p.confidence, *g))
+                .collect(),
+        }
+    }
+}
+
+/// Which generator drew a truth file and under which condition, from its foreign members:
+/// `fieldgen.condition`, or `vigil_sample.condition`; a scene with neither is `normal`.
+pub fn scene_condition(truth_text: &str) -> (String, String) {
+    let Ok(v) = serde_json::from_str::<Json>(truth_text) else {
+        return ("unknown".into(), "normal".into());
+    };
+    for (member, generator) in [("fieldgen", "fieldgen"), ("vigil_sample", "vigil")] {
+        if let Some(m) = v.get(member) {
+            let c = m
+                .get("condition")
+                .and_then(Json::as_str)
+                .unwrap_or("normal");
+            return (generator.into(), c.into());
+        }
+    }
+    ("unknown".into(), "normal".into())
+}
+
+/// Figures over a group of scenes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// `all`, or a condition.
+    pub group: String,
+    pub scenes: usize,
+    /// Mean of the scenes' F1 (flowering poppy + cannabis), over scenes that have one.
+    pub mean_f1: Option<f64>,
+    pub min_f1: Option<f64>,
+    pub targets: usize,
+    pub targets_found: usize,
+    pub cannabis_recall: Option<f64>,
+    pub pre_flowering_recall: Option<f64>,
+    pub false_flags: usize,
+    pub area_ha: f64,
+    pub false_flags_per_ha: f64,
+    /// Expected calibration error of flag confidences (10 equal-width bins).
+    pub ece: Option<f64>,
+    /// Scenes the classifier did not run on (pixels too coarse).
+    pub skipped: usize,
+}
+
+/// `all` first, then one row per condition (sorted).
+pub fn summarise(scores: &[SceneScore]) -> Vec<Summary> {
+    let mut groups: BTreeMap<&str, Vec<&SceneScore>> = BTreeMap::new();
+    for s in scores {
+        groups.entry(s.condition.as_str()).or_default().push(s);
+    }
+    let mut out = vec![summary("all", &scores.iter().collect::<Vec<_>>())];
+    out.extend(groups.iter().map(|(g, v)| summary(g, v)));
+    out
+}
+
+fn summary(group: &str, v: &[&SceneScore]) -> Summary {
+    let f1s: Vec<f64> = v.iter().filter_map(|s| s.f1).collect();
+    let sum = |f: &dyn Fn(&SceneScore) -> usize| v.iter().map(|s| f(s)).sum::<usize>();
+    // Scenes the classifier did not run on (pixels too coarse) add no area: no flag could be
+    // raised there. Folded from +0.0 (an empty f64 sum is -0.0).
+    let area_ha = v
+        .iter()
+        .filter(|s| s.skipped.is_none())
+        .fold(0.0, |a, s| a + s.area_ha);
+    let false_flags = sum(&|s| s.false_flags);
+    let flags: Vec<(f64, bool)> = v.iter().flat_map(|s| s.flags.iter().copied()).collect();
+    Summary {
+        group: group.to_string(),
+        scenes: v.len(),
+        mean_f1: (!f1s.is_empty()).then(|| f1s.iter().sum::<f64>() / f1s.len() as f64),
+        min_f1: f1s.iter().copied().reduce(f64::min),
+        targets: sum(&|s| s.targets),
+        targets_found: sum(&|s| s.targets_found),
+        cannabis_recall: ratio(sum(&|s| s.cannabis_found), sum(&|s| s.cannabis)),
+        pre_flowering_recall: ratio(sum(&|s| s.pre_flowering_found), sum(&|s| s.pre_flowering)),
+        false_flags,
+        area_ha,
+        false_flags_per_ha: if area_ha > 0.0 {
+            false_flags as f64 / area_ha
+        } else {
+            0.0
+        },
+        ece: expected_calibration_error(&flags, 10),
+        skipped: v.iter().filter(|s| s.skipped.is_some()).count(),
+    }
+}
+
+/// Expected calibration error: the flag-weighted mean gap between confidence and the share of
+/// flags that were right, over `bins` equal-width confidence bins. `None` without flags.
+pub fn expected_calibration_error(flags: &[(f64, bool)], bins: usize) -> Option<f64> {
+    if flags.is_empty() {
+        return None;
+    }
+    Some(
+        reliability(flags, bins)
+            .iter()
+            .map(|b| b.count as f64 * (b.confidence - b.accuracy).abs())
+            .sum::<f64>()
+            / flags.len() as f64,
+    )
+}
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliabilityBin {
+    pub lo: f64,
+    pub hi: f64,
+    pub count: usize,
+    /// Mean confidence of the bin's flags.
+    pub confidence: f64,
+    /// Share of the bin's flags that found a plot.
+    pub accuracy: f64,
+}
+
+/// The non-empty bins of a reliability diagram.
+pub fn reliability(flags: &[(f64, bool)], bins: usize) -> Vec<ReliabilityBin> {
+    let bins = bins.max(1);
+    let mut acc = vec![(0usize, 0f64, 0usize); bins];
+    for &(c, ok) in flags {
+        let b = ((c.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
+        acc[b].0 += 1;
+        acc[b].1 += c;
+        acc[b].2 += usize::from(ok);
+    }
+    acc.iter()
+        .enumerate()
+        .filter(|(_, a)| a.0 > 0)
+        .map(|(i, a)| ReliabilityBin {
+            lo: i as f64 / bins as f64,
+            hi: (i + 1) as f64 / bins as f64,
+            count: a.0,
+            confidence: a.1 / a.0 as f64,
+            accuracy: a.2 as f64 / a.0 as f64,
+        })
+        .collect()
+}
+
+/// The per-condition table `vigil eval` prints.
+pub fn summary_table(rows: &[Summary]) -> String {
+    let num = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.3}"));
+    let mut out = format!(
+        "{:<10} {:>6} {:>8} {:>8} {:>9} {:>9} {:>12} {:>8} {:>7}\n",
+        "condition",
+        "scenes",
+        "mean F1",
+        "min F1",
+        "cannabis",
+        "pre-flow",
+        "false flags",
+        "per ha",
+        "ECE"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<10} {:>6} {:>8} {:>8} {:>9} {:>9} {:>12} {:>8.2} {:>7}\n",
+            r.group,
+            r.scenes,
+            num(r.mean_f1),
+            num(r.min_f1),
+            num(r.cannabis_recall),
+            num(r.pre_flowering_recall),
+            r.false_flags,
+            r.false_flags_per_ha,
+            num(r.ece)
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

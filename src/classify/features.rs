@@ -104,6 +104,49 @@ impl Domain {
     }
 }
 
+/// Brightness (mean of the brightest channel, display 0..1, after the survey's photometric
+/// correction) below which a cell is in deep shadow: too little light reaches the camera to tell
+/// one plant from another, so such cells are never flagged and never trained on. (Lighter
+/// shadows are left to the model, which is taught with random cast shadows over crops labelled
+/// "other vegetation": see `train::collect`.)
+pub const DARK: f32 = 0.2;
+
+/// Whether a cell is too dark to classify (see [`DARK`]).
+pub fn too_dark(f: &[f32; N_FEATURES]) -> bool {
+    f[7] < DARK
+}
+
+/// Per-band tables from sample values to the 0..1 values features are computed on: the survey's
+/// [`Domain`] composed with its photometric correction (see [`super::photometry`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandLuts {
+    pub red: Vec<f32>,
+    pub green: Vec<f32>,
+    pub blue: Vec<f32>,
+    pub nir: Vec<f32>,
+}
+
+impl BandLuts {
+    /// The same table for every band (no photometric correction).
+    pub fn uniform(lut: Vec<f32>) -> BandLuts {
+        BandLuts {
+            red: lut.clone(),
+            green: lut.clone(),
+            blue: lut.clone(),
+            nir: lut,
+        }
+    }
+
+    pub fn for_role(&self, role: Role) -> &[f32] {
+        match role {
+            Role::Red => &self.red,
+            Role::Green => &self.green,
+            Role::Blue => &self.blue,
+            _ => &self.nir,
+        }
+    }
+}
+
 /// Features of every cell of one tile.
 #[derive(Debug, Clone)]
 pub struct TileFeatures {
@@ -196,7 +239,7 @@ fn cell_sums(
 }
 
 /// The per-cell sums of a tile (the one pass over its pixels).
-fn cell_accumulators(t: &AnalysisTile, lut: &[f32]) -> Vec<Acc> {
+fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
     let red = t.plane(Role::Red).expect("analysis tiles have red");
     let green = t.plane(Role::Green).expect("analysis tiles have green");
     let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
@@ -215,14 +258,14 @@ fn cell_accumulators(t: &AnalysisTile, lut: &[f32]) -> Vec<Acc> {
                 let o = y * CELL;
                 for x in 0..CELL {
                     let i = row + x;
-                    r[o + x] = lut[red[i] as usize];
-                    g[o + x] = lut[green[i] as usize];
-                    b[o + x] = lut[blue[i] as usize];
+                    r[o + x] = luts.red[red[i] as usize];
+                    g[o + x] = luts.green[green[i] as usize];
+                    b[o + x] = luts.blue[blue[i] as usize];
                     w[o + x] = if t.mask[i] == 0 { 0.0 } else { 1.0 };
                 }
                 if let Some(n) = nir {
                     for x in 0..CELL {
-                        nv[o + x] = lut[n[row + x] as usize];
+                        nv[o + x] = luts.nir[n[row + x] as usize];
                     }
                 }
             }
@@ -232,11 +275,12 @@ fn cell_accumulators(t: &AnalysisTile, lut: &[f32]) -> Vec<Acc> {
     acc
 }
 
-/// Computes cell features of a tile. `lut` maps samples to 0..1 (see [`Domain::lut`]).
-pub fn tile_features(t: &AnalysisTile, lut: &[f32]) -> TileFeatures {
+/// Computes cell features of a tile. `luts` map samples to 0..1 (see [`Domain::lut`] and
+/// [`super::photometry`]).
+pub fn tile_features(t: &AnalysisTile, luts: &BandLuts) -> TileFeatures {
     let nir = t.plane(Role::Nir);
     let n_cells = CELLS * CELLS;
-    let acc = cell_accumulators(t, lut);
+    let acc = cell_accumulators(t, luts);
     let mut values = vec![[0f32; N_FEATURES]; n_cells];
     let mut valid = vec![false; n_cells];
     let per_cell = (CELL * CELL) as f32;
@@ -359,6 +403,7 @@ mod tests {
     #[test]
     fn green_canopy_and_white_specks_are_told_apart() {
         let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut = BandLuts::uniform(lut);
         // Left half: uniform green canopy with high NIR. Right half: grey-green canopy with a
         // white speck every 4th pixel.
         let t = tile(
@@ -389,7 +434,8 @@ mod tests {
     }
 
     /// The straightforward two-pass version the vectorised one replaced: the reference.
-    fn reference_accumulators(t: &AnalysisTile, lut: &[f32]) -> Vec<Acc> {
+    fn reference_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
+        let lut = &luts.red;
         let red = t.plane(Role::Red).expect("analysis tiles have red");
         let green = t.plane(Role::Green).expect("analysis tiles have green");
         let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
@@ -476,7 +522,9 @@ mod tests {
     #[test]
     fn the_vectorised_pass_matches_the_reference() {
         let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut = BandLuts::uniform(lut);
         let lut16 = Domain::for_tile(2, 9000.0).lut(u16::MAX as usize);
+        let lut16 = BandLuts::uniform(lut16);
         // Pseudo-random pixels (a small LCG), a ragged footprint edge, with and without NIR.
         let mut state = 12345u64;
         let mut next = move || {
@@ -520,6 +568,7 @@ mod tests {
     #[test]
     fn neighbourhood_features_match_a_direct_sum() {
         let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut = BandLuts::uniform(lut);
         let t = tile(
             |x, y| {
                 let j = ((x * 31 + y * 17) % 23) as u16;
@@ -568,6 +617,7 @@ mod tests {
     #[test]
     fn cells_mostly_outside_the_footprint_are_not_classified() {
         let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut = BandLuts::uniform(lut);
         let t = tile(|_, _| [100, 100, 100, 100], |x, _| x >= 4);
         let f = tile_features(&t, &lut);
         assert!(f.valid[0], "half a cell is enough");
@@ -580,6 +630,7 @@ mod tests {
     #[test]
     fn features_do_not_move_with_overall_light() {
         let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut = BandLuts::uniform(lut);
         let scene = |k: f32| {
             tile(
                 move |x, y| {

@@ -17,8 +17,9 @@ pub const N_CLASSES: usize = 4;
 pub const POPPY: usize = 0;
 pub const CANNABIS: usize = 1;
 
-/// The file format tag.
-pub const FORMAT: &str = "vigil-vegetation-model/1";
+/// The file format tag. `/2`: features at the classification zoom after the survey's
+/// photometric correction (`/1` models saw native-zoom, uncorrected features and are refused).
+pub const FORMAT: &str = "vigil-vegetation-model/2";
 
 /// One linear head on expanded features.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,6 +50,100 @@ pub struct Model {
     pub training: serde_json::Value,
     pub classes: Vec<String>,
     pub heads: Vec<Head>,
+    /// Maps a flag's raw confidence to the probability that it is a real plot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// Platt scaling of a flag's raw confidence (the mean class probability over its cells):
+/// `p = σ(a · logit(raw) + b)`, fitted on flags of held-out scenes that did or did not find a
+/// plot (`vigil calibrate`). The review panel shows `p`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Calibration {
+    pub a: f64,
+    pub b: f64,
+    /// What it was fitted on (scenes, flags) and the calibration error before and after.
+    #[serde(default)]
+    pub fitted_on: serde_json::Value,
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-4, 1.0 - 1e-4);
+    (p / (1.0 - p)).ln()
+}
+
+impl Calibration {
+    pub fn apply(&self, raw: f64) -> f64 {
+        1.0 / (1.0 + (-(self.a * logit(raw) + self.b)).exp())
+    }
+
+    /// Fits `a`, `b` by Newton's method on the log-loss of `(raw confidence, found a plot)`
+    /// pairs, with Platt's smoothed targets so that a perfectly separated set stays finite.
+    pub fn fit(flags: &[(f64, bool)]) -> Option<Calibration> {
+        let pos = flags.iter().filter(|f| f.1).count() as f64;
+        let neg = flags.len() as f64 - pos;
+        if flags.len() < 10 {
+            return None;
+        }
+        let (t_pos, t_neg) = ((pos + 1.0) / (pos + 2.0), 1.0 / (neg + 2.0));
+        let data: Vec<(f64, f64)> = flags
+            .iter()
+            .map(|&(c, ok)| (logit(c), if ok { t_pos } else { t_neg }))
+            .collect();
+        let loss = |a: f64, b: f64| -> f64 {
+            data.iter()
+                .map(|&(x, t)| {
+                    let z = a * x + b;
+                    // log(1 + e^z) - t z, stable for large |z|
+                    z.max(0.0) + (-z.abs()).exp().ln_1p() - t * z
+                })
+                .sum()
+        };
+        let (mut a, mut b) = (1.0f64, 0.0f64);
+        let mut current = loss(a, b);
+        for _ in 0..100 {
+            let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+            for &(x, t) in &data {
+                let p = 1.0 / (1.0 + (-(a * x + b)).exp());
+                let d = p - t;
+                let w = p * (1.0 - p);
+                ga += d * x;
+                gb += d;
+                haa += w * x * x;
+                hab += w * x;
+                hbb += w;
+            }
+            let det = haa * hbb - hab * hab;
+            if det.abs() < 1e-12 {
+                break;
+            }
+            let da = (hbb * ga - hab * gb) / det;
+            let db = (haa * gb - hab * ga) / det;
+            // Newton's step, halved until the loss goes down (Platt 1999, Lin et al. 2007).
+            let mut step = 1.0;
+            let mut improved = false;
+            while step > 1e-6 {
+                let (na, nb) = (a - step * da, b - step * db);
+                let l = loss(na, nb);
+                if l < current {
+                    a = na;
+                    b = nb;
+                    current = l;
+                    improved = true;
+                    break;
+                }
+                step /= 2.0;
+            }
+            if !improved || (da.abs() + db.abs()) * step < 1e-9 {
+                break;
+            }
+        }
+        (a.is_finite() && b.is_finite()).then_some(Calibration {
+            a,
+            b,
+            fitted_on: serde_json::Value::Null,
+        })
+    }
 }
 
 /// Why a model file cannot be used.
@@ -229,6 +324,12 @@ impl Head {
 }
 
 impl Model {
+    /// A flag's confidence as shown to reviewers: calibrated when the model carries a
+    /// calibration, else the raw mean probability.
+    pub fn confidence(&self, raw: f64) -> f64 {
+        self.calibration.as_ref().map_or(raw, |c| c.apply(raw))
+    }
+
     /// The head for imagery with or without NIR.
     pub fn head(&self, has_nir: bool) -> &Head {
         let want = if has_nir { "rgbn" } else { "rgb" };
@@ -288,6 +389,20 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibration_learns_that_confident_flags_are_right_less_often_than_they_say() {
+        // Flags at 0.9 are right half the time, at 0.6 a tenth of the time.
+        let mut flags = Vec::new();
+        for i in 0..200 {
+            flags.push((0.9, i % 2 == 0));
+            flags.push((0.6, i % 10 == 0));
+        }
+        let c = Calibration::fit(&flags).unwrap();
+        assert!((c.apply(0.9) - 0.5).abs() < 0.03, "{}", c.apply(0.9));
+        assert!((c.apply(0.6) - 0.1).abs() < 0.03, "{}", c.apply(0.6));
+        assert!(Calibration::fit(&flags[..5]).is_none());
+    }
 
     #[test]
     fn expansion_has_every_pair_once() {

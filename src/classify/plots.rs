@@ -10,12 +10,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use geo::{GeodesicArea, MultiPolygon};
 
-use super::features::{self, CELL, CELLS, Domain, N_FEATURES, NAMES};
+use super::features::{CELL, CELLS, Domain, N_FEATURES, NAMES};
 use super::model::{CANNABIS, Model, N_CLASSES, POPPY};
+use super::reader::SurveyReader;
 use crate::grid::{self, ORIGIN_SHIFT, TILE_SIZE, Tile};
 use crate::tiling::LevelRange;
 use crate::tiling::footprint::{self, Mask};
-use crate::tiling::layout::{AnalysisTile, SurveyDir};
+use crate::tiling::layout::SurveyDir;
+
+/// Other vegetation: what cells left out of a target class become.
+const OTHER: usize = 2;
 
 /// Cell value for "no data" in the class grid.
 pub const NO_DATA: u8 = 255;
@@ -37,23 +41,23 @@ pub struct CellMap {
     pub tiles: usize,
 }
 
-/// Classifies every analysis tile of a survey's native level. `progress(done, total)` is called
-/// as tiles finish; `cancelled()` stops early (returns `None`).
+/// Classifies a survey whose analysis tiles are at `native`, tile by tile at the classification
+/// zoom ([`super::scale`]) through its photometric correction ([`super::reader`]).
+/// `progress(done, total)` is called as tiles finish; `cancelled()` stops early (returns `None`).
 pub fn classify_survey(
     dir: &SurveyDir,
-    level: LevelRange,
+    native: LevelRange,
     domain: Domain,
     model: &Model,
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<CellMap>, String> {
-    let tiles: Vec<Tile> = (level.min_y..=level.max_y)
-        .flat_map(|y| (level.min_x..=level.max_x).map(move |x| Tile { z: level.z, x, y }))
-        .collect();
+    let reader = SurveyReader::open(dir, native, domain, None)?;
+    let level = reader.level;
+    let tiles = reader.tiles();
     let width = (level.max_x - level.min_x + 1) as usize * CELLS;
     let height = (level.max_y - level.min_y + 1) as usize * CELLS;
-    let lut = domain.lut(u16::MAX as usize);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     type TileResult = (
@@ -75,27 +79,17 @@ pub fn classify_survey(
                     }
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&t) = tiles.get(i) else { return };
-                    let bytes = match std::fs::read(dir.analysis(t)) {
-                        Ok(b) => b,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let f = match reader.features(t) {
+                        Ok(Some(f)) => f,
+                        Ok(None) => {
                             progress(done.fetch_add(1, Ordering::SeqCst) + 1, tiles.len());
                             continue;
                         }
                         Err(e) => {
-                            *error.lock().expect("error") =
-                                Some(format!("{}: {e}", dir.analysis(t).display()));
+                            *error.lock().expect("error") = Some(e);
                             return;
                         }
                     };
-                    let at = match AnalysisTile::decode(&bytes) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            *error.lock().expect("error") =
-                                Some(format!("{}: {e}", dir.analysis(t).display()));
-                            return;
-                        }
-                    };
-                    let f = features::tile_features(&at, &lut);
                     let head = model.head(f.has_nir);
                     scratch.clear();
                     scratch.extend((0..CELLS * CELLS).filter(|c| f.valid[*c]));
@@ -186,6 +180,41 @@ const EXPLAINED: [&str; 9] = [
     "ndvi",
 ];
 
+/// Morphological opening of each target class with a 3 × 3 square: erodes, then dilates back
+/// inside the class. Strips of one or two cells (about a metre: a road's bright edge against
+/// grass, the rim of a roof) vanish; a plot of 40 m² and more is ten cells across and keeps its
+/// shape.
+fn open_targets(class: &mut [u8], w: usize, h: usize) {
+    for t in [POPPY as u8, CANNABIS as u8] {
+        let inside = |c: &[u8], x: usize, y: usize| -> bool {
+            x > 0
+                && y > 0
+                && x + 1 < w
+                && y + 1 < h
+                && (y - 1..=y + 1).all(|ny| (x - 1..=x + 1).all(|nx| c[ny * w + nx] == t))
+        };
+        let mut core = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                core[y * w + x] = class[y * w + x] == t && inside(class, x, y);
+            }
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if class[i] != t {
+                    continue;
+                }
+                let near_core = (y.saturating_sub(1)..(y + 2).min(h))
+                    .any(|ny| (x.saturating_sub(1)..(x + 2).min(w)).any(|nx| core[ny * w + nx]));
+                if !near_core {
+                    class[i] = OTHER as u8;
+                }
+            }
+        }
+    }
+}
+
 /// Finds plots in a classified survey.
 pub fn extract(map: &CellMap, model: &Model, min_area_m2: f64) -> Vec<FoundPlot> {
     let (w, h) = (map.width, map.height);
@@ -214,11 +243,12 @@ pub fn extract(map: &CellMap, model: &Model, min_area_m2: f64) -> Vec<FoundPlot>
                 if n[t] * 2 > valid {
                     cleaned[i] = t as u8;
                 } else if here == t && n[t] * 3 < valid {
-                    cleaned[i] = 2;
+                    cleaned[i] = OTHER as u8;
                 }
             }
         }
     }
+    open_targets(&mut cleaned, w, h);
     let res = grid::resolution(map.level.z);
     let cell_m = res * CELL as f64;
     let minx = -ORIGIN_SHIFT + f64::from(map.level.min_x) * f64::from(TILE_SIZE) * res;

@@ -16,12 +16,15 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
 
+use super::augment::Augment;
 use super::features::{self, CELL, CELLS, Domain, N_FEATURES, N_RGB};
 use super::model::{self, Head, Model, N_CLASSES};
+use super::reader::SurveyReader;
+use super::scale;
 use crate::config::TileFormat;
 use crate::grid::{self, Tile};
 use crate::ingest::raster::{self, Limits, SampleType};
-use crate::tiling::{self, Observer, Stage, layout::AnalysisTile};
+use crate::tiling::{self, Observer, Stage};
 
 /// A scene and its truth.
 #[derive(Debug, Clone)]
@@ -92,10 +95,10 @@ fn read_truth(path: &Path) -> Result<Vec<TruthPlot>, String> {
     Ok(out)
 }
 
-/// Which plot a lon/lat point lies in.
-fn plot_at(plots: &[TruthPlot], lon: f64, lat: f64) -> Option<&TruthPlot> {
+/// Which plot a lon/lat point lies in (its index).
+fn plot_at(plots: &[TruthPlot], lon: f64, lat: f64) -> Option<usize> {
     let p = Point::new(lon, lat);
-    plots.iter().find(|t| {
+    plots.iter().position(|t| {
         let b = t.bbox;
         lon >= b.min().x
             && lon <= b.max().x
@@ -122,14 +125,165 @@ pub fn domain_for(info: &raster::SourceInfo) -> Domain {
     }
 }
 
-/// Tiles a scene in `work` and returns its labelled cells, at most `cap` per class.
+/// Tiles a scene in `work` and returns its labelled cells, at most `cap` per class and light:
+/// once as the scene is, then once under each of `augments` ([`super::augment`]).
 pub fn collect(
     scene: &LabelledScene,
     work: &Path,
     threads: usize,
     cap: usize,
     seed: u64,
+    augments: &[Augment],
 ) -> Result<Vec<Sample>, String> {
+    let plots = read_truth(&scene.truth)?;
+    let info = raster::inspect(
+        &scene.tif,
+        &Limits {
+            max_pixels: 1 << 34,
+        },
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(why) = scale::unsupported_reason(info.gsd_m) {
+        return Err(format!("{}: {why}", scene.tif.display()));
+    }
+    let opts = tiling::Options {
+        tiles_dir: work.to_path_buf(),
+        format: TileFormat::Png,
+        threads,
+    };
+    let id = "svtrain0000000000";
+    let out = tiling::run(&info, id, &opts, &Quiet).map_err(|e| e.to_string())?;
+    let dir = tiling::layout::SurveyDir::new(work, id);
+    let native = *out.plan.level(out.plan.native_zoom).expect("native level");
+    let domain = domain_for(&info);
+    let result = (|| {
+        let clean = SurveyReader::open(&dir, native, domain, None)?;
+        let labels = cell_labels(&clean, &plots);
+        let mut out = Vec::new();
+        let lights: Vec<Option<&Augment>> = std::iter::once(None)
+            .chain(augments.iter().map(Some))
+            .collect();
+        // Brightness of every cell in the scene's own light, to tell where a random light put a
+        // cast shadow.
+        let mut clean_brightness: std::collections::HashMap<Tile, Vec<f32>> =
+            std::collections::HashMap::new();
+        for (k, light) in lights.into_iter().enumerate() {
+            let reader = match light {
+                None => None,
+                Some(a) => Some(SurveyReader::open(&dir, native, domain, Some(a))?),
+            };
+            let reader = reader.as_ref().unwrap_or(&clean);
+            let mut per_class: Vec<Vec<Sample>> = vec![Vec::new(); N_CLASSES];
+            for (t, cells) in &labels {
+                let Some(f) = reader.features(*t)? else {
+                    continue;
+                };
+                if k == 0 {
+                    clean_brightness.insert(*t, f.values.iter().map(|v| v[7]).collect());
+                }
+                for (c, label) in cells.iter().enumerate() {
+                    let Some(mut class) = *label else { continue };
+                    if !f.valid[c] {
+                        continue;
+                    }
+                    // A target plot under a cast shadow of the random light: nobody could tell
+                    // it from the imagery, and real shadows (blue, dark) must not look like a
+                    // crop to the model, so it teaches "other vegetation".
+                    let shaded = clean_brightness
+                        .get(t)
+                        .is_some_and(|b| f.values[c][7] < 0.7 * b[c]);
+                    if k > 0 && shaded && (class as usize) < 2 {
+                        class = 2;
+                    }
+                    per_class[class as usize].push(Sample {
+                        x: f.values[c],
+                        class,
+                        nir: f.has_nir,
+                    });
+                }
+            }
+            let mut rng = StdRng::seed_from_u64(seed ^ (k as u64) << 40);
+            for mut v in per_class {
+                v.shuffle(&mut rng);
+                v.truncate(cap);
+                out.extend(v);
+            }
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&dir.root);
+    result
+}
+
+/// The class group of every cell of every classification tile, or `None` where the cell's
+/// centre and corners disagree (plot edges).
+fn cell_labels(reader: &SurveyReader, plots: &[TruthPlot]) -> Vec<(Tile, Vec<Option<u8>>)> {
+    cell_plots(reader, plots)
+        .into_iter()
+        .map(|(t, cells)| (t, cells.into_iter().map(|c| c.map(|c| c.0)).collect()))
+        .collect()
+}
+
+/// Per cell: its class group and the index of the truth plot it lies wholly in (`None` between
+/// plots), or `None` where the cell's centre and corners disagree (plot edges).
+type CellPlot = Option<(u8, Option<usize>)>;
+
+fn cell_plots(reader: &SurveyReader, plots: &[TruthPlot]) -> Vec<(Tile, Vec<CellPlot>)> {
+    let z = reader.level.z;
+    let res = grid::resolution(z);
+    reader
+        .tiles()
+        .into_iter()
+        .map(|t| {
+            let b = t.bounds_mercator();
+            let cells = (0..CELLS * CELLS)
+                .map(|c| {
+                    let (cx, cy) = (c % CELLS, c / CELLS);
+                    // The cell's centre and corners must agree on the plot.
+                    let pts = [
+                        (0.5, 0.5),
+                        (0.05, 0.05),
+                        (0.95, 0.05),
+                        (0.05, 0.95),
+                        (0.95, 0.95),
+                    ];
+                    let mut label: Option<Option<usize>> = None;
+                    for (dx, dy) in pts {
+                        let mx = b[0] + (cx as f64 + dx) * CELL as f64 * res;
+                        let my = b[3] - (cy as f64 + dy) * CELL as f64 * res;
+                        let [lon, lat] = grid::mercator_to_lon_lat(mx, my);
+                        let here = plot_at(plots, lon, lat);
+                        match label {
+                            None => label = Some(here),
+                            Some(l) if l != here => return None,
+                            _ => {}
+                        }
+                    }
+                    // Between plots: grass, scrub.
+                    let plot = label.flatten();
+                    Some((plot.map_or(2, |i| plots[i].group) as u8, plot))
+                })
+                .collect();
+            (t, cells)
+        })
+        .collect()
+}
+
+/// A truth plot's cells: what a reviewer's decision on that plot would teach.
+#[derive(Debug, Clone)]
+pub struct PlotCells {
+    /// Class group (poppy, cannabis, other vegetation, non-vegetation).
+    pub class: u8,
+    pub cells: Vec<Sample>,
+}
+
+/// Tiles a scene in `work` and returns its cells grouped by the truth plot they lie wholly in.
+pub fn collect_plots(
+    scene: &LabelledScene,
+    work: &Path,
+    threads: usize,
+) -> Result<Vec<PlotCells>, String> {
     let plots = read_truth(&scene.truth)?;
     let info = raster::inspect(
         &scene.tif,
@@ -144,73 +298,40 @@ pub fn collect(
         format: TileFormat::Png,
         threads,
     };
-    let id = "svtrain0000000000";
+    let id = "svplots0000000000";
     let out = tiling::run(&info, id, &opts, &Quiet).map_err(|e| e.to_string())?;
-    let lut = domain_for(&info).lut(u16::MAX as usize);
     let dir = tiling::layout::SurveyDir::new(work, id);
-    let z = out.plan.native_zoom;
-    let level = *out.plan.level(z).expect("native level");
-    let res = grid::resolution(z);
-    let mut per_class: Vec<Vec<Sample>> = vec![Vec::new(); N_CLASSES];
-    for y in level.min_y..=level.max_y {
-        for x in level.min_x..=level.max_x {
-            let t = Tile { z, x, y };
-            let Ok(bytes) = std::fs::read(dir.analysis(t)) else {
+    let native = *out.plan.level(out.plan.native_zoom).expect("native level");
+    let result = (|| {
+        let reader = SurveyReader::open(&dir, native, domain_for(&info), None)?;
+        let mut by_plot: Vec<PlotCells> = plots
+            .iter()
+            .map(|p| PlotCells {
+                class: p.group as u8,
+                cells: Vec::new(),
+            })
+            .collect();
+        for (t, cells) in cell_plots(&reader, &plots) {
+            let Some(f) = reader.features(t)? else {
                 continue;
             };
-            let at = AnalysisTile::decode(&bytes)?;
-            let f = features::tile_features(&at, &lut);
-            let b = t.bounds_mercator();
-            for c in 0..CELLS * CELLS {
-                if !f.valid[c] {
-                    continue;
+            for (c, label) in cells.iter().enumerate() {
+                if let (Some((class, Some(i))), true) = (label, f.valid[c]) {
+                    by_plot[*i].cells.push(Sample {
+                        x: f.values[c],
+                        class: *class,
+                        nir: f.has_nir,
+                    });
                 }
-                let (cx, cy) = (c % CELLS, c / CELLS);
-                // The cell's centre and corners must agree on the plot.
-                let pts = [
-                    (0.5, 0.5),
-                    (0.05, 0.05),
-                    (0.95, 0.05),
-                    (0.05, 0.95),
-                    (0.95, 0.95),
-                ];
-                let mut label: Option<Option<usize>> = None;
-                let mut agree = true;
-                for (dx, dy) in pts {
-                    let mx = b[0] + (cx as f64 + dx) * CELL as f64 * res;
-                    let my = b[3] - (cy as f64 + dy) * CELL as f64 * res;
-                    let [lon, lat] = grid::mercator_to_lon_lat(mx, my);
-                    let here = plot_at(&plots, lon, lat).map(|p| p.group);
-                    match label {
-                        None => label = Some(here),
-                        Some(l) if l != here => {
-                            agree = false;
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                if !agree {
-                    continue;
-                }
-                let class = label.flatten().unwrap_or(2); // between plots: grass, scrub
-                per_class[class].push(Sample {
-                    x: f.values[c],
-                    class: class as u8,
-                    nir: f.has_nir,
-                });
             }
         }
-    }
-    let _ = std::fs::remove_dir_all(dir.root);
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut out = Vec::new();
-    for mut v in per_class {
-        v.shuffle(&mut rng);
-        v.truncate(cap);
-        out.extend(v);
-    }
-    Ok(out)
+        Ok(by_plot
+            .into_iter()
+            .filter(|p| !p.cells.is_empty())
+            .collect())
+    })();
+    let _ = std::fs::remove_dir_all(&dir.root);
+    result
 }
 
 /// Fitting options.
@@ -221,6 +342,8 @@ pub struct FitOptions {
     pub learning_rate: f32,
     pub l2: f32,
     pub seed: u64,
+    /// Random lights each training scene is also seen under ([`super::augment`]).
+    pub augment: usize,
 }
 
 impl Default for FitOptions {
@@ -231,30 +354,54 @@ impl Default for FitOptions {
             learning_rate: 0.01,
             l2: 1e-4,
             seed: 1,
+            augment: 2,
         }
     }
 }
 
 /// Fits one head on the first `n_inputs` features of `samples`.
 pub fn fit(samples: &[Sample], n_inputs: usize, bands: &str, o: &FitOptions) -> Head {
+    fit_from(samples, n_inputs, bands, o, None)
+}
+
+/// Fine-tunes `base` on `samples` (a province's reviewed plots): same standardisation, weights
+/// start at the base's and are pulled back towards them with `anchor` instead of towards zero,
+/// so a few dozen plots adjust the decision surface without forgetting what the base learned.
+pub fn fine_tune(samples: &[Sample], base: &Head, o: &FitOptions, anchor: f32) -> Head {
+    fit_from(samples, base.n_inputs, &base.bands, o, Some((base, anchor)))
+}
+
+fn fit_from(
+    samples: &[Sample],
+    n_inputs: usize,
+    bands: &str,
+    o: &FitOptions,
+    start: Option<(&Head, f32)>,
+) -> Head {
     let n = n_inputs;
     let e = model::expanded_len(n);
-    // Standardisation.
-    let mut mean = vec![0f32; n];
-    let mut sq = vec![0f32; n];
-    for s in samples {
-        for i in 0..n {
-            mean[i] += s.x[i];
-            sq[i] += s.x[i] * s.x[i];
-        }
-    }
     let m = samples.len().max(1) as f32;
-    let std: Vec<f32> = (0..n)
-        .map(|i| {
-            mean[i] /= m;
-            (sq[i] / m - mean[i] * mean[i]).max(0.0).sqrt().max(1e-4)
-        })
-        .collect();
+    // Standardisation (a fine-tuned head keeps its base's).
+    let (mean, std) = match start {
+        Some((h, _)) => (h.mean.clone(), h.std.clone()),
+        None => {
+            let mut mean = vec![0f32; n];
+            let mut sq = vec![0f32; n];
+            for s in samples {
+                for i in 0..n {
+                    mean[i] += s.x[i];
+                    sq[i] += s.x[i] * s.x[i];
+                }
+            }
+            let std: Vec<f32> = (0..n)
+                .map(|i| {
+                    mean[i] /= m;
+                    (sq[i] / m - mean[i] * mean[i]).max(0.0).sqrt().max(1e-4)
+                })
+                .collect();
+            (mean, std)
+        }
+    };
     // Class weights: inverse frequency, square-rooted.
     let mut counts = [0f32; N_CLASSES];
     for s in samples {
@@ -275,8 +422,12 @@ pub fn fit(samples: &[Sample], n_inputs: usize, bands: &str, o: &FitOptions) -> 
     for (k, s) in samples.iter().enumerate() {
         model::expand(&s.x[..n], &mean, &std, &mut xs[k * e..(k + 1) * e]);
     }
-    let mut w = vec![vec![0f32; e]; N_CLASSES];
-    let mut bias = vec![0f32; N_CLASSES];
+    let (w0, b0, l2) = match start {
+        Some((h, anchor)) => (h.weights.clone(), h.bias.clone(), anchor),
+        None => (vec![vec![0f32; e]; N_CLASSES], vec![0f32; N_CLASSES], o.l2),
+    };
+    let mut w = w0.clone();
+    let mut bias = b0.clone();
     // Adam state.
     let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
     let mut mw = vec![vec![0f32; e]; N_CLASSES];
@@ -321,7 +472,7 @@ pub fn fit(samples: &[Sample], n_inputs: usize, bands: &str, o: &FitOptions) -> 
             let c2 = 1.0 - b2.powi(step);
             for c in 0..N_CLASSES {
                 for j in 0..e {
-                    let g = gw[c][j] * inv + o.l2 * w[c][j];
+                    let g = gw[c][j] * inv + l2 * (w[c][j] - w0[c][j]);
                     mw[c][j] = b1 * mw[c][j] + (1.0 - b1) * g;
                     vw[c][j] = b2 * vw[c][j] + (1.0 - b2) * g * g;
                     w[c][j] -= lr * (mw[c][j] / c1) / ((vw[c][j] / c2).sqrt() + eps);
@@ -417,13 +568,23 @@ pub fn train(
     let cap = 4000;
     let mut all = Vec::new();
     for (i, s) in training.iter().enumerate() {
-        let v = collect(s, work, threads, cap, o.seed + i as u64)?;
+        let lights: Vec<Augment> = (0..o.augment)
+            .map(|k| Augment::random(o.seed * 1_000_003 + (i * 31 + k) as u64))
+            .collect();
+        let v = collect(s, work, threads, cap, o.seed + i as u64, &lights)?;
         log(&format!("  {}: {} cells", s.tif.display(), v.len()));
         all.extend(v);
     }
     let mut held = Vec::new();
     for (i, s) in held_out.iter().enumerate() {
-        held.extend(collect(s, work, threads, cap, o.seed + 1000 + i as u64)?);
+        held.extend(collect(
+            s,
+            work,
+            threads,
+            cap,
+            o.seed + 1000 + i as u64,
+            &[],
+        )?);
     }
     if !feedback.train.is_empty() {
         log(&format!(
@@ -435,6 +596,15 @@ pub fn train(
         for _ in 0..FEEDBACK_WEIGHT {
             all.extend_from_slice(&feedback.train);
         }
+    }
+    if let Some(path) = std::env::var_os("VIGIL_TRAIN_DUMP") {
+        // For studying the features: every training cell as CSV (class, nir, features).
+        let mut text = format!("class,nir,{}\n", features::NAMES.join(","));
+        for s in &all {
+            let row: Vec<String> = s.x.iter().map(|v| format!("{v:.4}")).collect();
+            text += &format!("{},{},{}\n", s.class, u8::from(s.nir), row.join(","));
+        }
+        std::fs::write(&path, text).map_err(|e| format!("VIGIL_TRAIN_DUMP: {e}"))?;
     }
     let rgbn: Vec<Sample> = all.iter().filter(|s| s.nir).copied().collect();
     log(&format!("fitting rgb head on {} cells", all.len()));
@@ -514,11 +684,14 @@ pub fn train(
         }),
         classes: model::CLASSES.iter().map(|c| c.to_string()).collect(),
         heads,
+        calibration: None,
     })
 }
 
 /// Draws `n` labelled scenes with seeds `seed..`, cycling band layouts (RGBA 8-bit, RGBN 8-bit,
-/// RGBN 16-bit), CRSs (UTM 48N, VN-2000) and ground resolutions (3, 5, 7 cm).
+/// RGBN 16-bit), CRSs (UTM 48N, VN-2000), ground resolutions (3–16 cm) and field conditions
+/// (normal, haze, shadow, dark, warm, cool, bright) on coprime cycles, so every combination
+/// comes round.
 pub fn generate_scenes(
     dir: &Path,
     n: usize,
@@ -526,12 +699,13 @@ pub fn generate_scenes(
     size: usize,
 ) -> Result<Vec<LabelledScene>, String> {
     use crate::ingest::sample_files::{BandLayout, DEFAULT_CENTER, SampleRequest, write_sample};
+    use crate::sample::Condition;
     let kinds = [
         (BandLayout::Rgba, false, "EPSG:32648"),
         (BandLayout::Rgbn, false, "EPSG:3405"),
         (BandLayout::Rgbn, true, "EPSG:32648"),
     ];
-    let gsds = [0.03, 0.05, 0.07];
+    let gsds = [0.03, 0.05, 0.08, 0.12, 0.16];
     (0..n)
         .map(|i| {
             let (layout, sixteen_bit, crs) = kinds[i % kinds.len()];
@@ -539,7 +713,8 @@ pub fn generate_scenes(
             let spec = crate::sample::SceneSpec {
                 width: size,
                 height: size,
-                gsd: gsds[(i / kinds.len()) % gsds.len()],
+                gsd: gsds[i % gsds.len()],
+                condition: Some(Condition::ALL[i % Condition::ALL.len()]),
                 ..crate::sample::SceneSpec::new(s)
             };
             let w = write_sample(&SampleRequest {

@@ -339,6 +339,7 @@ fn truth_geojson(
             "layout": req.layout.to_string(),
             "bits": if req.sixteen_bit { 16 } else { 8 },
             "center": [req.center.lon, req.center.lat],
+            "condition": scene.spec.condition.map_or("normal", |c| c.name()),
             "conditions": {
                 "light": round(c.light as f64, 1000.0),
                 "haze": round(c.haze as f64, 1000.0),

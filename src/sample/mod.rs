@@ -23,7 +23,7 @@ mod truth;
 use std::fmt;
 use std::str::FromStr;
 
-pub use scene::{Conditions, Plot};
+pub use scene::{Condition, Conditions, Plot};
 pub use truth::{class_means, point_in_ring, ring_area};
 
 /// What a plot grows or is. Poppy comes in two stages, because flowering is when it is easiest to
@@ -140,6 +140,9 @@ pub struct SceneSpec {
     pub gsd: f64,
     /// Classes that must each appear at least once (more plots are filled at random).
     pub classes: Vec<Class>,
+    /// A field condition pushed beyond the seeded range (winter haze, dark exposure, a warm
+    /// white balance, …); `None` keeps the seeded conditions.
+    pub condition: Option<Condition>,
 }
 
 impl SceneSpec {
@@ -151,6 +154,7 @@ impl SceneSpec {
             height: 1024,
             gsd: 0.05,
             classes: Class::ALL.to_vec(),
+            condition: None,
         }
     }
 

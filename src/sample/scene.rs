@@ -30,6 +30,62 @@ pub struct Plot {
     pub(crate) vigour: f32,
 }
 
+/// A field condition a scene can be forced into, beyond the seeded everyday range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Normal,
+    Haze,
+    Shadow,
+    Dark,
+    Warm,
+    Cool,
+    Bright,
+}
+
+impl Condition {
+    pub const ALL: [Condition; 7] = [
+        Condition::Normal,
+        Condition::Haze,
+        Condition::Shadow,
+        Condition::Dark,
+        Condition::Warm,
+        Condition::Cool,
+        Condition::Bright,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::Normal => "normal",
+            Condition::Haze => "haze",
+            Condition::Shadow => "shadow",
+            Condition::Dark => "dark",
+            Condition::Warm => "warm",
+            Condition::Cool => "cool",
+            Condition::Bright => "bright",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Condition> {
+        Condition::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// Pushes seeded conditions into this one.
+    fn apply(self, c: &mut Conditions) {
+        match self {
+            Condition::Normal => {}
+            Condition::Haze => c.haze = 0.32,
+            Condition::Shadow => {
+                c.shadow_length_m = 9.0;
+                c.shadow_strength = 0.85;
+            }
+            Condition::Dark => c.light = 0.3,
+            Condition::Warm => c.white_balance = [1.32, 1.0, 0.62],
+            Condition::Cool => c.white_balance = [0.8, 1.0, 1.28],
+            Condition::Bright => c.light = 1.6,
+        }
+    }
+}
+
 /// Viewing conditions, seeded per scene.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conditions {
@@ -93,7 +149,10 @@ fn area_range(c: Class, interplanted: bool) -> (f64, f64) {
 pub(crate) fn layout(spec: &SceneSpec) -> Result<Layout, SampleError> {
     let mut rng = Rng::new(spec.seed);
     let (w, h) = (spec.width as f64, spec.height as f64);
-    let conditions = conditions(&mut rng);
+    let mut conditions = conditions(&mut rng);
+    if let Some(c) = spec.condition {
+        c.apply(&mut conditions);
+    }
     let footprint = footprint(&mut rng, w, h);
 
     let (x0, y0) = (GRID_MARGIN * w, GRID_MARGIN * h);

