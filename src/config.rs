@@ -200,6 +200,10 @@ pub struct ClassifyConfig {
     pub model: Option<PathBuf>,
     /// Minimum mapping unit: plots smaller than this many square metres are not flagged.
     pub min_area_m2: f64,
+    /// Plots whose (calibrated) confidence is below this are not flagged: 0.4 means "raise a
+    /// flag when at least 40 % of such flags were real plots on held-out scenes". Chosen on the
+    /// calibration scenes (BENCHMARKS.md, "Detection"); 0 flags everything the model finds.
+    pub min_confidence: f64,
     /// Registry hotspots within this many metres of a flag are linked to it.
     pub hotspot_link_m: f64,
 }
@@ -210,6 +214,7 @@ impl Default for ClassifyConfig {
             enabled: true,
             model: None,
             min_area_m2: 20.0,
+            min_confidence: 0.4,
             hotspot_link_m: 500.0,
         }
     }
@@ -572,6 +577,12 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "classify.min_area_m2 must be between 0 and 10000000, got {}",
                 self.classify.min_area_m2
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.classify.min_confidence) {
+            return Err(ConfigError::Invalid(format!(
+                "classify.min_confidence must be between 0 and 1, got {}",
+                self.classify.min_confidence
             )));
         }
         if self.ingest.threads > 256 {

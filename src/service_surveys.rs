@@ -452,7 +452,9 @@ impl Vigil {
         )
         .map_err(|e| TilingError::Io(format!("classifying: {e}")))?
         .ok_or(TilingError::Cancelled)?;
-        let found = crate::classify::plots::extract(&map, &model, self.config.classify.min_area_m2);
+        let mut found =
+            crate::classify::plots::extract(&map, &model, self.config.classify.min_area_m2);
+        found.retain(|p| model.confidence(p.confidence) >= self.config.classify.min_confidence);
         let bi = self.boundaries();
         let rows = found
             .iter()
