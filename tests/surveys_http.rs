@@ -436,13 +436,14 @@ fn assert_instant(got: &Value, want: &str) {
 /// A failed survey's error: a code from the contract and an English message that names no
 /// server path.
 fn assert_error_message(s: &TestServer, j: &Value) {
-    const CODES: [&str; 9] = [
+    const CODES: [&str; 10] = [
         "not_georeferenced",
         "unknown_crs",
         "band_layout",
         "too_many_pixels",
         "corrupt",
         "unsupported_type",
+        "empty",
         "outside_jurisdiction",
         "cancelled",
         "internal",

@@ -32,6 +32,7 @@
     'too_many_pixels',
     'corrupt',
     'unsupported_type',
+    'empty',
     'outside_jurisdiction',
     'cancelled',
     'internal'

@@ -56,6 +56,22 @@ impl std::fmt::Display for RowError {
     }
 }
 
+/// "2 bad rows (4 errors)": a row can break several rules, and people fix rows.
+pub fn bad_rows(errors: &[RowError]) -> String {
+    let rows = errors
+        .iter()
+        .map(|e| e.row)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} ({})",
+        plural(rows, "bad row", "bad rows"),
+        plural(errors.len(), "error", "errors")
+    )
+}
+
 /// Why an import was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -64,7 +80,7 @@ pub enum ImportError {
         format: &'static str,
         message: String,
     },
-    #[error("{} bad row(s); nothing was imported. First: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    #[error("{}; nothing was imported. First: {}", bad_rows(.0), .0.first().map(|e| e.to_string()).unwrap_or_default())]
     Rows(Vec<RowError>),
     #[error("the file has no hotspots")]
     Empty,

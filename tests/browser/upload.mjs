@@ -30,7 +30,7 @@ const TOTAL_TIMEOUT_MS = Number(process.env.VIGIL_TEST_TIMEOUT_MS || 230000);
 const STEP_TIMEOUT_MS = 30000;
 const INGEST_TIMEOUT_MS = 120000;
 const PASSED_BEFORE_RELOAD = 2; // chunks let through before the connection "drops"
-const SURVEY_ERRORS = ['not_georeferenced', 'unknown_crs', 'band_layout', 'too_many_pixels', 'corrupt', 'unsupported_type', 'outside_jurisdiction', 'cancelled', 'internal'];
+const SURVEY_ERRORS = ['not_georeferenced', 'unknown_crs', 'band_layout', 'too_many_pixels', 'corrupt', 'unsupported_type', 'empty', 'outside_jurisdiction', 'cancelled', 'internal'];
 
 function usage(msg) {
   console.error(`upload: ${msg}`);
