@@ -3,6 +3,7 @@
 //! operations; after each step the store (read back through the service) must match the model.
 //!
 //! - hotspot lifecycle: create, transition (legal or not), stale `If-Match`, delete;
+//! - flag review: every decision (legal or not) on a flag version that is current or stale;
 //! - survey jobs: queue, claim by a live or a dead process, finish, cancel, the dead-job sweep;
 //! - upload sessions: create, chunks (in any order, repeated), commit (early or complete), cancel,
 //!   with reconciliation after each reopen as `vigil serve` runs it.
@@ -481,6 +482,134 @@ proptest! {
                     let got: BTreeSet<usize> = st.received.iter().map(|x| *x as usize).collect();
                     prop_assert_eq!(&got, &m.received, "{}", m.id);
                 }
+            }
+        }
+    }
+}
+
+// ---- flag review ----------------------------------------------------------------------------------
+
+fn flag_row(n: usize) -> vigil::store::flags::FlagRow {
+    let (lon, lat) = (105.2 + n as f64 * 0.001, 21.8);
+    vigil::store::flags::FlagRow {
+        id: 0,
+        survey_id: queued_row(0).id,
+        class: "poppy".into(),
+        confidence: 0.9,
+        area_m2: 50.0,
+        status: "new".into(),
+        geometry: format!(
+            r#"{{"type":"Polygon","coordinates":[[[{lon},{lat}],[{},{lat}],[{},{}],[{lon},{lat}]]]}}"#,
+            lon + 0.0001,
+            lon + 0.0001,
+            lat + 0.0001
+        ),
+        bbox: [lon, lat, lon + 0.0001, lat + 0.0001],
+        point: [lon, lat],
+        province_code: Some("08".into()),
+        commune_code: None,
+        acquired_at: Some("2026-03-01T08:00:00Z".into()),
+        model_version: "test".into(),
+        drivers: "[]".into(),
+        created_at: "2026-03-01T09:00:00Z".into(),
+        replanting_of: None,
+        near_hotspots: "[]".into(),
+        probabilities: "{}".into(),
+        version: 1,
+        priority: None,
+        status_at: None,
+        superseded_at: None,
+    }
+}
+
+/// A decision input that passes the field checks for its decision.
+fn decision_input(code: &str, version: i64) -> vigil::service_review::DecisionInput {
+    let field = ["verified_in_field", "eradicated", "not_found"].contains(&code);
+    vigil::service_review::DecisionInput {
+        decision: code.into(),
+        version: Some(version),
+        reason: (code == "false_positive").then(|| "lookalike_crop".into()),
+        note: (code == "reopen").then(|| "seen again".into()),
+        eradicated_on: (code == "eradicated").then(|| "2026-03-02".into()),
+        area_destroyed_m2: (code == "eradicated").then_some(40.0),
+        team: field.then(|| "Đội 1".into()),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum FlagOp {
+    Decide {
+        pick: usize,
+        decision: usize,
+        stale: bool,
+    },
+    Reopen,
+}
+
+fn flag_op() -> impl Strategy<Value = FlagOp> {
+    prop_oneof![
+        8 => (any::<usize>(), any::<usize>(), proptest::bool::weighted(0.2))
+            .prop_map(|(pick, decision, stale)| FlagOp::Decide { pick, decision, stale }),
+        1 => Just(FlagOp::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+    #[test]
+    fn flag_review_matches_the_model_across_reopens(ops in proptest::collection::vec(flag_op(), 1..40)) {
+        use vigil::review::{Decision, Status as FlagStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = open(dir.path());
+        let fail = |e: vigil::store::StoreError| TestCaseError::fail(e.to_string());
+        let flags: Vec<_> = (0..3).map(flag_row).collect();
+        v.store().write(|tx| {
+            ss::insert(tx, &queued_row(0))?;
+            vigil::store::flags::replace_for_survey(tx, &flags[0].survey_id, &flags, "2026-03-01T09:00:00Z")
+        }).map_err(fail)?;
+        let ids: Vec<i64> = v.store().read(|c| vigil::store::flags::live_for_survey(c, &flags[0].survey_id))
+            .map_err(fail)?.iter().map(|f| f.id).collect();
+        prop_assert_eq!(ids.len(), 3);
+        // id -> (status, version, decisions)
+        let mut model: BTreeMap<i64, (FlagStatus, i64, usize)> = ids.iter().map(|id| (*id, (FlagStatus::New, 1, 0))).collect();
+        let reviewer = Principal { role: Role::Reviewer, jurisdiction: Jurisdiction::national(), ..Principal::cli() };
+        let all = Decision::all();
+        for op in ops {
+            match op {
+                FlagOp::Decide { pick, decision, stale } => {
+                    let id = ids[pick % ids.len()];
+                    let d = all[decision % all.len()];
+                    let (status, version, n) = model[&id];
+                    let sent = if stale { version - 1 } else { version };
+                    match v.decide(&reviewer, id, decision_input(d.code(), sent)) {
+                        Ok((after, row)) => {
+                            prop_assert!(!stale && status.can_become(d.0), "{:?} from {:?} accepted", d, status);
+                            prop_assert_eq!(after.version, version + 1);
+                            prop_assert_eq!(row.version, version + 1);
+                            model.insert(id, (d.0, version + 1, n + 1));
+                        }
+                        Err(Error::StaleVersion { current, .. }) => {
+                            prop_assert!(stale);
+                            prop_assert_eq!(current, version);
+                        }
+                        Err(Error::StateConflict { code, .. }) => {
+                            prop_assert_eq!(code, "illegal_transition");
+                            prop_assert!(!status.can_become(d.0));
+                        }
+                        Err(e) => return Err(TestCaseError::fail(format!("{} on {:?}: {e}", d.code(), status))),
+                    }
+                }
+                FlagOp::Reopen => {
+                    drop(v);
+                    v = open(dir.path());
+                }
+            }
+            for (id, (status, version, n)) in &model {
+                let f = v.store().read(|c| vigil::store::flags::get(c, *id)).map_err(fail)?.unwrap();
+                prop_assert_eq!(f.status.as_str(), status.code(), "flag {}", id);
+                prop_assert_eq!(f.version, *version, "flag {}", id);
+                let decisions = v.flag_decisions(&reviewer, *id).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(decisions.len(), *n, "decisions of flag {}", id);
             }
         }
     }
