@@ -404,7 +404,38 @@ fn parse_geojson(text: &str) -> Result<Vec<Row>, ImportError> {
     Ok(rows)
 }
 
+/// The `kml` crate (0.15) ignores the end of input inside a `Placemark` and loops forever on a
+/// truncated file (found by `fuzz/`'s `hotspot_import`), so the text must be well-formed XML —
+/// every element closed — before it is handed over.
+fn check_well_formed(text: &str) -> Result<(), String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or("an end tag without its start tag")?;
+            }
+            Ok(Event::Eof) if depth == 0 => return Ok(()),
+            Ok(Event::Eof) => {
+                return Err(format!(
+                    "the file ends inside {depth} unclosed element(s); is it cut off?"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 fn parse_kml(text: &str) -> Result<Vec<Row>, ImportError> {
+    check_well_formed(text).map_err(|message| ImportError::Unreadable {
+        format: "KML",
+        message,
+    })?;
     let kml: kml::Kml<f64> = text
         .parse()
         .map_err(|e: kml::Error| ImportError::Unreadable {
@@ -490,6 +521,28 @@ fn extended_data(e: &kml::types::Element, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (`fuzz/corpus-seeds/hotspot_import/kml-truncated-hang`): a KML file cut
+    /// off inside a placemark made the `kml` crate loop forever. Run on a thread so a regression
+    /// fails the test instead of hanging it.
+    #[test]
+    fn truncated_kml_is_refused_not_hung() {
+        let text = concat!(
+            r#"<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>"#,
+            r#"<name>a</name><ExtendedData><Data name="kind"><value>kta name="reported_o"#
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse(text.as_bytes(), Format::Kml, None, 100).map(|r| r.len()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("parsing a truncated KML file did not finish");
+        assert!(
+            matches!(got, Err(ImportError::Unreadable { format: "KML", .. })),
+            "{got:?}"
+        );
+    }
     use crate::hotspots::{Kind, Status};
 
     #[test]
