@@ -436,12 +436,18 @@ fn parse_kml(text: &str) -> Result<Vec<Row>, ImportError> {
         format: "KML",
         message,
     })?;
-    let kml: kml::Kml<f64> = text
-        .parse()
-        .map_err(|e: kml::Error| ImportError::Unreadable {
+    // The `kml` crate panics on some malformed documents (a `<Point>` without coordinates:
+    // found by fuzzing); a panic there is a refusal of the file, not a crash.
+    let parsed = std::panic::catch_unwind(|| text.parse::<kml::Kml<f64>>()).map_err(|_| {
+        ImportError::Unreadable {
             format: "KML",
-            message: e.to_string(),
-        })?;
+            message: "the KML structure is malformed (a geometry without coordinates?)".into(),
+        }
+    })?;
+    let kml: kml::Kml<f64> = parsed.map_err(|e: kml::Error| ImportError::Unreadable {
+        format: "KML",
+        message: e.to_string(),
+    })?;
     let mut placemarks = Vec::new();
     collect_placemarks(kml, &mut placemarks);
     let mut rows = Vec::with_capacity(placemarks.len());
@@ -521,6 +527,22 @@ fn extended_data(e: &kml::types::Element, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (`fuzz/corpus-seeds/hotspot_import/kml-point-without-coordinates`): a
+    /// `<Point>` without coordinates made the `kml` crate panic (an index out of bounds).
+    #[test]
+    fn kml_point_without_coordinates_is_refused_not_a_panic() {
+        let text = concat!(
+            r#"<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>"#,
+            r#"<name>a</name><Point></Point></Placemark></Document></kml>"#
+        );
+        let got = std::panic::catch_unwind(|| parse(text.as_bytes(), Format::Kml, None, 100))
+            .expect("parsing a KML point without coordinates panicked");
+        assert!(
+            matches!(got, Err(ImportError::Unreadable { format: "KML", .. })),
+            "{got:?}"
+        );
+    }
 
     /// Found by fuzzing (`fuzz/corpus-seeds/hotspot_import/kml-truncated-hang`): a KML file cut
     /// off inside a placemark made the `kml` crate loop forever. Run on a thread so a regression
