@@ -403,6 +403,21 @@ pub fn parse_bbox_pub(
     parse_bbox(q)
 }
 
+pub(super) fn parse_datetime_pub(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(Option<i32>, Option<i32>), ApiError> {
+    parse_datetime(q)
+}
+
+/// Status and kind filters of the hotspot items (bit masks).
+pub(super) fn parse_filters_pub(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(u8, u8), ApiError> {
+    let statuses = parse_set(q, "status", Status::from_code, Status::as_u8, "statuses")?;
+    let kinds = parse_set(q, "kind", Kind::from_code, Kind::as_u8, "kinds")?;
+    Ok((statuses, kinds))
+}
+
 /// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
 fn parse_datetime(
     q: &std::collections::HashMap<&str, &str>,

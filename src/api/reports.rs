@@ -71,7 +71,7 @@ pub async fn drug_free_history(
     ))
 }
 
-fn parse(q: &RawQuery) -> Result<(AreaQuery, Period), ApiError> {
+pub(super) fn parse(q: &RawQuery) -> Result<(AreaQuery, Period), ApiError> {
     q.only(REPORT_PARAMS)?;
     let m = q.map();
     let period = m.get("period").ok_or_else(|| {
