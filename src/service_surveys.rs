@@ -789,9 +789,17 @@ impl Vigil {
         };
         raster::check(path, &limits, bands).map_err(|e| {
             tracing::info!(file = %path.display(), code = e.code(), error = %e, "survey file refused");
+            // Named as the user named it, not by its stored name.
+            let mut message = user_message(&e.to_string(), &[path]);
+            if let Some(stored) = path.file_name().map(|n| n.to_string_lossy().to_string()) {
+                message = message.replace(&stored, filename);
+            }
+            if !message.contains(filename) {
+                message = format!("{filename}: {message}");
+            }
             Error::Rejected {
                 code: e.code(),
-                message: format!("{filename}: {}", user_message(&e.to_string(), &[path])),
+                message,
             }
         })
     }
