@@ -1,5 +1,5 @@
 # The two commands: `make demo` and `make test`. Both install what is missing first.
-.PHONY: demo test lint bench setup-test setup-demo build release clean-demo
+.PHONY: demo test lint bench setup-test setup-demo build release clean-demo fuzz soak
 
 CARGO ?= cargo
 DEMO_DIR ?= data/demo
@@ -45,3 +45,19 @@ bench: release
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
+
+## Fuzzing (nightly features on stable Rust through RUSTC_BOOTSTRAP): each target in fuzz/ runs
+## FUZZ_SECONDS from its committed seeds (fuzz/corpus-seeds); crashes land in fuzz/artifacts/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= hotspot_import boundary evidence_jpeg query_string upload_chunk tile_path
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && cp -n corpus-seeds/$$t/* corpus/$$t/ ; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
+
+## Mixed traffic against a release `vigil serve` on loopback with a kill -9 and restart every
+## RESTART_EVERY seconds, for DURATION seconds (default 600); reconciles counts with the audit log.
+soak: release
+	bench/soak.sh

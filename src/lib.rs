@@ -20,6 +20,7 @@ pub mod grid;
 pub mod hotspots;
 pub mod index;
 pub mod ingest;
+pub mod redact;
 pub mod reports;
 pub mod review;
 pub mod sample;

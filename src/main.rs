@@ -711,7 +711,10 @@ fn open(common: &Common) -> anyhow::Result<Vigil> {
 /// Prints an import's row errors the way a person fixing the file needs them.
 fn report(e: Error) -> anyhow::Error {
     if let Error::Import(ImportError::Rows(rows)) = &e {
-        eprintln!("error: {} bad row(s); nothing was imported:", rows.len());
+        eprintln!(
+            "error: {}; nothing was imported:",
+            vigil::hotspots::import::bad_rows(rows)
+        );
         for r in rows.iter().take(100) {
             eprintln!("  {r}");
         }

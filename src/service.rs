@@ -51,6 +51,10 @@ pub enum Error {
         status: String,
         version: i64,
     },
+    /// Input refused with a stable `code` (422), e.g. a survey file that cannot be ingested
+    /// (`corrupt`, `unsupported_type`, `empty`…); the message names the file, never a server path.
+    #[error("{message}")]
+    Rejected { code: &'static str, message: String },
     /// A body in a format the endpoint does not take (415).
     #[error("{0}")]
     UnsupportedMedia(String),
@@ -136,8 +140,6 @@ pub struct Vigil {
     auth_cache: parking_lot::Mutex<std::collections::HashMap<String, (Principal, Instant)>>,
     /// Rendered features for the API; invalidated here, in commit order.
     pub rendered: crate::cache::RenderCache,
-    /// Failed password logins per user name: (count, first failure), for the lock-out.
-    login_failures: parking_lot::Mutex<std::collections::HashMap<String, (u32, Instant)>>,
     pub(crate) hotspots: HotspotIndex,
     boundaries: RwLock<Arc<BoundaryIndex>>,
     /// Chunks, commits and cancels in progress (`service_uploads`).
@@ -151,6 +153,8 @@ pub struct Vigil {
     pub(crate) model: parking_lot::Mutex<Option<Arc<crate::classify::model::Model>>>,
     /// Analytics units, weights and heat map scales (`service_analytics`).
     pub(crate) analytics: crate::service_analytics::AnalyticsCache,
+    /// Rows left out at start-up because they could not be read (`/healthz` lists them).
+    skipped_rows: Vec<store::SkippedRow>,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -187,10 +191,11 @@ impl Vigil {
             config.store.readers,
             Duration::from_millis(config.store.busy_timeout_ms),
         )?;
-        let boundaries = store.read(store::boundaries::load_all)?;
+        let (boundaries, mut skipped_rows) = store.read(store::boundaries::load_all)?;
         let nb = boundaries.len();
         let boundaries = BoundaryIndex::new(boundaries);
-        let rows = store.read(hs::index_rows)?;
+        let (rows, skipped_hotspots) = store.read(hs::index_rows_checked)?;
+        skipped_rows.extend(skipped_hotspots);
         let t_read = t0.elapsed();
         let hotspots = HotspotIndex::build(rows);
         let (surveys, survey_fingerprint) = Vigil::load_survey_index(&store)?;
@@ -206,7 +211,6 @@ impl Vigil {
             store,
             auth_cache: Default::default(),
             rendered: Default::default(),
-            login_failures: Default::default(),
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),
             uploads: Default::default(),
@@ -215,12 +219,18 @@ impl Vigil {
             jobs: Default::default(),
             model: Default::default(),
             analytics: Default::default(),
+            skipped_rows,
         };
         Ok(vigil)
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Stored rows that could not be read when the service opened (left out, logged).
+    pub fn skipped_rows(&self) -> &[store::SkippedRow] {
+        &self.skipped_rows
     }
 
     pub fn boundaries(&self) -> Arc<BoundaryIndex> {
@@ -413,18 +423,24 @@ impl Vigil {
         password: &str,
     ) -> Result<(String, String, Principal)> {
         let name = name.trim();
-        {
-            let mut fails = self.login_failures.lock();
-            if let Some((n, since)) = fails.get(name).copied() {
-                if since.elapsed() > LOCKOUT_WINDOW {
-                    fails.remove(name);
-                } else if n >= MAX_LOGIN_FAILURES {
-                    let wait = (LOCKOUT_WINDOW - since.elapsed()).as_secs() / 60 + 1;
-                    return Err(Error::Throttled(format!(
-                        "too many failed logins for this name; try again in {wait} minute(s)"
-                    )));
-                }
-            }
+        // Counted before the hash is checked, in one write transaction: parallel attempts cannot
+        // all pass the check, and the count outlives a restart.
+        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+        let window = LOCKOUT_WINDOW.as_secs() as i64;
+        let locked = self.store.write(|tx| {
+            store::users::count_login_attempt(
+                tx,
+                name,
+                now_s,
+                window,
+                i64::from(MAX_LOGIN_FAILURES),
+            )
+        })?;
+        if let Some(wait) = locked {
+            return Err(Error::Throttled(format!(
+                "too many failed logins for this name; try again in {} minute(s)",
+                wait / 60 + 1
+            )));
         }
         let found = self.store.read(|c| store::users::for_login(c, name))?;
         let ok = match &found {
@@ -436,14 +452,10 @@ impl Vigil {
         };
         let principal = match (ok, found) {
             (true, Some((p, _))) => p,
-            _ => {
-                let mut fails = self.login_failures.lock();
-                let entry = fails.entry(name.to_string()).or_insert((0, Instant::now()));
-                entry.0 += 1;
-                return Err(Error::Unauthorized("wrong user name or password".into()));
-            }
+            _ => return Err(Error::Unauthorized("wrong user name or password".into())),
         };
-        self.login_failures.lock().remove(name);
+        self.store
+            .write(|tx| store::users::clear_login_failures(tx, name))?;
         let token = auth::new_token()
             .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
         let hash = auth::token_hash(&token);

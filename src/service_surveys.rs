@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::auth::{Jurisdiction, Principal, Role};
 use crate::hotspots::model::FieldError;
 use crate::ingest::raster::{self, Limits, Role as BandRole};
+use crate::redact::user_message;
 use crate::service::{Error, Result, Vigil};
 use crate::store::surveys::{self as ss, Finished, SurveyRow, SurveyState};
 use crate::store::{self, NewAudit};
@@ -739,6 +740,9 @@ impl Vigil {
             .path
             .clone()
             .ok_or_else(|| Error::Conflict(format!("upload {} is not committed yet", upload.id)))?;
+        // The cheap checks (GDAL opens it, header, CRS, bands, size, data present) before
+        // answering, so a plainly broken file is refused now rather than failing in the queue.
+        self.check_survey_file(Path::new(&path), &upload.filename, bands.as_deref())?;
         let now = now_rfc3339();
         let row = SurveyRow {
             upload_id: Some(upload.id.clone()),
@@ -782,6 +786,34 @@ impl Vigil {
         self.survey(who, &row.id)
     }
 
+    /// [`raster::check`] on a file about to be queued; the refusal names the uploaded file (the
+    /// stored path is the server's business, and is logged).
+    fn check_survey_file(
+        &self,
+        path: &Path,
+        filename: &str,
+        bands: Option<&[BandRole]>,
+    ) -> Result<()> {
+        let limits = Limits {
+            max_pixels: self.config.ingest.max_pixels,
+        };
+        raster::check(path, &limits, bands).map_err(|e| {
+            tracing::info!(file = %path.display(), code = e.code(), error = %e, "survey file refused");
+            // Named as the user named it, not by its stored name.
+            let mut message = user_message(&e.to_string(), &[path]);
+            if let Some(stored) = path.file_name().map(|n| n.to_string_lossy().to_string()) {
+                message = message.replace(&stored, filename);
+            }
+            if !message.contains(filename) {
+                message = format!("{filename}: {message}");
+            }
+            Error::Rejected {
+                code: e.code(),
+                message,
+            }
+        })
+    }
+
     /// Registers local files and tiles them here and now (`vigil ingest`). Returns each survey,
     /// ready or failed.
     pub fn ingest_local(&self, who: &Principal, file: LocalFile, print: bool) -> Result<Survey> {
@@ -823,7 +855,10 @@ impl Vigil {
             )?
         };
         self.store().write(|tx| {
+            // Created running *and* claimed by this process in one transaction: a server's sweep
+            // of dead jobs must never see it without its runner.
             ss::insert(tx, &row)?;
+            ss::set_runner(tx, &row.id, &this_runner())?;
             audit(
                 tx,
                 &who.name,
@@ -904,18 +939,24 @@ impl Vigil {
             .collect();
         let tiles = self.config.tiles_dir();
         let now = now_rfc3339();
+        let mut requeued = 0;
         for r in &rows {
-            tiling::remove_dir_if_exists(&tiling::layout::SurveyDir::staging(&tiles, &r.id).root)
-                .map_err(|e| Error::Disk {
-                context: e.to_string(),
-                source: std::io::Error::other("cleanup"),
-            })?;
-            tiling::remove_dir_if_exists(&tiling::layout::SurveyDir::new(&tiles, &r.id).root)
-                .map_err(|e| Error::Disk {
-                    context: e.to_string(),
-                    source: std::io::Error::other("cleanup"),
-                })?;
-            self.store().write(|tx| {
+            // Checked again under the write lock, and the partial tiles removed before the row
+            // changes: a job that finished or was claimed since the read above is left alone.
+            let taken = self.store().write(|tx| {
+                match ss::runner_if_running(tx, &r.id)? {
+                    Some(runner) if !runner.as_deref().is_some_and(runner_alive) => {}
+                    _ => return Ok(false),
+                }
+                for dir in [
+                    tiling::layout::SurveyDir::staging(&tiles, &r.id).root,
+                    tiling::layout::SurveyDir::new(&tiles, &r.id).root,
+                ] {
+                    tiling::remove_dir_if_exists(&dir).map_err(|e| Error::Disk {
+                        context: e.to_string(),
+                        source: std::io::Error::other("cleanup"),
+                    })?;
+                }
                 if r.attempts >= MAX_ATTEMPTS {
                     ss::set_finished_without_tiles(
                         tx,
@@ -925,14 +966,18 @@ impl Vigil {
                         &format!("ingest was interrupted {} times; giving up", r.attempts),
                         None,
                         &now,
-                    )
+                    )?;
                 } else {
-                    ss::requeue(tx, &r.id, &now)
+                    ss::requeue(tx, &r.id, &now)?;
                 }
+                Ok::<_, Error>(true)
             })?;
-            tracing::warn!(survey = %r.id, attempts = r.attempts, "re-queued an interrupted ingest");
+            if taken {
+                requeued += 1;
+                tracing::warn!(survey = %r.id, attempts = r.attempts, "re-queued an interrupted ingest");
+            }
         }
-        Ok(rows.len())
+        Ok(requeued)
     }
 
     /// The ingest worker loop (`vigil serve` runs it on its own thread until shutdown).
@@ -995,10 +1040,22 @@ impl Vigil {
                     TilingError::Cancelled => (SurveyState::Cancelled, "cancelled"),
                     other => (SurveyState::Failed, other.code()),
                 };
+                // What the operator reads names the file, never the server's paths; an internal
+                // error says only that (the log has the details).
                 let message = match &e {
                     TilingError::Cancelled => "cancelled by request".to_string(),
-                    other => other.to_string(),
+                    TilingError::Io(_) => format!(
+                        "an internal error stopped the ingest of {}; the server log has the details",
+                        row.filename
+                    ),
+                    other => user_message(
+                        &other.to_string(),
+                        &[Path::new(&row.source_path), &self.config.tiles_dir()],
+                    ),
                 };
+                if code == "internal" {
+                    tracing::error!(survey = %id, error = %e, "ingest failed");
+                }
                 let res = self.store().write(|tx| {
                     ss::set_finished_without_tiles(tx, &id, state, code, &message, None, &now)?;
                     audit(

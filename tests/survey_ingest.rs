@@ -561,7 +561,7 @@ fn bad_files_are_refused_with_their_reason() {
         ("nogeo.tif", "not_georeferenced", "geotransform"),
         ("nocrs.tif", "unknown_crs", "coordinate reference system"),
         ("gray2.tif", "band_layout", "red"),
-        ("float.tif", "unsupported_type", "Float32"),
+        ("float.tif", "unsupported_type", "32-bit floating point"),
         ("four.tif", "band_layout", "4=?"),
     ];
     let data = DataDir::empty();

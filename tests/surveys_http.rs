@@ -436,13 +436,14 @@ fn assert_instant(got: &Value, want: &str) {
 /// A failed survey's error: a code from the contract and an English message that names no
 /// server path.
 fn assert_error_message(s: &TestServer, j: &Value) {
-    const CODES: [&str; 9] = [
+    const CODES: [&str; 10] = [
         "not_georeferenced",
         "unknown_crs",
         "band_layout",
         "too_many_pixels",
         "corrupt",
         "unsupported_type",
+        "empty",
         "outside_jurisdiction",
         "cancelled",
         "internal",
@@ -1238,10 +1239,17 @@ fn ogc_surveys_collection_lists_ready_footprints_filtered_by_bbox_and_datetime()
         TQ_WEST.get(),
         "2026-03-10T08:00:00Z",
     );
-    // A survey that fails is listed by /v1/surveys but is no feature.
+    // A survey that fails is listed by /v1/surveys but is no feature. (A file that is not an
+    // image is refused with 422 before it is queued — issue 13 — so the failure here is a scene
+    // in Bắc Ninh queued by a Tuyên Quang operator.)
     let junk = upload_file(&s, &op, "junk.tif", &[7u8; 5000]);
-    let failed = wait_finished(&s, &op, &queue(&s, &op, &junk, "2026-03-11T08:00:00Z"));
+    let r = post_survey(&s, &op, &json!({ "upload": junk }));
+    expect_status(&s, "POST /v1/surveys with a file that is no image", &r, 422);
+    assert_eq!(r.json()["code"], "corrupt", "{}", r.text());
+    let elsewhere = upload_file(&s, &op, "bn.tif", BN.get());
+    let failed = wait_finished(&s, &op, &queue(&s, &op, &elsewhere, "2026-03-11T08:00:00Z"));
     assert_eq!(failed["state"], "failed", "{failed}");
+    assert_eq!(failed["error"]["code"], "outside_jurisdiction", "{failed}");
     assert_error_message(&s, &failed);
     let (east_id, west_id) = (id_of(&east), id_of(&west));
 

@@ -553,9 +553,13 @@ async fn cancel_removes_the_part_file() {
         ["create", "complete", "commit", "discard"]
     );
 
-    // One that a survey is being made from cannot.
-    let id3 = id_of(&start(&e, &e.op_a, "z.tif", &small).await);
-    put(&e, &e.op_a, &id3, 0, small.clone()).await;
+    // One that a survey is being made from cannot. (It must be an image: since issue 13 a file
+    // that is none is refused when it is queued.)
+    let tiny = tiny_geotiff();
+    let id3 = id_of(&start(&e, &e.op_a, "z.tif", &tiny).await);
+    for n in 0..tiny.len().div_ceil(CHUNK) {
+        put(&e, &e.op_a, &id3, n, chunk(&tiny, n)).await;
+    }
     assert_eq!(commit(&e, &e.op_a, &id3).await.status, StatusCode::OK);
     let s = call(
         &e,
@@ -667,4 +671,35 @@ async fn a_chunk_damaged_on_disk_is_missing_again_after_a_restart() {
         received(&status(&e, &e.op_a, &id2).await),
         Vec::<u64>::new()
     );
+}
+
+/// A 16 × 16 RGB GeoTIFF at 5 cm in UTM 48N (inside province 08): the smallest file ingest takes.
+fn tiny_geotiff() -> Vec<u8> {
+    use gdal::raster::ColorInterpretation;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.tif");
+    {
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = driver
+            .create_with_band_type::<u8, _>(&path, 16, 16, 3)
+            .unwrap();
+        ds.set_geo_transform(&[520_000.0, 0.05, 0.0, 2_435_000.0, 0.0, -0.05])
+            .unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32648).unwrap())
+            .unwrap();
+        for (i, ci) in [
+            ColorInterpretation::RedBand,
+            ColorInterpretation::GreenBand,
+            ColorInterpretation::BlueBand,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut b = ds.rasterband(i + 1).unwrap();
+            b.set_color_interpretation(ci).unwrap();
+            let mut buf = gdal::raster::Buffer::new((16, 16), vec![90u8 + 30 * i as u8; 256]);
+            b.write((0, 0), (16, 16), &mut buf).unwrap();
+        }
+    }
+    std::fs::read(&path).unwrap()
 }

@@ -11,6 +11,14 @@
 (function () {
   'use strict';
 
+  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
+  function textEl(s) {
+    const span = document.createElement('span');
+    span.textContent = s == null ? '' : String(s);
+    return span;
+  }
+
+
   const I = window.VigilI18n;
   const t = I.t;
 
@@ -595,7 +603,7 @@
       onEachFeature: (f, layer) => {
         const p = f.properties || {};
         const label = [p.name, p.code || f.id].filter(Boolean).join(' — ');
-        if (label) layer.bindTooltip(label, { sticky: true, direction: 'top' });
+        if (label) layer.bindTooltip(textEl(label), { sticky: true, direction: 'top' });
       }
     });
     state.layers.hotspots = L.featureGroup().addTo(map);
@@ -814,13 +822,13 @@
       if (old.version !== p.version || old.status !== p.status || old.name !== p.name) {
         existing.layer.setLatLng(ll);
         existing.layer.setStyle(markerStyle(p.status, selected));
-        existing.layer.setTooltipContent(p.name || '#' + id);
+        existing.layer.setTooltipContent(textEl(p.name || '#' + id));
       }
       decorateMarker(existing.layer, f);
       return;
     }
     const layer = L.circleMarker(ll, Object.assign({ className: 'hotspot-marker', bubblingMouseEvents: false }, markerStyle(p.status, selected)));
-    layer.bindTooltip(p.name || '#' + id, { direction: 'top', offset: [0, -6] });
+    layer.bindTooltip(textEl(p.name || '#' + id), { direction: 'top', offset: [0, -6] });
     layer.on('click', () => openDetail(id));
     layer.addTo(group);
     decorateMarker(layer, f);
@@ -987,7 +995,7 @@
         const when = p.acquired_at || p.datetime || p.completed_at || '';
         const name = p.name || String(f.id || '');
         // A function, so that the tooltip follows a language switch.
-        layer.bindTooltip(() => (when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name), { sticky: true, direction: 'top' });
+        layer.bindTooltip(() => textEl(when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name), { sticky: true, direction: 'top' });
         layer.on('click', () => showSurveyBounds(layer.getBounds(), p.native_zoom, f.id));
       }
     }).addTo(map);

@@ -15,6 +15,14 @@
 (function () {
   'use strict';
 
+  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
+  function textEl(s) {
+    const span = document.createElement('span');
+    span.textContent = s == null ? '' : String(s);
+    return span;
+  }
+
+
   const I = window.VigilI18n;
   const t = (k, p) => I.t(k, p);
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -518,7 +526,7 @@
         },
         onEachFeature: (f, layer) => {
           const p = f.properties;
-          layer.bindTooltip(`${p.name || p.code} (${p.code}): ${fmtValue(p[key], unit)}`, { sticky: true, className: 'dash-tooltip' });
+          layer.bindTooltip(textEl(`${p.name || p.code} (${p.code}): ${fmtValue(p[key], unit)}`), { sticky: true, className: 'dash-tooltip' });
         }
       }
     ).addTo(map);

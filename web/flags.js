@@ -17,6 +17,14 @@
 (function () {
   'use strict';
 
+  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
+  function textEl(s) {
+    const span = document.createElement('span');
+    span.textContent = s == null ? '' : String(s);
+    return span;
+  }
+
+
   const I = window.VigilI18n;
   const t = I.t;
 
@@ -156,12 +164,12 @@
       return false;
     }
     const item = { feature: f, poly, dot: null };
-    poly.bindTooltip(() => tooltipText(item.feature), { sticky: true, direction: 'top' });
+    poly.bindTooltip(() => textEl(tooltipText(item.feature)), { sticky: true, direction: 'top' });
     poly.on('add', () => decorate(poly, item.feature, 'flag-plot'));
     poly.on('click', () => open(id));
     const c = centre(f) || poly.getBounds().getCenter();
     const dot = L.circleMarker(c, Object.assign({ pane: 'flags', className: 'flag-dot', bubblingMouseEvents: false }, dotStyle(p)));
-    dot.bindTooltip(() => tooltipText(item.feature), { direction: 'top', offset: [0, -6] });
+    dot.bindTooltip(() => textEl(tooltipText(item.feature)), { direction: 'top', offset: [0, -6] });
     dot.on('add', () => decorate(dot, item.feature, 'flag-dot'));
     dot.on('click', () => open(id, { zoom: true }));
     item.dot = dot;

@@ -20,6 +20,14 @@
 (function () {
   'use strict';
 
+  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
+  function textEl(s) {
+    const span = document.createElement('span');
+    span.textContent = s == null ? '' : String(s);
+    return span;
+  }
+
+
   const I = window.VigilI18n;
   const t = (k, p) => I.t(k, p);
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -562,7 +570,7 @@
           const id = p.id !== undefined ? p.id : f.id;
           const name = isCommune ? unitName(id) : t('hs.hex', { id });
           const label = labelOf('hs.gi', giClass(f), p.label);
-          l.bindTooltip(`${name}: ${label}`, { sticky: true, className: 'hs-tooltip' });
+          l.bindTooltip(textEl(`${name}: ${label}`), { sticky: true, className: 'hs-tooltip' });
           l.bindPopup(
             () =>
               h(
@@ -625,7 +633,7 @@
           const p = f.properties || {};
           const n = typeof p.count === 'number' ? p.count : Array.isArray(p.members) ? p.members.length : 0;
           const id = p.cluster !== undefined ? p.cluster : f.id;
-          l.bindTooltip(t('hs.cluster.tooltip', { id, n: I.num(n) }), { sticky: true, className: 'hs-tooltip' });
+          l.bindTooltip(textEl(t('hs.cluster.tooltip', { id, n: I.num(n) })), { sticky: true, className: 'hs-tooltip' });
           l.bindPopup(
             () =>
               h(
@@ -721,7 +729,7 @@
           const id = p.id !== undefined ? p.id : f.id;
           const name = unitName(id);
           const label = labelOf('hs.pattern', patternOf(f), p.label);
-          l.bindTooltip(`${name}: ${label}`, { sticky: true, className: 'hs-tooltip' });
+          l.bindTooltip(textEl(`${name}: ${label}`), { sticky: true, className: 'hs-tooltip' });
           const values = Array.isArray(p.values) ? p.values : [];
           const trend = p.trend ? t(`hs.trend.${p.trend}`) : t('dash.none');
           l.bindPopup(

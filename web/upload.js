@@ -32,6 +32,7 @@
     'too_many_pixels',
     'corrupt',
     'unsupported_type',
+    'empty',
     'outside_jurisdiction',
     'cancelled',
     'internal'
@@ -553,6 +554,9 @@
       const { data } = await retrying(item, () => ctx.api('v1/surveys', { method: 'POST', body: { upload: item.uploadId, name }, signal }), signal);
       survey = data;
     } catch (e) {
+      // 422: the server refused the file itself (not an image, no CRS …) before queueing it;
+      // there is nothing to resume after a reload.
+      if (e instanceof ctx.ApiError && e.status === 422) forget(item);
       // 409: this upload was already given to ingest (the page reloaded before it saved the id).
       if (!(e instanceof ctx.ApiError && e.status === 409)) throw e;
       const { data } = await ctx.api('v1/surveys', { signal });

@@ -107,6 +107,9 @@ impl From<Error> for ApiError {
                     .with("current_version", json!(current))
             }
             Error::UnsupportedMedia(m) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
+            Error::Rejected { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with("code", json!(code))
+            }
             e @ Error::StaleVersion { current, .. } => {
                 ApiError::new(StatusCode::CONFLICT, e.to_string())
                     .with("code", json!("stale_version"))
@@ -132,8 +135,8 @@ impl From<Error> for ApiError {
             }
             Error::Import(ImportError::Rows(rows)) => {
                 let detail = format!(
-                    "{} bad row(s); nothing was imported. {}",
-                    rows.len(),
+                    "{}; nothing was imported. {}",
+                    crate::hotspots::import::bad_rows(&rows),
                     rows.iter()
                         .take(5)
                         .map(|r| r.to_string())

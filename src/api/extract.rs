@@ -150,6 +150,17 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// A whole number from a query string (ASCII digits, an optional leading `+`). One too large
+/// for `u64` is `u64::MAX`: callers clamp counts to their maximum, so every over-large value
+/// means "the most there is", however many digits it has.
+pub fn parse_count(s: &str) -> Option<u64> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+}
+
 /// Parses a path id, naming it when it is not a number.
 pub fn parse_id(s: &str, what: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()

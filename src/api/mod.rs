@@ -8,6 +8,8 @@ mod exports;
 mod extract;
 mod features;
 mod flags;
+#[doc(hidden)]
+pub mod fuzzing;
 mod html;
 mod ogc;
 mod openapi;

@@ -403,6 +403,21 @@ pub fn parse_bbox_pub(
     parse_bbox(q)
 }
 
+pub(super) fn parse_datetime_pub(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(Option<i32>, Option<i32>), ApiError> {
+    parse_datetime(q)
+}
+
+/// Status and kind filters of the hotspot items (bit masks).
+pub(super) fn parse_filters_pub(
+    q: &std::collections::HashMap<&str, &str>,
+) -> Result<(u8, u8), ApiError> {
+    let statuses = parse_set(q, "status", Status::from_code, Status::as_u8, "statuses")?;
+    let kinds = parse_set(q, "kind", Kind::from_code, Kind::as_u8, "kinds")?;
+    Ok((statuses, kinds))
+}
+
 /// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
 fn parse_datetime(
     q: &std::collections::HashMap<&str, &str>,
@@ -445,12 +460,12 @@ fn parse_limit(
     let api = &state.vigil.config.api;
     match q.get("limit") {
         None => Ok(api.default_limit),
-        Some(s) => match s.parse::<usize>() {
-            Ok(0) | Err(_) => Err(ApiError::bad_request(format!(
+        Some(s) => match super::extract::parse_count(s) {
+            Some(0) | None => Err(ApiError::bad_request(format!(
                 "limit={s:?}: expected a whole number from 1 to {}",
                 api.max_limit
             ))),
-            Ok(n) => Ok(n.min(api.max_limit)),
+            Some(n) => Ok(n.min(api.max_limit as u64) as usize),
         },
     }
 }
@@ -622,9 +637,11 @@ pub async fn items(
         Some(level) => {
             q.only(BOUNDARY_PARAMS)?;
             let offset = match m.get("offset") {
-                Some(s) => s.parse::<usize>().map_err(|_| {
-                    ApiError::bad_request(format!("offset={s:?}: expected a whole number"))
-                })?,
+                Some(s) => super::extract::parse_count(s)
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("offset={s:?}: expected a whole number"))
+                    })?,
                 None => 0,
             };
             let bi = state.vigil.boundaries();

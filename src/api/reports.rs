@@ -71,7 +71,7 @@ pub async fn drug_free_history(
     ))
 }
 
-fn parse(q: &RawQuery) -> Result<(AreaQuery, Period), ApiError> {
+pub(super) fn parse(q: &RawQuery) -> Result<(AreaQuery, Period), ApiError> {
     q.only(REPORT_PARAMS)?;
     let m = q.map();
     let period = m.get("period").ok_or_else(|| {
@@ -188,6 +188,9 @@ pub async fn communes(
         .into_response())
 }
 
+/// The printable HTML report's CSP: inline style only.
+const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'";
+
 /// `GET /v1/reports/report.{csv,xlsx,html,pdf}?period=&province=|commune=`.
 pub async fn file(
     State(state): State<AppState>,
@@ -223,6 +226,13 @@ pub async fn file(
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{filename}\"")) {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    if format == Format::Html {
+        // The printable report is a document: its own style sheet, nothing else, no scripts.
+        r.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(REPORT_CSP),
+        );
     }
     Ok(r)
 }

@@ -179,6 +179,11 @@ pub async fn source(
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/tiff"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    // The original imagery is sensitive: never kept by a browser or a shared cache.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     let name: String = s
         .row
         .filename
@@ -205,20 +210,20 @@ pub(super) fn limit_offset(
     m: &std::collections::HashMap<&str, &str>,
 ) -> Result<(usize, usize), ApiError> {
     let limit = match m.get("limit") {
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
+        Some(s) => super::extract::parse_count(s)
             .filter(|n| *n >= 1)
             .ok_or_else(|| {
                 ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
             })?
-            .min(state.vigil.config.api.max_limit),
+            .min(state.vigil.config.api.max_limit as u64) as usize,
         None => state.vigil.config.api.default_limit,
     };
     let offset = match m.get("offset") {
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("offset={s:?}: expected a whole number")))?,
+        Some(s) => super::extract::parse_count(s)
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("offset={s:?}: expected a whole number"))
+            })?,
         None => 0,
     };
     Ok((limit, offset))

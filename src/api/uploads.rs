@@ -137,6 +137,22 @@ pub async fn commit(
 }
 
 /// `PUT /v1/uploads/{id}/chunks/{n}`: the body is chunk `n`'s raw bytes, passed on frame by frame.
+/// The chunk index of a chunk PUT's path and its declared `Content-Length` (ignored when not a
+/// number: the body is cut at the chunk's length anyway).
+pub(super) fn chunk_request(
+    n: &str,
+    content_length: Option<&str>,
+) -> Result<(u64, Option<u64>), ApiError> {
+    let index: u64 = n.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("chunk index {n:?} is not a whole number"),
+        )
+    })?;
+    let declared = content_length.and_then(|v| v.trim().parse::<u64>().ok());
+    Ok((index, declared))
+}
+
 pub async fn put_chunk(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -144,16 +160,12 @@ pub async fn put_chunk(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let n: u64 = n.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("chunk index {n:?} is not a whole number"),
-        )
-    })?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let (n, declared) = chunk_request(
+        &n,
+        headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()),
+    )?;
     let mut sink = state
         .run(move |v| v.begin_chunk(&who, &id, n, declared))
         .await?;

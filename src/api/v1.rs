@@ -35,7 +35,16 @@ fn user_json(p: &Principal) -> serde_json::Value {
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let ok = state.run(|v| v.store().ping().map_err(Into::into)).await;
     match ok {
-        Ok(()) => json_ok(json!({ "status": "ok",  "version": env!("CARGO_PKG_VERSION") })),
+        Ok(()) => {
+            let skipped = state.vigil.skipped_rows();
+            let mut body = json!({ "status": "ok",  "version": env!("CARGO_PKG_VERSION") });
+            if !skipped.is_empty() {
+                // Rows left out at start-up: the service runs without them until they are fixed.
+                body["status"] = json!("degraded");
+                body["skipped_rows"] = json!(skipped);
+            }
+            json_ok(body)
+        }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "application/json")],
@@ -255,7 +264,14 @@ pub async fn audit(
         entity: m.get("entity").map(|s| s.to_string()),
         entity_id: m.get("entity_id").map(|s| s.to_string()),
         before_id: num("before")?,
-        limit: num("limit")?.unwrap_or(100).clamp(1, 1000) as usize,
+        limit: match m.get("limit") {
+            None => 100,
+            Some(s) => super::extract::parse_count(s)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("limit={s:?}: expected a whole number"))
+                })?
+                .clamp(1, 1000) as usize,
+        },
     };
     let entries = state.run(move |v| v.audit(&who, &query)).await?;
     Ok(json_ok(json!({ "entries": entries })))

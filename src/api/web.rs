@@ -10,7 +10,7 @@ use rust_embed::Embed;
 #[folder = "web/"]
 struct Assets;
 
-const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
 
 pub async fn redirect() -> Redirect {
     Redirect::permanent("/map/")

@@ -58,22 +58,74 @@ impl Boundary {
     }
 }
 
-/// Checks a boundary before it is stored: a code, a name, a non-empty geometry in lon/lat range.
+/// Checks a boundary before it is stored: a code, a name, a non-empty geometry whose every
+/// coordinate is a finite lon/lat, and a valid (OGC simple features) geometry — no bow-ties, no
+/// overlapping parts — by `geo`'s validity check.
 pub fn validate(b: &Boundary) -> Result<(), String> {
+    use geo::{CoordsIter, Validation};
     if b.code.trim().is_empty() {
         return Err("has an empty code".into());
     }
     if b.name.trim().is_empty() {
         return Err(format!("{} has an empty name", b.code));
     }
+    if let Some(c) = b
+        .geometry
+        .coords_iter()
+        .find(|c| !(c.x.is_finite() && c.y.is_finite()))
+    {
+        return Err(format!(
+            "{} has a coordinate that is not a number ({}, {})",
+            b.code, c.x, c.y
+        ));
+    }
     let Some([x0, y0, x1, y1]) = b.bbox() else {
         return Err(format!("{} has an empty geometry", b.code));
     };
-    if x0 < -180.0 || x1 > 180.0 || y0 < -90.0 || y1 > 90.0 || !(x0.is_finite() && y1.is_finite()) {
+    if x0 < -180.0 || x1 > 180.0 || y0 < -90.0 || y1 > 90.0 {
         return Err(format!(
             "{} has coordinates outside lon/lat range ({x0},{y0},{x1},{y1}); was it reprojected to EPSG:4326?",
             b.code
         ));
     }
+    if let Err(e) = b.geometry.check_validation() {
+        return Err(format!("{} has an invalid geometry: {e}", b.code));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{MultiPolygon, polygon};
+
+    fn boundary(geometry: MultiPolygon<f64>) -> Boundary {
+        Boundary {
+            level: Level::Province,
+            code: "99".into(),
+            name: "x".into(),
+            parent: None,
+            geometry,
+        }
+    }
+
+    /// Issue 13: a NaN coordinate passed the range check and bricked the data dir.
+    #[test]
+    fn non_finite_coordinates_are_refused() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let p = polygon![(x: 106.0, y: 20.0), (x: 107.0, y: 20.0), (x: bad, y: 21.0), (x: 106.0, y: 20.0)];
+            let e = validate(&boundary(MultiPolygon(vec![p]))).unwrap_err();
+            assert!(e.contains("99") && e.contains("not a number"), "{e}");
+        }
+    }
+
+    /// Issue 13: a self-intersecting (bow-tie) ring was accepted.
+    #[test]
+    fn bow_tie_is_refused_naming_the_feature() {
+        let p = polygon![(x: 106.0, y: 20.0), (x: 107.0, y: 21.0), (x: 107.0, y: 20.0), (x: 106.0, y: 21.0), (x: 106.0, y: 20.0)];
+        let e = validate(&boundary(MultiPolygon(vec![p]))).unwrap_err();
+        assert!(e.contains("99") && e.contains("self-intersection"), "{e}");
+        let ok = polygon![(x: 106.0, y: 20.0), (x: 107.0, y: 20.0), (x: 107.0, y: 21.0), (x: 106.0, y: 21.0), (x: 106.0, y: 20.0)];
+        validate(&boundary(MultiPolygon(vec![ok]))).unwrap();
+    }
 }

@@ -56,6 +56,22 @@ impl std::fmt::Display for RowError {
     }
 }
 
+/// "2 bad rows (4 errors)": a row can break several rules, and people fix rows.
+pub fn bad_rows(errors: &[RowError]) -> String {
+    let rows = errors
+        .iter()
+        .map(|e| e.row)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} ({})",
+        plural(rows, "bad row", "bad rows"),
+        plural(errors.len(), "error", "errors")
+    )
+}
+
 /// Why an import was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -64,7 +80,7 @@ pub enum ImportError {
         format: &'static str,
         message: String,
     },
-    #[error("{} bad row(s); nothing was imported. First: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    #[error("{}; nothing was imported. First: {}", bad_rows(.0), .0.first().map(|e| e.to_string()).unwrap_or_default())]
     Rows(Vec<RowError>),
     #[error("the file has no hotspots")]
     Empty,
@@ -388,13 +404,50 @@ fn parse_geojson(text: &str) -> Result<Vec<Row>, ImportError> {
     Ok(rows)
 }
 
+/// The `kml` crate (0.15) ignores the end of input inside a `Placemark` and loops forever on a
+/// truncated file (found by `fuzz/`'s `hotspot_import`), so the text must be well-formed XML —
+/// every element closed — before it is handed over.
+fn check_well_formed(text: &str) -> Result<(), String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or("an end tag without its start tag")?;
+            }
+            Ok(Event::Eof) if depth == 0 => return Ok(()),
+            Ok(Event::Eof) => {
+                return Err(format!(
+                    "the file ends inside {depth} unclosed element(s); is it cut off?"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 fn parse_kml(text: &str) -> Result<Vec<Row>, ImportError> {
-    let kml: kml::Kml<f64> = text
-        .parse()
-        .map_err(|e: kml::Error| ImportError::Unreadable {
+    check_well_formed(text).map_err(|message| ImportError::Unreadable {
+        format: "KML",
+        message,
+    })?;
+    // The `kml` crate panics on some malformed documents (a `<Point>` without coordinates:
+    // found by fuzzing); a panic there is a refusal of the file, not a crash.
+    let parsed = std::panic::catch_unwind(|| text.parse::<kml::Kml<f64>>()).map_err(|_| {
+        ImportError::Unreadable {
             format: "KML",
-            message: e.to_string(),
-        })?;
+            message: "the KML structure is malformed (a geometry without coordinates?)".into(),
+        }
+    })?;
+    let kml: kml::Kml<f64> = parsed.map_err(|e: kml::Error| ImportError::Unreadable {
+        format: "KML",
+        message: e.to_string(),
+    })?;
     let mut placemarks = Vec::new();
     collect_placemarks(kml, &mut placemarks);
     let mut rows = Vec::with_capacity(placemarks.len());
@@ -474,6 +527,44 @@ fn extended_data(e: &kml::types::Element, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (`fuzz/corpus-seeds/hotspot_import/kml-point-without-coordinates`): a
+    /// `<Point>` without coordinates made the `kml` crate panic (an index out of bounds).
+    #[test]
+    fn kml_point_without_coordinates_is_refused_not_a_panic() {
+        let text = concat!(
+            r#"<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>"#,
+            r#"<name>a</name><Point></Point></Placemark></Document></kml>"#
+        );
+        let got = std::panic::catch_unwind(|| parse(text.as_bytes(), Format::Kml, None, 100))
+            .expect("parsing a KML point without coordinates panicked");
+        assert!(
+            matches!(got, Err(ImportError::Unreadable { format: "KML", .. })),
+            "{got:?}"
+        );
+    }
+
+    /// Found by fuzzing (`fuzz/corpus-seeds/hotspot_import/kml-truncated-hang`): a KML file cut
+    /// off inside a placemark made the `kml` crate loop forever. Run on a thread so a regression
+    /// fails the test instead of hanging it.
+    #[test]
+    fn truncated_kml_is_refused_not_hung() {
+        let text = concat!(
+            r#"<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>"#,
+            r#"<name>a</name><ExtendedData><Data name="kind"><value>kta name="reported_o"#
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse(text.as_bytes(), Format::Kml, None, 100).map(|r| r.len()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("parsing a truncated KML file did not finish");
+        assert!(
+            matches!(got, Err(ImportError::Unreadable { format: "KML", .. })),
+            "{got:?}"
+        );
+    }
     use crate::hotspots::{Kind, Status};
 
     #[test]

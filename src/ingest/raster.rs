@@ -106,6 +106,9 @@ pub enum RasterError {
     UnsupportedType(String),
     #[error("{0}")]
     TooManyPixels(String),
+    /// No pixel holds data (a sparse GeoTIFF whose blocks were never written).
+    #[error("{0}")]
+    Empty(String),
 }
 
 impl RasterError {
@@ -117,6 +120,7 @@ impl RasterError {
             RasterError::BandLayout(_) => "band_layout",
             RasterError::UnsupportedType(_) => "unsupported_type",
             RasterError::TooManyPixels(_) => "too_many_pixels",
+            RasterError::Empty(_) => "empty",
         }
     }
 }
@@ -207,6 +211,48 @@ pub fn web_mercator() -> SpatialRef {
     s
 }
 
+/// Whether GDAL knows that a window of a band holds no data at all — blocks of a sparse GeoTIFF
+/// that were never written — without reading a pixel (`GDALGetDataCoverageStatus`). `false` when
+/// the driver cannot tell.
+pub fn window_is_empty(
+    band: &gdal::raster::RasterBand<'_>,
+    (x, y): (usize, usize),
+    (w, h): (usize, usize),
+) -> bool {
+    const DATA: i32 = 0x02;
+    const EMPTY: i32 = 0x04;
+    let to_i32 = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    // SAFETY: the band handle is valid while `band` lives; no percentage is asked for.
+    let status = unsafe {
+        gdal_sys::GDALGetDataCoverageStatus(
+            band.c_rasterband(),
+            to_i32(x),
+            to_i32(y),
+            to_i32(w),
+            to_i32(h),
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    status & EMPTY != 0 && status & DATA == 0
+}
+
+/// A sample type in words, for messages people read.
+fn type_words(t: GdalDataType) -> &'static str {
+    match t {
+        GdalDataType::UInt8 => "8-bit unsigned integer",
+        GdalDataType::UInt16 => "16-bit unsigned integer",
+        GdalDataType::Int16 => "16-bit signed integer",
+        GdalDataType::UInt32 => "32-bit unsigned integer",
+        GdalDataType::Int32 => "32-bit signed integer",
+        GdalDataType::UInt64 => "64-bit unsigned integer",
+        GdalDataType::Int64 => "64-bit signed integer",
+        GdalDataType::Float32 => "32-bit floating point",
+        GdalDataType::Float64 => "64-bit floating point",
+        _ => "unknown",
+    }
+}
+
 /// Opens a raster read-only, naming the file when GDAL cannot.
 pub fn open(path: &Path) -> Result<Dataset, RasterError> {
     let opts = gdal::DatasetOptions {
@@ -239,6 +285,22 @@ pub fn inspect(
     path: &Path,
     limits: &Limits,
     bands: Option<&[Role]>,
+) -> Result<SourceInfo, RasterError> {
+    inspect_with(path, limits, bands, true)
+}
+
+/// The cheap checks of [`inspect`] — GDAL opens it, header, georeferencing, CRS, bands, sample
+/// type, size limit, data present, first and last rows readable — without the 16-bit stretch
+/// (which reads the whole image at a reduced size). For answering an upload at once.
+pub fn check(path: &Path, limits: &Limits, bands: Option<&[Role]>) -> Result<(), RasterError> {
+    inspect_with(path, limits, bands, false).map(|_| ())
+}
+
+fn inspect_with(
+    path: &Path,
+    limits: &Limits,
+    bands: Option<&[Role]>,
+    stretch: bool,
 ) -> Result<SourceInfo, RasterError> {
     let ds = open(path)?;
     let (width, height) = ds.raster_size();
@@ -291,6 +353,17 @@ pub fn inspect(
         Some(c) => format!("EPSG:{c}"),
         None => srs.name().unwrap_or_else(|| "unnamed CRS".into()),
     };
+    // A file whose every band is known to hold no data (a sparse GeoTIFF never written to) is
+    // refused here, before any work is spent on it.
+    let all_empty = (1..=count).all(|i| {
+        ds.rasterband(i)
+            .is_ok_and(|b| window_is_empty(&b, (0, 0), (width, height)))
+    });
+    if count > 0 && all_empty {
+        return Err(RasterError::Empty(format!(
+            "the image ({width} × {height} pixels) holds no data: none of its blocks were written"
+        )));
+    }
     // Bands.
     let mut first_type = None;
     let mut found: Vec<Option<Role>> = Vec::with_capacity(count);
@@ -303,8 +376,9 @@ pub fn inspect(
             GdalDataType::UInt8 | GdalDataType::UInt16 => {}
             other => {
                 return Err(RasterError::UnsupportedType(format!(
-                    "band {i} holds {other:?} samples; Vigil takes 8- or 16-bit unsigned imagery \
-                     (export reflectance stacks scaled to UInt16)"
+                    "band {i} holds {} samples; Vigil takes 8- or 16-bit unsigned imagery \
+                     (export reflectance stacks scaled to 16-bit unsigned integers)",
+                    type_words(other)
                 )));
             }
         }
@@ -326,7 +400,9 @@ pub fn inspect(
                 None => first_type = Some(t),
                 Some(f) if f != t => {
                     return Err(RasterError::UnsupportedType(format!(
-                        "band {i} is {t:?} but earlier bands are {f:?}; all colour bands must share one type"
+                        "band {i} holds {} samples but earlier bands hold {}; all colour bands must share one type",
+                        type_words(t),
+                        type_words(f)
                     )));
                 }
                 _ => {}
@@ -434,7 +510,7 @@ pub fn inspect(
     };
     let mut info = locate(info, &srs)?;
     check_readable(&ds, &info)?;
-    if info.sample == SampleType::U16 {
+    if stretch && info.sample == SampleType::U16 {
         info.stretch = Some(stretch_u16(&ds, &info)?);
     }
     Ok(info)

@@ -29,23 +29,36 @@ fn number(f: Option<Figure>, unit: Unit) -> String {
     }
 }
 
+/// A text cell a spreadsheet program will not run: one starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return gets a leading `'` (OWASP's advice against CSV formula injection). Numbers
+/// are written by [`number`] and keep their sign.
+fn text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 fn row(level: &str, code: &str, name: &str, k: &Kpi) -> Vec<String> {
     vec![
-        level.to_string(),
-        code.to_string(),
-        name.to_string(),
-        k.key.to_string(),
-        k.label.to_string(),
-        k.unit.label_vi().to_string(),
+        text(level),
+        text(code),
+        text(name),
+        text(k.key),
+        text(k.label),
+        text(k.unit.label_vi()),
         number(k.value, k.unit),
         number(k.previous, k.unit),
         number(k.same_period_last_year, k.unit),
-        k.target
-            .as_ref()
-            .map(|t| t.label.clone())
-            .unwrap_or_default(),
-        k.status.label_vi().to_string(),
-        k.status.code().to_string(),
+        text(
+            &k.target
+                .as_ref()
+                .map(|t| t.label.clone())
+                .unwrap_or_default(),
+        ),
+        text(k.status.label_vi()),
+        text(k.status.code()),
     ]
 }
 
@@ -70,4 +83,24 @@ pub fn render(r: &KpiReport) -> Vec<u8> {
         }
     }
     w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn formula_starts_are_quoted() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1", "'+1"),
+            ("-1+2", "'-1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Xã Minh Quang", "Xã Minh Quang"),
+        ] {
+            assert_eq!(text(cell), want);
+        }
+    }
 }

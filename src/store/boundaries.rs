@@ -3,37 +3,56 @@
 use geo::MultiPolygon;
 use rusqlite::{Connection, params};
 
-use super::StoreError;
+use super::{SkippedRow, StoreError};
 use crate::boundaries::{Boundary, Level};
 
-pub fn load_all(c: &Connection) -> Result<Vec<Boundary>, StoreError> {
+/// Every readable boundary, and the rows that are not (skipped and logged, never fatal).
+pub fn load_all(c: &Connection) -> Result<(Vec<Boundary>, Vec<SkippedRow>), StoreError> {
     let mut stmt = c.prepare("SELECT level, code, name, parent_code, geometry FROM boundaries")?;
     let rows: Vec<(String, String, String, Option<String>, String)> = stmt
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(|(level, code, name, parent, geom)| {
-            let bad = |m: String| StoreError::Corrupt {
-                table: "boundaries",
-                message: format!("{level} {code}: {m}"),
-            };
-            let level_v = Level::from_code(&level).ok_or_else(|| bad("unknown level".into()))?;
-            let g: geojson::Geometry = geom
-                .parse::<geojson::Geometry>()
-                .map_err(|e| bad(e.to_string()))?;
-            let geometry: MultiPolygon<f64> =
-                MultiPolygon::try_from(g.value).map_err(|e| bad(e.to_string()))?;
-            Ok(Boundary {
-                level: level_v,
-                code,
-                name,
-                parent,
-                geometry,
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    let mut skipped = Vec::new();
+    for (level, code, name, parent, geom) in rows {
+        let key = format!("{level} {code}");
+        match read_row(&level, code, name, parent, &geom) {
+            Ok(b) => out.push(b),
+            Err(m) => skipped.push(SkippedRow::from_corrupt(
+                StoreError::Corrupt {
+                    table: "boundaries",
+                    message: format!("{key}: {m}"),
+                },
+                key,
+            )),
+        }
+    }
+    Ok((out, skipped))
+}
+
+fn read_row(
+    level: &str,
+    code: String,
+    name: String,
+    parent: Option<String>,
+    geom: &str,
+) -> Result<Boundary, String> {
+    let level = Level::from_code(level).ok_or("unknown level")?;
+    let g: geojson::Geometry = geom
+        .parse::<geojson::Geometry>()
+        .map_err(|e| e.to_string())?;
+    let geometry: MultiPolygon<f64> = MultiPolygon::try_from(g.value).map_err(|e| e.to_string())?;
+    let b = Boundary {
+        level,
+        code,
+        name,
+        parent,
+        geometry,
+    };
+    crate::boundaries::validate(&b)?;
+    Ok(b)
 }
 
 /// Inserts or replaces boundaries; with `replace_level`, first removes every boundary of that level.

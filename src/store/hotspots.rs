@@ -63,34 +63,59 @@ pub(crate) fn day_of(s: &str) -> Option<i32> {
     Some(era * 146_097 + doe - 719_468)
 }
 
-/// Every live hotspot's index attributes.
+/// Every live hotspot's index attributes (rows that cannot be read are skipped and logged).
 pub fn index_rows(c: &Connection) -> Result<Vec<EntryRow>, StoreError> {
+    Ok(index_rows_checked(c)?.0)
+}
+
+/// Every live hotspot's index attributes, and the rows that cannot be read (a bad row is
+/// skipped, never fatal: start-up must not fail on one row).
+pub fn index_rows_checked(
+    c: &Connection,
+) -> Result<(Vec<EntryRow>, Vec<super::SkippedRow>), StoreError> {
     let mut stmt = c.prepare(
         "SELECT id, lon, lat, status, kind, province_code, commune_code, reported_on FROM hotspots WHERE deleted_at IS NULL",
     )?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     while let Some(r) = rows.next()? {
-        let status = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
-        let kind = r.get_ref(4)?.as_str().map_err(rusqlite::Error::from)?;
-        let reported = r.get_ref(7)?.as_str().map_err(rusqlite::Error::from)?;
         let id: i64 = r.get(0)?;
-        let bad = |what: &str| StoreError::Corrupt {
+        let bad = |what: String| StoreError::Corrupt {
             table: "hotspots",
             message: format!("hotspot {id}: bad {what}"),
         };
-        out.push(EntryRow {
-            id,
-            lon: r.get(1)?,
-            lat: r.get(2)?,
-            status: Status::from_code(status).ok_or_else(|| bad("status"))?,
-            kind: Kind::from_code(kind).ok_or_else(|| bad("kind"))?,
-            province: r.get(5)?,
-            commune: r.get(6)?,
-            reported: day_of(reported).ok_or_else(|| bad("reported_on"))?,
-        });
+        let read = || -> Result<EntryRow, StoreError> {
+            let text = |i: usize, what: &str| -> Result<String, StoreError> {
+                r.get::<_, String>(i)
+                    .map_err(|e| bad(format!("{what} ({e})")))
+            };
+            let coord = |i: usize, what: &str| -> Result<f64, StoreError> {
+                r.get::<_, f64>(i)
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(what.to_string()))
+            };
+            let status = text(3, "status")?;
+            let kind = text(4, "kind")?;
+            let reported = text(7, "reported_on")?;
+            Ok(EntryRow {
+                id,
+                lon: coord(1, "lon")?,
+                lat: coord(2, "lat")?,
+                status: Status::from_code(&status).ok_or_else(|| bad("status".into()))?,
+                kind: Kind::from_code(&kind).ok_or_else(|| bad("kind".into()))?,
+                province: r.get(5)?,
+                commune: r.get(6)?,
+                reported: day_of(&reported).ok_or_else(|| bad("reported_on".into()))?,
+            })
+        };
+        match read() {
+            Ok(e) => out.push(e),
+            Err(e) => skipped.push(super::SkippedRow::from_corrupt(e, format!("hotspot {id}"))),
+        }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 pub fn entry_row(h: &Hotspot) -> EntryRow {

@@ -281,6 +281,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX hotspot_events_transitions ON hotspot_events (hotspot_id, id)
         WHERE from_status IS NOT NULL;
     "#,
+    // 12: failed password logins per user name (issue 13), counted in the store so the lock-out
+    // holds across parallel requests, processes and restarts. `first_at` is Unix seconds.
+    r#"
+    CREATE TABLE login_failures (
+        name     TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        first_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

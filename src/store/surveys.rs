@@ -277,7 +277,8 @@ pub fn set_ready(c: &Connection, id: &str, f: &Finished<'_>, now: &str) -> Resul
     c.execute(
         "UPDATE surveys SET state = 'ready', progress = 100, stage = NULL, meta = ?2, footprint = ?3, \
          min_lon = ?4, min_lat = ?5, max_lon = ?6, max_lat = ?7, province_code = ?8, commune_code = ?9, \
-         acquired_at = ?10, acquired_from = ?11, completed_at = ?12, updated_at = ?12 WHERE id = ?1",
+         acquired_at = ?10, acquired_from = ?11, completed_at = ?12, updated_at = ?12, \
+         error_code = NULL, error = NULL WHERE id = ?1",
         params![
             id,
             f.meta,
@@ -342,6 +343,17 @@ pub fn running(c: &Connection) -> Result<Vec<(SurveyRow, Option<String>)>, Store
             Ok((r, runner))
         })
         .collect()
+}
+
+/// The runner of a survey if it is still `running` (`Some(None)`: running without a runner, as
+/// rows of older versions were), or `None` when it is no longer running.
+pub fn runner_if_running(c: &Connection, id: &str) -> Result<Option<Option<String>>, StoreError> {
+    Ok(c.query_row(
+        "SELECT runner FROM surveys WHERE id = ?1 AND state = 'running'",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn set_runner(c: &Connection, id: &str, runner: &str) -> Result<(), StoreError> {

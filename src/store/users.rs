@@ -199,3 +199,51 @@ pub fn list(c: &Connection) -> Result<Vec<UserRecord>, StoreError> {
         })
         .collect()
 }
+
+/// Counts a password login attempt for `name` *before* its password is checked: inside the
+/// caller's write transaction, so parallel attempts are serialised and each is counted. Returns
+/// the seconds left of the lock-out when `max` attempts were already counted within `window`
+/// seconds of the first; otherwise counts this one. A successful login clears the count
+/// ([`clear_login_failures`]). Expired counts of every name are dropped on the way.
+pub fn count_login_attempt(
+    c: &Connection,
+    name: &str,
+    now: i64,
+    window: i64,
+    max: i64,
+) -> Result<Option<i64>, StoreError> {
+    c.execute(
+        "DELETE FROM login_failures WHERE first_at <= ?1",
+        [now - window],
+    )?;
+    let row: Option<(i64, i64)> = c
+        .query_row(
+            "SELECT failures, first_at FROM login_failures WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match row {
+        Some((n, first)) if n >= max => Ok(Some((first + window - now).max(1))),
+        Some(_) => {
+            c.execute(
+                "UPDATE login_failures SET failures = failures + 1 WHERE name = ?1",
+                [name],
+            )?;
+            Ok(None)
+        }
+        None => {
+            c.execute(
+                "INSERT INTO login_failures (name, failures, first_at) VALUES (?1, 1, ?2)",
+                params![name, now],
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+/// Forgets the counted attempts of `name` after a successful login.
+pub fn clear_login_failures(c: &Connection, name: &str) -> Result<(), StoreError> {
+    c.execute("DELETE FROM login_failures WHERE name = ?1", [name])?;
+    Ok(())
+}

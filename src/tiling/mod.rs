@@ -262,6 +262,13 @@ pub fn run(
             return Err(e);
         }
     };
+    if outcome.display_tiles == 0 {
+        // Nothing visible anywhere: refuse rather than serve an empty survey.
+        let _ = std::fs::remove_dir_all(&staging.root);
+        return Err(TilingError::Raster(RasterError::Empty(
+            "the image holds no visible pixels: every tile would be empty".into(),
+        )));
+    }
     sync_filesystem(&staging.root);
     std::fs::rename(&staging.root, &final_dir.root).map_err(io(format!(
         "renaming {} to {}",
@@ -627,6 +634,16 @@ impl<'a> Worker<'a> {
             return Ok(()); // the block misses the image
         }
         let (ww, wh) = (wx1 - wx0, wy1 - wy0);
+        // Sparse files: a window no block of which was written holds nothing to tile; skip it
+        // before reading or warping a pixel.
+        let empty = self.bands.iter().all(|b| {
+            self.ds
+                .rasterband(*b)
+                .is_ok_and(|band| raster::window_is_empty(&band, (wx0, wy0), (ww, wh)))
+        });
+        if empty {
+            return Ok(());
+        }
         for (k, b) in self.bands.iter().enumerate() {
             let band = self
                 .ds

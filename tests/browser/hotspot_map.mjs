@@ -376,6 +376,29 @@ await step('a status change button records a transition with history', async () 
   expect(items === histAfter.events.length, `the panel lists ${items} history events, the API has ${histAfter.events.length}`);
 });
 
+await step('a hotspot name with HTML in it is shown as text, never as markup (issue 13)', async () => {
+  const evil = '<img src=x onerror="window.__vigilXss=1">';
+  const f = await apiGet(`/collections/hotspots/items/${hotspotId}`);
+  const res = await fetch(`${VIGIL_URL}/collections/hotspots/items/${hotspotId}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/merge-patch+json', 'If-Match': `"${f.properties.version}"` },
+    body: JSON.stringify({ properties: { name: evil } })
+  });
+  expect(res.ok, `PATCH the name -> HTTP ${res.status}: ${await res.text()}`);
+  await page.reload();
+  await page.waitForFunction((id) => document.querySelector(`path.hotspot-marker[data-id="${id}"]`), hotspotId, { timeout: STEP_TIMEOUT_MS });
+  await page.locator(`path.hotspot-marker[data-id="${hotspotId}"]`).dispatchEvent('mouseover');
+  await page.locator('.leaflet-tooltip').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  const got = await page.evaluate(() => {
+    const tips = Array.from(document.querySelectorAll('.leaflet-tooltip'));
+    return { texts: tips.map((t) => t.textContent), imgs: document.querySelectorAll('.leaflet-tooltip img').length, xss: window.__vigilXss };
+  });
+  expect(got.imgs === 0, 'the name became an <img> element in the tooltip');
+  expect(got.texts.some((t) => t.includes(evil)), `the tooltip says ${JSON.stringify(got.texts)}, not the name as text`);
+  expect(got.xss === undefined, 'the onerror handler ran');
+  await page.locator(`path.hotspot-marker[data-id="${hotspotId}"]`).dispatchEvent('mouseout');
+});
+
 await step('the layout works in a narrow (laptop) window', async () => {
   await page.setViewportSize({ width: 900, height: 650 });
   await page.waitForTimeout(600);
