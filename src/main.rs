@@ -420,10 +420,11 @@ fn init_logging(cfg: &Config) {
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    match cfg.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
-    }
+    // Once per process: commands that open several scratch stores (learning-curve) call it again.
+    let _ = match cfg.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
 }
 
 /// Labelled scenes in directories: every SCENE.tif with SCENE.truth.geojson beside it.

@@ -438,9 +438,16 @@ impl Vigil {
         progress: &(dyn Fn(usize, usize) + Sync),
         cancelled: &(dyn Fn() -> bool + Sync),
     ) -> std::result::Result<(Vec<crate::store::flags::FlagRow>, String), TilingError> {
+        // The model's file name only: the message reaches the operator, not the server's paths.
         let model = self
             .vegetation_model_for(fallback_province.as_deref())
-            .map_err(TilingError::Io)?;
+            .map_err(|e| {
+                tracing::error!(survey, error = %e, "the vegetation model cannot be used");
+                TilingError::Classify(format!(
+                    "the survey was not classified: {}",
+                    crate::redact::user_message(&e, &[])
+                ))
+            })?;
         let dir = tiling::layout::SurveyDir::new(&self.config.tiles_dir(), survey);
         let map = crate::classify::plots::classify_survey(
             &dir,

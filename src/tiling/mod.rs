@@ -212,6 +212,10 @@ pub enum TilingError {
     OutsideJurisdiction(String),
     #[error("{0}")]
     Io(String),
+    /// The classifier could not run (e.g. the configured model file is not a model); the
+    /// imagery itself was fine.
+    #[error("{0}")]
+    Classify(String),
 }
 
 impl TilingError {
@@ -221,6 +225,7 @@ impl TilingError {
             TilingError::Cancelled => "cancelled",
             TilingError::OutsideJurisdiction(_) => "outside_jurisdiction",
             TilingError::Io(_) => "internal",
+            TilingError::Classify(_) => "classify_failed",
         }
     }
 }
