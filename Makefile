@@ -34,7 +34,8 @@ lint:
 
 ## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
 ## ingest beside gdal2tiles and tile serving (issue 3), then KPIs and reports over 1M hotspots and
-## hotspot statistics (issue 6): Gi* over the whole country beside PySAL esda on the same data.
+## hotspot statistics (issue 6): Gi* over the whole country beside PySAL esda on the same data; then the
+## detection figures on imagery the models never saw (issue 12, bench/crossgen.sh, about 25 min).
 bench: release
 	$(CARGO) bench --bench hotspots --bench tiling --bench analytics
 	bench/run.sh
@@ -42,6 +43,7 @@ bench: release
 	bench/reports.sh
 	bench/analytics.sh
 	bench/classify.sh
+	bench/crossgen.sh
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
