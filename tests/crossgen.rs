@@ -102,30 +102,33 @@ fn assert_conditions(r: &Value) {
     }
 }
 
+/// Scores `models/cross/MODEL` on the scenes in `dir`: every condition present, mean F1 at least
+/// `floor`, false flags per hectare at most `ceiling`.
+fn scored_across(model_file: &str, dir: &Path, floor: f64, ceiling: f64) {
+    let r = eval_json(&["--model", &model(model_file), "--dir", path_str(dir)]);
+    assert_conditions(&r);
+    let all = all_row(&r);
+    eprintln!("{model_file} on {}: {all}", dir.display());
+    let f1 = all["mean_f1"].as_f64().unwrap_or(0.0);
+    assert!(
+        f1 >= floor,
+        "mean F1 {f1:.3} fell below the floor {floor}: {all}"
+    );
+    let per_ha = all["false_flags_per_ha"].as_f64().unwrap();
+    assert!(per_ha <= ceiling, "{per_ha:.2} false flags per ha: {all}");
+}
+
 #[test]
 fn a_model_trained_on_vigils_generator_is_scored_on_fieldgen_scenes() {
     let dir = tempfile::tempdir().unwrap();
     if fieldgen_suite(dir.path(), 7, 14, 1024).is_none() {
         return;
     }
-    let r = eval_json(&[
-        "--model",
-        &model("vigil-only.json"),
-        "--dir",
-        path_str(dir.path()),
-    ]);
-    assert_conditions(&r);
-    let all = all_row(&r);
-    let f1 = all["mean_f1"].as_f64().unwrap_or(0.0);
-    eprintln!("vigil-only model on fieldgen scenes: {all}");
-    assert!(
-        f1 >= FLOOR_VIGIL_ON_FIELDGEN,
-        "mean F1 {f1:.3} fell below the floor {FLOOR_VIGIL_ON_FIELDGEN}: {all}"
-    );
-    let per_ha = all["false_flags_per_ha"].as_f64().unwrap();
-    assert!(
-        per_ha <= CEILING_VIGIL_ON_FIELDGEN_PER_HA,
-        "{per_ha:.2} false flags per ha: {all}"
+    scored_across(
+        "vigil-only.json",
+        dir.path(),
+        FLOOR_VIGIL_ON_FIELDGEN,
+        CEILING_VIGIL_ON_FIELDGEN_PER_HA,
     );
 }
 
@@ -143,24 +146,11 @@ fn a_model_trained_on_fieldgen_is_scored_on_vigils_generator() {
         "--out",
         path_str(dir.path()),
     ]);
-    let r = eval_json(&[
-        "--model",
-        &model("fieldgen-only.json"),
-        "--dir",
-        path_str(dir.path()),
-    ]);
-    assert_conditions(&r);
-    let all = all_row(&r);
-    let f1 = all["mean_f1"].as_f64().unwrap_or(0.0);
-    eprintln!("fieldgen-only model on Vigil's scenes: {all}");
-    assert!(
-        f1 >= FLOOR_FIELDGEN_ON_VIGIL,
-        "mean F1 {f1:.3} fell below the floor {FLOOR_FIELDGEN_ON_VIGIL}: {all}"
-    );
-    let per_ha = all["false_flags_per_ha"].as_f64().unwrap();
-    assert!(
-        per_ha <= CEILING_FIELDGEN_ON_VIGIL_PER_HA,
-        "{per_ha:.2} false flags per ha: {all}"
+    scored_across(
+        "fieldgen-only.json",
+        dir.path(),
+        FLOOR_FIELDGEN_ON_VIGIL,
+        CEILING_FIELDGEN_ON_VIGIL_PER_HA,
     );
 }
 

@@ -40,6 +40,20 @@ fn decide(server: &TestServer, token: &str, id: i64, body: Value) -> common::Res
     )
 }
 
+/// Confirms each queue item as its class, except every third, rejected as a look-alike crop.
+fn review_every_third_as_false(server: &TestServer, reviewer: &str, items: &[Value]) {
+    for (k, i) in items.iter().enumerate() {
+        let id = i["id"].as_i64().unwrap();
+        let body = if k % 3 == 2 {
+            json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" })
+        } else {
+            json!({ "decision": format!("confirmed_{}", i["class"].as_str().unwrap()), "version": 1 })
+        };
+        let r = decide(server, reviewer, id, body);
+        assert_eq!(r.status, 201, "{}", r.describe());
+    }
+}
+
 fn flag(server: &TestServer, token: &str, id: i64) -> Value {
     let r = server.get(&format!("/v1/flags/{id}"), Some(token));
     assert_eq!(r.status, 200, "{}", r.describe());
@@ -701,16 +715,7 @@ fn reviewers_decisions_feed_training() {
         .json();
     let items = q["items"].as_array().unwrap();
     assert!(items.len() >= 4, "{q}");
-    for (k, i) in items.iter().enumerate() {
-        let id = i["id"].as_i64().unwrap();
-        let body = if k % 3 == 2 {
-            json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" })
-        } else {
-            json!({ "decision": format!("confirmed_{}", i["class"].as_str().unwrap()), "version": 1 })
-        };
-        let r = decide(&server, &reviewer, id, body);
-        assert_eq!(r.status, 201, "{}", r.describe());
-    }
+    review_every_third_as_false(&server, &reviewer, items);
     let model = dir.path().join("m.json");
     let out = vigil_ok(&[
         "train",
@@ -773,15 +778,7 @@ fn a_province_learns_from_its_reviewers() {
         "{}",
         common::describe_output(&early)
     );
-    for (k, i) in items.iter().enumerate() {
-        let id = i["id"].as_i64().unwrap();
-        let body = if k % 3 == 2 {
-            json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" })
-        } else {
-            json!({ "decision": format!("confirmed_{}", i["class"].as_str().unwrap()), "version": 1 })
-        };
-        assert_eq!(decide(&server, &reviewer, id, body).status, 201);
-    }
+    review_every_third_as_false(&server, &reviewer, items);
     let out = server.data.run_ok(&["learn"], &["--province", "08"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

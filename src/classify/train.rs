@@ -136,26 +136,7 @@ pub fn collect(
     augments: &[Augment],
 ) -> Result<Vec<Sample>, String> {
     let plots = read_truth(&scene.truth)?;
-    let info = raster::inspect(
-        &scene.tif,
-        &Limits {
-            max_pixels: 1 << 34,
-        },
-        None,
-    )
-    .map_err(|e| e.to_string())?;
-    if let Some(why) = scale::unsupported_reason(info.gsd_m) {
-        return Err(format!("{}: {why}", scene.tif.display()));
-    }
-    let opts = tiling::Options {
-        tiles_dir: work.to_path_buf(),
-        format: TileFormat::Png,
-        threads,
-    };
-    let id = "svtrain0000000000";
-    let out = tiling::run(&info, id, &opts, &Quiet).map_err(|e| e.to_string())?;
-    let dir = tiling::layout::SurveyDir::new(work, id);
-    let native = *out.plan.level(out.plan.native_zoom).expect("native level");
+    let (info, dir, native) = tile_scene(scene, work, threads, "svtrain0000000000")?;
     let domain = domain_for(&info);
     let result = (|| {
         let clean = SurveyReader::open(&dir, native, domain, None)?;
@@ -214,6 +195,43 @@ pub fn collect(
     })();
     let _ = std::fs::remove_dir_all(&dir.root);
     result
+}
+
+/// Inspects and tiles a labelled scene under `work` as survey `id` (classifiable resolutions
+/// only): its source, tile directory and native level.
+fn tile_scene(
+    scene: &LabelledScene,
+    work: &Path,
+    threads: usize,
+    id: &str,
+) -> Result<
+    (
+        raster::SourceInfo,
+        tiling::layout::SurveyDir,
+        tiling::LevelRange,
+    ),
+    String,
+> {
+    let info = raster::inspect(
+        &scene.tif,
+        &Limits {
+            max_pixels: 1 << 34,
+        },
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(why) = scale::unsupported_reason(info.gsd_m) {
+        return Err(format!("{}: {why}", scene.tif.display()));
+    }
+    let opts = tiling::Options {
+        tiles_dir: work.to_path_buf(),
+        format: TileFormat::Png,
+        threads,
+    };
+    let out = tiling::run(&info, id, &opts, &Quiet).map_err(|e| e.to_string())?;
+    let dir = tiling::layout::SurveyDir::new(work, id);
+    let native = *out.plan.level(out.plan.native_zoom).expect("native level");
+    Ok((info, dir, native))
 }
 
 /// The class group of every cell of every classification tile, or `None` where the cell's
@@ -285,23 +303,7 @@ pub fn collect_plots(
     threads: usize,
 ) -> Result<Vec<PlotCells>, String> {
     let plots = read_truth(&scene.truth)?;
-    let info = raster::inspect(
-        &scene.tif,
-        &Limits {
-            max_pixels: 1 << 34,
-        },
-        None,
-    )
-    .map_err(|e| e.to_string())?;
-    let opts = tiling::Options {
-        tiles_dir: work.to_path_buf(),
-        format: TileFormat::Png,
-        threads,
-    };
-    let id = "svplots0000000000";
-    let out = tiling::run(&info, id, &opts, &Quiet).map_err(|e| e.to_string())?;
-    let dir = tiling::layout::SurveyDir::new(work, id);
-    let native = *out.plan.level(out.plan.native_zoom).expect("native level");
+    let (info, dir, native) = tile_scene(scene, work, threads, "svplots0000000000")?;
     let result = (|| {
         let reader = SurveyReader::open(&dir, native, domain_for(&info), None)?;
         let mut by_plot: Vec<PlotCells> = plots
