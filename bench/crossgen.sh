@@ -8,6 +8,8 @@
 #
 #   bench/crossgen.sh                 everything, into bench/work/crossgen/ (about 25 min on 2 cores)
 #   KEEP_MODELS=1 bench/crossgen.sh   also copies the three models into models/ (what was committed)
+#   env: WORK=dir; a smaller smoke run with TRAIN_VIGIL=4 TRAIN_FIELDGEN=4 HELD=7 CALIB=7 SIZE=768
+#        STEPS=0,5 (the figures then mean little)
 #
 # Seeds: Vigil's generator trains on 1–36 (`vigil train --generate 36 --seed 1`), holds out
 # 500001–500014, calibrates on 600001–600014; fieldgen trains on suite seed 3 (3000–3029), holds
@@ -22,16 +24,22 @@ mkdir -p "$work"
 scripts/setup.sh test >/dev/null
 cargo build --release -q
 vigil=$root/target/release/vigil
-fieldgen() { "$py" scripts/fieldgen/fieldgen.py suite --out "$1" --seed "$2" --count "$3" --size 1024 >/dev/null; }
+size=${SIZE:-1024}
+train_vigil=${TRAIN_VIGIL:-36}
+train_fieldgen=${TRAIN_FIELDGEN:-30}
+held=${HELD:-14}
+calib=${CALIB:-14}
+steps=${STEPS:-0,5,10,20,50}
+fieldgen() { "$py" scripts/fieldgen/fieldgen.py suite --out "$1" --seed "$2" --count "$3" --size "$size" >/dev/null; }
 
 step() { printf '\n== %s\n' "$*"; }
 if [ ! -d "$work/fieldgen-train" ]; then
   step "drawing scenes"
-  fieldgen "$work/fieldgen-train" 3 30
-  fieldgen "$work/fieldgen-held" 7 14
-  fieldgen "$work/fieldgen-calib" 11 14
-  "$vigil" sample-imagery --suite 14 --seed 500001 --size 1024 --out "$work/vigil-held" >/dev/null
-  "$vigil" sample-imagery --suite 14 --seed 600001 --size 1024 --out "$work/vigil-calib" >/dev/null
+  fieldgen "$work/fieldgen-train" 3 "$train_fieldgen"
+  fieldgen "$work/fieldgen-held" 7 "$held"
+  fieldgen "$work/fieldgen-calib" 11 "$calib"
+  "$vigil" sample-imagery --suite "$held" --seed 500001 --size "$size" --out "$work/vigil-held" >/dev/null
+  "$vigil" sample-imagery --suite "$calib" --seed 600001 --size "$size" --out "$work/vigil-calib" >/dev/null
 fi
 mapfile -t photos < <(scripts/fetch-test-data.sh --real-photos)
 neg=(); for p in "${photos[@]}"; do neg+=(--negative "$p"); done
@@ -40,12 +48,14 @@ train() { # name, extra args
   local name=$1; shift
   [ -f "$work/$name.json" ] && return
   step "training $name"
-  /usr/bin/time -f "$name: %e s, %M KiB peak" "$vigil" train --out "$work/$name.json" --seed 1 \
-    --held-out 0 --epochs 40 --augment 2 --model-version "vegetation-$(date +%F).$name" "$@" 2>&1 | tail -n 3
+  local t0=$SECONDS
+  "$vigil" train --out "$work/$name.json" --seed 1 --held-out 0 --epochs 40 --augment 2 \
+    --model-version "vegetation-$(date +%F).$name" "$@" 2>&1 | tail -n 2
+  echo "$name: $((SECONDS - t0)) s"
 }
-train vigil-only --generate 36 --size 1024
+train vigil-only --generate "$train_vigil" --size "$size"
 train fieldgen-only "$work"/fieldgen-train/*.tif
-train both --generate 36 --size 1024 "$work"/fieldgen-train/*.tif
+train both --generate "$train_vigil" --size "$size" "$work"/fieldgen-train/*.tif
 
 step "calibrating (Platt, on the calibration scenes of the model's own training generators)"
 "$vigil" calibrate --model "$work/vigil-only.json" --dir "$work/vigil-calib" --out "$work/vigil-only.json"
@@ -65,10 +75,10 @@ for m in vigil-only fieldgen-only both; do
 done
 step "learning curve: start from the model trained on Vigil's generator, review fieldgen plots"
 "$vigil" learning-curve --model "$work/vigil-only.json" --review-dir "$work/fieldgen-train" \
-  --held-out-dir "$work/fieldgen-held" --steps 0,5,10,20,50 2>/dev/null
+  --held-out-dir "$work/fieldgen-held" --steps "$steps" 2>/dev/null
 step "learning curve: start from the model trained on fieldgen, review Vigil's plots"
 "$vigil" learning-curve --model "$work/fieldgen-only.json" --review-dir "$work/vigil-calib" \
-  --held-out-dir "$work/vigil-held" --steps 0,5,10,20,50 2>/dev/null
+  --held-out-dir "$work/vigil-held" --steps "$steps" 2>/dev/null
 
 if [ "${KEEP_MODELS:-0}" = 1 ]; then
   mkdir -p models/cross
