@@ -577,7 +577,7 @@ fn cli_calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
         after_ece.unwrap_or(0.0)
     );
     m.calibration = Some(c);
-    std::fs::write(&a.out, serde_json::to_string_pretty(&m)? + "\n")
+    m.save(&a.out)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     Ok(())
 }
@@ -854,7 +854,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .map_err(|e| anyhow::anyhow!(e))?;
             let _ = std::fs::remove_dir_all(&work);
-            std::fs::write(&a.out, serde_json::to_string_pretty(&model)?)
+            model
+                .save(&a.out)
                 .with_context(|| format!("cannot write {}", a.out.display()))?;
             println!("wrote {} (version {})", a.out.display(), model.version);
             Ok(())

@@ -206,22 +206,10 @@ impl Vigil {
             "province_accuracy": report.province_accuracy,
         });
         // Written whole, then renamed: a survey classified meanwhile reads the old or the new.
-        let path = &report.path;
-        let dir = path.parent().expect("models dir");
-        let disk = |e: std::io::Error| Error::Disk {
+        model.save(&report.path).map_err(|e| Error::Disk {
             context: format!("province model {province}"),
             source: e,
-        };
-        std::fs::create_dir_all(dir).map_err(disk)?;
-        let tmp = dir.join(format!(".province-{province}.json.part"));
-        let text = serde_json::to_string_pretty(&model).expect("model serialises") + "\n";
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(disk)?;
-            f.write_all(text.as_bytes()).map_err(disk)?;
-            f.sync_all().map_err(disk)?;
-        }
-        std::fs::rename(&tmp, path).map_err(disk)?;
+        })?;
         let now = crate::time_util::now_rfc3339();
         let after = serde_json::to_value(&report).unwrap_or_default();
         self.store().write(|tx| {

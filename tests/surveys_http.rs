@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     DataDir, Response, TestServer, describe_output, external_tool_missing, manifest_dir,
-    run_with_timeout, vigil_ok,
+    run_with_timeout, venv_python, vigil_ok,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -1476,13 +1476,6 @@ fn ogc_surveys_items_honour_the_part_2_crs_parameters_the_server_declares() {
 // ---------------------------------------------------------------------------------------------
 // 7. STAC
 // ---------------------------------------------------------------------------------------------
-
-/// The python of the test venv: `$VIGIL_PY`, else `.venv-test/bin/python` in the package root.
-fn venv_python() -> PathBuf {
-    std::env::var_os("VIGIL_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join(".venv-test/bin/python"))
-}
 
 #[test]
 fn stac_collection_validates_and_item_assets_resolve() {

@@ -376,6 +376,27 @@ impl Model {
         Model::from_json(&text, &path.display().to_string())
     }
 
+    /// Writes the model whole: to a `.part` file beside `path`, fsynced, renamed over `path`, the
+    /// directory fsynced. A reader (or a crash) sees the old file or the new one, never half.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir)?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "model.json".into(), |n| n.to_string_lossy().to_string());
+        let tmp = dir.join(format!(".{name}.part"));
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n";
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        crate::upload::disk::fsync_dir(&dir)
+    }
+
     /// The model shipped in the binary (`models/vigil-vegetation.json`, trained by `vigil train`).
     pub fn builtin() -> Model {
         Model::from_json(

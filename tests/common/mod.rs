@@ -597,6 +597,33 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
 // ---------------------------------------------------------------------------------------------
 
 /// Whether `VIGIL_SKIP_EXTERNAL=1` is set.
+/// The python of the test venv: `$VIGIL_PY`, else `.venv-test/bin/python` in the package root.
+pub fn venv_python() -> PathBuf {
+    std::env::var_os("VIGIL_PY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join(".venv-test/bin/python"))
+}
+
+/// `scripts/fetch-test-data.sh ARGS` (pinned, sha256-checked real GeoTIFFs): the paths it prints,
+/// or `None` when it failed and skipping third-party data is allowed (it panics otherwise).
+pub fn fetch_test_data(args: &[&str]) -> Option<Vec<PathBuf>> {
+    let out = Command::new(manifest_dir().join("scripts/fetch-test-data.sh"))
+        .args(args)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(PathBuf::from)
+                .collect(),
+        ),
+        other => {
+            let _ = external_tool_missing(false, &format!("test data {args:?} ({other:?})"));
+            None
+        }
+    }
+}
+
 pub fn skip_external() -> bool {
     std::env::var("VIGIL_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
 }
