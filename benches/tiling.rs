@@ -15,7 +15,7 @@ use vigil::api::{AppState, app};
 use vigil::auth::{Jurisdiction, Principal, Role};
 use vigil::config::TileFormat;
 use vigil::ingest::raster::{Limits, inspect};
-use vigil::service_surveys::LocalFile;
+use vigil::service::surveys::LocalFile;
 use vigil::tiling::{self, Observer, Stage, image_ops};
 use vigil::{Config, Vigil};
 

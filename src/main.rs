@@ -493,11 +493,11 @@ fn cli_learning_curve(a: LearningCurveArgs) -> anyhow::Result<()> {
     );
     println!("reviewed plots  cells   mean F1  cannabis  false flags/ha");
     for &n in &a.steps {
-        let cells = vigil::service_learn::reviewed_sample(&plots, n, a.seed);
+        let cells = vigil::service::learn::reviewed_sample(&plots, n, a.seed);
         let m = if n == 0 {
             base.clone()
         } else {
-            vigil::service_learn::fine_tune_model(
+            vigil::service::learn::fine_tune_model(
                 &base,
                 &cells,
                 &format!("{}+curve-{n}", base.version),
@@ -819,7 +819,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     let cells = v.feedback_samples()?;
                     let flags: std::collections::BTreeSet<i64> =
                         cells.iter().map(|c| c.flag).collect();
-                    let (held, train): (Vec<&vigil::service_review::FeedbackSample>, Vec<_>) =
+                    let (held, train): (Vec<&vigil::service::review::FeedbackSample>, Vec<_>) =
                         cells
                             .iter()
                             .partition(|c| flags.len() >= 4 && c.flag % 4 == 0);
@@ -905,7 +905,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("ingesting {}", file.display());
                 let s = v.ingest_local(
                     &who,
-                    vigil::service_surveys::LocalFile {
+                    vigil::service::surveys::LocalFile {
                         path: file.clone(),
                         name,
                         acquired_at: a.acquired_at.clone(),
@@ -944,7 +944,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "classification_skipped": m.and_then(|m| m.classification_skipped.clone()),
                     "seconds": secs,
                     "stages": m.map(|m| m.timings.iter().map(|(n, t)| serde_json::json!({ "name": n, "seconds": t })).collect::<Vec<_>>()),
-                    "tiles_dir": m.map(|_| v.config.tiles_dir().join(&r.id).display().to_string()),
+                    "tiles_dir": m.map(|_| v.config().tiles_dir().join(&r.id).display().to_string()),
                 });
                 println!("{line}");
                 if r.state != vigil::store::surveys::SurveyState::Ready {
@@ -974,7 +974,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let row = v.record_drug_free(
                 &Principal::cli(),
                 &commune,
-                vigil::service_reports::DrugFreeInput {
+                vigil::service::reports::DrugFreeInput {
                     year,
                     drug_free: !not,
                     decision_ref,
@@ -999,7 +999,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             use std::io::{IsTerminal, Write};
             let period = vigil::reports::period::Period::parse(&a.period)
                 .map_err(|e| anyhow::anyhow!("--period: {e}"))?;
-            let area = vigil::service_reports::AreaQuery {
+            let area = vigil::service::reports::AreaQuery {
                 province: a.province.clone(),
                 commune: a.commune.clone(),
             };

@@ -406,7 +406,7 @@ proptest! {
             match op {
                 UploadOp::Create { size } => {
                     let data: Vec<u8> = (0..size).map(|i| (i * 31 + model.len()) as u8).collect();
-                    let st = v.create_upload(&who, vigil::service_uploads::NewUpload {
+                    let st = v.create_upload(&who, vigil::service::uploads::NewUpload {
                         filename: format!("f{}.tif", model.len()),
                         size: size as u64,
                         sha256: hex::encode(sha2::Sha256::digest(&data)),
@@ -523,9 +523,9 @@ fn flag_row(n: usize) -> vigil::store::flags::FlagRow {
 }
 
 /// A decision input that passes the field checks for its decision.
-fn decision_input(code: &str, version: i64) -> vigil::service_review::DecisionInput {
+fn decision_input(code: &str, version: i64) -> vigil::service::review::DecisionInput {
     let field = ["verified_in_field", "eradicated", "not_found"].contains(&code);
-    vigil::service_review::DecisionInput {
+    vigil::service::review::DecisionInput {
         decision: code.into(),
         version: Some(version),
         reason: (code == "false_positive").then(|| "lookalike_crop".into()),

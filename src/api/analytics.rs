@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::extract::{Auth, RawQuery};
 use crate::config::TileFormat;
 use crate::reports::period::Kind;
-use crate::service_analytics::{EmergingQuery, Grid, Measure};
+use crate::service::analytics::{EmergingQuery, Grid, Measure};
 use crate::tiling::image_ops;
 
 fn number<T: std::str::FromStr>(

@@ -149,7 +149,7 @@ fn package(
     });
     let days = (None, None);
     let tiles = plan.iter().filter_map(|&t| {
-        let stack: Vec<std::sync::Arc<crate::service_surveys::Survey>> =
+        let stack: Vec<std::sync::Arc<crate::service::surveys::Survey>> =
             mosaic_stack(&idx, who, t, &days)
                 .into_iter()
                 .cloned()
@@ -163,7 +163,7 @@ fn package(
             Err(e) => Some(Err(std::io::Error::other(e.detail))),
         }
     });
-    let dir = v.config.server.data_dir.join("tmp");
+    let dir = v.config().server.data_dir.join("tmp");
     std::fs::create_dir_all(&dir).map_err(|source| Error::Disk {
         context: format!("creating {}", dir.display()),
         source,

@@ -53,7 +53,7 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
             "status_at": f.status_at,
             "version": f.version,
             "priority": f.priority.as_deref().unwrap_or("normal"),
-            "score": crate::service_review::score(f),
+            "score": crate::service::review::score(f),
             "survey": f.survey_id,
             "acquired_at": f.acquired_at,
             "province_code": f.province_code,

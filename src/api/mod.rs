@@ -44,7 +44,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(vigil: Arc<Vigil>) -> AppState {
-        let base_url = vigil.config.base_url().into();
+        let base_url = vigil.config().base_url().into();
         AppState { vigil, base_url }
     }
 
@@ -63,7 +63,7 @@ impl AppState {
 
 /// The whole router, for the server and for in-process tests.
 pub fn app(state: AppState) -> Router {
-    let cfg = &state.vigil.config.api;
+    let cfg = &state.vigil.config().api;
     let import_limit = cfg.max_import_bytes;
     let body_limit = cfg.max_body_bytes;
     let data = Router::new()
@@ -129,7 +129,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(body_limit));
     // Field photos: up to `[evidence] max_bytes` (the service names the limit when it is hit).
-    let evidence_limit = usize::try_from(state.vigil.config.evidence.max_bytes)
+    let evidence_limit = usize::try_from(state.vigil.config().evidence.max_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 << 10);
     let evidence = Router::new()
@@ -147,7 +147,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(import_limit));
     // The chunk handler streams the body and stops at the session's exact chunk length; this
     // limit (configured chunk size + 64 KiB) is the outer bound for anything buffering it.
-    let chunk_limit = usize::try_from(state.vigil.config.upload.chunk_bytes)
+    let chunk_limit = usize::try_from(state.vigil.config().upload.chunk_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 << 10);
     let chunks = Router::new()
@@ -207,8 +207,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
 pub async fn serve(vigil: Arc<Vigil>) -> anyhow::Result<()> {
-    let addr = vigil.config.server.listen;
-    let grace = Duration::from_secs(vigil.config.server.shutdown_grace_secs);
+    let addr = vigil.config().server.listen;
+    let grace = Duration::from_secs(vigil.config().server.shutdown_grace_secs);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

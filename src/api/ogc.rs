@@ -142,7 +142,7 @@ pub fn format(q: &RawQuery, headers: &HeaderMap) -> Result<Format, ApiError> {
 
 /// Base URL for links: the configured public URL, else the request's Host.
 pub fn base(state: &AppState, headers: &HeaderMap) -> String {
-    if state.vigil.config.server.public_url.is_some() {
+    if state.vigil.config().server.public_url.is_some() {
         return state.base_url.to_string();
     }
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
@@ -457,7 +457,7 @@ fn parse_limit(
     state: &AppState,
     q: &std::collections::HashMap<&str, &str>,
 ) -> Result<usize, ApiError> {
-    let api = &state.vigil.config.api;
+    let api = &state.vigil.config().api;
     match q.get("limit") {
         None => Ok(api.default_limit),
         Some(s) => match super::extract::parse_count(s) {
@@ -615,10 +615,9 @@ pub async fn items(
             }
             let cacheable = project as usize == features::identity as Project as usize;
             let warm = if cacheable {
-                state
-                    .vigil
-                    .rendered
-                    .with_all(&page.ids, |it| feature_collection(it, page.matched, &links))
+                state.vigil.with_cached_hotspots(&page.ids, |it| {
+                    feature_collection(it, page.matched, &links)
+                })
             } else {
                 None
             };
@@ -694,7 +693,8 @@ pub async fn items(
     Ok(resp)
 }
 
-/// The GeoJSON of each hotspot in `ids` (missing ones skipped). CRS84 renderings are cached.
+/// The GeoJSON of each hotspot in `ids` (missing ones skipped). CRS84 renderings are cached by
+/// the service; other projections are rendered afresh.
 async fn render_hotspots(
     state: &AppState,
     who: Principal,
@@ -702,37 +702,20 @@ async fn render_hotspots(
     project: Project,
 ) -> Result<Vec<bytes::Bytes>, ApiError> {
     let cacheable = project as usize == features::identity as Project as usize;
-    let (mut out, epoch) = if cacheable {
-        state.vigil.rendered.get_many(ids)
-    } else {
-        (vec![None; ids.len()], 0)
+    let render = move |h: &crate::hotspots::Hotspot, bi: &crate::index::BoundaryIndex| {
+        serde_json::to_vec(&features::hotspot(h, bi, project, Vec::new()))
+            .map(bytes::Bytes::from)
+            .map_err(|e| ApiError::internal("serialise", e))
     };
-    let missing: Vec<i64> = ids
-        .iter()
-        .zip(&out)
-        .filter(|(_, r)| r.is_none())
-        .map(|(id, _)| *id)
-        .collect();
-    if missing.is_empty() {
-        return Ok(out.into_iter().flatten().collect());
-    }
-    let rows = state.run(move |v| v.hotspots_by_id(&who, &missing)).await?;
-    let bi = state.vigil.boundaries();
-    let mut fresh = Vec::with_capacity(rows.len());
-    for h in &rows {
-        let bytes = serde_json::to_vec(&features::hotspot(h, &bi, project, Vec::new()))
-            .map_err(|e| ApiError::internal("serialise", e))?;
-        fresh.push((h.id, bytes::Bytes::from(bytes)));
-    }
-    for (id, bytes) in &fresh {
-        if let Some(slot) = ids.iter().position(|x| x == id) {
-            out[slot] = Some(bytes.clone());
-        }
-    }
+    let ids = ids.to_vec();
     if cacheable {
-        state.vigil.rendered.put_many(epoch, fresh);
+        return state
+            .run(move |v| Ok(v.rendered_hotspots(&who, &ids, render)))
+            .await?;
     }
-    Ok(out.into_iter().flatten().collect())
+    let rows = state.run(move |v| v.hotspots_by_id(&who, &ids)).await?;
+    let bi = state.vigil.boundaries();
+    rows.iter().map(|h| render(h, &bi)).collect()
 }
 
 /// Writes a FeatureCollection around already-rendered features (valid UTF-8 JSON by construction).

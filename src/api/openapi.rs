@@ -215,9 +215,9 @@ fn review_paths(doc: &mut Value) {
                 "post": { "summary": "Record a review decision (reviewer or admin)", "parameters": [id, p("If-Match")],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["decision"], "additionalProperties": false, "properties": {
                         "decision": { "type": "string", "enum": decisions }, "version": { "type": "integer" },
-                        "reason": { "type": "string", "enum": reasons }, "note": { "type": "string", "maxLength": crate::service_review::MAX_NOTE },
+                        "reason": { "type": "string", "enum": reasons }, "note": { "type": "string", "maxLength": crate::service::review::MAX_NOTE },
                         "eradicated_on": { "type": "string", "format": "date" }, "area_destroyed_m2": { "type": "number" },
-                        "team": { "type": "string", "maxLength": crate::service_review::MAX_TEAM } } } } } },
+                        "team": { "type": "string", "maxLength": crate::service::review::MAX_TEAM } } } } } },
                     "responses": { "201": { "description": "The flag's file after the decision" }, "403": problem("Not a reviewer or admin"), "404": problem("Not found or outside your jurisdiction"), "409": conflict, "422": problem("Invalid field (errors[])") } }
             }),
         ),
@@ -286,7 +286,7 @@ fn report_paths(doc: &mut Value) {
                 "post": { "summary": "Record that a commune is (or is not) drug-free for a year (analyst or admin; audited; history kept)", "parameters": [code],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["year", "drug_free", "decision_ref"], "additionalProperties": false, "properties": {
                         "year": { "type": "integer" }, "drug_free": { "type": "boolean" },
-                        "decision_ref": { "type": "string", "maxLength": crate::service_reports::MAX_DECISION_REF },
+                        "decision_ref": { "type": "string", "maxLength": crate::service::reports::MAX_DECISION_REF },
                         "decided_on": { "type": "string", "format": "date" } } } } } },
                     "responses": { "201": { "description": "The record" }, "403": problem("Not an analyst or admin"), "404": scoped, "422": problem("Invalid field (errors[])") } }
             }),

@@ -13,7 +13,7 @@ use super::ogc::base;
 use crate::boundaries::Level;
 use crate::reports::period::Period;
 use crate::reports::{Format, KpiReport};
-use crate::service_reports::{AreaQuery, DrugFreeInput};
+use crate::service::reports::{AreaQuery, DrugFreeInput};
 use crate::store::reports::DrugFreeRow;
 
 const REPORT_PARAMS: &[&str] = &["period", "province", "commune"];

@@ -14,7 +14,7 @@ use super::ogc::base;
 use crate::auth::Principal;
 use crate::boundaries::Level;
 use crate::review::{self, Decision, Status};
-use crate::service_review::{self as sr, DecisionInput, QueueQuery, QueueSort};
+use crate::service::review::{self as sr, DecisionInput, QueueQuery, QueueSort};
 use crate::store::flags::{FlagRow, LiveFilter};
 use crate::store::review::{DecisionRow, EvidenceRow};
 

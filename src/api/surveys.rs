@@ -16,7 +16,7 @@ use super::html;
 use super::ogc::{CRS84, Format, base, format, parse_bbox_pub};
 use crate::auth::Principal;
 use crate::service::Vigil;
-use crate::service_surveys::{NewSurvey, Survey};
+use crate::service::surveys::{NewSurvey, Survey};
 use crate::time_util::{now_rfc3339, rfc3339};
 
 pub const STAC_VERSION: &str = "1.0.0";
@@ -215,8 +215,8 @@ pub(super) fn limit_offset(
             .ok_or_else(|| {
                 ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
             })?
-            .min(state.vigil.config.api.max_limit as u64) as usize,
-        None => state.vigil.config.api.default_limit,
+            .min(state.vigil.config().api.max_limit as u64) as usize,
+        None => state.vigil.config().api.default_limit,
     };
     let offset = match m.get("offset") {
         Some(s) => super::extract::parse_count(s)

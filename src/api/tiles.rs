@@ -24,7 +24,7 @@ use crate::auth::Principal;
 use crate::config::TileFormat;
 use crate::grid::Tile;
 use crate::service::Vigil;
-use crate::service_surveys::{Survey, is_survey_id};
+use crate::service::surveys::{Survey, is_survey_id};
 use crate::tiling::{image_ops, layout::SurveyDir};
 
 const CACHE_SURVEY: &str = "private, max-age=86400";
@@ -113,7 +113,7 @@ fn read_tile(state: &AppState, s: &Survey, t: Tile) -> Option<(Vec<u8>, TileForm
         return None;
     }
     let stored = TileFormat::from_extension(&m.format).unwrap_or(TileFormat::Png);
-    let dir = SurveyDir::new(&state.vigil.config.tiles_dir(), &s.row.id);
+    let dir = SurveyDir::new(&state.vigil.config().tiles_dir(), &s.row.id);
     std::fs::read(dir.display(t, stored.extension()))
         .ok()
         .map(|b| (b, stored))
@@ -201,7 +201,7 @@ pub async fn mosaic_tile(
 
 /// The ready surveys `who` may see that have tile `t`, newest flight first (the mosaic's order).
 pub(super) fn mosaic_stack<'a>(
-    idx: &'a crate::service_surveys::SurveyIndex,
+    idx: &'a crate::service::surveys::SurveyIndex,
     who: &Principal,
     t: Tile,
     days: &Instants,

@@ -1,6 +1,6 @@
 //! Resumable uploads over HTTP: `POST /v1/uploads` starts a session, `PUT …/chunks/{n}` sends one
 //! chunk (streamed, never held whole), `GET` reports what is missing, `POST …/commit` verifies and
-//! stores the file, `DELETE` cancels. The rules are in `service_uploads`.
+//! stores the file, `DELETE` cancels. The rules are in `service::uploads`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,7 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, Json};
 use super::ogc::base;
-use crate::service_uploads::{ChunkReceipt, NewUpload, UploadStatus};
+use crate::service::uploads::{ChunkReceipt, NewUpload, UploadStatus};
 
 fn json_response(status: StatusCode, v: Value) -> Response {
     (

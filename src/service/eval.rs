@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::auth::Principal;
 use crate::classify::eval::{self, Plot, Report, SceneScore};
-use crate::service::{Error, Result, Vigil};
-use crate::service_surveys::LocalFile;
+use crate::service::surveys::LocalFile;
+use crate::service::{Result, Vigil, invalid};
 use crate::store::surveys::SurveyState;
 
 /// One scene's evaluation.
@@ -19,10 +19,6 @@ pub struct SceneEvaluation {
     pub report: Option<Report>,
     pub classify_s: f64,
     pub model_version: Option<String>,
-}
-
-fn invalid(what: String) -> Error {
-    Error::Invalid(vec![crate::hotspots::model::FieldError::new("scene", what)])
 }
 
 impl Vigil {
@@ -38,9 +34,9 @@ impl Vigil {
         let (truth_plots, generator, condition) = match truth {
             Some(t) => {
                 let text = std::fs::read_to_string(t)
-                    .map_err(|e| invalid(format!("cannot read {}: {e}", t.display())))?;
+                    .map_err(|e| invalid("scene", format!("cannot read {}: {e}", t.display())))?;
                 let plots = eval::truth_from_geojson(&text)
-                    .map_err(|e| invalid(format!("{}: {e}", t.display())))?;
+                    .map_err(|e| invalid("scene", format!("{}: {e}", t.display())))?;
                 let (g, c) = eval::scene_condition(&text);
                 (plots, g, c)
             }
@@ -57,11 +53,14 @@ impl Vigil {
             false,
         )?;
         if s.row.state != SurveyState::Ready {
-            return Err(invalid(format!(
-                "{} was not ingested: {}",
-                scene.display(),
-                s.row.error.clone().unwrap_or_default()
-            )));
+            return Err(invalid(
+                "scene",
+                format!(
+                    "{} was not ingested: {}",
+                    scene.display(),
+                    s.row.error.clone().unwrap_or_default()
+                ),
+            ));
         }
         let flags = self
             .store()
@@ -71,14 +70,14 @@ impl Vigil {
             let g: geojson::Geometry = f
                 .geometry
                 .parse()
-                .map_err(|e| invalid(format!("flag {}: {e}", f.id)))?;
+                .map_err(|e| invalid("scene", format!("flag {}: {e}", f.id)))?;
             let g: geo::Geometry<f64> = g
                 .try_into()
-                .map_err(|e| invalid(format!("flag {}: {e}", f.id)))?;
+                .map_err(|e| invalid("scene", format!("flag {}: {e}", f.id)))?;
             let mp = match g {
                 geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
                 geo::Geometry::MultiPolygon(m) => m,
-                _ => return Err(invalid(format!("flag {} is not a polygon", f.id))),
+                _ => return Err(invalid("scene", format!("flag {} is not a polygon", f.id))),
             };
             predicted.push(Plot::flag(&f.class, f.confidence, mp));
         }
@@ -87,10 +86,10 @@ impl Vigil {
             let fp: geojson::Geometry = s
                 .footprint()
                 .and_then(|v| serde_json::from_value(v).ok())
-                .ok_or_else(|| invalid(format!("{} has no footprint", scene.display())))?;
+                .ok_or_else(|| invalid("scene", format!("{} has no footprint", scene.display())))?;
             let fp: geo::Geometry<f64> = fp
                 .try_into()
-                .map_err(|e| invalid(format!("footprint: {e}")))?;
+                .map_err(|e| invalid("scene", format!("footprint: {e}")))?;
             fp.geodesic_area_unsigned() / 10_000.0
         };
         let meta = s.meta.as_ref();
@@ -102,8 +101,8 @@ impl Vigil {
             .and_then(|m| m.timings.iter().find(|t| t.0 == "classify").map(|t| t.1))
             .unwrap_or(0.0);
         let skipped = meta.and_then(|m| m.classification_skipped.clone());
-        let report =
-            eval::evaluate(&predicted, &truth_plots, area_ha.max(1e-9), iou).map_err(invalid)?;
+        let report = eval::evaluate(&predicted, &truth_plots, area_ha.max(1e-9), iou)
+            .map_err(|e| invalid("scene", e))?;
         let mut score = SceneScore::new(
             &name,
             &generator,

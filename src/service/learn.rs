@@ -160,7 +160,7 @@ impl Vigil {
             )));
         }
         let held_flag = |f: i64| flags.len() >= 8 && f % 4 == 0;
-        let (held, fit): (Vec<&crate::service_review::FeedbackSample>, Vec<_>) =
+        let (held, fit): (Vec<&crate::service::review::FeedbackSample>, Vec<_>) =
             cells.iter().partition(|c| held_flag(c.flag));
         let fit: Vec<Sample> = fit.iter().map(|c| c.sample).collect();
         let held: Vec<Sample> = held.iter().map(|c| c.sample).collect();

@@ -14,9 +14,9 @@ use serde_json::json;
 use crate::auth::{Principal, Role};
 use crate::hotspots::model::FieldError;
 use crate::review::{self, Decision, Status};
-use crate::service::{Error, Result, Vigil};
-use crate::service_flags::visible;
-use crate::service_surveys::Survey;
+use crate::service::flags::visible;
+use crate::service::surveys::Survey;
+use crate::service::{Error, Result, Vigil, invalid};
 use crate::store::flags::{self, FlagRow, LiveFilter};
 use crate::store::review::{self as rs, DecisionRow};
 use crate::store::{self, NewAudit};
@@ -28,10 +28,6 @@ pub const MAX_NOTE: usize = 2000;
 pub const MAX_TEAM: usize = 120;
 /// Largest area a single eradication may record (100 ha).
 pub const MAX_ERADICATED_M2: f64 = 1_000_000.0;
-
-fn invalid(field: &str, message: impl Into<String>) -> Error {
-    Error::Invalid(vec![FieldError::new(field, message)])
-}
 
 fn not_found(id: i64) -> Error {
     Error::NotFound(format!(

@@ -25,17 +25,13 @@ use crate::reports::targets::Targets;
 use crate::reports::{
     Area, BreakdownRow, DrugFreeInfo, Format, KpiReport, RenderError, coverage, document,
 };
-use crate::service::{Error, Result, Vigil};
+use crate::service::{Error, Result, Vigil, invalid};
 use crate::store::reports::{self as rs, DrugFreeRow};
 use crate::store::{self, NewAudit};
 use crate::time_util::{day_number, format_date, now_rfc3339, parse_date, today};
 
 /// Longest decision reference (*số, ký hiệu quyết định*).
 pub const MAX_DECISION_REF: usize = 200;
-
-fn invalid(field: &str, message: impl Into<String>) -> Error {
-    Error::Invalid(vec![FieldError::new(field, message)])
-}
 
 /// A drug-free record as an analyst sends it.
 #[derive(Debug, Clone, Deserialize)]

@@ -24,12 +24,11 @@ use crate::analytics::{
 use crate::auth::Principal;
 use crate::boundaries::Level;
 use crate::grid::Tile;
-use crate::hotspots::model::FieldError;
 use crate::index::BoundaryIndex;
 use crate::index::HotspotFilter;
 use crate::reports::kpi::{HotspotFact, Step, is_active, status_on};
 use crate::reports::period::{Kind, Period};
-use crate::service::{Error, Result, Vigil};
+use crate::service::{Error, Result, Vigil, invalid};
 use crate::time_util::{day_number, format_date, today};
 
 /// Most hexagons an analysis may use (after dropping those outside the area).
@@ -46,10 +45,6 @@ const MAX_CACHED: usize = 64;
 /// Heat map zooms served.
 pub const DENSITY_MIN_ZOOM: u8 = 4;
 pub const DENSITY_MAX_ZOOM: u8 = 18;
-
-fn invalid(field: &str, e: impl std::fmt::Display) -> Error {
-    Error::Invalid(vec![FieldError::new(field, e.to_string())])
-}
 
 /// What an analysis covers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

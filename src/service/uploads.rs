@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::hotspots::model::FieldError;
-use crate::service::{Error, Result, Vigil};
+use crate::service::{Error, Result, Vigil, invalid};
 use crate::store::uploads::{self as us, UploadRow};
 use crate::store::{self, NewAudit};
 use crate::time_util::{now_rfc3339, rfc3339};
@@ -89,10 +89,6 @@ pub struct Reconciled {
     pub expired: usize,
     pub recovered_commits: usize,
     pub orphans_removed: usize,
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> Error {
-    Error::Invalid(vec![FieldError::new(field, message)])
 }
 
 fn disk_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {

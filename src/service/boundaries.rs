@@ -1,0 +1,78 @@
+//! Importing provinces and communes, and re-placing every hotspot in one transaction.
+
+use super::*;
+
+/// Result of a boundary import.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BoundaryImportSummary {
+    pub level: Level,
+    pub imported: usize,
+    pub hotspots_reassigned: usize,
+}
+
+impl Vigil {
+    /// Imports provinces or communes from a vector file, then reassigns every hotspot's commune and
+    /// province, all in one transaction.
+    pub fn import_boundaries(
+        &self,
+        who: &Principal,
+        path: &Path,
+        fields: &BoundaryFields,
+        replace: bool,
+    ) -> Result<BoundaryImportSummary> {
+        if !who.role.is_admin() {
+            return Err(Error::Forbidden("only admins import boundaries".into()));
+        }
+        let mut items = vector::read_boundaries(path, fields)?;
+        let current = self.boundaries();
+        let mut all: Vec<Boundary> = current
+            .list(Level::Province)
+            .iter()
+            .chain(current.list(Level::Commune))
+            .filter(|b| !(replace && b.level == fields.level))
+            .filter(|b| !(b.level == fields.level && items.iter().any(|n| n.code == b.code)))
+            .cloned()
+            .collect();
+        if fields.level == Level::Commune {
+            // Communes without a parent attribute get the province containing their interior.
+            for c in items.iter_mut().filter(|c| c.parent.is_none()) {
+                if let Some(p) = geo::InteriorPoint::interior_point(&c.geometry) {
+                    c.parent = current.locate(p.x(), p.y()).province;
+                }
+            }
+        }
+        all.extend(items.iter().cloned());
+        let next = Arc::new(BoundaryIndex::new(all));
+        let now = now_rfc3339();
+        let source = path
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let n = items.len();
+        let reassigned = self.store.write_then(
+            |tx| -> Result<usize> {
+                store::boundaries::upsert(tx, &items, replace.then_some(fields.level), &source, &now)?;
+                let changed = hs::reassign(tx, &mut |lon, lat| {
+                    let l = next.locate(lon, lat);
+                    (l.province, l.commune)
+                })?;
+                let after = json!({ "file": source, "level": fields.level, "count": n, "replace": replace, "hotspots_reassigned": changed });
+                store::audit::append(tx, &NewAudit { actor: &who.name, action: "import", entity: "boundary", entity_id: None, before: None, after: Some(after) }, &now)?;
+                Ok(changed)
+            },
+            |_| {
+                *self.boundaries.write() = next.clone();
+                self.rendered.clear();
+            },
+        )?;
+        if reassigned > 0 {
+            let rows = self.store.read(hs::index_rows)?;
+            self.hotspots.replace_all(rows);
+        }
+        Ok(BoundaryImportSummary {
+            level: fields.level,
+            imported: n,
+            hotspots_reassigned: reassigned,
+        })
+    }
+}

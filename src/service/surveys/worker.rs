@@ -1,0 +1,280 @@
+//! The persisted job queue: the worker thread, claiming, cancel flags, and re-queuing jobs whose
+//! process died (process liveness by pid and boot id).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use serde_json::json;
+
+use crate::redact::user_message;
+use crate::service::{Error, Result, Vigil};
+use crate::store::surveys::{self as ss, SurveyRow, SurveyState};
+use crate::tiling::{self, TilingError};
+use crate::time_util::now_rfc3339;
+
+use super::*;
+/// The ingest worker's shared state: a wake-up for new jobs, cancel flags, shutdown.
+#[derive(Default)]
+pub struct Jobs {
+    wake: Condvar,
+    lock: Mutex<()>,
+    /// The survey being tiled in this process and its cancel flag.
+    pub(super) running: Mutex<Option<(String, Arc<AtomicBool>)>>,
+    pub shutdown: AtomicBool,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs").finish()
+    }
+}
+
+impl Jobs {
+    pub(super) fn notify(&self) {
+        let _g = self.lock.lock();
+        self.wake.notify_all();
+    }
+}
+
+impl Vigil {
+    /// Re-queues jobs whose process is gone (a crash, a kill, a reboot) and removes their partial
+    /// tiles. Jobs of live processes — this one, or a `vigil ingest` running beside the server —
+    /// are left alone. Run at start-up and by the worker between jobs.
+    pub fn reset_interrupted(&self) -> Result<usize> {
+        let rows: Vec<SurveyRow> = self
+            .store()
+            .read(ss::running)?
+            .into_iter()
+            .filter(|(_, runner)| !runner.as_deref().is_some_and(runner_alive))
+            .map(|(r, _)| r)
+            .collect();
+        let tiles = self.config.tiles_dir();
+        let now = now_rfc3339();
+        let mut requeued = 0;
+        for r in &rows {
+            // Checked again under the write lock, and the partial tiles removed before the row
+            // changes: a job that finished or was claimed since the read above is left alone.
+            let taken = self.store().write(|tx| {
+                match ss::runner_if_running(tx, &r.id)? {
+                    Some(runner) if !runner.as_deref().is_some_and(runner_alive) => {}
+                    _ => return Ok(false),
+                }
+                for dir in [
+                    tiling::layout::SurveyDir::staging(&tiles, &r.id).root,
+                    tiling::layout::SurveyDir::new(&tiles, &r.id).root,
+                ] {
+                    tiling::remove_dir_if_exists(&dir).map_err(|e| Error::Disk {
+                        context: e.to_string(),
+                        source: std::io::Error::other("cleanup"),
+                    })?;
+                }
+                if r.attempts >= MAX_ATTEMPTS {
+                    ss::set_finished_without_tiles(
+                        tx,
+                        &r.id,
+                        SurveyState::Failed,
+                        "internal",
+                        &format!("ingest was interrupted {} times; giving up", r.attempts),
+                        None,
+                        &now,
+                    )?;
+                } else {
+                    ss::requeue(tx, &r.id, &now)?;
+                }
+                Ok::<_, Error>(true)
+            })?;
+            if taken {
+                requeued += 1;
+                tracing::warn!(survey = %r.id, attempts = r.attempts, "re-queued an interrupted ingest");
+            }
+        }
+        Ok(requeued)
+    }
+
+    /// The ingest worker loop (`vigil serve` runs it on its own thread until shutdown).
+    pub fn run_worker(self: &Arc<Self>) {
+        loop {
+            if self.jobs.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = self.reset_interrupted() {
+                tracing::warn!(error = %e, "cannot re-queue interrupted jobs");
+            }
+            let now = now_rfc3339();
+            let me = this_runner();
+            match self.store().write(|tx| ss::claim_next(tx, &now, &me)) {
+                Ok(Some(row)) => self.run_job(row, false),
+                Ok(None) => {
+                    let mut g = self.jobs.lock.lock();
+                    self.jobs.wake.wait_for(&mut g, Duration::from_secs(2));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ingest worker cannot claim a job");
+                    std::thread::sleep(Duration::from_secs(2));
+                }
+            }
+            if let Err(e) = self.refresh_surveys_if_changed() {
+                tracing::warn!(error = %e, "cannot refresh the survey index");
+            }
+        }
+    }
+
+    /// Wakes the worker so it sees the shutdown flag.
+    pub fn stop_worker(&self) {
+        self.jobs.shutdown.store(true, Ordering::SeqCst);
+        self.jobs.notify();
+    }
+
+    /// Runs one claimed job to its end state.
+    pub(super) fn run_job(&self, row: SurveyRow, print: bool) {
+        let id = row.id.clone();
+        let cancel = Arc::new(AtomicBool::new(false));
+        *self.jobs.running.lock() = Some((id.clone(), cancel.clone()));
+        let t0 = Instant::now();
+        let result = self.ingest(&row, cancel.clone(), print);
+        *self.jobs.running.lock() = None;
+        if print {
+            eprintln!();
+        }
+        let now = now_rfc3339();
+        match result {
+            Ok(()) => {
+                tracing::info!(survey = %id, secs = t0.elapsed().as_secs_f64(), "survey ready");
+            }
+            Err(TilingError::Cancelled) if !cancel.load(Ordering::SeqCst) => {
+                // Shutdown, not a user's cancel: leave it for the next start.
+                let _ = self.store().write(|tx| ss::requeue(tx, &id, &now));
+                tracing::info!(survey = %id, "ingest stopped by shutdown; re-queued");
+            }
+            Err(e) => {
+                let (state, code) = match &e {
+                    TilingError::Cancelled => (SurveyState::Cancelled, "cancelled"),
+                    other => (SurveyState::Failed, other.code()),
+                };
+                // What the operator reads names the file, never the server's paths; an internal
+                // error says only that (the log has the details).
+                let message = match &e {
+                    TilingError::Cancelled => "cancelled by request".to_string(),
+                    TilingError::Io(_) => format!(
+                        "an internal error stopped the ingest of {}; the server log has the details",
+                        row.filename
+                    ),
+                    other => user_message(
+                        &other.to_string(),
+                        &[Path::new(&row.source_path), &self.config.tiles_dir()],
+                    ),
+                };
+                if code == "internal" {
+                    tracing::error!(survey = %id, error = %e, "ingest failed");
+                }
+                let res = self.store().write(|tx| {
+                    ss::set_finished_without_tiles(tx, &id, state, code, &message, None, &now)?;
+                    audit(
+                        tx,
+                        "system",
+                        state.code(),
+                        &id,
+                        json!({ "code": code, "message": message }),
+                    )
+                });
+                if let Err(err) = res {
+                    tracing::error!(survey = %id, error = %err, "cannot record a failed ingest");
+                }
+                tracing::warn!(survey = %id, code, "{message}");
+            }
+        }
+    }
+}
+
+/// This process as a job runner: `pid@boot-id` (the boot id tells a pid reused after a reboot).
+pub(super) fn this_runner() -> String {
+    format!("{}@{}", std::process::id(), boot_id())
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether the process named by a runner string is still running on this machine.
+fn runner_alive(runner: &str) -> bool {
+    let Some((pid, boot)) = runner.split_once('@') else {
+        return false;
+    };
+    if boot != boot_id() {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if pid == std::process::id() {
+        return true;
+    }
+    // A zombie (killed, not yet reaped) is not running, and a pid reused by another program is
+    // not ours.
+    let running = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    };
+    running
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("vigil"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn running_row(v: &Vigil, runner: &str) -> String {
+        let now = now_rfc3339();
+        let row = SurveyRow {
+            state: SurveyState::Running,
+            attempts: 1,
+            started_at: Some(now.clone()),
+            ..new_row(
+                &Principal::cli(),
+                "t".into(),
+                "t.tif".into(),
+                "/nonexistent.tif".into(),
+                1,
+                None,
+                None,
+                &now,
+            )
+            .unwrap()
+        };
+        let id = row.id.clone();
+        v.store()
+            .write(|tx| {
+                ss::insert(tx, &row)?;
+                ss::set_runner(tx, &id, runner)
+            })
+            .unwrap();
+        id
+    }
+
+    #[test]
+    fn only_jobs_of_dead_processes_are_requeued() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
+        let alive = running_row(&v, &this_runner());
+        // A pid that cannot exist, and a runner from another boot.
+        let dead = running_row(&v, &format!("{}@{}", u32::MAX - 1, boot_id()));
+        let rebooted = running_row(&v, &format!("{}@not-this-boot", std::process::id()));
+        let partial = tiling::layout::SurveyDir::staging(&v.config.tiles_dir(), &dead).root;
+        std::fs::create_dir_all(&partial).unwrap();
+        assert_eq!(v.reset_interrupted().unwrap(), 2);
+        let state = |id: &str| v.store().read(|c| ss::get(c, id)).unwrap().unwrap().state;
+        assert_eq!(state(&alive), SurveyState::Running);
+        assert_eq!(state(&dead), SurveyState::Queued);
+        assert_eq!(state(&rebooted), SurveyState::Queued);
+        assert!(!partial.exists(), "the partial tiles are removed");
+    }
+}

@@ -1,0 +1,273 @@
+//! Users, tokens, password sign-in with lock-out, and the token cache.
+
+use super::*;
+
+impl Vigil {
+    /// The user of a recently seen token, without touching the store (cheap; safe on async threads).
+    pub fn cached_principal(&self, token: &str) -> Option<Principal> {
+        if !auth::looks_like_token(token) {
+            return None;
+        }
+        let hash = auth::token_hash(token);
+        let cache = self.auth_cache.lock();
+        cache
+            .get(&hash)
+            .filter(|(_, at)| at.elapsed() < AUTH_TTL)
+            .map(|(p, _)| p.clone())
+    }
+
+    /// Resolves a bearer token to its user.
+    pub fn authenticate(&self, token: &str) -> Result<Principal> {
+        if !auth::looks_like_token(token) {
+            return Err(Error::Unauthorized("the token is malformed".into()));
+        }
+        if let Some(p) = self.cached_principal(token) {
+            return Ok(p);
+        }
+        let hash = auth::token_hash(token);
+        let now = now_rfc3339();
+        let p = self
+            .store
+            .read(|c| store::users::principal_by_token(c, &hash, &now))?
+            .ok_or_else(|| {
+                Error::Unauthorized("the token is unknown, revoked or expired".into())
+            })?;
+        let mut cache = self.auth_cache.lock();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(hash, (p.clone(), Instant::now()));
+        Ok(p)
+    }
+
+    /// Forgets cached tokens after any change to users or tokens.
+    fn forget_tokens(&self) {
+        self.auth_cache.lock().clear();
+    }
+
+    /// Creates a user and its first API token; returns the token (shown once, stored hashed).
+    pub fn add_user(
+        &self,
+        actor: &Principal,
+        name: &str,
+        role: Role,
+        jurisdiction: Jurisdiction,
+    ) -> Result<String> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins manage users".into()));
+        }
+        let name = name.trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "._-@".contains(c))
+        {
+            return Err(invalid("name", "must be 1–64 letters, digits or . _ - @"));
+        }
+        if jurisdiction.is_empty() && role != Role::Admin {
+            return Err(invalid(
+                "jurisdiction",
+                "give at least one --province or --commune, or --national",
+            ));
+        }
+        let jurisdiction = if role == Role::Admin && jurisdiction.is_empty() {
+            Jurisdiction::national()
+        } else {
+            jurisdiction
+        };
+        let b = self.boundaries();
+        if !b.is_empty() {
+            let unknown: Vec<String> = jurisdiction
+                .provinces
+                .iter()
+                .filter(|p| b.get(Level::Province, p).is_none())
+                .chain(
+                    jurisdiction
+                        .communes
+                        .iter()
+                        .filter(|c| b.get(Level::Commune, c).is_none()),
+                )
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                return Err(invalid(
+                    "jurisdiction",
+                    format!("unknown province/commune code(s): {}", unknown.join(", ")),
+                ));
+            }
+        }
+        let token = auth::new_token()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let hash = auth::token_hash(&token);
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            if store::users::user_exists(tx, name)? {
+                return Err(Error::Conflict(format!(
+                    "a user named {name:?} already exists"
+                )));
+            }
+            let id = store::users::insert_user(tx, name, role, &jurisdiction, &now)?;
+            store::users::insert_token(tx, id, &hash, Some("created with the user"), &now)?;
+            let after = json!({ "name": name, "role": role, "jurisdiction": jurisdiction });
+            audit_user(tx, actor, "create", id, after, &now)?;
+            Ok(())
+        })?;
+        self.forget_tokens();
+        Ok(token)
+    }
+
+    /// Issues another token for an existing, enabled user.
+    pub fn issue_token(&self, actor: &Principal, name: &str) -> Result<String> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins issue tokens".into()));
+        }
+        let token = auth::new_token()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let hash = auth::token_hash(&token);
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            let id = store::users::user_id(tx, name)?
+                .ok_or_else(|| Error::NotFound(format!("no user named {name:?}")))?;
+            store::users::insert_token(tx, id, &hash, Some("issued"), &now)?;
+            let after = json!({ "name": name });
+            audit_user(tx, actor, "issue_token", id, after, &now)?;
+            Ok::<(), Error>(())
+        })?;
+        self.forget_tokens();
+        Ok(token)
+    }
+
+    /// Disables a user and revokes every token they hold. A running server notices within
+    /// [`AUTH_TTL`] (its token cache), or at once when done through this process.
+    pub fn disable_user(&self, actor: &Principal, name: &str) -> Result<()> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins disable users".into()));
+        }
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            let id = store::users::disable(tx, name, &now)?
+                .ok_or_else(|| Error::NotFound(format!("no enabled user named {name:?}")))?;
+            let after = json!({ "name": name, "disabled": true, "tokens_revoked": true });
+            audit_user(tx, actor, "disable", id, after, &now)?;
+            Ok::<(), Error>(())
+        })?;
+        self.forget_tokens();
+        Ok(())
+    }
+
+    /// Sets a user's web-map password (admins; the CLI reads it from stdin).
+    pub fn set_password(&self, actor: &Principal, name: &str, password: &str) -> Result<()> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins set passwords".into()));
+        }
+        auth::password::check_policy(password, name).map_err(|m| invalid("password", m))?;
+        let phc = auth::password::hash(password)
+            .map_err(|e| Error::Forbidden(format!("cannot hash the password: {e}")))?;
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            let id = store::users::user_id(tx, name)?
+                .ok_or_else(|| Error::NotFound(format!("no enabled user named {name:?}")))?;
+            store::users::set_password(tx, id, &phc)?;
+            audit_user(tx, actor, "set_password", id, json!({ "name": name }), &now)?;
+            Ok::<(), Error>(())
+        })
+    }
+
+    /// Checks a name and password and starts a web-map session: a token that expires after
+    /// [`SESSION_TTL`]. Returns the token, its expiry and the user. After
+    /// [`MAX_LOGIN_FAILURES`] failures within [`LOCKOUT_WINDOW`] the name is locked for the rest of it.
+    pub fn login_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<(String, String, Principal)> {
+        let name = name.trim();
+        // Counted before the hash is checked, in one write transaction: parallel attempts cannot
+        // all pass the check, and the count outlives a restart.
+        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+        let window = LOCKOUT_WINDOW.as_secs() as i64;
+        let locked = self.store.write(|tx| {
+            store::users::count_login_attempt(
+                tx,
+                name,
+                now_s,
+                window,
+                i64::from(MAX_LOGIN_FAILURES),
+            )
+        })?;
+        if let Some(wait) = locked {
+            return Err(Error::Throttled(format!(
+                "too many failed logins for this name; try again in {} minute(s)",
+                wait / 60 + 1
+            )));
+        }
+        let found = self.store.read(|c| store::users::for_login(c, name))?;
+        let ok = match &found {
+            Some((_, Some(phc))) => auth::password::verify(password, phc),
+            _ => {
+                auth::password::verify_dummy(password);
+                false
+            }
+        };
+        let principal = match (ok, found) {
+            (true, Some((p, _))) => p,
+            _ => return Err(Error::Unauthorized("wrong user name or password".into())),
+        };
+        self.store
+            .write(|tx| store::users::clear_login_failures(tx, name))?;
+        let token = auth::new_token()
+            .map_err(|e| Error::Forbidden(format!("no randomness available: {e}")))?;
+        let hash = auth::token_hash(&token);
+        let now = now_rfc3339();
+        let expires_at = crate::time_util::rfc3339(time::OffsetDateTime::now_utc() + SESSION_TTL);
+        self.store.write(|tx| {
+            store::users::insert_expiring_token(
+                tx,
+                principal.user_id,
+                &hash,
+                "web session",
+                &expires_at,
+                &now,
+            )?;
+            audit_user(
+                tx,
+                &principal,
+                "login",
+                principal.user_id,
+                json!({ "name": principal.name, "expires_at": expires_at }),
+                &now,
+            )?;
+            Ok::<(), Error>(())
+        })?;
+        Ok((token, expires_at, principal))
+    }
+
+    pub fn list_users(&self, actor: &Principal) -> Result<Vec<UserRecord>> {
+        if !actor.role.is_admin() {
+            return Err(Error::Forbidden("only admins list users".into()));
+        }
+        self.store
+            .read(|c| store::users::list(c).map_err(Error::from))
+    }
+}
+
+/// Appends an audit entry about user `id`.
+fn audit_user(
+    tx: &rusqlite::Connection,
+    actor: &Principal,
+    action: &str,
+    id: i64,
+    after: serde_json::Value,
+    now: &str,
+) -> Result<(), StoreError> {
+    let entry = NewAudit {
+        actor: &actor.name,
+        action,
+        entity: "user",
+        entity_id: Some(id.to_string()),
+        before: None,
+        after: Some(after),
+    };
+    store::audit::append(tx, &entry, now)
+}
