@@ -110,6 +110,28 @@ pub fn reviewed_sample(plots: &[train::PlotCells], n: usize, seed: u64) -> Vec<S
 }
 
 impl Vigil {
+    /// Every reviewed flag's cells for `vigil train --feedback`, split by flag: every 4th flag
+    /// (by id, once there are at least 4) is held out to report the effect against the model in
+    /// use here, which is returned as the baseline.
+    pub fn training_feedback(&self) -> Result<train::Feedback> {
+        let cells = self.feedback_samples()?;
+        let flags: std::collections::BTreeSet<i64> = cells.iter().map(|c| c.flag).collect();
+        let (held, fit): (Vec<&crate::service::review::FeedbackSample>, Vec<_>) = cells
+            .iter()
+            .partition(|c| flags.len() >= 4 && c.flag % 4 == 0);
+        Ok(train::Feedback {
+            train: fit.iter().map(|c| c.sample).collect(),
+            held: held.iter().map(|c| c.sample).collect(),
+            flags: flags.len(),
+            previous: Some(
+                self.vegetation_model()
+                    .map_err(Error::Conflict)?
+                    .as_ref()
+                    .clone(),
+            ),
+        })
+    }
+
     /// Where a province's model lives.
     pub fn province_model_path(&self, province: &str) -> PathBuf {
         self.config
