@@ -178,7 +178,7 @@ pub async fn density_tilejson(
     let m = q.map();
     let province = m.get("province").map(|s| s.to_string());
     let bw = number(&m, "bandwidth_m", 1000.0)?;
-    let base = super::ogc::base(&state, &headers);
+    let base = super::query::base(&state, &headers);
     let tj = state
         .run(move |v| v.density_tilejson(&who, province.as_deref(), bw, &base))
         .await?;

@@ -10,8 +10,10 @@ use super::error::ApiError;
 use super::extract::RawQuery;
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
-use super::ogc::{CRS84, Format, base, format, parse_bbox_pub};
-use super::surveys::parse_instants;
+use super::query::{
+    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants,
+    union_bbox,
+};
 use crate::auth::Principal;
 use crate::store::flags::FlagRow;
 use crate::time_util::now_rfc3339;
@@ -93,7 +95,7 @@ fn respond(fmt: Format, body: String, single: bool) -> Response {
 
 pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
     let all = state.vigil.flags(who, None).unwrap_or_default();
-    let bbox = super::surveys::union_bbox(all.iter().map(|f| f.bbox));
+    let bbox = union_bbox(all.iter().map(|f| f.bbox));
     json!({
         "id": "flags",
         "title": TITLE,
@@ -131,7 +133,7 @@ pub async fn ogc_items(
     }
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
-    let bbox = parse_bbox_pub(&m)?;
+    let bbox = parse_bbox(&m)?;
     let (from, to) = parse_instants(&m)?;
     let classes: Option<Vec<&str>> = m.get("class").map(|s| s.split(',').collect());
     if let Some(cs) = &classes
@@ -155,7 +157,7 @@ pub async fn ogc_items(
         ),
         None => None,
     };
-    let (limit, offset) = super::surveys::limit_offset(&state, &m)?;
+    let (limit, offset) = limit_offset(&state, &m)?;
     let survey = m.get("survey").map(|s| s.to_string());
     let province = m.get("province").map(|s| s.to_string());
     let commune = m.get("commune").map(|s| s.to_string());
@@ -209,7 +211,7 @@ pub async fn ogc_items(
         Link::new(format!("{b}/collections/flags"), "collection", JSON, TITLE),
     ];
     if offset + page.len() < matching.len() {
-        links.push(super::surveys::next_page(
+        links.push(next_page(
             &b,
             "flags",
             &q,

@@ -19,12 +19,12 @@ pub fn query_string(q: &str) -> usize {
     let raw = raw_query(q);
     let m = raw.map();
     let mut ok = 0;
-    if let Ok(Some(b)) = super::ogc::parse_bbox_pub(&m) {
+    if let Ok(Some(b)) = super::query::parse_bbox(&m) {
         assert!(b.iter().all(|x| x.is_finite()), "bbox {b:?} from {q:?}");
         assert!(b[1] <= b[3], "bbox {b:?} from {q:?}");
         ok += 1;
     }
-    if let Ok((from, to)) = super::ogc::parse_datetime_pub(&m) {
+    if let Ok((from, to)) = super::query::parse_datetime(&m) {
         if let (Some(f), Some(t)) = (from, to) {
             assert!(f <= t, "datetime {from:?}..{to:?} from {q:?}");
         }

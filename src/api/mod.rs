@@ -12,6 +12,7 @@ mod flags;
 pub mod fuzzing;
 mod html;
 mod ogc;
+mod query;
 mod openapi;
 mod reports;
 mod review;

@@ -13,16 +13,16 @@ use super::error::ApiError;
 use super::extract::{Auth, Json, RawQuery, parse_id};
 use super::features::{self, FeatureCollection, GEOJSON, HTML, JSON, Link};
 use super::html;
+use super::query::{
+    CRS84, EPSG3857, EPSG4326, Format, Project, base, format, json_response, next_href, output_crs,
+    parse_bbox, parse_datetime, parse_limit, self_href, to_json,
+};
 use crate::auth::Principal;
 use crate::boundaries::Level;
 use crate::hotspots::model::RawHotspot;
 use crate::hotspots::{Hotspot, Kind, Status};
 use crate::index::HotspotFilter;
-use crate::time_util::{day_number, now_rfc3339, parse_date};
-
-pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-pub const EPSG4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
-pub const EPSG3857: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
+use crate::time_util::now_rfc3339;
 
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -110,65 +110,6 @@ impl CollectionId {
     }
 }
 
-/// Response format chosen by `f` or the Accept header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Html,
-}
-
-pub fn format(q: &RawQuery, headers: &HeaderMap) -> Result<Format, ApiError> {
-    match q.map().get("f").copied() {
-        Some("json" | "geojson") => Ok(Format::Json),
-        Some("html") => Ok(Format::Html),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "unknown format f={other:?}; use f=json or f=html"
-        ))),
-        None => {
-            let accept = headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let html_pos = accept.find("text/html");
-            let json_pos = accept.find("json");
-            Ok(match (html_pos, json_pos) {
-                (Some(h), Some(j)) if h < j => Format::Html,
-                (Some(_), None) => Format::Html,
-                _ => Format::Json,
-            })
-        }
-    }
-}
-
-/// Base URL for links: the configured public URL, else the request's Host.
-pub fn base(state: &AppState, headers: &HeaderMap) -> String {
-    if state.vigil.config().server.public_url.is_some() {
-        return state.base_url.to_string();
-    }
-    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host)
-            if host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)) =>
-        {
-            format!("http://{host}")
-        }
-        _ => state.base_url.to_string(),
-    }
-}
-
-fn json_response(body: impl Into<axum::body::Body>, media: &'static str) -> Response {
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
-        Into::<axum::body::Body>::into(body),
-    )
-        .into_response()
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
-    serde_json::to_string(v).map_err(|e| ApiError::internal("serialisation", e))
-}
-
 pub async fn landing(
     State(state): State<AppState>,
     q: RawQuery,
@@ -211,7 +152,7 @@ pub async fn landing(
         "links": links,
     });
     match format(&q, &headers)? {
-        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::landing(&body)),
     }
 }
@@ -220,7 +161,7 @@ pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, Ap
     q.only(&["f"])?;
     let body = json!({ "conformsTo": CONFORMANCE });
     match format(&q, &headers)? {
-        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::list_page("Tuân thủ OGC", CONFORMANCE)),
     }
 }
@@ -302,7 +243,7 @@ pub async fn collections(
         "collections": cols,
     });
     match format(&q, &headers)? {
-        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::collections(&body)),
     }
 }
@@ -318,95 +259,9 @@ pub async fn collection(
     let c = CollectionId::parse(&cid)?;
     let body = collection_json(&state, &base(&state, &headers), c, &who);
     match format(&q, &headers)? {
-        Format::Json => Ok(json_response(body.to_string(), JSON)),
+        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::collection(&body)),
     }
-}
-
-/// Output coordinate conversion chosen by `crs`.
-/// Converts WGS 84 lon/lat into an output CRS.
-type Project = fn(f64, f64) -> [f64; 2];
-
-fn output_crs(
-    q: &std::collections::HashMap<&str, &str>,
-) -> Result<(&'static str, Project), ApiError> {
-    match q.get("crs").copied() {
-        None | Some(CRS84) => Ok((CRS84, features::identity)),
-        Some(EPSG4326) => Ok((EPSG4326, features::lat_lon)),
-        Some(EPSG3857) => Ok((EPSG3857, features::web_mercator)),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "unsupported crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"
-        ))),
-    }
-}
-
-fn parse_bbox(q: &std::collections::HashMap<&str, &str>) -> Result<Option<[f64; 4]>, ApiError> {
-    let Some(raw) = q.get("bbox") else {
-        return Ok(None);
-    };
-    let nums: Vec<f64> = raw
-        .split(',')
-        .map(|s| s.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| {
-            ApiError::bad_request(format!(
-                "bbox={raw:?}: expected 4 (or 6) comma-separated numbers"
-            ))
-        })?;
-    let b = match nums.len() {
-        4 => [nums[0], nums[1], nums[2], nums[3]],
-        6 => [nums[0], nums[1], nums[3], nums[4]],
-        n => {
-            return Err(ApiError::bad_request(format!(
-                "bbox has {n} numbers; expected 4 (or 6 with heights)"
-            )));
-        }
-    };
-    if b.iter().any(|x| !x.is_finite()) {
-        return Err(ApiError::bad_request("bbox values must be finite numbers"));
-    }
-    let b = match q.get("bbox-crs").copied() {
-        None | Some(CRS84) => b,
-        Some(EPSG4326) => [b[1], b[0], b[3], b[2]],
-        Some(EPSG3857) => {
-            let lo = features::from_web_mercator(b[0], b[1]);
-            let hi = features::from_web_mercator(b[2], b[3]);
-            [lo[0], lo[1], hi[0], hi[1]]
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "unsupported bbox-crs {other:?}; supported: {CRS84}, {EPSG4326}, {EPSG3857}"
-            )));
-        }
-    };
-    if b[1] > b[3] {
-        return Err(ApiError::bad_request(format!(
-            "bbox: the lower latitude {} is greater than the upper {}",
-            b[1], b[3]
-        )));
-    }
-    if !(-180.0..=180.0).contains(&b[0])
-        || !(-180.0..=180.0).contains(&b[2])
-        || !(-90.0..=90.0).contains(&b[1])
-        || !(-90.0..=90.0).contains(&b[3])
-    {
-        return Err(ApiError::bad_request(
-            "bbox is outside longitude -180..180 / latitude -90..90 (for other CRSs give bbox-crs)",
-        ));
-    }
-    Ok(Some(b))
-}
-
-pub fn parse_bbox_pub(
-    q: &std::collections::HashMap<&str, &str>,
-) -> Result<Option<[f64; 4]>, ApiError> {
-    parse_bbox(q)
-}
-
-pub(super) fn parse_datetime_pub(
-    q: &std::collections::HashMap<&str, &str>,
-) -> Result<(Option<i32>, Option<i32>), ApiError> {
-    parse_datetime(q)
 }
 
 /// Status and kind filters of the hotspot items (bit masks).
@@ -416,58 +271,6 @@ pub(super) fn parse_filters_pub(
     let statuses = parse_set(q, "status", Status::from_code, Status::as_u8, "statuses")?;
     let kinds = parse_set(q, "kind", Kind::from_code, Kind::as_u8, "kinds")?;
     Ok((statuses, kinds))
-}
-
-/// `datetime`: an instant or an interval `start/end` with `..` or empty for open ends, on the date.
-fn parse_datetime(
-    q: &std::collections::HashMap<&str, &str>,
-) -> Result<(Option<i32>, Option<i32>), ApiError> {
-    let Some(raw) = q.get("datetime") else {
-        return Ok((None, None));
-    };
-    let bad = |e: String| ApiError::bad_request(format!("datetime={raw:?}: {e}"));
-    let day = |s: &str| -> Result<Option<i32>, ApiError> {
-        if s.is_empty() || s == ".." {
-            Ok(None)
-        } else {
-            parse_date(s).map(|d| Some(day_number(d))).map_err(bad)
-        }
-    };
-    match raw.split_once('/') {
-        Some((a, b)) => {
-            let (from, to) = (day(a)?, day(b)?);
-            if let (Some(f), Some(t)) = (from, to)
-                && f > t
-            {
-                return Err(bad("the interval ends before it starts".into()));
-            }
-            Ok((from, to))
-        }
-        None => {
-            let d = day(raw)?;
-            if d.is_none() {
-                return Err(bad("expected a date or an interval".into()));
-            }
-            Ok((d, d))
-        }
-    }
-}
-
-fn parse_limit(
-    state: &AppState,
-    q: &std::collections::HashMap<&str, &str>,
-) -> Result<usize, ApiError> {
-    let api = &state.vigil.config().api;
-    match q.get("limit") {
-        None => Ok(api.default_limit),
-        Some(s) => match super::extract::parse_count(s) {
-            Some(0) | None => Err(ApiError::bad_request(format!(
-                "limit={s:?}: expected a whole number from 1 to {}",
-                api.max_limit
-            ))),
-            Some(n) => Ok(n.min(api.max_limit as u64) as usize),
-        },
-    }
 }
 
 fn parse_set<T: Copy>(
@@ -495,28 +298,6 @@ const HOTSPOT_PARAMS: &[&str] = &[
 const BOUNDARY_PARAMS: &[&str] = &[
     "f", "bbox", "bbox-crs", "crs", "limit", "offset", "province", "code",
 ];
-
-fn next_href(b: &str, cid: &str, q: &RawQuery, key: &str, value: String) -> String {
-    let mut ser = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &q.0 {
-        if k != key && k != "f" {
-            ser.append_pair(k, v);
-        }
-    }
-    ser.append_pair(key, &value);
-    format!("{b}/collections/{cid}/items?{}", ser.finish())
-}
-
-fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
-    let mut ser = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &q.0 {
-        if k != "f" {
-            ser.append_pair(k, v);
-        }
-    }
-    ser.append_pair("f", f);
-    format!("{b}{path}?{}", ser.finish())
-}
 
 pub async fn items(
     State(state): State<AppState>,
@@ -683,7 +464,7 @@ pub async fn items(
         }
     };
     let mut resp = match fmt {
-        Format::Json => json_response(body, GEOJSON),
+        Format::Json => json_response(StatusCode::OK, GEOJSON, body),
         Format::Html => html::items(c.id(), c.title(), &String::from_utf8_lossy(&body)),
     };
     resp.headers_mut().insert(
@@ -862,7 +643,7 @@ pub async fn item(
                 })?;
             let body = to_json(&features::boundary(x, &bi, project))?;
             Ok(match fmt {
-                Format::Json => json_response(body, GEOJSON),
+                Format::Json => json_response(StatusCode::OK, GEOJSON, body),
                 Format::Html => html::feature(c.id(), &body),
             })
         }

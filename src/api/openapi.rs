@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::extract::RawQuery;
 use super::html;
-use super::ogc::{CRS84, EPSG3857, EPSG4326, Format, format};
+use super::query::{CRS84, EPSG3857, EPSG4326, Format, format};
 use crate::hotspots::{Kind, Status};
 
 fn p(name: &str) -> Value {

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::query::json_value;
 use super::extract::{Auth, Json, RawQuery};
-use super::ogc::base;
+use super::query::base;
 use crate::boundaries::Level;
 use crate::reports::period::Period;
 use crate::reports::{Format, KpiReport};
@@ -17,18 +18,6 @@ use crate::service::reports::{AreaQuery, DrugFreeInput};
 use crate::store::reports::DrugFreeRow;
 
 const REPORT_PARAMS: &[&str] = &["period", "province", "commune"];
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
-}
 
 fn drug_free_json(r: &DrugFreeRow) -> Value {
     json!({
@@ -55,7 +44,7 @@ pub async fn record_drug_free(
     let row = state
         .run(move |v| v.record_drug_free(&who, &code, input))
         .await?;
-    Ok(json_response(StatusCode::CREATED, drug_free_json(&row)))
+    Ok(json_value(StatusCode::CREATED, drug_free_json(&row)))
 }
 
 /// `GET /v1/communes/{code}/drug-free`: the commune's records, oldest first.
@@ -65,7 +54,7 @@ pub async fn drug_free_history(
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
     let rows = state.run(move |v| v.drug_free_history(&who, &code)).await?;
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         json!({ "items": rows.iter().map(drug_free_json).collect::<Vec<_>>() }),
     ))
@@ -124,7 +113,7 @@ pub async fn kpis(
         { "rel": "alternate", "href": format!("{b}/v1/reports/report.csv?{qs}"), "type": "text/csv" },
         { "rel": "alternate", "href": format!("{b}/v1/reports/report.html?{qs}"), "type": "text/html" },
     ]);
-    Ok(json_response(StatusCode::OK, body))
+    Ok(json_value(StatusCode::OK, body))
 }
 
 /// `GET /v1/reports/communes?period=&province=|commune=`: every commune of the area with its

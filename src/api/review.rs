@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::query::json_value;
 use super::extract::{Auth, Body, Json, RawQuery, parse_id};
-use super::ogc::base;
+use super::query::base;
 use crate::auth::Principal;
 use crate::boundaries::Level;
 use crate::review::{self, Decision, Status};
@@ -21,18 +22,6 @@ use crate::store::review::{DecisionRow, EvidenceRow};
 const QUEUE_PARAMS: &[&str] = &[
     "commune", "survey", "class", "status", "from", "to", "sort", "limit", "offset",
 ];
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
-}
 
 /// The version of a flag as an ETag, so clients can also use `If-Match`.
 fn with_etag(mut r: Response, version: i64) -> Response {
@@ -177,7 +166,7 @@ pub async fn vocab(Auth(_): Auth) -> Response {
         .iter()
         .map(|(c, l)| json!({ "code": c, "vi": l }))
         .collect();
-    json_response(
+    json_value(
         StatusCode::OK,
         json!({
             "statuses": statuses,
@@ -279,7 +268,7 @@ pub async fn queue(
             ApiError::bad_request(format!("sort={s:?}: one of priority, newest, score"))
         })?,
     };
-    let (limit, offset) = super::surveys::limit_offset(&state, &m)?;
+    let (limit, offset) = super::query::limit_offset(&state, &m)?;
     let query = QueueQuery {
         filter: live_filter(&q, true)?,
         sort,
@@ -289,7 +278,7 @@ pub async fn queue(
     let w = who.clone();
     let (rows, total) = state.run(move |v| v.review_queue(&w, &query)).await?;
     let items: Vec<Value> = rows.iter().map(|f| summary(&state, &who, f)).collect();
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         json!({
             "items": items,
@@ -366,7 +355,7 @@ pub async fn get_one(
     let b = base(&state, &headers);
     let d = dossier(&state, who, id, &b).await?;
     let version = d["version"].as_i64().unwrap_or(0);
-    Ok(with_etag(json_response(StatusCode::OK, d), version))
+    Ok(with_etag(json_value(StatusCode::OK, d), version))
 }
 
 /// `POST /v1/flags/{id}/decisions`: 201 with the flag's file after the decision.
@@ -386,7 +375,7 @@ pub async fn decide(
     let b = base(&state, &headers);
     let mut out = dossier(&state, who, id, &b).await?;
     out["decision"] = decision_json(&d);
-    let mut r = with_etag(json_response(StatusCode::CREATED, out), d.version);
+    let mut r = with_etag(json_value(StatusCode::CREATED, out), d.version);
     if let Ok(v) = HeaderValue::from_str(&format!("{b}/v1/flags/{id}/decisions/{}", d.id)) {
         r.headers_mut().insert(header::LOCATION, v);
     }
@@ -401,7 +390,7 @@ pub async fn decisions(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "flag")?;
     let rows = state.run(move |v| v.flag_decisions(&who, id)).await?;
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         json!({ "items": rows.iter().map(decision_json).collect::<Vec<_>>() }),
     ))
@@ -432,7 +421,7 @@ pub async fn priority(
         .run(move |v| v.set_flag_priority(&w, id, version, p.priority.as_deref()))
         .await?;
     Ok(with_etag(
-        json_response(StatusCode::OK, summary(&state, &who, &f)),
+        json_value(StatusCode::OK, summary(&state, &who, &f)),
         f.version,
     ))
 }
@@ -459,7 +448,7 @@ pub async fn add_evidence(
         .run(move |v| v.add_evidence(&who, id, decision, &bytes))
         .await?;
     let b = base(&state, &headers);
-    let mut r = json_response(StatusCode::CREATED, evidence_json(&b, &row));
+    let mut r = json_value(StatusCode::CREATED, evidence_json(&b, &row));
     if let Ok(v) = HeaderValue::from_str(&format!("{b}/v1/evidence/{}", row.id)) {
         r.headers_mut().insert(header::LOCATION, v);
     }
@@ -476,7 +465,7 @@ pub async fn list_evidence(
     let id = parse_id(&id, "flag")?;
     let rows = state.run(move |v| v.flag_evidence(&who, id)).await?;
     let b = base(&state, &headers);
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         json!({ "items": rows.iter().map(|e| evidence_json(&b, e)).collect::<Vec<_>>() }),
     ))

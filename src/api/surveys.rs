@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,23 +13,17 @@ use super::error::ApiError;
 use super::extract::{Auth, Json, RawQuery};
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
-use super::ogc::{CRS84, Format, base, format, parse_bbox_pub};
+use super::query::{
+    CRS84, Format, Instants, base, format, json_response, limit_offset, next_page, parse_bbox,
+    parse_instants, union_bbox,
+};
 use crate::auth::Principal;
 use crate::service::Vigil;
 use crate::service::surveys::{NewSurvey, Survey};
-use crate::time_util::{now_rfc3339, rfc3339};
+use crate::time_util::now_rfc3339;
 
 pub const STAC_VERSION: &str = "1.0.0";
 pub const STAC_COLLECTION: &str = "vigil-surveys";
-
-fn json_response(status: StatusCode, media: &'static str, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
-        body,
-    )
-        .into_response()
-}
 
 /// The survey as `/v1/surveys` shows it.
 pub fn survey_json(b: &str, s: &Survey) -> Value {
@@ -204,112 +198,6 @@ pub async fn source(
 
 // ---- OGC API – Features: the `surveys` collection -------------------------------------------
 
-/// `limit` (clamped to `api.max_limit`) and `offset` of an items request.
-pub(super) fn limit_offset(
-    state: &AppState,
-    m: &std::collections::HashMap<&str, &str>,
-) -> Result<(usize, usize), ApiError> {
-    let limit = match m.get("limit") {
-        Some(s) => super::extract::parse_count(s)
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit={s:?}: expected a whole number ≥ 1"))
-            })?
-            .min(state.vigil.config().api.max_limit as u64) as usize,
-        None => state.vigil.config().api.default_limit,
-    };
-    let offset = match m.get("offset") {
-        Some(s) => super::extract::parse_count(s)
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("offset={s:?}: expected a whole number"))
-            })?,
-        None => 0,
-    };
-    Ok((limit, offset))
-}
-
-/// The `next` link of an offset-paged items response: the same query with the next offset.
-pub(super) fn next_page(b: &str, collection: &str, q: &RawQuery, offset: usize) -> Link {
-    let mut pairs: Vec<(String, String)> =
-        q.0.iter().filter(|(k, _)| k != "offset").cloned().collect();
-    pairs.push(("offset".into(), offset.to_string()));
-    let qs = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    Link::new(
-        format!("{b}/collections/{collection}/items?{qs}"),
-        "next",
-        GEOJSON,
-        "Trang sau",
-    )
-}
-
-/// The union of bboxes, or Việt Nam's when there is none.
-pub(super) fn union_bbox(it: impl Iterator<Item = [f64; 4]>) -> [f64; 4] {
-    it.reduce(|a, c| {
-        [
-            a[0].min(c[0]),
-            a[1].min(c[1]),
-            a[2].max(c[2]),
-            a[3].max(c[3]),
-        ]
-    })
-    .unwrap_or([102.14, 8.18, 109.47, 23.39])
-}
-
-/// An acquisition-time interval, as fixed-width RFC 3339 UTC text (how `acquired_at` is stored,
-/// so comparing text compares instants). Open ends are `None`.
-pub type Instants = (Option<String>, Option<String>);
-
-/// `datetime`: an instant, or `start/end` with `..` or empty for an open end (OGC API – Features
-/// 7.15.4). Instants may carry any offset; a bare date means that whole day in UTC.
-pub fn parse_instants(q: &std::collections::HashMap<&str, &str>) -> Result<Instants, ApiError> {
-    let Some(raw) = q.get("datetime") else {
-        return Ok((None, None));
-    };
-    let bad = |e: &str| ApiError::bad_request(format!("datetime={raw:?}: {e}"));
-    let one = |s: &str, end: bool| -> Result<Option<String>, ApiError> {
-        let s = s.trim();
-        if s.is_empty() || s == ".." {
-            return Ok(None);
-        }
-        if let Ok(t) =
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        {
-            return Ok(Some(rfc3339(t)));
-        }
-        let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-            .map_err(|_| bad("expected RFC 3339 date-times (2026-03-10T08:00:00Z) or dates"))?;
-        let t = if end {
-            d.with_hms_milli(23, 59, 59, 999)
-        } else {
-            d.with_hms_milli(0, 0, 0, 0)
-        }
-        .map_err(|_| bad("impossible time"))?
-        .assume_utc();
-        Ok(Some(rfc3339(t)))
-    };
-    match raw.split_once('/') {
-        Some((a, b)) => {
-            let (from, to) = (one(a, false)?, one(b, true)?);
-            if let (Some(f), Some(t)) = (&from, &to)
-                && f > t
-            {
-                return Err(bad("the interval ends before it starts"));
-            }
-            Ok((from, to))
-        }
-        None => {
-            let (from, to) = (one(raw, false)?, one(raw, true)?);
-            if from.is_none() {
-                return Err(bad("expected an instant or an interval"));
-            }
-            Ok((from, to))
-        }
-    }
-}
-
 /// Whether a survey's acquisition instant lies in the interval (surveys without one match only
 /// an unbounded interval).
 pub fn acquired_within(s: &Survey, (from, to): &Instants) -> bool {
@@ -432,7 +320,7 @@ pub async fn ogc_items(
     }
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
-    let bbox = parse_bbox_pub(&m)?;
+    let bbox = parse_bbox(&m)?;
     let when = parse_instants(&m)?;
     let (limit, offset) = limit_offset(&state, &m)?;
     let all = ready_visible(&state.vigil, &who, bbox, when);
@@ -609,7 +497,7 @@ pub async fn stac_items(
     q.only(&["bbox", "bbox-crs", "datetime"])?;
     let m = q.map();
     let b = base(&state, &headers);
-    let all = ready_visible(&state.vigil, &who, parse_bbox_pub(&m)?, parse_instants(&m)?);
+    let all = ready_visible(&state.vigil, &who, parse_bbox(&m)?, parse_instants(&m)?);
     let body = json!({
         "type": "FeatureCollection",
         "features": all.iter().map(|s| stac_item(&b, s)).collect::<Vec<_>>(),

@@ -18,8 +18,9 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, RawQuery};
-use super::ogc::base;
-use super::surveys::{Instants, acquired_within, parse_instants};
+use super::query::base;
+use super::query::{Instants, parse_instants};
+use super::surveys::acquired_within;
 use crate::auth::Principal;
 use crate::config::TileFormat;
 use crate::grid::Tile;
@@ -341,7 +342,7 @@ pub async fn mosaic_tilejson(
         .filter(|s| Vigil::survey_visible(&who, &s.row))
         .filter(|s| acquired_within(s, &days))
         .collect();
-    let bbox = super::surveys::union_bbox(visible.iter().filter_map(|s| s.row.bbox));
+    let bbox = super::query::union_bbox(visible.iter().filter_map(|s| s.row.bbox));
     let minzoom = visible
         .iter()
         .filter_map(|s| s.meta.as_ref().map(|m| m.min_zoom))

@@ -4,28 +4,17 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::query::json_value;
 use super::extract::{Auth, Json};
-use super::ogc::base;
+use super::query::base;
 use crate::service::uploads::{ChunkReceipt, NewUpload, UploadStatus};
-
-fn json_response(status: StatusCode, v: Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        v.to_string(),
-    )
-        .into_response()
-}
 
 fn status_json(base: &str, s: &UploadStatus) -> Value {
     let me = format!("{base}/v1/uploads/{}", s.id);
@@ -90,7 +79,7 @@ pub async fn create(
     };
     let s = state.run(move |v| v.create_upload(&who, new)).await?;
     let body = status_json(&base(&state, &headers), &s);
-    let mut resp = json_response(StatusCode::CREATED, body);
+    let mut resp = json_value(StatusCode::CREATED, body);
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/uploads/{}", s.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
@@ -104,7 +93,7 @@ pub async fn status(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let s = state.run(move |v| v.upload_status(&who, &id)).await?;
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         status_json(&base(&state, &headers), &s),
     ))
@@ -117,7 +106,7 @@ pub async fn cancel(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let s = state.run(move |v| v.cancel_upload(&who, &id)).await?;
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         status_json(&base(&state, &headers), &s),
     ))
@@ -130,7 +119,7 @@ pub async fn commit(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let c = state.run(move |v| v.commit_upload(&who, &id)).await?;
-    Ok(json_response(
+    Ok(json_value(
         StatusCode::OK,
         status_json(&base(&state, &headers), &c.status),
     ))
@@ -181,5 +170,5 @@ pub async fn put_chunk(
         }
     }
     let receipt = sink.finish(state.vigil.clone()).await?;
-    Ok(json_response(StatusCode::OK, receipt_json(&receipt)))
+    Ok(json_value(StatusCode::OK, receipt_json(&receipt)))
 }

@@ -11,7 +11,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, Body, Json, RawQuery, parse_id};
 use super::features::{self, GEOJSON};
-use super::ogc::base;
+use super::query::base;
 use crate::auth::Principal;
 use crate::hotspots::import::Format;
 use crate::hotspots::{Kind, Status};
