@@ -42,7 +42,7 @@ fn download(ctype: &'static str, name: &str, body: Vec<u8>) -> Response {
 
 /// Which flags: `ids=` (any status), else `commune=` and the other filters (open flags unless
 /// `status=` says otherwise). An empty selection is a valid empty file.
-fn selection(q: &RawQuery) -> Result<crate::store::flags::LiveFilter, ApiError> {
+fn selection(q: &RawQuery) -> Result<crate::service::flags::LiveFilter, ApiError> {
     q.only(PARAMS)?;
     let m = q.map();
     let by_ids = m.contains_key("ids");

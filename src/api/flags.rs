@@ -11,11 +11,10 @@ use super::extract::RawQuery;
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants,
-    union_bbox,
+    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants, union_bbox,
 };
 use crate::auth::Principal;
-use crate::store::flags::FlagRow;
+use crate::service::flags::FlagRow;
 use crate::time_util::now_rfc3339;
 
 pub const TITLE: &str = "Nghi vấn trồng cây có chất ma túy (flags)";
@@ -93,9 +92,10 @@ fn respond(fmt: Format, body: String, single: bool) -> Response {
     r
 }
 
-pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
-    let all = state.vigil.flags(who, None).unwrap_or_default();
-    let bbox = union_bbox(all.iter().map(|f| f.bbox));
+/// The collection's description; `extent` is [`crate::Vigil::flags_extent`] (read on the
+/// blocking pool by the caller).
+pub fn collection_json(b: &str, extent: Option<[f64; 4]>) -> Value {
+    let bbox = union_bbox(extent.into_iter());
     json!({
         "id": "flags",
         "title": TITLE,
@@ -211,12 +211,7 @@ pub async fn ogc_items(
         Link::new(format!("{b}/collections/flags"), "collection", JSON, TITLE),
     ];
     if offset + page.len() < matching.len() {
-        links.push(next_page(
-            &b,
-            "flags",
-            &q,
-            offset + page.len(),
-        ));
+        links.push(next_page(&b, "flags", &q, offset + page.len()));
     }
     let body = json!({
         "type": "FeatureCollection",

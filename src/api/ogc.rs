@@ -166,12 +166,20 @@ pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, Ap
     }
 }
 
-fn collection_json(state: &AppState, b: &str, c: CollectionId, who: &Principal) -> Value {
+/// A collection's description as `who` sees it. `flags_extent` is read from the store on the
+/// blocking pool beforehand ([`flags_extent`]).
+fn collection_json(
+    state: &AppState,
+    b: &str,
+    c: CollectionId,
+    who: &Principal,
+    flags_extent: Option<[f64; 4]>,
+) -> Value {
     if c == CollectionId::Surveys {
         return super::surveys::collection_json(state, b, who);
     }
     if c == CollectionId::Flags {
-        return super::flags::collection_json(state, b, who);
+        return super::flags::collection_json(b, flags_extent);
     }
     let extent_bbox = match c.level() {
         Some(level) => {
@@ -226,6 +234,12 @@ fn bbox_of(it: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
     })
 }
 
+/// The extent of the flags `who` may see, read on the blocking pool; a store error is an error.
+async fn flags_extent(state: &AppState, who: &Principal) -> Result<Option<[f64; 4]>, ApiError> {
+    let who = who.clone();
+    state.run(move |v| v.flags_extent(&who)).await
+}
+
 pub async fn collections(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -234,9 +248,10 @@ pub async fn collections(
 ) -> Result<Response, ApiError> {
     q.only(&["f"])?;
     let b = base(&state, &headers);
+    let extent = flags_extent(&state, &who).await?;
     let cols: Vec<Value> = CollectionId::ALL
         .iter()
-        .map(|c| collection_json(&state, &b, *c, &who))
+        .map(|c| collection_json(&state, &b, *c, &who, extent))
         .collect();
     let body = json!({
         "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
@@ -257,7 +272,11 @@ pub async fn collection(
 ) -> Result<Response, ApiError> {
     q.only(&["f"])?;
     let c = CollectionId::parse(&cid)?;
-    let body = collection_json(&state, &base(&state, &headers), c, &who);
+    let extent = match c {
+        CollectionId::Flags => flags_extent(&state, &who).await?,
+        _ => None,
+    };
+    let body = collection_json(&state, &base(&state, &headers), c, &who, extent);
     match format(&q, &headers)? {
         Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::collection(&body)),

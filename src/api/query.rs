@@ -332,4 +332,3 @@ pub fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
     ser.append_pair("f", f);
     format!("{b}{path}?{}", ser.finish())
 }
-

@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::json_value;
 use super::extract::{Auth, Json, RawQuery};
 use super::query::base;
+use super::query::json_value;
 use crate::boundaries::Level;
 use crate::reports::period::Period;
 use crate::reports::{Format, KpiReport};
+use crate::service::reports::DrugFreeRow;
 use crate::service::reports::{AreaQuery, DrugFreeInput};
-use crate::store::reports::DrugFreeRow;
 
 const REPORT_PARAMS: &[&str] = &["period", "province", "commune"];
 

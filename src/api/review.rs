@@ -9,15 +9,15 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::json_value;
 use super::extract::{Auth, Body, Json, RawQuery, parse_id};
 use super::query::base;
+use super::query::json_value;
 use crate::auth::Principal;
 use crate::boundaries::Level;
 use crate::review::{self, Decision, Status};
+use crate::service::flags::{FlagRow, LiveFilter};
 use crate::service::review::{self as sr, DecisionInput, QueueQuery, QueueSort};
-use crate::store::flags::{FlagRow, LiveFilter};
-use crate::store::review::{DecisionRow, EvidenceRow};
+use crate::service::review::{DecisionRow, EvidenceRow};
 
 const QUEUE_PARAMS: &[&str] = &[
     "commune", "survey", "class", "status", "from", "to", "sort", "limit", "offset",

@@ -39,7 +39,7 @@ pub fn survey_json(b: &str, s: &Survey) -> Value {
         .unwrap_or_default();
     let mut links =
         vec![json!({ "rel": "self", "href": format!("{b}/v1/surveys/{}", r.id), "type": JSON })];
-    if r.state == crate::store::surveys::SurveyState::Ready {
+    if r.state == crate::service::surveys::SurveyState::Ready {
         links.push(json!({ "rel": "tilejson", "href": format!("{b}/tiles/{}/tilejson.json", r.id), "type": JSON }));
         links.push(json!({ "rel": "tiles", "href": format!("{b}/tiles/{}/{{z}}/{{x}}/{{y}}.png", r.id), "type": "image/png", "templated": true }));
         links.push(json!({ "rel": "feature", "href": format!("{b}/collections/surveys/items/{}", r.id), "type": GEOJSON }));

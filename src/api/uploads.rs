@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::json_value;
 use super::extract::{Auth, Json};
 use super::query::base;
+use super::query::json_value;
 use crate::service::uploads::{ChunkReceipt, NewUpload, UploadStatus};
 
 fn status_json(base: &str, s: &UploadStatus) -> Value {

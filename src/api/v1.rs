@@ -15,7 +15,7 @@ use super::query::base;
 use crate::auth::Principal;
 use crate::hotspots::import::Format;
 use crate::hotspots::{Kind, Status};
-use crate::store::AuditQuery;
+use crate::service::AuditQuery;
 
 fn json_ok(v: serde_json::Value) -> Response {
     (

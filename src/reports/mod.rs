@@ -1,7 +1,7 @@
 //! Reports (issue 6): KPIs per period and per area against the plans' targets, drug-free
 //! commune records, and the provincial report in Vietnamese as CSV, XLSX, printable HTML and PDF.
 //!
-//! Data flows one way: the service gathers rows for an area (`service_reports`), [`kpi`] counts
+//! Data flows one way: the service gathers rows for an area (`service::reports`), [`kpi`] counts
 //! them per commune and period and rates the area's KPIs against [`targets`], [`document`] lays
 //! the result out as a Vietnamese administrative report, and one renderer per format draws that
 //! document ([`html`], [`pdf`], [`xlsx`]) or writes the figures as a long table ([`csv`]). No IO

@@ -1,9 +1,10 @@
 //! Flagged plots as users read them: live flags scoped to the caller's jurisdiction. Raising
-//! flags is a stage of survey ingest (`service_surveys`); reviewing them is issue 5.
+//! flags is a stage of survey ingest (`service::surveys`); reviewing them is issue 5.
 
 use crate::auth::Principal;
 use crate::service::{Error, Result, Vigil};
-use crate::store::flags::{self, FlagRow};
+use crate::store::flags;
+pub use crate::store::flags::{FlagRow, LiveFilter};
 
 pub(crate) fn visible(who: &Principal, f: &FlagRow) -> bool {
     who.role.is_admin()
@@ -18,6 +19,22 @@ impl Vigil {
     pub fn flags(&self, who: &Principal, bbox: Option<[f64; 4]>) -> Result<Vec<FlagRow>> {
         let rows = self.store().read(|c| flags::live(c, bbox))?;
         Ok(rows.into_iter().filter(|f| visible(who, f)).collect())
+    }
+
+    /// The extent of the live flags `who` may see (`None` when there are none).
+    pub fn flags_extent(&self, who: &Principal) -> Result<Option<[f64; 4]>> {
+        Ok(self
+            .flags(who, None)?
+            .iter()
+            .map(|f| f.bbox)
+            .reduce(|a, c| {
+                [
+                    a[0].min(c[0]),
+                    a[1].min(c[1]),
+                    a[2].max(c[2]),
+                    a[3].max(c[3]),
+                ]
+            }))
     }
 
     /// One flag (live or superseded), or 404 outside the caller's jurisdiction.

@@ -22,7 +22,8 @@ use crate::index::{BoundaryIndex, HotspotFilter, HotspotIndex, Page};
 use crate::ingest::crs::{CrsError, ToWgs84};
 use crate::ingest::vector::{self, BoundaryFields, VectorError};
 use crate::store::hotspots::{self as hs, HotspotChange};
-use crate::store::{self, AuditEntry, AuditQuery, NewAudit, Store, StoreError, UserRecord};
+use crate::store::{self, NewAudit, Store, StoreError, UserRecord};
+pub use crate::store::{AuditEntry, AuditQuery};
 use crate::time_util::{format_date, now_rfc3339, parse_date, today};
 
 pub mod analytics;
@@ -160,14 +161,14 @@ pub struct Vigil {
     boundaries: RwLock<Arc<BoundaryIndex>>,
     /// Chunks, commits and cancels in progress (`service::uploads`).
     uploads: Arc<crate::upload::InFlight>,
-    /// Ready surveys (`service_surveys`), and the store fingerprint they were loaded at.
+    /// Ready surveys (`service::surveys`), and the store fingerprint they were loaded at.
     surveys: RwLock<Arc<crate::service::surveys::SurveyIndex>>,
     survey_fingerprint: parking_lot::Mutex<(i64, Option<String>)>,
     /// The ingest worker's wake-up, cancel flags and shutdown.
     jobs: crate::service::surveys::Jobs,
     /// The vegetation model, loaded on first use.
     model: parking_lot::Mutex<Option<Arc<crate::classify::model::Model>>>,
-    /// Analytics units, weights and heat map scales (`service_analytics`).
+    /// Analytics units, weights and heat map scales (`service::analytics`).
     analytics: crate::service::analytics::AnalyticsCache,
     /// Rows left out at start-up because they could not be read (`/healthz` lists them).
     skipped_rows: Vec<store::SkippedRow>,

@@ -26,7 +26,8 @@ use crate::reports::{
     Area, BreakdownRow, DrugFreeInfo, Format, KpiReport, RenderError, coverage, document,
 };
 use crate::service::{Error, Result, Vigil, invalid};
-use crate::store::reports::{self as rs, DrugFreeRow};
+use crate::store::reports as rs;
+pub use crate::store::reports::DrugFreeRow;
 use crate::store::{self, NewAudit};
 use crate::time_util::{day_number, format_date, now_rfc3339, parse_date, today};
 

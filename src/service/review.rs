@@ -18,7 +18,8 @@ use crate::service::flags::visible;
 use crate::service::surveys::Survey;
 use crate::service::{Error, Result, Vigil, invalid};
 use crate::store::flags::{self, FlagRow, LiveFilter};
-use crate::store::review::{self as rs, DecisionRow};
+use crate::store::review as rs;
+pub use crate::store::review::{DecisionRow, EvidenceRow};
 use crate::store::{self, NewAudit};
 use crate::time_util::{format_date, now_rfc3339, parse_date, today};
 

@@ -1,6 +1,6 @@
 //! Surveys and their ingest jobs. A survey row *is* its job: the queue is the rows in state
 //! `queued`, oldest first; `running` rows belong to a worker (and are re-queued at start-up, since
-//! no worker survives a restart). The rules live in `service_surveys`.
+//! no worker survives a restart). The rules live in `service::surveys`.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
