@@ -187,7 +187,7 @@ fn collection_json(
             bbox_of(
                 bi.list(level)
                     .iter()
-                    .filter(|x| boundary_visible(&bi, who, x))
+                    .filter(|x| crate::service::boundary_visible(&bi, who, x))
                     .filter_map(|x| x.bbox()),
             )
         }
@@ -450,7 +450,7 @@ pub async fn items(
             };
             let matching: Vec<_> = all
                 .into_iter()
-                .filter(|x| boundary_visible(&bi, &who, x))
+                .filter(|x| crate::service::boundary_visible(&bi, &who, x))
                 .filter(|x| {
                     m.get("province").is_none_or(|p| {
                         x.parent.as_deref() == Some(*p)
@@ -547,23 +547,6 @@ fn feature_collection(
 
 /// Whether a boundary lies in the caller's jurisdiction (a province is visible when any of its
 /// communes is).
-fn boundary_visible(
-    bi: &crate::index::BoundaryIndex,
-    who: &Principal,
-    x: &crate::boundaries::Boundary,
-) -> bool {
-    let j = &who.jurisdiction;
-    match x.level {
-        Level::Commune => j.covers(x.parent.as_deref(), Some(&x.code)),
-        Level::Province => {
-            j.covers(Some(&x.code), None)
-                || j.communes.iter().any(|c| {
-                    bi.get(Level::Commune, c)
-                        .is_some_and(|cm| cm.parent.as_deref() == Some(&x.code))
-                })
-        }
-    }
-}
 
 fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
@@ -653,7 +636,7 @@ pub async fn item(
             let bi = state.vigil.boundaries();
             let x = bi
                 .get(level, &fid)
-                .filter(|x| boundary_visible(&bi, &who, x))
+                .filter(|x| crate::service::boundary_visible(&bi, &who, x))
                 .ok_or_else(|| {
                     ApiError::not_found(format!(
                         "no {} with code {fid:?} in your jurisdiction",

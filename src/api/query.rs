@@ -9,6 +9,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::RawQuery;
 use super::features::{self, GEOJSON, JSON, Link};
+use crate::service::surveys::Instants;
 use crate::time_util::{day_number, parse_date, rfc3339};
 
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -258,10 +259,6 @@ pub fn union_bbox(it: impl Iterator<Item = [f64; 4]>) -> [f64; 4] {
     })
     .unwrap_or([102.14, 8.18, 109.47, 23.39])
 }
-
-/// An acquisition-time interval, as fixed-width RFC 3339 UTC text (how `acquired_at` is stored,
-/// so comparing text compares instants). Open ends are `None`.
-pub type Instants = (Option<String>, Option<String>);
 
 /// `datetime`: an instant, or `start/end` with `..` or empty for an open end (OGC API – Features
 /// 7.15.4). Instants may carry any offset; a bare date means that whole day in UTC.

@@ -14,11 +14,10 @@ use super::extract::{Auth, Json, RawQuery};
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, Instants, base, format, json_response, limit_offset, next_page, parse_bbox,
+    CRS84, Format, base, format, json_response, limit_offset, next_page, parse_bbox,
     parse_instants, union_bbox,
 };
 use crate::auth::Principal;
-use crate::service::Vigil;
 use crate::service::surveys::{NewSurvey, Survey};
 use crate::time_util::now_rfc3339;
 
@@ -198,48 +197,10 @@ pub async fn source(
 
 // ---- OGC API – Features: the `surveys` collection -------------------------------------------
 
-/// Whether a survey's acquisition instant lies in the interval (surveys without one match only
-/// an unbounded interval).
-pub fn acquired_within(s: &Survey, (from, to): &Instants) -> bool {
-    if from.is_none() && to.is_none() {
-        return true;
-    }
-    s.row.acquired_at.as_deref().is_some_and(|a| {
-        from.as_deref().is_none_or(|f| a >= f) && to.as_deref().is_none_or(|t| a <= t)
-    })
-}
-
 pub const TITLE: &str = "Ảnh bay khảo sát (surveys)";
 pub const DESCRIPTION: &str = "Drone survey flights: footprint polygon, acquisition time, ground resolution, bands and operator of every ingested orthomosaic, scoped to your jurisdiction.";
 
 /// Ready surveys visible to `who`, filtered by bbox (lon/lat) and acquisition date (day numbers).
-fn ready_visible(
-    vigil: &Vigil,
-    who: &Principal,
-    bbox: Option<[f64; 4]>,
-    when: Instants,
-) -> Vec<std::sync::Arc<Survey>> {
-    let idx = vigil.survey_index();
-    let mut out: Vec<_> = idx
-        .all()
-        .filter(|s| Vigil::survey_visible(who, &s.row))
-        .filter(|s| match (bbox, s.row.bbox) {
-            (Some(q), Some(b)) => b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1],
-            (Some(_), None) => false,
-            (None, _) => true,
-        })
-        .filter(|s| acquired_within(s, &when))
-        .cloned()
-        .collect();
-    out.sort_by(|a, b| {
-        b.row
-            .acquired_at
-            .cmp(&a.row.acquired_at)
-            .then_with(|| a.row.id.cmp(&b.row.id))
-    });
-    out
-}
-
 pub fn feature(b: &str, s: &Survey) -> Value {
     let r = &s.row;
     let m = s.meta.as_ref();
@@ -277,7 +238,7 @@ pub fn feature(b: &str, s: &Survey) -> Value {
 
 /// The `surveys` entry of `/collections`.
 pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
-    let all = ready_visible(&state.vigil, who, None, (None, None));
+    let all = state.vigil.ready_surveys(who, None, &(None, None));
     let bbox = union_bbox(all.iter().filter_map(|s| s.row.bbox));
     let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
     let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
@@ -323,7 +284,7 @@ pub async fn ogc_items(
     let bbox = parse_bbox(&m)?;
     let when = parse_instants(&m)?;
     let (limit, offset) = limit_offset(&state, &m)?;
-    let all = ready_visible(&state.vigil, &who, bbox, when);
+    let all = state.vigil.ready_surveys(&who, bbox, &when);
     let page: Vec<Value> = all
         .iter()
         .skip(offset)
@@ -381,12 +342,9 @@ pub async fn ogc_item(
     q.only(&["f", "crs"])?;
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
-    let s = state.vigil.survey_index().get(&id).cloned();
-    let s = s
-        .filter(|s| Vigil::survey_visible(&who, &s.row))
-        .ok_or_else(|| {
-            ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
-        })?;
+    let s = state.vigil.ready_survey(&who, &id).ok_or_else(|| {
+        ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
+    })?;
     let body = feature(&b, &s).to_string();
     Ok(with_crs(match fmt {
         Format::Json => json_response(StatusCode::OK, GEOJSON, body),
@@ -459,7 +417,7 @@ pub async fn stac_collection(
 ) -> Result<Response, ApiError> {
     q.only(&[])?;
     let b = base(&state, &headers);
-    let all = ready_visible(&state.vigil, &who, None, (None, None));
+    let all = state.vigil.ready_surveys(&who, None, &(None, None));
     let bbox = union_bbox(all.iter().filter_map(|s| s.row.bbox));
     let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
     let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
@@ -497,7 +455,9 @@ pub async fn stac_items(
     q.only(&["bbox", "bbox-crs", "datetime"])?;
     let m = q.map();
     let b = base(&state, &headers);
-    let all = ready_visible(&state.vigil, &who, parse_bbox(&m)?, parse_instants(&m)?);
+    let all = state
+        .vigil
+        .ready_surveys(&who, parse_bbox(&m)?, &parse_instants(&m)?);
     let body = json!({
         "type": "FeatureCollection",
         "features": all.iter().map(|s| stac_item(&b, s)).collect::<Vec<_>>(),
@@ -516,15 +476,9 @@ pub async fn stac_item_one(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let b = base(&state, &headers);
-    let s = state
-        .vigil
-        .survey_index()
-        .get(&id)
-        .cloned()
-        .filter(|s| Vigil::survey_visible(&who, &s.row))
-        .ok_or_else(|| {
-            ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
-        })?;
+    let s = state.vigil.ready_survey(&who, &id).ok_or_else(|| {
+        ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
+    })?;
     Ok(json_response(
         StatusCode::OK,
         GEOJSON,

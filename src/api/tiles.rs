@@ -19,14 +19,12 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, RawQuery};
 use super::query::base;
-use super::query::{Instants, parse_instants};
-use super::surveys::acquired_within;
+use super::query::parse_instants;
 use crate::auth::Principal;
 use crate::config::TileFormat;
 use crate::grid::Tile;
-use crate::service::Vigil;
-use crate::service::surveys::{Survey, is_survey_id};
-use crate::tiling::{image_ops, layout::SurveyDir};
+use crate::service::surveys::Instants;
+use crate::service::surveys::Survey;
 
 const CACHE_SURVEY: &str = "private, max-age=86400";
 const CACHE_MOSAIC: &str = "private, max-age=60";
@@ -94,38 +92,10 @@ fn not_modified(headers: &HeaderMap, etag: &str, cache: &'static str) -> Option<
 
 /// A ready survey visible to `who`, or 404.
 fn visible_survey(state: &AppState, who: &Principal, id: &str) -> Result<Arc<Survey>, ApiError> {
-    if !is_survey_id(id) {
-        return Err(ApiError::not_found(format!("no survey {id:?}")));
-    }
     state
         .vigil
-        .survey_index()
-        .get(id)
-        .filter(|s| Vigil::survey_visible(who, &s.row))
-        .cloned()
+        .ready_survey(who, id)
         .ok_or_else(|| ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction")))
-}
-
-/// Reads a stored display tile of a survey and converts it to `want` if stored otherwise.
-/// `None` when the survey has no such tile.
-fn read_tile(state: &AppState, s: &Survey, t: Tile) -> Option<(Vec<u8>, TileFormat)> {
-    let m = s.meta.as_ref()?;
-    if !m.levels.iter().any(|l| l.contains(t)) {
-        return None;
-    }
-    let stored = TileFormat::from_extension(&m.format).unwrap_or(TileFormat::Png);
-    let dir = SurveyDir::new(&state.vigil.config().tiles_dir(), &s.row.id);
-    std::fs::read(dir.display(t, stored.extension()))
-        .ok()
-        .map(|b| (b, stored))
-}
-
-fn convert(bytes: Vec<u8>, from: TileFormat, to: TileFormat) -> Result<Vec<u8>, ApiError> {
-    if from == to {
-        return Ok(bytes);
-    }
-    let rgba = image_ops::decode(&bytes).map_err(|e| ApiError::internal("tile decode", e))?;
-    image_ops::encode(&rgba, to).map_err(|e| ApiError::internal("tile encode", e))
 }
 
 pub async fn survey_tile(
@@ -147,15 +117,11 @@ pub async fn survey_tile(
     if let Some(r) = not_modified(&headers, &etag, CACHE_SURVEY) {
         return Ok(r);
     }
-    match read_tile(&state, &s, t) {
-        None => Ok(empty(CACHE_SURVEY)),
-        Some((bytes, stored)) => Ok(image(
-            convert(bytes, stored, fmt)?,
-            fmt,
-            &etag,
-            CACHE_SURVEY,
-        )),
-    }
+    // One small file from the page cache: read in place, as before the service owned it.
+    Ok(match state.vigil.survey_tile(&s, t, fmt)? {
+        None => empty(CACHE_SURVEY),
+        Some(bytes) => image(bytes, fmt, &etag, CACHE_SURVEY),
+    })
 }
 
 /// `datetime` for the mosaic: acquisition instants in `[from, to]`.
@@ -173,8 +139,7 @@ pub async fn mosaic_tile(
 ) -> Result<Response, ApiError> {
     let (t, fmt) = parse_tile(&z, &x, &y)?;
     let days = mosaic_days(&q)?;
-    let idx = state.vigil.survey_index();
-    let stack = mosaic_stack(&idx, &who, t, &days);
+    let stack = state.vigil.mosaic_stack(&who, t, &days);
     if stack.is_empty() {
         return Ok(empty(CACHE_MOSAIC));
     }
@@ -189,80 +154,14 @@ pub async fn mosaic_tile(
     if let Some(r) = not_modified(&headers, &etag, CACHE_MOSAIC) {
         return Ok(r);
     }
-    let stack: Vec<Arc<Survey>> = stack.into_iter().cloned().collect();
     let st = state.clone();
-    let out = tokio::task::spawn_blocking(move || compose(&st, &stack, t, fmt))
+    let out = tokio::task::spawn_blocking(move || st.vigil.compose_mosaic(&stack, t, fmt))
         .await
         .map_err(|e| ApiError::internal("mosaic", e))??;
     Ok(match out {
         None => empty(CACHE_MOSAIC),
         Some(bytes) => image(bytes, fmt, &etag, CACHE_MOSAIC),
     })
-}
-
-/// The ready surveys `who` may see that have tile `t`, newest flight first (the mosaic's order).
-pub(super) fn mosaic_stack<'a>(
-    idx: &'a crate::service::surveys::SurveyIndex,
-    who: &Principal,
-    t: Tile,
-    days: &Instants,
-) -> Vec<&'a Arc<Survey>> {
-    let b = t.bounds_mercator();
-    // Shrink a hair so neighbours that only share an edge are not candidates.
-    let e = (b[2] - b[0]) * 1e-9;
-    let mut stack: Vec<&Arc<Survey>> = idx
-        .in_mercator([b[0] + e, b[1] + e, b[2] - e, b[3] - e])
-        .filter(|s| Vigil::survey_visible(who, &s.row))
-        .filter(|s| acquired_within(s, days))
-        .filter(|s| {
-            s.meta
-                .as_ref()
-                .is_some_and(|m| m.levels.iter().any(|l| l.contains(t)))
-        })
-        .collect();
-    stack.sort_by(|a, b| {
-        b.row
-            .acquired_at
-            .cmp(&a.row.acquired_at)
-            .then_with(|| b.row.id.cmp(&a.row.id))
-    });
-    stack
-}
-
-/// Stacks the surveys' tiles (newest first in `stack`), stopping once opaque.
-pub(super) fn compose(
-    state: &AppState,
-    stack: &[Arc<Survey>],
-    t: Tile,
-    fmt: TileFormat,
-) -> Result<Option<Vec<u8>>, ApiError> {
-    let tiles: Vec<(Vec<u8>, TileFormat)> = stack
-        .iter()
-        .filter_map(|s| read_tile(state, s, t))
-        .collect();
-    match tiles.len() {
-        0 => return Ok(None),
-        1 => {
-            let (bytes, stored) = tiles.into_iter().next().expect("one");
-            return convert(bytes, stored, fmt).map(Some);
-        }
-        _ => {}
-    }
-    let mut layers = tiles.into_iter();
-    let (top, _) = layers.next().expect("two or more");
-    let mut acc = image_ops::decode(&top).map_err(|e| ApiError::internal("tile decode", e))?;
-    for (bytes, _) in layers {
-        if acc.chunks_exact(4).all(|p| p[3] == 255) {
-            break;
-        }
-        let mut below =
-            image_ops::decode(&bytes).map_err(|e| ApiError::internal("tile decode", e))?;
-        image_ops::composite_over(&mut below, &acc);
-        acc = below;
-    }
-    image_ops::encode(&acc, fmt)
-        .map(Some)
-        .map_err(|e| ApiError::internal("tile encode", e))
 }
 
 fn tilejson(
@@ -336,12 +235,7 @@ pub async fn mosaic_tilejson(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let days = mosaic_days(&q)?;
-    let idx = state.vigil.survey_index();
-    let visible: Vec<&Arc<Survey>> = idx
-        .all()
-        .filter(|s| Vigil::survey_visible(&who, &s.row))
-        .filter(|s| acquired_within(s, &days))
-        .collect();
+    let visible = state.vigil.ready_surveys(&who, None, &days);
     let bbox = super::query::union_bbox(visible.iter().filter_map(|s| s.row.bbox));
     let minzoom = visible
         .iter()

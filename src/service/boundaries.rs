@@ -76,3 +76,23 @@ impl Vigil {
         })
     }
 }
+
+/// Whether `who` may see a boundary: a commune inside their jurisdiction, a province they
+/// cover or that holds one of their communes.
+pub fn boundary_visible(
+    bi: &crate::index::BoundaryIndex,
+    who: &Principal,
+    x: &crate::boundaries::Boundary,
+) -> bool {
+    let j = &who.jurisdiction;
+    match x.level {
+        crate::boundaries::Level::Commune => j.covers(x.parent.as_deref(), Some(&x.code)),
+        crate::boundaries::Level::Province => {
+            j.covers(Some(&x.code), None)
+                || j.communes.iter().any(|c| {
+                    bi.get(crate::boundaries::Level::Commune, c)
+                        .is_some_and(|cm| cm.parent.as_deref() == Some(&x.code))
+                })
+        }
+    }
+}

@@ -31,9 +31,10 @@ mod boundaries;
 mod hotspots;
 mod users;
 
-pub use boundaries::BoundaryImportSummary;
+pub use boundaries::{BoundaryImportSummary, boundary_visible};
 pub use hotspots::ImportSummary;
 pub mod eval;
+mod exports;
 pub mod flags;
 pub mod learn;
 pub mod reports;

@@ -27,6 +27,7 @@ use crate::time_util::now_rfc3339;
 
 mod catalogue;
 mod index;
+mod mosaic;
 mod pipeline;
 mod worker;
 
@@ -231,4 +232,19 @@ fn audit(
         },
         &now_rfc3339(),
     )
+}
+
+/// An acquisition-time interval, as fixed-width RFC 3339 UTC text (how `acquired_at` is stored,
+/// so comparing text compares instants). Open ends are `None`.
+pub type Instants = (Option<String>, Option<String>);
+
+/// Whether a survey's acquisition instant lies in the interval (surveys without one match only
+/// an unbounded interval).
+pub fn acquired_within(s: &Survey, (from, to): &Instants) -> bool {
+    if from.is_none() && to.is_none() {
+        return true;
+    }
+    s.row.acquired_at.as_deref().is_some_and(|a| {
+        from.as_deref().is_none_or(|f| a >= f) && to.as_deref().is_none_or(|t| a <= t)
+    })
 }
