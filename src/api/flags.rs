@@ -14,7 +14,7 @@ use super::query::{
     CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants, union_bbox,
 };
 use crate::auth::Principal;
-use crate::service::flags::FlagRow;
+use crate::service::flags::{FlagQuery, FlagRow};
 use crate::time_util::now_rfc3339;
 
 pub const TITLE: &str = "Nghi vấn trồng cây có chất ma túy (flags)";
@@ -158,49 +158,20 @@ pub async fn ogc_items(
         None => None,
     };
     let (limit, offset) = limit_offset(&state, &m)?;
-    let survey = m.get("survey").map(|s| s.to_string());
-    let province = m.get("province").map(|s| s.to_string());
-    let commune = m.get("commune").map(|s| s.to_string());
-    let all = state.run(move |v| v.flags(&who, bbox)).await?;
-    let matching: Vec<&FlagRow> = all
-        .iter()
-        .filter(|f| {
-            classes
-                .as_ref()
-                .is_none_or(|cs| cs.contains(&f.class.as_str()))
-        })
-        .filter(|f| {
-            statuses
-                .as_ref()
-                .is_none_or(|ss| ss.contains(&f.status.as_str()))
-        })
-        .filter(|f| survey.as_ref().is_none_or(|s| *s == f.survey_id))
-        .filter(|f| {
-            province
-                .as_ref()
-                .is_none_or(|p| f.province_code.as_ref() == Some(p))
-        })
-        .filter(|f| {
-            commune
-                .as_ref()
-                .is_none_or(|c| f.commune_code.as_ref() == Some(c))
-        })
-        .filter(|f| min_conf.is_none_or(|c| f.confidence >= c))
-        .filter(|f| {
-            if from.is_none() && to.is_none() {
-                return true;
-            }
-            f.acquired_at.as_deref().is_some_and(|a| {
-                from.as_deref().is_none_or(|x| a >= x) && to.as_deref().is_none_or(|x| a <= x)
-            })
-        })
-        .collect();
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|f| feature(&b, f))
-        .collect();
+    let query = FlagQuery {
+        bbox,
+        acquired: (from, to),
+        classes: classes.map(|cs| cs.iter().map(|c| c.to_string()).collect()),
+        statuses: statuses.map(|ss| ss.iter().map(|s| s.to_string()).collect()),
+        survey: m.get("survey").map(|s| s.to_string()),
+        province: m.get("province").map(|s| s.to_string()),
+        commune: m.get("commune").map(|s| s.to_string()),
+        min_confidence: min_conf,
+        limit,
+        offset,
+    };
+    let (rows, matched) = state.run(move |v| v.flag_page(&who, &query)).await?;
+    let page: Vec<Value> = rows.iter().map(|f| feature(&b, f)).collect();
     let mut links = vec![
         Link::new(
             format!("{b}/collections/flags/items"),
@@ -210,13 +181,13 @@ pub async fn ogc_items(
         ),
         Link::new(format!("{b}/collections/flags"), "collection", JSON, TITLE),
     ];
-    if offset + page.len() < matching.len() {
+    if offset + page.len() < matched {
         links.push(next_page(&b, "flags", &q, offset + page.len()));
     }
     let body = json!({
         "type": "FeatureCollection",
         "features": page,
-        "numberMatched": matching.len(),
+        "numberMatched": matched,
         "numberReturned": page.len(),
         "timeStamp": now_rfc3339(),
         "links": links,

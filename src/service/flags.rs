@@ -21,6 +21,35 @@ impl Vigil {
         Ok(rows.into_iter().filter(|f| visible(who, f)).collect())
     }
 
+    /// One page of the live flags `who` may see that match `q`, and how many match in all.
+    pub fn flag_page(&self, who: &Principal, q: &FlagQuery) -> Result<(Vec<FlagRow>, usize)> {
+        let has = |set: &Option<Vec<String>>, v: &str| {
+            set.as_ref().is_none_or(|s| s.iter().any(|x| x == v))
+        };
+        let (from, to) = &q.acquired;
+        let matching: Vec<FlagRow> = self
+            .flags(who, q.bbox)?
+            .into_iter()
+            .filter(|f| has(&q.classes, &f.class))
+            .filter(|f| has(&q.statuses, &f.status))
+            .filter(|f| q.survey.as_ref().is_none_or(|s| *s == f.survey_id))
+            .filter(|f| q.province.is_none() || f.province_code == q.province)
+            .filter(|f| q.commune.is_none() || f.commune_code == q.commune)
+            .filter(|f| q.min_confidence.is_none_or(|c| f.confidence >= c))
+            .filter(|f| {
+                if from.is_none() && to.is_none() {
+                    return true;
+                }
+                f.acquired_at.as_deref().is_some_and(|a| {
+                    from.as_deref().is_none_or(|x| a >= x) && to.as_deref().is_none_or(|x| a <= x)
+                })
+            })
+            .collect();
+        let matched = matching.len();
+        let page = matching.into_iter().skip(q.offset).take(q.limit).collect();
+        Ok((page, matched))
+    }
+
     /// The extent of the live flags `who` may see (`None` when there are none).
     pub fn flags_extent(&self, who: &Principal) -> Result<Option<[f64; 4]>> {
         Ok(self
@@ -99,4 +128,23 @@ impl Vigil {
             }
         })
     }
+}
+
+/// What the `flags` collection's items request asks for (parsed and checked by the API).
+#[derive(Debug, Clone, Default)]
+pub struct FlagQuery {
+    /// Lon/lat bbox the flag's bbox must meet.
+    pub bbox: Option<[f64; 4]>,
+    /// Acquisition interval of the flag's survey.
+    pub acquired: crate::service::surveys::Instants,
+    /// `poppy`, `cannabis` (`None`: both).
+    pub classes: Option<Vec<String>>,
+    /// Review statuses (`None`: any).
+    pub statuses: Option<Vec<String>>,
+    pub survey: Option<String>,
+    pub province: Option<String>,
+    pub commune: Option<String>,
+    pub min_confidence: Option<f64>,
+    pub limit: usize,
+    pub offset: usize,
 }

@@ -216,6 +216,9 @@ pub enum TilingError {
     /// imagery itself was fine.
     #[error("{0}")]
     Classify(String),
+    /// The finished job could not be recorded (the caller's store failed); the tiles were fine.
+    #[error("{0}")]
+    Store(String),
 }
 
 impl TilingError {
@@ -226,6 +229,7 @@ impl TilingError {
             TilingError::OutsideJurisdiction(_) => "outside_jurisdiction",
             TilingError::Io(_) => "internal",
             TilingError::Classify(_) => "classify_failed",
+            TilingError::Store(_) => "store_failed",
         }
     }
 }

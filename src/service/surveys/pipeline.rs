@@ -141,7 +141,7 @@ impl Vigil {
             progress,
             cancelled,
         )
-        .map_err(|e| TilingError::Io(format!("classifying: {e}")))?
+        .map_err(|e| TilingError::Classify(format!("the survey could not be classified: {e}")))?
         .ok_or(TilingError::Cancelled)?;
         let mut found =
             crate::classify::plots::extract(&map, &model, self.config.classify.min_area_m2);
@@ -197,7 +197,7 @@ impl Vigil {
             .collect::<Vec<_>>();
         let rows = self
             .link_flags(survey, &found, rows)
-            .map_err(|e| TilingError::Io(e.to_string()))?;
+            .map_err(|e| TilingError::Store(format!("linking flags to earlier plots: {e}")))?;
         Ok((rows, model.version.clone()))
     }
 
@@ -573,7 +573,7 @@ impl Vigil {
                 let _ = tiling::remove_dir_if_exists(
                     &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
                 );
-                return Err(TilingError::Io(format!("recording the survey: {e}")));
+                return Err(TilingError::Store(format!("recording the survey: {e}")));
             }
         }
         if let Err(e) = self.reload_surveys() {

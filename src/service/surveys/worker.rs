@@ -162,12 +162,16 @@ impl Vigil {
                         "an internal error stopped the ingest of {}; the server log has the details",
                         row.filename
                     ),
+                    TilingError::Store(_) => format!(
+                        "the store could not record the ingest of {}; the server log has the details",
+                        row.filename
+                    ),
                     other => user_message(
                         &other.to_string(),
                         &[Path::new(&row.source_path), &self.config.tiles_dir()],
                     ),
                 };
-                if code == "internal" {
+                if matches!(code, "internal" | "store_failed" | "classify_failed") {
                     tracing::error!(survey = %id, error = %e, "ingest failed");
                 }
                 let res = self.store().write(|tx| {
