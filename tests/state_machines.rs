@@ -498,12 +498,15 @@ fn flag_row(n: usize) -> vigil::store::flags::FlagRow {
         confidence: 0.9,
         area_m2: 50.0,
         status: "new".into(),
-        geometry: format!(
-            r#"{{"type":"Polygon","coordinates":[[[{lon},{lat}],[{},{lat}],[{},{}],[{lon},{lat}]]]}}"#,
-            lon + 0.0001,
-            lon + 0.0001,
-            lat + 0.0001
-        ),
+        geometry: geo::MultiPolygon(vec![geo::Polygon::new(
+            geo::LineString::from(vec![
+                (lon, lat),
+                (lon + 0.0001, lat),
+                (lon + 0.0001, lat + 0.0001),
+                (lon, lat),
+            ]),
+            vec![],
+        )]),
         bbox: [lon, lat, lon + 0.0001, lat + 0.0001],
         point: [lon, lat],
         province_code: Some("08".into()),

@@ -36,8 +36,16 @@ const PARAMS: &[&str] = &[
     "commune",
 ];
 
+/// A flag's outline as GeoJSON (null when the stored one could not be read).
+pub fn outline_json(g: &geo::MultiPolygon<f64>) -> Value {
+    if g.0.is_empty() {
+        return Value::Null;
+    }
+    serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Value::Null)
+}
+
 pub fn feature(b: &str, f: &FlagRow) -> Value {
-    let geometry: Value = serde_json::from_str(&f.geometry).unwrap_or(Value::Null);
+    let geometry = outline_json(&f.geometry);
     let drivers: Vec<(String, f64)> = serde_json::from_str(&f.drivers).unwrap_or_default();
     json!({
         "type": "Feature",

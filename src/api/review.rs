@@ -303,7 +303,7 @@ async fn dossier(state: &AppState, who: Principal, id: i64, b: &str) -> Result<V
         })
         .await?;
     let mut out = summary(state, &who, &f);
-    out["geometry"] = serde_json::from_str(&f.geometry).unwrap_or(Value::Null);
+    out["geometry"] = super::flags::outline_json(&f.geometry);
     out["drivers"] = serde_json::from_str::<Vec<(String, f64)>>(&f.drivers)
         .map(|d| {
             json!(

@@ -67,19 +67,13 @@ impl Vigil {
             .read(|c| crate::store::flags::live_for_survey(c, &s.row.id))?;
         let mut predicted = Vec::new();
         for f in &flags {
-            let g: geojson::Geometry = f
-                .geometry
-                .parse()
-                .map_err(|e| invalid("scene", format!("flag {}: {e}", f.id)))?;
-            let g: geo::Geometry<f64> = g
-                .try_into()
-                .map_err(|e| invalid("scene", format!("flag {}: {e}", f.id)))?;
-            let mp = match g {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(m) => m,
-                _ => return Err(invalid("scene", format!("flag {} is not a polygon", f.id))),
-            };
-            predicted.push(Plot::flag(&f.class, f.confidence, mp));
+            if f.geometry.0.is_empty() {
+                return Err(invalid(
+                    "scene",
+                    format!("flag {} has no readable outline", f.id),
+                ));
+            }
+            predicted.push(Plot::flag(&f.class, f.confidence, f.geometry.clone()));
         }
         let area_ha = {
             use geo::GeodesicArea;

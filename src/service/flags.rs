@@ -99,18 +99,12 @@ impl Vigil {
             .meta
             .as_ref()
             .ok_or_else(|| Error::NotFound(format!("the survey of flag {id} has no tiles")))?;
-        let g: geojson::Geometry = f
-            .geometry
-            .parse()
-            .map_err(|e| Error::Conflict(format!("flag {id} has an unreadable geometry: {e}")))?;
-        let g: geo::Geometry<f64> = g
-            .try_into()
-            .map_err(|e| Error::Conflict(format!("flag {id}: {e}")))?;
-        let mp = match g {
-            geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-            geo::Geometry::MultiPolygon(m) => m,
-            _ => return Err(Error::Conflict(format!("flag {id} is not a polygon"))),
-        };
+        if f.geometry.0.is_empty() {
+            return Err(Error::Conflict(format!(
+                "flag {id} has an unreadable outline"
+            )));
+        }
+        let mp = &f.geometry;
         let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &s.row.id);
         let ext = meta.format.clone();
         let levels = meta.levels.clone();

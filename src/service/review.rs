@@ -953,14 +953,9 @@ fn write_once(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A flag's outline as a multipolygon (`None` if the stored GeoJSON is not a polygon).
+/// A flag's outline (`None` when its stored outline could not be read).
 pub fn outline(f: &FlagRow) -> Option<geo::MultiPolygon<f64>> {
-    let g: geojson::Geometry = f.geometry.parse().ok()?;
-    match geo::Geometry::<f64>::try_from(g).ok()? {
-        geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p])),
-        geo::Geometry::MultiPolygon(m) => Some(m),
-        _ => None,
-    }
+    (!f.geometry.0.is_empty()).then(|| f.geometry.clone())
 }
 
 #[cfg(test)]
@@ -975,7 +970,7 @@ mod tests {
             confidence: 0.9,
             area_m2: 100.0,
             status: "new".into(),
-            geometry: String::new(),
+            geometry: geo::MultiPolygon(vec![]),
             bbox: [0.0; 4],
             point: [0.0; 2],
             province_code: None,

@@ -14,7 +14,8 @@ pub struct FlagRow {
     pub confidence: f64,
     pub area_m2: f64,
     pub status: String,
-    pub geometry: String,
+    /// The plot outline, lon/lat (empty when the stored GeoJSON cannot be read: logged).
+    pub geometry: geo::MultiPolygon<f64>,
     pub bbox: [f64; 4],
     pub point: [f64; 2],
     pub province_code: Option<String>,
@@ -43,6 +44,30 @@ const COLUMNS: &str = "id, survey_id, class, confidence, area_m2, status, geomet
     max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at, model_version, drivers, created_at, \
     replanting_of, near_hotspots, probabilities, version, priority, status_at, superseded_at";
 
+/// A stored outline (GeoJSON Polygon or MultiPolygon) as `geo`; one unreadable row is logged
+/// and read as empty rather than failing every listing it is in.
+fn outline(id: i64, text: &str) -> geo::MultiPolygon<f64> {
+    let parsed = text
+        .parse::<geojson::Geometry>()
+        .map_err(|e| e.to_string())
+        .and_then(|g| geo::Geometry::<f64>::try_from(g).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
+        Ok(geo::Geometry::MultiPolygon(m)) => m,
+        Ok(_) => {
+            tracing::error!(
+                flag = id,
+                "stored flag outline is not a polygon; read as empty"
+            );
+            geo::MultiPolygon(vec![])
+        }
+        Err(e) => {
+            tracing::error!(flag = id, error = %e, "stored flag outline unreadable; read as empty");
+            geo::MultiPolygon(vec![])
+        }
+    }
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
         id: r.get(0)?,
@@ -51,7 +76,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
         confidence: r.get(3)?,
         area_m2: r.get(4)?,
         status: r.get(5)?,
-        geometry: r.get(6)?,
+        geometry: outline(r.get_ref(0)?.as_i64().unwrap_or(0), &r.get::<_, String>(6)?),
         bbox: [r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
         point: [r.get(11)?, r.get(12)?],
         province_code: r.get(13)?,
@@ -93,7 +118,7 @@ pub fn replace_for_survey(
             f.class,
             f.confidence,
             f.area_m2,
-            f.geometry,
+            geojson::Geometry::from(&f.geometry).to_string(),
             f.bbox[0],
             f.bbox[1],
             f.bbox[2],

@@ -164,7 +164,7 @@ impl Vigil {
                     confidence: (model.confidence(p.confidence) * 1000.0).round() / 1000.0,
                     area_m2: (p.area_m2 * 10.0).round() / 10.0,
                     status: "new".into(),
-                    geometry: geojson::Geometry::from(&p.geometry).to_string(),
+                    geometry: p.geometry.clone(),
                     bbox: [r.min().x, r.min().y, r.max().x, r.max().y],
                     point: pt,
                     province_code: loc.province.or_else(|| fallback_province.clone()),
@@ -215,11 +215,10 @@ impl Vigil {
             let earlier = self
                 .store()
                 .read(|c| crate::store::flags::eradicated_near(c, r.bbox, survey))?;
-            r.replanting_of = earlier.iter().find_map(|e| {
-                let g: geojson::Geometry = e.geometry.parse().ok()?;
-                let g: geo::Geometry<f64> = g.try_into().ok()?;
-                g.intersects(&p.geometry).then_some(e.id)
-            });
+            r.replanting_of = earlier
+                .iter()
+                .find(|e| e.geometry.intersects(&p.geometry))
+                .map(|e| e.id);
             if radius > 0.0 {
                 let near = self.hotspots_near(r.point[0], r.point[1], radius, 20);
                 r.near_hotspots = serde_json::to_string(&near).unwrap_or_else(|_| "[]".into());
