@@ -545,9 +545,6 @@ fn feature_collection(
     Ok(out)
 }
 
-/// Whether a boundary lies in the caller's jurisdiction (a province is visible when any of its
-/// communes is).
-
 fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }

@@ -115,7 +115,7 @@ impl Vigil {
             let bytes = std::fs::read(dir.display(t, &ext)).ok()?;
             crate::tiling::image_ops::decode(&bytes).ok()
         };
-        crate::tiling::chip::render(&mp, meta.native_zoom, meta.min_zoom, &read).map_err(|e| {
+        crate::tiling::chip::render(mp, meta.native_zoom, meta.min_zoom, &read).map_err(|e| {
             Error::Disk {
                 context: format!("rendering the chip of flag {id}"),
                 source: std::io::Error::other(e),
