@@ -68,6 +68,7 @@ fn body_error(e: BytesRejection) -> ApiError {
 
 /// The query string as ordered pairs; handlers check names and values themselves so unknown
 /// parameters can be refused by name (OGC API – Features requires 400 for them).
+#[derive(Debug, Clone)]
 pub struct RawQuery(pub Vec<(String, String)>);
 
 impl RawQuery {

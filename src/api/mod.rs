@@ -3,6 +3,7 @@
 //! HTTP and JSON shapes; the rules live in `service`.
 
 mod analytics;
+mod collections;
 mod error;
 mod exports;
 mod extract;

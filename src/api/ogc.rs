@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::collections;
 use super::error::ApiError;
 use super::extract::{Auth, Json, RawQuery, parse_id};
 use super::features::{self, FeatureCollection, GEOJSON, HTML, JSON, Link};
@@ -46,14 +47,6 @@ pub enum CollectionId {
 }
 
 impl CollectionId {
-    pub const ALL: [CollectionId; 5] = [
-        CollectionId::Hotspots,
-        CollectionId::Communes,
-        CollectionId::Provinces,
-        CollectionId::Surveys,
-        CollectionId::Flags,
-    ];
-
     pub fn parse(s: &str) -> Result<CollectionId, ApiError> {
         match s {
             "hotspots" => Ok(CollectionId::Hotspots),
@@ -166,21 +159,13 @@ pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, Ap
     }
 }
 
-/// A collection's description as `who` sees it. `flags_extent` is read from the store on the
-/// blocking pool beforehand ([`flags_extent`]).
-fn collection_json(
+/// The description of a registry collection (hotspots, communes, provinces) as `who` sees it.
+pub(super) fn collection_json(
     state: &AppState,
     b: &str,
     c: CollectionId,
     who: &Principal,
-    flags_extent: Option<[f64; 4]>,
 ) -> Value {
-    if c == CollectionId::Surveys {
-        return super::surveys::collection_json(state, b, who);
-    }
-    if c == CollectionId::Flags {
-        return super::flags::collection_json(b, flags_extent);
-    }
     let extent_bbox = match c.level() {
         Some(level) => {
             let bi = state.vigil.boundaries();
@@ -234,12 +219,6 @@ fn bbox_of(it: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
     })
 }
 
-/// The extent of the flags `who` may see, read on the blocking pool; a store error is an error.
-async fn flags_extent(state: &AppState, who: &Principal) -> Result<Option<[f64; 4]>, ApiError> {
-    let who = who.clone();
-    state.run(move |v| v.flags_extent(&who)).await
-}
-
 pub async fn collections(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -248,11 +227,10 @@ pub async fn collections(
 ) -> Result<Response, ApiError> {
     q.only(&["f"])?;
     let b = base(&state, &headers);
-    let extent = flags_extent(&state, &who).await?;
-    let cols: Vec<Value> = CollectionId::ALL
-        .iter()
-        .map(|c| collection_json(&state, &b, *c, &who, extent))
-        .collect();
+    let mut cols: Vec<Value> = Vec::with_capacity(collections::ALL.len());
+    for c in collections::ALL {
+        cols.push(c.describe(request(&state, &who, &q, &headers, &b)).await?);
+    }
     let body = json!({
         "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
         "collections": cols,
@@ -271,12 +249,9 @@ pub async fn collection(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     q.only(&["f"])?;
-    let c = CollectionId::parse(&cid)?;
-    let extent = match c {
-        CollectionId::Flags => flags_extent(&state, &who).await?,
-        _ => None,
-    };
-    let body = collection_json(&state, &base(&state, &headers), c, &who, extent);
+    let c = collections::find(&cid)?;
+    let b = base(&state, &headers);
+    let body = c.describe(request(&state, &who, &q, &headers, &b)).await?;
     match format(&q, &headers)? {
         Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::collection(&body)),
@@ -318,6 +293,23 @@ const BOUNDARY_PARAMS: &[&str] = &[
     "f", "bbox", "bbox-crs", "crs", "limit", "offset", "province", "code",
 ];
 
+/// A request to one collection, for the [`Collection`](collections::Collection) methods.
+fn request(
+    state: &AppState,
+    who: &Principal,
+    q: &RawQuery,
+    headers: &HeaderMap,
+    b: &str,
+) -> collections::Request {
+    collections::Request {
+        state: state.clone(),
+        who: who.clone(),
+        query: q.clone(),
+        headers: headers.clone(),
+        base: b.to_string(),
+    }
+}
+
 pub async fn items(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -325,15 +317,25 @@ pub async fn items(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = CollectionId::parse(&cid)?;
-    if c == CollectionId::Surveys {
-        return super::surveys::ogc_items(state, who, q, headers).await;
-    }
-    if c == CollectionId::Flags {
-        return super::flags::ogc_items(state, who, q, headers).await;
-    }
-    let fmt = format(&q, &headers)?;
+    let c = collections::find(&cid)?;
     let b = base(&state, &headers);
+    c.items(request(&state, &who, &q, &headers, &b)).await
+}
+
+/// Items of a registry collection (hotspots, communes, provinces).
+pub(super) async fn registry_items(
+    c: CollectionId,
+    r: collections::Request,
+) -> Result<Response, ApiError> {
+    let collections::Request {
+        state,
+        who,
+        query: q,
+        headers,
+        base: b,
+    } = r;
+    let cid = c.id();
+    let fmt = format(&q, &headers)?;
     let m = q.map();
     let (crs_uri, project) = output_crs(&m)?;
     let limit = parse_limit(&state, &m)?;
@@ -602,16 +604,26 @@ pub async fn item(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = CollectionId::parse(&cid)?;
-    if c == CollectionId::Surveys {
-        return super::surveys::ogc_item(state, who, fid, q, headers).await;
-    }
-    if c == CollectionId::Flags {
-        return super::flags::ogc_item(state, who, fid, q, headers).await;
-    }
+    let c = collections::find(&cid)?;
+    let b = base(&state, &headers);
+    c.item(request(&state, &who, &q, &headers, &b), fid).await
+}
+
+/// One feature of a registry collection (hotspots, communes, provinces).
+pub(super) async fn registry_item(
+    c: CollectionId,
+    r: collections::Request,
+    fid: String,
+) -> Result<Response, ApiError> {
+    let collections::Request {
+        state,
+        who,
+        query: q,
+        headers,
+        base: b,
+    } = r;
     q.only(&["f", "crs"])?;
     let fmt = format(&q, &headers)?;
-    let b = base(&state, &headers);
     let (_, project) = output_crs(&q.map())?;
     match c.level() {
         None => {

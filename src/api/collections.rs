@@ -1,0 +1,131 @@
+//! Every OGC API – Features collection behind one trait, the way martin puts each tile source
+//! behind its `Source` trait: `ogc.rs` routes `/collections`, `/collections/{id}`,
+//! `/collections/{id}/items` and `/collections/{id}/items/{fid}` to the collection with that id
+//! and knows nothing else about it. Adding a collection is one more implementation in [`ALL`].
+//!
+//! Each collection parses its own query with the shared parsers of `query.rs` (so a bad `bbox` or
+//! `limit` is refused in the same words everywhere) and asks the service for its rows on the
+//! blocking pool.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::RawQuery;
+use super::ogc::{self, CollectionId};
+use crate::auth::Principal;
+
+/// A boxed, sendable future of an API result (what an object-safe async method returns).
+pub type ApiFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send>>;
+
+/// What a request to one collection carries.
+pub struct Request {
+    pub state: AppState,
+    pub who: Principal,
+    pub query: RawQuery,
+    pub headers: HeaderMap,
+    /// The links' base URL (`query::base`).
+    pub base: String,
+}
+
+/// One collection: its description and its features.
+pub trait Collection: Sync {
+    /// The id in the URL (`hotspots`, `communes`, `provinces`, `surveys`, `flags`).
+    fn id(&self) -> &'static str;
+    /// The `/collections/{id}` document as the caller sees it (the extent covers only what they
+    /// may see).
+    fn describe(&self, r: Request) -> ApiFuture<Value>;
+    /// `/collections/{id}/items`: one page of features matching the query.
+    fn items(&self, r: Request) -> ApiFuture<Response>;
+    /// `/collections/{id}/items/{fid}`: one feature, or 404 (also outside the jurisdiction).
+    fn item(&self, r: Request, fid: String) -> ApiFuture<Response>;
+}
+
+/// The registry's own collections (hotspots and the boundary levels), served by `ogc.rs`.
+struct Registry(CollectionId);
+
+impl Collection for Registry {
+    fn id(&self) -> &'static str {
+        self.0.id()
+    }
+    fn describe(&self, r: Request) -> ApiFuture<Value> {
+        let c = self.0;
+        Box::pin(async move { Ok(ogc::collection_json(&r.state, &r.base, c, &r.who)) })
+    }
+    fn items(&self, r: Request) -> ApiFuture<Response> {
+        Box::pin(ogc::registry_items(self.0, r))
+    }
+    fn item(&self, r: Request, fid: String) -> ApiFuture<Response> {
+        Box::pin(ogc::registry_item(self.0, r, fid))
+    }
+}
+
+/// Drone survey footprints (`surveys.rs`).
+struct Surveys;
+
+impl Collection for Surveys {
+    fn id(&self) -> &'static str {
+        "surveys"
+    }
+    fn describe(&self, r: Request) -> ApiFuture<Value> {
+        Box::pin(async move { Ok(super::surveys::collection_json(&r.state, &r.base, &r.who)) })
+    }
+    fn items(&self, r: Request) -> ApiFuture<Response> {
+        Box::pin(super::surveys::ogc_items(
+            r.state, r.who, r.query, r.headers,
+        ))
+    }
+    fn item(&self, r: Request, fid: String) -> ApiFuture<Response> {
+        Box::pin(super::surveys::ogc_item(
+            r.state, r.who, fid, r.query, r.headers,
+        ))
+    }
+}
+
+/// The classifier's flagged plots (`flags.rs`).
+struct Flags;
+
+impl Collection for Flags {
+    fn id(&self) -> &'static str {
+        "flags"
+    }
+    fn describe(&self, r: Request) -> ApiFuture<Value> {
+        Box::pin(async move {
+            let who = r.who.clone();
+            let extent = r.state.run(move |v| v.flags_extent(&who)).await?;
+            Ok(super::flags::collection_json(&r.base, extent))
+        })
+    }
+    fn items(&self, r: Request) -> ApiFuture<Response> {
+        Box::pin(super::flags::ogc_items(r.state, r.who, r.query, r.headers))
+    }
+    fn item(&self, r: Request, fid: String) -> ApiFuture<Response> {
+        Box::pin(super::flags::ogc_item(
+            r.state, r.who, fid, r.query, r.headers,
+        ))
+    }
+}
+
+/// Every collection, in the order `/collections` lists them.
+pub static ALL: [&(dyn Collection + 'static); 5] = [
+    &Registry(CollectionId::Hotspots),
+    &Registry(CollectionId::Communes),
+    &Registry(CollectionId::Provinces),
+    &Surveys,
+    &Flags,
+];
+
+/// The collection with this id, or 404 naming the ones there are.
+pub fn find(id: &str) -> Result<&'static dyn Collection, ApiError> {
+    ALL.iter().copied().find(|c| c.id() == id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no collection {id:?}; collections: {}",
+            ALL.iter().map(|c| c.id()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
