@@ -409,7 +409,7 @@ pub(super) async fn registry_items(
             let page = state.vigil.hotspot_page(&who, &filter, after, limit);
             if let Some(n) = page.next_after {
                 links.push(Link::new(
-                    next_href(&b, &cid, &q, "after", n.to_string()),
+                    next_href(&b, cid, &q, "after", n.to_string()),
                     "next",
                     GEOJSON,
                     "Trang sau",
@@ -464,7 +464,7 @@ pub(super) async fn registry_items(
             let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
             if offset + page.len() < matching.len() {
                 links.push(Link::new(
-                    next_href(&b, &cid, &q, "offset", (offset + page.len()).to_string()),
+                    next_href(&b, cid, &q, "offset", (offset + page.len()).to_string()),
                     "next",
                     GEOJSON,
                     "Trang sau",
