@@ -46,7 +46,7 @@ pub fn outline_json(g: &geo::MultiPolygon<f64>) -> Value {
 
 pub fn feature(b: &str, f: &FlagRow) -> Value {
     let geometry = outline_json(&f.geometry);
-    let drivers: Vec<(String, f64)> = serde_json::from_str(&f.drivers).unwrap_or_default();
+    let drivers = &f.drivers;
     json!({
         "type": "Feature",
         "id": f.id,
@@ -55,7 +55,7 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
         "properties": {
             "class": f.class,
             "confidence": f.confidence,
-            "probabilities": serde_json::from_str::<Value>(&f.probabilities).unwrap_or(Value::Null),
+            "probabilities": f.probabilities,
             "area_m2": f.area_m2,
             "status": f.status,
             "status_label": crate::review::Status::from_code(&f.status).map(|s| s.label_vi()),
@@ -72,7 +72,7 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
             "created_at": f.created_at,
             "replanting": f.replanting_of.is_some(),
             "replanting_of": f.replanting_of,
-            "near_hotspots": serde_json::from_str::<Value>(&f.near_hotspots).unwrap_or(Value::Null),
+            "near_hotspots": f.near_hotspots,
         },
         "links": [
             { "rel": "self", "href": format!("{b}/collections/flags/items/{}", f.id), "type": GEOJSON },

@@ -77,7 +77,7 @@ fn summary(state: &AppState, who: &Principal, f: &FlagRow) -> Value {
         "confidence": f.confidence,
         "area_m2": f.area_m2,
         "replanting_of": f.replanting_of,
-        "near_hotspots": serde_json::from_str::<Value>(&f.near_hotspots).unwrap_or(Value::Null),
+        "near_hotspots": f.near_hotspots,
         "survey": f.survey_id,
         "acquired_at": f.acquired_at,
         "created_at": f.created_at,
@@ -304,16 +304,13 @@ async fn dossier(state: &AppState, who: Principal, id: i64, b: &str) -> Result<V
         .await?;
     let mut out = summary(state, &who, &f);
     out["geometry"] = super::flags::outline_json(&f.geometry);
-    out["drivers"] = serde_json::from_str::<Vec<(String, f64)>>(&f.drivers)
-        .map(|d| {
-            json!(
-                d.iter()
-                    .map(|(n, z)| json!({ "feature": n, "z": z }))
-                    .collect::<Vec<_>>()
-            )
-        })
-        .unwrap_or(Value::Null);
-    out["probabilities"] = serde_json::from_str(&f.probabilities).unwrap_or(Value::Null);
+    out["drivers"] = json!(
+        f.drivers
+            .iter()
+            .map(|(n, z)| json!({ "feature": n, "z": z }))
+            .collect::<Vec<_>>()
+    );
+    out["probabilities"] = json!(f.probabilities);
     out["model_version"] = json!(f.model_version);
     out["replanted_by"] = json!(replanted_by);
     out["history"] = json!(history.iter().map(decision_json).collect::<Vec<_>>());

@@ -22,14 +22,15 @@ pub struct FlagRow {
     pub commune_code: Option<String>,
     pub acquired_at: Option<String>,
     pub model_version: String,
-    pub drivers: String,
+    /// The features that drove the flag, with their z-scores.
+    pub drivers: Vec<(String, f64)>,
     pub created_at: String,
     /// An earlier, eradicated flag this one overlaps (re-planting).
     pub replanting_of: Option<i64>,
     /// Registry hotspots near the plot, JSON array of ids.
-    pub near_hotspots: String,
+    pub near_hotspots: Vec<i64>,
     /// Mean probability per class over the plot, JSON object.
-    pub probabilities: String,
+    pub probabilities: std::collections::BTreeMap<String, f64>,
     /// Bumped by every review change (optimistic concurrency).
     pub version: i64,
     /// Queue priority a reviewer set (`urgent`, `high`, `low`); `None` is normal.
@@ -68,6 +69,24 @@ fn outline(id: i64, text: &str) -> geo::MultiPolygon<f64> {
     }
 }
 
+/// A column stored as JSON text, read into its type; an unreadable one is logged and read as
+/// empty (one bad row does not fail a listing).
+fn json_column<T: serde::de::DeserializeOwned + Default>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    what: &str,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    Ok(serde_json::from_str(&text).unwrap_or_else(|e| {
+        tracing::error!(column = what, error = %e, "stored flag column unreadable; read as empty");
+        T::default()
+    }))
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
         id: r.get(0)?,
@@ -83,11 +102,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
         commune_code: r.get(14)?,
         acquired_at: r.get(15)?,
         model_version: r.get(16)?,
-        drivers: r.get(17)?,
+        drivers: json_column(r, 17, "drivers")?,
         created_at: r.get(18)?,
         replanting_of: r.get(19)?,
-        near_hotspots: r.get(20)?,
-        probabilities: r.get(21)?,
+        near_hotspots: json_column(r, 20, "near_hotspots")?,
+        probabilities: json_column(r, 21, "probabilities")?,
         version: r.get(22)?,
         priority: r.get(23)?,
         status_at: r.get(24)?,
@@ -129,11 +148,11 @@ pub fn replace_for_survey(
             f.commune_code,
             f.acquired_at,
             f.model_version,
-            f.drivers,
+            json_text(&f.drivers),
             now,
             f.replanting_of,
-            f.near_hotspots,
-            f.probabilities
+            json_text(&f.near_hotspots),
+            json_text(&f.probabilities)
         ])?;
     }
     Ok(flags.len())

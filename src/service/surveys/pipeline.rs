@@ -171,23 +171,19 @@ impl Vigil {
                     commune_code: loc.commune,
                     acquired_at: acquired.clone(),
                     model_version: model.version.clone(),
-                    drivers: serde_json::to_string(&p.drivers).unwrap_or_else(|_| "[]".into()),
+                    drivers: p
+                        .drivers
+                        .iter()
+                        .map(|(n, z)| (n.clone(), as_written(*z)))
+                        .collect(),
                     created_at: String::new(),
                     replanting_of: None,
-                    near_hotspots: "[]".into(),
-                    probabilities: serde_json::Value::Object(
-                        crate::classify::model::CLASSES
-                            .iter()
-                            .zip(p.probabilities)
-                            .map(|(c, v)| {
-                                (
-                                    c.to_string(),
-                                    serde_json::json!((v * 1000.0).round() / 1000.0),
-                                )
-                            })
-                            .collect(),
-                    )
-                    .to_string(),
+                    near_hotspots: Vec::new(),
+                    probabilities: crate::classify::model::CLASSES
+                        .iter()
+                        .zip(p.probabilities)
+                        .map(|(c, v)| (c.to_string(), short(f64::from(v), 1000.0)))
+                        .collect(),
                     version: 1,
                     priority: None,
                     status_at: None,
@@ -221,7 +217,7 @@ impl Vigil {
                 .map(|e| e.id);
             if radius > 0.0 {
                 let near = self.hotspots_near(r.point[0], r.point[1], radius, 20);
-                r.near_hotspots = serde_json::to_string(&near).unwrap_or_else(|_| "[]".into());
+                r.near_hotspots = near;
             }
         }
         Ok(rows)
@@ -586,4 +582,15 @@ fn footprint_bbox(mp: &geo::MultiPolygon<f64>) -> Option<[f64; 4]> {
     use geo::BoundingRect;
     mp.bounding_rect()
         .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+/// `v` rounded to `1/scale`, as the flag's figures are shown.
+fn short(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
+}
+
+/// An `f32` as the `f64` its shortest decimal form reads back to (1.2345678, not
+/// 1.2345678310394287), so stored and served figures look as the classifier wrote them.
+fn as_written(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
 }
