@@ -182,7 +182,7 @@ impl Vigil {
                     probabilities: crate::classify::model::CLASSES
                         .iter()
                         .zip(p.probabilities)
-                        .map(|(c, v)| (c.to_string(), short(f64::from(v), 1000.0)))
+                        .map(|(c, v)| (c.to_string(), short(v, 1000.0)))
                         .collect(),
                     version: 1,
                     priority: None,
