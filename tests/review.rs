@@ -826,3 +826,102 @@ fn a_province_learns_from_its_reviewers() {
         .json();
     assert!(audit.to_string().contains("\"train\""), "{audit}");
 }
+
+/// Truth plots of a sample scene (`SCENE.truth.geojson`): class and outline.
+fn truth_plots(tif: &str) -> Vec<(String, geo::Geometry<f64>)> {
+    let text = std::fs::read_to_string(Path::new(tif).with_extension("truth.geojson")).unwrap();
+    let fc: geojson::FeatureCollection = text.parse().unwrap();
+    fc.features
+        .into_iter()
+        .filter_map(|f| {
+            let class = f.property("class")?.as_str()?.to_string();
+            let g: geo::Geometry<f64> = f.geometry?.try_into().ok()?;
+            Some((class, g))
+        })
+        .collect()
+}
+
+#[test]
+fn more_like_this_ranks_the_flights_other_flags() {
+    use geo::Intersects;
+    let (_dir, tif, server) = flown(None);
+    let reviewer = server.add_user("bp08s", "reviewer", &["08"], false);
+    let flags = server
+        .get("/collections/flags/items?limit=1000", Some(&reviewer))
+        .json();
+    let feats = flags["features"].as_array().unwrap();
+    assert!(feats.len() >= 4, "{flags}");
+    // Which flags lie on a real plot of their class.
+    let truth = truth_plots(&tif);
+    let on_plot = |f: &Value| -> bool {
+        let g: geo::Geometry<f64> =
+            serde_json::from_value::<geojson::Geometry>(f["geometry"].clone())
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let class = f["properties"]["class"].as_str().unwrap();
+        truth.iter().any(|(c, t)| c == class && t.intersects(&g))
+    };
+    let anchor = feats
+        .iter()
+        .find(|f| f["properties"]["class"] == "poppy" && on_plot(f))
+        .expect("a flag on a real poppy plot");
+    let id = anchor["id"].as_i64().unwrap();
+    let r = decide(
+        &server,
+        &reviewer,
+        id,
+        json!({ "decision": "confirmed_poppy", "version": 1 }),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+
+    let r = server.get(&format!("/v1/flags/{id}/similar"), Some(&reviewer));
+    assert_eq!(r.status, 200, "{}", r.describe());
+    let s = r.json();
+    assert_eq!(s["flag"], id);
+    let cands = s["candidates"].as_array().unwrap();
+    // Every other live flag of the flight, once, most similar first, scores in 0..1.
+    assert_eq!(cands.len(), feats.len() - 1, "{s}");
+    let sims: Vec<f64> = cands
+        .iter()
+        .map(|c| c["similarity"].as_f64().unwrap())
+        .collect();
+    assert!(sims.iter().all(|x| (0.0..=1.0).contains(x)), "{sims:?}");
+    assert!(sims.windows(2).all(|w| w[0] >= w[1]), "{sims:?}");
+    assert!(cands.iter().all(|c| c["id"] != id));
+    // Flags on real poppy plots look more like the confirmed one than flags on anything else.
+    let by_id: std::collections::HashMap<i64, &Value> = feats
+        .iter()
+        .map(|f| (f["id"].as_i64().unwrap(), f))
+        .collect();
+    let (mut real, mut other) = (Vec::new(), Vec::new());
+    for c in cands {
+        let f = by_id[&c["id"].as_i64().unwrap()];
+        let sim = c["similarity"].as_f64().unwrap();
+        if f["properties"]["class"] == "poppy" && on_plot(f) {
+            real.push(sim);
+        } else {
+            other.push(sim);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    eprintln!(
+        "more like this: {} flags on poppy plots, mean similarity {:.3}; {} others, {:.3}",
+        real.len(),
+        mean(&real),
+        other.len(),
+        mean(&other)
+    );
+    if !real.is_empty() && !other.is_empty() {
+        assert!(
+            mean(&real) > mean(&other),
+            "poppy plots {real:?} should look more like the confirmed one than others {other:?}"
+        );
+    }
+    // Outside the jurisdiction the flag does not exist.
+    let far = server.add_user("bp01s", "reviewer", &["01"], false);
+    let r = server.get(&format!("/v1/flags/{id}/similar"), Some(&far));
+    assert_eq!(r.status, 404, "{}", r.describe());
+    let r = server.get("/v1/flags/999999/similar", Some(&reviewer));
+    assert_eq!(r.status, 404, "{}", r.describe());
+}

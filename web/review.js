@@ -555,7 +555,7 @@
     const switching = !S.current || S.current.id !== id;
     if (switching) {
       releaseChips();
-      S.current = { id, file: null, summary: item, state: 'loading', seq: 0, chips: new Map(), swipe: 50, details: null, evidence: null, shownEvidence: new Map(), justDecided: false };
+      S.current = { id, file: null, summary: item, state: 'loading', seq: 0, chips: new Map(), swipe: 50, details: null, evidence: null, shownEvidence: new Map(), justDecided: false, similar: null };
       setMessage('');
       setError('');
       delete $('#review-panel').dataset.lastDecision;
@@ -689,7 +689,7 @@
     const parts = [head, h('p', { class: 'privacy-note flag-lead', role: 'note' }, h('strong', { text: t('flags.lead') }), ' ', t('flags.lead.more'))];
     if (replanting(f)) parts.push(h('p', { class: 'flag-replanting', text: t('review.replanting.of', { id: f.replanting_of }) }));
     if (Array.isArray(f.replanted_by) && f.replanted_by.length) parts.push(h('p', { class: 'flag-replanting', 'data-replanted-by': f.replanted_by.join(','), text: t('review.replanting.by', { ids: f.replanted_by.map((i) => `#${i}`).join(', ') }) }));
-    parts.push(swipeFigure(), decisionSection(f, p), propsList(f), historySection(f), evidenceSection(f, p), driversSection(f));
+    parts.push(swipeFigure(), decisionSection(f, p), similarSection(f), propsList(f), historySection(f), evidenceSection(f, p), driversSection(f));
     body.replaceChildren(...parts);
     if (focusedInPanel) {
       const el = document.getElementById(focusedInPanel);
@@ -1182,6 +1182,60 @@
     }
     sec.append(ol);
     return sec;
+  }
+
+  // ------------------------------------------------------------- more like this
+  /**
+   * "More like this": the survey's other flags re-scored by how much their cells look like this
+   * plot (GET /v1/flags/{id}/similar). Most useful after confirming a plot: the ones most like it
+   * are the next to review. Each row opens that flag.
+   */
+  function similarSection(f) {
+    const h = S.ctx.h;
+    const cur = S.current;
+    const sim = cur && cur.similar && cur.similar.id === String(f.id) ? cur.similar : null;
+    const sec = h('section', { class: 'detail-section', id: 'review-similar', 'data-testid': 'review-similar', 'aria-labelledby': 'review-similar-heading', 'data-state': sim ? sim.state : 'idle' }, h('h3', { id: 'review-similar-heading', text: t('review.similar.heading') }));
+    const btn = h('button', { type: 'button', id: 'review-similar-run', class: 'btn', 'data-testid': 'review-similar-run', text: sim && sim.state === 'loading' ? t('review.similar.loading') : t('review.similar.run') });
+    if (sim && sim.state === 'loading') btn.disabled = true;
+    btn.addEventListener('click', () => loadSimilar(f.id));
+    sec.append(h('p', { class: 'muted small', text: t('review.similar.intro') }), btn);
+    if (!sim || sim.state === 'loading') return sec;
+    if (sim.state === 'error') {
+      sec.append(h('p', { class: 'review-error-text', role: 'alert', text: sim.error }));
+      return sec;
+    }
+    const list = sim.data && Array.isArray(sim.data.candidates) ? sim.data.candidates : [];
+    if (!list.length) {
+      sec.append(h('p', { class: 'muted', text: t('review.similar.none') }));
+      return sec;
+    }
+    const ol = h('ol', { class: 'review-similar-list', 'data-testid': 'review-similar-list' });
+    for (const c of list.slice(0, 20)) {
+      const open = h('button', { type: 'button', class: 'btn-link', 'data-id': String(c.id), text: t('review.similar.item', { id: c.id, cls: classLabel(c.class), status: statusLabel(c.status) }) });
+      open.addEventListener('click', () => select(String(c.id)));
+      ol.append(h('li', { 'data-id': String(c.id), 'data-similarity': String(c.similarity) }, open, ' ', h('span', { class: 'similar-score', text: t('review.similar.score', { p: pct(c.similarity) }) }), ' ', h('span', { class: 'muted', text: t('review.similar.conf', { p: pct(c.confidence) }) })));
+    }
+    sec.append(ol);
+    return sec;
+  }
+
+  async function loadSimilar(id) {
+    const cur = S.current;
+    if (!cur || !S.ctx) return;
+    const key = String(id);
+    cur.similar = { id: key, state: 'loading' };
+    renderPanel();
+    try {
+      const { data } = await S.ctx.api(`v1/flags/${encodeURIComponent(key)}/similar`);
+      if (S.current !== cur) return;
+      cur.similar = { id: key, state: 'ready', data };
+    } catch (e) {
+      if (S.current !== cur) return;
+      cur.similar = { id: key, state: 'error', error: `${t('review.similar.error')}: ${e.message || String(e)}` };
+    }
+    renderPanel();
+    const sec = document.getElementById('review-similar');
+    if (sec) sec.scrollIntoView({ block: 'nearest' });
   }
 
   function driversSection(f) {

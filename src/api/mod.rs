@@ -105,6 +105,7 @@ pub fn app(state: AppState) -> Router {
             get(review::decisions).post(review::decide),
         )
         .route("/v1/flags/{id}/priority", put(review::priority))
+        .route("/v1/flags/{id}/similar", get(review::similar))
         .route("/v1/exports/{file}", get(exports::export))
         .route(
             "/v1/communes/{code}/drug-free",

@@ -228,6 +228,11 @@ fn review_paths(doc: &mut Value) {
             "responses": { "200": { "description": "The flag" }, "409": problem("Stale version"), "422": problem("Unknown priority") } } }),
         ),
         (
+            "/v1/flags/{id}/similar",
+            json!({ "get": { "summary": "More like this: the survey's other live flags re-scored by similarity to this one (0..1, most similar first)", "parameters": [id],
+            "responses": { "200": { "description": "flag, survey, candidates[] (id, class, status, confidence, similarity, cells, href)" }, "404": problem("Not found or outside your jurisdiction"), "409": problem("The flag covers no readable cells") } } }),
+        ),
+        (
             "/v1/flags/{id}/evidence",
             json!({
                 "get": { "summary": "A flag's field photos", "parameters": [id], "responses": { "200": { "description": "items" } } },

@@ -355,6 +355,38 @@ pub async fn get_one(
     Ok(with_etag(json_value(StatusCode::OK, d), version))
 }
 
+/// `GET /v1/flags/{id}/similar`: "more like this" — the survey's other live flags re-scored by
+/// how much they look like this one, most similar first.
+pub async fn similar(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "flag")?;
+    let b = base(&state, &headers);
+    let s = state.run(move |v| v.similar_flags(&who, id)).await?;
+    let candidates: Vec<Value> = s
+        .candidates
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "class": c.class,
+                "status": c.status,
+                "confidence": c.confidence,
+                "similarity": c.similarity,
+                "cells": c.cells,
+                "href": format!("{b}/v1/flags/{}", c.id),
+            })
+        })
+        .collect();
+    Ok(json_value(
+        StatusCode::OK,
+        json!({ "flag": s.flag, "survey": s.survey, "candidates": candidates }),
+    ))
+}
+
 /// `POST /v1/flags/{id}/decisions`: 201 with the flag's file after the decision.
 pub async fn decide(
     State(state): State<AppState>,

@@ -39,6 +39,7 @@ pub mod flags;
 pub mod learn;
 pub mod reports;
 pub mod review;
+pub mod similar;
 pub mod surveys;
 pub mod uploads;
 

@@ -738,9 +738,7 @@ impl Vigil {
 
     /// [`Vigil::feedback_samples`] of the flags of one province only (`None`: all).
     pub fn feedback_samples_in(&self, province: Option<&str>) -> Result<Vec<FeedbackSample>> {
-        use crate::classify::features::{CELL, CELLS};
         use crate::classify::train::Sample;
-        use geo::Contains;
         let rows = self.store().read(|c| {
             flags::live_filtered(
                 c,
@@ -808,38 +806,11 @@ impl Vigil {
                     )
                 }
             };
-            let level = reader.level;
-            let a = crate::grid::lon_lat_to_mercator(f.bbox[0], f.bbox[1]);
-            let b = crate::grid::lon_lat_to_mercator(f.bbox[2], f.bbox[3]);
-            let (x0, y0, x1, y1) =
-                crate::grid::tile_range_mercator([a[0], a[1], b[0], b[1]], level.z);
-            let res = crate::grid::resolution(level.z);
-            for y in y0.max(level.min_y)..=y1.min(level.max_y) {
-                for x in x0.max(level.min_x)..=x1.min(level.max_x) {
-                    let t = crate::grid::Tile { z: level.z, x, y };
-                    let Some(feats) = reader.features(t).map_err(disk)? else {
-                        continue;
-                    };
-                    let tb = t.bounds_mercator();
-                    for c in 0..CELLS * CELLS {
-                        if !feats.valid[c] {
-                            continue;
-                        }
-                        let mx = tb[0] + ((c % CELLS) as f64 + 0.5) * CELL as f64 * res;
-                        let my = tb[3] - ((c / CELLS) as f64 + 0.5) * CELL as f64 * res;
-                        let [lon, lat] = crate::grid::mercator_to_lon_lat(mx, my);
-                        if shape.contains(&geo::Point::new(lon, lat)) {
-                            out.push(FeedbackSample {
-                                flag: f.id,
-                                sample: Sample {
-                                    x: feats.values[c],
-                                    class,
-                                    nir: feats.has_nir,
-                                },
-                            });
-                        }
-                    }
-                }
+            for (x, nir) in flag_cells(reader, f, shape).map_err(disk)? {
+                out.push(FeedbackSample {
+                    flag: f.id,
+                    sample: Sample { x, class, nir },
+                });
             }
         }
         Ok(out)
@@ -951,6 +922,47 @@ fn write_once(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         .and_then(|d| d.sync_all())
         .map_err(|e| disk("syncing the directory of", e))?;
     Ok(())
+}
+
+/// One cell's classifier features and whether they include NIR.
+pub(super) type CellFeatures = ([f32; crate::classify::features::N_FEATURES], bool);
+
+/// The classifier's features of every cell whose centre lies inside a flag's outline, read
+/// through the survey's reader (its classification zoom and photometric correction).
+pub(super) fn flag_cells(
+    reader: &crate::classify::reader::SurveyReader<'_>,
+    f: &FlagRow,
+    shape: &geo::MultiPolygon<f64>,
+) -> std::result::Result<Vec<CellFeatures>, String> {
+    use crate::classify::features::{CELL, CELLS};
+    use geo::Contains;
+    let level = reader.level;
+    let a = crate::grid::lon_lat_to_mercator(f.bbox[0], f.bbox[1]);
+    let b = crate::grid::lon_lat_to_mercator(f.bbox[2], f.bbox[3]);
+    let (x0, y0, x1, y1) = crate::grid::tile_range_mercator([a[0], a[1], b[0], b[1]], level.z);
+    let res = crate::grid::resolution(level.z);
+    let mut out = Vec::new();
+    for y in y0.max(level.min_y)..=y1.min(level.max_y) {
+        for x in x0.max(level.min_x)..=x1.min(level.max_x) {
+            let t = crate::grid::Tile { z: level.z, x, y };
+            let Some(feats) = reader.features(t)? else {
+                continue;
+            };
+            let tb = t.bounds_mercator();
+            for c in 0..CELLS * CELLS {
+                if !feats.valid[c] {
+                    continue;
+                }
+                let mx = tb[0] + ((c % CELLS) as f64 + 0.5) * CELL as f64 * res;
+                let my = tb[3] - ((c / CELLS) as f64 + 0.5) * CELL as f64 * res;
+                let [lon, lat] = crate::grid::mercator_to_lon_lat(mx, my);
+                if shape.contains(&geo::Point::new(lon, lat)) {
+                    out.push((feats.values[c], feats.has_nir));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A flag's outline (`None` when its stored outline could not be read).
