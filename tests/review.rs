@@ -919,7 +919,7 @@ fn more_like_this_ranks_the_flights_other_flags() {
         );
     }
     // Outside the jurisdiction the flag does not exist.
-    let far = server.add_user("bp01s", "reviewer", &["01"], false);
+    let far = server.add_user("bp24s", "reviewer", &["24"], false);
     let r = server.get(&format!("/v1/flags/{id}/similar"), Some(&far));
     assert_eq!(r.status, 404, "{}", r.describe());
     let r = server.get("/v1/flags/999999/similar", Some(&reviewer));

@@ -114,7 +114,33 @@ impl<S: Send + Sync> FromRequestParts<S> for RawQuery {
     }
 }
 
-/// The authenticated caller, from `Authorization: Bearer <token>`.
+/// The user name and secret of `Authorization: Basic …` (`None` for another scheme).
+fn basic_credentials(value: &str) -> Result<Option<(String, String)>, ApiError> {
+    let Some((scheme, rest)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    use base64::Engine;
+    let bad = || {
+        ApiError::unauthorized(
+            "the Basic credentials must be base64 of `user name:access token or password` (UTF-8)",
+        )
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (name, secret) = text.split_once(':').ok_or_else(bad)?;
+    if name.trim().is_empty() || secret.is_empty() {
+        return Err(bad());
+    }
+    Ok(Some((name.to_string(), secret.to_string())))
+}
+
+/// The authenticated caller, from `Authorization: Bearer <token>` or, for desktop GIS,
+/// `Authorization: Basic` with the user name and an access token or password.
 pub struct Auth(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
@@ -135,11 +161,22 @@ impl FromRequestParts<AppState> for Auth {
         let value = header
             .to_str()
             .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+        if let Some((name, secret)) = basic_credentials(value)? {
+            if let Some(p) = state.vigil.cached_basic(&name, &secret) {
+                return Ok(Auth(p));
+            }
+            let principal = state
+                .run(move |v| v.authenticate_basic(&name, &secret))
+                .await?;
+            return Ok(Auth(principal));
+        }
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+                ApiError::unauthorized(
+                    "the Authorization header must be `Bearer <token>` or `Basic` with your user name and an access token or password",
+                )
             })?
             .trim()
             .to_string();

@@ -45,11 +45,11 @@ pub fn spec() -> Value {
         "info": {
             "title": "Vigil API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "OGC API – Features for the drug-hotspot registry and administrative boundaries, plus Vigil's own endpoints under /v1. Every data endpoint needs `Authorization: Bearer <token>`; reads are limited to your jurisdiction.",
+            "description": "OGC API – Features for the drug-hotspot registry and administrative boundaries, plus Vigil's own endpoints under /v1. Every data endpoint needs `Authorization: Bearer <token>` (or HTTP Basic with your user name and a token or password, for desktop GIS); reads are limited to your jurisdiction.",
             "license": { "name": "MIT" }
         },
         "servers": [{ "url": "/" }],
-        "security": [{ "bearer": [] }],
+        "security": [{ "bearer": [] }, { "basic": [] }],
         "paths": {
             "/": { "get": { "summary": "Landing page", "operationId": "getLandingPage", "security": [], "parameters": [p("f")], "responses": { "200": { "description": "Links to the API", "content": { "application/json": {}, "text/html": {} } } } } },
             "/conformance": { "get": { "summary": "Conformance classes", "operationId": "getConformanceDeclaration", "security": [], "parameters": [p("f")], "responses": { "200": { "description": "conformsTo", "content": { "application/json": {} } } } } },
@@ -109,7 +109,7 @@ pub fn spec() -> Value {
             "/healthz": { "get": { "summary": "Liveness and store health", "security": [], "responses": { "200": { "description": "ok" }, "503": { "description": "The store does not answer" } } } }
         },
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `vigil user add`" } },
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A token from `vigil user add`" }, "basic": { "type": "http", "scheme": "basic", "description": "For desktop GIS (QGIS, ArcGIS Pro): your user name, and as the password an access token or your web-map password; failures count towards the login lock-out" } },
             "parameters": {
                 "f": { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "html"] } },
                 "collectionId": { "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string", "enum": ["hotspots", "communes", "provinces", "surveys", "flags"] } },

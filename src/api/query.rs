@@ -169,12 +169,17 @@ pub fn parse_datetime(
         return Ok((None, None));
     };
     let bad = |e: String| ApiError::bad_request(format!("datetime={raw:?}: {e}"));
+    // Clients send more than dates: GDAL `2025-01-01T` (from `-where "reported_on >= …"`),
+    // OWSLib and QGIS full RFC 3339 date-times (their date as written counts: hotspots are
+    // dated by the local day).
     let day = |s: &str| -> Result<Option<i32>, ApiError> {
+        let s = s.trim();
         if s.is_empty() || s == ".." {
-            Ok(None)
-        } else {
-            parse_date(s).map(|d| Some(day_number(d))).map_err(bad)
+            return Ok(None);
         }
+        parse_date(s.strip_suffix(['T', 't']).unwrap_or(s))
+            .map(|d| Some(day_number(d)))
+            .map_err(bad)
     };
     match raw.split_once('/') {
         Some((a, b)) => {
@@ -272,6 +277,8 @@ pub fn parse_instants(q: &std::collections::HashMap<&str, &str>) -> Result<Insta
         if s.is_empty() || s == ".." {
             return Ok(None);
         }
+        // GDAL sends a date with a trailing `T` (`2025-01-01T`): that whole day.
+        let s = s.strip_suffix(['T', 't']).unwrap_or(s);
         if let Ok(t) =
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         {
@@ -328,4 +335,45 @@ pub fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
     }
     ser.append_pair("f", f);
     format!("{b}{path}?{}", ser.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn q(datetime: &str) -> HashMap<&str, &str> {
+        HashMap::from([("datetime", datetime)])
+    }
+
+    #[test]
+    fn the_datetime_forms_clients_send_are_taken() {
+        let day = |s: &str| Some(day_number(parse_date(s).unwrap()));
+        // GDAL turns `-where "reported_on >= '2025-01-01'"` into a trailing `T`.
+        assert_eq!(
+            parse_datetime(&q("2025-01-01T/..")).unwrap(),
+            (day("2025-01-01"), None)
+        );
+        // OWSLib and QGIS send full date-times; dates stay as written.
+        assert_eq!(
+            parse_datetime(&q("2025-01-01T00:00:00Z/2025-02-01T23:59:59+07:00")).unwrap(),
+            (day("2025-01-01"), day("2025-02-01"))
+        );
+        assert_eq!(
+            parse_datetime(&q("2025-03-04")).unwrap(),
+            (day("2025-03-04"), day("2025-03-04"))
+        );
+        let (from, to) = parse_instants(&q("2025-01-01T/..")).unwrap();
+        assert!(from.unwrap().starts_with("2025-01-01T00:00:00"));
+        assert_eq!(to, None);
+        let (from, to) = parse_instants(&q("../2025-01-31T")).unwrap();
+        assert_eq!(from, None);
+        assert!(to.unwrap().starts_with("2025-01-31T23:59:59"));
+        // Still refused: what no client means.
+        for bad in ["yesterday", "2025-13-01", "2025-02-01/2025-01-01", "T"] {
+            assert!(parse_datetime(&q(bad)).is_err(), "{bad}");
+            assert!(parse_instants(&q(bad)).is_err(), "{bad}");
+        }
+    }
 }

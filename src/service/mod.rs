@@ -157,6 +157,8 @@ pub struct Vigil {
     /// Recently authenticated tokens (by hash), so the hot path skips the store. Entries live
     /// [`AUTH_TTL`]; any change to users or tokens clears the cache.
     auth_cache: parking_lot::Mutex<std::collections::HashMap<String, (Principal, Instant)>>,
+    /// When each user's HTTP Basic sign-in (by kind of secret) was last audited.
+    basic_audited: parking_lot::Mutex<std::collections::HashMap<(i64, &'static str), Instant>>,
     /// Rendered features for the API; invalidated here, in commit order.
     rendered: crate::cache::RenderCache,
     hotspots: HotspotIndex,
@@ -212,6 +214,7 @@ impl Vigil {
             config,
             store,
             auth_cache: Default::default(),
+            basic_audited: Default::default(),
             rendered: Default::default(),
             hotspots,
             boundaries: RwLock::new(Arc::new(boundaries)),

@@ -40,6 +40,108 @@ impl Vigil {
         Ok(p)
     }
 
+    /// The user of recently accepted HTTP Basic credentials, without touching the store.
+    pub fn cached_basic(&self, name: &str, secret: &str) -> Option<Principal> {
+        let key = basic_key(name, secret);
+        let cache = self.auth_cache.lock();
+        cache
+            .get(&key)
+            .filter(|(_, at)| at.elapsed() < AUTH_TTL)
+            .map(|(p, _)| p.clone())
+    }
+
+    /// HTTP Basic sign-in, for desktop GIS that can send nothing else (QGIS's and ArcGIS's
+    /// "Basic" authentication): the user name, and as the password one of that user's access
+    /// tokens or their web-map password. Every attempt counts towards the same lock-out as the
+    /// web-map login ([`MAX_LOGIN_FAILURES`] in [`LOCKOUT_WINDOW`]); accepted credentials are
+    /// remembered for [`AUTH_TTL`] like tokens, and a sign-in is audited at most once an hour per
+    /// user and kind of secret.
+    pub fn authenticate_basic(&self, name: &str, secret: &str) -> Result<Principal> {
+        let name = name.trim();
+        if let Some(p) = self.cached_basic(name, secret) {
+            return Ok(p);
+        }
+        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+        let window = LOCKOUT_WINDOW.as_secs() as i64;
+        let locked = self.store.write(|tx| {
+            store::users::count_login_attempt(
+                tx,
+                name,
+                now_s,
+                window,
+                i64::from(MAX_LOGIN_FAILURES),
+            )
+        })?;
+        if let Some(wait) = locked {
+            return Err(Error::Throttled(format!(
+                "too many failed sign-ins for this name; try again in {} minute(s)",
+                wait / 60 + 1
+            )));
+        }
+        let by_token = if auth::looks_like_token(secret) {
+            match self.authenticate(secret) {
+                Ok(p) if p.name == name => Some(p),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let (principal, kind) = match by_token {
+            Some(p) => (p, "token"),
+            None => {
+                let found = self.store.read(|c| store::users::for_login(c, name))?;
+                let ok = match &found {
+                    Some((_, Some(phc))) => auth::password::verify(secret, phc),
+                    _ => {
+                        auth::password::verify_dummy(secret);
+                        false
+                    }
+                };
+                match (ok, found) {
+                    (true, Some((p, _))) => (p, "password"),
+                    _ => {
+                        return Err(Error::Unauthorized(
+                            "wrong user name, or the password is neither an access token of that user nor their password"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+        };
+        let audit_now = {
+            let mut last = self.basic_audited.lock();
+            let key = (principal.user_id, kind);
+            let due = last
+                .get(&key)
+                .is_none_or(|at| at.elapsed() >= BASIC_AUDIT_EVERY);
+            if due {
+                last.insert(key, Instant::now());
+            }
+            due
+        };
+        let now = now_rfc3339();
+        self.store.write(|tx| {
+            store::users::clear_login_failures(tx, name)?;
+            if audit_now {
+                audit_user(
+                    tx,
+                    &principal,
+                    "sign_in_basic",
+                    principal.user_id,
+                    json!({ "name": principal.name, "secret": kind }),
+                    &now,
+                )?;
+            }
+            Ok::<(), Error>(())
+        })?;
+        let mut cache = self.auth_cache.lock();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(basic_key(name, secret), (principal.clone(), Instant::now()));
+        Ok(principal)
+    }
+
     /// Forgets cached tokens after any change to users or tokens.
     fn forget_tokens(&self) {
         self.auth_cache.lock().clear();
@@ -270,4 +372,18 @@ fn audit_user(
         after: Some(after),
     };
     store::audit::append(tx, &entry, now)
+}
+
+/// How often a user's HTTP Basic sign-ins are written to the audit log (per kind of secret).
+pub const BASIC_AUDIT_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The auth cache's key for Basic credentials (a hash: the cache never holds a secret).
+fn basic_key(name: &str, secret: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"basic\0");
+    h.update(name.trim().as_bytes());
+    h.update(b"\0");
+    h.update(secret.as_bytes());
+    format!("basic:{}", hex::encode(h.finalize()))
 }

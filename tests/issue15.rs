@@ -1,0 +1,98 @@
+//! Issue 15, the clients users already have: sign-in that desktop GIS can do. QGIS and ArcGIS Pro
+//! offer HTTP Basic only; Vigil takes the user name with an access token — or the web-map
+//! password — as the password, over the same token store, counted against the login lock-out and
+//! audited.
+
+mod common;
+
+use base64::Engine;
+use common::{DataDir, TestServer, describe_output};
+
+fn basic(name: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{name}:{secret}"))
+    )
+}
+
+fn get_as(server: &TestServer, path: &str, authorization: &str) -> common::Response {
+    server.request("GET", path, None, &[("Authorization", authorization)], None)
+}
+
+fn set_password(data: &DataDir, name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(common::VIGIL)
+        .args([
+            "user",
+            "passwd",
+            "--data-dir",
+            data.path_str(),
+            "--name",
+            name,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe_output(&out));
+}
+
+#[test]
+fn desktop_gis_signs_in_with_basic() {
+    let data = DataDir::with_boundaries();
+    let token = data.add_user("qgis-analyst", "analyst", &["08"], false);
+    let other = data.add_user("someone-else", "analyst", &["08"], false);
+    set_password(&data, "qgis-analyst", "đúng-mật-khẩu-2026");
+    let server = TestServer::serve(data);
+    let items = "/collections/hotspots/items?limit=1";
+
+    // The user name with one of their tokens, or with their password.
+    let r = get_as(&server, items, &basic("qgis-analyst", &token));
+    assert_eq!(r.status, 200, "{}", r.describe());
+    let r = get_as(&server, items, &basic("qgis-analyst", "đúng-mật-khẩu-2026"));
+    assert_eq!(r.status, 200, "{}", r.describe());
+    // The scheme name is case-insensitive, as HTTP says.
+    let lower = basic("qgis-analyst", &token).replacen("Basic", "basic", 1);
+    assert_eq!(get_as(&server, items, &lower).status, 200);
+    // Bearer tokens keep working for the web map.
+    assert_eq!(server.get(items, Some(&token)).status, 200);
+
+    // Another user's token under this name, a wrong password, malformed credentials: 401.
+    let r = get_as(&server, items, &basic("qgis-analyst", &other));
+    assert_eq!(r.status, 401, "{}", r.describe());
+    let r = get_as(&server, items, &basic("qgis-analyst", "sai"));
+    assert_eq!(r.status, 401, "{}", r.describe());
+    for bad in ["Basic !!!", "Basic bm9jb2xvbg==", "Basic OnNlY3JldA=="] {
+        let r = get_as(&server, items, bad);
+        assert_eq!(r.status, 401, "{bad}: {}", r.describe());
+        assert!(r.text().contains("Basic"), "{bad}: {}", r.text());
+    }
+
+    // Guessing is limited like the login form: after five failures in the window the name is
+    // locked, even for the right secret.
+    for _ in 0..4 {
+        assert_eq!(
+            get_as(&server, items, &basic("qgis-analyst", "sai")).status,
+            401
+        );
+    }
+    let r = get_as(&server, items, &basic("qgis-analyst", "đúng-mật-khẩu-2026"));
+    assert_eq!(r.status, 429, "{}", r.describe());
+
+    // Audited: one entry per user and kind of secret within the hour, not one per request.
+    let admin = server.add_user("adm15", "admin", &[], true);
+    let audit = server.get("/v1/audit?entity=user&limit=1000", Some(&admin));
+    assert_eq!(audit.status, 200, "{}", audit.describe());
+    let entries: Vec<serde_json::Value> = audit.json()["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let basic_entries: Vec<_> = entries
+        .iter()
+        .filter(|e| e["action"] == "sign_in_basic")
+        .collect();
+    assert_eq!(basic_entries.len(), 2, "{}", audit.text());
+}
