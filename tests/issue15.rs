@@ -109,3 +109,35 @@ fn desktop_gis_signs_in_with_basic() {
         .collect();
     assert_eq!(basic_entries.len(), 2, "{}", audit.text());
 }
+
+#[test]
+fn single_features_name_their_crs() {
+    let data = DataDir::with_boundaries();
+    let token = data.add_user("crs-viewer", "viewer", &[], true);
+    let server = TestServer::serve(data);
+    let epsg4326 = "http://www.opengis.net/def/crs/EPSG/0/4326";
+    let crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+    let list = server.get("/collections/communes/items?limit=1", Some(&token));
+    assert_eq!(list.status, 200, "{}", list.describe());
+    let code = list.json()["features"][0]["id"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| {
+            list.json()["features"][0]["properties"]["code"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .expect("a commune");
+    let r = server.get(&format!("/collections/communes/items/{code}"), Some(&token));
+    assert_eq!(r.status, 200, "{}", r.describe());
+    assert_eq!(r.header("content-crs"), Some(format!("<{crs84}>").as_str()));
+    let r = server.get(
+        &format!("/collections/communes/items/{code}?crs={epsg4326}"),
+        Some(&token),
+    );
+    assert_eq!(r.status, 200, "{}", r.describe());
+    assert_eq!(
+        r.header("content-crs"),
+        Some(format!("<{epsg4326}>").as_str())
+    );
+}

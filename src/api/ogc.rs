@@ -415,7 +415,9 @@ pub(super) async fn registry_items(
                     "Trang sau",
                 ));
             }
-            let cacheable = project as usize == features::identity as Project as usize;
+            // Only CRS84 renderings are cached. Decided by the CRS's name, never by comparing
+            // function pointers (one function can have two addresses across codegen units).
+            let cacheable = crs_uri == CRS84;
             let warm = if cacheable {
                 state.vigil.with_cached_hotspots(&page.ids, |it| {
                     feature_collection(it, page.matched, &links)
@@ -426,7 +428,8 @@ pub(super) async fn registry_items(
             match warm {
                 Some(body) => body?,
                 None => {
-                    let rendered = render_hotspots(&state, who, &page.ids, project).await?;
+                    let rendered =
+                        render_hotspots(&state, who, &page.ids, project, cacheable).await?;
                     feature_collection(
                         &mut rendered.iter().map(|b| b.as_ref()),
                         page.matched,
@@ -502,8 +505,8 @@ async fn render_hotspots(
     who: Principal,
     ids: &[i64],
     project: Project,
+    cacheable: bool,
 ) -> Result<Vec<bytes::Bytes>, ApiError> {
-    let cacheable = project as usize == features::identity as Project as usize;
     let render = move |h: &crate::hotspots::Hotspot, bi: &crate::index::BoundaryIndex| {
         serde_json::to_vec(&features::hotspot(h, bi, project, Vec::new()))
             .map(bytes::Bytes::from)
@@ -624,8 +627,8 @@ pub(super) async fn registry_item(
     } = r;
     q.only(&["f", "crs"])?;
     let fmt = format(&q, &headers)?;
-    let (_, project) = output_crs(&q.map())?;
-    match c.level() {
+    let (crs_uri, project) = output_crs(&q.map())?;
+    let mut resp = match c.level() {
         None => {
             let id = parse_id(&fid, "hotspot")?;
             let h = state.run(move |v| v.get_hotspot(&who, id)).await?;
@@ -637,9 +640,10 @@ pub(super) async fn registry_item(
                     project,
                     Vec::new(),
                 ))?;
-                return Ok(html::feature(c.id(), &body));
+                html::feature(c.id(), &body)
+            } else {
+                resp
             }
-            Ok(resp)
         }
         Some(level) => {
             let bi = state.vigil.boundaries();
@@ -653,12 +657,17 @@ pub(super) async fn registry_item(
                     ))
                 })?;
             let body = to_json(&features::boundary(x, &bi, project))?;
-            Ok(match fmt {
+            match fmt {
                 Format::Json => json_response(StatusCode::OK, GEOJSON, body),
                 Format::Html => html::feature(c.id(), &body),
-            })
+            }
         }
+    };
+    // OGC API – Features Part 2: every feature response names its CRS.
+    if let Ok(v) = HeaderValue::from_str(&format!("<{crs_uri}>")) {
+        resp.headers_mut().insert("content-crs", v);
     }
+    Ok(resp)
 }
 
 // ---- Part 4: create, replace, update, delete -------------------------------------------------------

@@ -172,11 +172,12 @@ fn tilejson(
     bbox: [f64; 4],
     attribution: &str,
 ) -> Response {
-    let center = [
+    // TileJSON 3.0.0: `center` is [longitude, latitude, zoom] with an integer zoom.
+    let center = json!([
         (bbox[0] + bbox[2]) / 2.0,
         (bbox[1] + bbox[3]) / 2.0,
-        f64::from(minzoom.max(maxzoom.saturating_sub(3))),
-    ];
+        minzoom.max(maxzoom.saturating_sub(3)),
+    ]);
     let body = json!({
         "tilejson": "3.0.0",
         "name": name,
