@@ -219,6 +219,31 @@ async fn collections_list_every_layer() {
     assert_problem(&r, StatusCode::NOT_FOUND, "nope");
 }
 
+/// CRS84 pages are rendered once and then served from the render cache; other CRSs are not
+/// cached (a regression once made the cache silently unused).
+#[tokio::test]
+async fn crs84_pages_fill_the_render_cache_and_others_do_not() {
+    let e = env();
+    e.vigil
+        .seed_demo_hotspots(&Principal::cli(), 30, 5)
+        .unwrap();
+    assert_eq!(e.vigil.cached_renderings(), 0);
+    let other =
+        "/collections/hotspots/items?limit=10&crs=http://www.opengis.net/def/crs/EPSG/0/3857";
+    let r = get(&e, other, &e.admin).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        e.vigil.cached_renderings(),
+        0,
+        "EPSG:3857 renderings are not cached"
+    );
+    let first = get(&e, "/collections/hotspots/items?limit=10", &e.admin).await;
+    assert_eq!(e.vigil.cached_renderings(), 10);
+    let again = get(&e, "/collections/hotspots/items?limit=10", &e.admin).await;
+    assert_eq!(first.body["features"], again.body["features"]);
+    assert_eq!(e.vigil.cached_renderings(), 10);
+}
+
 #[tokio::test]
 async fn items_page_with_next_links_until_all_are_seen() {
     let e = env();

@@ -45,6 +45,11 @@ impl Vigil {
             .ids
     }
 
+    /// Hotspot renderings in the cache (for `/healthz`-style checks and tests).
+    pub fn cached_renderings(&self) -> usize {
+        self.rendered.len()
+    }
+
     /// Calls `f` with the cached rendering of every hotspot in `ids`, in order, when all are
     /// cached (memory only; safe on async threads).
     pub fn with_cached_hotspots<R>(
