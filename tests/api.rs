@@ -459,6 +459,17 @@ async fn missing_wrong_and_malformed_tokens_are_401() {
         &[("authorization", "Basic eDp5")],
     )
     .await;
+    // Basic is taken for desktop GIS (issue 15); `x:y` is no user's name and secret.
+    assert_problem(&r, StatusCode::UNAUTHORIZED, "wrong user name");
+    let r = call(
+        &e,
+        "GET",
+        "/collections",
+        None,
+        None,
+        &[("authorization", "Digest x")],
+    )
+    .await;
     assert_problem(&r, StatusCode::UNAUTHORIZED, "Bearer");
 }
 

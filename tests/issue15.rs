@@ -141,3 +141,85 @@ fn single_features_name_their_crs() {
         Some(format!("<{epsg4326}>").as_str())
     );
 }
+
+/// One set of paging and time parameters on every collection: hotspots take `offset` (GeoNetwork's
+/// ogc-client always sends `offset=0`) beside their `after` cursor, and the boundary collections
+/// take `datetime` (they have no time, so every boundary is in any interval).
+#[test]
+fn every_collection_takes_offset_and_datetime() {
+    let data = DataDir::with_boundaries();
+    let token = data.add_user("paging-viewer", "viewer", &[], true);
+    data.seed_hotspots(25);
+    let server = TestServer::serve(data);
+    let ids = |path: &str| -> Vec<i64> {
+        let r = server.get(path, Some(&token));
+        assert_eq!(r.status, 200, "{path}: {}", r.describe());
+        r.json()["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_i64().unwrap())
+            .collect()
+    };
+    let all = ids("/collections/hotspots/items?limit=25");
+    assert_eq!(all.len(), 25);
+    assert_eq!(
+        ids("/collections/hotspots/items?limit=10&offset=0"),
+        all[..10]
+    );
+    assert_eq!(
+        ids("/collections/hotspots/items?limit=10&offset=10"),
+        all[10..20]
+    );
+    assert_eq!(
+        ids("/collections/hotspots/items?limit=10&offset=20"),
+        all[20..]
+    );
+    // The next link of an offset page continues with the cursor.
+    let r = server.get(
+        "/collections/hotspots/items?limit=10&offset=5",
+        Some(&token),
+    );
+    let next = r.json()["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .map(|l| l["href"].as_str().unwrap().to_string())
+        .expect("a next link");
+    let path = next.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
+    assert!(path.contains("after="), "{path}");
+    assert_eq!(ids(&path), all[15..25]);
+    for bad in [
+        "/collections/hotspots/items?offset=-1",
+        "/collections/hotspots/items?offset=5&after=3",
+        "/collections/hotspots/items?offset=20000",
+    ] {
+        let r = server.get(bad, Some(&token));
+        assert_eq!(r.status, 400, "{bad}: {}", r.describe());
+    }
+    // Boundaries: a valid datetime changes nothing, a bad one is refused.
+    let communes = ids_text(&server, &token, "/collections/communes/items?limit=100");
+    let dated = ids_text(
+        &server,
+        &token,
+        "/collections/communes/items?limit=100&datetime=2025-01-01T/..",
+    );
+    assert_eq!(communes, dated);
+    let r = server.get(
+        "/collections/provinces/items?datetime=yesterday",
+        Some(&token),
+    );
+    assert_eq!(r.status, 400, "{}", r.describe());
+}
+
+fn ids_text(server: &TestServer, token: &str, path: &str) -> Vec<String> {
+    let r = server.get(path, Some(token));
+    assert_eq!(r.status, 200, "{path}: {}", r.describe());
+    r.json()["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].to_string())
+        .collect()
+}

@@ -286,12 +286,25 @@ fn parse_set<T: Copy>(
 }
 
 const HOTSPOT_PARAMS: &[&str] = &[
-    "f", "bbox", "bbox-crs", "crs", "datetime", "limit", "after", "status", "kind", "commune",
-    "province",
+    "f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "after", "status", "kind",
+    "commune", "province",
 ];
 const BOUNDARY_PARAMS: &[&str] = &[
-    "f", "bbox", "bbox-crs", "crs", "limit", "offset", "province", "code",
+    "f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "province", "code",
 ];
+/// Hotspots page by `after` (a cursor the index answers at any depth); `offset` is taken for
+/// clients that always send it (GeoNetwork's ogc-client sends `offset=0`), up to this depth.
+const MAX_HOTSPOT_OFFSET: usize = 10_000;
+
+/// `offset`: a whole number (0 when absent).
+fn parse_offset(m: &std::collections::HashMap<&str, &str>) -> Result<usize, ApiError> {
+    match m.get("offset") {
+        Some(s) => super::extract::parse_count(s)
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .ok_or_else(|| ApiError::bad_request(format!("offset={s:?}: expected a whole number"))),
+        None => Ok(0),
+    }
+}
 
 /// A request to one collection, for the [`Collection`](collections::Collection) methods.
 fn request(
@@ -395,6 +408,17 @@ pub(super) async fn registry_items(
                 })?),
                 None => None,
             };
+            let offset = parse_offset(&m)?;
+            if offset > 0 && after.is_some() {
+                return Err(ApiError::bad_request(
+                    "give either after (the `next` link's cursor) or offset, not both",
+                ));
+            }
+            if offset > MAX_HOTSPOT_OFFSET {
+                return Err(ApiError::bad_request(format!(
+                    "offset={offset}: hotspots page by cursor beyond {MAX_HOTSPOT_OFFSET}; follow the `next` link (after=…)"
+                )));
+            }
             let filter = HotspotFilter {
                 bbox,
                 statuses,
@@ -405,8 +429,12 @@ pub(super) async fn registry_items(
                 to_day,
             };
             // The index answers from memory; the page's features come from the render cache
-            // when they can, else from the store.
-            let page = state.vigil.hotspot_page(&who, &filter, after, limit);
+            // when they can, else from the store. An offset reads that many more ids and drops
+            // them; the next link is the cursor after the page either way.
+            let mut page = state
+                .vigil
+                .hotspot_page(&who, &filter, after, offset + limit);
+            page.ids.drain(..offset.min(page.ids.len()));
             if let Some(n) = page.next_after {
                 links.push(Link::new(
                     next_href(&b, cid, &q, "after", n.to_string()),
@@ -440,14 +468,9 @@ pub(super) async fn registry_items(
         }
         Some(level) => {
             q.only(BOUNDARY_PARAMS)?;
-            let offset = match m.get("offset") {
-                Some(s) => super::extract::parse_count(s)
-                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!("offset={s:?}: expected a whole number"))
-                    })?,
-                None => 0,
-            };
+            // Boundaries have no time: a valid `datetime` is checked, and every boundary is in it.
+            parse_datetime(&m)?;
+            let offset = parse_offset(&m)?;
             let bi = state.vigil.boundaries();
             let all: Vec<&crate::boundaries::Boundary> = match bbox {
                 Some(bb) => bi.in_bbox(level, bb),

@@ -315,10 +315,12 @@ pub fn parse_instants(q: &std::collections::HashMap<&str, &str>) -> Result<Insta
     }
 }
 
+/// The `next` link: the same query with the paging key (`after` or `offset`) set to `value`;
+/// the other paging key is dropped (a cursor continues an offset page).
 pub fn next_href(b: &str, cid: &str, q: &RawQuery, key: &str, value: String) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in &q.0 {
-        if k != key && k != "f" {
+        if k != "after" && k != "offset" && k != "f" {
             ser.append_pair(k, v);
         }
     }
