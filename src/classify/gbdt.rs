@@ -189,18 +189,19 @@ fn thresholds_of(values: &mut [f32]) -> Vec<f32> {
     out
 }
 
-/// Fits a forest on `x` (first `n_inputs` features), labels `y` and per-row weights `w`.
+/// Fits a forest on `x` (the features `allowed[k]` of the first `allowed.len()`), labels `y`
+/// and per-row weights `w`.
 /// With `start`, boosting continues from that forest (its trees are kept and new ones appended).
 pub fn fit(
     x: &[[f32; N_FEATURES]],
     y: &[u8],
     w: &[f32],
-    n_inputs: usize,
+    allowed: &[bool],
     o: &GbdtOptions,
     start: Option<&Forest>,
 ) -> Forest {
     let n = x.len();
-    let nf = n_inputs;
+    let nf = allowed.len();
     let mut rng = StdRng::seed_from_u64(o.seed);
     // Quantile thresholds from at most 100 000 rows.
     let stride = (n / 100_000).max(1);
@@ -261,7 +262,12 @@ pub fn fit(
         } else {
             rows.extend((0..n).filter(|_| rng.random::<f64>() < share));
         }
-        let allowed: Vec<bool> = (0..nf).map(|_| rng.random::<f32>() < o.colsample).collect();
+        let mut usable: Vec<bool> = (0..nf)
+            .map(|f| allowed[f] && rng.random::<f32>() < o.colsample)
+            .collect();
+        if !usable.iter().any(|u| *u) {
+            usable.copy_from_slice(allowed);
+        }
         for &i in &rows {
             node[i] = 0;
         }
@@ -288,7 +294,7 @@ pub fn fit(
                     .sum()
             };
             let mut best: Option<(f32, usize, usize)> = None;
-            for f in (0..nf).filter(|f| allowed[*f] || !allowed.iter().any(|a| *a)) {
+            for f in (0..nf).filter(|f| usable[*f]) {
                 let nt = thresholds[f].len();
                 if nt == 0 {
                     continue;
@@ -394,7 +400,7 @@ mod tests {
             depth: 3,
             ..GbdtOptions::default()
         };
-        let f = fit(&xs, &ys, &w, 23, &o, None);
+        let f = fit(&xs, &ys, &w, &[true; 23], &o, None);
         f.check(23).unwrap();
         assert_eq!(f.n_trees(), 40);
         let (test, ty) = xor_data(500);
@@ -417,7 +423,7 @@ mod tests {
             &xs[..200],
             &ys[..200],
             &w[..200],
-            23,
+            &[true; 23],
             &GbdtOptions { rounds: 5, ..o },
             Some(&f),
         );
@@ -432,7 +438,7 @@ mod tests {
             &xs,
             &ys,
             &vec![1.0; 300],
-            23,
+            &[true; 23],
             &GbdtOptions {
                 rounds: 3,
                 depth: 2,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{N_FEATURES, N_RGB};
+use super::features::{N_FEATURES, N_RGB, N_RGBN};
 use super::gbdt::Forest;
 
 /// The classes, in output order.
@@ -332,7 +332,7 @@ impl Head {
 
     fn check(&self) -> Result<(), String> {
         let n = self.n_inputs;
-        if !(n == N_RGB || n == N_FEATURES) {
+        if !(n == N_RGB || n == N_RGBN || n == N_FEATURES) {
             return Err(format!("head {} uses {n} inputs", self.bands));
         }
         if !KINDS.contains(&self.kind.as_str()) {
@@ -350,6 +350,13 @@ impl Head {
                 .ok_or_else(|| format!("gbdt head {} has no forest", self.bands))?;
             f.check(n)
                 .map_err(|e| format!("head {}: {e}", self.bands))?;
+            if self.bands == "rgb"
+                && f.features
+                    .iter()
+                    .any(|&k| !super::features::rgb_feature(usize::from(k)))
+            {
+                return Err(format!("rgb head {} splits on a NIR feature", self.bands));
+            }
             if self.mean.len() != n || self.std.len() != n || self.std.iter().any(|s| !(*s > 0.0)) {
                 return Err(format!("head {} has inconsistent sizes", self.bands));
             }
@@ -357,6 +364,12 @@ impl Head {
         }
         if self.forest.is_some() {
             return Err(format!("softmax head {} carries a forest", self.bands));
+        }
+        if n > N_RGBN {
+            return Err(format!(
+                "softmax head {} reads {n} inputs (at most {N_RGBN})",
+                self.bands
+            ));
         }
         let e = expanded_len(n);
         if self.mean.len() != n
@@ -535,7 +548,7 @@ mod tests {
             depth: 3,
             ..GbdtOptions::default()
         };
-        let forest = fit(&xs, &ys, &vec![1.0; 400], N_RGB, &o, None);
+        let forest = fit(&xs, &ys, &vec![1.0; 400], &[true; N_RGB], &o, None);
         let mut m = Model::builtin();
         m.heads.truncate(1);
         m.heads[0] = Head {

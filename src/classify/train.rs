@@ -444,11 +444,14 @@ fn fit_from(
                 ..gbdt::GbdtOptions::default()
             },
         };
+        let allowed: Vec<bool> = (0..n)
+            .map(|k| bands != "rgb" || features::rgb_feature(k))
+            .collect();
         let forest = gbdt::fit(
             &xs,
             &ys,
             &ws,
-            n,
+            &allowed,
             &go,
             start.and_then(|(h, _)| h.forest.as_ref()),
         );
@@ -624,7 +627,7 @@ pub fn train(
     // (bench/crossgen.sh) without tiling every scene again.
     let cache = std::env::var_os("VIGIL_TRAIN_CELLS").map(PathBuf::from);
     let cached = match &cache {
-        Some(p) if p.exists() => Some(read_cells(p)?),
+        Some(p) if p.exists() => Some(read_cells(p, &o.kind)?),
         _ => None,
     };
     let (mut all, held) = if let Some((all, held)) = cached {
@@ -697,11 +700,18 @@ pub fn train(
         o.kind,
         all.len()
     ));
-    let rgb_head = fit(&all, N_RGB, "rgb", o);
+    // Softmax heads read a prefix of the features (the first 23, or 27 with NIR); boosted trees
+    // read them all, an RGB head all but the NIR ones.
+    let (n_rgb, n_rgbn) = if o.kind == "gbdt" {
+        (N_FEATURES, N_FEATURES)
+    } else {
+        (N_RGB, features::N_RGBN)
+    };
+    let rgb_head = fit(&all, n_rgb, "rgb", o);
     let mut heads = vec![rgb_head];
     if !rgbn.is_empty() {
         log(&format!("fitting rgbn head on {} cells", rgbn.len()));
-        heads.push(fit(&rgbn, N_FEATURES, "rgbn", o));
+        heads.push(fit(&rgbn, n_rgbn, "rgbn", o));
     }
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     log(&format!("fitted in {fit_seconds:.1} s"));
@@ -783,6 +793,8 @@ pub fn train(
 
 fn write_cells(path: &Path, train: &[Sample], held: &[Sample]) -> Result<(), String> {
     let mut out = Vec::with_capacity((train.len() + held.len()) * (4 * N_FEATURES + 2) + 16);
+    out.extend_from_slice(CELLS_MAGIC);
+    out.extend_from_slice(&(N_FEATURES as u64).to_le_bytes());
     for set in [train, held] {
         out.extend_from_slice(&(set.len() as u64).to_le_bytes());
         for s in set {
@@ -796,13 +808,31 @@ fn write_cells(path: &Path, train: &[Sample], held: &[Sample]) -> Result<(), Str
     std::fs::write(path, out).map_err(|e| format!("VIGIL_TRAIN_CELLS {}: {e}", path.display()))
 }
 
-fn read_cells(path: &Path) -> Result<(Vec<Sample>, Vec<Sample>), String> {
+const CELLS_MAGIC: &[u8; 8] = b"VGCELLS2";
+
+fn read_cells(path: &Path, kind: &str) -> Result<(Vec<Sample>, Vec<Sample>), String> {
     let bad = || format!("VIGIL_TRAIN_CELLS {}: not a cell file", path.display());
     let data =
         std::fs::read(path).map_err(|e| format!("VIGIL_TRAIN_CELLS {}: {e}", path.display()))?;
-    let mut at = 0usize;
+    // Files without the tag hold the 27 features before the plant ones; those read with the
+    // plant features zero, which only a softmax head (the first 27 at most) may train on.
+    let (nf, mut at) = if data.starts_with(CELLS_MAGIC) {
+        let nf = data
+            .get(8..16)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+            .ok_or_else(bad)?;
+        (nf, 16usize)
+    } else {
+        (features::N_RGBN, 0usize)
+    };
+    if nf > N_FEATURES || (nf < N_FEATURES && kind != "softmax") {
+        return Err(format!(
+            "VIGIL_TRAIN_CELLS {}: cells of {nf} features, this build computes {N_FEATURES}",
+            path.display()
+        ));
+    }
     let mut sets = Vec::new();
-    let row = 4 * N_FEATURES + 2;
+    let row = 4 * nf + 2;
     for _ in 0..2 {
         let n = data
             .get(at..at + 8)
@@ -815,10 +845,14 @@ fn read_cells(path: &Path) -> Result<(Vec<Sample>, Vec<Sample>), String> {
             rows.chunks_exact(row)
                 .map(|r| Sample {
                     x: std::array::from_fn(|k| {
-                        f32::from_le_bytes(r[4 * k..4 * k + 4].try_into().expect("4 bytes"))
+                        if k < nf {
+                            f32::from_le_bytes(r[4 * k..4 * k + 4].try_into().expect("4 bytes"))
+                        } else {
+                            0.0
+                        }
                     }),
-                    class: r[4 * N_FEATURES],
-                    nir: r[4 * N_FEATURES + 1] != 0,
+                    class: r[4 * nf],
+                    nir: r[4 * nf + 1] != 0,
                 })
                 .collect::<Vec<_>>(),
         );
