@@ -184,7 +184,7 @@ const PX: usize = CELL * CELL;
 /// x86, NEON on ARM, plain code elsewhere); comparisons are lane masks, so there is no branch.
 /// LLVM did not vectorise the scalar loop (many outputs per pixel), hence the explicit vectors.
 #[inline(always)]
-fn cell_sums(
+fn cell_sums<const PLANT: bool>(
     r: &[f32; PX],
     g: &[f32; PX],
     b: &[f32; PX],
@@ -202,7 +202,9 @@ fn cell_sums(
         let (r, g, b, w) = (row(r, y), row(g, y), row(b, y), row(w, y));
         count += w;
         sum_v += w * r.max(g).max(b);
-        sum_exg += w * (g + g - r - b) / (r + g + b + f32x8::splat(1e-4));
+        if PLANT {
+            sum_exg += w * (g + g - r - b) / (r + g + b + f32x8::splat(1e-4));
+        }
     }
     let count = count.reduce_add();
     if count == 0.0 {
@@ -242,12 +244,14 @@ fn cell_sums(
         s[13] += w * r;
         s[14] += w * g;
         s[15] += w * b;
-        let plant = exg.cmp_gt(exg_mean).blend(w, zero);
-        s[16] += plant;
-        s[17] += plant * gc;
-        s[18] += plant * bc;
-        s[19] += plant * exg;
-        s[20] += plant * v;
+        if PLANT {
+            let plant = exg.cmp_gt(exg_mean).blend(w, zero);
+            s[16] += plant;
+            s[17] += plant * gc;
+            s[18] += plant * bc;
+            s[19] += plant * exg;
+            s[20] += plant * v;
+        }
         if let Some(n) = n {
             let nv = row(n, y);
             let ndvi = (nv - r) / (nv + r + f32x8::splat(1e-4));
@@ -262,7 +266,7 @@ fn cell_sums(
 }
 
 /// The per-cell sums of a tile (the one pass over its pixels).
-fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
+fn cell_accumulators<const PLANT: bool>(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
     let red = t.plane(Role::Red).expect("analysis tiles have red");
     let green = t.plane(Role::Green).expect("analysis tiles have green");
     let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
@@ -292,7 +296,7 @@ fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
                     }
                 }
             }
-            acc[cy * CELLS + cx] = cell_sums(&r, &g, &b, nir.map(|_| &nv), &w);
+            acc[cy * CELLS + cx] = cell_sums::<PLANT>(&r, &g, &b, nir.map(|_| &nv), &w);
         }
     }
     acc
@@ -301,9 +305,21 @@ fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
 /// Computes cell features of a tile. `luts` map samples to 0..1 (see [`Domain::lut`] and
 /// [`super::photometry`]).
 pub fn tile_features(t: &AnalysisTile, luts: &BandLuts) -> TileFeatures {
+    tile_features_with(t, luts, true)
+}
+
+/// [`tile_features`], with the plant features (27–31) only when `plant`: they cost 15–25 % of
+/// the pass (BENCHMARKS.md, "Model kind") and the softmax heads never read them, so the
+/// classify path computes them only for a model that does ([`super::model::Model::reads_plant_features`]);
+/// left out, they hold neutral values (the cell's own chromaticity, no contrast).
+pub fn tile_features_with(t: &AnalysisTile, luts: &BandLuts, plant: bool) -> TileFeatures {
     let nir = t.plane(Role::Nir);
     let n_cells = CELLS * CELLS;
-    let acc = cell_accumulators(t, luts);
+    let acc = if plant {
+        cell_accumulators::<true>(t, luts)
+    } else {
+        cell_accumulators::<false>(t, luts)
+    };
     let mut values = vec![[0f32; N_FEATURES]; n_cells];
     let mut valid = vec![false; n_cells];
     let per_cell = (CELL * CELL) as f32;
@@ -587,7 +603,7 @@ mod tests {
                     t.roles.truncate(3);
                     t.planes.truncate(3);
                 }
-                let a = cell_accumulators(&t, lut);
+                let a = cell_accumulators::<true>(&t, lut);
                 let b = reference_accumulators(&t, lut);
                 for (c, (x, y)) in a.iter().zip(&b).enumerate() {
                     assert_eq!(x.n, y.n, "cell {c}");

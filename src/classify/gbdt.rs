@@ -455,3 +455,92 @@ mod tests {
         assert!(bad.check(23).is_err());
     }
 }
+
+/// CPU time per megapixel of the feature pass and of each model kind's prediction, measured in
+/// one process (`VIGIL_SPEED_MODEL=file.json cargo test --release --lib speed_per_mpx --
+/// --ignored --nocapture`): process CPU time, so a busy shared machine inflates it less than
+/// wall time.
+#[cfg(test)]
+mod speed {
+    use crate::classify::features::{BandLuts, CELLS, Domain, N_FEATURES, tile_features_with};
+    use crate::classify::model::{Model, N_CLASSES};
+    use crate::ingest::raster::Role;
+    use crate::tiling::layout::AnalysisTile;
+
+    fn cpu_seconds() -> f64 {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+        t(u.ru_utime) + t(u.ru_stime)
+    }
+
+    #[test]
+    #[ignore]
+    fn speed_per_mpx() {
+        // A textured RGBN tile: rows of green plants on soil, specks.
+        let mut planes = vec![vec![0u16; 65536]; 4];
+        for y in 0..256 {
+            for x in 0..256 {
+                let h = (x * 7919 + y * 104_729) % 97;
+                let plant = (x / 6 + y / 9) % 3 != 0;
+                let px = if plant {
+                    [60 + h, 120 + h, 50 + h / 2, 180]
+                } else {
+                    [140 + h / 3, 110, 90, 90]
+                };
+                for b in 0..4 {
+                    planes[b][y * 256 + x] = px[b] as u16;
+                }
+            }
+        }
+        let tile = AnalysisTile {
+            sample_bytes: 1,
+            roles: vec![Role::Red, Role::Green, Role::Blue, Role::Nir],
+            planes,
+            mask: vec![255; 65536],
+        };
+        let luts = BandLuts::uniform(Domain::for_tile(1, 0.0).lut(255));
+        let reps = 400;
+        let mpx = reps as f64 * 65536.0 / 1e6;
+        let mut f = tile_features_with(&tile, &luts, true);
+        for plant in [false, true, false, true] {
+            let t0 = cpu_seconds();
+            for _ in 0..reps {
+                f = tile_features_with(&tile, &luts, plant);
+            }
+            let feat = cpu_seconds() - t0;
+            println!(
+                "features (plant features {plant}): {:.1} ms CPU per Mpx ({:.0} Mpx/s per core)",
+                feat * 1e3 / mpx,
+                mpx / feat
+            );
+        }
+        let xs: Vec<[f32; N_FEATURES]> = f.values.clone();
+        assert_eq!(xs.len(), CELLS * CELLS);
+        let mut models = vec![("built-in".to_string(), Model::builtin())];
+        if let Ok(p) = std::env::var("VIGIL_SPEED_MODEL") {
+            for p in p.split(',') {
+                models.push((p.to_string(), Model::load(std::path::Path::new(p)).unwrap()));
+            }
+        }
+        for (name, m) in &models {
+            for nir in [false, true] {
+                let head = m.head(nir);
+                let mut out = vec![[0f32; N_CLASSES]; xs.len()];
+                let t0 = cpu_seconds();
+                for _ in 0..reps {
+                    head.predict_batch(&xs, &mut out);
+                }
+                let s = cpu_seconds() - t0;
+                println!(
+                    "{name} {} head ({}): {:.1} ms CPU per Mpx ({:.0} Mpx/s per core)",
+                    head.bands,
+                    head.kind,
+                    s * 1e3 / mpx,
+                    mpx / s
+                );
+            }
+        }
+    }
+}

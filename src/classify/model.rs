@@ -395,6 +395,17 @@ impl Model {
         }
     }
 
+    /// Whether a head reads the plant features (27–31: only boosted trees do).
+    pub fn reads_plant_features(&self) -> bool {
+        self.heads.iter().any(|h| {
+            h.forest.as_ref().is_some_and(|f| {
+                f.features
+                    .iter()
+                    .any(|&k| usize::from(k) >= super::features::N_RGBN)
+            })
+        })
+    }
+
     /// A flag's confidence as shown to reviewers: calibrated when the model carries a
     /// calibration, else the raw mean probability.
     pub fn confidence(&self, raw: f64) -> f64 {

@@ -53,7 +53,8 @@ pub fn classify_survey(
     progress: &(dyn Fn(usize, usize) + Sync),
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<CellMap>, String> {
-    let reader = SurveyReader::open(dir, native, domain, None)?;
+    let mut reader = SurveyReader::open(dir, native, domain, None)?;
+    reader.plant_features = model.reads_plant_features();
     let level = reader.level;
     let tiles = reader.tiles();
     let width = (level.max_x - level.min_x + 1) as usize * CELLS;
