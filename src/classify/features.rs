@@ -66,7 +66,7 @@ pub const N_RGB: usize = 23;
 pub const N_RGBN: usize = 27;
 /// Whether an RGB-only head may read feature `k` (all but the NIR ones).
 pub fn rgb_feature(k: usize) -> bool {
-    k < N_RGB || k >= N_RGBN
+    !(N_RGB..N_RGBN).contains(&k)
 }
 /// Base features whose 5 × 5-cell neighbourhood mean is a context feature, and where it goes.
 const CONTEXT: [(usize, usize); 10] = [

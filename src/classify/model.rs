@@ -357,7 +357,10 @@ impl Head {
             {
                 return Err(format!("rgb head {} splits on a NIR feature", self.bands));
             }
-            if self.mean.len() != n || self.std.len() != n || self.std.iter().any(|s| !(*s > 0.0)) {
+            if self.mean.len() != n
+                || self.std.len() != n
+                || self.std.iter().any(|s| s.is_nan() || *s <= 0.0)
+            {
                 return Err(format!("head {} has inconsistent sizes", self.bands));
             }
             return Ok(());
