@@ -16,6 +16,8 @@
 #                                             ${CARGO_TARGET_DIR:-target}/release/vigil (built only
 #                                             when needed: a missing scene or truth, the Vigil run)
 #   VIGIL_REV=label                           what VIGIL_BIN was built from, for the report
+#   MODEL=path                                classify with this model file ([classify] model)
+#                                             instead of the built-in one
 #   SKIP_VIGIL=1 / SKIP_BASELINE=1            leave a part out
 #   NO_RECORD=1                               don't append the block to bench/RESULTS.md (it is
 #                                             appended only when the Vigil figure exists)
@@ -248,7 +250,12 @@ if [ "$SKIP_VIGIL" != 1 ]; then
   # own stage timer.
   vigil_bin
   DD="$RUN_DIR/vigil-data"; rm -rf "$DD"; mkdir -p "$DD"
-  measure vigil "$VIGIL" ingest --data-dir "$DD" "$TIF" --name "bench-classify-${SIZE}"
+  model_args=()
+  if [ -n "${MODEL:-}" ]; then
+    printf '[classify]\nmodel = "%s"\n' "$(realpath "$MODEL")" > "$RUN_DIR/vigil-model.toml"
+    model_args=(--config "$RUN_DIR/vigil-model.toml")
+  fi
+  measure vigil "$VIGIL" ingest "${model_args[@]}" --data-dir "$DD" "$TIF" --name "bench-classify-${SIZE}"
   eval "$("$SYS_PY" - "$RUN_DIR/vigil.out" "$MPX" <<'PY'
 import json, sys
 d = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])

@@ -8,6 +8,11 @@
 #
 #   bench/crossgen.sh                 everything, into bench/work/crossgen/ (about 25 min on 2 cores)
 #   KEEP_MODELS=1 bench/crossgen.sh   also copies the three models into models/ (what was committed)
+#   KIND=gbdt bench/crossgen.sh       the same with gradient-boosted trees (src/classify/gbdt.rs):
+#                                     models NAME-gbdt.json beside the softmax ones, trained on the
+#                                     very same cells (cached as cells-NAME.bin in WORK by whichever
+#                                     kind runs first: VIGIL_TRAIN_CELLS)
+#   BOTH=0 / CURVE=0                  leave out the model trained on both generators / the curves
 #   env: WORK=dir; a smaller smoke run with TRAIN_VIGIL=4 TRAIN_FIELDGEN=4 HELD=7 CALIB=7 SIZE=768
 #        STEPS=0,5 (the figures then mean little)
 #
@@ -30,6 +35,8 @@ train_fieldgen=${TRAIN_FIELDGEN:-30}
 held=${HELD:-14}
 calib=${CALIB:-14}
 steps=${STEPS:-0,5,10,20,50}
+kind=${KIND:-softmax}
+sfx=""; [ "$kind" = softmax ] || sfx="-$kind"
 fieldgen() { "$py" scripts/fieldgen/fieldgen.py suite --out "$1" --seed "$2" --count "$3" --size "$size" >/dev/null; }
 
 step() { printf '\n== %s\n' "$*"; }
@@ -46,41 +53,46 @@ neg=(); for p in "${photos[@]}"; do neg+=(--negative "$p"); done
 
 train() { # name, extra args
   local name=$1; shift
-  [ -f "$work/$name.json" ] && return
-  step "training $name"
+  [ -f "$work/$name$sfx.json" ] && return
+  step "training $name$sfx"
   local t0=$SECONDS
-  "$vigil" train --out "$work/$name.json" --seed 1 --held-out 0 --epochs 40 --augment 2 \
-    --model-version "vegetation-$(date +%F).$name" "$@" 2>&1 | tail -n 2
-  echo "$name: $((SECONDS - t0)) s"
+  VIGIL_MODEL_KIND=$kind VIGIL_TRAIN_CELLS="$work/cells-$name.bin" \
+  "$vigil" train --out "$work/$name$sfx.json" --seed 1 --held-out 0 --epochs 40 --augment 2 \
+    --model-version "vegetation-$(date +%F).$name$sfx" "$@" 2>&1 | tail -n 3
+  echo "$name$sfx: $((SECONDS - t0)) s"
 }
 train vigil-only --generate "$train_vigil" --size "$size"
 train fieldgen-only "$work"/fieldgen-train/*.tif
-train both --generate "$train_vigil" --size "$size" "$work"/fieldgen-train/*.tif
+[ "${BOTH:-1}" = 0 ] || train both --generate "$train_vigil" --size "$size" "$work"/fieldgen-train/*.tif
 
 step "calibrating (Platt, on the calibration scenes of the model's own training generators)"
-"$vigil" calibrate --model "$work/vigil-only.json" --dir "$work/vigil-calib" --out "$work/vigil-only.json"
-"$vigil" calibrate --model "$work/fieldgen-only.json" --dir "$work/fieldgen-calib" --out "$work/fieldgen-only.json"
-"$vigil" calibrate --model "$work/both.json" --dir "$work/vigil-calib" --dir "$work/fieldgen-calib" --out "$work/both.json"
+"$vigil" calibrate --model "$work/vigil-only$sfx.json" --dir "$work/vigil-calib" --out "$work/vigil-only$sfx.json"
+"$vigil" calibrate --model "$work/fieldgen-only$sfx.json" --dir "$work/fieldgen-calib" --out "$work/fieldgen-only$sfx.json"
+[ "${BOTH:-1}" = 0 ] || "$vigil" calibrate --model "$work/both$sfx.json" --dir "$work/vigil-calib" --dir "$work/fieldgen-calib" --out "$work/both$sfx.json"
 
 step "cross-generator: trained on Vigil's generator, scored on fieldgen's held-out scenes"
-"$vigil" eval --model "$work/vigil-only.json" --dir "$work/fieldgen-held" 2>/dev/null
+"$vigil" eval --model "$work/vigil-only$sfx.json" --dir "$work/fieldgen-held" 2>/dev/null
 step "cross-generator: trained on fieldgen, scored on Vigil's held-out scenes"
-"$vigil" eval --model "$work/fieldgen-only.json" --dir "$work/vigil-held" 2>/dev/null
+"$vigil" eval --model "$work/fieldgen-only$sfx.json" --dir "$work/vigil-held" 2>/dev/null
+if [ "${BOTH:-1}" != 0 ]; then
 step "both generators (the built-in model), scored on each generator's held-out scenes (in distribution)"
-"$vigil" eval --model "$work/both.json" --dir "$work/vigil-held" 2>/dev/null
-"$vigil" eval --model "$work/both.json" --dir "$work/fieldgen-held" 2>/dev/null
+"$vigil" eval --model "$work/both$sfx.json" --dir "$work/vigil-held" 2>/dev/null
+"$vigil" eval --model "$work/both$sfx.json" --dir "$work/fieldgen-held" 2>/dev/null
+fi
 step "real photographs (deepforest, 10 cm NEON; no poppy or cannabis anywhere): every flag is false"
-for m in vigil-only fieldgen-only both; do
-  printf '%s: ' "$m"; "$vigil" eval --model "$work/$m.json" "${neg[@]}" 2>/dev/null
+models=(vigil-only fieldgen-only); [ "${BOTH:-1}" = 0 ] || models+=(both)
+for m in "${models[@]}"; do
+  printf '%s: ' "$m$sfx"; "$vigil" eval --model "$work/$m$sfx.json" "${neg[@]}" 2>/dev/null
 done
+[ "${CURVE:-1}" = 0 ] && exit 0
 step "learning curve: start from the model trained on Vigil's generator, review fieldgen plots"
-"$vigil" learning-curve --model "$work/vigil-only.json" --review-dir "$work/fieldgen-train" \
+"$vigil" learning-curve --model "$work/vigil-only$sfx.json" --review-dir "$work/fieldgen-train" \
   --held-out-dir "$work/fieldgen-held" --steps "$steps" 2>/dev/null
 step "learning curve: start from the model trained on fieldgen, review Vigil's plots"
-"$vigil" learning-curve --model "$work/fieldgen-only.json" --review-dir "$work/vigil-calib" \
+"$vigil" learning-curve --model "$work/fieldgen-only$sfx.json" --review-dir "$work/vigil-calib" \
   --held-out-dir "$work/vigil-held" --steps "$steps" 2>/dev/null
 
-if [ "${KEEP_MODELS:-0}" = 1 ]; then
+if [ "${KEEP_MODELS:-0}" = 1 ] && [ "$kind" = softmax ]; then
   mkdir -p models/cross
   cp "$work/both.json" models/vigil-vegetation.json
   cp "$work/vigil-only.json" "$work/fieldgen-only.json" models/cross/

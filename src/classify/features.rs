@@ -52,12 +52,24 @@ pub const NAMES: [&str; N_FEATURES] = [
     "nir_ratio",
     "ndvi_texture",
     "ctx_ndvi",
+    "plant_g_chroma",
+    "plant_b_chroma",
+    "plant_exg_contrast",
+    "plant_brightness_ratio",
+    "ctx_plant_g_chroma",
 ];
-pub const N_FEATURES: usize = 27;
+pub const N_FEATURES: usize = 32;
 /// Features available without NIR (the first ones).
 pub const N_RGB: usize = 23;
+/// The features up to and with the NIR ones (what the softmax heads read: the first [`N_RGB`]
+/// or the first `N_RGBN`).
+pub const N_RGBN: usize = 27;
+/// Whether an RGB-only head may read feature `k` (all but the NIR ones).
+pub fn rgb_feature(k: usize) -> bool {
+    !(N_RGB..N_RGBN).contains(&k)
+}
 /// Base features whose 5 × 5-cell neighbourhood mean is a context feature, and where it goes.
-const CONTEXT: [(usize, usize); 9] = [
+const CONTEXT: [(usize, usize); 10] = [
     (1, 15),
     (3, 16),
     (9, 17),
@@ -67,6 +79,7 @@ const CONTEXT: [(usize, usize); 9] = [
     (14, 21),
     (6, 22),
     (23, 26),
+    (27, 31),
 ];
 
 /// How sample values map to 0..1 display-like values.
@@ -160,7 +173,7 @@ pub struct TileFeatures {
 #[derive(Clone, Copy, Default)]
 struct Acc {
     n: f32,
-    s: [f32; 16],
+    s: [f32; 21],
 }
 
 /// Pixels per cell.
@@ -171,7 +184,7 @@ const PX: usize = CELL * CELL;
 /// x86, NEON on ARM, plain code elsewhere); comparisons are lane masks, so there is no branch.
 /// LLVM did not vectorise the scalar loop (many outputs per pixel), hence the explicit vectors.
 #[inline(always)]
-fn cell_sums(
+fn cell_sums<const PLANT: bool>(
     r: &[f32; PX],
     g: &[f32; PX],
     b: &[f32; PX],
@@ -184,18 +197,24 @@ fn cell_sums(
         f32x8::from(v)
     };
     let zero = f32x8::ZERO;
-    let (mut count, mut sum_v) = (zero, zero);
+    let (mut count, mut sum_v, mut sum_exg) = (zero, zero, zero);
     for y in 0..CELL {
         let (r, g, b, w) = (row(r, y), row(g, y), row(b, y), row(w, y));
         count += w;
         sum_v += w * r.max(g).max(b);
+        if PLANT {
+            sum_exg += w * (g + g - r - b) / (r + g + b + f32x8::splat(1e-4));
+        }
     }
     let count = count.reduce_add();
     if count == 0.0 {
         return Acc::default();
     }
     let thresh = f32x8::splat(sum_v.reduce_add() / count * 1.2 + 0.02);
-    let mut s = [zero; 16];
+    // The cell's greener part (pixels greener than its mean): the plants where rows of plants
+    // stand on soil, about half of it under a closed canopy.
+    let exg_mean = f32x8::splat(sum_exg.reduce_add() / count);
+    let mut s = [zero; 21];
     for y in 0..CELL {
         let (r, g, b, w) = (row(r, y), row(g, y), row(b, y), row(w, y));
         let v = r.max(g).max(b);
@@ -225,6 +244,14 @@ fn cell_sums(
         s[13] += w * r;
         s[14] += w * g;
         s[15] += w * b;
+        if PLANT {
+            let plant = exg.cmp_gt(exg_mean).blend(w, zero);
+            s[16] += plant;
+            s[17] += plant * gc;
+            s[18] += plant * bc;
+            s[19] += plant * exg;
+            s[20] += plant * v;
+        }
         if let Some(n) = n {
             let nv = row(n, y);
             let ndvi = (nv - r) / (nv + r + f32x8::splat(1e-4));
@@ -239,7 +266,7 @@ fn cell_sums(
 }
 
 /// The per-cell sums of a tile (the one pass over its pixels).
-fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
+fn cell_accumulators<const PLANT: bool>(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
     let red = t.plane(Role::Red).expect("analysis tiles have red");
     let green = t.plane(Role::Green).expect("analysis tiles have green");
     let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
@@ -269,7 +296,7 @@ fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
                     }
                 }
             }
-            acc[cy * CELLS + cx] = cell_sums(&r, &g, &b, nir.map(|_| &nv), &w);
+            acc[cy * CELLS + cx] = cell_sums::<PLANT>(&r, &g, &b, nir.map(|_| &nv), &w);
         }
     }
     acc
@@ -278,9 +305,21 @@ fn cell_accumulators(t: &AnalysisTile, luts: &BandLuts) -> Vec<Acc> {
 /// Computes cell features of a tile. `luts` map samples to 0..1 (see [`Domain::lut`] and
 /// [`super::photometry`]).
 pub fn tile_features(t: &AnalysisTile, luts: &BandLuts) -> TileFeatures {
+    tile_features_with(t, luts, true)
+}
+
+/// [`tile_features`], with the plant features (27–31) only when `plant`: they cost 15–25 % of
+/// the pass (BENCHMARKS.md, "Model kind") and the softmax heads never read them, so the
+/// classify path computes them only for a model that does ([`super::model::Model::reads_plant_features`]);
+/// left out, they hold neutral values (the cell's own chromaticity, no contrast).
+pub fn tile_features_with(t: &AnalysisTile, luts: &BandLuts, plant: bool) -> TileFeatures {
     let nir = t.plane(Role::Nir);
     let n_cells = CELLS * CELLS;
-    let acc = cell_accumulators(t, luts);
+    let acc = if plant {
+        cell_accumulators::<true>(t, luts)
+    } else {
+        cell_accumulators::<false>(t, luts)
+    };
     let mut values = vec![[0f32; N_FEATURES]; n_cells];
     let mut valid = vec![false; n_cells];
     let per_cell = (CELL * CELL) as f32;
@@ -316,6 +355,23 @@ pub fn tile_features(t: &AnalysisTile, luts: &BandLuts) -> TileFeatures {
             let nv = mean(11);
             f[24] = (1.0 + nv) / (1.0 - nv + 1e-3);
             f[25] = var(11, 12).sqrt();
+        }
+        // The greener part against the rest (plants against the soil between them).
+        let np = a.s[16];
+        let rest = n - np;
+        if np > 0.0 {
+            f[27] = a.s[17] / np;
+            f[28] = a.s[18] / np;
+        } else {
+            f[27] = f[1];
+            f[28] = f[2];
+        }
+        if np > 0.0 && rest > 0.0 {
+            f[29] = a.s[19] / np - (a.s[3] - a.s[19]) / rest;
+            f[30] = (a.s[20] / np) / ((a.s[4] - a.s[20]) / rest + 0.02);
+        } else {
+            f[29] = 0.0;
+            f[30] = 1.0;
         }
     }
     // Neighbourhood sums over 5 × 5 cells (clipped at the tile edge, valid cells only), as two
@@ -547,7 +603,7 @@ mod tests {
                     t.roles.truncate(3);
                     t.planes.truncate(3);
                 }
-                let a = cell_accumulators(&t, lut);
+                let a = cell_accumulators::<true>(&t, lut);
                 let b = reference_accumulators(&t, lut);
                 for (c, (x, y)) in a.iter().zip(&b).enumerate() {
                     assert_eq!(x.n, y.n, "cell {c}");

@@ -5,6 +5,7 @@
 pub mod augment;
 pub mod eval;
 pub mod features;
+pub mod gbdt;
 pub mod model;
 pub mod photometry;
 pub mod plots;

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{N_FEATURES, N_RGB};
+use super::features::{N_FEATURES, N_RGB, N_RGBN};
+use super::gbdt::Forest;
 
 /// The classes, in output order.
 pub const CLASSES: [&str; 4] = ["poppy", "cannabis", "other_vegetation", "non_vegetation"];
@@ -20,12 +21,29 @@ pub const CANNABIS: usize = 1;
 /// The file format tag. `/2`: features at the classification zoom after the survey's
 /// photometric correction (`/1` models saw native-zoom, uncorrected features and are refused).
 pub const FORMAT: &str = "vigil-vegetation-model/2";
+/// The format tag of a model with a head of another [`Head::kind`] than the softmax one
+/// (`/2` readers refuse it by its tag instead of misreading it).
+pub const FORMAT_KINDS: &str = "vigil-vegetation-model/3";
+/// Head kinds this build reads.
+pub const KINDS: [&str; 2] = ["softmax", "gbdt"];
+
+fn softmax_kind() -> String {
+    "softmax".into()
+}
+fn is_softmax(k: &str) -> bool {
+    k == "softmax"
+}
 
 /// One linear head on expanded features.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Head {
     /// `rgb` or `rgbn`.
     pub bands: String,
+    /// `softmax` (the quadratic softmax head below; absent from `/2` files) or `gbdt` (boosted
+    /// trees in [`Head::forest`]; `mean` and `std` are then only the training cells'
+    /// statistics, for the review panel's drivers).
+    #[serde(default = "softmax_kind", skip_serializing_if = "is_softmax")]
+    pub kind: String,
     /// Input features used (the first `n_inputs` of [`super::features::NAMES`]).
     pub n_inputs: usize,
     pub mean: Vec<f32>,
@@ -37,6 +55,8 @@ pub struct Head {
     /// vector multiply-add per input (filled by [`Head::prepare`]).
     #[serde(skip)]
     pub transposed: Vec<[f32; N_CLASSES]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest: Option<Forest>,
 }
 
 /// A trained model.
@@ -223,6 +243,9 @@ impl Head {
 
     /// Class probabilities of one cell; `scratch` must hold [`expanded_len`] values.
     pub fn predict(&self, x: &[f32; N_FEATURES], scratch: &mut [f32]) -> [f32; N_CLASSES] {
+        if let Some(f) = &self.forest {
+            return f.predict(x);
+        }
         let n = self.n_inputs;
         expand(&x[..n], &self.mean, &self.std, scratch);
         let mut z: [f32; N_CLASSES] = std::array::from_fn(|c| self.bias[c]);
@@ -262,6 +285,9 @@ impl Head {
     /// [`Head::predict`], which this matches to rounding).
     pub fn predict_batch(&self, xs: &[[f32; N_FEATURES]], out: &mut [[f32; N_CLASSES]]) {
         use wide::f32x8;
+        if let Some(f) = &self.forest {
+            return f.predict_batch(xs, out);
+        }
         let n = self.n_inputs;
         if self.transposed.len() != expanded_len(n) {
             let mut scratch = vec![0.0; expanded_len(n)];
@@ -306,8 +332,47 @@ impl Head {
 
     fn check(&self) -> Result<(), String> {
         let n = self.n_inputs;
-        if !(n == N_RGB || n == N_FEATURES) {
+        if !(n == N_RGB || n == N_RGBN || n == N_FEATURES) {
             return Err(format!("head {} uses {n} inputs", self.bands));
+        }
+        if !KINDS.contains(&self.kind.as_str()) {
+            return Err(format!(
+                "head {} is of kind {:?}, which this build cannot read (it reads {})",
+                self.bands,
+                self.kind,
+                KINDS.join(", ")
+            ));
+        }
+        if self.kind == "gbdt" {
+            let f = self
+                .forest
+                .as_ref()
+                .ok_or_else(|| format!("gbdt head {} has no forest", self.bands))?;
+            f.check(n)
+                .map_err(|e| format!("head {}: {e}", self.bands))?;
+            if self.bands == "rgb"
+                && f.features
+                    .iter()
+                    .any(|&k| !super::features::rgb_feature(usize::from(k)))
+            {
+                return Err(format!("rgb head {} splits on a NIR feature", self.bands));
+            }
+            if self.mean.len() != n
+                || self.std.len() != n
+                || self.std.iter().any(|s| s.is_nan() || *s <= 0.0)
+            {
+                return Err(format!("head {} has inconsistent sizes", self.bands));
+            }
+            return Ok(());
+        }
+        if self.forest.is_some() {
+            return Err(format!("softmax head {} carries a forest", self.bands));
+        }
+        if n > N_RGBN {
+            return Err(format!(
+                "softmax head {} reads {n} inputs (at most {N_RGBN})",
+                self.bands
+            ));
         }
         let e = expanded_len(n);
         if self.mean.len() != n
@@ -324,6 +389,26 @@ impl Head {
 }
 
 impl Model {
+    /// The format tag for these heads: `/2` when all are softmax heads (what older builds read).
+    pub fn format_for(heads: &[Head]) -> &'static str {
+        if heads.iter().all(|h| h.kind == "softmax") {
+            FORMAT
+        } else {
+            FORMAT_KINDS
+        }
+    }
+
+    /// Whether a head reads the plant features (27–31: only boosted trees do).
+    pub fn reads_plant_features(&self) -> bool {
+        self.heads.iter().any(|h| {
+            h.forest.as_ref().is_some_and(|f| {
+                f.features
+                    .iter()
+                    .any(|&k| usize::from(k) >= super::features::N_RGBN)
+            })
+        })
+    }
+
     /// A flag's confidence as shown to reviewers: calibrated when the model carries a
     /// calibration, else the raw mean probability.
     pub fn confidence(&self, raw: f64) -> f64 {
@@ -346,10 +431,15 @@ impl Model {
             message,
         };
         let mut m: Model = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if m.format != FORMAT {
+        if m.format != FORMAT && m.format != FORMAT_KINDS {
             return Err(invalid(format!(
-                "format {:?}, expected {FORMAT:?}",
+                "format {:?}, expected {FORMAT:?} or {FORMAT_KINDS:?}",
                 m.format
+            )));
+        }
+        if m.format == FORMAT && m.heads.iter().any(|h| h.kind != "softmax") {
+            return Err(invalid(format!(
+                "a {FORMAT:?} file has softmax heads only (other kinds are {FORMAT_KINDS:?})"
             )));
         }
         if m.classes != CLASSES {
@@ -458,6 +548,50 @@ mod tests {
         softmax(&mut z);
         assert!((z.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(z[1] > z[0] && z[0] > z[2] && z[2] > z[3]);
+    }
+
+    #[test]
+    fn gbdt_heads_round_trip_in_format_3_and_unknown_kinds_are_refused() {
+        use crate::classify::gbdt::{GbdtOptions, fit};
+        let xs: Vec<[f32; N_FEATURES]> = (0..400)
+            .map(|i| std::array::from_fn(|k| ((i * 7 + k * 13) % 17) as f32 / 17.0))
+            .collect();
+        let ys: Vec<u8> = (0..400).map(|i| (i % 4) as u8).collect();
+        let o = GbdtOptions {
+            rounds: 4,
+            depth: 3,
+            ..GbdtOptions::default()
+        };
+        let forest = fit(&xs, &ys, &vec![1.0; 400], &[true; N_RGB], &o, None);
+        let mut m = Model::builtin();
+        m.heads.truncate(1);
+        m.heads[0] = Head {
+            kind: "gbdt".into(),
+            weights: Vec::new(),
+            bias: Vec::new(),
+            transposed: Vec::new(),
+            forest: Some(forest),
+            ..m.heads[0].clone()
+        };
+        m.format = Model::format_for(&m.heads).into();
+        assert_eq!(m.format, FORMAT_KINDS);
+        let text = serde_json::to_string(&m).unwrap();
+        let back = Model::from_json(&text, "g.json").unwrap();
+        let mut out = vec![[0f32; N_CLASSES]; xs.len()];
+        back.head(false).predict_batch(&xs, &mut out);
+        let mut scratch = vec![0.0; 1];
+        assert_eq!(out[5], back.head(false).predict(&xs[5], &mut scratch));
+        // A `/2` reader's tag on a tree model, and a kind this build does not know: refused, named.
+        let old = text.replace(FORMAT_KINDS, FORMAT);
+        let err = Model::from_json(&old, "o.json").unwrap_err().to_string();
+        assert!(err.contains("softmax heads only"), "{err}");
+        let odd = text.replace("\"gbdt\"", "\"cnn\"");
+        let err = Model::from_json(&odd, "c.json").unwrap_err().to_string();
+        assert!(err.contains("\"cnn\"") && err.contains("c.json"), "{err}");
+        // Softmax models keep the `/2` tag and no kind field (older builds read them).
+        let soft = Model::builtin();
+        assert_eq!(Model::format_for(&soft.heads), FORMAT);
+        assert!(!serde_json::to_string(&soft).unwrap().contains("\"kind\""));
     }
 
     #[test]

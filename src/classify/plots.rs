@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use geo::{GeodesicArea, MultiPolygon};
 
-use super::features::{CELL, CELLS, Domain, N_FEATURES, NAMES};
+use super::features::{self, CELL, CELLS, Domain, N_FEATURES, NAMES};
 use super::model::{CANNABIS, Model, N_CLASSES, POPPY};
 use super::reader::SurveyReader;
 use crate::grid::{self, ORIGIN_SHIFT, TILE_SIZE, Tile};
@@ -53,7 +53,8 @@ pub fn classify_survey(
     progress: &(dyn Fn(usize, usize) + Sync),
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<CellMap>, String> {
-    let reader = SurveyReader::open(dir, native, domain, None)?;
+    let mut reader = SurveyReader::open(dir, native, domain, None)?;
+    reader.plant_features = model.reads_plant_features();
     let level = reader.level;
     let tiles = reader.tiles();
     let width = (level.max_x - level.min_x + 1) as usize * CELLS;
@@ -339,7 +340,8 @@ pub fn extract(map: &CellMap, model: &Model, min_area_m2: f64) -> Vec<FoundPlot>
                 let Some(k) = NAMES.iter().position(|x| *x == name) else {
                     continue;
                 };
-                if k >= head.n_inputs {
+                // (A boosted-tree RGB head reads features past the NIR ones, never those.)
+                if k >= head.n_inputs || (head.bands == "rgb" && !features::rgb_feature(k)) {
                     continue;
                 }
                 let z = ((sums[k] / n) as f32 - head.mean[k]) / head.std[k];

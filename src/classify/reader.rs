@@ -28,6 +28,9 @@ pub struct SurveyReader<'a> {
     pub correction: Correction,
     pub luts: BandLuts,
     augment: Option<Tables>,
+    /// Whether cells get the plant features (27–31); true unless the classify path turns it off
+    /// for a model that does not read them ([`features::tile_features_with`]).
+    pub plant_features: bool,
 }
 
 impl<'a> SurveyReader<'a> {
@@ -46,6 +49,7 @@ impl<'a> SurveyReader<'a> {
             correction: Correction::IDENTITY,
             luts: BandLuts::uniform(Vec::new()),
             augment: augment.map(|a| a.tables(domain)),
+            plant_features: true,
         };
         let tiles = r.tiles();
         let stride = tiles.len().div_ceil(STATS_TILES).max(1);
@@ -83,7 +87,7 @@ impl<'a> SurveyReader<'a> {
     /// not valid.
     pub fn features(&self, t: Tile) -> Result<Option<TileFeatures>, String> {
         Ok(self.read(t)?.map(|a| {
-            let mut f = features::tile_features(&a, &self.luts);
+            let mut f = features::tile_features_with(&a, &self.luts, self.plant_features);
             for (v, ok) in f.values.iter().zip(f.valid.iter_mut()) {
                 if *ok && features::too_dark(v) {
                     *ok = false;

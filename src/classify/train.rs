@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::augment::Augment;
 use super::features::{self, CELL, CELLS, Domain, N_FEATURES, N_RGB};
+use super::gbdt;
 use super::model::{self, Head, Model, N_CLASSES};
 use super::reader::SurveyReader;
 use super::scale;
@@ -346,6 +347,9 @@ pub struct FitOptions {
     pub seed: u64,
     /// Random lights each training scene is also seen under ([`super::augment`]).
     pub augment: usize,
+    /// Head kind: `softmax` (the default) or `gbdt` ([`super::gbdt`]); the default is read from
+    /// `VIGIL_MODEL_KIND`, so `VIGIL_MODEL_KIND=gbdt vigil train …` trains boosted trees.
+    pub kind: String,
 }
 
 impl Default for FitOptions {
@@ -357,6 +361,7 @@ impl Default for FitOptions {
             l2: 1e-4,
             seed: 1,
             augment: 2,
+            kind: std::env::var("VIGIL_MODEL_KIND").unwrap_or_else(|_| "softmax".into()),
         }
     }
 }
@@ -381,7 +386,6 @@ fn fit_from(
     start: Option<(&Head, f32)>,
 ) -> Head {
     let n = n_inputs;
-    let e = model::expanded_len(n);
     let m = samples.len().max(1) as f32;
     // Standardisation (a fine-tuned head keeps its base's).
     let (mean, std) = match start {
@@ -419,6 +423,54 @@ fn fit_from(
             }
         })
         .collect();
+    let kind = start.map_or(o.kind.as_str(), |(h, _)| h.kind.as_str());
+    if kind == "gbdt" {
+        let xs: Vec<[f32; N_FEATURES]> = samples.iter().map(|s| s.x).collect();
+        let ys: Vec<u8> = samples.iter().map(|s| s.class).collect();
+        let ws: Vec<f32> = samples.iter().map(|s| cw[s.class as usize]).collect();
+        let go = match start {
+            // A province's reviewed cells: a few more shallow-stepped rounds on top of the base's
+            // trees, strongly shrunk (the base's trees are kept as they are).
+            Some(_) => gbdt::GbdtOptions {
+                rounds: 20,
+                learning_rate: 0.1,
+                lambda: 20.0,
+                colsample: 1.0,
+                seed: o.seed,
+                ..gbdt::GbdtOptions::default()
+            },
+            None => gbdt::GbdtOptions {
+                seed: o.seed,
+                ..gbdt::GbdtOptions::default()
+            },
+        };
+        let allowed: Vec<bool> = (0..n)
+            .map(|k| bands != "rgb" || features::rgb_feature(k))
+            .collect();
+        let forest = gbdt::fit(
+            &xs,
+            &ys,
+            &ws,
+            &allowed,
+            &go,
+            start.and_then(|(h, _)| h.forest.as_ref()),
+        );
+        return Head {
+            bands: bands.into(),
+            kind: "gbdt".into(),
+            n_inputs: n,
+            mean,
+            std,
+            weights: Vec::new(),
+            bias: Vec::new(),
+            transposed: Vec::new(),
+            forest: Some(forest),
+        };
+    }
+    if kind != "softmax" {
+        panic!("unknown model kind {kind:?} (VIGIL_MODEL_KIND: softmax or gbdt)");
+    }
+    let e = model::expanded_len(n);
     // Expanded inputs once.
     let mut xs = vec![0f32; samples.len() * e];
     for (k, s) in samples.iter().enumerate() {
@@ -488,6 +540,8 @@ fn fit_from(
     }
     let mut head = Head {
         bands: bands.into(),
+        kind: "softmax".into(),
+        forest: None,
         n_inputs: n,
         mean,
         std,
@@ -568,26 +622,50 @@ pub fn train(
     log: &mut dyn FnMut(&str),
 ) -> Result<Model, String> {
     let cap = 4000;
-    let mut all = Vec::new();
-    for (i, s) in training.iter().enumerate() {
-        let lights: Vec<Augment> = (0..o.augment)
-            .map(|k| Augment::random(o.seed * 1_000_003 + (i * 31 + k) as u64))
-            .collect();
-        let v = collect(s, work, threads, cap, o.seed + i as u64, &lights)?;
-        log(&format!("  {}: {} cells", s.tif.display(), v.len()));
-        all.extend(v);
-    }
-    let mut held = Vec::new();
-    for (i, s) in held_out.iter().enumerate() {
-        held.extend(collect(
-            s,
-            work,
-            threads,
-            cap,
-            o.seed + 1000 + i as u64,
-            &[],
-        )?);
-    }
+    // VIGIL_TRAIN_CELLS=file: the labelled cells of these scenes are read from the file when it
+    // exists and written to it otherwise, so several model kinds train on the very same cells
+    // (bench/crossgen.sh) without tiling every scene again.
+    let cache = std::env::var_os("VIGIL_TRAIN_CELLS").map(PathBuf::from);
+    let cached = match &cache {
+        Some(p) if p.exists() => Some(read_cells(p, &o.kind)?),
+        _ => None,
+    };
+    let (mut all, held) = if let Some((all, held)) = cached {
+        log(&format!(
+            "{} training and {} held-out cells from {}",
+            all.len(),
+            held.len(),
+            cache
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        ));
+        (all, held)
+    } else {
+        let mut all = Vec::new();
+        for (i, s) in training.iter().enumerate() {
+            let lights: Vec<Augment> = (0..o.augment)
+                .map(|k| Augment::random(o.seed * 1_000_003 + (i * 31 + k) as u64))
+                .collect();
+            let v = collect(s, work, threads, cap, o.seed + i as u64, &lights)?;
+            log(&format!("  {}: {} cells", s.tif.display(), v.len()));
+            all.extend(v);
+        }
+        let mut held = Vec::new();
+        for (i, s) in held_out.iter().enumerate() {
+            held.extend(collect(
+                s,
+                work,
+                threads,
+                cap,
+                o.seed + 1000 + i as u64,
+                &[],
+            )?);
+        }
+        if let Some(p) = &cache {
+            write_cells(p, &all, &held)?;
+        }
+        (all, held)
+    };
     if !feedback.train.is_empty() {
         log(&format!(
             "reviewers' feedback: {} cells from {} flags (× {FEEDBACK_WEIGHT}), {} cells held out",
@@ -608,14 +686,35 @@ pub fn train(
         }
         std::fs::write(&path, text).map_err(|e| format!("VIGIL_TRAIN_DUMP: {e}"))?;
     }
+    if !model::KINDS.contains(&o.kind.as_str()) {
+        return Err(format!(
+            "unknown model kind {:?} (VIGIL_MODEL_KIND: {})",
+            o.kind,
+            model::KINDS.join(", ")
+        ));
+    }
+    let fit_started = std::time::Instant::now();
     let rgbn: Vec<Sample> = all.iter().filter(|s| s.nir).copied().collect();
-    log(&format!("fitting rgb head on {} cells", all.len()));
-    let rgb_head = fit(&all, N_RGB, "rgb", o);
+    log(&format!(
+        "fitting {} rgb head on {} cells",
+        o.kind,
+        all.len()
+    ));
+    // Softmax heads read a prefix of the features (the first 23, or 27 with NIR); boosted trees
+    // read them all, an RGB head all but the NIR ones.
+    let (n_rgb, n_rgbn) = if o.kind == "gbdt" {
+        (N_FEATURES, N_FEATURES)
+    } else {
+        (N_RGB, features::N_RGBN)
+    };
+    let rgb_head = fit(&all, n_rgb, "rgb", o);
     let mut heads = vec![rgb_head];
     if !rgbn.is_empty() {
         log(&format!("fitting rgbn head on {} cells", rgbn.len()));
-        heads.push(fit(&rgbn, N_FEATURES, "rgbn", o));
+        heads.push(fit(&rgbn, n_rgbn, "rgbn", o));
     }
+    let fit_seconds = fit_started.elapsed().as_secs_f64();
+    log(&format!("fitted in {fit_seconds:.1} s"));
     let mut report = serde_json::Map::new();
     for h in &heads {
         let test: Vec<Sample> = held
@@ -666,13 +765,15 @@ pub fn train(
         );
     }
     Ok(Model {
-        format: model::FORMAT.into(),
+        format: Model::format_for(&heads).into(),
         version: version.into(),
         trained_at: crate::time_util::now_rfc3339(),
         training: json!({
             "scenes": training.iter().map(|s| s.tif.file_name().map(|f| f.to_string_lossy().to_string())).collect::<Vec<_>>(),
             "held_out": held_out.iter().map(|s| s.tif.file_name().map(|f| f.to_string_lossy().to_string())).collect::<Vec<_>>(),
             "cells": all.len(),
+            "kind": o.kind,
+            "fit_seconds": fit_seconds,
             "epochs": o.epochs,
             "held_out_cell_level": report,
             "feedback": {
@@ -688,6 +789,77 @@ pub fn train(
         heads,
         calibration: None,
     })
+}
+
+fn write_cells(path: &Path, train: &[Sample], held: &[Sample]) -> Result<(), String> {
+    let mut out = Vec::with_capacity((train.len() + held.len()) * (4 * N_FEATURES + 2) + 16);
+    out.extend_from_slice(CELLS_MAGIC);
+    out.extend_from_slice(&(N_FEATURES as u64).to_le_bytes());
+    for set in [train, held] {
+        out.extend_from_slice(&(set.len() as u64).to_le_bytes());
+        for s in set {
+            for v in s.x {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.push(s.class);
+            out.push(u8::from(s.nir));
+        }
+    }
+    std::fs::write(path, out).map_err(|e| format!("VIGIL_TRAIN_CELLS {}: {e}", path.display()))
+}
+
+const CELLS_MAGIC: &[u8; 8] = b"VGCELLS2";
+
+fn read_cells(path: &Path, kind: &str) -> Result<(Vec<Sample>, Vec<Sample>), String> {
+    let bad = || format!("VIGIL_TRAIN_CELLS {}: not a cell file", path.display());
+    let data =
+        std::fs::read(path).map_err(|e| format!("VIGIL_TRAIN_CELLS {}: {e}", path.display()))?;
+    // Files without the tag hold the 27 features before the plant ones; those read with the
+    // plant features zero, which only a softmax head (the first 27 at most) may train on.
+    let (nf, mut at) = if data.starts_with(CELLS_MAGIC) {
+        let nf = data
+            .get(8..16)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+            .ok_or_else(bad)?;
+        (nf, 16usize)
+    } else {
+        (features::N_RGBN, 0usize)
+    };
+    if nf > N_FEATURES || (nf < N_FEATURES && kind != "softmax") {
+        return Err(format!(
+            "VIGIL_TRAIN_CELLS {}: cells of {nf} features, this build computes {N_FEATURES}",
+            path.display()
+        ));
+    }
+    let mut sets = Vec::new();
+    let row = 4 * nf + 2;
+    for _ in 0..2 {
+        let n = data
+            .get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+            .ok_or_else(bad)?;
+        at += 8;
+        let rows = data.get(at..at + n * row).ok_or_else(bad)?;
+        at += n * row;
+        sets.push(
+            rows.chunks_exact(row)
+                .map(|r| Sample {
+                    x: std::array::from_fn(|k| {
+                        if k < nf {
+                            f32::from_le_bytes(r[4 * k..4 * k + 4].try_into().expect("4 bytes"))
+                        } else {
+                            0.0
+                        }
+                    }),
+                    class: r[4 * nf],
+                    nir: r[4 * nf + 1] != 0,
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let held = sets.pop().ok_or_else(bad)?;
+    let train = sets.pop().ok_or_else(bad)?;
+    Ok((train, held))
 }
 
 /// Draws `n` labelled scenes with seeds `seed..`, cycling band layouts (RGBA 8-bit, RGBN 8-bit,
