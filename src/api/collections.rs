@@ -10,14 +10,18 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::RawQuery;
+use super::extract::{Auth, RawQuery};
+use super::features::{JSON, Link};
+use super::html;
 use super::ogc::{self, CollectionId};
+use super::query::{Format, base, format, json_response};
 use crate::auth::Principal;
 
 /// A boxed, sendable future of an API result (what an object-safe async method returns).
@@ -128,4 +132,86 @@ pub fn find(id: &str) -> Result<&'static dyn Collection, ApiError> {
             ALL.iter().map(|c| c.id()).collect::<Vec<_>>().join(", ")
         ))
     })
+}
+
+// ---- routes: `/collections`, `/collections/{id}`, `…/items`, `…/items/{fid}` -----------------
+
+pub async fn collections(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let b = base(&state, &headers);
+    let mut cols: Vec<Value> = Vec::with_capacity(ALL.len());
+    for c in ALL {
+        cols.push(c.describe(request(&state, &who, &q, &headers, &b)).await?);
+    }
+    let body = json!({
+        "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
+        "collections": cols,
+    });
+    match format(&q, &headers)? {
+        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
+        Format::Html => Ok(html::collections(&body)),
+    }
+}
+
+pub async fn collection(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    let body = c.describe(request(&state, &who, &q, &headers, &b)).await?;
+    match format(&q, &headers)? {
+        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
+        Format::Html => Ok(html::collection(&body)),
+    }
+}
+
+/// A request to one collection, for the [`Collection`] methods.
+fn request(
+    state: &AppState,
+    who: &Principal,
+    q: &RawQuery,
+    headers: &HeaderMap,
+    b: &str,
+) -> Request {
+    Request {
+        state: state.clone(),
+        who: who.clone(),
+        query: q.clone(),
+        headers: headers.clone(),
+        base: b.to_string(),
+    }
+}
+
+pub async fn items(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    c.items(request(&state, &who, &q, &headers, &b)).await
+}
+
+pub async fn item(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((cid, fid)): Path<(String, String)>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    c.item(request(&state, &who, &q, &headers, &b), fid).await
 }

@@ -69,15 +69,15 @@ pub fn app(state: AppState) -> Router {
     let import_limit = cfg.max_import_bytes;
     let body_limit = cfg.max_body_bytes;
     let data = Router::new()
-        .route("/collections", get(ogc::collections))
-        .route("/collections/{cid}", get(ogc::collection))
+        .route("/collections", get(collections::collections))
+        .route("/collections/{cid}", get(collections::collection))
         .route(
             "/collections/{cid}/items",
-            get(ogc::items).post(ogc::create_item),
+            get(collections::items).post(ogc::create_item),
         )
         .route(
             "/collections/{cid}/items/{fid}",
-            get(ogc::item)
+            get(collections::item)
                 .put(ogc::replace_item)
                 .patch(ogc::patch_item)
                 .delete(ogc::delete_item),

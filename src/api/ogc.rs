@@ -219,45 +219,6 @@ fn bbox_of(it: impl Iterator<Item = [f64; 4]>) -> Option<[f64; 4]> {
     })
 }
 
-pub async fn collections(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    q.only(&["f"])?;
-    let b = base(&state, &headers);
-    let mut cols: Vec<Value> = Vec::with_capacity(collections::ALL.len());
-    for c in collections::ALL {
-        cols.push(c.describe(request(&state, &who, &q, &headers, &b)).await?);
-    }
-    let body = json!({
-        "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
-        "collections": cols,
-    });
-    match format(&q, &headers)? {
-        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
-        Format::Html => Ok(html::collections(&body)),
-    }
-}
-
-pub async fn collection(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    Path(cid): Path<String>,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    q.only(&["f"])?;
-    let c = collections::find(&cid)?;
-    let b = base(&state, &headers);
-    let body = c.describe(request(&state, &who, &q, &headers, &b)).await?;
-    match format(&q, &headers)? {
-        Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
-        Format::Html => Ok(html::collection(&body)),
-    }
-}
-
 /// Status and kind filters of the hotspot items (bit masks).
 pub(super) fn parse_filters_pub(
     q: &std::collections::HashMap<&str, &str>,
@@ -304,35 +265,6 @@ fn parse_offset(m: &std::collections::HashMap<&str, &str>) -> Result<usize, ApiE
             .ok_or_else(|| ApiError::bad_request(format!("offset={s:?}: expected a whole number"))),
         None => Ok(0),
     }
-}
-
-/// A request to one collection, for the [`Collection`](collections::Collection) methods.
-fn request(
-    state: &AppState,
-    who: &Principal,
-    q: &RawQuery,
-    headers: &HeaderMap,
-    b: &str,
-) -> collections::Request {
-    collections::Request {
-        state: state.clone(),
-        who: who.clone(),
-        query: q.clone(),
-        headers: headers.clone(),
-        base: b.to_string(),
-    }
-}
-
-pub async fn items(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    Path(cid): Path<String>,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let c = collections::find(&cid)?;
-    let b = base(&state, &headers);
-    c.items(request(&state, &who, &q, &headers, &b)).await
 }
 
 /// Items of a registry collection (hotspots, communes, provinces).
@@ -621,18 +553,6 @@ fn hotspot_response(
         );
     }
     Ok(resp)
-}
-
-pub async fn item(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    Path((cid, fid)): Path<(String, String)>,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let c = collections::find(&cid)?;
-    let b = base(&state, &headers);
-    c.item(request(&state, &who, &q, &headers, &b), fid).await
 }
 
 /// One feature of a registry collection (hotspots, communes, provinces).
