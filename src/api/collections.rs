@@ -21,21 +21,11 @@ use super::extract::{Auth, RawQuery};
 use super::features::{JSON, Link};
 use super::html;
 use super::ogc::{self, CollectionId};
-use super::query::{Format, base, format, json_response};
+use super::query::{Format, Request, base, format, json_response};
 use crate::auth::Principal;
 
 /// A boxed, sendable future of an API result (what an object-safe async method returns).
 pub type ApiFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send>>;
-
-/// What a request to one collection carries.
-pub struct Request {
-    pub state: AppState,
-    pub who: Principal,
-    pub query: RawQuery,
-    pub headers: HeaderMap,
-    /// The links' base URL (`query::base`).
-    pub base: String,
-}
 
 /// One collection: its description and its features.
 pub trait Collection: Sync {

@@ -9,14 +9,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::collections;
 use super::error::ApiError;
 use super::extract::{Auth, Json, RawQuery, parse_id};
 use super::features::{self, FeatureCollection, GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, EPSG3857, EPSG4326, Format, Project, base, format, json_response, next_href, output_crs,
-    parse_bbox, parse_datetime, parse_limit, self_href, to_json,
+    CRS84, EPSG3857, EPSG4326, Format, Project, Request, base, format, json_response, next_href,
+    output_crs, parse_bbox, parse_datetime, parse_limit, self_href, to_json,
 };
 use crate::auth::Principal;
 use crate::boundaries::Level;
@@ -268,11 +267,8 @@ fn parse_offset(m: &std::collections::HashMap<&str, &str>) -> Result<usize, ApiE
 }
 
 /// Items of a registry collection (hotspots, communes, provinces).
-pub(super) async fn registry_items(
-    c: CollectionId,
-    r: collections::Request,
-) -> Result<Response, ApiError> {
-    let collections::Request {
+pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Response, ApiError> {
+    let Request {
         state,
         who,
         query: q,
@@ -558,10 +554,10 @@ fn hotspot_response(
 /// One feature of a registry collection (hotspots, communes, provinces).
 pub(super) async fn registry_item(
     c: CollectionId,
-    r: collections::Request,
+    r: Request,
     fid: String,
 ) -> Result<Response, ApiError> {
-    let collections::Request {
+    let Request {
         state,
         who,
         query: q,

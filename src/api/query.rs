@@ -9,6 +9,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::RawQuery;
 use super::features::{self, GEOJSON, JSON, Link};
+use crate::auth::Principal;
 use crate::service::surveys::Instants;
 use crate::time_util::{day_number, parse_date, rfc3339};
 
@@ -337,6 +338,16 @@ pub fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
     }
     ser.append_pair("f", f);
     format!("{b}{path}?{}", ser.finish())
+}
+
+/// What a request to one collection carries.
+pub struct Request {
+    pub state: AppState,
+    pub who: Principal,
+    pub query: RawQuery,
+    pub headers: HeaderMap,
+    /// The links' base URL (`query::base`).
+    pub base: String,
 }
 
 #[cfg(test)]
