@@ -140,6 +140,24 @@ fn single_features_name_their_crs() {
         r.header("content-crs"),
         Some(format!("<{epsg4326}>").as_str())
     );
+    // Part 1's links: a single feature links itself, its HTML page and its collection, and
+    // /collections its HTML page.
+    let rels = |v: &serde_json::Value| -> Vec<String> {
+        v["links"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|l| l["rel"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let one = r.json();
+    for rel in ["self", "alternate", "collection"] {
+        assert!(rels(&one).contains(&rel.to_string()), "{rel}: {one}");
+    }
+    let cols = server.get("/collections", Some(&token)).json();
+    assert!(rels(&cols).contains(&"alternate".to_string()), "{cols}");
 }
 
 /// One set of paging and time parameters on every collection: hotspots take `offset` (GeoNetwork's

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, RawQuery};
-use super::features::{JSON, Link};
+use super::features::{HTML, JSON, Link};
 use super::html;
 use super::ogc::{self, CollectionId};
 use super::query::{Format, Request, base, format, json_response};
@@ -139,7 +139,10 @@ pub async fn collections(
         cols.push(c.describe(request(&state, &who, &q, &headers, &b)).await?);
     }
     let body = json!({
-        "links": [Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu")],
+        "links": [
+            Link::new(format!("{b}/collections"), "self", JSON, "Các lớp dữ liệu"),
+            Link::new(format!("{b}/collections?f=html"), "alternate", HTML, "Các lớp dữ liệu (HTML)"),
+        ],
         "collections": cols,
     });
     match format(&q, &headers)? {

@@ -138,6 +138,9 @@ pub struct BoundaryFeature<'a> {
     t: &'static str,
     id: &'a str,
     geometry: geojson::Geometry,
+    /// Self, alternate and collection on a single feature; none in item lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<Link>,
     properties: BoundaryProperties<'a>,
 }
 
@@ -145,6 +148,7 @@ pub fn boundary<'a>(
     x: &'a Boundary,
     b: &'a BoundaryIndex,
     project: fn(f64, f64) -> [f64; 2],
+    links: Vec<Link>,
 ) -> BoundaryFeature<'a> {
     let mut geometry = x.geometry.clone();
     if project as usize != identity as fn(f64, f64) -> [f64; 2] as usize {
@@ -165,6 +169,7 @@ pub fn boundary<'a>(
             province_code: x.parent.as_deref(),
             province_name: x.parent.as_deref().and_then(|p| b.name(Level::Province, p)),
         },
+        links,
     }
 }
 

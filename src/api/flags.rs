@@ -76,6 +76,8 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
         },
         "links": [
             { "rel": "self", "href": format!("{b}/collections/flags/items/{}", f.id), "type": GEOJSON },
+            { "rel": "alternate", "href": format!("{b}/collections/flags/items/{}?f=html", f.id), "type": HTML, "title": "Trang HTML" },
+            { "rel": "collection", "href": format!("{b}/collections/flags"), "type": JSON, "title": TITLE },
             { "rel": "related", "href": format!("{b}/collections/surveys/items/{}", f.survey_id), "type": GEOJSON, "title": "survey" },
         ],
     })

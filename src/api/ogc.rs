@@ -429,7 +429,7 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
                 number_returned: page.len(),
                 features: page
                     .iter()
-                    .map(|x| features::boundary(x, &bi, project))
+                    .map(|x| features::boundary(x, &bi, project, Vec::new()))
                     .collect(),
                 number_matched: matching.len(),
                 time_stamp: now_rfc3339(),
@@ -521,6 +521,12 @@ fn hotspot_response(
             "Điểm này",
         ),
         Link::new(
+            format!("{b}/collections/hotspots/items/{}?f=html", h.id),
+            "alternate",
+            HTML,
+            "Trang HTML",
+        ),
+        Link::new(
             format!("{b}/collections/hotspots"),
             "collection",
             JSON,
@@ -595,7 +601,28 @@ pub(super) async fn registry_item(
                         level.code()
                     ))
                 })?;
-            let body = to_json(&features::boundary(x, &bi, project))?;
+            let cid = c.id();
+            let links = vec![
+                Link::new(
+                    format!("{b}/collections/{cid}/items/{}", x.code),
+                    "self",
+                    GEOJSON,
+                    &x.name,
+                ),
+                Link::new(
+                    format!("{b}/collections/{cid}/items/{}?f=html", x.code),
+                    "alternate",
+                    HTML,
+                    "Trang HTML",
+                ),
+                Link::new(
+                    format!("{b}/collections/{cid}"),
+                    "collection",
+                    JSON,
+                    c.title(),
+                ),
+            ];
+            let body = to_json(&features::boundary(x, &bi, project, links))?;
             match fmt {
                 Format::Json => json_response(StatusCode::OK, GEOJSON, body),
                 Format::Html => html::feature(c.id(), &body),

@@ -230,6 +230,8 @@ pub fn feature(b: &str, s: &Survey) -> Value {
         },
         "links": [
             { "rel": "self", "href": format!("{b}/collections/surveys/items/{}", r.id), "type": GEOJSON },
+            { "rel": "alternate", "href": format!("{b}/collections/surveys/items/{}?f=html", r.id), "type": HTML, "title": "Trang HTML" },
+            { "rel": "collection", "href": format!("{b}/collections/surveys"), "type": JSON, "title": TITLE },
             { "rel": "tilejson", "href": format!("{b}/tiles/{}/tilejson.json", r.id), "type": JSON },
             { "rel": "describedby", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON },
         ],
