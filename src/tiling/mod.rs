@@ -828,13 +828,23 @@ impl<'a> Worker<'a> {
         let shared = self.shared;
         let mr = shared.plan.level(shared.mask_zoom).expect("mask level");
         let per_side = BLOCK_TILES >> shared.plan.block_levels;
-        let ox = (bx * per_side).saturating_sub(mr.min_x) as usize * T;
-        let oy = (by * per_side).saturating_sub(mr.min_y) as usize * T;
+        // The block's top left in mask pixels. With fewer than three in-block levels (a small
+        // survey) a block spans several mask-zoom tiles and may start before the level's first
+        // one: those pixels lie outside the mask and are skipped, the rest keep their place
+        // (clamping the origin at 0 shifted them out of the mask: an empty footprint).
+        let ox = (i64::from(bx * per_side) - i64::from(mr.min_x)) * T as i64;
+        let oy = (i64::from(by * per_side) - i64::from(mr.min_y)) * T as i64;
         let mut hits = Vec::new();
         for y in 0..size {
             for x in 0..size {
                 if self.canvas[(y * BLOCK_PX + x) * 4 + 3] != 0 {
-                    hits.push(((ox + x) >> shared.mask_shift, (oy + y) >> shared.mask_shift));
+                    let (mx, my) = (ox + x as i64, oy + y as i64);
+                    if mx >= 0 && my >= 0 {
+                        hits.push((
+                            (mx as usize) >> shared.mask_shift,
+                            (my as usize) >> shared.mask_shift,
+                        ));
+                    }
                 }
             }
         }
