@@ -1209,7 +1209,7 @@
       sec.append(h('p', { class: 'muted', text: t('review.similar.none') }));
       return sec;
     }
-    const ol = h('ol', { class: 'review-similar-list', 'data-testid': 'review-similar-list' });
+    const ol = h('ol', { id: 'review-similar-list', class: 'review-similar-list', 'data-testid': 'review-similar-list' });
     for (const c of list.slice(0, 20)) {
       const open = h('button', { type: 'button', class: 'btn-link', 'data-id': String(c.id), text: t('review.similar.item', { id: c.id, cls: classLabel(c.class), status: statusLabel(c.status) }) });
       open.addEventListener('click', () => select(String(c.id)));

@@ -428,6 +428,31 @@ await step('key 1 records confirmed_poppy (not while typing in the note): status
   }, String(A.id));
 });
 
+await step('"Tìm lô tương tự" lists the flight\'s other flags, most similar first, as the API ranks them; a row opens its flag', async () => {
+  const want = await apiGet(`/v1/flags/${A.id}/similar`);
+  await page.locator('#review-similar-run').waitFor({ state: 'visible' });
+  expect((await page.locator('#review-similar-heading').innerText()).includes('Lô tương tự'), 'the section is not headed in Vietnamese');
+  await page.click('#review-similar-run');
+  await waitFor(() => ['ready', 'error'].includes((document.querySelector('#review-similar') || { dataset: {} }).dataset.state));
+  const shown = await page.evaluate(() => ({
+    state: document.querySelector('#review-similar').dataset.state,
+    ids: Array.from(document.querySelectorAll('#review-similar-list li[data-id]')).map((li) => Number(li.dataset.id)),
+    text: (document.querySelector('#review-similar') || {}).innerText || ''
+  }));
+  expect(shown.state === 'ready', `the section says ${shown.state}: ${shown.text}`);
+  const apiIds = want.candidates.slice(0, 20).map((c) => c.id);
+  expect(JSON.stringify(shown.ids) === JSON.stringify(apiIds), `shown ${JSON.stringify(shown.ids)}, the API ranks ${JSON.stringify(apiIds)}`);
+  if (apiIds.length) {
+    expect(shown.text.includes('giống'), `no similarity shown: ${shown.text}`);
+    const first = apiIds[0];
+    await page.click(`#review-similar-list li[data-id="${first}"] button`);
+    await waitFor((fid) => document.querySelector('#review-panel').dataset.id === fid && document.querySelector('#review-panel').dataset.state === 'ready', String(first));
+    // Back to the confirmed flag for the next steps.
+    await page.click(`#review-list .review-item[data-id="${A.id}"] .review-item-main`);
+    await waitFor((fid) => document.querySelector('#review-panel').dataset.id === fid && document.querySelector('#review-panel').dataset.state === 'ready', String(A.id));
+  }
+});
+
 await step('needs_field_check with a note, then eradicated through the form (date, area, team): the flag leaves the open queue', async () => {
   const file = await flagFile(A.id);
   await page.fill('#review-note', 'Gửi tổ công tác kiểm tra, lô sát suối');
