@@ -158,6 +158,27 @@ fn single_features_name_their_crs() {
     }
     let cols = server.get("/collections", Some(&token)).json();
     assert!(rels(&cols).contains(&"alternate".to_string()), "{cols}");
+    // Item lists of every collection: self keeps the request's query, alternate is the HTML page.
+    for c in ["hotspots", "communes", "surveys", "flags"] {
+        let page = server
+            .get(&format!("/collections/{c}/items?limit=3"), Some(&token))
+            .json();
+        let links = page["links"].as_array().unwrap();
+        let href = |rel: &str| {
+            links
+                .iter()
+                .find(|l| l["rel"] == rel)
+                .and_then(|l| l["href"].as_str())
+                .unwrap_or_else(|| panic!("{c}: no {rel} link in {page}"))
+                .to_string()
+        };
+        assert!(href("self").contains("limit=3"), "{c}: {}", href("self"));
+        assert!(
+            href("alternate").contains("f=html"),
+            "{c}: {}",
+            href("alternate")
+        );
+    }
 }
 
 /// One set of paging and time parameters on every collection: hotspots take `offset` (GeoNetwork's

@@ -11,7 +11,8 @@ use super::extract::RawQuery;
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants, union_bbox,
+    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants, self_href,
+    union_bbox,
 };
 use crate::auth::Principal;
 use crate::service::flags::{FlagQuery, FlagRow};
@@ -182,12 +183,20 @@ pub async fn ogc_items(
     };
     let (rows, matched) = state.run(move |v| v.flag_page(&who, &query)).await?;
     let page: Vec<Value> = rows.iter().map(|f| feature(&b, f)).collect();
+    let path = "/collections/flags/items";
+    let rel = |f: Format| if fmt == f { "self" } else { "alternate" };
     let mut links = vec![
         Link::new(
-            format!("{b}/collections/flags/items"),
-            "self",
+            self_href(&b, path, &q, "json"),
+            rel(Format::Json),
             GEOJSON,
-            "Trang này",
+            "Trang này (GeoJSON)",
+        ),
+        Link::new(
+            self_href(&b, path, &q, "html"),
+            rel(Format::Html),
+            HTML,
+            "Trang này (HTML)",
         ),
         Link::new(format!("{b}/collections/flags"), "collection", JSON, TITLE),
     ];

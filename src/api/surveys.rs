@@ -15,7 +15,7 @@ use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
     CRS84, Format, base, format, json_response, limit_offset, next_page, parse_bbox,
-    parse_instants, union_bbox,
+    parse_instants, self_href, union_bbox,
 };
 use crate::auth::Principal;
 use crate::service::surveys::{NewSurvey, Survey};
@@ -293,12 +293,20 @@ pub async fn ogc_items(
         .take(limit)
         .map(|s| feature(&b, s))
         .collect();
+    let path = "/collections/surveys/items";
+    let rel = |f: Format| if fmt == f { "self" } else { "alternate" };
     let mut links = vec![
         Link::new(
-            format!("{b}/collections/surveys/items"),
-            "self",
+            self_href(&b, path, &q, "json"),
+            rel(Format::Json),
             GEOJSON,
-            "Trang này",
+            "Trang này (GeoJSON)",
+        ),
+        Link::new(
+            self_href(&b, path, &q, "html"),
+            rel(Format::Html),
+            HTML,
+            "Trang này (HTML)",
         ),
         Link::new(
             format!("{b}/collections/surveys"),
