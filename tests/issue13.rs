@@ -164,27 +164,6 @@ fn issue13_cli_ingest_beside_a_running_server_is_not_swept() {
 
 // ---- 3. login lock-out --------------------------------------------------------------------------
 
-fn set_password(data: &DataDir, name: &str, password: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(common::VIGIL)
-        .args([
-            "user",
-            "passwd",
-            "--data-dir",
-            data.path_str(),
-            "--name",
-            name,
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", describe_output(&out));
-}
-
 fn login(port: u16, name: &str, password: &str) -> u16 {
     let body = serde_json::to_vec(&json!({ "name": name, "password": password })).unwrap();
     common::http(
@@ -204,7 +183,7 @@ fn issue13_login_lockout_is_atomic_and_survives_a_restart() {
     let data = DataDir::with_boundaries();
     data.add_user("lan", "viewer", &["08"], false);
     let good = "correct horse battery staple 13";
-    set_password(&data, "lan", good);
+    data.set_password("lan", good);
     let mut server = TestServer::serve(data);
     let port = server.port;
     let statuses: Vec<u16> = std::thread::scope(|s| {

@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{DataDir, TestServer, describe_output};
+use common::{DataDir, TestServer};
 
 fn basic(name: &str, secret: &str) -> String {
     format!(
@@ -19,33 +19,12 @@ fn get_as(server: &TestServer, path: &str, authorization: &str) -> common::Respo
     server.request("GET", path, None, &[("Authorization", authorization)], None)
 }
 
-fn set_password(data: &DataDir, name: &str, password: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(common::VIGIL)
-        .args([
-            "user",
-            "passwd",
-            "--data-dir",
-            data.path_str(),
-            "--name",
-            name,
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", describe_output(&out));
-}
-
 #[test]
 fn desktop_gis_signs_in_with_basic() {
     let data = DataDir::with_boundaries();
     let token = data.add_user("qgis-analyst", "analyst", &["08"], false);
     let other = data.add_user("someone-else", "analyst", &["08"], false);
-    set_password(&data, "qgis-analyst", "đúng-mật-khẩu-2026");
+    data.set_password("qgis-analyst", "đúng-mật-khẩu-2026");
     let server = TestServer::serve(data);
     let items = "/collections/hotspots/items?limit=1";
 

@@ -26,7 +26,7 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
     let data = DataDir::with_boundaries();
     let analyst = data.add_user("analyst-08", "analyst", &[TUYEN_QUANG], false);
     let password = "mật-khẩu-kiểm-thử-2026";
-    set_password(&data, "analyst-08", password);
+    data.set_password("analyst-08", password);
     data.seed_hotspots(120);
     let server = TestServer::serve(data);
     let visible = server.hotspots_matched(&analyst, "");
@@ -63,36 +63,4 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
     if screenshot.is_file() {
         println!("screenshot: {}", screenshot.display());
     }
-}
-
-/// `vigil user passwd`, which reads the password from standard input.
-fn set_password(data: &DataDir, name: &str, password: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args([
-            "user",
-            "passwd",
-            "--data-dir",
-            data.path_str(),
-            "--name",
-            name,
-        ])
-        .env("VIGIL_LOG", "warn")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run vigil user passwd");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write password");
-    let out = child.wait_with_output().expect("vigil user passwd");
-    assert!(
-        out.status.success(),
-        "vigil user passwd: {}",
-        describe_output(&out)
-    );
 }

@@ -61,23 +61,7 @@ impl Vigil {
         if let Some(p) = self.cached_basic(name, secret) {
             return Ok(p);
         }
-        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
-        let window = LOCKOUT_WINDOW.as_secs() as i64;
-        let locked = self.store.write(|tx| {
-            store::users::count_login_attempt(
-                tx,
-                name,
-                now_s,
-                window,
-                i64::from(MAX_LOGIN_FAILURES),
-            )
-        })?;
-        if let Some(wait) = locked {
-            return Err(Error::Throttled(format!(
-                "too many failed sign-ins for this name; try again in {} minute(s)",
-                wait / 60 + 1
-            )));
-        }
+        self.count_attempt(name, "sign-ins")?;
         let by_token = if auth::looks_like_token(secret) {
             match self.authenticate(secret) {
                 Ok(p) if p.name == name => Some(p),
@@ -88,25 +72,15 @@ impl Vigil {
         };
         let (principal, kind) = match by_token {
             Some(p) => (p, "token"),
-            None => {
-                let found = self.store.read(|c| store::users::for_login(c, name))?;
-                let ok = match &found {
-                    Some((_, Some(phc))) => auth::password::verify(secret, phc),
-                    _ => {
-                        auth::password::verify_dummy(secret);
-                        false
-                    }
-                };
-                match (ok, found) {
-                    (true, Some((p, _))) => (p, "password"),
-                    _ => {
-                        return Err(Error::Unauthorized(
+            None => match self.check_password(name, secret)? {
+                Some(p) => (p, "password"),
+                None => {
+                    return Err(Error::Unauthorized(
                             "wrong user name, or the password is neither an access token of that user nor their password"
                                 .into(),
                         ));
-                    }
                 }
-            }
+            },
         };
         let audit_now = {
             let mut last = self.basic_audited.lock();
@@ -140,6 +114,47 @@ impl Vigil {
         }
         cache.insert(basic_key(name, secret), (principal.clone(), Instant::now()));
         Ok(principal)
+    }
+
+    /// Counts a password or Basic attempt for `name` before any secret is checked, in one write
+    /// transaction: parallel attempts cannot all pass the check, and the count outlives a
+    /// restart. Refused (`what`: "logins", "sign-ins") once the name is locked.
+    fn count_attempt(&self, name: &str, what: &str) -> Result<()> {
+        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+        let window = LOCKOUT_WINDOW.as_secs() as i64;
+        let locked = self.store.write(|tx| {
+            store::users::count_login_attempt(
+                tx,
+                name,
+                now_s,
+                window,
+                i64::from(MAX_LOGIN_FAILURES),
+            )
+        })?;
+        match locked {
+            Some(wait) => Err(Error::Throttled(format!(
+                "too many failed {what} for this name; try again in {} minute(s)",
+                wait / 60 + 1
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The user whose web-map password `password` is (`None` otherwise; an unknown name costs
+    /// the same hash time as a known one).
+    fn check_password(&self, name: &str, password: &str) -> Result<Option<Principal>> {
+        let found = self.store.read(|c| store::users::for_login(c, name))?;
+        let ok = match &found {
+            Some((_, Some(phc))) => auth::password::verify(password, phc),
+            _ => {
+                auth::password::verify_dummy(password);
+                false
+            }
+        };
+        Ok(match (ok, found) {
+            (true, Some((p, _))) => Some(p),
+            _ => None,
+        })
     }
 
     /// Forgets cached tokens after any change to users or tokens.
@@ -285,36 +300,9 @@ impl Vigil {
         password: &str,
     ) -> Result<(String, String, Principal)> {
         let name = name.trim();
-        // Counted before the hash is checked, in one write transaction: parallel attempts cannot
-        // all pass the check, and the count outlives a restart.
-        let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
-        let window = LOCKOUT_WINDOW.as_secs() as i64;
-        let locked = self.store.write(|tx| {
-            store::users::count_login_attempt(
-                tx,
-                name,
-                now_s,
-                window,
-                i64::from(MAX_LOGIN_FAILURES),
-            )
-        })?;
-        if let Some(wait) = locked {
-            return Err(Error::Throttled(format!(
-                "too many failed logins for this name; try again in {} minute(s)",
-                wait / 60 + 1
-            )));
-        }
-        let found = self.store.read(|c| store::users::for_login(c, name))?;
-        let ok = match &found {
-            Some((_, Some(phc))) => auth::password::verify(password, phc),
-            _ => {
-                auth::password::verify_dummy(password);
-                false
-            }
-        };
-        let principal = match (ok, found) {
-            (true, Some((p, _))) => p,
-            _ => return Err(Error::Unauthorized("wrong user name or password".into())),
+        self.count_attempt(name, "logins")?;
+        let Some(principal) = self.check_password(name, password)? else {
+            return Err(Error::Unauthorized("wrong user name or password".into()));
         };
         self.store
             .write(|tx| store::users::clear_login_failures(tx, name))?;

@@ -176,6 +176,29 @@ impl DataDir {
         self.run_ok(&["demo", "seed-hotspots"], &["--count", &n, "--seed", "7"]);
     }
 
+    /// `vigil user passwd`: sets `name`'s web-map password, read from standard input.
+    pub fn set_password(&self, name: &str, password: &str) {
+        use std::io::Write;
+        let mut child = Command::new(VIGIL)
+            .args([
+                "user",
+                "passwd",
+                "--data-dir",
+                self.path_str(),
+                "--name",
+                name,
+            ])
+            .env("VIGIL_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run vigil user passwd");
+        writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write password");
+        let out = child.wait_with_output().expect("vigil user passwd");
+        assert!(out.status.success(), "{}", describe_output(&out));
+    }
+
     /// `vigil import hotspots FILE [EXTRA...]`, whatever the outcome.
     pub fn import_hotspots(&self, file: &Path, extra: &[&str]) -> Output {
         let mut rest = vec![path_str(file)];
