@@ -66,7 +66,9 @@ EOF
   # STAC validation (tests/clients/stac_validate.py): stac_valid, and pystac 1.11.0 only for the
   # STAC 1.0.0 core + GeoJSON schemas it ships (the last pystac with 1.0.0 ones), so that no schema
   # is fetched; jsonschema and referencing do the validating, so they are pinned too.
-  stac_pins=(stac_valid==4.6.1 pystac==1.11.0 jsonschema==4.26.0 referencing==0.37.0)
+  # pystac-client searches the STAC API as users' scripts do (tests/clients/stac_client_check.py).
+  stac_pins=(stac_valid==4.6.1 pystac==1.11.0 jsonschema==4.26.0 referencing==0.37.0
+    pystac-client==0.8.6)
   if ! pins_installed "${stac_pins[@]}"; then
     echo "setup: installing ${stac_pins[*]} into .venv-test"
     .venv-test/bin/pip install -q --disable-pip-version-check "${stac_pins[@]}"

@@ -861,7 +861,7 @@ fn survey_tiles_png_webp_etag_empty_bad_paths_auth_and_other_province() {
         "/v1/surveys",
         "/collections/surveys/items",
         "/stac/items",
-        "/stac",
+        "/stac/search",
     ] {
         let r = s.get(list, Some(&viewer24));
         expect_status(&s, &format!("GET {list} by viewer24"), &r, 200);
@@ -876,7 +876,7 @@ fn survey_tiles_png_webp_etag_empty_bad_paths_auth_and_other_province() {
         "/v1/surveys",
         "/collections/surveys/items",
         "/stac/items",
-        "/stac",
+        "/stac/search",
     ] {
         let r = s.get(list, Some(&viewer));
         expect_status(&s, &format!("GET {list} by viewer08"), &r, 200);
@@ -1477,39 +1477,282 @@ fn ogc_surveys_items_honour_the_part_2_crs_parameters_the_server_declares() {
 // 7. STAC
 // ---------------------------------------------------------------------------------------------
 
+/// A STAC API search's item ids, in the order given, and `numberMatched`.
+fn stac_ids(r: &Response) -> (Vec<String>, u64) {
+    let j = r.json();
+    (
+        feature_ids(&j),
+        j["numberMatched"].as_u64().unwrap_or(u64::MAX),
+    )
+}
+
+/// The STAC API (issue 15): landing page, conformance, collections, items with the projection,
+/// eo and raster extensions, item search by GET and POST with every filter and paging; checked
+/// against the surveys' own metadata, by stac_valid offline and by pystac-client.
 #[test]
-fn stac_collection_validates_and_item_assets_resolve() {
+fn stac_api_searches_the_surveys_you_may_see() {
     let s = serve(BIG_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
     let viewer = user(&s, "viewer08", "viewer", "08");
-    let file = TQ_A.get();
-    let sv = ingest(&s, &op, "tq-a.tif", file, "2026-03-01T08:00:00Z");
-    let id = id_of(&sv);
+    let viewer24 = user(&s, "viewer24", "viewer", "24");
+    let a_file = TQ_A.get();
+    let a_sv = ingest(&s, &op, "tq-a.tif", a_file, "2026-03-01T08:00:00Z");
+    let w_sv = ingest(
+        &s,
+        &op,
+        "tq-west.tif",
+        TQ_WEST.get(),
+        "2026-04-10T08:00:00Z",
+    );
+    let (a, w) = (id_of(&a_sv), id_of(&w_sv));
+    let get = |path: &str| {
+        let r = s.get(path, Some(&viewer));
+        expect_status(&s, path, &r, 200);
+        r
+    };
 
-    let r = s.get("/stac", Some(&viewer));
-    expect_status(&s, "/stac", &r, 200);
-    let col = r.json();
-    assert_eq!(col["type"], "Collection", "{col}");
-    assert_eq!(col["id"], "vigil-surveys", "{col}");
-    let item_links: Vec<String> = col["links"]
+    // Landing page, conformance, collections.
+    let landing = get("/stac").json();
+    assert_eq!(landing["type"], "Catalog", "{landing}");
+    let conforms: Vec<&str> = landing["conformsTo"]
+        .as_array()
+        .expect("conformsTo")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for c in ["core", "collections", "ogcapi-features", "item-search"] {
+        let uri = format!("https://api.stacspec.org/v1.0.0/{c}");
+        assert!(conforms.contains(&uri.as_str()), "{uri} missing: {landing}");
+    }
+    assert_eq!(
+        get("/stac/conformance").json()["conformsTo"],
+        landing["conformsTo"]
+    );
+    let rels: Vec<(String, String)> = landing["links"]
         .as_array()
         .expect("links")
         .iter()
-        .filter(|l| l["rel"] == "item")
-        .map(|l| local(&s, l["href"].as_str().expect("href")))
+        .map(|l| {
+            (
+                l["rel"].as_str().unwrap_or("").to_string(),
+                l["method"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
-    assert_eq!(item_links, vec![format!("/stac/items/{id}")]);
-    let r = s.get(&item_links[0], Some(&viewer));
-    expect_status(&s, "item link", &r, 200);
-    let item = r.json();
-    assert_eq!(item["type"], "Feature");
-    assert_eq!(item["id"], id.as_str());
+    for (rel, method) in [
+        ("search", "GET"),
+        ("search", "POST"),
+        ("conformance", ""),
+        ("data", ""),
+        ("child", ""),
+        ("service-desc", ""),
+    ] {
+        assert!(
+            rels.contains(&(rel.into(), method.into())),
+            "no {rel} {method} link: {landing}"
+        );
+    }
+    let cols = get("/stac/collections").json();
+    let col = &cols["collections"][0];
+    assert_eq!(col["id"], "vigil-surveys", "{cols}");
+    assert_eq!(col["summaries"]["proj:epsg"], json!([32648]), "{col}");
+    let ext = col["extent"]["spatial"]["bbox"][0]
+        .as_array()
+        .expect("extent")
+        .clone();
+    let (ba, bw) = (bbox_of(&a_sv), bbox_of(&w_sv));
+    assert!(
+        (ext[0].as_f64().unwrap() - bw[0]).abs() < 1e-9
+            && (ext[2].as_f64().unwrap() - ba[2]).abs() < 1e-9,
+        "the collection's extent is not its surveys': {ext:?} vs {ba:?} {bw:?}"
+    );
+    assert_eq!(get("/stac/collections/vigil-surveys").json(), *col);
+    let r = s.get("/stac/collections/other", Some(&viewer));
+    assert!(is_problem_404(&r), "{}", r.describe());
+
+    // An item: the projection from the source file, bands, assets.
+    let item = get(&format!("/stac/collections/vigil-surveys/items/{a}")).json();
+    assert_eq!(
+        item,
+        get(&format!("/stac/items/{a}")).json(),
+        "the old item path answers the same"
+    );
+    let p = &item["properties"];
+    assert_eq!(p["proj:epsg"], 32648, "{item}");
+    assert_eq!(
+        p["proj:shape"],
+        json!([a_sv["height"], a_sv["width"]]),
+        "{item}"
+    );
+    let tr: Vec<f64> = serde_json::from_value(p["proj:transform"].clone()).expect("proj:transform");
+    let pb: Vec<f64> = serde_json::from_value(p["proj:bbox"].clone()).expect("proj:bbox");
+    assert_eq!(tr.len(), 6);
+    assert!(
+        (tr[0] - 0.05).abs() < 1e-9 && (tr[4] + 0.05).abs() < 1e-9,
+        "{tr:?}"
+    );
+    assert!(((pb[2] - pb[0]) - 512.0 * 0.05).abs() < 1e-6, "{pb:?}");
+    assert!(((pb[3] - pb[1]) - 512.0 * 0.05).abs() < 1e-6, "{pb:?}");
+    assert_eq!(
+        (pb[0], pb[3]),
+        (tr[2], tr[5]),
+        "proj:bbox starts at the transform's origin"
+    );
+    let eo: Vec<Value> =
+        serde_json::from_value(item["assets"]["source"]["eo:bands"].clone()).expect("eo:bands");
+    let names: Vec<&str> = eo
+        .iter()
+        .map(|b| b["common_name"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(names, ["red", "green", "blue", "-"], "{item}");
+    assert_eq!(
+        item["assets"]["source"]["raster:bands"][0]["data_type"], "uint8",
+        "{item}"
+    );
     assert_eq!(item["collection"], "vigil-surveys");
     assert_instant(&item["properties"]["datetime"], "2026-03-01T08:00:00Z");
-    assert_eq!(item["bbox"], sv["bbox"]);
-    let listed = s.get("/stac/items", Some(&viewer));
-    expect_status(&s, "/stac/items", &listed, 200);
-    assert_eq!(feature_ids(&listed.json()), vec![id.clone()]);
+    assert_eq!(item["bbox"], a_sv["bbox"]);
+
+    // Search by GET: each filter, and paging.
+    let both = vec![w.clone(), a.clone()]; // newest flight first
+    let search = |q: &str| stac_ids(&get(&format!("/stac/search?{q}")));
+    assert_eq!(search(""), (both.clone(), 2));
+    assert_eq!(
+        search("datetime=2026-03-01/2026-03-31"),
+        (vec![a.clone()], 1)
+    );
+    assert_eq!(search("datetime=2026-04-10"), (vec![w.clone()], 1));
+    let bbox = |b: [f64; 4]| format!("{},{},{},{}", b[0], b[1], b[2], b[3]);
+    assert_eq!(search(&format!("bbox={}", bbox(bw))), (vec![w.clone()], 1));
+    assert_eq!(
+        search(&format!("ids={a},no-such-survey")),
+        (vec![a.clone()], 1)
+    );
+    assert_eq!(search("collections=vigil-surveys"), (both.clone(), 2));
+    assert_eq!(search("collections=landsat"), (vec![], 0));
+    let centre = |b: [f64; 4]| ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let square = |(x, y): (f64, f64), d: f64| json!({ "type": "Polygon", "coordinates": [[[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d], [x - d, y - d]]] });
+    let near_w = square(centre(bw), 0.00005);
+    let enc = |v: &Value| {
+        url::form_urlencoded::byte_serialize(v.to_string().as_bytes()).collect::<String>()
+    };
+    assert_eq!(
+        search(&format!("intersects={}", enc(&near_w))),
+        (vec![w.clone()], 1)
+    );
+    let nowhere = square((104.0, 20.0), 0.01);
+    assert_eq!(
+        search(&format!("intersects={}", enc(&nowhere))),
+        (vec![], 0)
+    );
+    let first = get("/stac/search?limit=1");
+    assert_eq!(stac_ids(&first), (vec![w.clone()], 2));
+    let next = first.json()["links"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["rel"] == "next").cloned())
+        .expect("a next link");
+    let second = get(&local(&s, next["href"].as_str().expect("href")));
+    assert_eq!(stac_ids(&second), (vec![a.clone()], 2));
+    assert!(
+        !second.json()["links"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .any(|l| l["rel"] == "next"),
+        "the last page has no next link"
+    );
+    // ... and the collection's items page the same way.
+    let page = get("/stac/collections/vigil-surveys/items?limit=1");
+    assert_eq!(stac_ids(&page), (vec![w.clone()], 2));
+
+    // By POST, with a next link carrying the body to send.
+    let post = |body: &Value| s.send_json("POST", "/stac/search", Some(&viewer), body);
+    let r = post(
+        &json!({ "datetime": "2026-01-01/2026-12-31", "limit": 1, "collections": ["vigil-surveys"] }),
+    );
+    expect_status(&s, "POST /stac/search", &r, 200);
+    assert_eq!(stac_ids(&r), (vec![w.clone()], 2));
+    let next = r.json()["links"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["rel"] == "next").cloned())
+        .expect("a next link");
+    assert_eq!(next["method"], "POST", "{next}");
+    let r = post(&next["body"]);
+    assert_eq!(stac_ids(&r), (vec![a.clone()], 2));
+    let r = post(&json!({ "intersects": near_w, "ids": [w.clone(), a.clone()] }));
+    assert_eq!(stac_ids(&r), (vec![w.clone()], 1));
+    let r = post(&json!({ "bbox": bw }));
+    assert_eq!(stac_ids(&r), (vec![w.clone()], 1));
+
+    // Bad searches name what is wrong.
+    for (what, r, needle) in [
+        (
+            "bbox and intersects",
+            s.get(
+                &format!("/stac/search?bbox={}&intersects={}", bbox(bw), enc(&near_w)),
+                Some(&viewer),
+            ),
+            "not both",
+        ),
+        (
+            "a made-up token",
+            s.get("/stac/search?token=abc", Some(&viewer)),
+            "token",
+        ),
+        (
+            "limit=0",
+            s.get("/stac/search?limit=0", Some(&viewer)),
+            "limit",
+        ),
+        (
+            "an unknown parameter",
+            s.get("/stac/search?sortby=datetime", Some(&viewer)),
+            "sortby",
+        ),
+        (
+            "a broken geometry",
+            s.get(
+                "/stac/search?intersects=%7B%22type%22%3A%22Polygon%22%7D",
+                Some(&viewer),
+            ),
+            "intersects",
+        ),
+        (
+            "an unknown member",
+            post(&json!({ "sortby": [{ "field": "datetime" }] })),
+            "sortby",
+        ),
+        ("a bbox of 3", post(&json!({ "bbox": [1, 2, 3] })), "bbox"),
+    ] {
+        // A body that does not fit the search's shape is 422 (as every JSON body here).
+        let status = if what.starts_with("an unknown member") { 422 } else { 400 };
+        expect_status(&s, what, &r, status);
+        assert!(r.text().contains(needle), "{what}: {}", r.text());
+    }
+    let r = s.get("/stac/search", None);
+    expect_status(&s, "search without a token", &r, 401);
+
+    // Another province's viewer finds nothing, by any path.
+    for path in [
+        "/stac/search",
+        "/stac/collections/vigil-surveys/items",
+        "/stac/items",
+    ] {
+        let r = s.get(path, Some(&viewer24));
+        expect_status(&s, path, &r, 200);
+        assert_eq!(stac_ids(&r), (vec![], 0), "{path} by viewer24");
+    }
+    let r = s.send_json(
+        "POST",
+        "/stac/search",
+        Some(&viewer24),
+        &json!({ "ids": [a.clone()] }),
+    );
+    assert_eq!(stac_ids(&r), (vec![], 0));
+    let col24 = s
+        .get("/stac/collections/vigil-surveys", Some(&viewer24))
+        .json();
+    assert_eq!(col24["summaries"]["proj:epsg"], json!([]), "{col24}");
 
     // Assets, with the token; not without.
     let href = |name: &str| {
@@ -1520,66 +1763,108 @@ fn stac_collection_validates_and_item_assets_resolve() {
                 .unwrap_or_else(|| panic!("no asset {name}: {item}")),
         )
     };
-    let source = s.get(&href("source"), Some(&viewer));
-    expect_status(&s, "source asset", &source, 200);
+    let source = get(&href("source"));
     assert_eq!(source.header("content-type"), Some("image/tiff"));
     assert!(
-        source.body == *file,
-        "the source asset differs from the uploaded file ({} vs {} bytes)",
-        source.body.len(),
-        file.len()
+        source.body == *a_file,
+        "the source asset differs from the uploaded file"
     );
-    let tiles = s.get(&href("tiles"), Some(&viewer));
-    expect_status(&s, "tiles asset", &tiles, 200);
-    assert_eq!(tiles.json()["tilejson"], "3.0.0");
-    let fp = s.get(&href("footprint"), Some(&viewer));
-    expect_status(&s, "footprint asset", &fp, 200);
-    assert_eq!(fp.json()["id"], id.as_str());
+    assert_eq!(get(&href("tiles")).json()["tilejson"], "3.0.0");
+    assert_eq!(get(&href("footprint")).json()["id"], a.as_str());
     for name in ["source", "tiles", "footprint"] {
         let r = s.get(&href(name), None);
         expect_status(&s, &format!("{name} asset without a token"), &r, 401);
     }
 
-    // stac_valid, offline.
+    // stac_valid offline, then pystac-client.
     let py = venv_python();
     let present = Command::new(&py)
-        .args(["-c", "import stac_validator, pystac"])
+        .args(["-c", "import stac_validator, pystac, pystac_client"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|st| st.success());
     if external_tool_missing(
         present,
-        &format!(
-            "stac_valid (python {} with stac_validator and pystac)",
-            py.display()
-        ),
+        &format!("stac_valid and pystac-client (python {})", py.display()),
     ) {
         return;
     }
-    let (out, timed_out) = run_with_timeout(
-        Command::new(&py)
-            .arg(manifest_dir().join("tests/clients/stac_validate.py"))
-            .arg(s.base_url())
-            .arg(&viewer)
+    let run_py = |args: &[&str]| {
+        let mut cmd = Command::new(&py);
+        cmd.args(args)
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env_remove("http_proxy")
-            .env_remove("HTTP_PROXY"),
-        Duration::from_secs(120),
-    );
+            .env_remove("HTTP_PROXY");
+        let (out, timed_out) = run_with_timeout(&mut cmd, Duration::from_secs(120));
+        assert!(
+            !timed_out && out.status.success(),
+            "{args:?} failed\n{}\n--- server stderr ---\n{}",
+            describe_output(&out),
+            s.stderr()
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    let validate = manifest_dir().join("tests/clients/stac_validate.py");
+    let validate = common::path_str(&validate);
+    run_py(&[validate, "--self-test"]);
+    let summary = run_py(&[validate, &s.base_url(), &viewer]);
+    // The landing page, the Collection, each Item in the items pages and at its own link.
     assert!(
-        !timed_out && out.status.success(),
-        "stac_validate.py failed\n{}\n--- server stderr ---\n{}",
-        describe_output(&out),
-        s.stderr()
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).expect("stac_validate.py summary");
-    // The Collection, the Item in /stac/items and at its own link, and the rel=item link.
-    assert!(
-        summary["checked"].as_u64().is_some_and(|n| n >= 3),
+        summary["checked"].as_u64().is_some_and(|n| n >= 6),
         "{summary}"
     );
     assert_eq!(summary["invalid"], 0, "{summary}");
+
+    let spec = tempfile::NamedTempFile::new().expect("spec");
+    let searches = json!({ "searches": [
+        { "name": "all, pages of one", "method": "GET", "args": { "limit": 1 } },
+        { "name": "all by POST, pages of one", "method": "POST", "args": { "limit": 1, "collections": ["vigil-surveys"] } },
+        { "name": "march", "method": "GET", "args": { "datetime": "2026-03-01/2026-03-31" } },
+        { "name": "bbox", "method": "POST", "args": { "bbox": bw } },
+        { "name": "intersects", "method": "GET", "args": { "intersects": near_w } },
+        { "name": "intersects by POST", "method": "POST", "args": { "intersects": near_w } },
+        { "name": "ids", "method": "POST", "args": { "ids": [a.clone()] } },
+    ]});
+    std::fs::write(spec.path(), searches.to_string()).expect("write spec");
+    let client = manifest_dir().join("tests/clients/stac_client_check.py");
+    let out = run_py(&[
+        common::path_str(&client),
+        &s.base_url(),
+        &viewer,
+        common::path_str(spec.path()),
+    ]);
+    assert_eq!(out["collections"], json!(["vigil-surveys"]), "{out}");
+    for c in ["CORE", "ITEM_SEARCH", "COLLECTIONS", "FEATURES"] {
+        assert_eq!(out["conforms_to"][c], true, "pystac-client: no {c}: {out}");
+    }
+    let want = [
+        ("all, pages of one", both.clone(), 2),
+        ("all by POST, pages of one", both.clone(), 2),
+        ("march", vec![a.clone()], 1),
+        ("bbox", vec![w.clone()], 1),
+        ("intersects", vec![w.clone()], 1),
+        ("intersects by POST", vec![w.clone()], 1),
+        ("ids", vec![a.clone()], 1),
+    ];
+    for (got, (name, ids, matched)) in out["searches"]
+        .as_array()
+        .expect("searches")
+        .iter()
+        .zip(want)
+    {
+        assert_eq!(got["name"], name);
+        assert_eq!(got["ids"], json!(ids), "pystac-client, {name}: {got}");
+        assert_eq!(got["matched"], matched, "pystac-client, {name}: {got}");
+    }
+    // Pages of one: pystac-client followed the next links (one request a page, and one more
+    // for numberMatched).
+    assert!(
+        out["searches"][0]["requests"]
+            .as_u64()
+            .is_some_and(|n| n >= 2),
+        "{out}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ mod openapi;
 mod query;
 mod reports;
 mod review;
+mod stac;
 mod surveys;
 mod tiles;
 mod uploads;
@@ -123,9 +124,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/reports/kpis", get(reports::kpis))
         .route("/v1/reports/communes", get(reports::communes))
         .route("/v1/reports/{file}", get(reports::file))
-        .route("/stac", get(surveys::stac_collection))
-        .route("/stac/items", get(surveys::stac_items))
-        .route("/stac/items/{id}", get(surveys::stac_item_one))
+        .route("/stac", get(stac::landing))
+        .route("/stac/conformance", get(stac::conformance))
+        .route("/stac/collections", get(stac::collections))
+        .route("/stac/collections/{cid}", get(stac::collection_one))
+        .route("/stac/collections/{cid}/items", get(stac::items))
+        .route("/stac/collections/{cid}/items/{id}", get(stac::item_one))
+        .route(
+            "/stac/search",
+            get(stac::search_get).post(stac::search_post),
+        )
+        .route("/stac/items", get(stac::legacy_items))
+        .route("/stac/items/{id}", get(stac::legacy_item))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),

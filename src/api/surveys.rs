@@ -1,5 +1,5 @@
 //! Surveys over HTTP: `/v1/surveys` (queue from an upload, status, cancel, source download), the
-//! `surveys` collection of OGC API – Features, and the STAC Collection at `/stac`.
+//! `surveys` collection of OGC API – Features (the STAC API is `stac.rs`).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -21,9 +21,6 @@ use crate::auth::Principal;
 use crate::service::surveys::{NewSurvey, Survey};
 use crate::time_util::now_rfc3339;
 
-pub const STAC_VERSION: &str = "1.0.0";
-pub const STAC_COLLECTION: &str = "vigil-surveys";
-
 /// The survey as `/v1/surveys` shows it.
 pub fn survey_json(b: &str, s: &Survey) -> Value {
     let r = &s.row;
@@ -42,7 +39,7 @@ pub fn survey_json(b: &str, s: &Survey) -> Value {
         links.push(json!({ "rel": "tilejson", "href": format!("{b}/tiles/{}/tilejson.json", r.id), "type": JSON }));
         links.push(json!({ "rel": "tiles", "href": format!("{b}/tiles/{}/{{z}}/{{x}}/{{y}}.png", r.id), "type": "image/png", "templated": true }));
         links.push(json!({ "rel": "feature", "href": format!("{b}/collections/surveys/items/{}", r.id), "type": GEOJSON }));
-        links.push(json!({ "rel": "stac-item", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON }));
+        links.push(json!({ "rel": "stac-item", "href": super::stac::item_href(b, &r.id), "type": GEOJSON }));
     }
     json!({
         "id": r.id,
@@ -233,7 +230,7 @@ pub fn feature(b: &str, s: &Survey) -> Value {
             { "rel": "alternate", "href": format!("{b}/collections/surveys/items/{}?f=html", r.id), "type": HTML, "title": "Trang HTML" },
             { "rel": "collection", "href": format!("{b}/collections/surveys"), "type": JSON, "title": TITLE },
             { "rel": "tilejson", "href": format!("{b}/tiles/{}/tilejson.json", r.id), "type": JSON },
-            { "rel": "describedby", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON },
+            { "rel": "describedby", "href": super::stac::item_href(b, &r.id), "type": GEOJSON },
         ],
     })
 }
@@ -259,7 +256,7 @@ pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
             Link::new(format!("{b}/collections/surveys"), "self", JSON, "Lớp dữ liệu này"),
             Link::new(format!("{b}/collections/surveys/items"), "items", GEOJSON, "Các đối tượng (GeoJSON)"),
             Link::new(format!("{b}/collections/surveys/items?f=html"), "items", HTML, "Các đối tượng (HTML)"),
-            Link::new(format!("{b}/stac"), "describedby", JSON, "STAC"),
+            Link::new(format!("{b}/stac/collections/{}", super::stac::STAC_COLLECTION), "describedby", JSON, "STAC"),
         ],
     })
 }
@@ -360,138 +357,4 @@ pub async fn ogc_item(
         Format::Json => json_response(StatusCode::OK, GEOJSON, body),
         Format::Html => html::feature("surveys", &body),
     }))
-}
-
-// ---- STAC ---------------------------------------------------------------------------------------
-
-fn stac_item(b: &str, s: &Survey) -> Value {
-    let r = &s.row;
-    let m = s.meta.as_ref();
-    let mut props = json!({
-        "title": r.name,
-        "datetime": r.acquired_at.clone().unwrap_or_else(|| r.created_at.clone()),
-        "created": r.created_at,
-        "updated": r.completed_at.clone().unwrap_or_else(|| r.updated_at.clone()),
-        "platform": "drone",
-    });
-    if let Some(m) = m {
-        props["gsd"] = json!((m.gsd_m * 10_000.0).round() / 10_000.0);
-        props["vigil:bands"] = json!(m.bands.iter().map(|b| b.code()).collect::<Vec<_>>());
-        props["vigil:crs"] = json!(m.crs);
-        props["vigil:native_zoom"] = json!(m.native_zoom);
-        props["vigil:min_zoom"] = json!(m.min_zoom);
-    }
-    json!({
-        "type": "Feature",
-        "stac_version": STAC_VERSION,
-        "stac_extensions": [],
-        "id": r.id,
-        "collection": STAC_COLLECTION,
-        "geometry": s.footprint(),
-        "bbox": r.bbox,
-        "properties": props,
-        "links": [
-            { "rel": "self", "href": format!("{b}/stac/items/{}", r.id), "type": GEOJSON },
-            { "rel": "root", "href": format!("{b}/stac"), "type": JSON },
-            { "rel": "parent", "href": format!("{b}/stac"), "type": JSON },
-            { "rel": "collection", "href": format!("{b}/stac"), "type": JSON },
-        ],
-        "assets": {
-            "source": {
-                "href": format!("{b}/v1/surveys/{}/source", r.id),
-                "type": "image/tiff; application=geotiff",
-                "title": format!("Ảnh gốc (source orthomosaic): {}", r.filename),
-                "roles": ["data"],
-            },
-            "tiles": {
-                "href": format!("{b}/tiles/{}/tilejson.json", r.id),
-                "type": "application/json",
-                "title": "XYZ tiles (TileJSON)",
-                "roles": ["tiles"],
-            },
-            "footprint": {
-                "href": format!("{b}/collections/surveys/items/{}", r.id),
-                "type": GEOJSON,
-                "title": "Phạm vi bay (footprint)",
-                "roles": ["metadata"],
-            },
-        },
-    })
-}
-
-pub async fn stac_collection(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    q.only(&[])?;
-    let b = base(&state, &headers);
-    let all = state.vigil.ready_surveys(&who, None, &(None, None));
-    let bbox = union_bbox(all.iter().filter_map(|s| s.row.bbox));
-    let first = all.iter().filter_map(|s| s.row.acquired_at.clone()).min();
-    let last = all.iter().filter_map(|s| s.row.acquired_at.clone()).max();
-    let mut links = vec![
-        json!({ "rel": "self", "href": format!("{b}/stac"), "type": JSON }),
-        json!({ "rel": "root", "href": format!("{b}/stac"), "type": JSON }),
-        json!({ "rel": "items", "href": format!("{b}/stac/items"), "type": GEOJSON }),
-    ];
-    links.extend(all.iter().map(|s| json!({ "rel": "item", "href": format!("{b}/stac/items/{}", s.row.id), "type": GEOJSON, "title": s.row.name })));
-    let body = json!({
-        "type": "Collection",
-        "stac_version": STAC_VERSION,
-        "stac_extensions": [],
-        "id": STAC_COLLECTION,
-        "title": "Vigil — ảnh bay khảo sát (drone surveys)",
-        "description": "Drone orthomosaics ingested by Vigil, one STAC Item per survey, with the source file, XYZ tiles and footprint as assets. Sensitive law-enforcement data; access needs a token.",
-        "license": "proprietary",
-        "keywords": ["drone", "orthomosaic", "survey", "Vietnam"],
-        "providers": [{ "name": "Vigil", "roles": ["host", "processor"] }],
-        "extent": {
-            "spatial": { "bbox": [bbox] },
-            "temporal": { "interval": [[first, last]] },
-        },
-        "links": links,
-    });
-    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
-}
-
-pub async fn stac_items(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    q.only(&["bbox", "bbox-crs", "datetime"])?;
-    let m = q.map();
-    let b = base(&state, &headers);
-    let all = state
-        .vigil
-        .ready_surveys(&who, parse_bbox(&m)?, &parse_instants(&m)?);
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": all.iter().map(|s| stac_item(&b, s)).collect::<Vec<_>>(),
-        "links": [
-            { "rel": "self", "href": format!("{b}/stac/items"), "type": GEOJSON },
-            { "rel": "root", "href": format!("{b}/stac"), "type": JSON },
-        ],
-    });
-    Ok(json_response(StatusCode::OK, GEOJSON, body.to_string()))
-}
-
-pub async fn stac_item_one(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let b = base(&state, &headers);
-    let s = state.vigil.ready_survey(&who, &id).ok_or_else(|| {
-        ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
-    })?;
-    Ok(json_response(
-        StatusCode::OK,
-        GEOJSON,
-        stac_item(&b, &s).to_string(),
-    ))
 }

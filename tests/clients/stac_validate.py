@@ -7,7 +7,8 @@ Usage:
   stac_validate.py --file F.json...  validates local files (Item, Collection, Catalog or
                                      ItemCollection), no server needed
 
-Walk: GET URL/stac (must be a STAC Collection), then every link of rel "item" (a STAC Item) or
+Walk: GET URL/stac (must be a STAC API landing page: a Catalog with conformsTo), each rel "child"
+(a STAC Collection), then every link of rel "item" (a STAC Item) or
 "items" (an ItemCollection, i.e. a GeoJSON FeatureCollection of Items, followed through its
 rel=next pages); every Item of an ItemCollection is validated as it appears there and again as
 served at its own rel=self link (/stac/items/{id}). Only links on the same origin as URL are
@@ -168,6 +169,88 @@ def date_time_problems(obj):
             for where, v in values if not RFC3339.match(v)]
 
 
+# Extensions whose JSON schemas no registry package ships (so none can be had offline): their
+# fields are checked against the extension's README rules here, and read back through pystac's
+# extension classes (a STAC client's view of them).
+FIELD_RULES = {
+    "https://stac-extensions.github.io/projection/v1.1.0/schema.json": "projection",
+    "https://stac-extensions.github.io/eo/v1.1.0/schema.json": "eo",
+    "https://stac-extensions.github.io/raster/v1.1.0/schema.json": "raster",
+}
+EO_COMMON_NAMES = {"pan", "coastal", "blue", "green", "green05", "yellow", "red", "rededge",
+                   "rededge071", "rededge075", "rededge078", "nir", "nir08", "nir09", "cirrus",
+                   "swir16", "swir22", "lwir", "lwir11", "lwir12"}
+RASTER_DATA_TYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                     "float16", "float32", "float64", "cint16", "cint32", "cfloat32", "cfloat64",
+                     "other"}
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def extension_problems(obj, kinds):
+    """Field rules of the projection, eo and raster extensions (v1.1.0), and pystac reading them."""
+    problems = []
+    props = obj.get("properties") if isinstance(obj.get("properties"), dict) else {}
+    assets = obj.get("assets") if isinstance(obj.get("assets"), dict) else {}
+    places = [("properties", props)] + [(f"assets -> {k}", a) for k, a in assets.items()
+                                         if isinstance(a, dict)]
+    for kind in kinds:
+        prefix = {"projection": "proj:", "eo": "eo:", "raster": "raster:"}[kind]
+        if not any(k.startswith(prefix) for _, d in places for k in d):
+            problems.append(f"declares the {kind} extension but uses no {prefix} field")
+    for where, d in places:
+        if "proj:epsg" in d and not (d["proj:epsg"] is None or (isinstance(d["proj:epsg"], int)
+                                                               and not isinstance(d["proj:epsg"], bool))):
+            problems.append(f"proj:epsg must be an integer or null. Error is in {where}")
+        shape = d.get("proj:shape", [1, 1])
+        if not (isinstance(shape, list) and len(shape) == 2
+                and all(isinstance(n, int) and n > 0 for n in shape)):
+            problems.append(f"proj:shape must be [rows, columns]. Error is in {where}")
+        tr = d.get("proj:transform", [0] * 6)
+        if not (isinstance(tr, list) and len(tr) in (6, 9) and all(map(_number, tr))):
+            problems.append(f"proj:transform must be 6 or 9 numbers. Error is in {where}")
+        bb = d.get("proj:bbox", [0] * 4)
+        if not (isinstance(bb, list) and len(bb) in (4, 6) and all(map(_number, bb))):
+            problems.append(f"proj:bbox must be 4 or 6 numbers. Error is in {where}")
+        for i, band in enumerate(d.get("eo:bands", []) if isinstance(d.get("eo:bands", []), list) else [None]):
+            if not isinstance(band, dict):
+                problems.append(f"eo:bands must be a list of objects. Error is in {where}")
+            elif "common_name" in band and band["common_name"] not in EO_COMMON_NAMES:
+                problems.append(f"eo:bands -> {i} -> common_name {band['common_name']!r} is not "
+                                f"an eo common name. Error is in {where}")
+        for i, band in enumerate(d.get("raster:bands", []) if isinstance(d.get("raster:bands", []), list) else [None]):
+            if not isinstance(band, dict):
+                problems.append(f"raster:bands must be a list of objects. Error is in {where}")
+            else:
+                if "data_type" in band and band["data_type"] not in RASTER_DATA_TYPES:
+                    problems.append(f"raster:bands -> {i} -> data_type {band['data_type']!r} is "
+                                    f"not a raster data type. Error is in {where}")
+                if "spatial_resolution" in band and not _number(band["spatial_resolution"]):
+                    problems.append(f"raster:bands -> {i} -> spatial_resolution must be a number. "
+                                    f"Error is in {where}")
+    if problems or obj.get("type") != "Feature":
+        return problems
+    try:  # a STAC client reads them
+        import pystac
+        from pystac.extensions.eo import EOExtension
+        from pystac.extensions.projection import ProjectionExtension
+        from pystac.extensions.raster import RasterExtension
+
+        item = pystac.Item.from_dict(copy.deepcopy(obj), preserve_dict=True)
+        if "projection" in kinds:
+            ProjectionExtension.ext(item).shape
+        for asset in item.assets.values():
+            if "eo" in kinds and "eo:bands" in asset.extra_fields:
+                [b.name for b in EOExtension.ext(asset).bands or []]
+            if "raster" in kinds and "raster:bands" in asset.extra_fields:
+                [b.data_type for b in RasterExtension.ext(asset).bands or []]
+    except Exception as e:  # noqa: BLE001 - any failure to read is the finding
+        problems.append(f"pystac cannot read the extension fields: {type(e).__name__}: {e}")
+    return problems
+
+
 class Checker:
     def __init__(self, schema_map):
         from stac_validator.validate import StacValidate  # stac_valid
@@ -188,9 +271,18 @@ class Checker:
                 errors.append(f"stac_version is {obj.get('stac_version')!r}, "
                               f"expected {STAC_VERSION!r}")
             blocked_before = len(BLOCKED)
+            # Extensions with no offline schema but field rules here: checked by those rules
+            # (and read back through pystac's extension API), the rest by stac_valid.
+            core = copy.deepcopy(obj)
+            declared = core.get("stac_extensions") if isinstance(core.get("stac_extensions"), list) else []
+            by_rules = [FIELD_RULES[u] for u in declared
+                        if u in FIELD_RULES and u not in self.schema_map]
+            if by_rules:
+                core["stac_extensions"] = [u for u in declared if FIELD_RULES.get(u) not in by_rules]
+                errors += extension_problems(obj, by_rules)
             # StacValidate rewrites its schema_map argument in place: give it a copy.
             validator = self.StacValidate(schema_map=dict(self.schema_map))
-            if not validator.validate_dict(copy.deepcopy(obj)):
+            if not validator.validate_dict(core):
                 msg = validator.message[-1] if validator.message else {}
                 errors.append(f"stac_valid: {msg.get('error_type', '?')}: "
                               f"{str(msg.get('error_message', msg)).strip()}")
@@ -275,13 +367,31 @@ def walk(vigil, checker):
 
     root_url = vigil.base + "/stac"
     seen.add(root_url)
-    collection = fetch(root_url, root_url)
-    if collection is None:
+    landing = fetch(root_url, root_url)
+    if landing is None:
         return
-    checker.check(collection, root_url, expect_type="Collection")
-
-    for link in links_of(collection, ("item", "items")):
+    checker.check(landing, root_url, expect_type="Catalog")
+    if not isinstance(landing.get("conformsTo"), list) or \
+            "https://api.stacspec.org/v1.0.0/core" not in landing["conformsTo"]:
+        checker.fail(root_url, "the landing page must list conformsTo with STAC API core")
+    collections = []
+    for link in links_of(landing, ("child",)):
         url = follow(root_url, link)
+        if url is None:
+            continue
+        collection = fetch(url, url)
+        if collection is not None:
+            checker.check(collection, url, expect_type="Collection")
+            collections.append((url, collection))
+    if not collections:
+        checker.fail(root_url, "the landing page links no collection (rel=child)")
+    for col_url, collection in collections:
+        walk_collection(vigil, checker, col_url, collection, fetch, follow)
+
+
+def walk_collection(vigil, checker, col_url, collection, fetch, follow):
+    for link in links_of(collection, ("item", "items")):
+        url = follow(col_url, link)
         if url is None:
             continue
         if link["rel"] == "item":
@@ -357,8 +467,23 @@ def self_test(checker):
          False, "not an RFC 3339 date-time"),
         ("valid item declaring a non-local extension",
          mutant(lambda o: o.update(stac_extensions=[
-             "https://stac-extensions.github.io/projection/v1.1.0/schema.json"])),
+             "https://stac-extensions.github.io/view/v1.0.0/schema.json"])),
          False, "not available offline"),
+        ("valid item with the projection extension",
+         mutant(lambda o: (o.update(stac_extensions=list(FIELD_RULES)[:1]),
+                           o["properties"].update({"proj:epsg": 32648, "proj:shape": [400, 300]}))),
+         True, None),
+        ("valid item, proj:shape of one number",
+         mutant(lambda o: (o.update(stac_extensions=list(FIELD_RULES)[:1]),
+                           o["properties"].update({"proj:epsg": 32648, "proj:shape": [400]}))),
+         False, "proj:shape must be [rows, columns]"),
+        ("valid item declaring eo without eo: fields",
+         mutant(lambda o: o.update(stac_extensions=list(FIELD_RULES)[1:2])),
+         False, "uses no eo: field"),
+        ("valid item, raster data_type unknown",
+         mutant(lambda o: (o.update(stac_extensions=list(FIELD_RULES)[2:]),
+                           o["assets"]["tiles"].update({"raster:bands": [{"data_type": "u8"}]}))),
+         False, "is not a raster data type"),
         ("collection", collection, True, None),
         ("collection without extent", {k: v for k, v in collection.items() if k != "extent"},
          False, "'extent' is a required property"),

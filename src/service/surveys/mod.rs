@@ -69,6 +69,14 @@ pub struct SurveyMeta {
     /// Why the classifier did not run on this survey (e.g. pixels too coarse to see plants).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification_skipped: Option<String>,
+    /// GDAL geotransform of the source in its own CRS (STAC `proj:transform`, `proj:bbox`);
+    /// absent for surveys ingested before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geotransform: Option<[f64; 6]>,
+    /// 1-based source band number of each entry of `bands` (STAC `eo:bands` order); empty for
+    /// surveys ingested before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub band_numbers: Vec<usize>,
 }
 
 /// A survey as the API shows it.
@@ -97,6 +105,23 @@ impl Survey {
             .as_deref()
             .and_then(|f| serde_json::from_str(f).ok())
     }
+
+    /// The footprint as a `geo` geometry (lon/lat), for spatial tests.
+    pub fn footprint_geo(&self) -> Option<geo::Geometry<f64>> {
+        let g: geojson::Geometry = self.row.footprint.as_deref()?.parse().ok()?;
+        geo::Geometry::try_from(g).ok()
+    }
+}
+
+/// A STAC item search (`/stac/search`): each filter that is set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct SurveySearch {
+    pub ids: Option<Vec<String>>,
+    /// lon/lat `[w, s, e, n]`, against the survey's extent.
+    pub bbox: Option<[f64; 4]>,
+    /// lon/lat, against the survey's footprint.
+    pub intersects: Option<geo::Geometry<f64>>,
+    pub when: Instants,
 }
 
 /// `POST /v1/surveys`.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Instants, Survey, acquired_within, is_survey_id};
+use super::{Instants, Survey, SurveySearch, acquired_within, is_survey_id};
 use crate::auth::Principal;
 use crate::config::TileFormat;
 use crate::grid::Tile;
@@ -56,6 +56,29 @@ impl Vigil {
                 .cmp(&a.row.acquired_at)
                 .then_with(|| a.row.id.cmp(&b.row.id))
         });
+        out
+    }
+
+    /// STAC item search over the ready surveys `who` may see: every filter given must hold (ids,
+    /// bbox or a geometry meeting the footprint, acquisition interval), newest flight first.
+    pub fn search_surveys(&self, who: &Principal, q: &SurveySearch) -> Vec<Arc<Survey>> {
+        let mut out = self.ready_surveys(who, q.bbox, &q.when);
+        if let Some(ids) = &q.ids {
+            out.retain(|s| ids.iter().any(|i| *i == s.row.id));
+        }
+        if let Some(g) = &q.intersects {
+            use geo::{BoundingRect, Intersects};
+            let gb = g.bounding_rect();
+            out.retain(|s| {
+                let (Some(r), Some(b)) = (gb, s.row.bbox) else {
+                    return false;
+                };
+                if b[0] > r.max().x || b[2] < r.min().x || b[1] > r.max().y || b[3] < r.min().y {
+                    return false;
+                }
+                s.footprint_geo().is_some_and(|f| f.intersects(g))
+            });
+        }
         out
     }
 

@@ -496,6 +496,8 @@ impl Vigil {
             height: info.height,
             sample_bits: (info.sample.bytes() * 8) as u8,
             bands: info.roles.iter().map(|(r, _)| *r).collect(),
+            band_numbers: info.roles.iter().map(|(_, n)| *n).collect(),
+            geotransform: Some(info.geotransform),
             crs: info.crs_name.clone(),
             epsg: info.epsg,
             gsd_m: info.gsd_m,
