@@ -433,31 +433,6 @@ fn assert_instant(got: &Value, want: &str) {
     );
 }
 
-/// A failed survey's error: a code from the contract and an English message that names no
-/// server path.
-fn assert_error_message(s: &TestServer, j: &Value) {
-    const CODES: [&str; 10] = [
-        "not_georeferenced",
-        "unknown_crs",
-        "band_layout",
-        "too_many_pixels",
-        "corrupt",
-        "unsupported_type",
-        "empty",
-        "outside_jurisdiction",
-        "cancelled",
-        "internal",
-    ];
-    let code = j["error"]["code"].as_str().unwrap_or_default();
-    assert!(CODES.contains(&code), "error code not in the contract: {j}");
-    let message = j["error"]["message"].as_str().unwrap_or_default();
-    assert!(!message.is_empty(), "no error message: {j}");
-    assert!(
-        !message.contains(s.data.path_str()) && !message.contains("/uploads/"),
-        "the error message shows a server path: {message}"
-    );
-}
-
 fn id_of(j: &Value) -> String {
     j["id"].as_str().expect("id").to_string()
 }
@@ -521,10 +496,10 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     let s = serve(SMALL_CHUNKS);
     let op = user(&s, "op08", "operator", "08");
     let op24 = user(&s, "op24", "operator", "24");
-    let file = &poppy();
+    let file = TQ_A.get();
 
     // Chunks out of order, one of them twice.
-    let u = begin_upload(&s, &op, "poppy-utm48n-rgba.tif", file);
+    let u = begin_upload(&s, &op, "tq-a.tif", file);
     assert_eq!(
         u.chunk as u64, SMALL_CHUNKS,
         "[upload] chunk_bytes from vigil.toml"
@@ -618,8 +593,8 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     );
     let b = bbox_of(&ready);
     assert!(
-        b[0] < 105.3 && 105.3 < b[2] && b[1] < 23.1 && 23.1 < b[3],
-        "bbox {b:?} should hold the scene centre 105.3, 23.1"
+        b[0] < 105.3 && 105.3 < b[2] && b[1] < 22.0 && 22.0 < b[3],
+        "bbox {b:?} should hold the scene centre 105.3, 22.0"
     );
     assert!(
         ready["links"]
@@ -629,7 +604,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
     );
     assert!(tiles_dir(&s).join(&id).is_dir(), "no tiles/{id}");
     assert_eq!(part_dirs(&s), Vec::<String>::new());
-    eprintln!("poppy survey seen running: {saw_running}");
+    eprintln!("survey seen running: {saw_running}");
 
     let list = s.get("/v1/surveys", Some(&op));
     expect_status(&s, "GET /v1/surveys", &list, 200);
@@ -641,19 +616,21 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
         .collect();
     assert_eq!(ids, vec![json!(id)]);
 
-    // A scene whose centre lies in province 24, uploaded by an operator of province 08.
+    // A scene whose centre lies in province 24, uploaded by an operator of province 08: refused
+    // when queued (the file is read then), by its code, and nothing is queued.
     let bn = BN.get();
-    let outside = queue(
+    let r = post_survey(
         &s,
         &op,
-        &upload_file(&s, &op, "bn.tif", bn),
-        "2026-03-02T08:00:00Z",
+        &json!({ "upload": upload_file(&s, &op, "bn.tif", bn), "acquired_at": "2026-03-02T08:00:00Z" }),
     );
-    let failed = wait_finished(&s, &op, &outside);
-    assert_eq!(failed["state"], "failed", "{failed}");
-    assert_eq!(failed["error"]["code"], "outside_jurisdiction", "{failed}");
-    assert_error_message(&s, &failed);
-    assert!(!tiles_dir(&s).join(&outside).exists());
+    expect_status(&s, "a survey in province 24 by an operator of 08", &r, 422);
+    assert_eq!(r.json()["code"], "outside_jurisdiction", "{}", r.text());
+    assert!(
+        r.text().contains("bn.tif") && r.text().contains("province 24"),
+        "{}",
+        r.text()
+    );
     assert_eq!(part_dirs(&s), Vec::<String>::new());
     let list = s.get("/v1/surveys", Some(&op)).json();
     let ids: Vec<&str> = list["surveys"]
@@ -662,7 +639,7 @@ fn chunked_upload_out_of_order_becomes_a_ready_survey_and_jurisdiction_is_enforc
         .iter()
         .map(|x| x["id"].as_str().expect("id"))
         .collect();
-    assert_eq!(ids, vec![outside.as_str(), id.as_str()], "newest first");
+    assert_eq!(ids, vec![id.as_str()]);
     // The same scene from an operator of province 24 is fine, and lands in 24.
     let inside = ingest(&s, &op24, "bn.tif", bn, "2026-03-02T08:00:00Z");
     assert_eq!(inside["province_code"], "24", "{inside}");
@@ -1239,18 +1216,16 @@ fn ogc_surveys_collection_lists_ready_footprints_filtered_by_bbox_and_datetime()
         TQ_WEST.get(),
         "2026-03-10T08:00:00Z",
     );
-    // A survey that fails is listed by /v1/surveys but is no feature. (A file that is not an
-    // image is refused with 422 before it is queued — issue 13 — so the failure here is a scene
-    // in Bắc Ninh queued by a Tuyên Quang operator.)
+    // A file that is not an image is refused with 422 before it is queued (issue 13).
     let junk = upload_file(&s, &op, "junk.tif", &[7u8; 5000]);
     let r = post_survey(&s, &op, &json!({ "upload": junk }));
     expect_status(&s, "POST /v1/surveys with a file that is no image", &r, 422);
     assert_eq!(r.json()["code"], "corrupt", "{}", r.text());
+    // A scene in Bắc Ninh from a Tuyên Quang operator is refused when queued too (issue 15).
     let elsewhere = upload_file(&s, &op, "bn.tif", BN.get());
-    let failed = wait_finished(&s, &op, &queue(&s, &op, &elsewhere, "2026-03-11T08:00:00Z"));
-    assert_eq!(failed["state"], "failed", "{failed}");
-    assert_eq!(failed["error"]["code"], "outside_jurisdiction", "{failed}");
-    assert_error_message(&s, &failed);
+    let r = post_survey(&s, &op, &json!({ "upload": elsewhere }));
+    expect_status(&s, "POST /v1/surveys of a scene in province 24", &r, 422);
+    assert_eq!(r.json()["code"], "outside_jurisdiction", "{}", r.text());
     let (east_id, west_id) = (id_of(&east), id_of(&west));
 
     let r = s.get("/collections", Some(&viewer));
@@ -1374,11 +1349,26 @@ fn ogc_surveys_collection_lists_ready_footprints_filtered_by_bbox_and_datetime()
     assert_eq!(f["type"], "Feature");
     assert_eq!(f["id"], east_id.as_str());
     positions(&f["geometry"]);
+    // A survey that did not become ready is listed by /v1/surveys but is no feature: the big
+    // scene, cancelled as soon as it is queued.
+    let big = upload_file(&s, &op, "tq-big.tif", BIG.get());
+    let stopped = queue(&s, &op, &big, "2026-03-12T08:00:00Z");
+    let r = s.request(
+        "POST",
+        &format!("/v1/surveys/{stopped}/cancel"),
+        Some(&op),
+        &[],
+        None,
+    );
+    assert!(r.status < 300, "cancel: {}", r.describe());
+    let done = wait_finished(&s, &op, &stopped);
+    assert_ne!(done["state"], "ready", "{done}");
     let r = s.get(
-        &format!("/collections/surveys/items/{}", id_of(&failed)),
+        &format!("/collections/surveys/items/{stopped}"),
         Some(&viewer),
     );
-    expect_status(&s, "item of a failed survey", &r, 404);
+    expect_status(&s, "item of a survey that is not ready", &r, 404);
+    assert_eq!(items(&s, &viewer, "")["numberMatched"], 2);
 }
 
 /// Found by this file (fixed): `datetime` on the surveys collection, on `/stac/items` and on
@@ -1476,6 +1466,73 @@ fn ogc_surveys_items_honour_the_part_2_crs_parameters_the_server_declares() {
 // ---------------------------------------------------------------------------------------------
 // 7. STAC
 // ---------------------------------------------------------------------------------------------
+
+/// Issue 15: the committed sample lies at (105.3, 23.1), outside the fixture's provinces. A
+/// province operator's survey from there is refused when queued, by its code; a national
+/// operator's is taken, located nowhere, with a warning on the survey and its feature.
+#[test]
+fn a_survey_outside_every_province_needs_a_national_uploader() {
+    let s = serve(BIG_CHUNKS);
+    let op = user(&s, "op08", "operator", "08");
+    let national = s.add_user("op-national", "operator", &[], true);
+    let file = poppy();
+    let up = upload_file(&s, &op, "poppy-utm48n-rgba.tif", &file);
+    let r = post_survey(&s, &op, &json!({ "upload": up }));
+    expect_status(
+        &s,
+        "a province operator's survey outside every province",
+        &r,
+        422,
+    );
+    let j = r.json();
+    assert_eq!(j["code"], "outside_provinces", "{j}");
+    let detail = j["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("poppy-utm48n-rgba.tif")
+            && detail.contains("outside every imported province"),
+        "{j}"
+    );
+    assert!(
+        !detail.contains(s.data.path_str()) && !detail.contains("/uploads/"),
+        "the refusal shows a server path: {detail}"
+    );
+    let listed = s.get("/v1/surveys", Some(&op)).json();
+    assert!(
+        !listed.to_string().contains("poppy"),
+        "nothing queued: {listed}"
+    );
+
+    let sv = ingest(
+        &s,
+        &national,
+        "poppy-utm48n-rgba.tif",
+        &file,
+        "2026-02-12T08:30:00Z",
+    );
+    assert_eq!(sv["state"], "ready", "{sv}");
+    assert_eq!(sv["province_code"], Value::Null, "{sv}");
+    let warnings = sv["warnings"].as_array().expect("warnings").clone();
+    assert!(
+        warnings.len() == 1
+            && warnings[0]
+                .as_str()
+                .is_some_and(|w| w.contains("outside every imported province")),
+        "{sv}"
+    );
+    let id = id_of(&sv);
+    let f = s
+        .get(&format!("/collections/surveys/items/{id}"), Some(&national))
+        .json();
+    assert_eq!(f["properties"]["warnings"], json!(warnings), "{f}");
+    // The province operator does not see it.
+    let r = s.get(&format!("/v1/surveys/{id}"), Some(&op));
+    assert!(is_problem_404(&r), "{}", r.describe());
+
+    // Inside the province, no warning.
+    let inside = ingest(&s, &op, "tq-a.tif", TQ_A.get(), "2026-03-01T08:00:00Z");
+    assert_eq!(inside["province_code"], "08", "{inside}");
+    assert_eq!(inside["warnings"], json!([]), "{inside}");
+}
 
 /// A STAC API search's item ids, in the order given, and `numberMatched`.
 fn stac_ids(r: &Response) -> (Vec<String>, u64) {
@@ -1725,7 +1782,11 @@ fn stac_api_searches_the_surveys_you_may_see() {
         ("a bbox of 3", post(&json!({ "bbox": [1, 2, 3] })), "bbox"),
     ] {
         // A body that does not fit the search's shape is 422 (as every JSON body here).
-        let status = if what.starts_with("an unknown member") { 422 } else { 400 };
+        let status = if what.starts_with("an unknown member") {
+            422
+        } else {
+            400
+        };
         expect_status(&s, what, &r, status);
         assert!(r.text().contains(needle), "{what}: {}", r.text());
     }

@@ -292,8 +292,12 @@ pub fn inspect(
 /// The cheap checks of [`inspect`] — GDAL opens it, header, georeferencing, CRS, bands, sample
 /// type, size limit, data present, first and last rows readable — without the 16-bit stretch
 /// (which reads the whole image at a reduced size). For answering an upload at once.
-pub fn check(path: &Path, limits: &Limits, bands: Option<&[Role]>) -> Result<(), RasterError> {
-    inspect_with(path, limits, bands, false).map(|_| ())
+pub fn check(
+    path: &Path,
+    limits: &Limits,
+    bands: Option<&[Role]>,
+) -> Result<SourceInfo, RasterError> {
+    inspect_with(path, limits, bands, false)
 }
 
 fn inspect_with(

@@ -210,6 +210,9 @@ pub enum TilingError {
     Cancelled,
     #[error("{0}")]
     OutsideJurisdiction(String),
+    /// Outside every imported province, by an uploader without a national jurisdiction.
+    #[error("{0}")]
+    OutsideProvinces(String),
     #[error("{0}")]
     Io(String),
     /// The classifier could not run (e.g. the configured model file is not a model); the
@@ -227,6 +230,7 @@ impl TilingError {
             TilingError::Raster(e) => e.code(),
             TilingError::Cancelled => "cancelled",
             TilingError::OutsideJurisdiction(_) => "outside_jurisdiction",
+            TilingError::OutsideProvinces(_) => "outside_provinces",
             TilingError::Io(_) => "internal",
             TilingError::Classify(_) => "classify_failed",
             TilingError::Store(_) => "store_failed",

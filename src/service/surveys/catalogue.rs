@@ -82,7 +82,14 @@ impl Vigil {
             .ok_or_else(|| Error::Conflict(format!("upload {} is not committed yet", upload.id)))?;
         // The cheap checks (GDAL opens it, header, CRS, bands, size, data present) before
         // answering, so a plainly broken file is refused now rather than failing in the queue.
-        self.check_survey_file(Path::new(&path), &upload.filename, bands.as_deref())?;
+        let info = self.check_survey_file(Path::new(&path), &upload.filename, bands.as_deref())?;
+        // Refused now rather than failing in the queue: outside the uploader's jurisdiction, or
+        // outside every province for a province user.
+        self.place_survey(&who.jurisdiction, info.center)
+            .map_err(|(code, message)| Error::Rejected {
+                code,
+                message: format!("{}: {message}", upload.filename),
+            })?;
         let now = now_rfc3339();
         let row = SurveyRow {
             upload_id: Some(upload.id.clone()),
@@ -133,7 +140,7 @@ impl Vigil {
         path: &Path,
         filename: &str,
         bands: Option<&[BandRole]>,
-    ) -> Result<()> {
+    ) -> Result<raster::SourceInfo> {
         let limits = Limits {
             max_pixels: self.config.ingest.max_pixels,
         };

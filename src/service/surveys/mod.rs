@@ -32,6 +32,7 @@ mod pipeline;
 mod worker;
 
 pub use index::{IndexedSurvey, SurveyIndex};
+pub use pipeline::{OUTSIDE_PROVINCES, Placement};
 pub use worker::Jobs;
 use worker::this_runner;
 
@@ -77,6 +78,9 @@ pub struct SurveyMeta {
     /// surveys ingested before it was kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub band_numbers: Vec<usize>,
+    /// What the uploader should know about the survey (e.g. it lies outside every province).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A survey as the API shows it.

@@ -422,21 +422,14 @@ impl Vigil {
             bands.as_deref(),
         )?;
         // Where it is, and whether the uploader may put it there.
-        let loc = self.boundaries().locate(info.center[0], info.center[1]);
         let owner: Jurisdiction = serde_json::from_str(&row.jurisdiction).unwrap_or_default();
-        let (province, commune) = match (&loc.province, owner.national) {
-            (Some(p), false) if !owner.covers(Some(p), loc.commune.as_deref()) => {
-                return Err(TilingError::OutsideJurisdiction(format!(
-                    "the survey's centre ({:.5}, {:.5}) lies in province {p}, outside the uploader's jurisdiction",
-                    info.center[0], info.center[1]
-                )));
-            }
-            (Some(_), _) => (loc.province.clone(), loc.commune.clone()),
-            (None, _) if owner.provinces.len() == 1 => {
-                (owner.provinces.iter().next().cloned(), None)
-            }
-            (None, _) => (None, None),
-        };
+        let place =
+            self.place_survey(&owner, info.center)
+                .map_err(|(code, message)| match code {
+                    OUTSIDE_PROVINCES => TilingError::OutsideProvinces(message),
+                    _ => TilingError::OutsideJurisdiction(message),
+                })?;
+        let (province, commune) = (place.province, place.commune);
         let validate_s = t_validate.elapsed().as_secs_f64();
         obs.record(5.0, "tile", true);
         let opts = tiling::Options {
@@ -497,6 +490,7 @@ impl Vigil {
             sample_bits: (info.sample.bytes() * 8) as u8,
             bands: info.roles.iter().map(|(r, _)| *r).collect(),
             band_numbers: info.roles.iter().map(|(_, n)| *n).collect(),
+            warnings: place.warning.into_iter().collect(),
             geotransform: Some(info.geotransform),
             crs: info.crs_name.clone(),
             epsg: info.epsg,
@@ -595,4 +589,68 @@ fn short(v: f64, scale: f64) -> f64 {
 /// 1.2345678310394287), so stored and served figures look as the classifier wrote them.
 fn as_written(v: f32) -> f64 {
     v.to_string().parse().unwrap_or(f64::from(v))
+}
+
+/// The refusal code for a survey outside every imported province (`Error::Rejected`, the failed
+/// survey's `error.code`).
+pub const OUTSIDE_PROVINCES: &str = "outside_provinces";
+
+/// Where a survey lies, and what its uploader should know about that.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    pub province: Option<String>,
+    pub commune: Option<String>,
+    pub warning: Option<String>,
+}
+
+impl Vigil {
+    /// Where a survey centred at `center` (lon/lat) belongs, for an uploader with `owner`'s
+    /// jurisdiction. Inside a province the uploader must cover it; outside every imported
+    /// province only a national user may put a survey (it is kept with a warning, e.g. a test
+    /// flight abroad), and a province user is refused with [`OUTSIDE_PROVINCES`]. With no
+    /// boundaries imported the place cannot be checked: kept, with a warning.
+    pub(crate) fn place_survey(
+        &self,
+        owner: &Jurisdiction,
+        center: [f64; 2],
+    ) -> std::result::Result<Placement, (&'static str, String)> {
+        let [lon, lat] = center;
+        let boundaries = self.boundaries();
+        let loc = boundaries.locate(lon, lat);
+        match &loc.province {
+            Some(p) if !owner.national && !owner.covers(Some(p), loc.commune.as_deref()) => Err((
+                "outside_jurisdiction",
+                format!(
+                    "the survey's centre ({lon:.5}, {lat:.5}) lies in province {p}, outside the uploader's jurisdiction"
+                ),
+            )),
+            Some(_) => Ok(Placement {
+                province: loc.province.clone(),
+                commune: loc.commune.clone(),
+                warning: None,
+            }),
+            None if boundaries.is_empty() => Ok(Placement {
+                province: (owner.provinces.len() == 1 && !owner.national)
+                    .then(|| owner.provinces.iter().next().cloned())
+                    .flatten(),
+                commune: None,
+                warning: Some(
+                    "no province boundaries are imported, so where the survey lies was not checked"
+                        .into(),
+                ),
+            }),
+            None if owner.national => Ok(Placement {
+                warning: Some(format!(
+                    "the survey's centre ({lon:.5}, {lat:.5}) lies outside every imported province; kept because the uploader's jurisdiction is national"
+                )),
+                ..Placement::default()
+            }),
+            None => Err((
+                OUTSIDE_PROVINCES,
+                format!(
+                    "the survey's centre ({lon:.5}, {lat:.5}) lies outside every imported province; only a user with a national jurisdiction may ingest imagery from there"
+                ),
+            )),
+        }
+    }
 }
