@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod evidence;
 pub mod export;
+pub mod filter;
 pub mod grid;
 pub mod hotspots;
 pub mod index;

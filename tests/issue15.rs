@@ -332,3 +332,307 @@ fn footprints_match_the_image() {
         );
     }
 }
+
+/// `numberMatched` of a collection's items with `query`.
+fn matched(server: &TestServer, token: &str, collection: &str, query: &str) -> u64 {
+    let path = format!("/collections/{collection}/items?limit=1&{query}");
+    let r = server.get(&path, Some(token));
+    assert_eq!(r.status, 200, "{path}: {}", r.describe());
+    r.json()["numberMatched"].as_u64().expect("numberMatched")
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// OGC API – Features Part 3: each collection's queryables, and CQL2 filters (text and JSON)
+/// giving the same `numberMatched` as the equivalent simple filters, and as counting the
+/// features by hand; inside the caller's jurisdiction; mistakes named.
+#[test]
+fn cql2_filters_agree_with_simple_filters_and_with_counting_by_hand() {
+    let data = DataDir::with_boundaries();
+    let national = data.add_user("cql-national", "viewer", &[], true);
+    let viewer08 = data.add_user("cql-viewer08", "viewer", &["08"], false);
+    data.seed_hotspots(600);
+    let server = TestServer::serve(data);
+
+    // Queryables, linked from each collection, and the conformance classes.
+    for c in ["hotspots", "communes", "provinces", "surveys", "flags"] {
+        let r = server.get(&format!("/collections/{c}/queryables"), Some(&national));
+        assert_eq!(r.status, 200, "{c}: {}", r.describe());
+        assert_eq!(r.header("content-type"), Some("application/schema+json"));
+        let q = r.json();
+        assert_eq!(q["type"], "object", "{q}");
+        assert!(
+            q["properties"]["geometry"]["format"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("geometry-")),
+            "{c}: {q}"
+        );
+        let col = server
+            .get(&format!("/collections/{c}"), Some(&national))
+            .json();
+        assert!(
+            col["links"].as_array().unwrap().iter().any(|l| l["rel"]
+                == "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+                && l["href"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/collections/{c}/queryables"))),
+            "{c}: no queryables link: {col}"
+        );
+    }
+    let hq = server
+        .get("/collections/hotspots/queryables", Some(&national))
+        .json();
+    assert_eq!(hq["properties"]["status"]["enum"][0], "reported", "{hq}");
+    let conf = server
+        .get("/conformance", Some(&national))
+        .json()
+        .to_string();
+    for c in [
+        "ogcapi-features-3/1.0/conf/filter",
+        "ogcapi-features-3/1.0/conf/queryables",
+        "cql2/1.0/conf/cql2-text",
+        "cql2/1.0/conf/cql2-json",
+    ] {
+        assert!(conf.contains(c), "conformance lacks {c}: {conf}");
+    }
+
+    // Every hotspot, to count by hand.
+    let all = server
+        .get("/collections/hotspots/items?limit=10000", Some(&national))
+        .json();
+    let features = all["features"].as_array().unwrap().clone();
+    assert_eq!(features.len(), 600);
+    let prop =
+        |f: &serde_json::Value, k: &str| f["properties"][k].as_str().unwrap_or("").to_string();
+    let xy = |f: &serde_json::Value| {
+        let c = &f["geometry"]["coordinates"];
+        (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+    };
+    let (mut w, mut s, mut e, mut n) = (180.0f64, 90.0f64, -180.0f64, -90.0f64);
+    for f in &features {
+        let (x, y) = xy(f);
+        (w, s, e, n) = (w.min(x), s.min(y), e.max(x), n.max(y));
+    }
+    // A box over the south-west part of the points, and a triangle over the middle.
+    let bbox = [w, s, (w + e) / 2.0, (s + n) / 2.0];
+    let bb = format!("{},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3]);
+    let (cx, cy) = ((w + e) / 2.0, (s + n) / 2.0);
+    let tri = geo::Polygon::new(
+        geo::LineString::from(vec![(w, s), (e, cy), (cx, n), (w, s)]),
+        vec![],
+    );
+    let tri_wkt = format!("POLYGON(({w} {s}, {e} {cy}, {cx} {n}, {w} {s}))");
+
+    // The same question asked both ways.
+    for (cql, simple) in [
+        (
+            "status = 'reported'".to_string(),
+            "status=reported".to_string(),
+        ),
+        (
+            "kind IN ('diem_nong', 'boong_ke')".into(),
+            "kind=diem_nong,boong_ke".into(),
+        ),
+        ("province_code = '08'".into(), "province=08".into()),
+        (
+            "T_INTERSECTS(reported_on, INTERVAL('2025-01-01', '2025-06-30'))".into(),
+            "datetime=2025-01-01/2025-06-30".into(),
+        ),
+        (
+            "reported_on BETWEEN DATE('2025-01-01') AND DATE('2025-06-30')".into(),
+            "datetime=2025-01-01/2025-06-30".into(),
+        ),
+        (
+            format!("S_INTERSECTS(geometry, BBOX({bb}))"),
+            format!("bbox={bb}"),
+        ),
+        (
+            format!("status = 'reported' AND S_INTERSECTS(geometry, BBOX({bb}))"),
+            format!("status=reported&bbox={bb}"),
+        ),
+    ] {
+        for token in [&national, &viewer08] {
+            let a = matched(&server, token, "hotspots", &format!("filter={}", enc(&cql)));
+            let b = matched(&server, token, "hotspots", &simple);
+            assert_eq!(a, b, "filter {cql:?} gives {a}, {simple:?} gives {b}");
+            // Each question picks some of the national user's 600 points, not none or all.
+            if token == &national {
+                assert!(
+                    a > 0 && a < 600,
+                    "{cql:?} matches {a} of 600: too few to tell"
+                );
+            }
+        }
+    }
+    let json = format!(
+        r#"{{"op":"and","args":[{{"op":"=","args":[{{"property":"status"}},"reported"]}},{{"op":"s_intersects","args":[{{"property":"geometry"}},{{"bbox":[{bb}]}}]}}]}}"#
+    );
+    assert_eq!(
+        matched(
+            &server,
+            &national,
+            "hotspots",
+            &format!("filter-lang=cql2-json&filter={}", enc(&json))
+        ),
+        matched(
+            &server,
+            &national,
+            "hotspots",
+            &format!("status=reported&bbox={bb}")
+        ),
+    );
+
+    // What no simple filter can say, against counting by hand.
+    use geo::Intersects;
+    let by_hand = |keep: &dyn Fn(&serde_json::Value) -> bool| {
+        features.iter().filter(|f| keep(f)).count() as u64
+    };
+    for (cql, want) in [
+        (
+            "NOT status = 'eliminated' OR kind = 'diem_nong'".to_string(),
+            by_hand(&|f| prop(f, "status") != "eliminated" || prop(f, "kind") == "diem_nong"),
+        ),
+        (
+            format!("S_INTERSECTS(geometry, {tri_wkt}) AND status <> 'reported'"),
+            by_hand(&|f| {
+                let (x, y) = xy(f);
+                geo::Point::new(x, y).intersects(&tri) && prop(f, "status") != "reported"
+            }),
+        ),
+        (
+            "reported_on >= DATE('2025-03-01') AND (kind = 'khac' OR province_code IS NULL)"
+                .to_string(),
+            by_hand(&|f| {
+                prop(f, "reported_on").as_str() >= "2025-03-01"
+                    && (prop(f, "kind") == "khac" || f["properties"]["province_code"].is_null())
+            }),
+        ),
+    ] {
+        assert!(
+            want > 0 && want < 600,
+            "{cql:?}: {want} of 600 by hand, too few to tell"
+        );
+        assert_eq!(
+            matched(
+                &server,
+                &national,
+                "hotspots",
+                &format!("filter={}", enc(&cql))
+            ),
+            want,
+            "{cql}"
+        );
+    }
+    // Paging through a filter gives every match once.
+    let cql = enc("NOT status = 'eliminated' OR kind = 'diem_nong'");
+    let mut seen = std::collections::HashSet::new();
+    let mut path = format!("/collections/hotspots/items?limit=100&filter={cql}");
+    loop {
+        let page = server.get(&path, Some(&national)).json();
+        for f in page["features"].as_array().unwrap() {
+            assert!(seen.insert(f["id"].as_i64().unwrap()), "twice: {}", f["id"]);
+        }
+        match page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+        {
+            Some(l) => {
+                path = format!(
+                    "/{}",
+                    l["href"].as_str().unwrap().splitn(4, '/').nth(3).unwrap()
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len() as u64,
+        by_hand(&|f| prop(f, "status") != "eliminated" || prop(f, "kind") == "diem_nong")
+    );
+
+    // Communes and provinces.
+    for (c, cql, simple) in [
+        ("communes", "province_code = '08'", "province=08"),
+        ("provinces", "code = '08'", "code=08"),
+    ] {
+        assert_eq!(
+            matched(&server, &national, c, &format!("filter={}", enc(cql))),
+            matched(&server, &national, c, simple),
+            "{c}: {cql}"
+        );
+    }
+    let communes_all = matched(&server, &national, "communes", "");
+    let inside = matched(
+        &server,
+        &national,
+        "communes",
+        &format!(
+            "filter={}",
+            enc("S_INTERSECTS(geometry, POINT(105.3 22.0))")
+        ),
+    );
+    assert!(
+        inside >= 1 && inside < communes_all,
+        "{inside} of {communes_all}"
+    );
+    let outside = matched(
+        &server,
+        &national,
+        "communes",
+        &format!("filter={}", enc("S_DISJOINT(geometry, POINT(105.3 22.0))")),
+    );
+    assert_eq!(inside + outside, communes_all);
+    // Surveys and flags take filters too (none here).
+    assert_eq!(
+        matched(
+            &server,
+            &national,
+            "surveys",
+            &format!("filter={}", enc("gsd_m < 0.1"))
+        ),
+        0
+    );
+    assert_eq!(
+        matched(
+            &server,
+            &national,
+            "flags",
+            &format!("filter={}", enc("class = 'poppy' AND confidence > 0.5"))
+        ),
+        0
+    );
+
+    // Mistakes are named.
+    for (query, needle) in [
+        (
+            format!("filter={}", enc("colour = 'red'")),
+            "unknown property \\\"colour\\\"",
+        ),
+        (format!("filter={}", enc("status = 'gone'")), "none of them"),
+        (format!("filter={}", enc("status ==")), "not cql2-text"),
+        (
+            format!("filter-lang=ecql&filter={}", enc("status = 'reported'")),
+            "filter-lang",
+        ),
+        (
+            format!("filter-crs=EPSG:3857&filter={}", enc("status = 'reported'")),
+            "filter-crs",
+        ),
+        (
+            format!("filter-lang=cql2-json&filter={}", enc("{\"op\":")),
+            "not cql2-json",
+        ),
+    ] {
+        let r = server.get(
+            &format!("/collections/hotspots/items?{query}"),
+            Some(&national),
+        );
+        assert_eq!(r.status, 400, "{query}: {}", r.describe());
+        assert!(r.text().contains(needle), "{query}: {}", r.text());
+    }
+}

@@ -363,6 +363,25 @@ fn owslib_pages_through_hotspots_in_a_bbox_and_counts_match_number_matched() {
         pages >= matched.div_ceil(limit),
         "OWSLib read {pages} pages for {matched} features: {summary}"
     );
+    // Part 3 through OWSLib: every collection's queryables, and a filter counted like status=.
+    assert_eq!(
+        summary["queryables"]["hotspots"],
+        json!([
+            "commune_code",
+            "geometry",
+            "id",
+            "kind",
+            "province_code",
+            "reported_on",
+            "status"
+        ]),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["filtered"].as_u64(),
+        Some(server.hotspots_matched(&admin, "status=reported")),
+        "{summary}"
+    );
 }
 
 #[test]

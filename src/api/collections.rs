@@ -23,6 +23,7 @@ use super::html;
 use super::ogc::{self, CollectionId};
 use super::query::{Format, Request, base, format, json_response};
 use crate::auth::Principal;
+use crate::filter::{Queryable, queryables_schema};
 
 /// A boxed, sendable future of an API result (what an object-safe async method returns).
 pub type ApiFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send>>;
@@ -38,6 +39,8 @@ pub trait Collection: Sync {
     fn items(&self, r: Request) -> ApiFuture<Response>;
     /// `/collections/{id}/items/{fid}`: one feature, or 404 (also outside the jurisdiction).
     fn item(&self, r: Request, fid: String) -> ApiFuture<Response>;
+    /// What a CQL2 `filter` may name (OGC API – Features Part 3 queryables).
+    fn queryables(&self) -> &'static [Queryable];
 }
 
 /// The registry's own collections (hotspots and the boundary levels), served by `ogc.rs`.
@@ -56,6 +59,14 @@ impl Collection for Registry {
     }
     fn item(&self, r: Request, fid: String) -> ApiFuture<Response> {
         Box::pin(ogc::registry_item(self.0, r, fid))
+    }
+    fn queryables(&self) -> &'static [Queryable] {
+        match self.0 {
+            CollectionId::Hotspots => &crate::index::hotspots::QUERYABLES,
+            CollectionId::Communes | CollectionId::Provinces => &crate::boundaries::QUERYABLES,
+            CollectionId::Surveys => &crate::service::surveys::QUERYABLES,
+            CollectionId::Flags => &crate::service::flags::QUERYABLES,
+        }
     }
 }
 
@@ -78,6 +89,9 @@ impl Collection for Surveys {
         Box::pin(super::surveys::ogc_item(
             r.state, r.who, fid, r.query, r.headers,
         ))
+    }
+    fn queryables(&self) -> &'static [Queryable] {
+        &crate::service::surveys::QUERYABLES
     }
 }
 
@@ -102,6 +116,9 @@ impl Collection for Flags {
         Box::pin(super::flags::ogc_item(
             r.state, r.who, fid, r.query, r.headers,
         ))
+    }
+    fn queryables(&self) -> &'static [Queryable] {
+        &crate::service::flags::QUERYABLES
     }
 }
 
@@ -136,7 +153,9 @@ pub async fn collections(
     let b = base(&state, &headers);
     let mut cols: Vec<Value> = Vec::with_capacity(ALL.len());
     for c in ALL {
-        cols.push(c.describe(request(&state, &who, &q, &headers, &b)).await?);
+        let mut body = c.describe(request(&state, &who, &q, &headers, &b)).await?;
+        link_queryables(&mut body, &b, c.id());
+        cols.push(body);
     }
     let body = json!({
         "links": [
@@ -161,7 +180,8 @@ pub async fn collection(
     q.only(&["f"])?;
     let c = find(&cid)?;
     let b = base(&state, &headers);
-    let body = c.describe(request(&state, &who, &q, &headers, &b)).await?;
+    let mut body = c.describe(request(&state, &who, &q, &headers, &b)).await?;
+    link_queryables(&mut body, &b, c.id());
     match format(&q, &headers)? {
         Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
         Format::Html => Ok(html::collection(&body)),
@@ -207,4 +227,40 @@ pub async fn item(
     let c = find(&cid)?;
     let b = base(&state, &headers);
     c.item(request(&state, &who, &q, &headers, &b), fid).await
+}
+
+/// The Part 3 link from a collection to its queryables.
+fn link_queryables(body: &mut Value, b: &str, id: &str) {
+    if let Some(links) = body.get_mut("links").and_then(Value::as_array_mut) {
+        links.push(json!({
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "href": format!("{b}/collections/{id}/queryables"),
+            "type": "application/schema+json",
+            "title": "Thuộc tính lọc được (queryables)",
+        }));
+    }
+}
+
+/// `/collections/{id}/queryables` (OGC API – Features Part 3) and `/collections/{id}/schema`
+/// (what OWSLib's `collection_schema` reads): the properties a `filter` may name, as JSON Schema.
+pub async fn queryables(
+    State(state): State<AppState>,
+    Auth(_who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&["f"])?;
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    let body = queryables_schema(
+        &format!("{b}/collections/{cid}/queryables"),
+        &format!("Thuộc tính lọc được: {cid}"),
+        c.queryables(),
+    );
+    Ok(json_response(
+        StatusCode::OK,
+        "application/schema+json",
+        body.to_string(),
+    ))
 }

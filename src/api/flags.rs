@@ -11,8 +11,8 @@ use super::extract::RawQuery;
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_instants, self_href,
-    union_bbox,
+    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_filter, parse_instants,
+    self_href, union_bbox,
 };
 use crate::auth::Principal;
 use crate::service::flags::{FlagQuery, FlagRow};
@@ -35,6 +35,9 @@ const PARAMS: &[&str] = &[
     "min_confidence",
     "province",
     "commune",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 
 /// A flag's outline as GeoJSON (null when the stored one could not be read).
@@ -178,6 +181,7 @@ pub async fn ogc_items(
         province: m.get("province").map(|s| s.to_string()),
         commune: m.get("commune").map(|s| s.to_string()),
         min_confidence: min_conf,
+        cql: parse_filter(&m, &crate::service::flags::QUERYABLES)?,
         limit,
         offset,
     };

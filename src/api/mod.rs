@@ -73,6 +73,11 @@ pub fn app(state: AppState) -> Router {
         .route("/collections", get(collections::collections))
         .route("/collections/{cid}", get(collections::collection))
         .route(
+            "/collections/{cid}/queryables",
+            get(collections::queryables),
+        )
+        .route("/collections/{cid}/schema", get(collections::queryables))
+        .route(
             "/collections/{cid}/items",
             get(collections::items).post(ogc::create_item),
         )

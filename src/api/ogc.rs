@@ -15,7 +15,7 @@ use super::features::{self, FeatureCollection, GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
     CRS84, EPSG3857, EPSG4326, Format, Project, Request, base, format, json_response, next_href,
-    output_crs, parse_bbox, parse_datetime, parse_limit, self_href, to_json,
+    output_crs, parse_bbox, parse_datetime, parse_filter, parse_limit, self_href, to_json,
 };
 use crate::auth::Principal;
 use crate::boundaries::Level;
@@ -151,10 +151,16 @@ pub async fn landing(
 
 pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
     q.only(&["f"])?;
-    let body = json!({ "conformsTo": CONFORMANCE });
+    // Part 3 and CQL2 are declared beside the code that meets them (`crate::filter`).
+    let all: Vec<&str> = CONFORMANCE
+        .iter()
+        .chain(crate::filter::CONFORMANCE.iter())
+        .copied()
+        .collect();
+    let body = json!({ "conformsTo": all });
     match format(&q, &headers)? {
         Format::Json => Ok(json_response(StatusCode::OK, JSON, body.to_string())),
-        Format::Html => Ok(html::list_page("Tuân thủ OGC", CONFORMANCE)),
+        Format::Html => Ok(html::list_page("Tuân thủ OGC", &all)),
     }
 }
 
@@ -246,11 +252,35 @@ fn parse_set<T: Copy>(
 }
 
 const HOTSPOT_PARAMS: &[&str] = &[
-    "f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "after", "status", "kind",
-    "commune", "province",
+    "f",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "limit",
+    "offset",
+    "after",
+    "status",
+    "kind",
+    "commune",
+    "province",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 const BOUNDARY_PARAMS: &[&str] = &[
-    "f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "province", "code",
+    "f",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "limit",
+    "offset",
+    "province",
+    "code",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 /// Hotspots page by `after` (a cursor the index answers at any depth); `offset` is taken for
 /// clients that always send it (GeoNetwork's ogc-client sends `offset=0`), up to this depth.
@@ -355,6 +385,7 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
                 province: m.get("province").map(|s| s.to_string()),
                 from_day,
                 to_day,
+                cql: parse_filter(&m, &crate::index::hotspots::QUERYABLES)?,
             };
             // The index answers from memory; the page's features come from the render cache
             // when they can, else from the store. An offset reads that many more ids and drops
@@ -399,6 +430,7 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
             // Boundaries have no time: a valid `datetime` is checked, and every boundary is in it.
             parse_datetime(&m)?;
             let offset = parse_offset(&m)?;
+            let cql = parse_filter(&m, &crate::boundaries::QUERYABLES)?;
             let bi = state.vigil.boundaries();
             let all: Vec<&crate::boundaries::Boundary> = match bbox {
                 Some(bb) => bi.in_bbox(level, bb),
@@ -414,6 +446,7 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
                     })
                 })
                 .filter(|x| m.get("code").is_none_or(|c| x.code == *c))
+                .filter(|x| cql.as_ref().is_none_or(|f| f.matches(*x)))
                 .collect();
             let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
             if offset + page.len() < matching.len() {

@@ -56,11 +56,13 @@ pub fn spec() -> Value {
             "/api": { "get": { "summary": "This document", "operationId": "getAPI", "security": [], "parameters": [p("f")], "responses": { "200": { "description": "OpenAPI 3.0", "content": { "application/vnd.oai.openapi+json;version=3.0": {} } } } } },
             "/collections": { "get": { "summary": "Feature collections", "operationId": "getCollections", "parameters": [p("f")], "responses": { "200": { "description": "The collections", "content": { "application/json": {} } }, "401": errors["401"] } } },
             "/collections/{collectionId}": { "get": { "summary": "One collection", "operationId": "describeCollection", "parameters": [p("collectionId"), p("f")], "responses": { "200": { "description": "The collection", "content": { "application/json": {} } }, "401": errors["401"], "404": errors["404"] } } },
+            "/collections/{collectionId}/queryables": { "get": { "summary": "What a CQL2 filter may name in this collection (OGC API – Features Part 3), as JSON Schema", "operationId": "getQueryables", "parameters": [p("collectionId")], "responses": { "200": { "description": "Queryables", "content": { "application/schema+json": {} } }, "401": errors["401"], "404": errors["404"] } } },
+            "/collections/{collectionId}/schema": { "get": { "summary": "The collection's filterable properties as JSON Schema (the same as queryables)", "operationId": "getSchema", "parameters": [p("collectionId")], "responses": { "200": { "description": "Schema", "content": { "application/schema+json": {} } }, "401": errors["401"], "404": errors["404"] } } },
             "/collections/{collectionId}/items": {
                 "get": {
                     "summary": "Features of a collection",
                     "operationId": "getFeatures",
-                    "parameters": [p("collectionId"), p("bbox"), p("bbox-crs"), p("crs"), p("datetime"), p("limit"), p("after"), p("offset"), p("status"), p("kind"), p("commune"), p("province"), p("f")],
+                    "parameters": [p("collectionId"), p("bbox"), p("bbox-crs"), p("crs"), p("datetime"), p("limit"), p("after"), p("offset"), p("status"), p("kind"), p("commune"), p("province"), p("filter"), p("filter-lang"), p("filter-crs"), p("f")],
                     "responses": { "200": { "description": "A page of features", "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/FeatureCollection" } }, "text/html": {} } }, "400": errors["400"], "401": errors["401"], "404": errors["404"] }
                 },
                 "post": {
@@ -134,6 +136,9 @@ pub fn spec() -> Value {
                 "kind": { "name": "kind", "in": "query", "required": false, "style": "form", "explode": false, "schema": { "type": "array", "items": { "type": "string", "enum": kinds } } },
                 "commune": { "name": "commune", "in": "query", "required": false, "schema": { "type": "string" } },
                 "province": { "name": "province", "in": "query", "required": false, "schema": { "type": "string" } },
+                "filter": { "name": "filter", "in": "query", "required": false, "description": "A CQL2 filter over the collection's queryables (/collections/{collectionId}/queryables): AND, OR, NOT, comparisons, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS/S_DISJOINT/S_WITHIN/S_CONTAINS, T_INTERSECTS/T_DISJOINT/T_BEFORE/T_AFTER/T_DURING", "schema": { "type": "string" } },
+                "filter-lang": { "name": "filter-lang", "in": "query", "required": false, "schema": { "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" } },
+                "filter-crs": { "name": "filter-crs", "in": "query", "required": false, "schema": { "type": "string", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] } },
                 "If-Match": { "name": "If-Match", "in": "header", "required": false, "description": "The ETag (version) you last read", "schema": { "type": "string" } }
             },
             "schemas": {

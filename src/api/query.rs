@@ -340,6 +340,35 @@ pub fn self_href(b: &str, path: &str, q: &RawQuery, f: &str) -> String {
     format!("{b}{path}?{}", ser.finish())
 }
 
+/// `filter` (with `filter-lang`, `filter-crs`) compiled against a collection's queryables.
+pub fn parse_filter(
+    m: &std::collections::HashMap<&str, &str>,
+    qs: &[crate::filter::Queryable],
+) -> Result<Option<std::sync::Arc<crate::filter::Filter>>, ApiError> {
+    if let Some(c) = m.get("filter-crs")
+        && *c != CRS84
+    {
+        return Err(ApiError::bad_request(format!(
+            "filter-crs={c:?}: filters are in {CRS84} (lon/lat)"
+        )));
+    }
+    let lang = m.get("filter-lang").copied();
+    if let Some(l) = lang
+        && !crate::filter::LANGS.contains(&l)
+    {
+        return Err(ApiError::bad_request(format!(
+            "filter-lang={l:?}: expected one of {}",
+            crate::filter::LANGS.join(", ")
+        )));
+    }
+    let Some(text) = m.get("filter") else {
+        return Ok(None);
+    };
+    crate::filter::Filter::parse(text, lang, qs)
+        .map(|f| Some(std::sync::Arc::new(f)))
+        .map_err(|e| ApiError::bad_request(format!("filter: {e}")))
+}
+
 /// What a request to one collection carries.
 pub struct Request {
     pub state: AppState,

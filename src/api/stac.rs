@@ -459,6 +459,7 @@ impl Search {
             bbox,
             intersects,
             when,
+            cql: None,
         };
         Ok((Some(search), limit, offset))
     }

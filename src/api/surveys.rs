@@ -14,11 +14,11 @@ use super::extract::{Auth, Json, RawQuery};
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, base, format, json_response, limit_offset, next_page, parse_bbox,
+    CRS84, Format, base, format, json_response, limit_offset, next_page, parse_bbox, parse_filter,
     parse_instants, self_href, union_bbox,
 };
 use crate::auth::Principal;
-use crate::service::surveys::{NewSurvey, Survey};
+use crate::service::surveys::{NewSurvey, Survey, SurveySearch};
 use crate::time_util::now_rfc3339;
 
 /// The survey as `/v1/surveys` shows it.
@@ -270,7 +270,16 @@ pub async fn ogc_items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     q.only(&[
-        "f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs",
+        "f",
+        "bbox",
+        "bbox-crs",
+        "datetime",
+        "limit",
+        "offset",
+        "crs",
+        "filter",
+        "filter-lang",
+        "filter-crs",
     ])?;
     let m = q.map();
     if let Some(c) = m.get("crs")
@@ -285,7 +294,13 @@ pub async fn ogc_items(
     let bbox = parse_bbox(&m)?;
     let when = parse_instants(&m)?;
     let (limit, offset) = limit_offset(&state, &m)?;
-    let all = state.vigil.ready_surveys(&who, bbox, &when);
+    let search = SurveySearch {
+        bbox,
+        when,
+        cql: parse_filter(&m, &crate::service::surveys::QUERYABLES)?,
+        ..SurveySearch::default()
+    };
+    let all = state.vigil.search_surveys(&who, &search);
     let page: Vec<Value> = all
         .iter()
         .skip(offset)

@@ -3,6 +3,8 @@
 //! `ingest::vector`, rows kept by `store`, point-in-polygon by `index::boundaries`.
 
 use geo::{BoundingRect, MultiPolygon};
+
+use crate::filter::{Queryable, Row, Type, Val};
 use serde::Serialize;
 
 /// The two administrative levels since the 2025 reform (no districts).
@@ -47,6 +49,37 @@ pub struct Boundary {
     /// For communes: the province code.
     pub parent: Option<String>,
     pub geometry: MultiPolygon<f64>,
+}
+
+/// What a CQL2 filter may name on communes and provinces (in [`crate::filter::Row`] order).
+pub const QUERYABLES: [Queryable; 5] = [
+    Queryable::new("code", "Mã (code)", Type::Text),
+    Queryable::new("name", "Tên (name)", Type::Text),
+    Queryable::new("level", "Cấp (level)", Type::Text).one_of(&["province", "commune"]),
+    Queryable::new("province_code", "Mã tỉnh (province_code)", Type::Text),
+    Queryable::new(
+        "geometry",
+        "Ranh giới (geometry)",
+        Type::Geometry("geometry-multipolygon"),
+    ),
+];
+
+impl Row for Boundary {
+    fn get(&self, i: usize) -> Val<'_> {
+        match i {
+            0 => Val::Text(&self.code),
+            1 => Val::Text(&self.name),
+            2 => Val::Text(self.level.code()),
+            // A province is its own province.
+            3 => match (&self.parent, self.level) {
+                (Some(p), _) => Val::Text(p),
+                (None, Level::Province) => Val::Text(&self.code),
+                (None, Level::Commune) => Val::Null,
+            },
+            4 => Val::Area(&self.geometry),
+            _ => Val::Null,
+        }
+    }
 }
 
 impl Boundary {

@@ -2,6 +2,7 @@
 //! jurisdiction checks need, so a bbox query counts and pages without touching the store.
 
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use parking_lot::RwLock;
 use rstar::{AABB, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
@@ -9,6 +10,7 @@ use rstar::{AABB, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTr
 use super::packed::Packed;
 
 use crate::auth::Jurisdiction;
+use crate::filter::{self, Filter, Queryable, Row, Type, Val};
 use crate::hotspots::{Kind, Status};
 
 /// A hotspot as the index knows it: 40 bytes, so range scans stay in cache.
@@ -64,6 +66,64 @@ pub struct HotspotFilter {
     /// Inclusive day range on `reported_on`.
     pub from_day: Option<i32>,
     pub to_day: Option<i32>,
+    /// A CQL2 filter over [`QUERYABLES`], evaluated on each entry the rest lets through.
+    pub cql: Option<Arc<Filter>>,
+}
+
+/// What a CQL2 filter may name on hotspots: the attributes the index holds, so a filter is
+/// evaluated inside the scan (the other properties live in the store only).
+pub const QUERYABLES: [Queryable; 7] = [
+    Queryable::new("id", "Mã điểm (id)", Type::Integer),
+    Queryable::new("status", "Trạng thái (status)", Type::Text).one_of(&[
+        "reported",
+        "verifying",
+        "eliminated",
+        "reemerged",
+    ]),
+    Queryable::new("kind", "Loại điểm (kind)", Type::Text).one_of(&[
+        "diem_ban_le",
+        "diem_su_dung",
+        "tu_diem_su_dung",
+        "diem_nong",
+        "boong_ke",
+        "khac",
+    ]),
+    Queryable::new("province_code", "Mã tỉnh (province_code)", Type::Text),
+    Queryable::new("commune_code", "Mã xã (commune_code)", Type::Text),
+    Queryable::new("reported_on", "Ngày phát hiện (reported_on)", Type::Date),
+    Queryable::new(
+        "geometry",
+        "Vị trí (geometry)",
+        Type::Geometry("geometry-point"),
+    ),
+];
+
+/// An entry with its codes, as a CQL2 filter reads it (in [`QUERYABLES`] order).
+struct EntryView<'a> {
+    e: &'a HotspotEntry,
+    codes: &'a Codes,
+}
+
+impl Row for EntryView<'_> {
+    fn get(&self, i: usize) -> Val<'_> {
+        let code = |c: u32| {
+            if c == 0 {
+                Val::Null
+            } else {
+                Val::Text(&self.codes.names[c as usize])
+            }
+        };
+        match i {
+            0 => Val::Num(self.e.id as f64),
+            1 => Val::Text(self.e.status.code()),
+            2 => Val::Text(self.e.kind.code()),
+            3 => code(self.e.province),
+            4 => code(self.e.commune),
+            5 => filter::day(self.e.reported),
+            6 => Val::Point(self.e.pos),
+            _ => Val::Null,
+        }
+    }
 }
 
 /// One page of ids, ascending, plus the total count.
@@ -186,7 +246,7 @@ pub struct HotspotIndex {
 }
 
 /// A filter resolved against the interned codes, ready for the scan.
-pub(crate) struct Compiled {
+pub(crate) struct Compiled<'a> {
     pub(crate) statuses: u8,
     pub(crate) kinds: u8,
     pub(crate) commune: Option<u32>,
@@ -196,11 +256,13 @@ pub(crate) struct Compiled {
     /// `None` = national; else allowed[province or commune id].
     pub(crate) allowed_provinces: Option<Vec<bool>>,
     pub(crate) allowed_communes: Vec<bool>,
+    /// The CQL2 filter and the code names it reads.
+    cql: Option<(&'a Filter, &'a Codes)>,
 }
 
-impl Compiled {
+impl<'a> Compiled<'a> {
     /// `None` when the filter names a code no hotspot has: nothing can match.
-    fn new(f: &HotspotFilter, j: &Jurisdiction, codes: &Codes) -> Option<Compiled> {
+    fn new(f: &'a HotspotFilter, j: &Jurisdiction, codes: &'a Codes) -> Option<Compiled<'a>> {
         let commune = match &f.commune {
             Some(c) => Some(codes.lookup(c)?),
             None => None,
@@ -235,6 +297,7 @@ impl Compiled {
             to_day: f.to_day.unwrap_or(i32::MAX),
             allowed_provinces,
             allowed_communes,
+            cql: f.cql.as_deref().map(|q| (q, codes)),
         })
     }
 
@@ -248,6 +311,14 @@ impl Compiled {
             && self.from_day == i32::MIN
             && self.to_day == i32::MAX
             && self.allowed_provinces.is_none()
+            && self.cql.is_none()
+    }
+
+    /// Whether per-node counts may answer for this filter (not with a CQL2 filter: only the
+    /// entries can say).
+    #[inline]
+    pub(crate) fn has_cql(&self) -> bool {
+        self.cql.is_some()
     }
 
     #[inline]
@@ -265,6 +336,9 @@ impl Compiled {
                         || (e.commune != 0 && self.allowed_communes[e.commune as usize])
                 }
             }
+            && self
+                .cql
+                .is_none_or(|(q, codes)| q.matches(&EntryView { e, codes }))
     }
 }
 

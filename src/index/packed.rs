@@ -72,6 +72,9 @@ impl Agg {
 
     /// How many entries below match `f`, when the aggregates alone can tell.
     fn matching(&self, f: &Compiled) -> Option<usize> {
+        if f.has_cql() {
+            return None;
+        }
         if self.count == 0 || self.max_day < f.from_day || self.min_day > f.to_day {
             return Some(0);
         }

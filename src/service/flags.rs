@@ -2,6 +2,7 @@
 //! flags is a stage of survey ingest (`service::surveys`); reviewing them is issue 5.
 
 use crate::auth::Principal;
+use crate::filter::{Queryable, Row, Type, Val};
 use crate::service::{Error, Result, Vigil};
 use crate::store::flags;
 pub use crate::store::flags::{FlagRow, LiveFilter};
@@ -36,6 +37,7 @@ impl Vigil {
             .filter(|f| q.province.is_none() || f.province_code == q.province)
             .filter(|f| q.commune.is_none() || f.commune_code == q.commune)
             .filter(|f| q.min_confidence.is_none_or(|c| f.confidence >= c))
+            .filter(|f| q.cql.as_ref().is_none_or(|c| c.matches(f)))
             .filter(|f| {
                 if from.is_none() && to.is_none() {
                     return true;
@@ -139,6 +141,62 @@ pub struct FlagQuery {
     pub province: Option<String>,
     pub commune: Option<String>,
     pub min_confidence: Option<f64>,
+    /// A CQL2 filter over [`QUERYABLES`].
+    pub cql: Option<std::sync::Arc<crate::filter::Filter>>,
     pub limit: usize,
     pub offset: usize,
+}
+
+/// What a CQL2 filter may name on flags (in the `Row` order of [`FlagRow`]).
+pub const QUERYABLES: [Queryable; 12] = [
+    Queryable::new("id", "Mã lô (id)", Type::Integer),
+    Queryable::new("class", "Loại cây (class)", Type::Text).one_of(&["poppy", "cannabis"]),
+    Queryable::new("confidence", "Độ tin cậy (confidence)", Type::Number),
+    Queryable::new("area_m2", "Diện tích, m² (area_m2)", Type::Number),
+    Queryable::new("status", "Trạng thái (status)", Type::Text).one_of(&[
+        "new",
+        "confirmed_poppy",
+        "confirmed_cannabis",
+        "false_positive",
+        "needs_field_check",
+        "verified_in_field",
+        "eradicated",
+        "not_found",
+    ]),
+    Queryable::new("priority", "Ưu tiên (priority)", Type::Text)
+        .one_of(&["urgent", "high", "normal", "low"]),
+    Queryable::new("survey", "Khảo sát (survey)", Type::Text),
+    Queryable::new("acquired_at", "Thời điểm bay (acquired_at)", Type::DateTime),
+    Queryable::new("province_code", "Mã tỉnh (province_code)", Type::Text),
+    Queryable::new("commune_code", "Mã xã (commune_code)", Type::Text),
+    Queryable::new(
+        "model_version",
+        "Phiên bản mô hình (model_version)",
+        Type::Text,
+    ),
+    Queryable::new(
+        "geometry",
+        "Ranh giới lô (geometry)",
+        Type::Geometry("geometry-multipolygon"),
+    ),
+];
+
+impl Row for FlagRow {
+    fn get(&self, i: usize) -> Val<'_> {
+        match i {
+            0 => Val::Num(self.id as f64),
+            1 => Val::Text(&self.class),
+            2 => Val::Num(self.confidence),
+            3 => Val::Num(self.area_m2),
+            4 => Val::Text(&self.status),
+            5 => Val::Text(self.priority.as_deref().unwrap_or("normal")),
+            6 => Val::Text(&self.survey_id),
+            7 => crate::filter::rfc3339(self.acquired_at.as_deref()),
+            8 => crate::filter::text(self.province_code.as_deref()),
+            9 => crate::filter::text(self.commune_code.as_deref()),
+            10 => Val::Text(&self.model_version),
+            11 => Val::Area(&self.geometry),
+            _ => Val::Null,
+        }
+    }
 }

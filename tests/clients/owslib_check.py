@@ -55,6 +55,23 @@ def main(argv):
             if meta.get("id") != cid:
                 problems.append(f"/collections/{cid} has id {meta.get('id')!r}")
 
+    # Part 3: queryables and schema of each collection, and a CQL2 filter agreeing with the
+    # equivalent simple filter.
+    queryables = {}
+    for cid in expected["collections"]:
+        q = api.collection_queryables(cid)
+        schema = api.collection_schema(cid)
+        queryables[cid] = sorted(q.get("properties", {}))
+        if "geometry" not in q.get("properties", {}):
+            problems.append(f"queryables of {cid} lack geometry: {q}")
+        if schema.get("properties") != q.get("properties"):
+            problems.append(f"schema of {cid} differs from its queryables")
+    by_filter = api.collection_items("hotspots", filter="status = 'reported'", limit=1)
+    by_param = api.collection_items("hotspots", status="reported", limit=1)
+    if by_filter.get("numberMatched") != by_param.get("numberMatched"):
+        problems.append(f"filter status = 'reported' matched {by_filter.get('numberMatched')}, "
+                        f"status=reported {by_param.get('numberMatched')}")
+
     bbox = expected["bbox"]
     limit = expected["limit"]
     allowed = set(expected.get("provinces") or [])
@@ -101,6 +118,8 @@ def main(argv):
         "features": len(ids),
         "distinct": len(set(ids)),
         "numberMatched": sorted(numbers_matched),
+        "queryables": queryables,
+        "filtered": by_filter.get("numberMatched"),
         "problems": problems,
     }))
     if problems:

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::{Principal, Role};
+use crate::filter::{self, Filter, Queryable, Row, Type, Val};
 use crate::hotspots::model::FieldError;
 use crate::ingest::raster::{self, Role as BandRole};
 use crate::service::{Error, Result};
@@ -117,6 +118,59 @@ impl Survey {
     }
 }
 
+/// What a CQL2 filter may name on surveys (in [`SurveyView`] order).
+pub const QUERYABLES: [Queryable; 10] = [
+    Queryable::new("id", "Mã khảo sát (id)", Type::Text),
+    Queryable::new("name", "Tên (name)", Type::Text),
+    Queryable::new("operator", "Người bay (operator)", Type::Text),
+    Queryable::new("province_code", "Mã tỉnh (province_code)", Type::Text),
+    Queryable::new("commune_code", "Mã xã (commune_code)", Type::Text),
+    Queryable::new("acquired_at", "Thời điểm bay (acquired_at)", Type::DateTime),
+    Queryable::new("gsd_m", "Độ phân giải, m (gsd_m)", Type::Number),
+    Queryable::new("sample_bits", "Số bit (sample_bits)", Type::Integer),
+    Queryable::new("crs", "Hệ toạ độ (crs)", Type::Text),
+    Queryable::new(
+        "geometry",
+        "Phạm vi bay (geometry)",
+        Type::Geometry("geometry-multipolygon"),
+    ),
+];
+
+/// A survey as a CQL2 filter reads it, its footprint parsed once.
+pub struct SurveyView<'a> {
+    pub survey: &'a Survey,
+    footprint: Option<geo::Geometry<f64>>,
+}
+
+impl<'a> SurveyView<'a> {
+    pub fn new(survey: &'a Survey) -> SurveyView<'a> {
+        SurveyView {
+            survey,
+            footprint: survey.footprint_geo(),
+        }
+    }
+}
+
+impl Row for SurveyView<'_> {
+    fn get(&self, i: usize) -> Val<'_> {
+        let r = &self.survey.row;
+        let m = self.survey.meta.as_ref();
+        match i {
+            0 => Val::Text(&r.id),
+            1 => Val::Text(&r.name),
+            2 => Val::Text(&r.operator),
+            3 => crate::filter::text(r.province_code.as_deref()),
+            4 => crate::filter::text(r.commune_code.as_deref()),
+            5 => filter::rfc3339(r.acquired_at.as_deref()),
+            6 => m.map_or(Val::Null, |m| Val::Num(m.gsd_m)),
+            7 => m.map_or(Val::Null, |m| Val::Num(f64::from(m.sample_bits))),
+            8 => m.map_or(Val::Null, |m| Val::Text(&m.crs)),
+            9 => self.footprint.as_ref().map_or(Val::Null, Val::Geom),
+            _ => Val::Null,
+        }
+    }
+}
+
 /// A STAC item search (`/stac/search`): each filter that is set must hold.
 #[derive(Debug, Clone, Default)]
 pub struct SurveySearch {
@@ -126,6 +180,8 @@ pub struct SurveySearch {
     /// lon/lat, against the survey's footprint.
     pub intersects: Option<geo::Geometry<f64>>,
     pub when: Instants,
+    /// A CQL2 filter over [`QUERYABLES`].
+    pub cql: Option<std::sync::Arc<Filter>>,
 }
 
 /// `POST /v1/surveys`.

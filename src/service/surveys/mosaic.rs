@@ -66,6 +66,9 @@ impl Vigil {
         if let Some(ids) = &q.ids {
             out.retain(|s| ids.iter().any(|i| *i == s.row.id));
         }
+        if let Some(f) = &q.cql {
+            out.retain(|s| f.matches(&super::SurveyView::new(s)));
+        }
         if let Some(g) = &q.intersects {
             use geo::{BoundingRect, Intersects};
             let gb = g.bounding_rect();
