@@ -48,6 +48,13 @@ pub fn day_number(d: Date) -> i32 {
     d.to_julian_day() - 2_440_588
 }
 
+/// `YYYY-MM-DD` of a [`day_number`] (empty if out of range).
+pub fn day_to_date(day: i32) -> String {
+    Date::from_julian_day(day + 2_440_588)
+        .map(format_date)
+        .unwrap_or_default()
+}
+
 /// Serde helper: a `Date` as `YYYY-MM-DD`.
 pub fn ser_date<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_date(*d))

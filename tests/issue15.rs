@@ -416,6 +416,33 @@ fn cql2_filters_agree_with_simple_filters_and_with_counting_by_hand() {
         let (x, y) = xy(f);
         (w, s, e, n) = (w.min(x), s.min(y), e.max(x), n.max(y));
     }
+    // The layer's extent is its data's: where the points are, and their first and last day.
+    let col = server.get("/collections/hotspots", Some(&national)).json();
+    let ext: Vec<f64> =
+        serde_json::from_value(col["extent"]["spatial"]["bbox"][0].clone()).unwrap();
+    assert_eq!(ext, vec![w, s, e, n], "{col}");
+    let days: Vec<String> = features.iter().map(|f| prop(f, "reported_on")).collect();
+    let (first, last) = (days.iter().min().unwrap(), days.iter().max().unwrap());
+    assert_eq!(
+        col["extent"]["temporal"]["interval"][0],
+        serde_json::json!([format!("{first}T00:00:00Z"), format!("{last}T23:59:59Z")]),
+        "{col}"
+    );
+    // ... as the caller may see it.
+    let mine = server
+        .get("/collections/hotspots/items?limit=10000", Some(&viewer08))
+        .json();
+    let col08 = server.get("/collections/hotspots", Some(&viewer08)).json();
+    let mut b08 = [180.0f64, 90.0f64, -180.0f64, -90.0f64];
+    for f in mine["features"].as_array().unwrap() {
+        let (x, y) = xy(f);
+        b08 = [b08[0].min(x), b08[1].min(y), b08[2].max(x), b08[3].max(y)];
+    }
+    let ext08: Vec<f64> =
+        serde_json::from_value(col08["extent"]["spatial"]["bbox"][0].clone()).unwrap();
+    assert_eq!(ext08, b08.to_vec(), "{col08}");
+    assert_ne!(ext08, ext, "province 08 sees less than the country");
+
     // A box over the south-west part of the points, and a triangle over the middle.
     let bbox = [w, s, (w + e) / 2.0, (s + n) / 2.0];
     let bb = format!("{},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3]);

@@ -15,7 +15,7 @@ use super::query::{
     self_href, union_bbox,
 };
 use crate::auth::Principal;
-use crate::service::flags::{FlagQuery, FlagRow};
+use crate::service::flags::{FlagQuery, FlagRow, FlagsExtent};
 use crate::time_util::now_rfc3339;
 
 pub const TITLE: &str = "Nghi vấn trồng cây có chất ma túy (flags)";
@@ -108,8 +108,12 @@ fn respond(fmt: Format, body: String, single: bool) -> Response {
 
 /// The collection's description; `extent` is [`crate::Vigil::flags_extent`] (read on the
 /// blocking pool by the caller).
-pub fn collection_json(b: &str, extent: Option<[f64; 4]>) -> Value {
-    let bbox = union_bbox(extent.into_iter());
+pub fn collection_json(b: &str, extent: Option<FlagsExtent>) -> Value {
+    let bbox = union_bbox(extent.iter().map(|e| e.bbox));
+    let interval = json!([
+        extent.as_ref().and_then(|e| e.first.clone()),
+        extent.as_ref().and_then(|e| e.last.clone()),
+    ]);
     json!({
         "id": "flags",
         "title": TITLE,
@@ -119,7 +123,7 @@ pub fn collection_json(b: &str, extent: Option<[f64; 4]>) -> Value {
         "storageCrs": CRS84,
         "extent": {
             "spatial": { "bbox": [bbox], "crs": CRS84 },
-            "temporal": { "interval": [[null, null]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
+            "temporal": { "interval": [interval], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
         },
         "properties": { "class": ["poppy", "cannabis"] },
         "links": [

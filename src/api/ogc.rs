@@ -171,19 +171,31 @@ pub(super) fn collection_json(
     c: CollectionId,
     who: &Principal,
 ) -> Value {
-    let extent_bbox = match c.level() {
+    // Each layer's extent is its data's, as the caller may see it: boundaries' envelopes; the
+    // hotspots' positions and first and last `reported_on`.
+    let (extent_bbox, interval) = match c.level() {
         Some(level) => {
             let bi = state.vigil.boundaries();
-            bbox_of(
+            let bbox = bbox_of(
                 bi.list(level)
                     .iter()
                     .filter(|x| crate::service::boundary_visible(&bi, who, x))
                     .filter_map(|x| x.bbox()),
-            )
+            );
+            (bbox, json!([null, null]))
         }
-        None => None,
-    }
-    .unwrap_or([102.14, 8.18, 109.47, 23.39]);
+        None => match state.vigil.hotspot_extent(who) {
+            Some((bbox, first, last)) => (
+                Some(bbox),
+                json!([
+                    format!("{}T00:00:00Z", crate::time_util::day_to_date(first)),
+                    format!("{}T23:59:59Z", crate::time_util::day_to_date(last)),
+                ]),
+            ),
+            None => (None, json!([null, null])),
+        },
+    };
+    let extent_bbox = extent_bbox.unwrap_or([102.14, 8.18, 109.47, 23.39]);
     let mut v = json!({
         "id": c.id(),
         "title": c.title(),
@@ -193,7 +205,7 @@ pub(super) fn collection_json(
         "storageCrs": CRS84,
         "extent": {
             "spatial": { "bbox": [extent_bbox], "crs": CRS84 },
-            "temporal": { "interval": [[null, null]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
+            "temporal": { "interval": [interval], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian" }
         },
         "links": [
             Link::new(format!("{b}/collections/{}", c.id()), "self", JSON, "Lớp dữ liệu này"),

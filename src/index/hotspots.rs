@@ -563,6 +563,32 @@ impl HotspotIndex {
         rows.extend(inner.overlay.iter().filter(|e| f.matches(e)).map(out));
         (rows, codes)
     }
+
+    /// The extent of the live hotspots `scope` may see: lon/lat `[w, s, e, n]` and the first and
+    /// last `reported_on` day (`None` when there are none). One pass over the entries.
+    pub fn extent(&self, scope: &Jurisdiction) -> Option<([f64; 4], i32, i32)> {
+        let inner = self.inner.read();
+        let all = HotspotFilter::default();
+        let f = Compiled::new(&all, scope, &inner.codes)?;
+        let live = inner
+            .packed
+            .entries()
+            .iter()
+            .filter(|e| !inner.tombstones.contains_key(&e.id))
+            .chain(inner.overlay.iter())
+            .filter(|e| f.matches(e));
+        live.fold(None, |acc, e| {
+            let [x, y] = e.pos;
+            Some(match acc {
+                None => ([x, y, x, y], e.reported, e.reported),
+                Some((b, lo, hi)) => (
+                    [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)],
+                    lo.min(e.reported),
+                    hi.max(e.reported),
+                ),
+            })
+        })
+    }
 }
 
 impl Inner {

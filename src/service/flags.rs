@@ -52,20 +52,24 @@ impl Vigil {
         Ok((page, matched))
     }
 
-    /// The extent of the live flags `who` may see (`None` when there are none).
-    pub fn flags_extent(&self, who: &Principal) -> Result<Option<[f64; 4]>> {
-        Ok(self
-            .flags(who, None)?
-            .iter()
-            .map(|f| f.bbox)
-            .reduce(|a, c| {
-                [
-                    a[0].min(c[0]),
-                    a[1].min(c[1]),
-                    a[2].max(c[2]),
-                    a[3].max(c[3]),
-                ]
-            }))
+    /// The extent of the live flags `who` may see (`None` when there are none): their bbox and
+    /// the first and last acquisition time of their surveys.
+    pub fn flags_extent(&self, who: &Principal) -> Result<Option<FlagsExtent>> {
+        let rows = self.flags(who, None)?;
+        let bbox = rows.iter().map(|f| f.bbox).reduce(|a, c| {
+            [
+                a[0].min(c[0]),
+                a[1].min(c[1]),
+                a[2].max(c[2]),
+                a[3].max(c[3]),
+            ]
+        });
+        let times = || rows.iter().filter_map(|f| f.acquired_at.clone());
+        Ok(bbox.map(|bbox| FlagsExtent {
+            bbox,
+            first: times().min(),
+            last: times().max(),
+        }))
     }
 
     /// One flag (live or superseded), or 404 outside the caller's jurisdiction.
@@ -145,6 +149,14 @@ pub struct FlagQuery {
     pub cql: Option<std::sync::Arc<crate::filter::Filter>>,
     pub limit: usize,
     pub offset: usize,
+}
+
+/// Where and when the flags a caller may see lie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagsExtent {
+    pub bbox: [f64; 4],
+    pub first: Option<String>,
+    pub last: Option<String>,
 }
 
 /// What a CQL2 filter may name on flags (in the `Row` order of [`FlagRow`]).

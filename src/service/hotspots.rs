@@ -45,6 +45,12 @@ impl Vigil {
             .ids
     }
 
+    /// The extent of the hotspots `who` may see: lon/lat bbox and first and last `reported_on`
+    /// day (memory only).
+    pub fn hotspot_extent(&self, who: &Principal) -> Option<([f64; 4], i32, i32)> {
+        self.hotspots.extent(&who.jurisdiction)
+    }
+
     /// Hotspot renderings in the cache (for `/healthz`-style checks and tests).
     pub fn cached_renderings(&self) -> usize {
         self.rendered.len()
