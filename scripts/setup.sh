@@ -6,7 +6,8 @@
 #   scripts/setup.sh test    — build + chromium, poppler-utils (pdftotext), python venv with OWSLib,
 #                              stac_valid and the statistics references (esda, libpysal, scikit-learn,
 #                              …), the scene generator's numpy/scipy/rasterio, node modules for
-#                              the browser test, real GeoTIFFs (scripts/fetch-test-data.sh)
+#                              the browser test and @camptocamp/ogc-client, QGIS (python3-qgis),
+#                              real GeoTIFFs (scripts/fetch-test-data.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
@@ -20,7 +21,9 @@ want fonts-dejavu-core
 case "$what" in
   demo) want python3-venv; want python3-pip; want nodejs; want npm ;;
   test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm
-        want poppler-utils ;;  # pdftotext reads the PDF reports back (tests/reports.rs)
+        want poppler-utils  # pdftotext reads the PDF reports back (tests/reports.rs)
+        # QGIS, headless, as the analysts' desktop client (tests/ogc_clients.rs; ~2 min to install).
+        want python3-qgis; want qgis-providers ;;
   build) ;;
   *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac

@@ -1460,7 +1460,55 @@ fn ogc_surveys_items_honour_the_part_2_crs_parameters_the_server_declares() {
             ));
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Every CRS the collection lists is served: EPSG:4326 swaps the axes, EPSG:3857 projects;
+    // the header names it, for the list and the single feature alike.
+    let col = s.get("/collections/surveys", Some(&op)).json();
+    let listed: Vec<String> = serde_json::from_value(col["crs"].clone()).unwrap();
+    assert_eq!(listed.len(), 3, "{col}");
+    let first_position = |f: &Value| {
+        let p = &f["geometry"]["coordinates"][0][0][0];
+        (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())
+    };
+    let plain = s
+        .get(&format!("/collections/surveys/items/{id}"), Some(&op))
+        .json();
+    let (lon, lat) = first_position(&plain);
+    for crs in &listed {
+        for p in [
+            format!("/collections/surveys/items?crs={crs}"),
+            format!("/collections/surveys/items/{id}?crs={crs}"),
+        ] {
+            let r = s.get(&p, Some(&op));
+            assert_eq!(r.status, 200, "{p}: {}", r.describe());
+            assert_eq!(
+                r.header("content-crs"),
+                Some(format!("<{crs}>").as_str()),
+                "{p}"
+            );
+            let j = r.json();
+            let f = if j["type"] == "FeatureCollection" {
+                j["features"][0].clone()
+            } else {
+                j
+            };
+            let (x, y) = first_position(&f);
+            let want = match crs.as_str() {
+                c if c.ends_with("/4326") => (lat, lon),
+                c if c.ends_with("/3857") => (
+                    lon.to_radians() * 6_378_137.0,
+                    (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+                        .tan()
+                        .ln()
+                        * 6_378_137.0,
+                ),
+                _ => (lon, lat),
+            };
+            assert!(
+                (x - want.0).abs() < 1e-3 && (y - want.1).abs() < 1e-3,
+                "{p}: ({x}, {y}) vs {want:?}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ use super::extract::RawQuery;
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, base, format, limit_offset, next_page, parse_bbox, parse_filter, parse_instants,
-    self_href, union_bbox,
+    CRS84, EPSG3857, EPSG4326, Format, base, content_crs, format, limit_offset, next_page,
+    output_crs, parse_bbox, parse_filter, parse_instants, project_feature, self_href, union_bbox,
 };
 use crate::auth::Principal;
 use crate::service::flags::{FlagQuery, FlagRow, FlagsExtent};
@@ -29,6 +29,7 @@ const PARAMS: &[&str] = &[
     "datetime",
     "limit",
     "offset",
+    "after",
     "class",
     "status",
     "survey",
@@ -87,7 +88,7 @@ pub fn feature(b: &str, f: &FlagRow) -> Value {
     })
 }
 
-fn respond(fmt: Format, body: String, single: bool) -> Response {
+fn respond(fmt: Format, body: String, single: bool, crs_uri: &str) -> Response {
     let mut r = match (fmt, single) {
         (Format::Json, _) => (
             StatusCode::OK,
@@ -99,10 +100,7 @@ fn respond(fmt: Format, body: String, single: bool) -> Response {
         (Format::Html, true) => html::feature("flags", &body),
     };
 
-    r.headers_mut().insert(
-        "content-crs",
-        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-    );
+    r.headers_mut().insert("content-crs", content_crs(crs_uri));
     r
 }
 
@@ -119,7 +117,7 @@ pub fn collection_json(b: &str, extent: Option<FlagsExtent>) -> Value {
         "title": TITLE,
         "description": DESCRIPTION,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": [CRS84, EPSG4326, EPSG3857],
         "storageCrs": CRS84,
         "extent": {
             "spatial": { "bbox": [bbox], "crs": CRS84 },
@@ -142,13 +140,7 @@ pub async fn ogc_items(
 ) -> Result<Response, ApiError> {
     q.only(PARAMS)?;
     let m = q.map();
-    if let Some(c) = m.get("crs")
-        && *c != CRS84
-    {
-        return Err(ApiError::bad_request(format!(
-            "unsupported crs {c:?} for flags; supported: {CRS84}"
-        )));
-    }
+    let (crs_uri, project) = output_crs(&m)?;
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
     let bbox = parse_bbox(&m)?;
@@ -176,6 +168,19 @@ pub async fn ogc_items(
         None => None,
     };
     let (limit, offset) = limit_offset(&state, &m)?;
+    let after = match m.get("after") {
+        Some(_) if offset > 0 => {
+            return Err(ApiError::bad_request(
+                "give either after (the `next` link's cursor) or offset, not both",
+            ));
+        }
+        Some(s) => Some(s.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "after={s:?}: expected a flag id (the `next` link's cursor)"
+            ))
+        })?),
+        None => None,
+    };
     let query = FlagQuery {
         bbox,
         acquired: (from, to),
@@ -188,9 +193,17 @@ pub async fn ogc_items(
         cql: parse_filter(&m, &crate::service::flags::QUERYABLES)?,
         limit,
         offset,
+        after,
     };
     let (rows, matched) = state.run(move |v| v.flag_page(&who, &query)).await?;
-    let page: Vec<Value> = rows.iter().map(|f| feature(&b, f)).collect();
+    let page: Vec<Value> = rows
+        .iter()
+        .map(|f| {
+            let mut v = feature(&b, f);
+            project_feature(&mut v, crs_uri, project);
+            v
+        })
+        .collect();
     let path = "/collections/flags/items";
     let rel = |f: Format| if fmt == f { "self" } else { "alternate" };
     let mut links = vec![
@@ -220,7 +233,7 @@ pub async fn ogc_items(
         "links": links,
     })
     .to_string();
-    Ok(respond(fmt, body, false))
+    Ok(respond(fmt, body, false, crs_uri))
 }
 
 pub async fn ogc_item(
@@ -236,8 +249,11 @@ pub async fn ogc_item(
     let id: i64 = fid
         .parse()
         .map_err(|_| ApiError::not_found(format!("no flag {fid:?}")))?;
+    let (crs_uri, project) = output_crs(&q.map())?;
     let f = state.run(move |v| v.flag(&who, id)).await?;
-    Ok(respond(fmt, feature(&b, &f).to_string(), true))
+    let mut v = feature(&b, &f);
+    project_feature(&mut v, crs_uri, project);
+    Ok(respond(fmt, v.to_string(), true, crs_uri))
 }
 
 /// `GET /v1/flags/{id}/chip.png[?survey=ID]`: the imagery around the plot, outlined — from the

@@ -15,7 +15,8 @@ use super::features::{self, FeatureCollection, GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
     CRS84, EPSG3857, EPSG4326, Format, Project, Request, base, format, json_response, next_href,
-    output_crs, parse_bbox, parse_datetime, parse_filter, parse_limit, self_href, to_json,
+    output_crs, page_start, parse_bbox, parse_datetime, parse_filter, parse_limit, self_href,
+    to_json,
 };
 use crate::auth::Principal;
 use crate::boundaries::Level;
@@ -288,6 +289,7 @@ const BOUNDARY_PARAMS: &[&str] = &[
     "datetime",
     "limit",
     "offset",
+    "after",
     "province",
     "code",
     "filter",
@@ -460,6 +462,7 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
                 .filter(|x| m.get("code").is_none_or(|c| x.code == *c))
                 .filter(|x| cql.as_ref().is_none_or(|f| f.matches(*x)))
                 .collect();
+            let offset = page_start(&m, offset, &matching, |x| x.code.clone())?;
             let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
             if offset + page.len() < matching.len() {
                 links.push(Link::new(

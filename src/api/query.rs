@@ -104,6 +104,50 @@ pub fn output_crs(
     }
 }
 
+/// A GeoJSON feature (as built in CRS84) in the output CRS: every position of its geometry and
+/// its `bbox` corners through `project` (nothing to do for CRS84).
+pub fn project_feature(f: &mut serde_json::Value, crs_uri: &str, project: Project) {
+    fn walk(v: &mut serde_json::Value, project: Project) {
+        let Some(items) = v.as_array_mut() else {
+            return;
+        };
+        if let [x, y, ..] = items.as_slice()
+            && let (Some(lon), Some(lat)) = (x.as_f64(), y.as_f64())
+        {
+            let [a, b] = project(lon, lat);
+            items[0] = serde_json::json!(a);
+            items[1] = serde_json::json!(b);
+            return;
+        }
+        for item in items {
+            walk(item, project);
+        }
+    }
+    if crs_uri == CRS84 {
+        return;
+    }
+    walk(&mut f["geometry"]["coordinates"], project);
+    if let Some([w, s, e, n]) = f["bbox"]
+        .as_array()
+        .and_then(|b| b.iter().map(|x| x.as_f64()).collect::<Option<Vec<_>>>())
+        .and_then(|b| <[f64; 4]>::try_from(b).ok())
+    {
+        let (lo, hi) = (project(w, s), project(e, n));
+        f["bbox"] = serde_json::json!([
+            lo[0].min(hi[0]),
+            lo[1].min(hi[1]),
+            lo[0].max(hi[0]),
+            lo[1].max(hi[1])
+        ]);
+    }
+}
+
+/// The `Content-Crs` header value of a response in `crs_uri`.
+pub fn content_crs(crs_uri: &str) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!("<{crs_uri}>"))
+        .unwrap_or(axum::http::HeaderValue::from_static(""))
+}
+
 /// `bbox` and `bbox-crs`, as CRS84 lon/lat.
 pub fn parse_bbox(q: &std::collections::HashMap<&str, &str>) -> Result<Option<[f64; 4]>, ApiError> {
     let Some(raw) = q.get("bbox") else {
@@ -235,6 +279,33 @@ pub fn limit_offset(
         None => 0,
     };
     Ok((limit, offset))
+}
+
+/// Where a page of `items` starts: `offset`, or just past the item `after` names (the cursor
+/// clients take from a `next` link, as on hotspots); not both.
+pub fn page_start<T>(
+    m: &std::collections::HashMap<&str, &str>,
+    offset: usize,
+    items: &[T],
+    id: impl Fn(&T) -> String,
+) -> Result<usize, ApiError> {
+    let Some(after) = m.get("after") else {
+        return Ok(offset);
+    };
+    if offset > 0 {
+        return Err(ApiError::bad_request(
+            "give either after (the `next` link's cursor) or offset, not both",
+        ));
+    }
+    items
+        .iter()
+        .position(|x| id(x) == *after)
+        .map(|i| i + 1)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "after={after:?} names no feature of this listing (take it from the `next` link)"
+            ))
+        })
 }
 
 /// The `next` link of an offset-paged items response: the same query with the next offset.

@@ -14,8 +14,9 @@ use super::extract::{Auth, Json, RawQuery};
 use super::features::{GEOJSON, HTML, JSON, Link};
 use super::html;
 use super::query::{
-    CRS84, Format, base, format, json_response, limit_offset, next_page, parse_bbox, parse_filter,
-    parse_instants, self_href, union_bbox,
+    CRS84, EPSG3857, EPSG4326, Format, base, content_crs, format, json_response, limit_offset,
+    next_page, output_crs, page_start, parse_bbox, parse_filter, parse_instants, project_feature,
+    self_href, union_bbox,
 };
 use crate::auth::Principal;
 use crate::service::surveys::{NewSurvey, Survey, SurveySearch};
@@ -248,7 +249,7 @@ pub fn collection_json(state: &AppState, b: &str, who: &Principal) -> Value {
         "title": TITLE,
         "description": DESCRIPTION,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": [CRS84, EPSG4326, EPSG3857],
         "storageCrs": CRS84,
         "extent": {
             "spatial": { "bbox": [bbox], "crs": CRS84 },
@@ -276,19 +277,14 @@ pub async fn ogc_items(
         "datetime",
         "limit",
         "offset",
+        "after",
         "crs",
         "filter",
         "filter-lang",
         "filter-crs",
     ])?;
     let m = q.map();
-    if let Some(c) = m.get("crs")
-        && *c != CRS84
-    {
-        return Err(ApiError::bad_request(format!(
-            "unsupported crs {c:?} for surveys; supported: {CRS84}"
-        )));
-    }
+    let (crs_uri, project) = output_crs(&m)?;
     let fmt = format(&q, &headers)?;
     let b = base(&state, &headers);
     let bbox = parse_bbox(&m)?;
@@ -301,11 +297,16 @@ pub async fn ogc_items(
         ..SurveySearch::default()
     };
     let all = state.vigil.search_surveys(&who, &search);
+    let offset = page_start(&m, offset, &all, |s| s.row.id.clone())?;
     let page: Vec<Value> = all
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|s| feature(&b, s))
+        .map(|s| {
+            let mut f = feature(&b, s);
+            project_feature(&mut f, crs_uri, project);
+            f
+        })
         .collect();
     let path = "/collections/surveys/items";
     let rel = |f: Format| if fmt == f { "self" } else { "alternate" };
@@ -341,18 +342,18 @@ pub async fn ogc_items(
         "links": links,
     })
     .to_string();
-    Ok(with_crs(match fmt {
-        Format::Json => json_response(StatusCode::OK, GEOJSON, body),
-        Format::Html => html::items("surveys", TITLE, &body),
-    }))
+    Ok(with_crs(
+        match fmt {
+            Format::Json => json_response(StatusCode::OK, GEOJSON, body),
+            Format::Html => html::items("surveys", TITLE, &body),
+        },
+        crs_uri,
+    ))
 }
 
-/// Footprints are stored and served in CRS84 (OGC API – Features Part 2 `Content-Crs`).
-fn with_crs(mut r: Response) -> Response {
-    r.headers_mut().insert(
-        "content-crs",
-        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-    );
+/// The output CRS (OGC API – Features Part 2 `Content-Crs`).
+fn with_crs(mut r: Response, crs_uri: &str) -> Response {
+    r.headers_mut().insert("content-crs", content_crs(crs_uri));
     r
 }
 
@@ -369,9 +370,15 @@ pub async fn ogc_item(
     let s = state.vigil.ready_survey(&who, &id).ok_or_else(|| {
         ApiError::not_found(format!("no ready survey {id:?} in your jurisdiction"))
     })?;
-    let body = feature(&b, &s).to_string();
-    Ok(with_crs(match fmt {
-        Format::Json => json_response(StatusCode::OK, GEOJSON, body),
-        Format::Html => html::feature("surveys", &body),
-    }))
+    let (crs_uri, project) = output_crs(&q.map())?;
+    let mut f = feature(&b, &s);
+    project_feature(&mut f, crs_uri, project);
+    let body = f.to_string();
+    Ok(with_crs(
+        match fmt {
+            Format::Json => json_response(StatusCode::OK, GEOJSON, body),
+            Format::Html => html::feature("surveys", &body),
+        },
+        crs_uri,
+    ))
 }

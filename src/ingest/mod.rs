@@ -5,6 +5,7 @@
 //! (raster ingest, issue 3) will live here too.
 
 pub mod crs;
+pub mod footprint;
 pub mod raster;
 pub mod raster_write;
 pub mod sample_files;

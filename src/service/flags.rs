@@ -48,7 +48,14 @@ impl Vigil {
             })
             .collect();
         let matched = matching.len();
-        let page = matching.into_iter().skip(q.offset).take(q.limit).collect();
+        let start = match q.after {
+            Some(a) => matching
+                .iter()
+                .position(|f| f.id > a)
+                .unwrap_or(matching.len()),
+            None => q.offset,
+        };
+        let page = matching.into_iter().skip(start).take(q.limit).collect();
         Ok((page, matched))
     }
 
@@ -149,6 +156,8 @@ pub struct FlagQuery {
     pub cql: Option<std::sync::Arc<crate::filter::Filter>>,
     pub limit: usize,
     pub offset: usize,
+    /// Start after this flag id (a cursor), instead of `offset`.
+    pub after: Option<i64>,
 }
 
 /// Where and when the flags a caller may see lie.

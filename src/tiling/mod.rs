@@ -489,8 +489,19 @@ fn tile_into(
 
     let t2 = Instant::now();
     obs.progress(Stage::Footprint, 0, 1);
+    // The footprint from the source's valid-data mask at its own resolution (within a pixel of
+    // the image); the tiles' coarse mask only if GDAL cannot outline it.
     let mask = shared.mask.into_inner().expect("mask");
-    let footprint = footprint::outline(&mask);
+    let footprint = match crate::ingest::raster::open(&info.path)
+        .and_then(|ds| crate::ingest::footprint::source_footprint(&ds, info))
+    {
+        Ok(f) if !f.0.is_empty() => f,
+        Ok(_) => footprint::outline(&mask),
+        Err(e) => {
+            tracing::warn!(error = %e, "footprint from the source failed; using the tiles' mask");
+            footprint::outline(&mask)
+        }
+    };
     timings.push((Stage::Footprint, t2.elapsed().as_secs_f64()));
     Ok(Outcome {
         plan: plan.clone(),
