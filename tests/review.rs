@@ -925,3 +925,85 @@ fn more_like_this_ranks_the_flights_other_flags() {
     let r = server.get("/v1/flags/999999/similar", Some(&reviewer));
     assert_eq!(r.status, 404, "{}", r.describe());
 }
+
+/// Issue 16's server side of the offline outbox: a decision sent with an `Idempotency-Key` and
+/// replayed (twice, and after a restart) gets the first answer and leaves one decision row; the
+/// key on another request is refused; another reviewer's key is theirs alone.
+#[test]
+fn a_replayed_decision_gets_the_first_answer_and_no_second_row() {
+    let (_dir, _, mut server) = flown(None);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let other = server.add_user("bp08b", "reviewer", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    let items = q["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 2, "{q}");
+    let (a, b) = (
+        items[0]["id"].as_i64().unwrap(),
+        items[1]["id"].as_i64().unwrap(),
+    );
+    let send = |server: &TestServer, token: &str, id: i64, key: &str, body: &Value| {
+        let bytes = serde_json::to_vec(body).unwrap();
+        server.request(
+            "POST",
+            &format!("/v1/flags/{id}/decisions"),
+            Some(token),
+            &[
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ],
+            Some(&bytes),
+        )
+    };
+    let body = json!({ "decision": "needs_field_check", "version": 1, "note": "đi kiểm tra" });
+    let first = send(&server, &reviewer, a, "outbox-7f3a", &body);
+    assert_eq!(first.status, 201, "{}", first.describe());
+    assert_eq!(first.header("idempotency-replayed"), None);
+    let decided = first.json()["decision"].clone();
+    let rows = |server: &TestServer| {
+        server
+            .get(&format!("/v1/flags/{a}/decisions"), Some(&reviewer))
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(rows(&server), 1);
+    for _ in 0..2 {
+        let again = send(&server, &reviewer, a, "outbox-7f3a", &body);
+        assert_eq!(again.status, 201, "{}", again.describe());
+        assert_eq!(again.header("idempotency-replayed"), Some("true"));
+        assert_eq!(again.json()["decision"], decided, "the first answer");
+    }
+    assert_eq!(rows(&server), 1, "a replay makes no second row");
+    // ... also after a restart (the key is in the store, with the decision).
+    server.restart();
+    let again = send(&server, &reviewer, a, "outbox-7f3a", &body);
+    assert_eq!(again.status, 201, "{}", again.describe());
+    assert_eq!(again.json()["decision"]["id"], decided["id"]);
+    assert_eq!(rows(&server), 1);
+    // The same key on another request: refused, nothing written.
+    let other_body =
+        json!({ "decision": "false_positive", "version": 2, "reason": "lookalike_crop" });
+    let r = send(&server, &reviewer, a, "outbox-7f3a", &other_body);
+    assert_eq!(r.status, 409, "{}", r.describe());
+    assert!(r.text().contains("another request"), "{}", r.text());
+    let r = send(&server, &reviewer, b, "outbox-7f3a", &body);
+    assert_eq!(r.status, 409, "{}", r.describe());
+    assert_eq!(
+        flag(&server, &reviewer, b)["version"],
+        1,
+        "flag {b} untouched"
+    );
+    // Keys are per user: another reviewer's "outbox-7f3a" is a new request (and, made on the
+    // version the first reviewer changed, a conflict to resolve, not an overwrite).
+    let r = send(&server, &other, a, "outbox-7f3a", &body);
+    assert_eq!(r.status, 409, "{}", r.describe());
+    assert_eq!(r.json()["code"], "stale_version", "{}", r.text());
+    assert_eq!(rows(&server), 1);
+    // A key that is not visible ASCII is named.
+    let r = send(&server, &reviewer, b, "has space", &body);
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.text().contains("Idempotency-Key"), "{}", r.text());
+}

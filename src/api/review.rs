@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::boundaries::Level;
 use crate::review::{self, Decision, Status};
 use crate::service::flags::{FlagRow, LiveFilter};
-use crate::service::review::{self as sr, DecisionInput, QueueQuery, QueueSort};
+use crate::service::review::{self as sr, DecisionInput, IdempotencyKey, QueueQuery, QueueSort};
 use crate::service::review::{DecisionRow, EvidenceRow};
 
 const QUEUE_PARAMS: &[&str] = &[
@@ -399,12 +399,31 @@ pub async fn decide(
     if input.version.is_none() {
         input.version = if_match(&headers)?;
     }
+    // An offline outbox sends each decision with an `Idempotency-Key`: a replay gets the first
+    // answer (the same decision, `Idempotency-Replayed: true`) and never makes a second row.
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let text = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+            let request = serde_json::to_vec(&input)
+                .map_err(|e| ApiError::internal("serialise a decision", e))?;
+            Some(IdempotencyKey::new(text, &request)?)
+        }
+        None => None,
+    };
     let w = who.clone();
-    let (_, d) = state.run(move |v| v.decide(&w, id, input)).await?;
+    let (_, d, replayed) = state
+        .run(move |v| v.decide_once(&w, id, input, key.as_ref()))
+        .await?;
     let b = base(&state, &headers);
     let mut out = dossier(&state, who, id, &b).await?;
     out["decision"] = decision_json(&d);
     let mut r = with_etag(json_value(StatusCode::CREATED, out), d.version);
+    if replayed {
+        r.headers_mut()
+            .insert("idempotency-replayed", HeaderValue::from_static("true"));
+    }
     if let Ok(v) = HeaderValue::from_str(&format!("{b}/v1/flags/{id}/decisions/{}", d.id)) {
         r.headers_mut().insert(header::LOCATION, v);
     }

@@ -41,8 +41,32 @@ pub fn can_review(role: Role) -> bool {
     matches!(role, Role::Reviewer | Role::Admin)
 }
 
+/// An `Idempotency-Key` header and the SHA-256 of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_sha256: String,
+}
+
+impl IdempotencyKey {
+    /// The header's value, checked: 1 to 200 visible ASCII characters.
+    pub fn new(key: &str, request: &[u8]) -> Result<IdempotencyKey> {
+        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "Idempotency-Key",
+                "1 to 200 visible ASCII characters (e.g. a UUID)",
+            ));
+        }
+        use sha2::Digest;
+        Ok(IdempotencyKey {
+            key: key.to_string(),
+            request_sha256: hex::encode(sha2::Sha256::digest(request)),
+        })
+    }
+}
+
 /// A decision as a reviewer sends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     pub decision: String,
@@ -363,9 +387,43 @@ impl Vigil {
         id: i64,
         input: DecisionInput,
     ) -> Result<(FlagRow, DecisionRow)> {
+        self.decide_once(who, id, input, None)
+            .map(|(f, d, _)| (f, d))
+    }
+
+    /// [`Vigil::decide`] under an `Idempotency-Key` (issue 16: an offline outbox replays its
+    /// requests): the first request with a key decides and records the key in the same
+    /// transaction; the same request again gets that decision back (`true`: replayed) and makes
+    /// no second row; another request under a used key is refused.
+    pub fn decide_once(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: DecisionInput,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<(FlagRow, DecisionRow, bool)> {
         self.require_reviewer(who)?;
         let now = now_rfc3339();
-        self.store().write(|tx| -> Result<(FlagRow, DecisionRow)> {
+        let route = format!("POST /v1/flags/{id}/decisions");
+        self.store().write(|tx| -> Result<(FlagRow, DecisionRow, bool)> {
+            if let Some(k) = key
+                && let Some(w) = rs::idempotent_write(tx, &who.name, &k.key)?
+            {
+                if w.route != route || w.request_sha256 != k.request_sha256 {
+                    return Err(Error::Conflict(format!(
+                        "Idempotency-Key {:?} was used for another request ({}); use a new key for a new request",
+                        k.key, w.route
+                    )));
+                }
+                let f = flags::get(tx, id)?
+                    .filter(|f| visible(who, f))
+                    .ok_or_else(|| not_found(id))?;
+                let d = rs::decisions(tx, id)?
+                    .into_iter()
+                    .find(|d| d.id == w.entity_id)
+                    .ok_or_else(|| not_found(id))?;
+                return Ok((f, d, true));
+            }
             let before = flags::get(tx, id)?
                 .filter(|f| visible(who, f))
                 .ok_or_else(|| not_found(id))?;
@@ -423,6 +481,19 @@ impl Vigil {
                 version,
             };
             d.id = rs::insert_decision(tx, &d)?;
+            if let Some(k) = key {
+                rs::record_idempotent_write(
+                    tx,
+                    &who.name,
+                    &k.key,
+                    &rs::IdempotentWrite {
+                        route: route.clone(),
+                        request_sha256: k.request_sha256.clone(),
+                        entity_id: d.id,
+                    },
+                    &now,
+                )?;
+            }
             let after = flags::get(tx, id)?.ok_or_else(|| not_found(id))?;
             store::audit::append(
                 tx,
@@ -445,7 +516,7 @@ impl Vigil {
                 },
                 &now,
             )?;
-            Ok((after, d))
+            Ok((after, d, false))
         })
     }
 

@@ -290,6 +290,20 @@ const MIGRATIONS: &[&str] = &[
         first_at INTEGER NOT NULL
     );
     "#,
+    // 13: `Idempotency-Key`s of review writes (issue 16: an offline outbox replays its requests
+    // on reconnection). One row per user and key, written in the transaction of the write it
+    // names, so a replay finds the first answer and never makes a second row.
+    r#"
+    CREATE TABLE idempotency_keys (
+        user_name      TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        route          TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        entity_id      INTEGER NOT NULL,
+        created_at     TEXT NOT NULL,
+        PRIMARY KEY (user_name, key)
+    );
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -250,3 +250,46 @@ mod tests {
         }
     }
 }
+
+/// An `Idempotency-Key` already used by a user: the route, the request's hash and the row it
+/// made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentWrite {
+    pub route: String,
+    pub request_sha256: String,
+    pub entity_id: i64,
+}
+
+pub fn idempotent_write(
+    c: &Connection,
+    user: &str,
+    key: &str,
+) -> Result<Option<IdempotentWrite>, StoreError> {
+    Ok(c.query_row(
+        "SELECT route, request_sha256, entity_id FROM idempotency_keys WHERE user_name = ?1 AND key = ?2",
+        params![user, key],
+        |r| {
+            Ok(IdempotentWrite {
+                route: r.get(0)?,
+                request_sha256: r.get(1)?,
+                entity_id: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+pub fn record_idempotent_write(
+    c: &Connection,
+    user: &str,
+    key: &str,
+    w: &IdempotentWrite,
+    now: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO idempotency_keys (user_name, key, route, request_sha256, entity_id, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![user, key, w.route, w.request_sha256, w.entity_id, now],
+    )?;
+    Ok(())
+}
