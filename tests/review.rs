@@ -1006,4 +1006,36 @@ fn a_replayed_decision_gets_the_first_answer_and_no_second_row() {
     let r = send(&server, &reviewer, b, "has space", &body);
     assert_eq!(r.status, 422, "{}", r.describe());
     assert!(r.text().contains("Idempotency-Key"), "{}", r.text());
+
+    // A field photo from the outbox, sent three times: one evidence row.
+    let photo = common::photos::plain_jpeg(64, 48);
+    let upload = |key: &str, bytes: &[u8]| {
+        server.request(
+            "POST",
+            &format!("/v1/flags/{a}/evidence"),
+            Some(&reviewer),
+            &[("Content-Type", "image/jpeg"), ("Idempotency-Key", key)],
+            Some(bytes),
+        )
+    };
+    let first = upload("outbox-photo-1", &photo);
+    assert_eq!(first.status, 201, "{}", first.describe());
+    for _ in 0..2 {
+        let again = upload("outbox-photo-1", &photo);
+        assert_eq!(again.status, 201, "{}", again.describe());
+        assert_eq!(again.header("idempotency-replayed"), Some("true"));
+        assert_eq!(again.json()["id"], first.json()["id"]);
+    }
+    let listed = server
+        .get(&format!("/v1/flags/{a}/evidence"), Some(&reviewer))
+        .json();
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let mut changed = photo.clone();
+    changed.extend_from_slice(b"\xff\xd9");
+    let r = upload("outbox-photo-1", &changed);
+    assert_eq!(r.status, 409, "{}", r.describe());
 }

@@ -401,17 +401,9 @@ pub async fn decide(
     }
     // An offline outbox sends each decision with an `Idempotency-Key`: a replay gets the first
     // answer (the same decision, `Idempotency-Replayed: true`) and never makes a second row.
-    let key = match headers.get("idempotency-key") {
-        Some(v) => {
-            let text = v
-                .to_str()
-                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
-            let request = serde_json::to_vec(&input)
-                .map_err(|e| ApiError::internal("serialise a decision", e))?;
-            Some(IdempotencyKey::new(text, &request)?)
-        }
-        None => None,
-    };
+    let request =
+        serde_json::to_vec(&input).map_err(|e| ApiError::internal("serialise a decision", e))?;
+    let key = idempotency_key(&headers, &request)?;
     let w = who.clone();
     let (_, d, replayed) = state
         .run(move |v| v.decide_once(&w, id, input, key.as_ref()))
@@ -428,6 +420,22 @@ pub async fn decide(
         r.headers_mut().insert(header::LOCATION, v);
     }
     Ok(r)
+}
+
+/// The `Idempotency-Key` header, with the hash of the request it came with.
+fn idempotency_key(
+    headers: &HeaderMap,
+    request: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    match headers.get("idempotency-key") {
+        Some(v) => {
+            let text = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+            Ok(Some(IdempotencyKey::new(text, request)?))
+        }
+        None => Ok(None),
+    }
 }
 
 /// `GET /v1/flags/{id}/decisions`: the history, oldest first.
@@ -492,11 +500,16 @@ pub async fn add_evidence(
             ApiError::bad_request(format!("decision={s:?}: expected a decision id"))
         })?),
     };
-    let row = state
-        .run(move |v| v.add_evidence(&who, id, decision, &bytes))
+    let key = idempotency_key(&headers, &bytes)?;
+    let (row, replayed) = state
+        .run(move |v| v.add_evidence_once(&who, id, decision, &bytes, key.as_ref()))
         .await?;
     let b = base(&state, &headers);
     let mut r = json_value(StatusCode::CREATED, evidence_json(&b, &row));
+    if replayed {
+        r.headers_mut()
+            .insert("idempotency-replayed", HeaderValue::from_static("true"));
+    }
     if let Ok(v) = HeaderValue::from_str(&format!("{b}/v1/evidence/{}", row.id)) {
         r.headers_mut().insert(header::LOCATION, v);
     }

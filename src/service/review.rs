@@ -670,9 +670,40 @@ impl Vigil {
         decision: Option<i64>,
         bytes: &[u8],
     ) -> Result<rs::EvidenceRow> {
+        self.add_evidence_once(who, id, decision, bytes, None)
+            .map(|(row, _)| row)
+    }
+
+    /// [`Vigil::add_evidence`] under an `Idempotency-Key`: a replayed upload gets the first
+    /// evidence row back (`true`) and no second one; the key on another request is refused.
+    pub fn add_evidence_once(
+        &self,
+        who: &Principal,
+        id: i64,
+        decision: Option<i64>,
+        bytes: &[u8],
+        key: Option<&IdempotencyKey>,
+    ) -> Result<(rs::EvidenceRow, bool)> {
         use crate::evidence::{self, PhotoError, PhotoLimits};
         self.require_reviewer(who)?;
         let f = self.flag(who, id)?;
+        let route = format!("POST /v1/flags/{id}/evidence?decision={decision:?}");
+        let replay = |c: &rusqlite::Connection| -> Result<Option<rs::EvidenceRow>> {
+            let Some(k) = key else { return Ok(None) };
+            let Some(w) = rs::idempotent_write(c, &who.name, &k.key)? else {
+                return Ok(None);
+            };
+            if w.route != route || w.request_sha256 != k.request_sha256 {
+                return Err(Error::Conflict(format!(
+                    "Idempotency-Key {:?} was used for another request ({}); use a new key for a new request",
+                    k.key, w.route
+                )));
+            }
+            Ok(rs::evidence_by_id(c, w.entity_id)?)
+        };
+        if let Some(row) = self.store().read(|c| replay(c))? {
+            return Ok((row, true));
+        }
         if let Some(d) = decision {
             let row = self.store().read(|c| rs::decision_by_id(c, d))?;
             if row.is_none_or(|r| r.flag_id != id) {
@@ -729,29 +760,51 @@ impl Vigil {
             uploaded_by: who.name.clone(),
             uploaded_at: now.clone(),
         };
-        self.store().write(|tx| -> Result<()> {
-            row.id = rs::insert_evidence(tx, &row)?;
-            store::audit::append(
-                tx,
-                &NewAudit {
-                    actor: &who.name,
-                    action: "evidence",
-                    entity: "flag",
-                    entity_id: Some(id.to_string()),
-                    before: None,
-                    after: Some(json!({
-                        "evidence_id": row.id,
-                        "decision_id": decision,
-                        "sha256": row.sha256,
-                        "bytes": row.bytes,
-                        "warnings": info.warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
-                    })),
-                },
-                &now,
-            )?;
-            Ok(())
-        })?;
-        Ok(row)
+        let replayed = self
+            .store()
+            .write(|tx| -> Result<Option<rs::EvidenceRow>> {
+                // Checked again inside the write: two copies of one upload in flight make one row.
+                if let Some(first) = replay(tx)? {
+                    return Ok(Some(first));
+                }
+                row.id = rs::insert_evidence(tx, &row)?;
+                if let Some(k) = key {
+                    rs::record_idempotent_write(
+                        tx,
+                        &who.name,
+                        &k.key,
+                        &rs::IdempotentWrite {
+                            route: route.clone(),
+                            request_sha256: k.request_sha256.clone(),
+                            entity_id: row.id,
+                        },
+                        &now,
+                    )?;
+                }
+                store::audit::append(
+                    tx,
+                    &NewAudit {
+                        actor: &who.name,
+                        action: "evidence",
+                        entity: "flag",
+                        entity_id: Some(id.to_string()),
+                        before: None,
+                        after: Some(json!({
+                            "evidence_id": row.id,
+                            "decision_id": decision,
+                            "sha256": row.sha256,
+                            "bytes": row.bytes,
+                            "warnings": info.warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
+                        })),
+                    },
+                    &now,
+                )?;
+                Ok(None)
+            })?;
+        Ok(match replayed {
+            Some(first) => (first, true),
+            None => (row, false),
+        })
     }
 
     fn evidence_path(&self, sha256: &str) -> std::path::PathBuf {
