@@ -87,6 +87,7 @@ EOF
   # (no poppy anywhere: the false-flag test), into target/test-data/ (quiet when present).
   scripts/fetch-test-data.sh >/dev/null
   scripts/fetch-test-data.sh --real-photos >/dev/null
+  scripts/fetch-test-data.sh rgbn.tif >/dev/null
   # Browser test driver (playwright-core drives Debian's /usr/bin/chromium; it downloads no browser).
   # playwright-core needs Node >= 20; Debian bookworm's own nodejs is 18, so say so plainly.
   node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
