@@ -21,6 +21,7 @@ pub mod grid;
 pub mod hotspots;
 pub mod index;
 pub mod ingest;
+pub mod mvt;
 pub mod redact;
 pub mod reports;
 pub mod review;

@@ -78,6 +78,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/collections/{cid}/schema", get(collections::queryables))
         .route(
+            "/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            get(ogc::vector_tile),
+        )
+        .route(
             "/collections/{cid}/items",
             get(collections::items).post(ogc::create_item),
         )

@@ -357,21 +357,7 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
     let body = match c.level() {
         None => {
             q.only(HOTSPOT_PARAMS)?;
-            let (from_day, to_day) = parse_datetime(&m)?;
-            let statuses = parse_set(
-                &m,
-                "status",
-                Status::from_code,
-                Status::as_u8,
-                "reported, verifying, eliminated, reemerged",
-            )?;
-            let kinds = parse_set(
-                &m,
-                "kind",
-                Kind::from_code,
-                Kind::as_u8,
-                "diem_ban_le, diem_su_dung, tu_diem_su_dung, diem_nong, boong_ke, khac",
-            )?;
+            let filter = hotspot_filter(&m, bbox)?;
             let after = match m.get("after") {
                 Some(s) => Some(s.parse::<i64>().map_err(|_| {
                     ApiError::bad_request(format!(
@@ -391,16 +377,6 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
                     "offset={offset}: hotspots page by cursor beyond {MAX_HOTSPOT_OFFSET}; follow the `next` link (after=…)"
                 )));
             }
-            let filter = HotspotFilter {
-                bbox,
-                statuses,
-                kinds,
-                commune: m.get("commune").map(|s| s.to_string()),
-                province: m.get("province").map(|s| s.to_string()),
-                from_day,
-                to_day,
-                cql: parse_filter(&m, &crate::index::hotspots::QUERYABLES)?,
-            };
             // The index answers from memory; the page's features come from the render cache
             // when they can, else from the store. An offset reads that many more ids and drops
             // them; the next link is the cursor after the page either way.
@@ -495,6 +471,79 @@ pub(super) async fn registry_items(c: CollectionId, r: Request) -> Result<Respon
         HeaderValue::from_str(&format!("<{crs_uri}>")).unwrap_or(HeaderValue::from_static("")),
     );
     Ok(resp)
+}
+
+/// The hotspot filters every hotspot request takes: `status`, `kind`, `datetime`, `commune`,
+/// `province` and a CQL2 `filter`, over `bbox`.
+fn hotspot_filter(
+    m: &std::collections::HashMap<&str, &str>,
+    bbox: Option<[f64; 4]>,
+) -> Result<HotspotFilter, ApiError> {
+    let (from_day, to_day) = parse_datetime(m)?;
+    let statuses = parse_set(
+        m,
+        "status",
+        Status::from_code,
+        Status::as_u8,
+        "reported, verifying, eliminated, reemerged",
+    )?;
+    let kinds = parse_set(
+        m,
+        "kind",
+        Kind::from_code,
+        Kind::as_u8,
+        "diem_ban_le, diem_su_dung, tu_diem_su_dung, diem_nong, boong_ke, khac",
+    )?;
+    Ok(HotspotFilter {
+        bbox,
+        statuses,
+        kinds,
+        commune: m.get("commune").map(|s| s.to_string()),
+        province: m.get("province").map(|s| s.to_string()),
+        from_day,
+        to_day,
+        cql: parse_filter(m, &crate::index::hotspots::QUERYABLES)?,
+    })
+}
+
+/// `GET /collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}` (OGC API – Tiles): a Mapbox
+/// Vector Tile of the hotspots the caller may see, with the items' filters (`status`, `kind`,
+/// `datetime`, `commune`, `province`, `filter`); points, or counts per cell where they are many.
+/// Other collections have no vector tiles yet (404 says so).
+pub async fn vector_tile(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((cid, z, y, x)): Path<(String, u32, u64, u64)>,
+    q: RawQuery,
+) -> Result<Response, ApiError> {
+    if cid != "hotspots" {
+        return Err(ApiError::not_found(format!(
+            "collection {cid:?} has no vector tiles yet; hotspots has"
+        )));
+    }
+    q.only(&[
+        "status",
+        "kind",
+        "datetime",
+        "commune",
+        "province",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+    ])?;
+    let t = crate::grid::Tile::new(z, x, y)
+        .map_err(|e| ApiError::not_found(format!("no tile {z}/{y}/{x}: {e}")))?;
+    let filter = hotspot_filter(&q.map(), None)?;
+    let body = state.run(move |v| v.hotspot_tile(&who, &filter, t)).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
+            (header::CACHE_CONTROL, "private, max-age=60"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// The GeoJSON of each hotspot in `ids` (missing ones skipped). CRS84 renderings are cached by

@@ -70,16 +70,14 @@ pub struct HotspotFilter {
     pub cql: Option<Arc<Filter>>,
 }
 
+/// Every status code, in lifecycle order.
+pub const STATUS_CODES: [&str; 4] = ["reported", "verifying", "eliminated", "reemerged"];
+
 /// What a CQL2 filter may name on hotspots: the attributes the index holds, so a filter is
 /// evaluated inside the scan (the other properties live in the store only).
 pub const QUERYABLES: [Queryable; 7] = [
     Queryable::new("id", "Mã điểm (id)", Type::Integer),
-    Queryable::new("status", "Trạng thái (status)", Type::Text).one_of(&[
-        "reported",
-        "verifying",
-        "eliminated",
-        "reemerged",
-    ]),
+    Queryable::new("status", "Trạng thái (status)", Type::Text).one_of(&STATUS_CODES),
     Queryable::new("kind", "Loại điểm (kind)", Type::Text).one_of(&[
         "diem_ban_le",
         "diem_su_dung",
@@ -562,6 +560,35 @@ impl HotspotIndex {
             .collect();
         rows.extend(inner.overlay.iter().filter(|e| f.matches(e)).map(out));
         (rows, codes)
+    }
+
+    /// Calls `out` for every live hotspot inside `bbox` (lon/lat, not crossing the antimeridian)
+    /// that `filter` matches and `scope` may see.
+    pub fn visit(
+        &self,
+        filter: &HotspotFilter,
+        scope: &Jurisdiction,
+        bbox: [f64; 4],
+        out: &mut dyn FnMut(&HotspotEntry),
+    ) {
+        let inner = self.inner.read();
+        let Some(f) = Compiled::new(filter, scope, &inner.codes) else {
+            return;
+        };
+        let tombstones = &inner.tombstones;
+        inner.packed.visit(&f, &bbox, &mut |e| {
+            if !tombstones.contains_key(&e.id) {
+                out(e)
+            }
+        });
+        let envelope = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        for e in inner
+            .overlay
+            .locate_in_envelope(&envelope)
+            .filter(|e| f.matches(e))
+        {
+            out(e);
+        }
     }
 
     /// The extent of the live hotspots `scope` may see: lon/lat `[w, s, e, n]` and the first and

@@ -333,6 +333,40 @@ impl Packed {
         }
     }
 
+    /// Calls `out` for every entry inside `q` that `f` matches (tombstones are the caller's to
+    /// skip); whole nodes outside `q`, or with no match by their aggregates, are passed over.
+    pub fn visit(&self, f: &Compiled, q: &[f64; 4], out: &mut dyn FnMut(&HotspotEntry)) {
+        if let Some((level, idx)) = self.root() {
+            self.visit_at(level, idx, f, q, out);
+        }
+    }
+
+    fn visit_at(
+        &self,
+        level: usize,
+        idx: usize,
+        f: &Compiled,
+        q: &[f64; 4],
+        out: &mut dyn FnMut(&HotspotEntry),
+    ) {
+        let node = &self.levels[level][idx];
+        if !intersects(&node.bbox, q) || node.agg.matching(f) == Some(0) {
+            return;
+        }
+        let range = node.first as usize..(node.first + node.len) as usize;
+        if level == 0 {
+            for e in &self.entries[range] {
+                if inside(&e.pos, q) && f.matches(e) {
+                    out(e);
+                }
+            }
+        } else {
+            for c in range {
+                self.visit_at(level - 1, c, f, q, out);
+            }
+        }
+    }
+
     /// Pushes matching ids greater than `after` into `heap`, keeping the `limit` smallest;
     /// `skip` says which ids are tombstoned.
     pub fn smallest(

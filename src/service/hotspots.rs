@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The most hotspots a vector tile draws one by one; above it, counts per cell.
+pub const MAX_TILE_POINTS: usize = 20_000;
+
 /// Result of a bulk hotspot import.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ImportSummary {
@@ -43,6 +46,57 @@ impl Vigil {
         self.hotspots
             .query(&filter, &Jurisdiction::national(), None, limit)
             .ids
+    }
+
+    /// A vector tile (MVT) of the hotspots `who` may see that match `filter` (its `bbox` is the
+    /// tile's): each one as a point with `id`, `status`, `kind` when the tile holds at most
+    /// [`MAX_TILE_POINTS`], else counts per cell of a grid with the status breakdown — the
+    /// counts add up to the items' `numberMatched` over the tile.
+    pub fn hotspot_tile(
+        &self,
+        who: &Principal,
+        filter: &HotspotFilter,
+        t: crate::grid::Tile,
+    ) -> Result<Vec<u8>> {
+        use crate::index::hotspots::STATUS_CODES;
+        use crate::mvt::{Cells, Point};
+        use geozero::mvt::TileValue;
+        let mut found: Vec<(i64, [f64; 2], Status, crate::hotspots::Kind)> = Vec::new();
+        self.hotspots
+            .visit(filter, &who.jurisdiction, t.bounds_lon_lat(), &mut |e| {
+                found.push((e.id, e.pos, e.status, e.kind))
+            });
+        let merc = t.bounds_mercator();
+        let at = |p: [f64; 2]| crate::grid::lon_lat_to_mercator(p[0], p[1]);
+        let points: Vec<Point> = if found.len() <= MAX_TILE_POINTS {
+            found
+                .iter()
+                .map(|(id, pos, status, kind)| {
+                    let [x, y] = at(*pos);
+                    Point {
+                        x,
+                        y,
+                        props: vec![
+                            ("id".into(), TileValue::Sint(*id)),
+                            ("status".into(), TileValue::Str(status.code().into())),
+                            ("kind".into(), TileValue::Str(kind.code().into())),
+                            ("count".into(), TileValue::Uint(1)),
+                        ],
+                    }
+                })
+                .collect()
+        } else {
+            let mut cells = Cells::new(merc, &STATUS_CODES);
+            for (_, pos, status, _) in &found {
+                let [x, y] = at(*pos);
+                cells.add(x, y, status.as_u8() as usize);
+            }
+            cells.points("status")
+        };
+        crate::mvt::encode("hotspots", merc, &points).map_err(|e| Error::Disk {
+            context: "encoding a vector tile".into(),
+            source: std::io::Error::other(e),
+        })
     }
 
     /// The extent of the hotspots `who` may see: lon/lat bbox and first and last `reported_on`

@@ -1,0 +1,127 @@
+//! Vector tiles (Mapbox Vector Tile 2.1, OGC API – Tiles' `WebMercatorQuad`): points in a tile,
+//! or, where they are too many to draw one by one, counts per cell of a grid over the tile with
+//! their breakdown — so the whole country draws at every zoom and the counts add up. Encoded by
+//! `geozero`'s MVT writer (protobuf via `prost`), not by hand.
+
+use geozero::ToMvt;
+use geozero::mvt::{Message, Tile, TileValue, tile};
+
+/// Tile coordinate space (the MVT default).
+pub const EXTENT: u32 = 4096;
+/// Cells per tile side when points are aggregated.
+pub const GRID: usize = 128;
+
+/// One point to draw: Web Mercator metres and its properties.
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub props: Vec<(String, TileValue)>,
+}
+
+/// Counts per grid cell: how many points, and how many per value of one property.
+pub struct Cells {
+    bounds: [f64; 4],
+    counts: Vec<u64>,
+    by_value: Vec<Vec<u64>>,
+    values: &'static [&'static str],
+}
+
+impl Cells {
+    /// A `GRID` × `GRID` grid over `bounds` (Web Mercator), breaking counts down by `values`.
+    pub fn new(bounds: [f64; 4], values: &'static [&'static str]) -> Cells {
+        Cells {
+            bounds,
+            counts: vec![0; GRID * GRID],
+            by_value: vec![vec![0; values.len()]; GRID * GRID],
+            values,
+        }
+    }
+
+    /// Counts a point at Web Mercator `(x, y)` with the `value`-th breakdown value.
+    pub fn add(&mut self, x: f64, y: f64, value: usize) {
+        let [w, s, e, n] = self.bounds;
+        let cx = (((x - w) / (e - w)) * GRID as f64)
+            .floor()
+            .clamp(0.0, GRID as f64 - 1.0) as usize;
+        let cy = (((n - y) / (n - s)) * GRID as f64)
+            .floor()
+            .clamp(0.0, GRID as f64 - 1.0) as usize;
+        let i = cy * GRID + cx;
+        self.counts[i] += 1;
+        if let Some(c) = self.by_value[i].get_mut(value) {
+            *c += 1;
+        }
+    }
+
+    /// The non-empty cells as points at their centres, with `count` and `count_VALUE`
+    /// properties (`breakdown` names the property broken down, e.g. `status`).
+    pub fn points(&self, breakdown: &str) -> Vec<Point> {
+        let [w, s, e, n] = self.bounds;
+        let (cw, ch) = ((e - w) / GRID as f64, (n - s) / GRID as f64);
+        let mut out = Vec::new();
+        for (i, &count) in self.counts.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let (cx, cy) = ((i % GRID) as f64, (i / GRID) as f64);
+            let mut props = vec![
+                ("count".to_string(), TileValue::Uint(count)),
+                ("aggregated".to_string(), TileValue::Bool(true)),
+            ];
+            for (k, v) in self.values.iter().zip(&self.by_value[i]) {
+                if *v > 0 {
+                    props.push((format!("{breakdown}_{k}"), TileValue::Uint(*v)));
+                }
+            }
+            out.push(Point {
+                x: w + (cx + 0.5) * cw,
+                y: n - (cy + 0.5) * ch,
+                props,
+            });
+        }
+        out
+    }
+}
+
+/// One layer of `points` as an encoded tile over `bounds` (Web Mercator).
+pub fn encode(layer: &str, bounds: [f64; 4], points: &[Point]) -> Result<Vec<u8>, String> {
+    let [w, s, e, n] = bounds;
+    let mut keys: Vec<String> = Vec::new();
+    let mut values: Vec<TileValue> = Vec::new();
+    let mut features = Vec::with_capacity(points.len());
+    for p in points {
+        let mut feature = geo::Geometry::Point(geo::Point::new(p.x, p.y))
+            .to_mvt(EXTENT, w, s, e, n)
+            .map_err(|e| format!("encoding a point: {e}"))?;
+        for (k, v) in &p.props {
+            let ki = match keys.iter().position(|x| x == k) {
+                Some(i) => i,
+                None => {
+                    keys.push(k.clone());
+                    keys.len() - 1
+                }
+            };
+            let vi = match values.iter().position(|x| x == v) {
+                Some(i) => i,
+                None => {
+                    values.push(v.clone());
+                    values.len() - 1
+                }
+            };
+            feature.tags.extend([ki as u32, vi as u32]);
+        }
+        features.push(feature);
+    }
+    let layer = tile::Layer {
+        version: 2,
+        name: layer.to_string(),
+        features,
+        keys,
+        values: values.into_iter().map(Into::into).collect(),
+        extent: Some(EXTENT),
+    };
+    Ok(Tile {
+        layers: vec![layer],
+    }
+    .encode_to_vec())
+}

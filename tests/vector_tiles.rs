@@ -1,0 +1,201 @@
+//! Issue 16, first part: hotspots as Mapbox Vector Tiles (OGC API – Tiles, `WebMercatorQuad`).
+//! Every tile is read by two decoders that are not Vigil's — GDAL's MVT driver (`ogrinfo`) and
+//! PyPI's `mapbox-vector-tile` —; at high zoom a tile's points are the items over its bounds, at
+//! low zoom its cell counts add up to their `numberMatched`; another province's user gets no
+//! point and no count of this one's.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{DataDir, TestServer, venv_python};
+use serde_json::Value;
+
+/// The tile `(x, y)` holding `(lon, lat)` at zoom `z`.
+fn tile_at(lon: f64, lat: f64, z: u32) -> (u64, u64) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u64;
+    let r = lat.to_radians();
+    let y =
+        ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u64;
+    (x, y)
+}
+
+/// `[w, s, e, n]` of a tile in lon/lat.
+fn tile_bounds(z: u32, x: u64, y: u64) -> [f64; 4] {
+    let n = f64::from(1u32 << z);
+    let lon = |x: f64| x / n * 360.0 - 180.0;
+    let lat = |y: f64| {
+        (std::f64::consts::PI * (1.0 - 2.0 * y / n))
+            .sinh()
+            .atan()
+            .to_degrees()
+    };
+    [
+        lon(x as f64),
+        lat(y as f64 + 1.0),
+        lon(x as f64 + 1.0),
+        lat(y as f64),
+    ]
+}
+
+fn decode(files: &[&Path]) -> Option<Value> {
+    let script = common::manifest_dir().join("tests/clients/mvt_decode.py");
+    let out = Command::new(venv_python())
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("run mvt_decode.py");
+    if out.status.code() == Some(2)
+        && common::external_tool_missing(
+            false,
+            "mapbox-vector-tile (tests/clients/requirements.txt)",
+        )
+    {
+        return None;
+    }
+    assert!(out.status.success(), "{}", common::describe_output(&out));
+    Some(serde_json::from_slice(&out.stdout).expect("mvt_decode.py JSON"))
+}
+
+/// GDAL's MVT driver: the feature count of the tile's `hotspots` layer.
+fn gdal_count(file: &Path, z: u32, x: u64, y: u64) -> Option<u64> {
+    let out = Command::new("ogrinfo")
+        .args([
+            "-ro",
+            "-so",
+            "-oo",
+            &format!("X={x}"),
+            "-oo",
+            &format!("Y={y}"),
+            "-oo",
+            &format!("Z={z}"),
+        ])
+        .arg(format!("MVT:{}", file.display()))
+        .arg("hotspots")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Feature Count: "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[test]
+fn hotspot_tiles_read_by_gdal_and_mapbox_vector_tile_add_up_to_number_matched() {
+    let data = DataDir::with_boundaries();
+    let national = data.add_user("tiles-national", "viewer", &[], true);
+    let viewer08 = data.add_user("tiles-viewer08", "viewer", &["08"], false);
+    let viewer24 = data.add_user("tiles-viewer24", "viewer", &["24"], false);
+    // More than a tile draws one by one (20 000), so low zooms aggregate.
+    data.seed_hotspots(25_000);
+    let server = TestServer::serve(data);
+    let dir = tempfile::tempdir().unwrap();
+    let gdal = common::runs("ogrinfo", &["--version"]);
+    let mut checked = Vec::new();
+    for (who, token) in [
+        ("national", &national),
+        ("viewer08", &viewer08),
+        ("viewer24", &viewer24),
+    ] {
+        // The tiles over one of the hotspots this user may see, from the whole world down.
+        let one = server
+            .get("/collections/hotspots/items?limit=1", Some(token))
+            .json();
+        let at = &one["features"][0]["geometry"]["coordinates"];
+        let (cx, cy) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+        for z in [0u32, 4, 8, 12, 15] {
+            let (x, y) = tile_at(cx, cy, z);
+            let path = format!("/collections/hotspots/tiles/WebMercatorQuad/{z}/{y}/{x}");
+            let r = server.get(&path, Some(token));
+            assert_eq!(r.status, 200, "{path}: {}", r.describe());
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/vnd.mapbox-vector-tile")
+            );
+            let file = dir.path().join(format!("{who}-{z}-{x}-{y}.pbf"));
+            std::fs::write(&file, &r.body).unwrap();
+            let [w, s, e, n] = tile_bounds(z, x, y);
+            let bbox = format!("bbox={w},{s},{e},{n}");
+            let matched = server.hotspots_matched(token, &bbox);
+            let Some(decoded) = decode(&[&file]) else {
+                return;
+            };
+            let t = &decoded[file.to_str().unwrap()];
+            assert_eq!(
+                t["count"], matched,
+                "{who} z{z}: counts vs numberMatched ({bbox}): {t}"
+            );
+            if t["aggregated"] == 0 {
+                // Points: exactly the items over the tile (compared id by id where one page of
+                // items holds them all).
+                assert_eq!(t["features"], matched, "{who} z{z}");
+            }
+            if t["aggregated"] == 0 && matched <= 10_000 {
+                let items = server
+                    .get(
+                        &format!("/collections/hotspots/items?limit=10000&{bbox}"),
+                        Some(token),
+                    )
+                    .json();
+                let mut ids: Vec<i64> = items["features"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["id"].as_i64().unwrap())
+                    .collect();
+                ids.sort_unstable();
+                assert!(
+                    t["ids"] == serde_json::json!(ids),
+                    "{who} z{z}: the tile's ids differ from the items'"
+                );
+            }
+            if t["aggregated"] != 0 {
+                assert!(
+                    matched > 20_000,
+                    "{who} z{z}: aggregated with only {matched}"
+                );
+            }
+            if gdal {
+                assert_eq!(
+                    gdal_count(&file, z, x, y),
+                    t["features"].as_u64(),
+                    "GDAL, {who} z{z}"
+                );
+            }
+            // A filter narrows the tile as it narrows the items.
+            let r = server.get(&format!("{path}?status=reported"), Some(token));
+            std::fs::write(&file, &r.body).unwrap();
+            let narrowed = &decode(&[&file]).unwrap()[file.to_str().unwrap()];
+            assert_eq!(
+                narrowed["count"],
+                server.hotspots_matched(token, &format!("{bbox}&status=reported")),
+                "{who} z{z} status=reported"
+            );
+            checked.push(format!(
+                "{who} z{z}: {matched} hotspots, {} features",
+                t["features"]
+            ));
+        }
+    }
+    eprintln!("{}", checked.join("\n"));
+    // The highest zoom draws points one by one; at z0 the national user's 25 000 are counted
+    // per cell; province 24's user counts none of province 08's (and the two add up).
+    assert!(
+        checked.iter().all(|c| !c.contains(" 0 hotspots")),
+        "a tile over a hotspot is empty"
+    );
+    let r = server.get("/collections/hotspots/tiles/WebMercatorQuad/0/0/0", None);
+    assert_eq!(r.status, 401);
+    let r = server.get(
+        "/collections/surveys/tiles/WebMercatorQuad/0/0/0",
+        Some(&national),
+    );
+    assert_eq!(r.status, 404, "{}", r.describe());
+    let r = server.get(
+        "/collections/hotspots/tiles/WebMercatorQuad/3/9/1",
+        Some(&national),
+    );
+    assert_eq!(r.status, 404, "a tile outside the matrix: {}", r.describe());
+}
