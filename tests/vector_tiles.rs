@@ -61,6 +61,11 @@ fn decode(files: &[&Path]) -> Option<Value> {
 
 /// GDAL's MVT driver: the feature count of the tile's `hotspots` layer.
 fn gdal_count(file: &Path, z: u32, x: u64, y: u64) -> Option<u64> {
+    gdal_layer_count(file, z, x, y, "hotspots")
+}
+
+/// GDAL's MVT driver: the feature count of one layer of a tile.
+fn gdal_layer_count(file: &Path, z: u32, x: u64, y: u64, layer: &str) -> Option<u64> {
     let out = Command::new("ogrinfo")
         .args([
             "-ro",
@@ -73,7 +78,7 @@ fn gdal_count(file: &Path, z: u32, x: u64, y: u64) -> Option<u64> {
             &format!("Z={z}"),
         ])
         .arg(format!("MVT:{}", file.display()))
-        .arg("hotspots")
+        .arg(layer)
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -189,13 +194,106 @@ fn hotspot_tiles_read_by_gdal_and_mapbox_vector_tile_add_up_to_number_matched() 
     let r = server.get("/collections/hotspots/tiles/WebMercatorQuad/0/0/0", None);
     assert_eq!(r.status, 401);
     let r = server.get(
-        "/collections/surveys/tiles/WebMercatorQuad/0/0/0",
+        "/collections/roads/tiles/WebMercatorQuad/0/0/0",
         Some(&national),
     );
     assert_eq!(r.status, 404, "{}", r.describe());
+    let r = server.get(
+        "/collections/hotspots/tiles/WebMercatorQuad/0/0/0?limit=5",
+        Some(&national),
+    );
+    assert_eq!(
+        r.status,
+        400,
+        "an items parameter a tile does not take: {}",
+        r.describe()
+    );
     let r = server.get(
         "/collections/hotspots/tiles/WebMercatorQuad/3/9/1",
         Some(&national),
     );
     assert_eq!(r.status, 404, "a tile outside the matrix: {}", r.describe());
+}
+
+/// The other layers as vector tiles: communes, provinces, survey footprints and flagged plots
+/// over a flown scene, each tile's features those of the items over its bounds (read by both
+/// decoders); another province's user gets none of them.
+#[test]
+fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = common::review_scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let national = data.add_user("vt-national", "viewer", &[], true);
+    let viewer24 = data.add_user("vt-viewer24", "viewer", &["24"], false);
+    let server = TestServer::serve(data);
+    let flags = server
+        .get("/collections/flags/items?limit=1", Some(&national))
+        .json();
+    assert!(
+        flags["numberMatched"].as_u64().is_some_and(|n| n > 0),
+        "{flags}"
+    );
+    let b = &flags["features"][0]["bbox"];
+    let (cx, cy) = (
+        (b[0].as_f64().unwrap() + b[2].as_f64().unwrap()) / 2.0,
+        (b[1].as_f64().unwrap() + b[3].as_f64().unwrap()) / 2.0,
+    );
+    let gdal = common::runs("ogrinfo", &["--version"]);
+    let mut seen = Vec::new();
+    for (collection, zooms) in [
+        ("provinces", &[5u32, 8][..]),
+        ("communes", &[8, 12]),
+        ("surveys", &[12, 16]),
+        ("flags", &[16, 18]),
+    ] {
+        for &z in zooms {
+            let (x, y) = tile_at(cx, cy, z);
+            let [w, s, e, n] = tile_bounds(z, x, y);
+            let bbox = format!("bbox={w},{s},{e},{n}");
+            for (who, token) in [("national", &national), ("viewer24", &viewer24)] {
+                let path = format!("/collections/{collection}/tiles/WebMercatorQuad/{z}/{y}/{x}");
+                let r = server.get(&path, Some(token));
+                assert_eq!(r.status, 200, "{path}: {}", r.describe());
+                let file = dir.path().join(format!("{collection}-{who}-{z}.pbf"));
+                std::fs::write(&file, &r.body).unwrap();
+                let items = server
+                    .get(
+                        &format!("/collections/{collection}/items?limit=1&{bbox}"),
+                        Some(token),
+                    )
+                    .json();
+                let matched = items["numberMatched"].as_u64().unwrap();
+                let Some(decoded) = decode(&[&file]) else {
+                    return;
+                };
+                let t = &decoded[file.to_str().unwrap()];
+                assert_eq!(t["features"], matched, "{collection} z{z} for {who}: {t}");
+                if gdal && matched > 0 {
+                    assert_eq!(
+                        gdal_layer_count(&file, z, x, y, collection),
+                        Some(matched),
+                        "GDAL: {collection} z{z} for {who}"
+                    );
+                }
+                if who == "viewer24" && collection != "provinces" {
+                    assert_eq!(
+                        matched, 0,
+                        "{collection} z{z}: province 24 sees province 08's"
+                    );
+                }
+                seen.push(format!("{collection} z{z} {who}: {matched}"));
+            }
+        }
+    }
+    eprintln!("{}", seen.join("\n"));
+    assert!(
+        seen.iter()
+            .filter(|s| s.contains("national"))
+            .all(|s| !s.ends_with(": 0")),
+        "every national tile over the scene holds something: {seen:?}"
+    );
 }

@@ -132,19 +132,14 @@ pub fn collection_json(b: &str, extent: Option<FlagsExtent>) -> Value {
     })
 }
 
-pub async fn ogc_items(
-    state: AppState,
-    who: Principal,
-    q: RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    q.only(PARAMS)?;
-    let m = q.map();
-    let (crs_uri, project) = output_crs(&m)?;
-    let fmt = format(&q, &headers)?;
-    let b = base(&state, &headers);
-    let bbox = parse_bbox(&m)?;
-    let (from, to) = parse_instants(&m)?;
+/// The flag filters every flag request takes (`class`, `status`, `datetime`, `survey`,
+/// `province`, `commune`, `min_confidence`, a CQL2 `filter`) and its paging, over `bbox`.
+pub fn flag_query(
+    state: &AppState,
+    m: &std::collections::HashMap<&str, &str>,
+    bbox: Option<[f64; 4]>,
+) -> Result<FlagQuery, ApiError> {
+    let (from, to) = parse_instants(m)?;
     let classes: Option<Vec<&str>> = m.get("class").map(|s| s.split(',').collect());
     if let Some(cs) = &classes
         && let Some(bad) = cs.iter().find(|c| !["poppy", "cannabis"].contains(c))
@@ -167,7 +162,7 @@ pub async fn ogc_items(
         ),
         None => None,
     };
-    let (limit, offset) = limit_offset(&state, &m)?;
+    let (limit, offset) = limit_offset(state, m)?;
     let after = match m.get("after") {
         Some(_) if offset > 0 => {
             return Err(ApiError::bad_request(
@@ -181,7 +176,7 @@ pub async fn ogc_items(
         })?),
         None => None,
     };
-    let query = FlagQuery {
+    Ok(FlagQuery {
         bbox,
         acquired: (from, to),
         classes: classes.map(|cs| cs.iter().map(|c| c.to_string()).collect()),
@@ -190,11 +185,26 @@ pub async fn ogc_items(
         province: m.get("province").map(|s| s.to_string()),
         commune: m.get("commune").map(|s| s.to_string()),
         min_confidence: min_conf,
-        cql: parse_filter(&m, &crate::service::flags::QUERYABLES)?,
+        cql: parse_filter(m, &crate::service::flags::QUERYABLES)?,
         limit,
         offset,
         after,
-    };
+    })
+}
+
+pub async fn ogc_items(
+    state: AppState,
+    who: Principal,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(PARAMS)?;
+    let m = q.map();
+    let (crs_uri, project) = output_crs(&m)?;
+    let fmt = format(&q, &headers)?;
+    let b = base(&state, &headers);
+    let query = flag_query(&state, &m, parse_bbox(&m)?)?;
+    let offset = query.offset;
     let (rows, matched) = state.run(move |v| v.flag_page(&who, &query)).await?;
     let page: Vec<Value> = rows
         .iter()

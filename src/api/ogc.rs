@@ -507,34 +507,78 @@ fn hotspot_filter(
 }
 
 /// `GET /collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}` (OGC API – Tiles): a Mapbox
-/// Vector Tile of the hotspots the caller may see, with the items' filters (`status`, `kind`,
-/// `datetime`, `commune`, `province`, `filter`); points, or counts per cell where they are many.
-/// Other collections have no vector tiles yet (404 says so).
+/// Vector Tile of what the caller may see of a collection, with the items' filters — hotspots
+/// as points (or counts per cell where they are many; `status`, `kind`, `datetime`, `commune`,
+/// `province`), communes and provinces (`province`), surveys' footprints (`datetime`) and flags'
+/// outlines (`class`, `status`, `datetime`, `survey`, `province`, `commune`, `min_confidence`) —,
+/// each with a CQL2 `filter`.
 pub async fn vector_tile(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((cid, z, y, x)): Path<(String, u32, u64, u64)>,
     q: RawQuery,
 ) -> Result<Response, ApiError> {
-    if cid != "hotspots" {
-        return Err(ApiError::not_found(format!(
-            "collection {cid:?} has no vector tiles yet; hotspots has"
-        )));
-    }
-    q.only(&[
-        "status",
-        "kind",
-        "datetime",
-        "commune",
-        "province",
-        "filter",
-        "filter-lang",
-        "filter-crs",
-    ])?;
+    let c = super::collections::find(&cid)?;
     let t = crate::grid::Tile::new(z, x, y)
         .map_err(|e| ApiError::not_found(format!("no tile {z}/{y}/{x}: {e}")))?;
-    let filter = hotspot_filter(&q.map(), None)?;
-    let body = state.run(move |v| v.hotspot_tile(&who, &filter, t)).await?;
+    let m = q.map();
+    let cql = |m: &std::collections::HashMap<&str, &str>| parse_filter(m, c.queryables());
+    let body = match cid.as_str() {
+        "hotspots" => {
+            q.only(&[
+                "status",
+                "kind",
+                "datetime",
+                "commune",
+                "province",
+                "filter",
+                "filter-lang",
+                "filter-crs",
+            ])?;
+            let filter = hotspot_filter(&m, None)?;
+            state.run(move |v| v.hotspot_tile(&who, &filter, t)).await?
+        }
+        "communes" | "provinces" => {
+            q.only(&["province", "filter", "filter-lang", "filter-crs"])?;
+            let level = if cid == "communes" {
+                Level::Commune
+            } else {
+                Level::Province
+            };
+            let province = m.get("province").map(|p| p.to_string());
+            let f = cql(&m)?;
+            state
+                .run(move |v| v.boundary_tile(&who, level, t, province.as_deref(), f.as_deref()))
+                .await?
+        }
+        "surveys" => {
+            q.only(&["datetime", "filter", "filter-lang", "filter-crs"])?;
+            let search = crate::service::surveys::SurveySearch {
+                when: super::query::parse_instants(&m)?,
+                cql: cql(&m)?,
+                ..Default::default()
+            };
+            state
+                .run(move |v| v.survey_footprint_tile(&who, t, search))
+                .await?
+        }
+        _ => {
+            q.only(&[
+                "class",
+                "status",
+                "datetime",
+                "survey",
+                "province",
+                "commune",
+                "min_confidence",
+                "filter",
+                "filter-lang",
+                "filter-crs",
+            ])?;
+            let query = super::flags::flag_query(&state, &m, None)?;
+            state.run(move |v| v.flag_tile(&who, t, query)).await?
+        }
+    };
     Ok((
         StatusCode::OK,
         [

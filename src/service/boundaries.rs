@@ -96,3 +96,59 @@ pub fn boundary_visible(
         }
     }
 }
+
+impl Vigil {
+    /// A vector tile (MVT, layer `communes` or `provinces`) of the boundaries `who` may see over
+    /// tile `t`, optionally in one province and through a CQL2 filter: each clipped to the tile
+    /// with `code`, `name` and `province_code`.
+    pub fn boundary_tile(
+        &self,
+        who: &Principal,
+        level: crate::boundaries::Level,
+        t: crate::grid::Tile,
+        province: Option<&str>,
+        cql: Option<&crate::filter::Filter>,
+    ) -> Result<Vec<u8>> {
+        use crate::mvt::Shape;
+        use geozero::mvt::TileValue;
+        let bi = self.boundaries();
+        let shapes: Vec<Shape> = bi
+            .in_bbox(level, t.bounds_lon_lat())
+            .into_iter()
+            .filter(|x| boundary_visible(&bi, who, x))
+            .filter(|x| {
+                province.is_none_or(|p| {
+                    x.parent.as_deref() == Some(p)
+                        || (level == crate::boundaries::Level::Province && x.code == p)
+                })
+            })
+            .filter(|x| cql.is_none_or(|f| f.matches(*x)))
+            .map(|x| {
+                let mut props = vec![
+                    ("code".to_string(), TileValue::Str(x.code.clone())),
+                    ("name".to_string(), TileValue::Str(x.name.clone())),
+                ];
+                if let Some(p) = &x.parent {
+                    props.push(("province_code".to_string(), TileValue::Str(p.clone())));
+                }
+                Shape {
+                    geometry: geo::Geometry::MultiPolygon(x.geometry.clone()),
+                    props,
+                }
+            })
+            .collect();
+        let layer = match level {
+            crate::boundaries::Level::Province => "provinces",
+            crate::boundaries::Level::Commune => "communes",
+        };
+        crate::mvt::encode_shapes(layer, t.bounds_mercator(), &shapes).map_err(tile_error)
+    }
+}
+
+/// A vector tile that could not be encoded.
+pub(crate) fn tile_error(e: String) -> Error {
+    Error::Disk {
+        context: "encoding a vector tile".into(),
+        source: std::io::Error::other(e),
+    }
+}

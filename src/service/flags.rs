@@ -221,3 +221,37 @@ impl Row for FlagRow {
         }
     }
 }
+
+impl Vigil {
+    /// A vector tile (MVT, layer `flags`) of the live flags `who` may see over tile `t` that
+    /// match `q` (its bbox and paging are the tile's): outlines with `id`, `class`,
+    /// `confidence`, `status`.
+    pub fn flag_tile(
+        &self,
+        who: &Principal,
+        t: crate::grid::Tile,
+        mut q: FlagQuery,
+    ) -> Result<Vec<u8>> {
+        use crate::mvt::Shape;
+        use geozero::mvt::TileValue;
+        q.bbox = Some(t.bounds_lon_lat());
+        q.offset = 0;
+        q.after = None;
+        q.limit = usize::MAX;
+        let (rows, _) = self.flag_page(who, &q)?;
+        let shapes: Vec<Shape> = rows
+            .into_iter()
+            .map(|f| Shape {
+                props: vec![
+                    ("id".to_string(), TileValue::Sint(f.id)),
+                    ("class".to_string(), TileValue::Str(f.class.clone())),
+                    ("confidence".to_string(), TileValue::Double(f.confidence)),
+                    ("status".to_string(), TileValue::Str(f.status.clone())),
+                ],
+                geometry: geo::Geometry::MultiPolygon(f.geometry),
+            })
+            .collect();
+        crate::mvt::encode_shapes("flags", t.bounds_mercator(), &shapes)
+            .map_err(crate::service::boundaries::tile_error)
+    }
+}

@@ -85,6 +85,38 @@ impl Vigil {
         out
     }
 
+    /// A vector tile (MVT, layer `surveys`) of the footprints of the ready surveys `who` may see
+    /// over tile `t` that match `q` (its bbox is the tile's): `id`, `name`, `acquired_at`.
+    pub fn survey_footprint_tile(
+        &self,
+        who: &Principal,
+        t: Tile,
+        mut q: SurveySearch,
+    ) -> Result<Vec<u8>> {
+        use crate::mvt::Shape;
+        use geozero::mvt::TileValue;
+        q.bbox = Some(t.bounds_lon_lat());
+        let shapes: Vec<Shape> = self
+            .search_surveys(who, &q)
+            .iter()
+            .filter_map(|s| {
+                let mut props = vec![
+                    ("id".to_string(), TileValue::Str(s.row.id.clone())),
+                    ("name".to_string(), TileValue::Str(s.row.name.clone())),
+                ];
+                if let Some(a) = &s.row.acquired_at {
+                    props.push(("acquired_at".to_string(), TileValue::Str(a.clone())));
+                }
+                Some(Shape {
+                    geometry: s.footprint_geo()?,
+                    props,
+                })
+            })
+            .collect();
+        crate::mvt::encode_shapes("surveys", t.bounds_mercator(), &shapes)
+            .map_err(crate::service::boundaries::tile_error)
+    }
+
     /// The ready surveys `who` may see that have tile `t`, newest flight first (the mosaic's order).
     pub fn mosaic_stack(&self, who: &Principal, t: Tile, days: &Instants) -> Vec<Arc<Survey>> {
         let idx = self.survey_index();
