@@ -11,10 +11,13 @@ pub const EXTENT: u32 = 4096;
 /// Cells per tile side when points are aggregated.
 pub const GRID: usize = 128;
 
+/// A feature's properties, in order.
+pub type Props = Vec<(String, TileValue)>;
+
 /// One shape to draw: a geometry in lon/lat and its properties.
 pub struct Shape {
     pub geometry: geo::Geometry<f64>,
-    pub props: Vec<(String, TileValue)>,
+    pub props: Props,
 }
 
 /// Shapes as a tile over `bounds` (Web Mercator): each projected, clipped to the tile with a
@@ -58,7 +61,7 @@ pub fn encode_shapes(layer: &str, bounds: [f64; 4], shapes: &[Shape]) -> Result<
 pub struct Point {
     pub x: f64,
     pub y: f64,
-    pub props: Vec<(String, TileValue)>,
+    pub props: Props,
 }
 
 /// Counts per grid cell: how many points, and how many per value of one property.
@@ -144,7 +147,7 @@ pub fn encode(layer: &str, bounds: [f64; 4], points: &[Point]) -> Result<Vec<u8>
 fn encode_features(
     layer: &str,
     bounds: [f64; 4],
-    items: Vec<(geo::Geometry<f64>, Vec<(String, TileValue)>)>,
+    items: Vec<(geo::Geometry<f64>, Props)>,
 ) -> Result<Vec<u8>, String> {
     let [w, s, e, n] = bounds;
     let mut keys: Vec<String> = Vec::new();
