@@ -289,6 +289,63 @@ fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
             }
         }
     }
+    // Discovery: the collection links its tile sets; the tile set and TileJSON give the
+    // template; a tile from the template is the tile; conformance says OGC API – Tiles.
+    let col = server.get("/collections/flags", Some(&national)).json();
+    let sets = col["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector")
+        .and_then(|l| l["href"].as_str())
+        .expect("a tilesets-vector link")
+        .to_string();
+    let local = |href: &str| format!("/{}", href.splitn(4, '/').nth(3).unwrap());
+    let sets = server.get(&local(&sets), Some(&national)).json();
+    assert_eq!(sets["tilesets"][0]["dataType"], "vector", "{sets}");
+    let meta = server
+        .get("/collections/flags/tiles/WebMercatorQuad", Some(&national))
+        .json();
+    let template = meta["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "item")
+        .and_then(|l| l["href"].as_str())
+        .unwrap()
+        .to_string();
+    let tj = server
+        .get(
+            "/collections/flags/tiles/WebMercatorQuad/tilejson.json",
+            Some(&national),
+        )
+        .json();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["vector_layers"][0]["id"], "flags", "{tj}");
+    let (x, y) = tile_at(cx, cy, 16);
+    let from_template = template
+        .replace("{tileMatrix}", "16")
+        .replace("{tileRow}", &y.to_string())
+        .replace("{tileCol}", &x.to_string());
+    let from_tilejson = tj["tiles"][0]
+        .as_str()
+        .unwrap()
+        .replace("{z}", "16")
+        .replace("{y}", &y.to_string())
+        .replace("{x}", &x.to_string());
+    let a = server.get(&local(&from_template), Some(&national));
+    let b = server.get(&local(&from_tilejson), Some(&national));
+    assert_eq!(a.status, 200, "{}", a.describe());
+    assert!(
+        a.body == b.body && !a.body.is_empty(),
+        "template and TileJSON give the same tile"
+    );
+    let conf = server
+        .get("/conformance", Some(&national))
+        .json()
+        .to_string();
+    assert!(conf.contains("ogcapi-tiles-1/1.0/conf/mvt"), "{conf}");
+
     eprintln!("{}", seen.join("\n"));
     assert!(
         seen.iter()

@@ -229,7 +229,7 @@ pub async fn item(
     c.item(request(&state, &who, &q, &headers, &b), fid).await
 }
 
-/// The Part 3 link from a collection to its queryables.
+/// The links from a collection to its queryables (Part 3) and its vector tile sets.
 fn link_queryables(body: &mut Value, b: &str, id: &str) {
     if let Some(links) = body.get_mut("links").and_then(Value::as_array_mut) {
         links.push(json!({
@@ -237,6 +237,12 @@ fn link_queryables(body: &mut Value, b: &str, id: &str) {
             "href": format!("{b}/collections/{id}/queryables"),
             "type": "application/schema+json",
             "title": "Thuộc tính lọc được (queryables)",
+        }));
+        links.push(json!({
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+            "href": format!("{b}/collections/{id}/tiles"),
+            "type": JSON,
+            "title": "Vector tiles (OGC API – Tiles)",
         }));
     }
 }
@@ -263,4 +269,140 @@ pub async fn queryables(
         "application/schema+json",
         body.to_string(),
     ))
+}
+
+// ---- OGC API – Tiles: each collection's vector tile set ----------------------------------------
+
+const WEB_MERCATOR_QUAD: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
+const MVT: &str = "application/vnd.mapbox-vector-tile";
+
+/// The collection's extent as its description gives it (the data's, as the caller may see it).
+async fn extent_of(
+    c: &'static dyn Collection,
+    state: &AppState,
+    who: &Principal,
+    q: &RawQuery,
+    headers: &HeaderMap,
+    b: &str,
+) -> Result<Value, ApiError> {
+    let body = c.describe(request(state, who, q, headers, b)).await?;
+    Ok(body["extent"]["spatial"]["bbox"][0].clone())
+}
+
+fn tileset(b: &str, id: &str, bbox: &Value) -> Value {
+    let base = format!("{b}/collections/{id}/tiles/WebMercatorQuad");
+    json!({
+        "title": format!("{id} (vector tiles)"),
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": WEB_MERCATOR_QUAD,
+        "boundingBox": { "lowerLeft": [bbox[0], bbox[1]], "upperRight": [bbox[2], bbox[3]], "crs": super::query::CRS84 },
+        "layers": [{ "id": id, "dataType": "vector", "geometryType": if id == "hotspots" { "points" } else { "polygons" } }],
+        "links": [
+            { "rel": "self", "href": base, "type": JSON },
+            { "rel": "item", "href": format!("{base}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"), "type": MVT, "templated": true },
+            { "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "href": WEB_MERCATOR_QUAD, "type": JSON },
+            { "rel": "alternate", "href": format!("{base}/tilejson.json"), "type": JSON, "title": "TileJSON" },
+        ],
+    })
+}
+
+/// `/collections/{id}/tiles`: the collection's tile sets (one, WebMercatorQuad, vector).
+pub async fn tilesets(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&[])?;
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    let bbox = extent_of(c, &state, &who, &q, &headers, &b).await?;
+    let body = json!({ "tilesets": [tileset(&b, c.id(), &bbox)] });
+    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
+}
+
+/// `/collections/{id}/tiles/WebMercatorQuad`: the tile set's metadata.
+pub async fn tileset_metadata(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&[])?;
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    let bbox = extent_of(c, &state, &who, &q, &headers, &b).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        JSON,
+        tileset(&b, c.id(), &bbox).to_string(),
+    ))
+}
+
+/// `/collections/{id}/tiles/WebMercatorQuad/tilejson.json`: TileJSON 3.0.0 with the vector
+/// layer and its fields, for MapLibre and other TileJSON clients.
+pub async fn vector_tilejson(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(cid): Path<String>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    q.only(&[])?;
+    let c = find(&cid)?;
+    let b = base(&state, &headers);
+    let bbox = extent_of(c, &state, &who, &q, &headers, &b).await?;
+    let fields: serde_json::Map<String, Value> = match c.id() {
+        "hotspots" => [
+            ("id", "Number"),
+            ("status", "String"),
+            ("kind", "String"),
+            ("count", "Number"),
+            ("aggregated", "Boolean"),
+        ]
+        .as_slice(),
+        "communes" | "provinces" => [
+            ("code", "String"),
+            ("name", "String"),
+            ("province_code", "String"),
+        ]
+        .as_slice(),
+        "surveys" => [
+            ("id", "String"),
+            ("name", "String"),
+            ("acquired_at", "String"),
+        ]
+        .as_slice(),
+        _ => [
+            ("id", "Number"),
+            ("class", "String"),
+            ("confidence", "Number"),
+            ("status", "String"),
+        ]
+        .as_slice(),
+    }
+    .iter()
+    .map(|(k, v)| (k.to_string(), json!(v)))
+    .collect();
+    let (w, s, e, n) = (
+        bbox[0].as_f64().unwrap_or(102.14),
+        bbox[1].as_f64().unwrap_or(8.18),
+        bbox[2].as_f64().unwrap_or(109.47),
+        bbox[3].as_f64().unwrap_or(23.39),
+    );
+    let body = json!({
+        "tilejson": "3.0.0",
+        "name": c.id(),
+        "scheme": "xyz",
+        "tiles": [format!("{b}/collections/{}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}", c.id())],
+        "minzoom": 0,
+        "maxzoom": 22,
+        "bounds": [w, s, e, n],
+        "center": [(w + e) / 2.0, (s + n) / 2.0, 6],
+        "vector_layers": [{ "id": c.id(), "fields": fields, "minzoom": 0, "maxzoom": 22 }],
+    });
+    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
 }

@@ -77,6 +77,15 @@ pub fn app(state: AppState) -> Router {
             get(collections::queryables),
         )
         .route("/collections/{cid}/schema", get(collections::queryables))
+        .route("/collections/{cid}/tiles", get(collections::tilesets))
+        .route(
+            "/collections/{cid}/tiles/WebMercatorQuad",
+            get(collections::tileset_metadata),
+        )
+        .route(
+            "/collections/{cid}/tiles/WebMercatorQuad/tilejson.json",
+            get(collections::vector_tilejson),
+        )
         .route(
             "/collections/{cid}/tiles/WebMercatorQuad/{z}/{y}/{x}",
             get(ogc::vector_tile),
