@@ -4,6 +4,8 @@
 //! `geozero`'s MVT writer (protobuf via `prost`), not by hand.
 
 use geozero::ToMvt;
+use std::collections::HashMap;
+
 use geozero::mvt::{Message, Tile, TileValue, tile};
 
 /// Tile coordinate space (the MVT default).
@@ -152,27 +154,25 @@ fn encode_features(
     let [w, s, e, n] = bounds;
     let mut keys: Vec<String> = Vec::new();
     let mut values: Vec<TileValue> = Vec::new();
+    // Keys and values are shared by index across the layer; looked up by hash (a tile of 10 000
+    // points has 10 000 distinct ids).
+    let mut key_index: HashMap<String, u32> = HashMap::new();
+    let mut value_index: HashMap<ValueKey, u32> = HashMap::new();
     let mut features = Vec::with_capacity(items.len());
     for (geometry, props) in &items {
         let mut feature = geometry
             .to_mvt(EXTENT, w, s, e, n)
             .map_err(|e| format!("encoding a feature: {e}"))?;
         for (k, v) in props {
-            let ki = match keys.iter().position(|x| x == k) {
-                Some(i) => i,
-                None => {
-                    keys.push(k.clone());
-                    keys.len() - 1
-                }
-            };
-            let vi = match values.iter().position(|x| x == v) {
-                Some(i) => i,
-                None => {
-                    values.push(v.clone());
-                    values.len() - 1
-                }
-            };
-            feature.tags.extend([ki as u32, vi as u32]);
+            let ki = *key_index.entry(k.clone()).or_insert_with(|| {
+                keys.push(k.clone());
+                keys.len() as u32 - 1
+            });
+            let vi = *value_index.entry(ValueKey::of(v)).or_insert_with(|| {
+                values.push(v.clone());
+                values.len() as u32 - 1
+            });
+            feature.tags.extend([ki, vi]);
         }
         features.push(feature);
     }
@@ -188,4 +188,30 @@ fn encode_features(
         layers: vec![layer],
     }
     .encode_to_vec())
+}
+
+/// A tile value as a hash key (floats by their bits: equal values share an index).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Str(String),
+    F32(u32),
+    F64(u64),
+    Int(i64),
+    Uint(u64),
+    Sint(i64),
+    Bool(bool),
+}
+
+impl ValueKey {
+    fn of(v: &TileValue) -> ValueKey {
+        match v {
+            TileValue::Str(s) => ValueKey::Str(s.clone()),
+            TileValue::Float(f) => ValueKey::F32(f.to_bits()),
+            TileValue::Double(f) => ValueKey::F64(f.to_bits()),
+            TileValue::Int(i) => ValueKey::Int(*i),
+            TileValue::Uint(u) => ValueKey::Uint(*u),
+            TileValue::Sint(i) => ValueKey::Sint(*i),
+            TileValue::Bool(b) => ValueKey::Bool(*b),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The most hotspots a vector tile draws one by one; above it, counts per cell.
-pub const MAX_TILE_POINTS: usize = 20_000;
+pub const MAX_TILE_POINTS: usize = 10_000;
 
 /// Result of a bulk hotspot import.
 #[derive(Debug, Clone, serde::Serialize)]
