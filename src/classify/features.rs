@@ -541,7 +541,8 @@ fn structure_features(
                 }
             }
             let (mut n, mut bluer, mut redder) = (0f32, 0f32, 0f32);
-            let (mut peak, mut leafy) = (-1f32, 0f32);
+            // The strongest speck, kept as a ratio (its log is taken once per cell).
+            let (mut peak, mut leafy) = ((-1f32).exp(), 0f32);
             let (mut e1, mut n1, mut e2, mut n2) = (0f32, 0f32, 0f32, 0f32);
             let step = |p: usize, q: usize| (v[p] - v[q]).abs() / (v[p] + v[q] + 0.02);
             for y in 0..CELL {
@@ -561,7 +562,7 @@ fn structure_features(
                     if rr > REDDER {
                         redder += 1.0;
                     }
-                    peak = peak.max((rr * bb).max(1e-3).ln());
+                    peak = peak.max(rr * bb);
                     if (rr - 1.0).abs() < 0.15 && (bb - 1.0).abs() < 0.15 {
                         leafy += 1.0;
                     }
@@ -592,7 +593,7 @@ fn structure_features(
             let e2 = e2 / n2.max(1.0);
             f[36] = e1;
             f[37] = e1 / (e2 + 0.01);
-            f[40] = peak.clamp(-1.0, 3.0);
+            f[40] = peak.ln().clamp(-1.0, 3.0);
             f[41] = leafy / n;
         }
     }
