@@ -15,6 +15,8 @@
 #   BOTH=0 / CURVE=0                  leave out the model trained on both generators / the curves
 #   TAG=name                          models NAME[-KIND]-TAG.json (another variant on the same scenes
 #                                     and cached cells, e.g. with VIGIL_GBDT_FEATURES)
+#   SEED=n                            the training seed (default 1; with cached cells only the fit
+#                                     changes: a measure of the run-to-run spread)
 #   DUMP=1                            also writes every training cell as WORK/cells-NAME.csv
 #   SKIP_SETUP=1                      do not run scripts/setup.sh test (VIGIL_PY names a python with
 #                                     numpy/scipy/rasterio, the real photos are already fetched)
@@ -64,7 +66,7 @@ train() { # name, extra args
   local t0=$SECONDS
   local dump=(); [ "${DUMP:-0}" = 1 ] && dump=(VIGIL_TRAIN_DUMP="$work/cells-$name.csv")
   env "${dump[@]}" VIGIL_MODEL_KIND=$kind VIGIL_TRAIN_CELLS="$work/cells-$name.bin" \
-  "$vigil" train --out "$work/$name$sfx.json" --seed 1 --held-out 0 --epochs 40 --augment 2 \
+  "$vigil" train --out "$work/$name$sfx.json" --seed "${SEED:-1}" --held-out 0 --epochs 40 --augment 2 \
     --model-version "vegetation-$(date +%F).$name$sfx" "$@" 2>&1 | tail -n 3
   echo "$name$sfx: $((SECONDS - t0)) s"
 }
