@@ -13,6 +13,13 @@
 #                                     very same cells (cached as cells-NAME.bin in WORK by whichever
 #                                     kind runs first: VIGIL_TRAIN_CELLS)
 #   BOTH=0 / CURVE=0                  leave out the model trained on both generators / the curves
+#   TAG=name                          models NAME[-KIND]-TAG.json (another variant on the same scenes
+#                                     and cached cells, e.g. with VIGIL_GBDT_FEATURES)
+#   SEED=n                            the training seed (default 1; with cached cells only the fit
+#                                     changes: a measure of the run-to-run spread)
+#   DUMP=1                            also writes every training cell as WORK/cells-NAME.csv
+#   SKIP_SETUP=1                      do not run scripts/setup.sh test (VIGIL_PY names a python with
+#                                     numpy/scipy/rasterio, the real photos are already fetched)
 #   env: WORK=dir; a smaller smoke run with TRAIN_VIGIL=4 TRAIN_FIELDGEN=4 HELD=7 CALIB=7 SIZE=768
 #        STEPS=0,5 (the figures then mean little)
 #
@@ -26,7 +33,7 @@ root=$(pwd)
 work=${WORK:-$root/bench/work/crossgen}
 py=${VIGIL_PY:-$root/.venv-test/bin/python}
 mkdir -p "$work"
-scripts/setup.sh test >/dev/null
+[ "${SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh test >/dev/null
 cargo build --release -q
 vigil=$root/target/release/vigil
 size=${SIZE:-1024}
@@ -37,6 +44,7 @@ calib=${CALIB:-14}
 steps=${STEPS:-0,5,10,20,50}
 kind=${KIND:-softmax}
 sfx=""; [ "$kind" = softmax ] || sfx="-$kind"
+sfx="$sfx${TAG:+-$TAG}"
 fieldgen() { "$py" scripts/fieldgen/fieldgen.py suite --out "$1" --seed "$2" --count "$3" --size "$size" >/dev/null; }
 
 step() { printf '\n== %s\n' "$*"; }
@@ -56,8 +64,9 @@ train() { # name, extra args
   [ -f "$work/$name$sfx.json" ] && return
   step "training $name$sfx"
   local t0=$SECONDS
-  VIGIL_MODEL_KIND=$kind VIGIL_TRAIN_CELLS="$work/cells-$name.bin" \
-  "$vigil" train --out "$work/$name$sfx.json" --seed 1 --held-out 0 --epochs 40 --augment 2 \
+  local dump=(); [ "${DUMP:-0}" = 1 ] && dump=(VIGIL_TRAIN_DUMP="$work/cells-$name.csv")
+  env "${dump[@]}" VIGIL_MODEL_KIND=$kind VIGIL_TRAIN_CELLS="$work/cells-$name.bin" \
+  "$vigil" train --out "$work/$name$sfx.json" --seed "${SEED:-1}" --held-out 0 --epochs 40 --augment 2 \
     --model-version "vegetation-$(date +%F).$name$sfx" "$@" 2>&1 | tail -n 3
   echo "$name$sfx: $((SECONDS - t0)) s"
 }

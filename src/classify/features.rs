@@ -57,8 +57,21 @@ pub const NAMES: [&str; N_FEATURES] = [
     "plant_exg_contrast",
     "plant_brightness_ratio",
     "ctx_plant_g_chroma",
+    "flower_specks",
+    "red_specks",
+    "blue_vs_foliage",
+    "red_vs_foliage",
+    "edge_7cm",
+    "edge_7cm_vs_14cm",
+    "ctx_flower_specks",
+    "ctx_red_specks",
+    "speck_peak",
+    "foliage_share",
 ];
-pub const N_FEATURES: usize = 32;
+pub const N_FEATURES: usize = 42;
+/// The features up to and with the plant ones (what models of format `/3` before the structure
+/// features read: their heads have this many inputs).
+pub const N_PLANT: usize = 32;
 /// Features available without NIR (the first ones).
 pub const N_RGB: usize = 23;
 /// The features up to and with the NIR ones (what the softmax heads read: the first [`N_RGB`]
@@ -68,8 +81,14 @@ pub const N_RGBN: usize = 27;
 pub fn rgb_feature(k: usize) -> bool {
     !(N_RGB..N_RGBN).contains(&k)
 }
+/// Whether boosted trees read feature `k` unless told otherwise (`VIGIL_GBDT_FEATURES`): all but
+/// the brightness steps (36, 37), which made the trees trained on fieldgen find much less of
+/// Vigil's plots (mean F1 0.08 against 0.30 without them; BENCHMARKS.md, "Structure features").
+pub fn gbdt_default_feature(k: usize) -> bool {
+    !(k == 36 || k == 37)
+}
 /// Base features whose 5 × 5-cell neighbourhood mean is a context feature, and where it goes.
-const CONTEXT: [(usize, usize); 10] = [
+const CONTEXT: [(usize, usize); 12] = [
     (1, 15),
     (3, 16),
     (9, 17),
@@ -80,6 +99,8 @@ const CONTEXT: [(usize, usize); 10] = [
     (6, 22),
     (23, 26),
     (27, 31),
+    (32, 38),
+    (33, 39),
 ];
 
 /// How sample values map to 0..1 display-like values.
@@ -173,7 +194,7 @@ pub struct TileFeatures {
 #[derive(Clone, Copy, Default)]
 struct Acc {
     n: f32,
-    s: [f32; 21],
+    s: [f32; 26],
 }
 
 /// Pixels per cell.
@@ -214,7 +235,7 @@ fn cell_sums<const PLANT: bool>(
     // The cell's greener part (pixels greener than its mean): the plants where rows of plants
     // stand on soil, about half of it under a closed canopy.
     let exg_mean = f32x8::splat(sum_exg.reduce_add() / count);
-    let mut s = [zero; 21];
+    let mut s = [zero; 26];
     for y in 0..CELL {
         let (r, g, b, w) = (row(r, y), row(g, y), row(b, y), row(w, y));
         let v = r.max(g).max(b);
@@ -251,6 +272,14 @@ fn cell_sums<const PLANT: bool>(
             s[18] += plant * bc;
             s[19] += plant * exg;
             s[20] += plant * v;
+            // The foliage reference of the structure features: pixels weighted by how much
+            // greener than the cell's mean they are (the leaves, not the soil between them).
+            let leaf = (exg - exg_mean).max(zero) * w;
+            s[21] += leaf * r;
+            s[22] += leaf * g;
+            s[23] += leaf * b;
+            s[24] += leaf * v;
+            s[25] += leaf;
         }
         if let Some(n) = n {
             let nv = row(n, y);
@@ -374,6 +403,9 @@ pub fn tile_features_with(t: &AnalysisTile, luts: &BandLuts, plant: bool) -> Til
             f[30] = 1.0;
         }
     }
+    if plant {
+        structure_features(t, luts, &acc, &valid, &mut values);
+    }
     // Neighbourhood sums over 5 × 5 cells (clipped at the tile edge, valid cells only), as two
     // separable passes of a box filter: slot 0 counts cells, slot 1 sums brightness, the rest sum
     // the context sources.
@@ -426,6 +458,144 @@ pub fn tile_features_with(t: &AnalysisTile, luts: &BandLuts, plant: bool) -> Til
         values,
         valid,
         has_nir: nir.is_some(),
+    }
+}
+
+/// How much redder (red over green) and bluer (blue over green) than the neighbourhood's foliage
+/// a pixel must be to count as a pale, pink or purple speck (a flower on the leaves, mixed with
+/// them in a 7 cm pixel), and how much redder for a red one (or soil). Ratios of ratios: a white balance (a gain per band) and the exposure cancel.
+const FLOWER_RED: f32 = 1.4;
+const FLOWER_BLUE: f32 = 1.15;
+const REDDER: f32 = 2.0;
+
+/// The structure features (32–37) of every valid cell, measured against the foliage of the
+/// cell's 5 × 5-cell neighbourhood (its greener pixels, see `cell_sums`): the share of pixels
+/// much bluer or much redder than that foliage and at least as bright (flowers standing out of
+/// the leaves), the cell's blue and red over green against the foliage's (log ratios), and the
+/// relative brightness step between neighbouring pixels at one pixel (7 cm at the classification
+/// zoom) and its ratio to the step at two pixels (fine structure — petals, leaflets — against
+/// coarse). Every one is a ratio of same-band quantities, so it does not move with a gain per
+/// band (white balance, exposure); haze only shrinks it.
+fn structure_features(
+    t: &AnalysisTile,
+    luts: &BandLuts,
+    acc: &[Acc],
+    valid: &[bool],
+    values: &mut [[f32; N_FEATURES]],
+) {
+    let red = t.plane(Role::Red).expect("analysis tiles have red");
+    let green = t.plane(Role::Green).expect("analysis tiles have green");
+    let blue = t.plane(Role::Blue).expect("analysis tiles have blue");
+    // The foliage of each 5 × 5-cell neighbourhood: sums of its plant pixels' r, g, b, v.
+    let window = |i: usize| i.saturating_sub(2)..(i + 3).min(CELLS);
+    let n_cells = CELLS * CELLS;
+    let src: Vec<[f32; 5]> = acc
+        .iter()
+        .map(|a| [a.s[25], a.s[21], a.s[22], a.s[23], a.s[24]])
+        .collect();
+    let mut across = vec![[0f32; 5]; n_cells];
+    for cy in 0..CELLS {
+        for cx in 0..CELLS {
+            let out = &mut across[cy * CELLS + cx];
+            for nx in window(cx) {
+                let v = &src[cy * CELLS + nx];
+                for q in 0..5 {
+                    out[q] += v[q];
+                }
+            }
+        }
+    }
+    let (mut r, mut g, mut b, mut v, mut w) =
+        ([0f32; PX], [0f32; PX], [0f32; PX], [0f32; PX], [false; PX]);
+    for cy in 0..CELLS {
+        for cx in 0..CELLS {
+            let c = cy * CELLS + cx;
+            if !valid[c] {
+                continue;
+            }
+            let mut win = [0f32; 5];
+            for ny in window(cy) {
+                let a = &across[ny * CELLS + cx];
+                for q in 0..5 {
+                    win[q] += a[q];
+                }
+            }
+            let a = &acc[c];
+            // Without foliage around, the cell itself is the reference (no contrast).
+            let (fr, fg, fb, fv) = if win[0] > 0.0 && win[2] > 0.0 {
+                (win[1], win[2], win[3], win[4] / win[0])
+            } else {
+                (a.s[13], a.s[14].max(1e-6), a.s[15], a.s[4] / a.n)
+            };
+            let (rg, bg) = (fr / fg, fb / fg);
+            for y in 0..CELL {
+                let row = (cy * CELL + y) * 256 + cx * CELL;
+                for x in 0..CELL {
+                    let i = row + x;
+                    let o = y * CELL + x;
+                    r[o] = luts.red[red[i] as usize];
+                    g[o] = luts.green[green[i] as usize];
+                    b[o] = luts.blue[blue[i] as usize];
+                    v[o] = r[o].max(g[o]).max(b[o]);
+                    w[o] = t.mask[i] != 0;
+                }
+            }
+            let (mut n, mut bluer, mut redder) = (0f32, 0f32, 0f32);
+            // The strongest speck, kept as a ratio (its log is taken once per cell).
+            let (mut peak, mut leafy) = ((-1f32).exp(), 0f32);
+            let (mut e1, mut n1, mut e2, mut n2) = (0f32, 0f32, 0f32, 0f32);
+            let step = |p: usize, q: usize| (v[p] - v[q]).abs() / (v[p] + v[q] + 0.02);
+            for y in 0..CELL {
+                for x in 0..CELL {
+                    let o = y * CELL + x;
+                    if !w[o] {
+                        continue;
+                    }
+                    n += 1.0;
+                    // Red and blue over green against the foliage's.
+                    let gi = g[o].max(1e-4);
+                    let rr = r[o] / (gi * rg.max(1e-4));
+                    let bb = b[o] / (gi * bg.max(1e-4));
+                    if rr > FLOWER_RED && bb > FLOWER_BLUE && v[o] >= 0.9 * fv {
+                        bluer += 1.0;
+                    }
+                    if rr > REDDER {
+                        redder += 1.0;
+                    }
+                    peak = peak.max(rr * bb);
+                    if (rr - 1.0).abs() < 0.15 && (bb - 1.0).abs() < 0.15 {
+                        leafy += 1.0;
+                    }
+                    for (dx, dy) in [(1, 0), (0, 1)] {
+                        if x + dx < CELL && y + dy < CELL && w[o + dy * CELL + dx] {
+                            e1 += step(o, o + dy * CELL + dx);
+                            n1 += 1.0;
+                        }
+                        if x + 2 * dx < CELL && y + 2 * dy < CELL && w[o + 2 * (dy * CELL + dx)] {
+                            e2 += step(o, o + 2 * (dy * CELL + dx));
+                            n2 += 1.0;
+                        }
+                    }
+                }
+            }
+            let f = &mut values[c];
+            let n = n.max(1.0);
+            f[32] = bluer / n;
+            f[33] = redder / n;
+            let cg = a.s[14].max(1e-6);
+            f[34] = ((a.s[15] / cg).max(1e-4) / bg.max(1e-4))
+                .ln()
+                .clamp(-3.0, 3.0);
+            f[35] = ((a.s[13] / cg).max(1e-4) / rg.max(1e-4))
+                .ln()
+                .clamp(-3.0, 3.0);
+            let e1 = e1 / n1.max(1.0);
+            let e2 = e2 / n2.max(1.0);
+            f[36] = e1;
+            f[37] = e1 / (e2 + 0.01);
+            f[40] = peak.ln().clamp(-1.0, 3.0);
+            f[41] = leafy / n;
+        }
     }
 }
 
@@ -681,6 +851,62 @@ mod tests {
         let f = tile_features(&t, &lut);
         assert!(!f.valid[0]);
         assert!(f.valid[1]);
+    }
+
+    #[test]
+    fn structure_features_see_flowers_on_leaves_whatever_the_white_balance() {
+        let lut = Domain::for_tile(1, 0.0).lut(255);
+        let lut = BandLuts::uniform(lut);
+        // Left: blue-green leaves with a pink speck every 5th pixel; right: the same leaves alone.
+        // Then the same under a warm cast and less exposure (a gain per band).
+        let scene = |gain: [f32; 3]| {
+            tile(
+                move |x, y| {
+                    let j = ((x * 7 + y * 13) % 11) as f32;
+                    let px = if x < 128 && (x * 3 + y) % 5 == 0 {
+                        [200.0, 120.0, 170.0]
+                    } else {
+                        [80.0 + j, 120.0 + j, 100.0 + j]
+                    };
+                    [
+                        (px[0] * gain[0]) as u16,
+                        (px[1] * gain[1]) as u16,
+                        (px[2] * gain[2]) as u16,
+                        150,
+                    ]
+                },
+                |_, _| true,
+            )
+        };
+        let idx = |name: &str| NAMES.iter().position(|n| *n == name).unwrap();
+        let (flower, leaves) = (10 * CELLS + 6, 10 * CELLS + 25);
+        let plain = tile_features(&scene([1.0, 1.0, 1.0]), &lut);
+        let warm = tile_features(&scene([1.1, 0.8, 0.6]), &lut);
+        for f in [&plain, &warm] {
+            assert!(f.values[flower][idx("flower_specks")] > 0.15);
+            assert_eq!(f.values[leaves][idx("flower_specks")], 0.0);
+            assert!(
+                f.values[flower][idx("speck_peak")] > f.values[leaves][idx("speck_peak")] + 0.5
+            );
+            assert!(f.values[leaves][idx("foliage_share")] > 0.9);
+        }
+        // The colour ones do not move with a gain per band; the brightness steps (36, 37: of the
+        // brightest band) only not with one gain for all.
+        let darker = tile_features(&scene([0.7, 0.7, 0.7]), &lut);
+        for (k, name) in NAMES.iter().enumerate().skip(32) {
+            let other = if k == 36 || k == 37 { &darker } else { &warm };
+            for c in [flower, leaves] {
+                let (a, b) = (plain.values[c][k], other.values[c][k]);
+                assert!(
+                    (a - b).abs() < 0.05 + 0.05 * a.abs(),
+                    "{}: {a} vs {b}",
+                    name
+                );
+            }
+        }
+        // Left out for a model that does not read them.
+        let off = tile_features_with(&scene([1.0, 1.0, 1.0]), &lut, false);
+        assert_eq!(off.values[flower][idx("flower_specks")], 0.0);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::features::{N_FEATURES, N_RGB, N_RGBN};
+use super::features::{N_FEATURES, N_PLANT, N_RGB, N_RGBN};
 use super::gbdt::Forest;
 
 /// The classes, in output order.
@@ -332,7 +332,7 @@ impl Head {
 
     fn check(&self) -> Result<(), String> {
         let n = self.n_inputs;
-        if !(n == N_RGB || n == N_RGBN || n == N_FEATURES) {
+        if !(n == N_RGB || n == N_RGBN || n == N_PLANT || n == N_FEATURES) {
             return Err(format!("head {} uses {n} inputs", self.bands));
         }
         if !KINDS.contains(&self.kind.as_str()) {
@@ -398,7 +398,7 @@ impl Model {
         }
     }
 
-    /// Whether a head reads the plant features (27–31: only boosted trees do).
+    /// Whether a head reads the plant or structure features (27–39: only boosted trees do).
     pub fn reads_plant_features(&self) -> bool {
         self.heads.iter().any(|h| {
             h.forest.as_ref().is_some_and(|f| {

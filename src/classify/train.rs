@@ -444,8 +444,33 @@ fn fit_from(
                 ..gbdt::GbdtOptions::default()
             },
         };
+        // VIGIL_GBDT_FEATURES=0-22,32-39: the trees may split only on these (for comparing
+        // feature sets on the same cells); unset, on the default ones.
+        let only = std::env::var("VIGIL_GBDT_FEATURES").ok().map(|v| {
+            let mut on = vec![false; n];
+            for part in v.split(',').filter(|p| !p.trim().is_empty()) {
+                let (a, b) = part.split_once('-').unwrap_or((part, part));
+                let (a, b): (usize, usize) = (
+                    a.trim()
+                        .parse()
+                        .expect("VIGIL_GBDT_FEATURES: feature numbers"),
+                    b.trim()
+                        .parse()
+                        .expect("VIGIL_GBDT_FEATURES: feature numbers"),
+                );
+                if a < n && a <= b {
+                    on[a..=b.min(n - 1)].fill(true);
+                }
+            }
+            on
+        });
         let allowed: Vec<bool> = (0..n)
-            .map(|k| bands != "rgb" || features::rgb_feature(k))
+            .map(|k| {
+                (bands != "rgb" || features::rgb_feature(k))
+                    && only
+                        .as_ref()
+                        .map_or(features::gbdt_default_feature(k), |o| o[k])
+            })
             .collect();
         let forest = gbdt::fit(
             &xs,
