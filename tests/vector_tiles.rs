@@ -345,6 +345,23 @@ fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
         .json()
         .to_string();
     assert!(conf.contains("ogcapi-tiles-1/1.0/conf/mvt"), "{conf}");
+    // The tiling scheme, linked from the landing page (ogc-client needs it).
+    let landing = server.get("/", None).json();
+    assert!(
+        landing["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"),
+        "{landing}"
+    );
+    let tms = server
+        .get("/tileMatrixSets/WebMercatorQuad?f=json", None)
+        .json();
+    let m = tms["tileMatrices"].as_array().unwrap();
+    assert_eq!(m.len(), 25);
+    assert_eq!(m[16]["matrixWidth"], 65536);
+    assert!((m[0]["cellSize"].as_f64().unwrap() - 156_543.033_928).abs() < 1e-3);
 
     eprintln!("{}", seen.join("\n"));
     assert!(

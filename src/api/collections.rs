@@ -276,17 +276,21 @@ pub async fn queryables(
 const WEB_MERCATOR_QUAD: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 
-/// The collection's extent as its description gives it (the data's, as the caller may see it).
-async fn extent_of(
-    c: &'static dyn Collection,
+/// What every tile set document starts from: the collection, the links' base URL and the
+/// collection's extent as its description gives it (the data's, as the caller may see it).
+async fn tile_set_of(
     state: &AppState,
     who: &Principal,
+    cid: &str,
     q: &RawQuery,
     headers: &HeaderMap,
-    b: &str,
-) -> Result<Value, ApiError> {
-    let body = c.describe(request(state, who, q, headers, b)).await?;
-    Ok(body["extent"]["spatial"]["bbox"][0].clone())
+) -> Result<(&'static dyn Collection, String, Value), ApiError> {
+    // Clients (ogc-client) add `f=json`; these documents are JSON only.
+    q.only(&["f"])?;
+    let c = find(cid)?;
+    let b = base(state, headers);
+    let body = c.describe(request(state, who, q, headers, &b)).await?;
+    Ok((c, b, body["extent"]["spatial"]["bbox"][0].clone()))
 }
 
 fn tileset(b: &str, id: &str, bbox: &Value) -> Value {
@@ -301,7 +305,7 @@ fn tileset(b: &str, id: &str, bbox: &Value) -> Value {
         "links": [
             { "rel": "self", "href": base, "type": JSON },
             { "rel": "item", "href": format!("{base}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"), "type": MVT, "templated": true },
-            { "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "href": WEB_MERCATOR_QUAD, "type": JSON },
+            { "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "href": format!("{b}/tileMatrixSets/WebMercatorQuad"), "type": JSON },
             { "rel": "alternate", "href": format!("{base}/tilejson.json"), "type": JSON, "title": "TileJSON" },
         ],
     })
@@ -315,10 +319,7 @@ pub async fn tilesets(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    q.only(&[])?;
-    let c = find(&cid)?;
-    let b = base(&state, &headers);
-    let bbox = extent_of(c, &state, &who, &q, &headers, &b).await?;
+    let (c, b, bbox) = tile_set_of(&state, &who, &cid, &q, &headers).await?;
     let body = json!({ "tilesets": [tileset(&b, c.id(), &bbox)] });
     Ok(json_response(StatusCode::OK, JSON, body.to_string()))
 }
@@ -331,10 +332,7 @@ pub async fn tileset_metadata(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    q.only(&[])?;
-    let c = find(&cid)?;
-    let b = base(&state, &headers);
-    let bbox = extent_of(c, &state, &who, &q, &headers, &b).await?;
+    let (c, b, bbox) = tile_set_of(&state, &who, &cid, &q, &headers).await?;
     Ok(json_response(
         StatusCode::OK,
         JSON,
@@ -351,10 +349,7 @@ pub async fn vector_tilejson(
     q: RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    q.only(&[])?;
-    let c = find(&cid)?;
-    let b = base(&state, &headers);
-    let bbox = extent_of(c, &state, &who, &q, &headers, &b).await?;
+    let (c, b, bbox) = tile_set_of(&state, &who, &cid, &q, &headers).await?;
     let fields: serde_json::Map<String, Value> = match c.id() {
         "hotspots" => [
             ("id", "Number"),

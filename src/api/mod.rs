@@ -201,6 +201,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
+        .route("/tileMatrixSets", get(ogc::tile_matrix_sets))
+        .route(
+            "/tileMatrixSets/WebMercatorQuad",
+            get(ogc::web_mercator_quad),
+        )
         .route("/api", get(openapi::document))
         .route("/healthz", get(v1::healthz))
         .route(

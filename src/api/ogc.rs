@@ -143,6 +143,12 @@ pub async fn landing(
             "Các lớp tuân thủ OGC",
         ),
         Link::new(format!("{b}/collections"), "data", JSON, "Các lớp dữ liệu"),
+        Link::new(
+            format!("{b}/tileMatrixSets"),
+            "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+            JSON,
+            "Lưới ô bản đồ (tile matrix sets)",
+        ),
         Link::new(format!("{b}/map/"), "alternate", HTML, "Bản đồ Vigil"),
     ];
     let body = json!({
@@ -155,6 +161,61 @@ pub async fn landing(
         Format::Html => Ok(html::landing(&body)),
     }
 }
+
+/// `GET /tileMatrixSets` (OGC API – Tiles): the one tiling scheme of the vector tiles.
+pub async fn tile_matrix_sets(
+    State(state): State<AppState>,
+    q: RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // Clients (ogc-client) add `f=json`; these documents are JSON only.
+    q.only(&["f"])?;
+    let b = base(&state, &headers);
+    let body = json!({ "tileMatrixSets": [{
+        "id": "WebMercatorQuad",
+        "title": "Google Maps Compatible for the World",
+        "uri": WEB_MERCATOR_QUAD_URI,
+        "links": [{ "rel": "self", "href": format!("{b}/tileMatrixSets/WebMercatorQuad"), "type": JSON }],
+    }]});
+    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
+}
+
+/// `GET /tileMatrixSets/WebMercatorQuad`: its definition (OGC Two Dimensional Tile Matrix Set
+/// 2.0, zooms 0–24 as `crate::grid` uses them).
+pub async fn web_mercator_quad(q: RawQuery) -> Result<Response, ApiError> {
+    // Clients (ogc-client) add `f=json`; these documents are JSON only.
+    q.only(&["f"])?;
+    const ORIGIN: f64 = 20_037_508.342_789_244;
+    let matrices: Vec<Value> = (0..=24u32)
+        .map(|z| {
+            let n = 1u64 << z;
+            json!({
+                "id": z.to_string(),
+                "scaleDenominator": 559_082_264.028_717_8 / n as f64,
+                "cellSize": 156_543.033_928_041_3 / n as f64,
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": [-ORIGIN, ORIGIN],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": n,
+                "matrixHeight": n,
+            })
+        })
+        .collect();
+    let body = json!({
+        "id": "WebMercatorQuad",
+        "title": "Google Maps Compatible for the World",
+        "uri": WEB_MERCATOR_QUAD_URI,
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": matrices,
+    });
+    Ok(json_response(StatusCode::OK, JSON, body.to_string()))
+}
+
+const WEB_MERCATOR_QUAD_URI: &str =
+    "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 
 pub async fn conformance(q: RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
     q.only(&["f"])?;

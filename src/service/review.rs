@@ -65,6 +65,19 @@ impl IdempotencyKey {
     }
 }
 
+impl IdempotencyKey {
+    /// Refuses the key if it was first used for another request than this one (`route` and body).
+    fn same_request(&self, first: &rs::IdempotentWrite, route: &str) -> Result<()> {
+        if first.route != route || first.request_sha256 != self.request_sha256 {
+            return Err(Error::Conflict(format!(
+                "Idempotency-Key {:?} was used for another request ({}); use a new key for a new request",
+                self.key, first.route
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A decision as a reviewer sends it.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -409,12 +422,7 @@ impl Vigil {
             if let Some(k) = key
                 && let Some(w) = rs::idempotent_write(tx, &who.name, &k.key)?
             {
-                if w.route != route || w.request_sha256 != k.request_sha256 {
-                    return Err(Error::Conflict(format!(
-                        "Idempotency-Key {:?} was used for another request ({}); use a new key for a new request",
-                        k.key, w.route
-                    )));
-                }
+                k.same_request(&w, &route)?;
                 let f = flags::get(tx, id)?
                     .filter(|f| visible(who, f))
                     .ok_or_else(|| not_found(id))?;
@@ -693,12 +701,7 @@ impl Vigil {
             let Some(w) = rs::idempotent_write(c, &who.name, &k.key)? else {
                 return Ok(None);
             };
-            if w.route != route || w.request_sha256 != k.request_sha256 {
-                return Err(Error::Conflict(format!(
-                    "Idempotency-Key {:?} was used for another request ({}); use a new key for a new request",
-                    k.key, w.route
-                )));
-            }
+            k.same_request(&w, &route)?;
             Ok(rs::evidence_by_id(c, w.entity_id)?)
         };
         if let Some(row) = self.store().read(|c| replay(c))? {
