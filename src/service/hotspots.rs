@@ -61,42 +61,41 @@ impl Vigil {
         use crate::index::hotspots::STATUS_CODES;
         use crate::mvt::{Cells, Point};
         use geozero::mvt::TileValue;
-        let mut found: Vec<(i64, [f64; 2], Status, crate::hotspots::Kind)> = Vec::new();
+        // One pass: points are kept until there are more than a tile draws one by one, while
+        // every hotspot is counted in its cell, so a national z0 tile holds a 128² grid in memory,
+        // not a million points.
+        let merc = t.bounds_mercator();
+        let mut cells = Cells::new(merc, &STATUS_CODES);
+        let mut points: Vec<Point> = Vec::new();
+        let mut many = false;
         self.hotspots
             .visit(filter, &who.jurisdiction, t.bounds_lon_lat(), &mut |e| {
-                found.push((e.id, e.pos, e.status, e.kind))
+                let [x, y] = crate::grid::lon_lat_to_mercator(e.pos[0], e.pos[1]);
+                cells.add(x, y, e.status.as_u8() as usize);
+                if many {
+                    return;
+                }
+                if points.len() == MAX_TILE_POINTS {
+                    many = true;
+                    points = Vec::new();
+                    return;
+                }
+                points.push(Point {
+                    x,
+                    y,
+                    props: vec![
+                        ("id".into(), TileValue::Sint(e.id)),
+                        ("status".into(), TileValue::Str(e.status.code().into())),
+                        ("kind".into(), TileValue::Str(e.kind.code().into())),
+                        ("count".into(), TileValue::Uint(1)),
+                    ],
+                });
             });
-        let merc = t.bounds_mercator();
-        let at = |p: [f64; 2]| crate::grid::lon_lat_to_mercator(p[0], p[1]);
-        let points: Vec<Point> = if found.len() <= MAX_TILE_POINTS {
-            found
-                .iter()
-                .map(|(id, pos, status, kind)| {
-                    let [x, y] = at(*pos);
-                    Point {
-                        x,
-                        y,
-                        props: vec![
-                            ("id".into(), TileValue::Sint(*id)),
-                            ("status".into(), TileValue::Str(status.code().into())),
-                            ("kind".into(), TileValue::Str(kind.code().into())),
-                            ("count".into(), TileValue::Uint(1)),
-                        ],
-                    }
-                })
-                .collect()
-        } else {
-            let mut cells = Cells::new(merc, &STATUS_CODES);
-            for (_, pos, status, _) in &found {
-                let [x, y] = at(*pos);
-                cells.add(x, y, status.as_u8() as usize);
-            }
-            cells.points("status")
-        };
-        crate::mvt::encode("hotspots", merc, &points).map_err(|e| Error::Disk {
-            context: "encoding a vector tile".into(),
-            source: std::io::Error::other(e),
-        })
+        if many {
+            points = cells.points("status");
+        }
+        crate::mvt::encode("hotspots", merc, &points)
+            .map_err(crate::service::boundaries::tile_error)
     }
 
     /// The extent of the hotspots `who` may see: lon/lat bbox and first and last `reported_on`

@@ -66,13 +66,43 @@ impl IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// Refuses the key if it was first used for another request than this one (`route` and body).
-    fn same_request(&self, first: &rs::IdempotentWrite, route: &str) -> Result<()> {
-        if first.route != route || first.request_sha256 != self.request_sha256 {
+    /// The row `who` already made under this key for this request (`route` and body), or
+    /// `None`; the key used for another request is refused.
+    fn first_write(
+        key: Option<&IdempotencyKey>,
+        c: &rusqlite::Connection,
+        who: &Principal,
+        route: &str,
+    ) -> Result<Option<i64>> {
+        let Some(k) = key else { return Ok(None) };
+        let Some(first) = rs::idempotent_write(c, &who.name, &k.key)? else {
+            return Ok(None);
+        };
+        if first.route != route || first.request_sha256 != k.request_sha256 {
             return Err(Error::Conflict(format!(
                 "Idempotency-Key {:?} was used for another request ({}); use a new key for a new request",
-                self.key, first.route
+                k.key, first.route
             )));
+        }
+        Ok(Some(first.entity_id))
+    }
+
+    /// Records that this key made row `entity_id`, in the transaction that made it.
+    fn record(
+        key: Option<&IdempotencyKey>,
+        tx: &rusqlite::Connection,
+        who: &Principal,
+        route: &str,
+        entity_id: i64,
+        now: &str,
+    ) -> Result<()> {
+        if let Some(k) = key {
+            let w = rs::IdempotentWrite {
+                route: route.to_string(),
+                request_sha256: k.request_sha256.clone(),
+                entity_id,
+            };
+            rs::record_idempotent_write(tx, &who.name, &k.key, &w, now)?;
         }
         Ok(())
     }
@@ -419,16 +449,13 @@ impl Vigil {
         let now = now_rfc3339();
         let route = format!("POST /v1/flags/{id}/decisions");
         self.store().write(|tx| -> Result<(FlagRow, DecisionRow, bool)> {
-            if let Some(k) = key
-                && let Some(w) = rs::idempotent_write(tx, &who.name, &k.key)?
-            {
-                k.same_request(&w, &route)?;
+            if let Some(first) = IdempotencyKey::first_write(key, tx, who, &route)? {
                 let f = flags::get(tx, id)?
                     .filter(|f| visible(who, f))
                     .ok_or_else(|| not_found(id))?;
                 let d = rs::decisions(tx, id)?
                     .into_iter()
-                    .find(|d| d.id == w.entity_id)
+                    .find(|d| d.id == first)
                     .ok_or_else(|| not_found(id))?;
                 return Ok((f, d, true));
             }
@@ -489,19 +516,7 @@ impl Vigil {
                 version,
             };
             d.id = rs::insert_decision(tx, &d)?;
-            if let Some(k) = key {
-                rs::record_idempotent_write(
-                    tx,
-                    &who.name,
-                    &k.key,
-                    &rs::IdempotentWrite {
-                        route: route.clone(),
-                        request_sha256: k.request_sha256.clone(),
-                        entity_id: d.id,
-                    },
-                    &now,
-                )?;
-            }
+            IdempotencyKey::record(key, tx, who, &route, d.id, &now)?;
             let after = flags::get(tx, id)?.ok_or_else(|| not_found(id))?;
             store::audit::append(
                 tx,
@@ -697,12 +712,10 @@ impl Vigil {
         let f = self.flag(who, id)?;
         let route = format!("POST /v1/flags/{id}/evidence?decision={decision:?}");
         let replay = |c: &rusqlite::Connection| -> Result<Option<rs::EvidenceRow>> {
-            let Some(k) = key else { return Ok(None) };
-            let Some(w) = rs::idempotent_write(c, &who.name, &k.key)? else {
-                return Ok(None);
-            };
-            k.same_request(&w, &route)?;
-            Ok(rs::evidence_by_id(c, w.entity_id)?)
+            match IdempotencyKey::first_write(key, c, who, &route)? {
+                Some(first) => Ok(rs::evidence_by_id(c, first)?),
+                None => Ok(None),
+            }
         };
         if let Some(row) = self.store().read(|c| replay(c))? {
             return Ok((row, true));
@@ -771,19 +784,7 @@ impl Vigil {
                     return Ok(Some(first));
                 }
                 row.id = rs::insert_evidence(tx, &row)?;
-                if let Some(k) = key {
-                    rs::record_idempotent_write(
-                        tx,
-                        &who.name,
-                        &k.key,
-                        &rs::IdempotentWrite {
-                            route: route.clone(),
-                            request_sha256: k.request_sha256.clone(),
-                            entity_id: row.id,
-                        },
-                        &now,
-                    )?;
-                }
+                IdempotencyKey::record(key, tx, who, &route, row.id, &now)?;
                 store::audit::append(
                     tx,
                     &NewAudit {
