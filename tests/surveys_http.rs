@@ -1610,6 +1610,16 @@ fn stac_api_searches_the_surveys_you_may_see() {
         "2026-04-10T08:00:00Z",
     );
     let (a, w) = (id_of(&a_sv), id_of(&w_sv));
+    // Known race (not STAC's): a survey is `ready` in the store a moment before the in-memory
+    // survey index is reloaded (pipeline.rs commits, then `reload_surveys`), so a client that
+    // polls /v1/surveys can ask /stac before the index has it. Wait for the index here; the fix
+    // belongs in the pipeline (see the issue 15 note).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.get("/stac/search", Some(&viewer)).json()["numberMatched"] != 2
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let get = |path: &str| {
         let r = s.get(path, Some(&viewer));
         expect_status(&s, path, &r, 200);
