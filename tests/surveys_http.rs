@@ -1610,16 +1610,8 @@ fn stac_api_searches_the_surveys_you_may_see() {
         "2026-04-10T08:00:00Z",
     );
     let (a, w) = (id_of(&a_sv), id_of(&w_sv));
-    // Known race (not STAC's): a survey is `ready` in the store a moment before the in-memory
-    // survey index is reloaded (pipeline.rs commits, then `reload_surveys`), so a client that
-    // polls /v1/surveys can ask /stac before the index has it. Wait for the index here; the fix
-    // belongs in the pipeline (see the issue 15 note).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while s.get("/stac/search", Some(&viewer)).json()["numberMatched"] != 2
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // No wait for the survey index: `/v1/surveys` reports `ready` only once the index holds the
+    // survey (catalogue.rs, `index_before_telling_ready`).
     let get = |path: &str| {
         let r = s.get(path, Some(&viewer));
         expect_status(&s, path, &r, 200);
@@ -2135,4 +2127,28 @@ fn server_killed_while_tiling_requeues_the_survey_and_finishes_it() {
     let source = s.get(&format!("/v1/surveys/{id}/source"), Some(&op));
     expect_status(&s, "source after the crash", &source, 200);
     assert!(source.body == *file, "the source changed across the crash");
+}
+
+/// A survey another process ingests (`vigil ingest` beside a running server) is in the index —
+/// STAC, `/collections/surveys` — the moment `/v1/surveys` calls it ready, with no wait. Before
+/// the fix the server saw the other process's survey only at its worker's next refresh (up to
+/// two seconds), and its own pipeline committed `ready` a moment before reloading the index.
+#[test]
+fn a_survey_called_ready_is_already_in_the_index() {
+    let s = serve(1 << 20);
+    let viewer = user(&s, "viewer08", "viewer", "08");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("tq-a.tif");
+    std::fs::write(&file, TQ_A.get()).expect("write the scene");
+    // Let the worker go back to sleep first, so its own refresh does not hide the window.
+    std::thread::sleep(Duration::from_millis(300));
+    let id = common::ingest_scene(&s.data, &file, "tq-a", "2026-03-01T08:00:00Z");
+
+    let one = s.get(&format!("/v1/surveys/{id}"), Some(&viewer));
+    expect_status(&s, "GET /v1/surveys/{id}", &one, 200);
+    assert_eq!(one.json()["state"], "ready", "{}", one.text());
+    let stac = s.get("/stac/search", Some(&viewer)).json();
+    assert_eq!(stac["numberMatched"], 1, "{stac}");
+    let items = s.get("/collections/surveys/items", Some(&viewer)).json();
+    assert_eq!(items["numberMatched"], 1, "{items}");
 }

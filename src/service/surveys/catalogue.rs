@@ -38,17 +38,35 @@ impl Vigil {
         if !Self::survey_visible(who, &row) {
             return Err(not_found(id));
         }
+        self.index_before_telling_ready(std::slice::from_ref(&row))?;
         Ok(Survey::from_row(row))
     }
 
     /// Surveys `who` may see, newest first, in every state.
     pub fn surveys(&self, who: &Principal) -> Result<Vec<Survey>> {
-        let rows = self.store().read(ss::list)?;
-        Ok(rows
+        let rows: Vec<SurveyRow> = self
+            .store()
+            .read(ss::list)?
             .into_iter()
             .filter(|r| Self::survey_visible(who, r))
-            .map(Survey::from_row)
-            .collect())
+            .collect();
+        self.index_before_telling_ready(&rows)?;
+        Ok(rows.into_iter().map(Survey::from_row).collect())
+    }
+
+    /// A survey becomes `ready` in the store a moment before the in-memory index (STAC, the
+    /// mosaic, tiles, `/collections/surveys`) reloads — and another process's ingest is only seen
+    /// at the worker's next refresh. So a caller told `ready` could ask the index at once and miss
+    /// the survey. Before telling anyone a survey is ready, make sure the index holds it.
+    fn index_before_telling_ready(&self, rows: &[SurveyRow]) -> Result<()> {
+        let idx = self.survey_index();
+        if rows
+            .iter()
+            .any(|r| r.state == SurveyState::Ready && idx.get(&r.id).is_none())
+        {
+            self.reload_surveys()?;
+        }
+        Ok(())
     }
 
     /// Queues a survey from a committed upload.
