@@ -9,6 +9,7 @@
 pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod basemap;
 pub mod boundaries;
 pub mod cache;
 pub mod classify;

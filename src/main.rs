@@ -76,6 +76,13 @@ enum Command {
     /// Communes: drug-free records.
     #[command(subcommand)]
     Communes(cli::report::CommunesCmd),
+    /// Build the web map's offline basemap (vector tiles in a PMTiles archive, from the embedded
+    /// Natural Earth land layer); `web/basemap/vietnam.pmtiles` is its output.
+    Basemap {
+        /// The archive to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Write the report of a province (or commune, or the country) for a period, in Vietnamese.
     Report(cli::report::ReportArgs),
 }
@@ -96,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(a) => cli::ingest::run(a),
         Command::Communes(cmd) => cli::report::communes(cmd),
         Command::Report(a) => cli::report::run(a),
+        Command::Basemap { out } => cli::demo::basemap(&out),
     }
 }
 

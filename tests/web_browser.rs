@@ -64,3 +64,40 @@ fn web_map_shows_analysts_province_08_hotspots_in_headless_chromium() {
         println!("screenshot: {}", screenshot.display());
     }
 }
+
+/// Issue 16: a national user over a registry of a million hotspots sees the whole country — every
+/// hotspot drawn one by one or counted per cell by the vector tiles — and the count in the
+/// corner equals `numberMatched` at every zoom. The script prints the first render time.
+#[test]
+fn web_map_draws_a_million_hotspots_for_a_national_user() {
+    let Some((browser_dir, script)) = common::browser_script("million.mjs") else {
+        return;
+    };
+    let data = DataDir::with_boundaries();
+    let national = data.add_user("analyst-vn", "analyst", &[], true);
+    let t = std::time::Instant::now();
+    data.seed_hotspots(1_000_000);
+    println!(
+        "seeded 1,000,000 hotspots in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let server = TestServer::serve(data);
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("million.png");
+    let (out, timed_out) = common::run_with_timeout(
+        Command::new("node")
+            .arg(&script)
+            .current_dir(&browser_dir)
+            .env("VIGIL_URL", server.base_url())
+            .env("VIGIL_TOKEN", &national)
+            .env("VIGIL_SCREENSHOT", &screenshot),
+        SCRIPT_TIMEOUT,
+    );
+    assert!(
+        !timed_out && out.status.success(),
+        "node tests/browser/million.mjs {}\n{}\n--- server stderr ---\n{}",
+        if timed_out { "timed out" } else { "failed" },
+        describe_output(&out),
+        server.stderr()
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -1,10 +1,12 @@
 /* Vigil web map shell.
  *
  * Plain ES2020, no framework, no build step. Everything it loads is served by
- * Vigil itself: Leaflet from vendor/, the Natural Earth basemap from basemap/,
- * and data from the OGC API - Features endpoints and /v1/.
+ * Vigil itself: Leaflet and MapLibre GL JS from vendor/, the Natural Earth basemap as a PMTiles
+ * archive from basemap/, the big layers (provinces, communes, hotspots) as vector tiles from the
+ * OGC API - Tiles endpoints (vector-map.js), and data from the OGC API - Features endpoints and /v1/.
  *
- * Depends on window.L (Leaflet 1.9) and window.VigilI18n (i18n.js); attaches window.VigilFlags
+ * Depends on window.L (Leaflet 1.9), window.VigilVectorMap (vector-map.js) and window.VigilI18n
+ * (i18n.js); attaches window.VigilFlags
  * (flags.js), the flagged plots layer and its panel, window.VigilReview (review.js), the review
  * queue and flag files, and for operators and admins window.VigilUpload (upload.js), the upload panel.
  */
@@ -24,8 +26,7 @@
 
   // ---------------------------------------------------------------- settings
   const TOKEN_KEY = 'vigil.token';
-  const HOTSPOT_PAGE = 500; // items per request
-  const HOTSPOT_CAP = 2000; // markers drawn at most (numberMatched is still shown)
+  const HOTSPOT_PAGE = 500; // the list: one page of the view's hotspots (the map draws them all from tiles)
   const COMMUNE_MIN_ZOOM = 10; // commune boundaries only when zoomed in this far
   const COMMUNE_PAGE = 500;
   const COMMUNE_CAP = 3000; // per view
@@ -70,7 +71,8 @@
     filters: { status: '', kind: '', commune: '' },
     map: null,
     layers: {},
-    markers: new Map(), // id -> { layer, feature }
+    markers: new Map(), // id -> { feature }: the view's first page, for the list and the panel
+    vector: null, // the MapLibre overlay of this login (vector-map.js)
     communeIds: new Set(),
     provincesLoaded: false,
     lastCount: null, // { matched, drawn }
@@ -303,7 +305,8 @@
     setUploadOpen(false);
     $('#upload-toggle').hidden = true;
     if (state.map) {
-      state.layers.hotspots.clearLayers();
+      if (state.vector) state.vector.remove();
+      state.vector = null;
       state.layers.provinces.clearLayers();
       state.layers.communes.clearLayers();
       state.layers.surveyFootprints.clearLayers();
@@ -428,8 +431,30 @@
     }
     await loadProvinces();
     if (!state.token) return;
+    startVectorOverlay();
     state.mapReady = true;
     reloadNow();
+  }
+
+  /** What the vector overlay draws, for the browser tests (the map itself is one canvas). */
+  window.VigilMap = {
+    drawn: () => (state.vector ? state.vector.drawn() : { points: [], inCells: 0 }),
+    selectedDrawn: () => (state.vector ? state.vector.selectedDrawn() : [])
+  };
+
+  /** The vector-tile overlay of this login: provinces, communes and every hotspot. */
+  function startVectorOverlay() {
+    if (state.vector) state.vector.remove();
+    const colours = {};
+    for (const s of (state.vocab && state.vocab.statuses) || []) colours[s.code] = statusColor(s.code);
+    for (const [k, v] of Object.entries(FALLBACK_COLORS)) if (!colours[k]) colours[k] = v;
+    state.vector = window.VigilVectorMap.overlay(state.map, {
+      apiUrl,
+      token: () => state.token,
+      statusColors: colours,
+      hotspotQuery: hotspotQuery(null)
+    });
+    state.vectorQuery = hotspotQuery(null);
   }
 
   /** The flagged plots layer (flags.js): the map, the API helpers and the panels it shares. */
@@ -586,31 +611,18 @@
     map.getPane('provinces').style.pointerEvents = 'none';
     L.control.scale({ imperial: false }).addTo(map);
 
-    state.layers.basemap = L.geoJSON(null, {
-      pane: 'basemap',
-      interactive: false,
-      attribution: 'Natural Earth',
-      style: { color: '#a89f8c', weight: 0.8, fillColor: '#f3efe6', fillOpacity: 1 }
-    }).addTo(map);
-    state.layers.provinces = L.geoJSON(null, {
-      pane: 'provinces',
-      interactive: false,
-      style: { color: '#6c4f9c', weight: 2, opacity: 0.9, fillColor: '#6c4f9c', fillOpacity: 0.03 }
-    }).addTo(map);
-    state.layers.communes = L.geoJSON(null, {
-      pane: 'communes',
-      style: { color: '#8e7cc3', weight: 1, opacity: 0.8, dashArray: '4 3', fillOpacity: 0 },
-      onEachFeature: (f, layer) => {
-        const p = f.properties || {};
-        const label = [p.name, p.code || f.id].filter(Boolean).join(' — ');
-        if (label) layer.bindTooltip(textEl(label), { sticky: true, direction: 'top' });
-      }
-    });
-    state.layers.hotspots = L.featureGroup().addTo(map);
+    state.layers.basemap = window.VigilVectorMap.basemap(map);
+    // Provinces and communes are drawn from vector tiles (vector-map.js); these keep the
+    // features loaded as data, for names and for fitting the map to the user's provinces.
+    state.layers.provinces = L.geoJSON(null);
+    state.layers.communes = L.geoJSON(null);
 
     map.fitBounds(VN_BOUNDS);
     map.on('moveend', onViewChanged);
     map.on('moveend', scheduleReload);
+    map.on('click', onMapClick);
+    map.on('mousemove', onMapHover);
+    map.on('mouseout', () => hideHover());
     state.map = map;
     initSurveyLayers(map);
 
@@ -618,17 +630,83 @@
     if (window.ResizeObserver) {
       new ResizeObserver(() => map.invalidateSize({ debounceMoveend: true })).observe(mapEl);
     }
-    loadBasemap();
   }
 
-  async function loadBasemap() {
-    try {
-      const res = await fetch('basemap/countries-10m.geojson', { cache: 'force-cache' });
-      if (!res.ok) return;
-      state.layers.basemap.addData(await res.json());
-    } catch (_) {
-      /* the map still works without a basemap */
+  /** A click on the vector overlay: a hotspot opens its panel, a cell of counts zooms in. */
+  function onMapClick(e) {
+    if (!state.vector || !state.mapReady) return;
+    const hs = state.vector.hotspotAt(e.containerPoint);
+    if (hs) {
+      openDetail(hs.id);
+      return;
     }
+    const cell = state.vector.cellAt(e.containerPoint);
+    if (cell) state.map.setView(e.latlng, Math.min(state.map.getZoom() + 2, MAX_ZOOM));
+  }
+
+  /** Hover: the hotspot's name (as text), a cell's count by status, or the commune's name. */
+  function onMapHover(e) {
+    if (!state.vector || !state.mapReady) return;
+    if (state.hoverFrame) return;
+    state.hoverFrame = window.requestAnimationFrame(() => {
+      state.hoverFrame = null;
+      const pt = e.containerPoint;
+      const hs = state.vector.hotspotAt(pt);
+      const mapEl = $('#map');
+      if (hs) {
+        mapEl.style.cursor = 'pointer';
+        const known = state.markers.get(hs.id) || (state.detail && state.detail.id === hs.id && state.detail);
+        const name = known && known.feature && known.feature.properties && known.feature.properties.name;
+        showHover(e.latlng, name || '#' + hs.id, hs.id);
+        if (!name) hoverName(hs.id, e.latlng);
+        return;
+      }
+      const cell = state.vector.cellAt(pt);
+      if (cell) {
+        mapEl.style.cursor = 'zoom-in';
+        const parts = Object.entries(cell.breakdown).map(([k, n]) => `${statusLabel(k)}: ${I.num(n)}`);
+        showHover(e.latlng, `${t(cell.count === 1 ? 'count.points.one' : 'count.points', { n: I.num(cell.count) })}${parts.length ? ' — ' + parts.join(', ') : ''}`, null);
+        return;
+      }
+      mapEl.style.cursor = '';
+      const c = state.vector.communeAt(pt);
+      if (c) showHover(e.latlng, [c.name, c.code].filter(Boolean).join(' — '), null);
+      else hideHover();
+    });
+  }
+
+  function showHover(latlng, text, id) {
+    if (!state.hover) state.hover = L.tooltip({ direction: 'top', offset: [0, -8], className: 'map-hover' });
+    state.hover.setLatLng(latlng).setContent(textEl(text));
+    if (!state.map.hasLayer(state.hover)) state.hover.addTo(state.map);
+    const el = state.hover.getElement();
+    if (el) {
+      el.dataset.id = id || '';
+      el.setAttribute('data-testid', 'map-hover');
+    }
+  }
+
+  function hideHover() {
+    if (state.hover && state.map.hasLayer(state.hover)) state.map.removeLayer(state.hover);
+    if (state.map) $('#map').style.cursor = '';
+  }
+
+  /** A hotspot's name for the hover when it is not in the list (fetched once, kept). */
+  async function hoverName(id, latlng) {
+    state.hoverNames = state.hoverNames || new Map();
+    let name = state.hoverNames.get(id);
+    if (name === undefined) {
+      try {
+        const res = await api(`collections/hotspots/items/${encodeURIComponent(id)}`);
+        name = (res.data && res.data.properties && res.data.properties.name) || '';
+      } catch (_) {
+        name = '';
+      }
+      if (state.hoverNames.size > 2000) state.hoverNames.clear();
+      state.hoverNames.set(id, name);
+    }
+    const el = state.hover && state.hover.getElement();
+    if (name && el && el.dataset.id === id) showHover(latlng, name, id);
   }
 
   async function loadProvinces() {
@@ -691,10 +769,13 @@
     if (window.VigilFlags) window.VigilFlags.reload();
   }
 
+  /** The hotspot filters as a query: with a bbox, for the items; without, for the tiles. */
   function hotspotQuery(bbox) {
     const q = new URLSearchParams();
-    q.set('bbox', bbox);
-    q.set('limit', String(HOTSPOT_PAGE));
+    if (bbox) {
+      q.set('bbox', bbox);
+      q.set('limit', String(HOTSPOT_PAGE));
+    }
     const f = state.filters;
     if (f.status) q.set('status', f.status);
     if (f.kind) q.set('kind', f.kind);
@@ -709,16 +790,23 @@
     const seq = ++state.reloadSeq;
     const bbox = viewBbox();
     const query = hotspotQuery(bbox);
+    const tileQuery = hotspotQuery(null);
+    if (state.vector && tileQuery !== state.vectorQuery) {
+      state.vector.setHotspotQuery(tileQuery);
+      state.vectorQuery = tileQuery;
+    }
     setCount('loading');
     try {
-      const res = await fetchPages(`collections/hotspots/items?${query}`, HOTSPOT_CAP, ctl.signal);
+      // One page for the list; the count is the API's numberMatched for the view, and the map
+      // draws every one of them from the vector tiles.
+      const res = await fetchPages(`collections/hotspots/items?${query}`, HOTSPOT_PAGE, ctl.signal);
       if (seq !== state.reloadSeq) return;
-      drawHotspots(res.features);
+      listHotspots(res.features);
       const matched = res.numberMatched !== null ? res.numberMatched : res.features.length;
       const mapEl = $('#map');
       mapEl.dataset.bbox = bbox;
       mapEl.dataset.query = query;
-      setCount('ready', matched, state.markers.size);
+      setCount('ready', matched, matched);
     } catch (e) {
       if (e && e.name === 'AbortError') return;
       if (seq !== state.reloadSeq) return;
@@ -730,11 +818,7 @@
   async function loadCommunes() {
     const map = state.map;
     const layer = state.layers.communes;
-    if (map.getZoom() < COMMUNE_MIN_ZOOM) {
-      if (map.hasLayer(layer)) map.removeLayer(layer);
-      return;
-    }
-    if (!map.hasLayer(layer)) layer.addTo(map);
+    if (map.getZoom() < COMMUNE_MIN_ZOOM) return;
     if (state.communeCtl) state.communeCtl.abort();
     const ctl = new AbortController();
     state.communeCtl = ctl;
@@ -761,6 +845,7 @@
     }
   }
 
+  /** A point feature's [lat, lon], or null. */
   function pointOf(f) {
     const g = f && f.geometry;
     if (!g) return null;
@@ -771,86 +856,29 @@
     return [c[1], c[0]];
   }
 
-  function markerStyle(status, selected) {
-    return {
-      radius: selected ? 9 : 7,
-      color: selected ? '#111' : '#3b3b3b',
-      weight: selected ? 3 : 1.2,
-      fillColor: statusColor(status),
-      fillOpacity: 0.92
-    };
-  }
-
-  function decorateMarker(layer, f) {
-    const el = layer.getElement && layer.getElement();
-    if (!el) return;
-    const p = f.properties || {};
-    el.setAttribute('data-status', p.status || '');
-    el.setAttribute('data-id', String(f.id));
-    el.setAttribute('data-testid', 'hotspot-marker');
-    el.setAttribute('aria-label', `${p.name || '#' + f.id} — ${statusLabel(p.status, p.status_label)}`);
-    el.classList.toggle('is-selected', state.detail !== null && String(state.detail.id) === String(f.id));
-  }
-
-  function drawHotspots(features) {
-    const seen = new Set();
-    const group = state.layers.hotspots;
+  /** The view's first page of hotspots, for the list and the detail panel. */
+  function listHotspots(features) {
+    state.markers.clear();
     for (const f of features) {
       if (f.id === undefined || f.id === null) continue;
-      const id = String(f.id);
-      const ll = pointOf(f);
-      if (!ll || seen.has(id)) continue;
-      seen.add(id);
-      upsertMarker(id, f, ll, group);
-    }
-    for (const [id, m] of state.markers) {
-      if (!seen.has(id)) {
-        group.removeLayer(m.layer);
-        state.markers.delete(id);
-      }
+      state.markers.set(String(f.id), { feature: f });
     }
     renderList();
   }
 
-  function upsertMarker(id, f, ll, group) {
-    const selected = state.detail !== null && String(state.detail.id) === id;
-    const existing = state.markers.get(id);
-    const p = f.properties || {};
-    if (existing) {
-      const old = existing.feature.properties || {};
-      existing.feature = f;
-      if (old.version !== p.version || old.status !== p.status || old.name !== p.name) {
-        existing.layer.setLatLng(ll);
-        existing.layer.setStyle(markerStyle(p.status, selected));
-        existing.layer.setTooltipContent(textEl(p.name || '#' + id));
-      }
-      decorateMarker(existing.layer, f);
-      return;
-    }
-    const layer = L.circleMarker(ll, Object.assign({ className: 'hotspot-marker', bubblingMouseEvents: false }, markerStyle(p.status, selected)));
-    layer.bindTooltip(textEl(p.name || '#' + id), { direction: 'top', offset: [0, -6] });
-    layer.on('click', () => openDetail(id));
-    layer.addTo(group);
-    decorateMarker(layer, f);
-    state.markers.set(id, { layer, feature: f });
-  }
-
-  /** After an edit: show the new feature on its marker right away. */
+  /** After an edit: the list shows the new feature, the tiles are read again. */
   function refreshMarker(f) {
     const id = String(f.id);
-    const ll = pointOf(f);
-    if (!ll) return;
-    upsertMarker(id, f, ll, state.layers.hotspots);
+    if (state.markers.has(id)) state.markers.set(id, { feature: f });
+    if (state.hoverNames) state.hoverNames.delete(id);
+    if (state.vector) state.vector.refreshHotspots();
     renderList();
   }
 
   function highlightSelected() {
-    for (const [id, m] of state.markers) {
-      const sel = state.detail !== null && String(state.detail.id) === id;
-      m.layer.setStyle(markerStyle((m.feature.properties || {}).status, sel));
-      const el = m.layer.getElement();
-      if (el) el.classList.toggle('is-selected', sel);
-      if (sel) m.layer.bringToFront();
+    if (state.vector) state.vector.setSelected(state.detail ? state.detail.id : null);
+    for (const b of document.querySelectorAll('#hotspot-list .list-item')) {
+      b.classList.toggle('is-selected', !!state.detail && b.dataset.id === state.detail.id);
     }
   }
 
@@ -1513,7 +1541,6 @@
     }
     renderCount();
     renderUser();
-    if (state.markers.size) for (const m of state.markers.values()) decorateMarker(m.layer, m.feature);
     if (state.detail) renderDetail(keep);
     renderLayerControl();
     if (window.VigilFlags) window.VigilFlags.relabel();

@@ -237,6 +237,13 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        // What a user may see depends on who asks: a browser shared by two users (log out, log
+        // in) must not answer the second from what it kept for the first (`private, max-age`
+        // tiles, items).
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("Authorization"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -122,3 +122,18 @@ pub fn sample_imagery(a: SampleImageryArgs) -> anyhow::Result<()> {
     println!("wrote {}", w.truth.display());
     Ok(())
 }
+
+/// `vigil basemap --out FILE`.
+pub fn basemap(out: &std::path::Path) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    let stats =
+        vigil::basemap::build_file(out, vigil::basemap::VIETNAM).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "{}: {} tiles, {} bytes, {:.1} s",
+        out.display(),
+        stats.tiles,
+        stats.bytes,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

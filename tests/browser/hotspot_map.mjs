@@ -17,7 +17,6 @@ const SHOT = process.env.VIGIL_SCREENSHOT || '';
 const CHROMIUM = process.env.VIGIL_CHROMIUM || '/usr/bin/chromium';
 const TOTAL_TIMEOUT_MS = Number(process.env.VIGIL_TEST_TIMEOUT_MS || 170000);
 const STEP_TIMEOUT_MS = 30000;
-const HOTSPOT_CAP = 2000; // the page draws at most this many markers (web/app.js)
 
 function usage(msg) {
   console.error(`hotspot_map: ${msg}`);
@@ -80,7 +79,12 @@ async function settledView(want = {}) {
       if (!c || c.dataset.state !== 'ready' || !m.dataset.query) return false;
       const q = m.dataset.query;
       if (!has.every((x) => q.includes(x)) || hasNot.some((x) => q.includes(x))) return false;
-      const key = c.dataset.count + '|' + q + '|' + document.querySelectorAll('path.hotspot-marker').length;
+      if (m.dataset.tiles !== 'idle' || !window.VigilMap) return false;
+      if (!m.dataset.view || m.dataset.bbox !== m.dataset.view) return false;
+      // The vector tiles are asked with the same filters.
+      const tq = m.dataset.tileQuery || '';
+      if (!has.every((x) => tq.includes(x)) || hasNot.some((x) => tq.includes(x))) return false;
+      const key = c.dataset.count + '|' + q + '|' + window.VigilMap.drawn().points.length;
       const now = Date.now();
       if (window.__settleKey !== key) {
         window.__settleKey = key;
@@ -101,7 +105,8 @@ async function settledView(want = {}) {
       drawn: Number(c.dataset.drawn),
       bbox: m.dataset.bbox,
       query: m.dataset.query,
-      markers: Array.from(document.querySelectorAll('path.hotspot-marker')).map((p) => ({ id: p.dataset.id, status: p.dataset.status }))
+      markers: window.VigilMap.drawn().points,
+      inCells: window.VigilMap.drawn().inCells
     };
   });
 }
@@ -110,17 +115,14 @@ async function checkCountAgainstApi(view, what) {
   expect(view.count > 0, `${what}: the count label says ${view.count} hotspots, expected more than 0`);
   const digits = Number(view.label.split(/[(]/)[0].replace(/[^0-9]/g, ''));
   expect(digits === view.count, `${what}: the label "${view.label}" does not show numberMatched ${view.count}`);
-  expect(view.markers.length === view.drawn, `${what}: ${view.markers.length} markers on the map but the page says it drew ${view.drawn}`);
+  // The map draws every hotspot from vector tiles: one by one, or counted in cells where dense.
+  expect(view.markers.length + view.inCells === view.drawn, `${what}: ${view.markers.length} hotspots drawn and ${view.inCells} in cells on the map but the page says it drew ${view.drawn}`);
   const api = await apiGet(`/collections/hotspots/items?${view.query}`);
   const matched = typeof api.numberMatched === 'number' ? api.numberMatched : null;
   if (matched !== null) {
     expect(matched === view.count, `${what}: the page shows ${view.count} hotspots but the API says numberMatched=${matched} for ?${view.query}`);
   }
-  if (view.count <= HOTSPOT_CAP) {
-    expect(view.markers.length === view.count, `${what}: ${view.markers.length} markers drawn for ${view.count} matching hotspots`);
-  } else {
-    expect(view.markers.length === HOTSPOT_CAP, `${what}: expected ${HOTSPOT_CAP} markers (the cap) for ${view.count} hotspots, got ${view.markers.length}`);
-  }
+  expect(view.markers.length + view.inCells === view.count, `${what}: ${view.markers.length} hotspots drawn and ${view.inCells} in cells for ${view.count} matching hotspots`);
   const ids = new Set(view.markers.map((m) => m.id));
   expect(ids.size === view.markers.length, `${what}: some hotspots were drawn twice`);
 }
@@ -210,7 +212,7 @@ await step('logging in with the token shows the map and the user', async () => {
 
 let firstView;
 await step('hotspot markers are drawn and the count label matches the API', async () => {
-  await page.waitForFunction(() => document.querySelectorAll('path.hotspot-marker').length > 0, null, { timeout: STEP_TIMEOUT_MS });
+  await page.waitForFunction(() => window.VigilMap && window.VigilMap.drawn().points.length > 0, null, { timeout: STEP_TIMEOUT_MS });
   firstView = await settledView();
   await checkCountAgainstApi(firstView, 'whole view');
   const known = new Set(['reported', 'verifying', 'eliminated', 'reemerged']);
@@ -254,7 +256,7 @@ await step('the kind and commune filters send kind= and commune=', async () => {
     await page.click('#filter-apply');
     const both = await settledView({ has: [`commune=${encodeURIComponent(commune)}`] });
     expect(both.query.includes(`kind=${encodeURIComponent(kind)}`), `the kind filter was lost: ?${both.query}`);
-    if (both.count <= HOTSPOT_CAP) {
+    if (both.inCells === 0) {
       expect(both.markers.some((m) => m.id === String(sample.id)), `hotspot ${sample.id} (kind ${kind}, commune ${commune}) is not drawn with both filters`);
     }
     await checkCountAgainstApi(both, `kind=${kind}&commune=${commune}`);
@@ -287,15 +289,17 @@ await step('the English switch changes the labels and is remembered', async () =
 
 let hotspotId;
 await step('clicking a marker opens the detail panel with history', async () => {
-  // A marker whose centre is not covered by another marker or a panel.
+  // A hotspot drawn on the map canvas, away from other hotspots, controls and panels.
   const target = await page.evaluate(() => {
     const mapBox = document.querySelector('#map').getBoundingClientRect();
-    for (const p of document.querySelectorAll('path.hotspot-marker')) {
-      const r = p.getBoundingClientRect();
-      const x = r.left + r.width / 2;
-      const y = r.top + r.height / 2;
+    const pts = window.VigilMap.drawn().points;
+    for (const p of pts) {
+      const { x, y } = p;
       if (x < mapBox.left + 20 || x > mapBox.right - 60 || y < mapBox.top + 80 || y > mapBox.bottom - 40) continue;
-      if (document.elementFromPoint(x, y) === p) return { x, y, id: p.dataset.id };
+      if (pts.some((q) => q.id !== p.id && Math.hypot(q.x - x, q.y - y) < 16)) continue;
+      const el = document.elementFromPoint(x, y);
+      if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-interactive')) continue;
+      return { x, y, id: p.id };
     }
     return null;
   });
@@ -315,7 +319,9 @@ await step('clicking a marker opens the detail panel with history', async () => 
   const panelText = await panel.innerText();
   expect(panelText.includes('Không ghi thông tin cá nhân của người sử dụng ma túy'), 'the no-personal-data note is not shown');
   expect(await page.locator('#edit-notes').isVisible(), 'an analyst sees no notes field to edit');
-  expect(await page.locator('path.hotspot-marker.is-selected').count() === 1, 'the clicked marker is not highlighted');
+  await page.waitForFunction((id) => window.VigilMap.selectedDrawn().includes(id), hotspotId);
+  const sel = await page.evaluate(() => window.VigilMap.selectedDrawn());
+  expect(sel.length === 1 && sel[0] === hotspotId, `the map highlights ${JSON.stringify(sel)}, not the clicked hotspot ${hotspotId}`);
 });
 
 await step('editing the notes and saving updates the hotspot (If-Match, PATCH)', async () => {
@@ -367,8 +373,8 @@ await step('a status change button records a transition with history', async () 
   expect(histAfter.events.length === histBefore.events.length + 1, 'the history did not get one more event');
   await page.waitForFunction(
     ([id, st]) => {
-      const p = document.querySelector(`path.hotspot-marker[data-id="${id}"]`);
-      return p && p.dataset.status === st;
+      const p = window.VigilMap.drawn().points.find((q) => q.id === id);
+      return p && p.status === st;
     },
     [hotspotId, to]
   );
@@ -386,9 +392,19 @@ await step('a hotspot name with HTML in it is shown as text, never as markup (is
   });
   expect(res.ok, `PATCH the name -> HTTP ${res.status}: ${await res.text()}`);
   await page.reload();
-  await page.waitForFunction((id) => document.querySelector(`path.hotspot-marker[data-id="${id}"]`), hotspotId, { timeout: STEP_TIMEOUT_MS });
-  await page.locator(`path.hotspot-marker[data-id="${hotspotId}"]`).dispatchEvent('mouseover');
-  await page.locator('.leaflet-tooltip').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await page.waitForFunction(
+    (id) => window.VigilMap && document.querySelector('#map').dataset.tiles === 'idle' && window.VigilMap.drawn().points.some((q) => q.id === id),
+    hotspotId,
+    { timeout: STEP_TIMEOUT_MS }
+  );
+  const at = await page.evaluate((id) => window.VigilMap.drawn().points.find((q) => q.id === id), hotspotId);
+  await page.mouse.move(at.x + 1, at.y + 1);
+  await page.mouse.move(at.x, at.y);
+  await page.waitForFunction(
+    (evil) => Array.from(document.querySelectorAll('.leaflet-tooltip.map-hover')).some((t) => t.textContent.includes(evil)),
+    evil,
+    { timeout: STEP_TIMEOUT_MS }
+  );
   const got = await page.evaluate(() => {
     const tips = Array.from(document.querySelectorAll('.leaflet-tooltip'));
     return { texts: tips.map((t) => t.textContent), imgs: document.querySelectorAll('.leaflet-tooltip img').length, xss: window.__vigilXss };
@@ -396,7 +412,7 @@ await step('a hotspot name with HTML in it is shown as text, never as markup (is
   expect(got.imgs === 0, 'the name became an <img> element in the tooltip');
   expect(got.texts.some((t) => t.includes(evil)), `the tooltip says ${JSON.stringify(got.texts)}, not the name as text`);
   expect(got.xss === undefined, 'the onerror handler ran');
-  await page.locator(`path.hotspot-marker[data-id="${hotspotId}"]`).dispatchEvent('mouseout');
+  await page.mouse.move(5, 5);
 });
 
 await step('the layout works in a narrow (laptop) window', async () => {
