@@ -24,6 +24,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub classify: ClassifyConfig,
     pub evidence: EvidenceConfig,
+    pub field: FieldConfig,
     pub targets: TargetsConfig,
     pub reports: ReportsConfig,
 }
@@ -186,6 +187,25 @@ impl Default for EvidenceConfig {
             max_bytes: 25 << 20,
             max_pixels: 100_000_000,
             max_distance_m: 200.0,
+        }
+    }
+}
+
+/// Offline field packages (issue 16): what a reviewer's phone may carry out of coverage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldConfig {
+    /// Largest package a reviewer may download, in bytes (flags, chips, imagery, basemap).
+    pub package_max_bytes: u64,
+    /// Days a package may be used; after that the app wipes it.
+    pub package_days: u32,
+}
+
+impl Default for FieldConfig {
+    fn default() -> Self {
+        FieldConfig {
+            package_max_bytes: 200 << 20,
+            package_days: 7,
         }
     }
 }

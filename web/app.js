@@ -26,6 +26,8 @@
 
   // ---------------------------------------------------------------- settings
   const TOKEN_KEY = 'vigil.token';
+  const USER_KEY = 'vigil.user'; // the signed-in user, for an offline start with a field package
+  const FIELD_ROLES = ['reviewer', 'admin'];
   const HOTSPOT_PAGE = 500; // the list: one page of the view's hotspots (the map draws them all from tiles)
   const COMMUNE_MIN_ZOOM = 10; // commune boundaries only when zoomed in this far
   const COMMUNE_PAGE = 500;
@@ -281,6 +283,8 @@
 
   function onUnauthorized() {
     if (!state.token) return;
+    // A revoked or expired token wipes the field package at the first contact that says so.
+    if (window.VigilField) window.VigilField.wipe();
     resetSession();
     showLogin(t('login.expired'));
   }
@@ -288,7 +292,10 @@
   function resetSession() {
     state.token = null;
     state.user = null;
+    if (window.VigilField) window.VigilField.setOpen(false);
+    $('#field-toggle').hidden = true;
     try {
+      window.sessionStorage.removeItem(USER_KEY);
       window.sessionStorage.removeItem(TOKEN_KEY);
     } catch (_) {
       /* ignore */
@@ -367,6 +374,8 @@
   }
 
   function onLogout() {
+    // Logging out leaves nothing of the field package on the device.
+    if (window.VigilField) window.VigilField.wipe();
     resetSession();
     showLogin(t('login.loggedout'), 'info');
   }
@@ -399,10 +408,16 @@
 
   async function enterApp(user) {
     state.user = user || {};
+    try {
+      window.sessionStorage.setItem(USER_KEY, JSON.stringify(state.user));
+    } catch (_) {
+      /* offline start then needs the network */
+    }
     $('#login-view').hidden = true;
     $('#app').hidden = false;
     $('#logout').hidden = false;
     renderUser();
+    attachField();
     await loadVocab();
     if (!state.token) return; // 401 while loading
     renderFilters();
@@ -455,6 +470,30 @@
       hotspotQuery: hotspotQuery(null)
     });
     state.vectorQuery = hotspotQuery(null);
+  }
+
+  /** Offline field review (field.js), for reviewers and admins. */
+  function attachField() {
+    const can = !!(state.user && FIELD_ROLES.includes(state.user.role) && window.VigilField);
+    $('#field-toggle').hidden = !can;
+    if (!can) return;
+    window.VigilField.attach({ h, url: apiUrl, token: () => state.token, user: () => state.user, unauthorized: onUnauthorized });
+  }
+
+  /**
+   * No network at start, but a signed-in session and a field package on this device: the field
+   * panel works from the package (the map needs the network and stays closed).
+   */
+  async function enterOffline(user) {
+    state.user = user;
+    $('#login-view').hidden = true;
+    $('#app').hidden = false;
+    $('#logout').hidden = false;
+    document.body.classList.add('offline-field');
+    renderUser();
+    attachField();
+    window.VigilField.setOpen(true);
+    window.addEventListener('online', () => window.location.reload(), { once: true });
   }
 
   /** The flagged plots layer (flags.js): the map, the API helpers and the panels it shares. */
@@ -1568,6 +1607,12 @@
       $('#login-token').type = ev.target.checked ? 'text' : 'password';
     });
     $('#logout').addEventListener('click', onLogout);
+    $('#field-toggle').addEventListener('click', () => window.VigilField.setOpen($('#field-panel').hidden));
+    $('#field-close').addEventListener('click', () => window.VigilField.setOpen(false));
+    // The app shell works without the network (sw.js); data never goes into its cache.
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker:', e.message || e));
+    }
     $('#lang-switch').addEventListener('click', switchLanguage);
     $('#filters').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -1620,6 +1665,18 @@
       await enterApp((data && data.user) || data);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return; // onUnauthorized showed the login
+      if (e instanceof ApiError && e.status === 0 && window.VigilField) {
+        let user = null;
+        try {
+          user = JSON.parse(window.sessionStorage.getItem(USER_KEY) || 'null');
+        } catch (_) {
+          user = null;
+        }
+        if (user && FIELD_ROLES.includes(user.role) && (await window.VigilField.hasPackage())) {
+          await enterOffline(user);
+          return;
+        }
+      }
       resetSession();
       showLogin(e instanceof ApiError && e.status === 0 ? t('login.error.network') : `${t('login.error.other')}: ${e.message || e}`);
     }

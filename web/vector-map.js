@@ -23,14 +23,19 @@
   const COMMUNE_MIN_ZOOM = 9;
   const TILE_MAX_ZOOM = 16; // over-zoomed past this (points stay points)
 
-  let protocolAdded = false;
+  let protocol = null;
 
+  /**
+   * The one `pmtiles://` protocol of the page (MapLibre keeps one handler a scheme): URLs name
+   * the archive over HTTP, or a key added with `protocol().add(...)` (field.js's archives kept
+   * in IndexedDB).
+   */
   function setUp() {
-    if (protocolAdded) return;
+    if (protocol) return protocol;
     maplibregl.setWorkerUrl(new URL(WORKER_URL, window.location.href).toString());
-    const protocol = new pmtiles.Protocol();
+    protocol = new pmtiles.Protocol();
     maplibregl.addProtocol('pmtiles', protocol.tile);
-    protocolAdded = true;
+    return protocol;
   }
 
   /** The land basemap, under every other layer. Returns the Leaflet layer. */
@@ -257,5 +262,5 @@
     };
   }
 
-  window.VigilVectorMap = { basemap, overlay };
+  window.VigilVectorMap = { basemap, overlay, protocol: setUp };
 })();

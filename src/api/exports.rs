@@ -90,8 +90,57 @@ pub async fn export(
                 bytes,
             ))
         }
+        // The web map's offline field package (issue 16): the same imagery and the area's basemap
+        // as PMTiles archives, which the browser's PMTiles reader opens from IndexedDB.
+        "imagery.pmtiles" => {
+            let bytes = state.run(move |v| v.imagery_pmtiles(&who, &filter)).await?;
+            Ok(download(
+                "application/vnd.pmtiles",
+                &format!("vigil-imagery-{stamp}.pmtiles"),
+                bytes,
+            ))
+        }
+        "basemap.pmtiles" => {
+            let bytes = state.run(move |v| v.area_basemap(&who, &filter)).await?;
+            Ok(download(
+                "application/vnd.pmtiles",
+                &format!("vigil-basemap-{stamp}.pmtiles"),
+                bytes,
+            ))
+        }
         other => Err(ApiError::not_found(format!(
-            "no export {other:?}; one of flags.gpx, flags.kml, flags.geojson, imagery.mbtiles"
+            "no export {other:?}; one of flags.gpx, flags.kml, flags.geojson, imagery.mbtiles, imagery.pmtiles, basemap.pmtiles"
         ))),
     }
+}
+
+/// `GET /v1/field-package?commune=CODE` (or `ids=`, `survey=` and the export filters): what an
+/// offline field package of those flags holds and weighs — shown before the download — with the
+/// files to fetch, the size cap (`[field] package_max_bytes`) and when the package expires
+/// (`[field] package_days`).
+pub async fn field_package(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: RawQuery,
+) -> Result<Response, ApiError> {
+    let filter = selection(&q)?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(q.0.iter())
+        .finish();
+    let m = state.run(move |v| v.field_manifest(&who, &filter)).await?;
+    let file = |name: &str| format!("v1/exports/{name}?{query}");
+    let body = serde_json::json!({
+        "manifest": m,
+        "files": {
+            "flags": file("flags.geojson"),
+            "imagery": file("imagery.pmtiles"),
+            "basemap": file("basemap.pmtiles"),
+        },
+    });
+    let mut r = (StatusCode::OK, axum::Json(body)).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
 }

@@ -126,6 +126,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/flags/{id}/priority", put(review::priority))
         .route("/v1/flags/{id}/similar", get(review::similar))
         .route("/v1/exports/{file}", get(exports::export))
+        .route("/v1/field-package", get(exports::field_package))
         .route(
             "/v1/communes/{code}/drug-free",
             get(reports::drug_free_history).post(reports::record_drug_free),

@@ -266,13 +266,21 @@ fn review_paths(doc: &mut Value) {
         (
             "/v1/exports/{file}",
             json!({ "get": { "summary": "Field exports of flags: GPX, KML, GeoJSON, or an MBTiles imagery package (reviewer or admin)",
-            "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string", "enum": ["flags.gpx", "flags.kml", "flags.geojson", "imagery.mbtiles"] } }],
-            "responses": { "200": { "description": "The file (attachment); an empty selection is a valid empty file" }, "400": problem("No selection"), "403": problem("Not a reviewer or admin"), "413": problem("Imagery package too big") } } }),
+            "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string", "enum": ["flags.gpx", "flags.kml", "flags.geojson", "imagery.mbtiles", "imagery.pmtiles", "basemap.pmtiles"] } }],
+            "responses": { "200": { "description": "The file (attachment); an empty selection is a valid empty file. imagery.pmtiles: the same imagery as a raster PMTiles archive; basemap.pmtiles: land and the communes you may see around the flags, as vector tiles to zoom 14" }, "400": problem("No selection"), "403": problem("Not a reviewer or admin"), "413": problem("Imagery package too big (exports' tile limit, or [field] package_max_bytes)") } } }),
+        ),
+        (
+            "/v1/field-package",
+            json!({ "get": { "summary": "What an offline field package of these flags holds and weighs, before the download: flags, imagery tiles, sizes (flags exact, the rest estimated), the cap ([field] package_max_bytes), when it expires ([field] package_days), and the files to fetch (reviewer or admin)",
+            "responses": { "200": { "description": "{manifest, files}" }, "400": problem("No selection"), "403": problem("Not a reviewer or admin") } } }),
         ),
     ];
     for (path, item) in paths {
         let mut item = item;
-        if path == "/v1/exports/{file}" {
+        if path == "/v1/exports/{file}" || path == "/v1/field-package" {
+            if item["get"]["parameters"].is_null() {
+                item["get"]["parameters"] = json!([]);
+            }
             item["get"]["parameters"]
                 .as_array_mut()
                 .expect("parameters")

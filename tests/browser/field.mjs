@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// Browser test of offline field review (issue 16): a reviewer downloads a commune's field package,
+// the network goes away (context.setOffline), the page reloads from the service worker, three
+// decisions and a photo go into the outbox; meanwhile another reviewer decides one of those flags;
+// back online the outbox syncs — two decisions and the photo accepted, the third shown as a
+// conflict — and replaying the outbox twice leaves no second row anywhere. Logging out wipes the
+// package.
+//
+//   VIGIL_URL=… VIGIL_TOKEN=vgl_… (reviewer) VIGIL_OTHER_TOKEN=vgl_… (reviewer, same province)
+//   VIGIL_COMMUNE=CODE (holding at least 3 open flags) [VIGIL_SCREENSHOT=FILE.png] node field.mjs
+
+import { chromium } from 'playwright-core';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
+
+const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
+const TOKEN = process.env.VIGIL_TOKEN || '';
+const OTHER = process.env.VIGIL_OTHER_TOKEN || '';
+const COMMUNE = process.env.VIGIL_COMMUNE || '';
+const SHOT = process.env.VIGIL_SCREENSHOT || '';
+const CHROMIUM = process.env.VIGIL_CHROMIUM || '/usr/bin/chromium';
+const STEP_TIMEOUT_MS = 45000;
+
+function usage(msg) {
+  console.error(`field: ${msg}`);
+  process.exit(2);
+}
+if (!VIGIL_URL || !TOKEN || !OTHER || !COMMUNE) usage('VIGIL_URL, VIGIL_TOKEN, VIGIL_OTHER_TOKEN and VIGIL_COMMUNE are required');
+const { allowedHosts: ALLOWED_HOSTS } = loopback(VIGIL_URL, usage);
+
+async function api(path, token = TOKEN, opts = {}) {
+  const res = await fetch(`${VIGIL_URL}${path}`, Object.assign({}, opts, { headers: Object.assign({ Authorization: `Bearer ${token}` }, opts.headers || {}) }));
+  const body = await res.json().catch(() => null);
+  return { status: res.status, body };
+}
+
+const results = [];
+const blocked = [];
+const consoleErrors = [];
+let browser;
+let page;
+let context;
+const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
+const finish = (code) => finishRun('field', results, browser, code);
+const step = stepRunner({ results, blocked, consoleErrors, screenshot, finish });
+const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: STEP_TIMEOUT_MS, polling: 150 });
+
+browser = await launchChromium(chromium, CHROMIUM);
+context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'allow', geolocation: { latitude: 22.0, longitude: 105.2, accuracy: 8 }, permissions: ['geolocation'] });
+await loopbackOnly(context, ALLOWED_HOSTS, blocked);
+page = await context.newPage();
+page.setDefaultTimeout(STEP_TIMEOUT_MS);
+page.on('console', (msg) => {
+  if (msg.type() !== 'error') return;
+  const text = msg.text();
+  // Offline, the browser logs each refused request (the page expects them).
+  if (/ERR_INTERNET_DISCONNECTED|Failed to load resource|Failed to fetch/.test(text)) return;
+  consoleErrors.push({ text });
+});
+page.on('pageerror', (err) => consoleErrors.push({ text: `uncaught: ${err.message}` }));
+
+let items;
+let before;
+await step('a reviewer sees the package size, then downloads the commune package', async () => {
+  await page.goto(`${VIGIL_URL}/map/`);
+  await page.fill('#login-token', TOKEN);
+  await page.click('#login-submit');
+  await page.waitForSelector('#field-toggle:not([hidden])');
+  // The service worker has the shell before the network goes.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await waitFor(() => navigator.serviceWorker.controller !== null);
+  await page.click('#field-toggle');
+  await page.fill('#field-commune', COMMUNE);
+  await page.click('#field-estimate-btn');
+  await waitFor(() => document.querySelector('#field-estimate').dataset.bytes);
+  const est = await page.evaluate(() => ({ ...document.querySelector('#field-estimate').dataset, text: document.querySelector('#field-estimate').textContent }));
+  const queue = (await api(`/v1/review/queue?commune=${COMMUNE}&limit=500`)).body;
+  items = queue.items;
+  expect(Number(est.flags) === items.length && items.length >= 3, `the estimate counts ${est.flags} flags, the queue has ${items.length}`);
+  expect(Number(est.bytes) > 0 && Number(est.bytes) <= Number(est.max), `estimate ${est.bytes} bytes against a cap of ${est.max}`);
+  expect(est.text.includes('MB') && est.text.includes('nghi vấn'), `the size is not shown in Vietnamese: "${est.text}"`);
+  await page.click('#field-download');
+  await waitFor(() => document.querySelector('#field-package').dataset.state === 'ready');
+  const n = await page.evaluate(() => Number(document.querySelector('#field-package').dataset.flags));
+  expect(n === items.length, `the package holds ${n} flags, the queue ${items.length}`);
+  await waitFor(() => document.querySelector('#field-map').dataset.state === 'idle');
+  before = {};
+  for (const it of items.slice(0, 3)) {
+    const d = (await api(`/v1/flags/${it.id}/decisions`)).body;
+    const e = (await api(`/v1/flags/${it.id}/evidence`)).body;
+    before[it.id] = { decisions: d.items.length, evidence: (e.items || e).length };
+  }
+});
+
+await step('offline: the page reloads from the service worker and works from the package', async () => {
+  await context.setOffline(true);
+  await page.reload();
+  await waitFor(() => document.body.classList.contains('offline-field') && document.querySelector('#field-package').dataset.state === 'ready');
+  const status = await page.locator('#field-status').innerText();
+  expect(status.includes('Mất mạng'), `the status says "${status}"`);
+  const chips = await page.evaluate(() => Array.from(document.querySelectorAll('#field-list img.field-chip')).filter((i) => i.complete && i.naturalWidth > 0).length);
+  expect(chips > 0, 'no chip shown from the package');
+  await waitFor(() => document.querySelector('#field-map').dataset.state === 'idle');
+});
+
+let ids;
+await step('three decisions and a photo go into the outbox, with the flag version', async () => {
+  ids = items.slice(0, 3).map((it) => it.id);
+  for (const id of ids) {
+    const btn = page.locator(`#field-list li[data-id="${id}"] button[data-decision="confirmed_poppy"], #field-list li[data-id="${id}"] button[data-decision="confirmed_cannabis"]`).first();
+    await btn.click();
+    await waitFor((id) => document.querySelector(`#field-list li[data-id="${id}"] .field-out[data-state="pending"]`), id);
+  }
+  const jpeg = Buffer.from(
+    await page.evaluate(async () => {
+      const cv = document.createElement('canvas');
+      cv.width = 64;
+      cv.height = 48;
+      const g = cv.getContext('2d');
+      g.fillStyle = '#3a7d2c';
+      g.fillRect(0, 0, 64, 48);
+      const blob = await new Promise((r) => cv.toBlob(r, 'image/jpeg', 0.9));
+      return Array.from(new Uint8Array(await blob.arrayBuffer()));
+    })
+  );
+  await page.setInputFiles(`#field-list li[data-id="${ids[0]}"] input.field-photo`, { name: 'hien-truong.jpg', mimeType: 'image/jpeg', buffer: jpeg });
+  await waitFor(() => document.querySelector('#field-panel').dataset.pending === '4');
+});
+
+await step('meanwhile another reviewer decides the third flag', async () => {
+  const it = items[2];
+  const r = await api(`/v1/flags/${it.id}/decisions`, OTHER, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ decision: 'needs_field_check', version: it.version }) });
+  expect(r.status === 201, `the other reviewer's decision: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+});
+
+await step('back online: two decisions and the photo are accepted, the third is a conflict', async () => {
+  // The offline page reloads itself when the network is back (the full app, then the outbox).
+  await Promise.all([page.waitForNavigation({ timeout: STEP_TIMEOUT_MS }), context.setOffline(false)]);
+  await page.waitForSelector('#field-toggle:not([hidden])');
+  await waitFor(() => document.querySelector('#field-panel') && document.querySelector('#field-panel').dataset.conflicts === '1' && document.querySelector('#field-panel').dataset.pending === '0');
+  for (const [i, id] of ids.entries()) {
+    const d = (await api(`/v1/flags/${id}/decisions`)).body.items;
+    const want = before[id].decisions + 1;
+    expect(d.length === want, `flag ${id}: ${d.length} decisions, expected ${want}`);
+    if (i < 2) expect(d[d.length - 1].actor !== undefined && /confirmed_/.test(d[d.length - 1].decision), `flag ${id}: the last decision is ${d[d.length - 1].decision}`);
+    else expect(d[d.length - 1].decision === 'needs_field_check', `flag ${id}: the other reviewer's decision was overwritten by ${d[d.length - 1].decision}`);
+  }
+  const ev = (await api(`/v1/flags/${ids[0]}/evidence`)).body;
+  expect((ev.items || ev).length === before[ids[0]].evidence + 1, 'the photo did not arrive once');
+  const text = await page.locator('#field-outbox').innerText();
+  expect(text.includes(`#${ids[2]}`) && text.includes('cán bộ khác đã quyết định trước'), `the conflict is not shown: "${text}"`);
+});
+
+await step('replaying the outbox twice leaves no second row', async () => {
+  for (let k = 0; k < 2; k++) {
+    const r = await page.evaluate(() => window.VigilField.replay());
+    expect(r.replayed === 3, `replay ${k + 1}: ${r.replayed} of 3 synced items answered as replays`);
+  }
+  for (const id of ids) {
+    const d = (await api(`/v1/flags/${id}/decisions`)).body.items;
+    expect(d.length === before[id].decisions + 1, `flag ${id}: ${d.length} decisions after two replays`);
+  }
+  const ev = (await api(`/v1/flags/${ids[0]}/evidence`)).body;
+  expect((ev.items || ev).length === before[ids[0]].evidence + 1, 'a replayed photo made a second row');
+});
+
+await step('the conflict is resolved by dropping mine; logging out wipes the package', async () => {
+  await page.click('#field-toggle');
+  await page.click('#field-outbox button[data-resolve="drop"]');
+  await waitFor(() => document.querySelector('#field-panel').dataset.conflicts === '0');
+  await page.click('#logout');
+  await page.waitForSelector('#login-view:not([hidden])');
+  const left = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const r = indexedDB.open('vigil-field');
+        r.onupgradeneeded = () => resolve('empty');
+        r.onsuccess = () => {
+          const db = r.result;
+          if (!db.objectStoreNames.contains('kv')) return resolve('empty');
+          const g = db.transaction('kv').objectStore('kv').get('package');
+          g.onsuccess = () => resolve(g.result ? 'package' : 'empty');
+        };
+      })
+  );
+  expect(left === 'empty', 'the package is still on the device after logging out');
+});
+
+await step('no request left 127.0.0.1 and the console shows no errors', async () => {
+  expect(blocked.length === 0, `requests to other hosts: ${blocked.join(', ')}`);
+  expect(consoleErrors.length === 0, `console errors: ${consoleErrors.map((e) => e.text).join(' | ')}`);
+});
+
+await screenshot();
+await finish(results.every((r) => r.ok) ? 0 : 1);
