@@ -16,6 +16,11 @@
 #                                         ${CARGO_TARGET_DIR:-target}/release/vigil
 #   SKIP_VIGIL=1 / SKIP_PYGEOAPI=1        run one side only
 #   NO_SETUP=1                            don't run bench/setup.sh first
+#   TILES=0                               leave out the vector tile pyramid (issue 16): z0–z10 over
+#                                         Viet Nam's box from vigil, then from Martin over the same
+#                                         PostGIS table (martin is built once with
+#                                         --no-default-features --features postgres, kept in
+#                                         bench/work/martin/), cold, warm and 4 clients
 #   BENCH_STRICT=1                        exit 3 when a goal is missed
 #   WAIT_QUIET=S                          wait up to S s for the load average to drop below 0.7
 #                                         before each measured run (the machine may be shared)
@@ -408,6 +413,33 @@ run_wrk() {
   [ "${R[${name}_requests]}" -gt 0 ] || die "$name: no completed requests"
 }
 
+# ---------------------------------------------------------------- vector tiles (issue 16)
+TILES="${TILES:-1}"
+MARTIN="$WORK/martin/bin/martin"
+tile_bench() {  # name url-template [token]
+  log "vector tile pyramid z0-z10 from $1"
+  fg timeout 3600 python3 "$HERE/tile_bench.py" "$2" --token "${3:-}" --name "$1" >"$RUN_DIR/tiles-$1.json" \
+    || die "tile benchmark of $1 failed"
+  log "$1: $(cat "$RUN_DIR/tiles-$1.json")"
+}
+start_martin() {
+  if [ ! -x "$MARTIN" ]; then
+    log "building martin 0.18.0 once (--no-default-features --features postgres) into $WORK/martin"
+    fg cargo install martin --version 0.18.0 --no-default-features --features postgres --locked --root "$WORK/martin" \
+      >"$RUN_DIR/martin-build.log" 2>&1 || { tail -30 "$RUN_DIR/martin-build.log" >&2; die "building martin failed"; }
+  fi
+  MARTIN_PORT=$(free_port)
+  log "starting martin on 127.0.0.1:$MARTIN_PORT over PostGIS"
+  local t=$(now_ns)
+  "$MARTIN" --listen-addresses "127.0.0.1:$MARTIN_PORT" --workers 2 \
+    "postgresql://postgres@127.0.0.1:$PGPORT/postgres" >"$RUN_DIR/martin.log" 2>&1 &
+  PIDS+=($!)
+  R[martin_startup_ms]=$(wait_200 "http://127.0.0.1:$MARTIN_PORT/health" 120 "$!" "$t") \
+    || { tail -30 "$RUN_DIR/martin.log" >&2; die "martin did not answer on /health"; }
+  curl -s "http://127.0.0.1:$MARTIN_PORT/catalog" >"$RUN_DIR/martin-catalog.json"
+  grep -q '"hotspots"' "$RUN_DIR/martin-catalog.json" || die "martin does not publish the hotspots table: $(cat "$RUN_DIR/martin-catalog.json")"
+}
+
 # ---------------------------------------------------------------- the run
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), N=$N, ${DURATION}s per tool"
 if [ "$SKIP_PYGEOAPI" != 1 ] || [ "$SKIP_VIGIL" != 1 ]; then start_postgis; fi
@@ -427,8 +459,15 @@ if [ "$SKIP_VIGIL" != 1 ]; then
   done
   R[sanity]=$([ "$SANITY_OK" = 1 ] && echo ok || echo MISMATCH)
   run_wrk vigil "http://127.0.0.1:$VIGIL_PORT" "$TOKEN"
+  [ "$TILES" != 1 ] || tile_bench vigil "http://127.0.0.1:$VIGIL_PORT/collections/hotspots/tiles/WebMercatorQuad/{z}/{y}/{x}" "$TOKEN"
   R[vigil_rss_mb]=$(ps -o rss= -p "${PIDS[-1]}" 2>/dev/null | awk '{printf "%d", $1/1024}')
   kill -TERM "${PIDS[-1]}" 2>/dev/null || true   # free the cores before the peer runs
+fi
+
+if [ "$TILES" = 1 ] && [ -n "$PGPORT" ]; then
+  start_martin
+  tile_bench martin "http://127.0.0.1:$MARTIN_PORT/hotspots/{z}/{x}/{y}"
+  kill -TERM "${PIDS[-1]}" 2>/dev/null || true
 fi
 
 if [ "$SKIP_PYGEOAPI" != 1 ]; then
@@ -459,6 +498,17 @@ REPORT="$RUN_DIR/results.md"
   echo "1-min load average before each run: vigil ${R[vigil_load]:--}, pygeoapi ${R[pygeoapi_load]:--}"
   [ "$SKIP_VIGIL" = 1 ] || echo "vigil: import ${R[vigil_import_s]} s, RSS after load ${R[vigil_rss_mb]:-?} MiB, p90 ${R[vigil_p90_ms]} ms, p99.9 ${R[vigil_p999_ms]} ms, max ${R[vigil_max_ms]} ms, numberMatched vs PostGIS: ${R[sanity]}"
   [ "$SKIP_PYGEOAPI" = 1 ] || echo "pygeoapi: gunicorn $PYGEOAPI_WORKERS sync workers; p90 ${R[pygeoapi_p90_ms]} ms, p99.9 ${R[pygeoapi_p999_ms]} ms, max ${R[pygeoapi_max_ms]} ms${R[pg_load_s]:+; PostGIS load+index ${R[pg_load_s]} s}"
+  if [ "$TILES" = 1 ]; then
+    echo
+    echo "### vector tiles: every tile of z0–z10 over Viet Nam's box, N=$N (vigil: counts per cell where a tile holds > 10 000; Martin: every point, ST_AsMVT)"
+    echo
+    echo "| server | tiles | cold tiles/s | cold p50 / p99 ms | warm tiles/s | warm p99 ms | 4 clients tiles/s | 4 clients p99 ms | mean KiB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for t in vigil martin; do
+      [ -s "$RUN_DIR/tiles-$t.json" ] || continue
+      python3 "$HERE/tile_bench.py" --row "$RUN_DIR/tiles-$t.json"
+    done
+  fi
 } >"$REPORT"
 
 GOAL_MISS=0
