@@ -767,7 +767,8 @@
         if (mine.getLayers().length) bounds = mine.getBounds();
       }
       if (!bounds && features.length) bounds = state.layers.provinces.getBounds();
-      if (bounds && bounds.isValid()) state.map.fitBounds(bounds, { padding: [16, 16] });
+      // At once, not animated: the vector overlay starts on this view, not on the one before.
+      if (bounds && bounds.isValid()) state.map.fitBounds(bounds, { padding: [16, 16], animate: false });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;
       console.warn('provinces:', e.message || e);
