@@ -63,7 +63,7 @@ impl Role {
 }
 
 /// The area a user may see and act in: the whole country, or a set of provinces and communes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Jurisdiction {
     pub national: bool,
     pub provinces: BTreeSet<String>,

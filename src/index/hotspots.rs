@@ -241,7 +241,13 @@ pub struct HotspotIndex {
     /// Bumped by every change, so derived results (the heat map's points and scale) know when
     /// they are stale.
     generation: std::sync::atomic::AtomicU64,
+    /// [`HotspotIndex::extent`] per jurisdiction, with the generation it was computed at: every
+    /// `/collections` answer carries the hotspots' extent, a full scan (~5 ms at 1,000,000).
+    extents: parking_lot::Mutex<std::collections::HashMap<Jurisdiction, (u64, Option<Extent>)>>,
 }
+
+/// A lon/lat bbox and the first and last `reported_on` (days).
+type Extent = ([f64; 4], i32, i32);
 
 /// A filter resolved against the interned codes, ready for the scan.
 pub(crate) struct Compiled<'a> {
@@ -362,6 +368,7 @@ impl HotspotIndex {
         HotspotIndex {
             inner: RwLock::new(inner),
             generation: Default::default(),
+            extents: Default::default(),
         }
     }
 
@@ -593,7 +600,23 @@ impl HotspotIndex {
 
     /// The extent of the live hotspots `scope` may see: lon/lat `[w, s, e, n]` and the first and
     /// last `reported_on` day (`None` when there are none). One pass over the entries.
-    pub fn extent(&self, scope: &Jurisdiction) -> Option<([f64; 4], i32, i32)> {
+    pub fn extent(&self, scope: &Jurisdiction) -> Option<Extent> {
+        let generation = self.generation();
+        if let Some((g, e)) = self.extents.lock().get(scope)
+            && *g == generation
+        {
+            return *e;
+        }
+        let e = self.scan_extent(scope);
+        let mut cache = self.extents.lock();
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(scope.clone(), (generation, e));
+        e
+    }
+
+    fn scan_extent(&self, scope: &Jurisdiction) -> Option<Extent> {
         let inner = self.inner.read();
         let all = HotspotFilter::default();
         let f = Compiled::new(&all, scope, &inner.codes)?;
@@ -648,6 +671,32 @@ mod tests {
             commune: None,
             reported: id as i32,
         }
+    }
+
+    #[test]
+    fn the_cached_extent_follows_every_change() {
+        let idx = HotspotIndex::build([
+            row(1, 105.0, 21.0, Status::Reported, "08"),
+            row(2, 105.5, 21.5, Status::Reported, "24"),
+        ]);
+        let national = Jurisdiction::national();
+        let p08 = Jurisdiction::provinces(["08"]);
+        assert_eq!(
+            idx.extent(&national),
+            Some(([105.0, 21.0, 105.5, 21.5], 1, 2))
+        );
+        assert_eq!(idx.extent(&p08), Some(([105.0, 21.0, 105.0, 21.0], 1, 1)));
+        // Asked again: the same answer (from the cache), each jurisdiction its own.
+        assert_eq!(idx.extent(&p08), Some(([105.0, 21.0, 105.0, 21.0], 1, 1)));
+        idx.insert(row(3, 104.0, 20.0, Status::Reported, "08"));
+        assert_eq!(idx.extent(&p08), Some(([104.0, 20.0, 105.0, 21.0], 1, 3)));
+        assert_eq!(
+            idx.extent(&national),
+            Some(([104.0, 20.0, 105.5, 21.5], 1, 3))
+        );
+        assert!(idx.remove(1, 105.0, 21.0));
+        assert!(idx.remove(3, 104.0, 20.0));
+        assert_eq!(idx.extent(&p08), None);
     }
 
     #[test]
