@@ -158,6 +158,50 @@ fn field_package_files_read_back_within_jurisdiction_and_the_cap() {
     assert!(layers["land"].as_u64().unwrap_or(0) > 0, "{layers}");
     assert!(layers["communes"].as_u64().unwrap_or(0) > 0, "{layers}");
 
+    // A phone photo without a position of its own takes the device's fix sent with it.
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        64,
+        48,
+        image::Rgb([58, 125, 44]),
+    ))
+    .write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .expect("encode a JPEG");
+    let flag = q["items"][0]["id"].as_i64().expect("a flag id");
+    let post = |query: &str| {
+        server.request(
+            "POST",
+            &format!("/v1/flags/{flag}/evidence{query}"),
+            Some(&reviewer),
+            &[("Content-Type", "image/jpeg")],
+            Some(&jpeg),
+        )
+    };
+    let r = post("?lon=105.2");
+    assert_eq!(r.status, 400, "{}", r.describe());
+    assert!(r.text().contains("lon and lat"), "{}", r.text());
+    let r = post("?lon=205.2&lat=22.0");
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.text().contains("lon"), "{}", r.text());
+    let r = post("?lon=105.2&lat=22.0&accuracy_m=8");
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let e = r.json();
+    let e = if e["evidence"].is_object() {
+        e["evidence"].clone()
+    } else {
+        e
+    };
+    assert_eq!(e["location"], serde_json::json!([105.2, 22.0]), "{e}");
+    assert_eq!(e["gps_accuracy_m"], 8.0, "{e}");
+    let codes: Vec<&str> = e["warnings"]
+        .as_array()
+        .map(|w| w.iter().filter_map(|x| x["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes.contains(&"gps_from_device"), "{e}");
+
     // The cap, set low: the manifest shows it and the imagery is refused by name.
     server.terminate(Duration::from_secs(10));
     std::fs::write(

@@ -237,7 +237,10 @@
       res = await authFetch(`v1/flags/${it.flag}/decisions`, { method: 'POST', headers, body: JSON.stringify(it.body) });
     } else {
       headers['Content-Type'] = 'image/jpeg';
-      res = await authFetch(`v1/flags/${it.flag}/evidence`, { method: 'POST', headers, body: it.blob });
+      // The phone's fix stands in where the photo has no position of its own (the server decides).
+      const p = it.position;
+      const where = p ? `?lon=${p.lon}&lat=${p.lat}${p.accuracy_m != null ? `&accuracy_m=${p.accuracy_m}` : ''}` : '';
+      res = await authFetch(`v1/flags/${it.flag}/evidence${where}`, { method: 'POST', headers, body: it.blob });
     }
     it.replayed = res.headers.get('Idempotency-Replayed') === 'true';
     if (res.ok) {

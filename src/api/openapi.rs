@@ -254,9 +254,9 @@ fn review_paths(doc: &mut Value) {
             "/v1/flags/{id}/evidence",
             json!({
                 "get": { "summary": "A flag's field photos", "parameters": [id], "responses": { "200": { "description": "items" } } },
-                "post": { "summary": "Attach a field photo (JPEG); EXIF time and GPS are checked against the plot and the flight", "parameters": [id, q("decision", "Decision id on this flag")],
+                "post": { "summary": "Attach a field photo (JPEG); EXIF time and GPS are checked against the plot and the flight", "parameters": [id, q("decision", "Decision id on this flag"), q("lon", "The phone's own GPS fix (WGS 84), used only when the photo has no position; with lat"), q("lat", "With lon"), q("accuracy_m", "The fix's error radius in metres")],
                     "requestBody": { "required": true, "content": { "image/jpeg": {} } },
-                    "responses": { "201": { "description": "Stored, with warnings" }, "413": problem("Over [evidence] max_bytes"), "415": problem("Not a JPEG"), "422": problem("Corrupt or too many pixels") } }
+                    "responses": { "201": { "description": "Stored, with warnings" }, "400": problem("lon without lat, or a number that is not one"), "413": problem("Over [evidence] max_bytes"), "415": problem("Not a JPEG"), "422": problem("Corrupt or too many pixels") } }
             }),
         ),
         (

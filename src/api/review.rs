@@ -482,8 +482,9 @@ pub async fn priority(
     ))
 }
 
-/// `POST /v1/flags/{id}/evidence[?decision=ID]`: a field photo (JPEG body). 201 with what was
-/// read from it and its warnings.
+/// `POST /v1/flags/{id}/evidence[?decision=ID][&lon=…&lat=…[&accuracy_m=…]]`: a field photo (JPEG
+/// body). 201 with what was read from it and its warnings. `lon`/`lat` are the phone's own GPS fix
+/// (the offline app's outbox records it), used only when the photo carries no position.
 pub async fn add_evidence(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -492,17 +493,38 @@ pub async fn add_evidence(
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
-    q.only(&["decision"])?;
+    q.only(&["decision", "lon", "lat", "accuracy_m"])?;
     let id = parse_id(&id, "flag")?;
-    let decision = match q.map().get("decision") {
+    let m = q.map();
+    let decision = match m.get("decision") {
         None => None,
         Some(s) => Some(s.parse::<i64>().map_err(|_| {
             ApiError::bad_request(format!("decision={s:?}: expected a decision id"))
         })?),
     };
+    let number = |name: &str| -> Result<Option<f64>, ApiError> {
+        m.get(name)
+            .map(|s| {
+                s.parse::<f64>()
+                    .map_err(|_| ApiError::bad_request(format!("{name}={s:?}: expected a number")))
+            })
+            .transpose()
+    };
+    let device = match (number("lon")?, number("lat")?) {
+        (Some(lon), Some(lat)) => Some(
+            crate::service::review::DevicePosition::new(lon, lat, number("accuracy_m")?)
+                .map_err(ApiError::from)?,
+        ),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::bad_request(
+                "lon and lat go together: the device's position needs both",
+            ));
+        }
+    };
     let key = idempotency_key(&headers, &bytes)?;
     let (row, replayed) = state
-        .run(move |v| v.add_evidence_once(&who, id, decision, &bytes, key.as_ref()))
+        .run(move |v| v.add_evidence_once(&who, id, decision, device, &bytes, key.as_ref()))
         .await?;
     let b = base(&state, &headers);
     let mut r = json_value(StatusCode::CREATED, evidence_json(&b, &row));

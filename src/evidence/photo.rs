@@ -79,6 +79,31 @@ pub struct PhotoWarning {
     pub message: String,
 }
 
+impl PhotoInfo {
+    /// Where the photo has no usable EXIF position, takes the device's (`lon`, `lat`, its error
+    /// radius) in its place, with a `gps_from_device` warning instead of `no_gps`/`no_exif`'s
+    /// silence on position. A photo with its own position keeps it. Returns whether it was used.
+    pub fn use_device_position(&mut self, lon: f64, lat: f64, accuracy_m: Option<f64>) -> bool {
+        if self.gps.is_some() {
+            return false;
+        }
+        self.warnings
+            .retain(|w| w.code != PhotoWarning::NO_GPS && w.code != PhotoWarning::GPS_INVALID);
+        self.gps = Some(Gps {
+            lon,
+            lat,
+            altitude_m: None,
+            accuracy_m,
+            time_utc: None,
+        });
+        self.warnings.push(PhotoWarning::new(
+            PhotoWarning::GPS_FROM_DEVICE,
+            "the photo had no GPS position; the phone's position when it was recorded is used",
+        ));
+        true
+    }
+}
+
 impl PhotoWarning {
     /// No EXIF block, or one that cannot be read, so no time, GPS or camera; raised alone, without
     /// `no_gps` and `no_time` beside it. Messaging apps strip EXIF.
@@ -100,6 +125,10 @@ impl PhotoWarning {
     pub const TIME_IN_FUTURE: &'static str = "time_in_future";
     /// Taken before the survey flight that found the plot, so it cannot show what the team found.
     pub const TAKEN_BEFORE_FLIGHT: &'static str = "taken_before_flight";
+    /// The photo carried no usable position; the phone's own GPS fix, sent with it by the field
+    /// app, stands in ([`PhotoInfo::use_device_position`]): it says where the phone was when the
+    /// photo went into the outbox, not what the photo itself records.
+    pub const GPS_FROM_DEVICE: &'static str = "gps_from_device";
 
     pub(crate) fn new(code: &'static str, message: impl Into<String>) -> PhotoWarning {
         PhotoWarning {

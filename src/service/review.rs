@@ -693,7 +693,7 @@ impl Vigil {
         decision: Option<i64>,
         bytes: &[u8],
     ) -> Result<rs::EvidenceRow> {
-        self.add_evidence_once(who, id, decision, bytes, None)
+        self.add_evidence_once(who, id, decision, None, bytes, None)
             .map(|(row, _)| row)
     }
 
@@ -704,6 +704,7 @@ impl Vigil {
         who: &Principal,
         id: i64,
         decision: Option<i64>,
+        device: Option<DevicePosition>,
         bytes: &[u8],
         key: Option<&IdempotencyKey>,
     ) -> Result<(rs::EvidenceRow, bool)> {
@@ -747,6 +748,9 @@ impl Vigil {
                 invalid("photo", format!("{} ({})", e, e.code()))
             }
         })?;
+        if let Some(d) = device {
+            info.use_device_position(d.lon, d.lat, d.accuracy_m);
+        }
         let location = outline(&f)
             .and_then(|plot| evidence::check_location(&mut info, &plot, cfg.max_distance_m));
         let flight = f.acquired_at.as_deref().and_then(|a| {
@@ -973,6 +977,42 @@ impl Vigil {
                 .then_with(|| x.survey.row.created_at.cmp(&y.survey.row.created_at))
         });
         Ok((f, out))
+    }
+}
+
+/// The phone's own GPS fix sent with a field photo (the offline app records it when the photo goes
+/// into the outbox): used only where the photo carries no position of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DevicePosition {
+    pub lon: f64,
+    pub lat: f64,
+    pub accuracy_m: Option<f64>,
+}
+
+impl DevicePosition {
+    /// Checked: WGS 84 degrees in range, a finite non-negative error radius.
+    pub fn new(lon: f64, lat: f64, accuracy_m: Option<f64>) -> Result<DevicePosition> {
+        if !(lon.is_finite()
+            && lat.is_finite()
+            && (-180.0..=180.0).contains(&lon)
+            && (-90.0..=90.0).contains(&lat))
+        {
+            return Err(invalid(
+                "lon",
+                format!("{lon}, {lat} is not a WGS 84 position (lon −180…180, lat −90…90)"),
+            ));
+        }
+        if accuracy_m.is_some_and(|a| !(a.is_finite() && a >= 0.0)) {
+            return Err(invalid(
+                "accuracy_m",
+                "must be a number of metres, 0 or more",
+            ));
+        }
+        Ok(DevicePosition {
+            lon,
+            lat,
+            accuracy_m,
+        })
     }
 }
 

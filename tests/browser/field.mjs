@@ -145,7 +145,14 @@ await step('back online: two decisions and the photo are accepted, the third is 
     else expect(d[d.length - 1].decision === 'needs_field_check', `flag ${id}: the other reviewer's decision was overwritten by ${d[d.length - 1].decision}`);
   }
   const ev = (await api(`/v1/flags/${ids[0]}/evidence`)).body;
-  expect((ev.items || ev).length === before[ids[0]].evidence + 1, 'the photo did not arrive once');
+  const photos = ev.items || ev;
+  expect(photos.length === before[ids[0]].evidence + 1, 'the photo did not arrive once');
+  // The canvas JPEG has no EXIF: the phone's position (the context's geolocation) stands in.
+  const last = photos[photos.length - 1];
+  const codes = (last.warnings || []).map((w) => w.code);
+  const [lon, lat] = last.location || [];
+  expect(Math.abs(lat - 22.0) < 1e-6 && Math.abs(lon - 105.2) < 1e-6, `the photo's position is ${JSON.stringify(last.location)}, not the device's 105.2, 22.0`);
+  expect(codes.includes('gps_from_device'), `the photo's warnings ${JSON.stringify(codes)} do not say the position came from the device`);
   const text = await page.locator('#field-outbox').innerText();
   expect(text.includes(`#${ids[2]}`) && text.includes('cán bộ khác đã quyết định trước'), `the conflict is not shown: "${text}"`);
 });
