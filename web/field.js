@@ -29,10 +29,12 @@
   // ------------------------------------------------------------ IndexedDB
   function open() {
     return new Promise((resolve, reject) => {
-      const r = indexedDB.open(DB, 1);
+      // Version 2: a database left without its stores (an aborted first open) is mended too.
+      const r = indexedDB.open(DB, 2);
       r.onupgradeneeded = () => {
-        r.result.createObjectStore('kv');
-        r.result.createObjectStore('outbox', { keyPath: 'key' });
+        const db = r.result;
+        if (!db.objectStoreNames.contains('kv')) db.createObjectStore('kv');
+        if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox', { keyPath: 'key' });
       };
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error);

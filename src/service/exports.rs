@@ -263,14 +263,22 @@ impl Vigil {
         let bytes_flags = crate::export::geojson::write(&plan.flags).len() as u64;
         let n = plan.flags.len();
         let chips = n as u64 * EST_CHIP_BYTES;
-        let imagery = plan.tiles.len() as u64 * EST_TILE_BYTES;
+        // Only the planned tiles some survey covers hold imagery (an index lookup each, nothing
+        // composed).
+        let days = (None, None);
+        let with_imagery = plan
+            .tiles
+            .iter()
+            .filter(|&&t| !self.mosaic_stack(who, t, &days).is_empty())
+            .count();
+        let imagery = with_imagery as u64 * EST_TILE_BYTES;
         let basemap = 400 * 1024;
         let cfg = &self.config().field;
         let expires =
             time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(cfg.package_days));
         Ok(FieldManifest {
             flags: n,
-            imagery_tiles: plan.tiles.len(),
+            imagery_tiles: with_imagery,
             bytes_flags,
             bytes_chips_estimate: chips,
             bytes_imagery_estimate: imagery,

@@ -180,7 +180,11 @@ await step('the conflict is resolved by dropping mine; logging out wipes the pac
     () =>
       new Promise((resolve) => {
         const r = indexedDB.open('vigil-field');
-        r.onupgradeneeded = () => resolve('empty');
+        // No database: do not leave an empty one behind.
+        r.onupgradeneeded = () => {
+          r.transaction.abort();
+          resolve('empty');
+        };
         r.onsuccess = () => {
           const db = r.result;
           if (!db.objectStoreNames.contains('kv')) return resolve('empty');
@@ -190,6 +194,42 @@ await step('the conflict is resolved by dropping mine; logging out wipes the pac
       })
   );
   expect(left === 'empty', 'the package is still on the device after logging out');
+});
+
+await step('an expired package is wiped when the app opens', async () => {
+  await page.fill('#login-token', TOKEN);
+  await page.click('#login-submit');
+  await page.waitForSelector('#field-toggle:not([hidden])');
+  await page.click('#field-toggle');
+  await page.fill('#field-commune', COMMUNE);
+  await page.click('#field-estimate-btn');
+  await waitFor(() => !document.querySelector('#field-download').disabled);
+  await page.click('#field-download');
+  await waitFor(() => document.querySelector('#field-package').dataset.state === 'ready');
+  // The package's expiry moves into the past (as days passing would), then the app opens again.
+  await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const r = indexedDB.open('vigil-field');
+        r.onsuccess = () => {
+          const tx = r.result.transaction('kv', 'readwrite');
+          const store = tx.objectStore('kv');
+          const g = store.get('package');
+          g.onsuccess = () => {
+            g.result.expires_at = new Date(Date.now() - 60000).toISOString();
+            store.put(g.result, 'package');
+          };
+          tx.oncomplete = () => {
+            r.result.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      })
+  );
+  await page.reload();
+  await page.waitForSelector('#field-toggle:not([hidden])');
+  await waitFor(() => document.querySelector('#field-package').dataset.state === 'none' && document.querySelector('#field-message').textContent.includes('hết hạn'));
 });
 
 await step('no request left 127.0.0.1 and the console shows no errors', async () => {
