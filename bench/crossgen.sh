@@ -12,6 +12,9 @@
 #                                     models NAME-gbdt.json beside the softmax ones, trained on the
 #                                     very same cells (cached as cells-NAME.bin in WORK by whichever
 #                                     kind runs first: VIGIL_TRAIN_CELLS)
+#   KIND=cnn bench/crossgen.sh        the small convolutional network on pixels (src/classify/cnn.rs);
+#                                     its labelled tiles cached as tiles-NAME.bin (VIGIL_TRAIN_TILES),
+#                                     VIGIL_CNN_STEPS training steps (default 2500 batches of 16)
 #   BOTH=0 / CURVE=0                  leave out the model trained on both generators / the curves
 #   TAG=name                          models NAME[-KIND]-TAG.json (another variant on the same scenes
 #                                     and cached cells, e.g. with VIGIL_GBDT_FEATURES)
@@ -66,6 +69,7 @@ train() { # name, extra args
   local t0=$SECONDS
   local dump=(); [ "${DUMP:-0}" = 1 ] && dump=(VIGIL_TRAIN_DUMP="$work/cells-$name.csv")
   env "${dump[@]}" VIGIL_MODEL_KIND=$kind VIGIL_TRAIN_CELLS="$work/cells-$name.bin" \
+    VIGIL_TRAIN_TILES="$work/tiles-$name.bin" \
   "$vigil" train --out "$work/$name$sfx.json" --seed "${SEED:-1}" --held-out 0 --epochs 40 --augment 2 \
     --model-version "vegetation-$(date +%F).$name$sfx" "$@" 2>&1 | tail -n 3
   echo "$name$sfx: $((SECONDS - t0)) s"

@@ -3,6 +3,7 @@
 //! (`train`), and object-level evaluation against ground truth (`eval`).
 
 pub mod augment;
+pub mod cnn;
 pub mod eval;
 pub mod features;
 pub mod gbdt;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::cnn::Cnn;
 use super::features::{N_FEATURES, N_PLANT, N_RGB, N_RGBN};
 use super::gbdt::Forest;
 
@@ -25,7 +26,7 @@ pub const FORMAT: &str = "vigil-vegetation-model/2";
 /// (`/2` readers refuse it by its tag instead of misreading it).
 pub const FORMAT_KINDS: &str = "vigil-vegetation-model/3";
 /// Head kinds this build reads.
-pub const KINDS: [&str; 2] = ["softmax", "gbdt"];
+pub const KINDS: [&str; 3] = ["softmax", "gbdt", "cnn"];
 
 fn softmax_kind() -> String {
     "softmax".into()
@@ -57,6 +58,11 @@ pub struct Head {
     pub transposed: Vec<[f32; N_CLASSES]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forest: Option<Forest>,
+    /// The network of a `cnn` head ([`super::cnn`]): it reads a tile's pixels, not the cell
+    /// features (`mean` and `std` are then the training cells' feature statistics, for the
+    /// review panel's drivers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnn: Option<Cnn>,
 }
 
 /// A trained model.
@@ -246,6 +252,10 @@ impl Head {
         if let Some(f) = &self.forest {
             return f.predict(x);
         }
+        if self.cnn.is_some() {
+            // A network reads pixels, not one cell's features: it has no opinion here.
+            return [1.0 / N_CLASSES as f32; N_CLASSES];
+        }
         let n = self.n_inputs;
         expand(&x[..n], &self.mean, &self.std, scratch);
         let mut z: [f32; N_CLASSES] = std::array::from_fn(|c| self.bias[c]);
@@ -287,6 +297,10 @@ impl Head {
         use wide::f32x8;
         if let Some(f) = &self.forest {
             return f.predict_batch(xs, out);
+        }
+        if self.cnn.is_some() {
+            out.fill([1.0 / N_CLASSES as f32; N_CLASSES]);
+            return;
         }
         let n = self.n_inputs;
         if self.transposed.len() != expanded_len(n) {
@@ -341,6 +355,27 @@ impl Head {
                 self.bands,
                 self.kind,
                 KINDS.join(", ")
+            ));
+        }
+        if self.kind == "cnn" {
+            let c = self
+                .cnn
+                .as_ref()
+                .ok_or_else(|| format!("cnn head {} has no network", self.bands))?;
+            c.check().map_err(|e| format!("head {}: {e}", self.bands))?;
+            if self.forest.is_some()
+                || self.mean.len() != n
+                || self.std.len() != n
+                || self.std.iter().any(|s| s.is_nan() || *s <= 0.0)
+            {
+                return Err(format!("head {} has inconsistent sizes", self.bands));
+            }
+            return Ok(());
+        }
+        if self.cnn.is_some() {
+            return Err(format!(
+                "{} head {} carries a network",
+                self.kind, self.bands
             ));
         }
         if self.kind == "gbdt" {
@@ -407,6 +442,12 @@ impl Model {
                     .any(|&k| usize::from(k) >= super::features::N_RGBN)
             })
         })
+    }
+
+    /// The network, when the model's heads are of kind `cnn` (they read pixels, not cell
+    /// features: [`super::plots::classify_survey`] feeds them tiles).
+    pub fn cnn(&self) -> Option<&Cnn> {
+        self.heads.iter().find_map(|h| h.cnn.as_ref())
     }
 
     /// A flag's confidence as shown to reviewers: calibrated when the model carries a
@@ -585,13 +626,56 @@ mod tests {
         let old = text.replace(FORMAT_KINDS, FORMAT);
         let err = Model::from_json(&old, "o.json").unwrap_err().to_string();
         assert!(err.contains("softmax heads only"), "{err}");
-        let odd = text.replace("\"gbdt\"", "\"cnn\"");
+        let odd = text.replace("\"gbdt\"", "\"rnn\"");
         let err = Model::from_json(&odd, "c.json").unwrap_err().to_string();
-        assert!(err.contains("\"cnn\"") && err.contains("c.json"), "{err}");
+        assert!(err.contains("\"rnn\"") && err.contains("c.json"), "{err}");
         // Softmax models keep the `/2` tag and no kind field (older builds read them).
         let soft = Model::builtin();
         assert_eq!(Model::format_for(&soft.heads), FORMAT);
         assert!(!serde_json::to_string(&soft).unwrap().contains("\"kind\""));
+    }
+
+    #[test]
+    fn cnn_heads_round_trip_in_format_3_and_predict_tiles() {
+        use crate::classify::cnn::Cnn;
+        use crate::classify::features::CELLS;
+        let mut m = Model::builtin();
+        m.heads.truncate(1);
+        m.heads[0] = Head {
+            kind: "cnn".into(),
+            weights: Vec::new(),
+            bias: Vec::new(),
+            transposed: Vec::new(),
+            cnn: Some(Cnn::new(4, false)),
+            ..m.heads[0].clone()
+        };
+        m.format = Model::format_for(&m.heads).into();
+        assert_eq!(m.format, FORMAT_KINDS);
+        let text = serde_json::to_string(&m).unwrap();
+        let back = Model::from_json(&text, "n.json").unwrap();
+        assert_eq!(back, m);
+        // The RGB head serves RGBN surveys too; the network reads pixels.
+        let net = back.cnn().expect("a network");
+        assert!(std::ptr::eq(back.head(true), back.head(false)));
+        let px = vec![0.3f32; 3 * 65536];
+        let mut out = vec![[0f32; N_CLASSES]; CELLS * CELLS];
+        net.predict_tile(&px, &[255; 65536], &mut out);
+        assert!(
+            out.iter()
+                .all(|p| (p.iter().sum::<f32>() - 1.0).abs() < 1e-4)
+        );
+        // A network with a layer of another shape is refused, naming the file.
+        let mut bad = m.clone();
+        bad.heads[0].cnn.as_mut().unwrap().layers[2].b.push(0.0);
+        let err = Model::from_json(&serde_json::to_string(&bad).unwrap(), "b.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("b.json") && err.contains("cnn layer 2"),
+            "{err}"
+        );
+        // Softmax and tree models carry no network and load as before.
+        assert!(Model::builtin().cnn().is_none());
     }
 
     #[test]

@@ -80,7 +80,18 @@ pub fn classify_survey(
                     }
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&t) = tiles.get(i) else { return };
-                    let f = match reader.features(t) {
+                    let got = if let Some(net) = model.cnn() {
+                        reader.features_and_pixels(t).map(|o| {
+                            o.map(|(f, px, mask)| {
+                                let mut p = vec![[0f32; N_CLASSES]; CELLS * CELLS];
+                                net.predict_tile(&px, &mask, &mut p);
+                                (f, Some(p))
+                            })
+                        })
+                    } else {
+                        reader.features(t).map(|o| o.map(|f| (f, None)))
+                    };
+                    let (f, net_probs) = match got {
                         Ok(Some(f)) => f,
                         Ok(None) => {
                             progress(done.fetch_add(1, Ordering::SeqCst) + 1, tiles.len());
@@ -96,7 +107,14 @@ pub fn classify_survey(
                     scratch.extend((0..CELLS * CELLS).filter(|c| f.valid[*c]));
                     let xs: Vec<[f32; N_FEATURES]> = scratch.iter().map(|&c| f.values[c]).collect();
                     let mut probs = vec![[0f32; N_CLASSES]; xs.len()];
-                    head.predict_batch(&xs, &mut probs);
+                    match &net_probs {
+                        Some(p) => {
+                            for (o, &c) in probs.iter_mut().zip(&scratch) {
+                                *o = p[c];
+                            }
+                        }
+                        None => head.predict_batch(&xs, &mut probs),
+                    }
                     let mut cls = vec![NO_DATA; CELLS * CELLS];
                     let mut pr = vec![[0f32; N_CLASSES]; CELLS * CELLS];
                     let mut keep = Vec::new();

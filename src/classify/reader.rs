@@ -19,6 +19,9 @@ use crate::tiling::layout::{AnalysisTile, SurveyDir};
 /// Tiles sampled for the survey's photometric statistics.
 const STATS_TILES: usize = 64;
 
+/// A tile's cell features, its pixels (display values, HWC R G B) and its footprint mask.
+pub type TilePixels = (TileFeatures, Vec<f32>, Vec<u8>);
+
 /// A survey opened for classification.
 pub struct SurveyReader<'a> {
     dir: &'a SurveyDir,
@@ -86,14 +89,37 @@ impl<'a> SurveyReader<'a> {
     /// One classification tile's cell features, `None` outside the survey; too-dark cells are
     /// not valid.
     pub fn features(&self, t: Tile) -> Result<Option<TileFeatures>, String> {
-        Ok(self.read(t)?.map(|a| {
-            let mut f = features::tile_features_with(&a, &self.luts, self.plant_features);
-            for (v, ok) in f.values.iter().zip(f.valid.iter_mut()) {
-                if *ok && features::too_dark(v) {
-                    *ok = false;
-                }
+        Ok(self.read(t)?.map(|a| self.features_of(&a)))
+    }
+
+    fn features_of(&self, a: &AnalysisTile) -> TileFeatures {
+        let mut f = features::tile_features_with(a, &self.luts, self.plant_features);
+        for (v, ok) in f.values.iter().zip(f.valid.iter_mut()) {
+            if *ok && features::too_dark(v) {
+                *ok = false;
             }
-            f
-        }))
+        }
+        f
+    }
+
+    /// One classification tile's cell features and its pixels as the pixel models see them
+    /// ([`super::cnn`]): display values 0..1 after the correction, HWC R G B, and the footprint
+    /// mask. `None` outside the survey.
+    pub fn features_and_pixels(&self, t: Tile) -> Result<Option<TilePixels>, String> {
+        use crate::ingest::raster::Role;
+        let Some(a) = self.read(t)? else {
+            return Ok(None);
+        };
+        let f = self.features_of(&a);
+        let mut px = vec![0f32; 3 * 65536];
+        for (k, role) in [Role::Red, Role::Green, Role::Blue].into_iter().enumerate() {
+            let Some(plane) = a.plane(role) else { continue };
+            let lut = self.luts.for_role(role);
+            let top = lut.len().saturating_sub(1);
+            for (i, v) in plane.iter().enumerate() {
+                px[3 * i + k] = lut[(*v as usize).min(top)];
+            }
+        }
+        Ok(Some((f, px, a.mask)))
     }
 }

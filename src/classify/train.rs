@@ -17,6 +17,7 @@ use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::augment::Augment;
+use super::cnn;
 use super::features::{self, CELL, CELLS, Domain, N_FEATURES, N_RGB};
 use super::gbdt;
 use super::model::{self, Head, Model, N_CLASSES};
@@ -196,6 +197,266 @@ pub fn collect(
     })();
     let _ = std::fs::remove_dir_all(&dir.root);
     result
+}
+
+/// Tiles a scene in `work` and returns, for the pixel network ([`super::cnn`]), its labelled
+/// classification tiles — at most `cap` per light, half of them (when there are) tiles holding
+/// target cells — once as the scene is and once under each of `augments`, with the labelled
+/// cells' features (at most 300 per class and light: the head's feature statistics, for the
+/// review panel's drivers). Labels as in [`collect`]: plot edges, invalid and too-dark cells are
+/// not trained on, targets under a random cast shadow teach "other vegetation".
+pub fn collect_tiles(
+    scene: &LabelledScene,
+    work: &Path,
+    threads: usize,
+    cap: usize,
+    seed: u64,
+    augments: &[Augment],
+) -> Result<(Vec<cnn::TrainTile>, Vec<Sample>), String> {
+    let plots = read_truth(&scene.truth)?;
+    let (info, dir, native) = tile_scene(scene, work, threads, "svtrain0000000000")?;
+    let domain = domain_for(&info);
+    let result = (|| {
+        let clean = SurveyReader::open(&dir, native, domain, None)?;
+        let labels = cell_labels(&clean, &plots);
+        let (mut tiles_out, mut cells_out) = (Vec::new(), Vec::new());
+        let lights: Vec<Option<&Augment>> = std::iter::once(None)
+            .chain(augments.iter().map(Some))
+            .collect();
+        let mut clean_brightness: std::collections::HashMap<Tile, Vec<f32>> =
+            std::collections::HashMap::new();
+        for (k, light) in lights.into_iter().enumerate() {
+            let reader = match light {
+                None => None,
+                Some(a) => Some(SurveyReader::open(&dir, native, domain, Some(a))?),
+            };
+            let reader = reader.as_ref().unwrap_or(&clean);
+            let mut with_targets = Vec::new();
+            let mut without = Vec::new();
+            let mut per_class: Vec<Vec<Sample>> = vec![Vec::new(); N_CLASSES];
+            for (t, cells) in &labels {
+                let Some((f, px, mask)) = reader.features_and_pixels(*t)? else {
+                    continue;
+                };
+                if k == 0 {
+                    clean_brightness.insert(*t, f.values.iter().map(|v| v[7]).collect());
+                }
+                let mut lab = vec![cnn::IGNORE; CELLS * CELLS];
+                let (mut any, mut target) = (false, false);
+                for (c, label) in cells.iter().enumerate() {
+                    let Some(mut class) = *label else { continue };
+                    if !f.valid[c] {
+                        continue;
+                    }
+                    let shaded = clean_brightness
+                        .get(t)
+                        .is_some_and(|b| f.values[c][7] < 0.7 * b[c]);
+                    if k > 0 && shaded && (class as usize) < 2 {
+                        class = 2;
+                    }
+                    lab[c] = class;
+                    any = true;
+                    target |= class < 2;
+                    per_class[class as usize].push(Sample {
+                        x: f.values[c],
+                        class,
+                        nir: f.has_nir,
+                    });
+                }
+                if !any {
+                    continue;
+                }
+                let rgb: Vec<u8> = (0..px.len())
+                    .map(|i| {
+                        if mask[i / 3] == 0 {
+                            0
+                        } else {
+                            ((px[i] * 255.0).round() as u8).max(1)
+                        }
+                    })
+                    .collect();
+                let tile = cnn::TrainTile { rgb, labels: lab };
+                if target {
+                    with_targets.push(tile);
+                } else {
+                    without.push(tile);
+                }
+            }
+            let mut rng = StdRng::seed_from_u64(seed ^ (k as u64) << 40);
+            with_targets.shuffle(&mut rng);
+            without.shuffle(&mut rng);
+            let a = with_targets
+                .len()
+                .min(cap.div_ceil(2).max(cap.saturating_sub(without.len())));
+            with_targets.truncate(a);
+            without.truncate(cap - a);
+            tiles_out.extend(with_targets);
+            tiles_out.extend(without);
+            for mut v in per_class {
+                v.shuffle(&mut rng);
+                v.truncate(300);
+                cells_out.extend(v);
+            }
+        }
+        Ok((tiles_out, cells_out))
+    })();
+    let _ = std::fs::remove_dir_all(&dir.root);
+    result
+}
+
+/// Trains a `cnn` model ([`super::cnn`]) from labelled scenes: one head, `rgb` (it reads the
+/// red, green and blue pixels of any survey). `VIGIL_TRAIN_TILES=file` caches the labelled
+/// tiles as `VIGIL_TRAIN_CELLS` does the cells.
+fn train_cnn(
+    training: &[LabelledScene],
+    work: &Path,
+    threads: usize,
+    version: &str,
+    o: &FitOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<Model, String> {
+    let cap = 24;
+    let cache = std::env::var_os("VIGIL_TRAIN_TILES").map(PathBuf::from);
+    let (tiles, mean, std) = match &cache {
+        Some(p) if p.exists() => {
+            let got = read_tiles(p)?;
+            log(&format!(
+                "{} training tiles from {}",
+                got.0.len(),
+                p.display()
+            ));
+            got
+        }
+        _ => {
+            let (mut tiles, mut cells) = (Vec::new(), Vec::new());
+            for (i, s) in training.iter().enumerate() {
+                let lights: Vec<Augment> = (0..o.augment)
+                    .map(|k| Augment::random(o.seed * 1_000_003 + (i * 31 + k) as u64))
+                    .collect();
+                let (t, c) = collect_tiles(s, work, threads, cap, o.seed + i as u64, &lights)?;
+                log(&format!("  {}: {} tiles", s.tif.display(), t.len()));
+                tiles.extend(t);
+                cells.extend(c);
+            }
+            let m = cells.len().max(1) as f32;
+            let mut mean = vec![0f32; N_RGB];
+            let mut sq = [0f32; N_RGB];
+            for s in &cells {
+                for i in 0..N_RGB {
+                    mean[i] += s.x[i];
+                    sq[i] += s.x[i] * s.x[i];
+                }
+            }
+            let std: Vec<f32> = (0..N_RGB)
+                .map(|i| {
+                    mean[i] /= m;
+                    (sq[i] / m - mean[i] * mean[i]).max(0.0).sqrt().max(1e-4)
+                })
+                .collect();
+            if let Some(p) = &cache {
+                write_tiles(p, &tiles, &mean, &std)?;
+            }
+            (tiles, mean, std)
+        }
+    };
+    if tiles.is_empty() {
+        return Err("no labelled tiles to train the network on".into());
+    }
+    let started = std::time::Instant::now();
+    let co = cnn::CnnOptions {
+        seed: o.seed,
+        threads,
+        ..cnn::CnnOptions::default()
+    };
+    let net = cnn::fit(&tiles, &co, log);
+    let fit_seconds = started.elapsed().as_secs_f64();
+    log(&format!("fitted in {fit_seconds:.1} s"));
+    let heads = vec![Head {
+        bands: "rgb".into(),
+        kind: "cnn".into(),
+        n_inputs: N_RGB,
+        mean,
+        std,
+        weights: Vec::new(),
+        bias: Vec::new(),
+        transposed: Vec::new(),
+        forest: None,
+        cnn: Some(net),
+    }];
+    Ok(Model {
+        format: Model::format_for(&heads).into(),
+        version: version.into(),
+        trained_at: crate::time_util::now_rfc3339(),
+        training: json!({
+            "scenes": training.iter().map(|s| s.tif.file_name().map(|f| f.to_string_lossy().to_string())).collect::<Vec<_>>(),
+            "tiles": tiles.len(),
+            "kind": "cnn",
+            "fit_seconds": fit_seconds,
+            "steps": co.steps,
+            "colour_inputs": co.colour,
+            "crop_randomisation": std::env::var("VIGIL_CNN_AUG").unwrap_or_else(|_| "default".into()),
+            "batch": co.batch,
+            "crop": co.crop,
+            "augment": o.augment,
+        }),
+        classes: model::CLASSES.iter().map(|c| c.to_string()).collect(),
+        heads,
+        calibration: None,
+    })
+}
+
+const TILES_MAGIC: &[u8; 8] = b"VGTILES1";
+
+fn write_tiles(
+    path: &Path,
+    tiles: &[cnn::TrainTile],
+    mean: &[f32],
+    std: &[f32],
+) -> Result<(), String> {
+    let mut out = Vec::with_capacity(tiles.len() * (3 * 65536 + CELLS * CELLS) + 1024);
+    out.extend_from_slice(TILES_MAGIC);
+    out.extend_from_slice(&(tiles.len() as u64).to_le_bytes());
+    for v in mean.iter().chain(std) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for t in tiles {
+        out.extend_from_slice(&t.rgb);
+        out.extend_from_slice(&t.labels);
+    }
+    std::fs::write(path, out).map_err(|e| format!("VIGIL_TRAIN_TILES {}: {e}", path.display()))
+}
+
+type TileSet = (Vec<cnn::TrainTile>, Vec<f32>, Vec<f32>);
+
+fn read_tiles(path: &Path) -> Result<TileSet, String> {
+    let bad = || format!("VIGIL_TRAIN_TILES {}: not a tile file", path.display());
+    let data =
+        std::fs::read(path).map_err(|e| format!("VIGIL_TRAIN_TILES {}: {e}", path.display()))?;
+    if !data.starts_with(TILES_MAGIC) {
+        return Err(bad());
+    }
+    let n = data
+        .get(8..16)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .ok_or_else(bad)?;
+    let mut at = 16;
+    let mut floats = Vec::new();
+    for _ in 0..2 * N_RGB {
+        let b = data.get(at..at + 4).ok_or_else(bad)?;
+        floats.push(f32::from_le_bytes(b.try_into().expect("4 bytes")));
+        at += 4;
+    }
+    let std = floats.split_off(N_RGB);
+    let row = 3 * 65536 + CELLS * CELLS;
+    let rows = data.get(at..at + n * row).ok_or_else(bad)?;
+    let tiles = rows
+        .chunks_exact(row)
+        .map(|r| cnn::TrainTile {
+            rgb: r[..3 * 65536].to_vec(),
+            labels: r[3 * 65536..].to_vec(),
+        })
+        .collect();
+    Ok((tiles, floats, std))
 }
 
 /// Inspects and tiles a labelled scene under `work` as survey `id` (classifiable resolutions
@@ -385,6 +646,10 @@ fn fit_from(
     o: &FitOptions,
     start: Option<(&Head, f32)>,
 ) -> Head {
+    if let Some((h, _)) = start.filter(|(h, _)| h.cnn.is_some()) {
+        // A network is not fine-tuned on reviewed cells' features (it reads pixels): kept.
+        return h.clone();
+    }
     let n = n_inputs;
     let m = samples.len().max(1) as f32;
     // Standardisation (a fine-tuned head keeps its base's).
@@ -490,6 +755,7 @@ fn fit_from(
             bias: Vec::new(),
             transposed: Vec::new(),
             forest: Some(forest),
+            cnn: None,
         };
     }
     if kind != "softmax" {
@@ -567,6 +833,7 @@ fn fit_from(
         bands: bands.into(),
         kind: "softmax".into(),
         forest: None,
+        cnn: None,
         n_inputs: n,
         mean,
         std,
@@ -646,6 +913,12 @@ pub fn train(
     o: &FitOptions,
     log: &mut dyn FnMut(&str),
 ) -> Result<Model, String> {
+    if o.kind == "cnn" {
+        if !feedback.train.is_empty() {
+            log("reviewers' feedback is not used by the cnn kind (it trains on pixels)");
+        }
+        return train_cnn(training, work, threads, version, o, log);
+    }
     let cap = 4000;
     // VIGIL_TRAIN_CELLS=file: the labelled cells of these scenes are read from the file when it
     // exists and written to it otherwise, so several model kinds train on the very same cells
