@@ -248,7 +248,7 @@ fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
         ("provinces", &[5u32, 8][..]),
         ("communes", &[8, 12]),
         ("surveys", &[12, 16]),
-        ("flags", &[16, 18]),
+        ("flags", &[12, 16, 18]),
     ] {
         for &z in zooms {
             let (x, y) = tile_at(cx, cy, z);

@@ -56,7 +56,11 @@ fn a_reviewer_reviews_a_commune_offline_and_syncs_in_headless_chromium() {
             .env("VIGIL_TOKEN", &reviewer)
             .env("VIGIL_OTHER_TOKEN", &other)
             .env("VIGIL_COMMUNE", &commune)
-            .env("VIGIL_SCREENSHOT", &screenshot),
+            .env("VIGIL_SCREENSHOT", &screenshot)
+            // For the revocation step: the script disables the reviewer with the CLI.
+            .env("VIGIL_BIN", common::VIGIL)
+            .env("VIGIL_DATA_DIR", server.data.path())
+            .env("VIGIL_REVIEWER", "bp08"),
         SCRIPT_TIMEOUT,
     );
     if timed_out || !out.status.success() {

@@ -75,6 +75,7 @@
     layers: {},
     markers: new Map(), // id -> { feature }: the view's first page, for the list and the panel
     vector: null, // the MapLibre overlay of this login (vector-map.js)
+    surveyById: new Map(), // id -> the survey footprint feature (collections/surveys/items)
     communeIds: new Set(),
     provincesLoaded: false,
     lastCount: null, // { matched, drawn }
@@ -316,7 +317,7 @@
       state.vector = null;
       state.layers.provinces.clearLayers();
       state.layers.communes.clearLayers();
-      state.layers.surveyFootprints.clearLayers();
+      state.surveyById.clear();
       state.map.removeLayer(state.layers.surveyImagery);
     }
     state.markers.clear();
@@ -454,7 +455,28 @@
   /** What the vector overlay draws, for the browser tests (the map itself is one canvas). */
   window.VigilMap = {
     drawn: () => (state.vector ? state.vector.drawn() : { points: [], inCells: 0 }),
-    selectedDrawn: () => (state.vector ? state.vector.selectedDrawn() : [])
+    selectedDrawn: () => (state.vector ? state.vector.selectedDrawn() : []),
+    flags: () => (state.vector ? state.vector.flagsDrawn() : { plots: [], inCells: 0, paint: {} }),
+    flagSelectedDrawn: () => (state.vector ? state.vector.flagSelectedDrawn() : []),
+    surveys: () => (state.vector ? state.vector.surveysDrawn() : []),
+    /** Page coordinates of a lon/lat. */
+    toPage: (lon, lat) => {
+      const box = $('#map').getBoundingClientRect();
+      const p = state.map.latLngToContainerPoint([lat, lon]);
+      return { x: box.left + p.x, y: box.top + p.y };
+    },
+    /** Ids of the flags drawn at exactly a page point. */
+    flagIdsAtPage: (x, y) => {
+      if (!state.vector) return [];
+      const box = $('#map').getBoundingClientRect();
+      return state.vector.flagIdsAt(L.point(x - box.left, y - box.top));
+    },
+    /** The flag drawn under a page point, as a click there would find it, or null. */
+    flagAtPage: (x, y) => {
+      if (!state.vector) return null;
+      const box = $('#map').getBoundingClientRect();
+      return state.vector.flagAt(L.point(x - box.left, y - box.top));
+    }
   };
 
   /** The vector-tile overlay of this login: provinces, communes and every hotspot. */
@@ -467,9 +489,12 @@
       apiUrl,
       token: () => state.token,
       statusColors: colours,
-      hotspotQuery: hotspotQuery(null)
+      hotspotQuery: hotspotQuery(null),
+      flagStyle: window.VigilFlags ? window.VigilFlags.CLASS_STYLE : {}
     });
     state.vectorQuery = hotspotQuery(null);
+    state.vector.setSurveysVisible(state.map.hasLayer(state.layers.surveyFootprints));
+    if (window.VigilFlags) window.VigilFlags.overlayReady();
   }
 
   /** Offline field review (field.js), for reviewers and admins. */
@@ -508,6 +533,7 @@
       url: apiUrl,
       token: () => state.token,
       unauthorized: onUnauthorized,
+      vector: () => state.vector,
       ready: () => state.mapReady && !!state.token,
       viewBbox,
       fmtDateTime,
@@ -550,7 +576,7 @@
         if (state.map && imagery && !state.map.hasLayer(imagery)) imagery.addTo(state.map);
       },
       flagsChanged: () => {
-        if (window.VigilFlags) window.VigilFlags.reload();
+        if (window.VigilFlags) window.VigilFlags.changed();
       }
     });
   }
@@ -607,12 +633,8 @@
 
   /** Properties of a survey footprint already loaded, or null. */
   function surveyProps(id) {
-    let found = null;
-    if (!state.layers.surveyFootprints) return null;
-    state.layers.surveyFootprints.eachLayer((l) => {
-      if (!found && l.feature && String(l.feature.id) === String(id)) found = l.feature.properties || {};
-    });
-    return found;
+    const f = state.surveyById.get(String(id));
+    return f ? f.properties || {} : null;
   }
 
   /** "Name (code)" of a province or commune whose boundary is loaded, else the code. */
@@ -643,7 +665,6 @@
     map.attributionControl.setPrefix('Leaflet');
     map.createPane('basemap').style.zIndex = 200;
     map.createPane('surveys').style.zIndex = 250;
-    map.createPane('survey-footprints').style.zIndex = 340;
     map.createPane('provinces').style.zIndex = 350;
     map.createPane('communes').style.zIndex = 360;
     map.getPane('basemap').style.pointerEvents = 'none';
@@ -671,16 +692,29 @@
     }
   }
 
-  /** A click on the vector overlay: a hotspot opens its panel, a cell of counts zooms in. */
+  /**
+   * A click on the vector overlay: a hotspot opens its panel, a flagged plot its panel, a cell
+   * of counts zooms in, a survey footprint shows the survey.
+   */
   function onMapClick(e) {
     if (!state.vector || !state.mapReady) return;
-    const hs = state.vector.hotspotAt(e.containerPoint);
+    const pt = e.containerPoint;
+    const hs = state.vector.hotspotAt(pt);
     if (hs) {
       openDetail(hs.id);
       return;
     }
-    const cell = state.vector.cellAt(e.containerPoint);
-    if (cell) state.map.setView(e.latlng, Math.min(state.map.getZoom() + 2, MAX_ZOOM));
+    const flag = state.vector.flagAt(pt);
+    if (flag && window.VigilFlags) {
+      window.VigilFlags.clicked(flag);
+      return;
+    }
+    if (state.vector.cellAt(pt) || state.vector.flagCellAt(pt)) {
+      state.map.setView(e.latlng, Math.min(state.map.getZoom() + 2, MAX_ZOOM));
+      return;
+    }
+    const s = state.vector.surveyAt(pt);
+    if (s) showSurveyFootprint(s.id);
   }
 
   /** Hover: the hotspot's name (as text), a cell's count by status, or the commune's name. */
@@ -700,11 +734,32 @@
         if (!name) hoverName(hs.id, e.latlng);
         return;
       }
+      const flag = window.VigilFlags && state.vector.flagAt(pt);
+      if (flag) {
+        mapEl.style.cursor = 'pointer';
+        showHover(e.latlng, window.VigilFlags.hoverText(flag), null);
+        return;
+      }
       const cell = state.vector.cellAt(pt);
       if (cell) {
         mapEl.style.cursor = 'zoom-in';
         const parts = Object.entries(cell.breakdown).map(([k, n]) => `${statusLabel(k)}: ${I.num(n)}`);
         showHover(e.latlng, `${t(cell.count === 1 ? 'count.points.one' : 'count.points', { n: I.num(cell.count) })}${parts.length ? ' — ' + parts.join(', ') : ''}`, null);
+        return;
+      }
+      const flagCell = window.VigilFlags && state.vector.flagCellAt(pt);
+      if (flagCell) {
+        mapEl.style.cursor = 'zoom-in';
+        showHover(e.latlng, window.VigilFlags.cellText(flagCell), null);
+        return;
+      }
+      const survey = state.vector.surveyAt(pt);
+      if (survey) {
+        mapEl.style.cursor = 'pointer';
+        const props = surveyProps(survey.id) || survey;
+        const when = props.acquired_at || props.datetime || props.completed_at || '';
+        const name = props.name || survey.id;
+        showHover(e.latlng, when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name, null);
         return;
       }
       mapEl.style.cursor = '';
@@ -1055,18 +1110,16 @@
     });
     $('#map').dataset.surveyLayer = 'off';
     state.layers.surveyImagery = imagery;
-    state.layers.surveyFootprints = L.geoJSON(null, {
-      pane: 'survey-footprints',
-      style: { color: '#d35400', weight: 2, opacity: 0.9, dashArray: '6 4', fillColor: '#d35400', fillOpacity: 0.06 },
-      onEachFeature: (f, layer) => {
-        const p = f.properties || {};
-        const when = p.acquired_at || p.datetime || p.completed_at || '';
-        const name = p.name || String(f.id || '');
-        // A function, so that the tooltip follows a language switch.
-        layer.bindTooltip(() => textEl(when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name), { sticky: true, direction: 'top' });
-        layer.on('click', () => showSurveyBounds(layer.getBounds(), p.native_zoom, f.id));
-      }
-    }).addTo(map);
+    // The footprints are drawn by the vector overlay from /collections/surveys/tiles/…; this
+    // empty layer is their switch in the layer switcher.
+    const footprints = L.layerGroup();
+    footprints.on('add', () => {
+      if (state.vector) state.vector.setSurveysVisible(true);
+    });
+    footprints.on('remove', () => {
+      if (state.vector) state.vector.setSurveysVisible(false);
+    });
+    state.layers.surveyFootprints = footprints.addTo(map);
     renderLayerControl();
   }
 
@@ -1089,12 +1142,11 @@
     try {
       const { features } = await fetchPages(`collections/surveys/items?limit=${SURVEY_PAGE}`, SURVEY_CAP);
       if (!state.token) return;
-      const fp = state.layers.surveyFootprints;
-      fp.clearLayers();
-      if (features.length) fp.addData({ type: 'FeatureCollection', features });
-      const b = fp.getBounds();
+      state.surveyById.clear();
+      for (const f of features) if (f && f.id !== undefined && f.id !== null) state.surveyById.set(String(f.id), f);
+      const b = features.length ? L.geoJSON({ type: 'FeatureCollection', features }).getBounds() : null;
       const imagery = state.layers.surveyImagery;
-      imagery.options.bounds = features.length && b.isValid() ? b.pad(0.05) : undefined;
+      imagery.options.bounds = b && b.isValid() ? b.pad(0.05) : undefined;
       if (state.map.hasLayer(imagery)) imagery.redraw();
       mapEl.dataset.surveys = String(features.length);
       mapEl.dataset.surveysState = 'ready';
@@ -1103,6 +1155,14 @@
       mapEl.dataset.surveysState = 'error';
       console.warn('surveys:', e.message || e);
     }
+  }
+
+  /** A click on a footprint the map drew: zoom to that survey and show its imagery. */
+  function showSurveyFootprint(id) {
+    const f = state.surveyById.get(String(id));
+    if (!f) return;
+    const b = L.geoJSON(f).getBounds();
+    showSurveyBounds(b, (f.properties || {}).native_zoom, f.id);
   }
 
   /** "Xem trên bản đồ": zoom to a survey (JSON from /v1/surveys) and turn its imagery on. */

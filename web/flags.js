@@ -1,10 +1,12 @@
 /* Vigil web map — the flagged plots layer ("Nghi vấn trồng cây có chất ma túy").
  *
  * Plots the vegetation classifier flagged in drone surveys as possible opium poppy or cannabis,
- * from GET /collections/flags/items (bbox of the view, `next` links followed up to FLAG_CAP),
- * drawn as polygons (poppy magenta/purple, cannabis yellow-green, re-planting with a thick dashed
- * outline; a dot marks each plot while it is too small to see), with class and minimum-confidence
- * filters, a list for keyboard users, and a detail panel (#flag-panel) that explains the flag: the
+ * every one the user may see drawn by the map's vector overlay (vector-map.js) from
+ * /collections/flags/tiles/…: outlines from zoom 16 (poppy magenta/purple, cannabis yellow-green,
+ * re-planting with a thick dashed outline), a dot per plot below it, counts per cell where a tile
+ * holds too many. The count is the items' numberMatched over the view and the list one page of
+ * them (GET /collections/flags/items), with class and minimum-confidence filters that go to the
+ * tiles and the items alike, and a detail panel (#flag-panel) that explains the flag: the
  * image features that drove it, in Vietnamese, and a chip of the survey imagery around the plot
  * (GET /v1/flags/{id}/chip.png with the bearer token, shown from an object URL).
  *
@@ -17,20 +19,11 @@
 (function () {
   'use strict';
 
-  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
-  function textEl(s) {
-    const span = document.createElement('span');
-    span.textContent = s == null ? '' : String(s);
-    return span;
-  }
-
 
   const I = window.VigilI18n;
   const t = I.t;
 
-  const FLAG_PAGE = 500; // items per request
-  const FLAG_CAP = 2000; // plots drawn at most (numberMatched is still shown)
-  const DOT_MAX_ZOOM = 17; // below this zoom a plot is a few pixels: a dot marks it too
+  const FLAG_PAGE = 500; // items listed (every flag is drawn from the tiles; numberMatched is shown)
   const LIST_MAX = 200;
   const PLOT_MAX_ZOOM = 21; // zooming to a plot stops here
   const CONFIDENCE_STEPS = ['0.5', '0.7', '0.8', '0.9', '0.95'];
@@ -46,18 +39,14 @@
   const S = {
     ctx: null,
     wired: false,
-    layer: L.layerGroup(), // the overlay in the layer switcher
-    polys: L.featureGroup(),
-    dots: L.featureGroup(),
-    items: new Map(), // id -> { feature, poly, dot }
+    layer: L.layerGroup(), // the overlay's switch in the layer switcher (the map draws it)
+    items: new Map(), // id -> { feature } of the listed page
     filters: { poppy: true, cannabis: true, minConfidence: '' },
     ctl: null,
     seq: 0,
     last: null, // { matched, drawn } of the last load
     detail: null // { id, feature, error, chip: { state, url, ctl } }
   };
-  S.layer.addLayer(S.polys);
-  S.layer.addLayer(S.dots);
 
   const $ = (sel) => document.querySelector(sel);
   const isOn = () => !!(S.ctx && S.ctx.map && S.ctx.map.hasLayer(S.layer));
@@ -90,149 +79,48 @@
   }
 
   // ------------------------------------------------------------- drawing
-  function polyStyle(p, selected) {
-    const c = styleOf(p.class);
-    const re = replanting(p);
-    return {
-      color: c.stroke,
-      weight: (re ? 4 : 2) + (selected ? 2 : 0),
-      opacity: 1,
-      dashArray: re ? '8 5' : null,
-      fillColor: c.fill,
-      fillOpacity: selected ? 0.5 : 0.3
-    };
-  }
-  function dotStyle(p) {
-    const c = styleOf(p.class);
-    return { radius: 6, color: '#222', weight: replanting(p) ? 2.5 : 1, dashArray: replanting(p) ? '3 2' : null, fillColor: c.stroke, fillOpacity: 0.95 };
-  }
-
-  function decorate(layer, f, kind) {
-    const el = layer.getElement && layer.getElement();
-    if (!el) return;
-    const p = props(f);
-    el.setAttribute('data-id', String(f.id));
-    el.setAttribute('data-class', p.class || '');
-    el.setAttribute('data-status', p.status || '');
-    el.setAttribute('data-replanting', String(replanting(p)));
-    el.setAttribute('data-testid', kind);
-    el.setAttribute('aria-label', `${tooltipText(f)} — ${t('flags.lead')}`);
-    el.classList.toggle('is-selected', selectedId() === String(f.id));
-  }
-
   function selectedId() {
     return S.detail ? S.detail.id : null;
   }
 
-  function centre(f) {
-    const b = Array.isArray(f.bbox) && f.bbox.length === 4 ? f.bbox.map(Number) : null;
-    if (b && b.every(isFinite)) return L.latLng((b[1] + b[3]) / 2, (b[0] + b[2]) / 2);
-    return null;
-  }
-
-  /** Newest acquisition on top, then the higher id: a re-flown plot covers the older flag. */
-  function drawOrder(a, b) {
-    const pa = props(a);
-    const pb = props(b);
-    const ta = String(pa.acquired_at || '');
-    const tb = String(pb.acquired_at || '');
-    if (ta !== tb) return ta < tb ? -1 : 1;
-    return Number(a.id) - Number(b.id);
-  }
-
-  function upsert(id, f) {
-    const p = props(f);
-    const sel = selectedId() === id;
-    const it = S.items.get(id);
-    if (it) {
-      const old = props(it.feature);
-      it.feature = f;
-      if (old.status !== p.status || old.class !== p.class || replanting(old) !== replanting(p)) {
-        it.poly.setStyle(polyStyle(p, sel));
-        if (it.dot) it.dot.setStyle(dotStyle(p));
-      }
-      decorate(it.poly, f, 'flag-plot');
-      if (it.dot) decorate(it.dot, f, 'flag-dot');
-      return false;
-    }
-    const g = f.geometry;
-    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) return false;
-    let poly;
-    try {
-      poly = L.GeoJSON.geometryToLayer(f, Object.assign({ pane: 'flags', className: 'flag-plot', bubblingMouseEvents: false }, polyStyle(p, sel)));
-    } catch (_) {
-      return false;
-    }
-    const item = { feature: f, poly, dot: null };
-    poly.bindTooltip(() => textEl(tooltipText(item.feature)), { sticky: true, direction: 'top' });
-    poly.on('add', () => decorate(poly, item.feature, 'flag-plot'));
-    poly.on('click', () => open(id));
-    const c = centre(f) || poly.getBounds().getCenter();
-    const dot = L.circleMarker(c, Object.assign({ pane: 'flags', className: 'flag-dot', bubblingMouseEvents: false }, dotStyle(p)));
-    dot.bindTooltip(() => textEl(tooltipText(item.feature)), { direction: 'top', offset: [0, -6] });
-    dot.on('add', () => decorate(dot, item.feature, 'flag-dot'));
-    dot.on('click', () => open(id, { zoom: true }));
-    item.dot = dot;
-    S.items.set(id, item);
-    S.polys.addLayer(poly);
-    S.dots.addLayer(dot);
-    return true;
-  }
+  const vector = () => (S.ctx && S.ctx.vector ? S.ctx.vector() : null);
 
   function draw(features) {
-    const seen = new Set();
-    const sorted = features.filter((f) => f && f.id !== undefined && f.id !== null).sort(drawOrder);
-    let added = false;
-    for (const f of sorted) {
-      const id = String(f.id);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if (upsert(id, f)) added = true;
-    }
-    for (const [id, it] of S.items) {
-      if (seen.has(id)) continue;
-      S.polys.removeLayer(it.poly);
-      S.dots.removeLayer(it.dot);
-      S.items.delete(id);
-    }
-    if (added && isOn()) {
-      for (const f of sorted) {
-        const it = S.items.get(String(f.id));
-        if (it) it.poly.bringToFront();
-      }
+    S.items.clear();
+    for (const f of features) {
+      if (!f || f.id === undefined || f.id === null) continue;
+      S.items.set(String(f.id), { feature: f });
     }
     highlight();
-    updateDots();
     renderList();
   }
 
   function clear() {
-    S.polys.clearLayers();
-    S.dots.clearLayers();
     S.items.clear();
   }
 
-  /** Dots while the plots are too small to see; polygons only when zoomed in. */
-  function updateDots() {
-    const map = S.ctx && S.ctx.map;
-    if (!map) return;
-    const want = map.getZoom() < DOT_MAX_ZOOM;
-    if (want && !S.layer.hasLayer(S.dots)) S.layer.addLayer(S.dots);
-    else if (!want && S.layer.hasLayer(S.dots)) S.layer.removeLayer(S.dots);
+  function highlight() {
+    const v = vector();
+    if (v) v.setFlagSelected(selectedId());
   }
 
-  function highlight() {
-    const sel = selectedId();
-    for (const [id, it] of S.items) {
-      const on = id === sel;
-      it.poly.setStyle(polyStyle(props(it.feature), on));
-      const el = it.poly.getElement && it.poly.getElement();
-      if (el) el.classList.toggle('is-selected', on);
-      const del = it.dot && it.dot.getElement && it.dot.getElement();
-      if (del) del.classList.toggle('is-selected', on);
-    }
-    const it = sel && S.items.get(sel);
-    if (it && isOn()) it.poly.bringToFront();
+  /** The tiles' filters: the items' without the bbox; null when the layer is off. */
+  function tileQuery() {
+    const cs = classes();
+    // Off, or no class ticked: nothing to draw.
+    if (!isOn() || !cs.length) return null;
+    const q = new URLSearchParams();
+    if (cs.length === 1) q.set('class', cs[0]);
+    if (S.filters.minConfidence) q.set('min_confidence', S.filters.minConfidence);
+    return q.toString();
+  }
+
+  /** Tells the map what to draw. */
+  function syncMap() {
+    const v = vector();
+    if (!v) return;
+    v.setFlagQuery(tileQuery());
+    highlight();
   }
 
   // ------------------------------------------------------------- loading
@@ -267,6 +155,7 @@
     setCount('loading');
     if (!classes().length) {
       clear();
+      syncMap();
       renderList();
       mapEl.dataset.flagBbox = bbox;
       mapEl.dataset.flagQuery = '';
@@ -274,13 +163,15 @@
       return;
     }
     const q = query(bbox);
+    syncMap();
     try {
-      const res = await ctx.fetchPages(`collections/flags/items?${q}`, FLAG_CAP, ctl.signal);
+      const res = await ctx.fetchPages(`collections/flags/items?${q}`, FLAG_PAGE, ctl.signal);
       if (seq !== S.seq || !isOn()) return;
       draw(res.features);
       mapEl.dataset.flagBbox = bbox;
       mapEl.dataset.flagQuery = q;
-      setCount('ready', res.numberMatched !== null ? res.numberMatched : res.features.length, S.items.size);
+      const matched = res.numberMatched !== null ? res.numberMatched : res.features.length;
+      setCount('ready', matched, matched);
     } catch (e) {
       if (e && e.name === 'AbortError') return;
       if (seq !== S.seq) return;
@@ -407,11 +298,18 @@
     ];
   }
 
+  /** Fits the map to the listed flags (their bboxes). */
   function zoomToAll() {
     const map = S.ctx && S.ctx.map;
     if (!map || !S.items.size) return;
-    const b = S.polys.getBounds();
-    if (b.isValid()) map.fitBounds(b, { padding: [32, 32], maxZoom: PLOT_MAX_ZOOM, animate: false });
+    let b = null;
+    for (const it of S.items.values()) {
+      const x = it.feature.bbox;
+      if (!Array.isArray(x) || x.length !== 4 || !x.every((v) => isFinite(Number(v)))) continue;
+      const one = L.latLngBounds([Number(x[1]), Number(x[0])], [Number(x[3]), Number(x[2])]);
+      b = b ? b.extend(one) : one;
+    }
+    if (b && b.isValid()) map.fitBounds(b, { padding: [32, 32], maxZoom: PLOT_MAX_ZOOM, animate: false });
   }
 
   // --------------------------------------------------------------- panel
@@ -727,7 +625,7 @@
   function onLayerAdd() {
     $('#map').dataset.flagLayer = 'on';
     setCount('loading');
-    updateDots();
+    syncMap();
     renderControls();
     reload();
   }
@@ -737,6 +635,7 @@
     if (S.ctl) S.ctl.abort();
     S.seq += 1;
     clear();
+    syncMap();
     setCount('off');
     renderControls();
     renderList();
@@ -768,10 +667,6 @@
   function attach(ctx) {
     S.ctx = ctx;
     const map = ctx.map;
-    if (!map.getPane('flags')) {
-      map.createPane('flags').style.zIndex = 390; // above boundaries, below hotspot markers
-      map.on('zoomend', updateDots);
-    }
     wire();
     $('#map').dataset.flagLayer = isOn() ? 'on' : 'off';
     if (!isOn()) setCount('off');
@@ -794,15 +689,45 @@
     renderControls();
     renderCount();
     renderList();
-    for (const it of S.items.values()) {
-      decorate(it.poly, it.feature, 'flag-plot');
-      if (it.dot) decorate(it.dot, it.feature, 'flag-dot');
-    }
     if (S.detail) render();
+  }
+
+  /** A flag the map drew was clicked: its panel, zoomed to it when it was a dot. */
+  function clicked(f) {
+    open(f.id, { zoom: f.dot });
+  }
+
+  /** The map's hover text for a flag it drew ({ cls, confidence, replanting }). */
+  function hoverText(f) {
+    return tooltipText({ properties: { class: f.cls, confidence: f.confidence, replanting: f.replanting } });
+  }
+
+  /** The map's hover text for a cell of flag counts. */
+  function cellText(cell) {
+    const parts = Object.entries(cell.breakdown).map(([k, n]) => `${classLabel(k)}: ${I.num(n)}`);
+    return `${t(cell.count === 1 ? 'flags.count.one' : 'flags.count', { n: I.num(cell.count) })}${parts.length ? ' — ' + parts.join(', ') : ''}`;
+  }
+
+  /** The map's overlay was made anew (a login): draw on it. */
+  function overlayReady() {
+    syncMap();
+  }
+
+  /** A decision changed flags: the tiles are read again. */
+  function changed() {
+    const v = vector();
+    if (v && isOn()) v.refreshFlags();
+    reload();
   }
 
   window.VigilFlags = {
     attach,
+    clicked,
+    hoverText,
+    cellText,
+    overlayReady,
+    changed,
+    isOn,
     detach,
     reload,
     viewChanging,

@@ -23,7 +23,99 @@
   const COMMUNE_MIN_ZOOM = 9;
   const TILE_MAX_ZOOM = 16; // over-zoomed past this (points stay points)
 
+  const FLAG_MAX_ZOOM = 18; // flag outlines are over-zoomed past this
+  const FLAG_OUTLINE_MIN_ZOOM = 16; // below it the tiles carry a point per plot (src/service/flags.rs)
+  const SURVEY_COLOUR = '#d35400';
+  const FLAG_LAYERS = ['flag-cells', 'flag-dots', 'flag-fill', 'flag-line', 'flag-line-replanting', 'flag-selected-line', 'flag-selected-dot'];
+  const SURVEY_LAYERS = ['survey-fill', 'survey-line'];
+
   let protocol = null;
+
+  /** `['match', ['get', 'class'], poppy, …, cannabis, …, other]` for one key of the class styles. */
+  function byClass(style, key, other) {
+    const e = ['match', ['get', 'class']];
+    for (const [c, st] of Object.entries(style)) e.push(c, st[key]);
+    e.push(other);
+    return e;
+  }
+
+  /**
+   * The flagged plots (flags.js's colours, `style`: {class: {stroke, fill}}): outlines from zoom
+   * 16, a dot per plot below it, counts per cell where a tile holds too many, the selected plot
+   * drawn over the rest. Hidden until flags.js turns the layer on.
+   */
+  function flagLayers(style) {
+    const hidden = { visibility: 'none' };
+    const isPoint = ['==', ['geometry-type'], 'Point'];
+    const plain = ['!=', ['get', 'aggregated'], true];
+    const replanting = ['==', ['get', 'replanting'], true];
+    const stroke = byClass(style, 'stroke', '#5b6570');
+    const fill = byClass(style, 'fill', '#aab3bd');
+    const poppy = (style.poppy && style.poppy.stroke) || '#c0189f';
+    const cannabis = (style.cannabis && style.cannabis.stroke) || '#a8d500';
+    const none = ['==', ['get', 'id'], -1];
+    return [
+      { id: 'flag-fill', type: 'fill', source: 'flags', 'source-layer': 'flags', layout: hidden, paint: { 'fill-color': fill, 'fill-opacity': 0.3 } },
+      { id: 'flag-line', type: 'line', source: 'flags', 'source-layer': 'flags', filter: ['!', replanting], layout: hidden, paint: { 'line-color': stroke, 'line-width': 2 } },
+      {
+        id: 'flag-line-replanting',
+        type: 'line',
+        source: 'flags',
+        'source-layer': 'flags',
+        filter: replanting,
+        layout: hidden,
+        paint: { 'line-color': stroke, 'line-width': 4, 'line-dasharray': [2, 1.25] }
+      },
+      {
+        id: 'flag-dots',
+        type: 'circle',
+        source: 'flags',
+        'source-layer': 'flags',
+        filter: ['all', isPoint, plain],
+        layout: hidden,
+        paint: {
+          'circle-radius': 6,
+          'circle-color': stroke,
+          'circle-opacity': 0.95,
+          'circle-stroke-color': '#222222',
+          'circle-stroke-width': ['case', replanting, 2.5, 1]
+        }
+      },
+      {
+        id: 'flag-cells',
+        type: 'circle',
+        source: 'flags',
+        'source-layer': 'flags',
+        filter: ['==', ['get', 'aggregated'], true],
+        layout: hidden,
+        paint: {
+          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'count']], 1, 4, 10, 10, 100, 22],
+          'circle-color': ['case', ['>=', ['coalesce', ['get', 'class_poppy'], 0], ['coalesce', ['get', 'class_cannabis'], 0]], poppy, cannabis],
+          'circle-opacity': 0.8,
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': 1
+        }
+      },
+      {
+        id: 'flag-selected-line',
+        type: 'line',
+        source: 'flags',
+        'source-layer': 'flags',
+        filter: none,
+        layout: hidden,
+        paint: { 'line-color': '#111111', 'line-width': 4 }
+      },
+      {
+        id: 'flag-selected-dot',
+        type: 'circle',
+        source: 'flags',
+        'source-layer': 'flags',
+        filter: ['all', isPoint, none],
+        layout: hidden,
+        paint: { 'circle-radius': 8, 'circle-color': stroke, 'circle-stroke-color': '#111111', 'circle-stroke-width': 3 }
+      }
+    ];
+  }
 
   /**
    * The one `pmtiles://` protocol of the page (MapLibre keeps one handler a scheme): URLs name
@@ -82,6 +174,7 @@
     // Tiles are `private, max-age=60`: for a minute after an edit, hotspot tiles are revalidated
     // instead of taken from the browser's cache.
     let revalidateUntil = 0;
+    let revalidateFlagsUntil = 0;
     const layer = L.maplibreGL({
       pane: 'gl-overlay',
       interactive: false,
@@ -91,6 +184,7 @@
         if (url.startsWith(root)) {
           const r = { url, headers: { Authorization: 'Bearer ' + opts.token() } };
           if (Date.now() < revalidateUntil && url.includes('/collections/hotspots/tiles/')) r.cache = 'no-cache';
+          if (Date.now() < revalidateFlagsUntil && url.includes('/collections/flags/tiles/')) r.cache = 'no-cache';
           return r;
         }
         return { url };
@@ -100,13 +194,32 @@
         sources: {
           provinces: { type: 'vector', tiles: tiles('provinces'), minzoom: 0, maxzoom: 12 },
           communes: { type: 'vector', tiles: tiles('communes'), minzoom: COMMUNE_MIN_ZOOM, maxzoom: 14 },
-          hotspots: { type: 'vector', tiles: tiles('hotspots', opts.hotspotQuery), minzoom: 0, maxzoom: TILE_MAX_ZOOM }
+          hotspots: { type: 'vector', tiles: tiles('hotspots', opts.hotspotQuery), minzoom: 0, maxzoom: TILE_MAX_ZOOM },
+          surveys: { type: 'vector', tiles: tiles('surveys'), minzoom: 0, maxzoom: 16 },
+          flags: { type: 'vector', tiles: tiles('flags', ''), minzoom: 0, maxzoom: FLAG_MAX_ZOOM }
         },
         layers: [
           { id: 'provinces-fill', type: 'fill', source: 'provinces', 'source-layer': 'provinces', paint: { 'fill-color': '#6c4f9c', 'fill-opacity': 0.03 } },
           { id: 'provinces-line', type: 'line', source: 'provinces', 'source-layer': 'provinces', paint: { 'line-color': '#6c4f9c', 'line-width': 2, 'line-opacity': 0.9 } },
           { id: 'communes-fill', type: 'fill', source: 'communes', 'source-layer': 'communes', minzoom: COMMUNE_MIN_ZOOM, paint: { 'fill-color': '#8e7cc3', 'fill-opacity': 0 } },
           { id: 'communes-line', type: 'line', source: 'communes', 'source-layer': 'communes', minzoom: COMMUNE_MIN_ZOOM, paint: { 'line-color': '#8e7cc3', 'line-width': 1, 'line-opacity': 0.8, 'line-dasharray': [4, 3] } },
+          {
+            id: 'survey-fill',
+            type: 'fill',
+            source: 'surveys',
+            'source-layer': 'surveys',
+            layout: { visibility: 'none' },
+            paint: { 'fill-color': SURVEY_COLOUR, 'fill-opacity': 0.06 }
+          },
+          {
+            id: 'survey-line',
+            type: 'line',
+            source: 'surveys',
+            'source-layer': 'surveys',
+            layout: { visibility: 'none' },
+            paint: { 'line-color': SURVEY_COLOUR, 'line-width': 2, 'line-opacity': 0.9, 'line-dasharray': [3, 2] }
+          },
+          ...flagLayers(opts.flagStyle || {}),
           {
             id: 'hotspot-cells',
             type: 'circle',
@@ -168,12 +281,11 @@
      * is larger than Leaflet's container (the plugin pads it so panning shows no blank edge), so
      * points go through lon/lat, never straight from one container to the other.
      */
-    function at(leafletPoint, layers) {
+    function at(leafletPoint, layers, r = 6) {
       const m = gl();
       if (!m || !m.getLayer(layers[0])) return [];
       const ll = map.containerPointToLatLng(leafletPoint);
       const point = m.project([ll.lng, ll.lat]);
-      const r = 6;
       return m.queryRenderedFeatures(
         [
           [point.x - r, point.y - r],
@@ -183,8 +295,158 @@
       );
     }
 
+    // What the flags and survey layers should show; applied once the style has loaded (MapLibre
+    // refuses layout changes before that).
+    let flagQuery = null;
+    let flagSelected = -1;
+    let surveysOn = false;
+    mapEl.dataset.flagTileQuery = '';
+    function apply() {
+      const m = gl();
+      if (!m || !m.isStyleLoaded()) return;
+      const show = (ids, on) => {
+        for (const id of ids) if (m.getLayer(id) && m.getLayoutProperty(id, 'visibility') !== (on ? 'visible' : 'none')) m.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+      };
+      const src = m.getSource('flags');
+      const want = tiles('flags', flagQuery || '');
+      if (flagQuery !== null && src && src.tiles && src.tiles[0] !== want[0]) src.setTiles(want);
+      show(FLAG_LAYERS, flagQuery !== null);
+      show(SURVEY_LAYERS, surveysOn);
+      if (appliedSelected !== flagSelected) {
+        m.setFilter('flag-selected-line', ['==', ['get', 'id'], flagSelected]);
+        m.setFilter('flag-selected-dot', ['all', ['==', ['geometry-type'], 'Point'], ['==', ['get', 'id'], flagSelected]]);
+        appliedSelected = flagSelected;
+      }
+    }
+    let appliedSelected = -1;
+    gl().once('load', apply);
+
+    /** One flag feature as the page and the tests see it. */
+    function flagOf(f) {
+      const p = f.properties;
+      return { id: String(p.id), cls: p.class, status: p.status, confidence: p.confidence, replanting: p.replanting === true, dot: f.geometry.type === 'Point' };
+    }
+
     return {
       layer,
+      /**
+       * The flags layer: `query` ('class=…&min_confidence=…', '' for every flag) shows it with
+       * those filters, null hides it.
+       */
+      setFlagQuery(query) {
+        flagQuery = query;
+        mapEl.dataset.flagTileQuery = query === null ? '' : query;
+        apply();
+      },
+      /** Re-reads the flag tiles (after a review decision). */
+      refreshFlags() {
+        const src = gl().getSource('flags');
+        revalidateFlagsUntil = Date.now() + 61000;
+        if (src && flagQuery !== null) src.setTiles(src.tiles.slice());
+      },
+      setFlagSelected(id) {
+        flagSelected = id === null || id === undefined ? -1 : Number(id);
+        apply();
+      },
+      /** The flagged plot (or its dot) under a point: { id, cls, …, dot }, or null. */
+      flagAt(point) {
+        if (flagQuery === null) return null;
+        const f = at(point, ['flag-selected-dot', 'flag-dots', 'flag-fill'])[0];
+        return f ? flagOf(f) : null;
+      },
+      /** Ids of every flag drawn at exactly a point (outlines, fills and dots). */
+      flagIdsAt(point) {
+        if (flagQuery === null) return [];
+        return Array.from(new Set(at(point, FLAG_LAYERS, 0).map((f) => String(f.properties.id))));
+      },
+      /** A cell of flag counts under a point: { count, breakdown: {class: n} }, or null. */
+      flagCellAt(point) {
+        if (flagQuery === null) return null;
+        const f = at(point, ['flag-cells'])[0];
+        if (!f) return null;
+        const breakdown = {};
+        for (const [k, v] of Object.entries(f.properties)) if (k.startsWith('class_')) breakdown[k.slice(6)] = v;
+        return { count: f.properties.count, breakdown };
+      },
+      /**
+       * For tests: the flags drawn in the view — each plot once, with its class, status, whether
+       * it is drawn as a dot or an outline, the layers that drew it and its box in page
+       * coordinates — the flags counted in cells, and the paint of the outline layers.
+       */
+      flagsDrawn() {
+        const m = gl();
+        const box = mapEl.getBoundingClientRect();
+        const out = new Map();
+        let inCells = 0;
+        const cells = new Set();
+        if (flagQuery === null) return { plots: [], inCells: 0, paint: {} };
+        for (const f of m.queryRenderedFeatures({ layers: FLAG_LAYERS })) {
+          const p = f.properties;
+          if (p.aggregated) {
+            const c = f.geometry.coordinates;
+            const key = `${c[0].toFixed(7)},${c[1].toFixed(7)}`;
+            if (!cells.has(key)) inCells += p.count;
+            cells.add(key);
+            continue;
+          }
+          const it = out.get(String(p.id)) || Object.assign(flagOf(f), { layers: [], box: null });
+          if (!it.layers.includes(f.layer.id)) it.layers.push(f.layer.id);
+          const rings = f.geometry.type === 'Point' ? [[f.geometry.coordinates]] : f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat();
+          for (const ring of rings) {
+            for (const c of ring) {
+              const px = map.latLngToContainerPoint([c[1], c[0]]);
+              const x = box.left + px.x;
+              const y = box.top + px.y;
+              const b = it.box || { x0: x, y0: y, x1: x, y1: y };
+              it.box = { x0: Math.min(b.x0, x), y0: Math.min(b.y0, y), x1: Math.max(b.x1, x), y1: Math.max(b.y1, y) };
+            }
+          }
+          out.set(it.id, it);
+        }
+        const plots = [];
+        for (const it of out.values()) {
+          const b = it.box;
+          // Inside the view only (a plot just outside it may still be partly drawn).
+          const cx = (b.x0 + b.x1) / 2;
+          const cy = (b.y0 + b.y1) / 2;
+          if (cx < box.left || cy < box.top || cx > box.right || cy > box.bottom) continue;
+          it.box = { x: cx, y: cy, w: b.x1 - b.x0, h: b.y1 - b.y0 };
+          it.inMap = b.x0 >= box.left && b.x1 <= box.right && b.y0 >= box.top && b.y1 <= box.bottom;
+          plots.push(it);
+        }
+        const paint = {};
+        for (const id of ['flag-line', 'flag-line-replanting', 'flag-dots']) {
+          const l = m.getLayer(id);
+          if (!l) continue;
+          paint[id] = id === 'flag-dots' ? { radius: m.getPaintProperty(id, 'circle-radius') } : { width: m.getPaintProperty(id, 'line-width'), dash: m.getPaintProperty(id, 'line-dasharray') || null };
+        }
+        return { plots, inCells, paint };
+      },
+      /** Ids of the flags drawn as selected. */
+      flagSelectedDrawn() {
+        const m = gl();
+        if (flagQuery === null) return [];
+        return Array.from(new Set(m.queryRenderedFeatures({ layers: ['flag-selected-line', 'flag-selected-dot'] }).map((f) => String(f.properties.id))));
+      },
+      /** Survey footprints on (true) or off. */
+      setSurveysVisible(on) {
+        surveysOn = !!on;
+        mapEl.dataset.footprintTiles = surveysOn ? 'on' : 'off';
+        apply();
+      },
+      /** The survey footprint under a point: { id, name, acquired_at }, or null. */
+      surveyAt(point) {
+        const m = gl();
+        if (!m.getLayer('survey-fill') || m.getLayoutProperty('survey-fill', 'visibility') === 'none') return null;
+        const f = at(point, ['survey-fill'])[0];
+        return f ? { id: String(f.properties.id), name: f.properties.name, acquired_at: f.properties.acquired_at } : null;
+      },
+      /** For tests: ids of the survey footprints drawn in the view. */
+      surveysDrawn() {
+        const m = gl();
+        if (!m.getLayer('survey-fill') || m.getLayoutProperty('survey-fill', 'visibility') === 'none') return [];
+        return Array.from(new Set(m.queryRenderedFeatures({ layers: ['survey-fill'] }).map((f) => String(f.properties.id))));
+      },
       /** New hotspot filters: the tiles are asked again. */
       setHotspotQuery(query) {
         mapEl.dataset.tileQuery = query;

@@ -376,6 +376,11 @@ pub async fn vector_tilejson(
             ("class", "String"),
             ("confidence", "Number"),
             ("status", "String"),
+            ("replanting", "Boolean"),
+            ("count", "Number"),
+            ("aggregated", "Boolean"),
+            ("class_poppy", "Number"),
+            ("class_cannabis", "Number"),
         ]
         .as_slice(),
     }

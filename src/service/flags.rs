@@ -222,36 +222,91 @@ impl Row for FlagRow {
     }
 }
 
+/// From this zoom up a flag's tile feature is its outline; below it, a point (a plot of 30 m is
+/// 12 px wide at zoom 16 and under 4 px at zoom 14, too small to see as a shape).
+pub const FLAG_OUTLINE_MIN_ZOOM: u8 = 16;
+
+/// Classes a flag tile's aggregate cells break their counts down by.
+const FLAG_CLASSES: [&str; 2] = ["poppy", "cannabis"];
+
 impl Vigil {
     /// A vector tile (MVT, layer `flags`) of the live flags `who` may see over tile `t` that
-    /// match `q` (its bbox and paging are the tile's): outlines with `id`, `class`,
-    /// `confidence`, `status`.
+    /// match `q` (its bbox and paging are the tile's), one feature per flag the items' bbox query
+    /// finds there, newest acquisition last (drawn on top): from [`FLAG_OUTLINE_MIN_ZOOM`] the
+    /// outline, below it a point inside the plot, with `id`, `class`, `confidence`, `status`,
+    /// `replanting`; where a tile would hold more than
+    /// [`MAX_TILE_POINTS`](crate::service::hotspots::MAX_TILE_POINTS) points, counts per cell
+    /// (`aggregated`, `count`, `class_poppy`, `class_cannabis`) that add up to the items'
+    /// `numberMatched` over the tile.
     pub fn flag_tile(
         &self,
         who: &Principal,
         t: crate::grid::Tile,
         mut q: FlagQuery,
     ) -> Result<Vec<u8>> {
-        use crate::mvt::Shape;
+        use crate::mvt::{Cells, Point, Shape};
         use geozero::mvt::TileValue;
-        q.bbox = Some(t.bounds_lon_lat());
+        let [w, s, e, n] = t.bounds_lon_lat();
+        q.bbox = Some([w, s, e, n]);
         q.offset = 0;
         q.after = None;
         q.limit = usize::MAX;
-        let (rows, _) = self.flag_page(who, &q)?;
-        let shapes: Vec<Shape> = rows
-            .into_iter()
-            .map(|f| Shape {
-                props: vec![
-                    ("id".to_string(), TileValue::Sint(f.id)),
-                    ("class".to_string(), TileValue::Str(f.class.clone())),
-                    ("confidence".to_string(), TileValue::Double(f.confidence)),
-                    ("status".to_string(), TileValue::Str(f.status.clone())),
-                ],
-                geometry: geo::Geometry::MultiPolygon(f.geometry),
-            })
-            .collect();
-        crate::mvt::encode_shapes("flags", t.bounds_mercator(), &shapes)
-            .map_err(crate::service::boundaries::tile_error)
+        let (mut rows, _) = self.flag_page(who, &q)?;
+        rows.sort_by(|a, b| a.acquired_at.cmp(&b.acquired_at).then(a.id.cmp(&b.id)));
+        let props = |f: &FlagRow| {
+            vec![
+                ("id".to_string(), TileValue::Sint(f.id)),
+                ("class".to_string(), TileValue::Str(f.class.clone())),
+                ("confidence".to_string(), TileValue::Double(f.confidence)),
+                ("status".to_string(), TileValue::Str(f.status.clone())),
+                (
+                    "replanting".to_string(),
+                    TileValue::Bool(f.replanting_of.is_some()),
+                ),
+            ]
+        };
+        let merc = t.bounds_mercator();
+        let encoded = if t.z >= FLAG_OUTLINE_MIN_ZOOM {
+            let shapes: Vec<Shape> = rows
+                .iter()
+                .map(|f| Shape {
+                    props: props(f),
+                    geometry: geo::Geometry::MultiPolygon(f.geometry.clone()),
+                })
+                .collect();
+            crate::mvt::encode_shapes("flags", merc, &shapes)
+        } else {
+            // The plot's point, kept inside the tile: a plot the tile's bbox query finds but
+            // whose point lies over the edge is marked at the edge, within its own bbox.
+            let at = |f: &FlagRow| {
+                let [x, y] = f.point;
+                crate::grid::lon_lat_to_mercator(x.clamp(w, e), y.clamp(s, n))
+            };
+            let points: Vec<Point> = if rows.len() > crate::service::hotspots::MAX_TILE_POINTS {
+                let mut cells = Cells::new(merc, &FLAG_CLASSES);
+                for f in &rows {
+                    let [x, y] = at(f);
+                    let class = FLAG_CLASSES
+                        .iter()
+                        .position(|c| *c == f.class)
+                        .unwrap_or(usize::MAX);
+                    cells.add(x, y, class);
+                }
+                cells.points("class")
+            } else {
+                rows.iter()
+                    .map(|f| {
+                        let [x, y] = at(f);
+                        Point {
+                            x,
+                            y,
+                            props: props(f),
+                        }
+                    })
+                    .collect()
+            };
+            crate::mvt::encode("flags", merc, &points)
+        };
+        encoded.map_err(crate::service::boundaries::tile_error)
     }
 }

@@ -58,6 +58,33 @@ page.on('console', (msg) => {
 });
 page.on('pageerror', (err) => consoleErrors.push({ text: `uncaught: ${err.message}` }));
 
+/** 'package' while a field package is in IndexedDB, else 'empty'. */
+function packageLeft() {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const r = indexedDB.open('vigil-field');
+        // No database: do not leave an empty one behind.
+        r.onupgradeneeded = () => {
+          r.transaction.abort();
+          resolve('empty');
+        };
+        r.onsuccess = () => {
+          const db = r.result;
+          if (!db.objectStoreNames.contains('kv')) {
+            db.close();
+            return resolve('empty');
+          }
+          const g = db.transaction('kv').objectStore('kv').get('package');
+          g.onsuccess = () => {
+            db.close();
+            resolve(g.result ? 'package' : 'empty');
+          };
+        };
+      })
+  );
+}
+
 let items;
 let before;
 await step('a reviewer sees the package size, then downloads the commune package', async () => {
@@ -176,24 +203,7 @@ await step('the conflict is resolved by dropping mine; logging out wipes the pac
   await waitFor(() => document.querySelector('#field-panel').dataset.conflicts === '0');
   await page.click('#logout');
   await page.waitForSelector('#login-view:not([hidden])');
-  const left = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const r = indexedDB.open('vigil-field');
-        // No database: do not leave an empty one behind.
-        r.onupgradeneeded = () => {
-          r.transaction.abort();
-          resolve('empty');
-        };
-        r.onsuccess = () => {
-          const db = r.result;
-          if (!db.objectStoreNames.contains('kv')) return resolve('empty');
-          const g = db.transaction('kv').objectStore('kv').get('package');
-          g.onsuccess = () => resolve(g.result ? 'package' : 'empty');
-        };
-      })
-  );
-  expect(left === 'empty', 'the package is still on the device after logging out');
+  expect((await packageLeft()) === 'empty', 'the package is still on the device after logging out');
 });
 
 await step('an expired package is wiped when the app opens', async () => {
@@ -230,6 +240,32 @@ await step('an expired package is wiped when the app opens', async () => {
   await page.reload();
   await page.waitForSelector('#field-toggle:not([hidden])');
   await waitFor(() => document.querySelector('#field-package').dataset.state === 'none' && document.querySelector('#field-message').textContent.includes('hết hạn'));
+});
+
+await step('a revoked token wipes the package at the next contact', async () => {
+  if (!process.env.VIGIL_BIN || !process.env.VIGIL_DATA_DIR || !process.env.VIGIL_REVIEWER) throw new CheckFailed('VIGIL_BIN, VIGIL_DATA_DIR and VIGIL_REVIEWER are needed for this step');
+  await page.waitForSelector('#field-toggle:not([hidden])');
+  if (await page.locator('#field-panel').isHidden()) await page.click('#field-toggle');
+  await page.fill('#field-commune', COMMUNE);
+  await page.click('#field-estimate-btn');
+  await waitFor(() => !document.querySelector('#field-download').disabled);
+  await page.click('#field-download');
+  await waitFor(() => document.querySelector('#field-package').dataset.state === 'ready');
+  expect((await packageLeft()) === 'package', 'the package was not stored before the revocation');
+  // The administrator disables the reviewer (every token revoked) while the phone holds a package.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.env.VIGIL_BIN, ['user', 'disable', '--name', process.env.VIGIL_REVIEWER, '--data-dir', process.env.VIGIL_DATA_DIR], { stdio: 'pipe' });
+  // The server stops accepting the token within its 30 s authentication cache: the phone asks
+  // for the package size (a contact) until it is told the token is no longer good.
+  const deadline = Date.now() + 40000;
+  while (Date.now() < deadline && (await page.locator('#login-view').isHidden())) {
+    if (await page.locator('#field-estimate-btn').isVisible()) await page.click('#field-estimate-btn');
+    await page.waitForSelector('#login-view:not([hidden])', { timeout: 3000 }).catch(() => null);
+  }
+  expect(await page.locator('#login-view').isVisible(), 'the page still works with a revoked token 40 s after the revocation');
+  expect((await packageLeft()) === 'empty', 'the package is still on the device after the server refused the revoked token');
+  const status = (await api('/v1/me')).status;
+  expect(status === 401, `the revoked token is answered ${status} by /v1/me`);
 });
 
 await step('no request left 127.0.0.1 and the console shows no errors', async () => {

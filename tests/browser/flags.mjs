@@ -12,7 +12,7 @@
 // Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, pixelAt, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -21,8 +21,7 @@ const SHOT = process.env.VIGIL_SCREENSHOT || '';
 const CHROMIUM = process.env.VIGIL_CHROMIUM || '/usr/bin/chromium';
 const TOTAL_TIMEOUT_MS = Number(process.env.VIGIL_TEST_TIMEOUT_MS || 170000);
 const STEP_TIMEOUT_MS = 30000;
-const FLAG_CAP = 2000; // the page draws at most this many plots (web/flags.js)
-const DOT_MAX_ZOOM = 17; // below it the page marks plots with dots too (web/flags.js)
+const DOT_MAX_ZOOM = 16; // below it the tiles carry a dot per plot, from it the outline (src/service/flags.rs)
 const LAYER_NAME = 'Nghi vấn trồng cây có chất ma túy';
 // The issue's Vietnamese labels for the classifier's explained features.
 const DRIVER_VI = {
@@ -142,9 +141,11 @@ const overall = setTimeout(async () => {
 }, TOTAL_TIMEOUT_MS);
 
 /**
- * Waits until the flags drawn are those loaded for the current view (the page marks the view on
- * #map[data-view] and sets #flag-count to loading in the same moveend handler, so this holds only
- * once the load for the view that is shown has finished), with extra conditions, and reads them.
+ * Waits until the flags drawn are those of the current view: the page marks the view on
+ * #map[data-view] and sets #flag-count to loading in the same moveend handler, so the count is
+ * for the view shown once it is ready; the map (one WebGL canvas, drawn from vector tiles) is
+ * idle, with the tiles asked for the current filters, and what it draws is the same on three
+ * reads in a row. Then reads the count and the plots drawn (window.VigilMap.flags()).
  * want: { minZoom, maxZoom, has: [...], hasNot: [...] } (substrings of the last flags query).
  */
 async function flagsSettled(want = {}) {
@@ -157,7 +158,23 @@ async function flagsSettled(want = {}) {
       if (minZoom !== undefined && !(z >= minZoom)) return false;
       if (maxZoom !== undefined && !(z <= maxZoom)) return false;
       const q = m.dataset.flagQuery || '';
-      return has.every((x) => q.includes(x)) && !hasNot.some((x) => q.includes(x));
+      if (!(has.every((x) => q.includes(x)) && !hasNot.some((x) => q.includes(x)))) return false;
+      // The tiles' filters are the items' without bbox and limit (none drawn with no class ticked).
+      const items = new URLSearchParams(q);
+      items.delete('bbox');
+      items.delete('limit');
+      const layerOn = m.dataset.flagLayer === 'on' && (document.querySelector('#flag-class-poppy').checked || document.querySelector('#flag-class-cannabis').checked);
+      if ((m.dataset.flagTileQuery || '') !== (layerOn ? items.toString() : '')) return false;
+      if (m.dataset.tiles !== 'idle') return false;
+      const d = window.VigilMap.flags();
+      const key = `${m.dataset.view} ${d.inCells} ${d.plots.map((p) => `${p.id}:${p.dot}`).sort().join(',')}`;
+      if (window.__flagsKey !== key) {
+        window.__flagsKey = key;
+        window.__flagsReads = 1;
+        return false;
+      }
+      window.__flagsReads += 1;
+      return window.__flagsReads >= 3;
     },
     want,
     { timeout: STEP_TIMEOUT_MS, polling: 100 }
@@ -165,22 +182,7 @@ async function flagsSettled(want = {}) {
   return page.evaluate(() => {
     const m = document.querySelector('#map');
     const c = document.querySelector('#flag-count');
-    const mapBox = m.getBoundingClientRect();
-    const paths = Array.from(document.querySelectorAll('path.flag-plot')).map((p) => {
-      const r = p.getBoundingClientRect();
-      return {
-        id: p.dataset.id,
-        cls: p.dataset.class,
-        status: p.dataset.status,
-        replanting: p.dataset.replanting === 'true',
-        stroke: p.getAttribute('stroke'),
-        fill: p.getAttribute('fill'),
-        dash: p.getAttribute('stroke-dasharray'),
-        width: Number(p.getAttribute('stroke-width')),
-        box: { x: r.left + r.width / 2, y: r.top + r.height / 2, w: r.width, h: r.height },
-        inMap: r.left >= mapBox.left && r.right <= mapBox.right && r.top >= mapBox.top && r.bottom <= mapBox.bottom
-      };
-    });
+    const d = window.VigilMap.flags();
     return {
       label: c.textContent,
       count: Number(c.dataset.count),
@@ -188,8 +190,10 @@ async function flagsSettled(want = {}) {
       view: m.dataset.view,
       zoom: Number(m.dataset.zoom),
       query: m.dataset.flagQuery,
-      paths,
-      dots: document.querySelectorAll('path.flag-dot').length
+      paths: d.plots,
+      dots: d.plots.filter((p) => p.dot).length,
+      inCells: d.inCells,
+      paint: d.paint
     };
   });
 }
@@ -199,29 +203,72 @@ async function checkAgainstApi(v, what, token = TOKEN) {
   expect(api.matched === v.count, `${what}: the page shows ${v.count} flags, the API says numberMatched=${api.matched} for ?${v.query}`);
   const digits = Number(v.label.split(/[(]/)[0].replace(/[^0-9]/g, ''));
   expect(v.count === 0 || digits === v.count, `${what}: the label "${v.label}" does not show ${v.count}`);
-  expect(v.paths.length === v.drawn, `${what}: ${v.paths.length} plots drawn but the page says ${v.drawn}`);
-  expect(v.paths.length === Math.min(v.count, FLAG_CAP), `${what}: ${v.paths.length} plots drawn for ${v.count} matching flags`);
+  expect(v.drawn === v.count, `${what}: the page says ${v.drawn} of ${v.count} flags are drawn; the tiles draw every one`);
+  expect(v.paths.length + v.inCells === v.count, `${what}: ${v.paths.length} plots and ${v.inCells} in cells drawn for ${v.count} matching flags`);
   const drawn = new Set(v.paths.map((p) => p.id));
   expect(drawn.size === v.paths.length, `${what}: some flags were drawn twice`);
-  if (v.count <= FLAG_CAP) {
+  if (!v.inCells) {
     const missing = api.features.filter((f) => !drawn.has(String(f.id)));
     expect(missing.length === 0, `${what}: flags ${missing.map((f) => f.id).join(', ')} are not drawn`);
+  }
+  for (const p of v.paths) {
+    const f = api.features.find((x) => String(x.id) === p.id);
+    expect(f, `${what}: flag ${p.id} is drawn but the API does not list it for ?${v.query}`);
+    expect(f.properties.class === p.cls && f.properties.status === p.status, `${what}: flag ${p.id} is drawn as ${p.cls}/${p.status}, the API says ${f.properties.class}/${f.properties.status}`);
   }
   return api;
 }
 
-/** The centre of a drawn plot that a click there would hit, or null. */
-async function clickablePlot(id) {
-  return page.evaluate((fid) => {
-    const mapBox = document.querySelector('#map').getBoundingClientRect();
-    const p = document.querySelector(`path.flag-plot[data-id="${fid}"]`);
-    if (!p) return null;
-    const r = p.getBoundingClientRect();
-    const x = r.left + r.width / 2;
-    const y = r.top + r.height / 2;
-    if (x < mapBox.left + 10 || x > mapBox.right - 10 || y < mapBox.top + 10 || y > mapBox.bottom - 10) return null;
-    return document.elementFromPoint(x, y) === p ? { x, y } : null;
-  }, String(id));
+/** A point inside flag `f`'s outline (GeoJSON, lon/lat): the first of a grid over its bbox. */
+function insidePoints(f) {
+  const polys = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
+  const inRing = (x, y, ring) => {
+    let inside = false;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  };
+  const inside = (x, y) => polys.some((rings) => inRing(x, y, rings[0]) && !rings.slice(1).some((h) => inRing(x, y, h)));
+  const [w, s, e, n] = f.bbox;
+  const out = [];
+  for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
+    const x = w + ((e - w) * i) / 12;
+    const y = s + ((n - s) * j) / 12;
+    if (inside(x, y)) out.push([x, y]);
+  }
+  // Nearest the middle first.
+  const mx = (w + e) / 2;
+  const my = (s + n) / 2;
+  return out.sort((a, b) => Math.hypot(a[0] - mx, a[1] - my) - Math.hypot(b[0] - mx, b[1] - my));
+}
+
+/**
+ * A page point inside a drawn plot where a click would find that plot (and no control), or null;
+ * with `alone` (ids), a point where no plot but those is drawn.
+ */
+async function clickablePlot(id, { alone = null } = {}) {
+  const f = all.features.find((x) => String(x.id) === String(id));
+  if (!f) return null;
+  return page.evaluate(
+    ({ fid, pts, alone }) => {
+      const mapBox = document.querySelector('#map').getBoundingClientRect();
+      for (const [lon, lat] of pts) {
+        const { x, y } = window.VigilMap.toPage(lon, lat);
+        if (x < mapBox.left + 10 || x > mapBox.right - 10 || y < mapBox.top + 10 || y > mapBox.bottom - 10) continue;
+        const el = document.elementFromPoint(x, y);
+        if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-tooltip')) continue;
+        const hit = window.VigilMap.flagAtPage(x, y);
+        if (!hit || hit.id !== fid) continue;
+        if (alone && !window.VigilMap.flagIdsAtPage(x, y).every((o) => alone.includes(o))) continue;
+        return { x, y };
+      }
+      return null;
+    },
+    { fid: String(id), pts: insidePoints(f), alone }
+  );
 }
 
 async function panelReady(id) {
@@ -308,7 +355,7 @@ await step('logging in shows the map; the flags layer is off, with its Vietnames
   await login(TOKEN);
   expect((await page.getAttribute('html', 'lang')) === 'vi', 'the page language is not vi by default');
   expect((await page.getAttribute('#map', 'data-flag-layer')) === 'off', 'the flags layer is on before it was turned on');
-  expect((await page.locator('path.flag-plot').count()) === 0, 'flag plots are drawn before the layer was turned on');
+  expect((await page.evaluate(() => window.VigilMap.flags().plots.length)) === 0, 'flag plots are drawn before the layer was turned on');
   expect((await page.getAttribute('#flag-count', 'data-state')) === 'off', 'the flag count is not "off"');
   const legend = await page.locator('#legend').innerText();
   for (const s of ['Nghi vấn trồng thuốc phiện', 'Nghi vấn trồng cần sa', 'Tái trồng']) expect(legend.includes(s), `the legend does not say "${s}": ${legend}`);
@@ -328,7 +375,15 @@ await step('turning the layer on in the layer switcher loads the flags in view',
   expect(wide.count > 0, `no flags in the first view (${wide.view}); the analyst's province should hold them`);
   expect(wide.label.includes('nghi vấn'), `the count label "${wide.label}" is not Vietnamese`);
   expect(await page.isChecked('#flag-layer-toggle'), 'the sidebar switch does not show the layer as on');
-  if (wide.zoom < DOT_MAX_ZOOM) expect(wide.dots === wide.paths.length, `at zoom ${wide.zoom} each plot should have a dot: ${wide.dots} dots, ${wide.paths.length} plots`);
+  if (wide.zoom < DOT_MAX_ZOOM) expect(wide.dots === wide.paths.length, `at zoom ${wide.zoom} each plot should be a dot: ${wide.dots} dots, ${wide.paths.length} plots`);
+  // The dots are drawn in the class colours (those no other dot or hotspot covers).
+  const hotspots = await page.evaluate(() => window.VigilMap.drawn().points);
+  const alone = wide.paths.filter((x) => x.dot && x.inMap && ![...wide.paths.filter((q) => q.id !== x.id), ...hotspots.map((h) => ({ box: h }))].some((q) => Math.hypot((q.box.x ?? q.box.x) - x.box.x, q.box.y - x.box.y) < 16));
+  for (const p of alone.slice(0, 6)) {
+    const colour = await pixelAt(page, p.box.x, p.box.y);
+    const ok = p.cls === 'poppy' ? isPoppyHue(hue(colour)) : isCannabisHue(hue(colour));
+    expect(ok, `the dot of ${p.cls} flag ${p.id} is drawn ${colour}`);
+  }
   await page.mouse.move(5, 400); // let the layer switcher collapse
   console.log(`     ${wide.count} flags in view at zoom ${wide.zoom}`);
 });
@@ -342,24 +397,38 @@ await step('zooming to the flags draws their polygons in the two class colours',
   const byClass = { poppy: near.paths.filter((p) => p.cls === 'poppy'), cannabis: near.paths.filter((p) => p.cls === 'cannabis') };
   expect(byClass.poppy.length > 0 && byClass.cannabis.length > 0, `both classes should be drawn: ${near.paths.map((p) => p.cls).join(', ')}`);
   expect(byClass.poppy.length + byClass.cannabis.length === near.paths.length, 'a drawn plot has no class');
-  for (const p of byClass.poppy) expect(isPoppyHue(hue(p.stroke)) && isPoppyHue(hue(p.fill)), `poppy flag ${p.id} is drawn ${p.stroke}/${p.fill}, not magenta/purple`);
-  for (const p of byClass.cannabis) expect(isCannabisHue(hue(p.stroke)) && isCannabisHue(hue(p.fill)), `cannabis flag ${p.id} is drawn ${p.stroke}/${p.fill}, not yellow-green`);
-  const strokes = new Set(near.paths.map((p) => `${p.cls}:${p.stroke}`));
-  expect(strokes.size === 2, `each class should have one outline colour: ${[...strokes].join(', ')}`);
+  const dash = near.paint['flag-line-replanting'];
+  const plain = near.paint['flag-line'];
+  expect(dash && Array.isArray(dash.dash) && dash.width >= 3, `the re-planting outline is not thick and dashed: ${JSON.stringify(dash)}`);
+  expect(plain && !plain.dash && plain.width < dash.width, `the plain outline is dashed or as thick as the re-planting one: ${JSON.stringify(plain)}`);
+  // Colours are read off the canvas: inside each plot, its class's fill over the map.
+  const sampled = { poppy: 0, cannabis: 0 };
   for (const p of near.paths) {
     expect(p.inMap, `flag ${p.id} is outside the map after zooming to the flags`);
     expect(p.box.w >= 8 && p.box.h >= 8, `flag ${p.id} is drawn ${p.box.w.toFixed(1)}×${p.box.h.toFixed(1)} px at zoom ${near.zoom}`);
     const apiF = all.features.find((f) => String(f.id) === p.id);
     expect(apiF && apiF.properties.class === p.cls, `flag ${p.id} is drawn as ${p.cls}, the API says ${apiF && apiF.properties.class}`);
     expect(p.replanting === !!apiF.properties.replanting, `flag ${p.id}: drawn re-planting=${p.replanting}, the API says ${apiF.properties.replanting}`);
-    if (p.replanting) expect(p.dash && p.width >= 3, `re-planting flag ${p.id} has no thick dashed outline (dash ${p.dash}, width ${p.width})`);
-    else expect(!p.dash, `flag ${p.id} is not a re-planting but has a dashed outline`);
+    if (p.replanting) expect(p.layers.includes('flag-line-replanting') && !p.layers.includes('flag-line'), `re-planting flag ${p.id} is outlined by ${p.layers.join(', ')}, not the thick dashed outline`);
+    else expect(p.layers.includes('flag-line') && !p.layers.includes('flag-line-replanting'), `flag ${p.id} is not a re-planting but is outlined by ${p.layers.join(', ')}`);
+    // A point inside this plot and no other (plots of a re-planted field overlap).
+    // A point inside this plot where only plots of its class are drawn (a re-flown field's
+    // plots overlap the earlier ones).
+    const same = all.features.filter((f) => f.properties.class === p.cls).map((f) => String(f.id));
+    const at = await clickablePlot(p.id, { alone: same });
+    if (!at) continue;
+    const colour = await pixelAt(page, at.x, at.y);
+    const ok = p.cls === 'poppy' ? isPoppyHue(hue(colour)) : isCannabisHue(hue(colour));
+    expect(ok, `inside ${p.cls} flag ${p.id} the map is ${colour}, not ${p.cls === 'poppy' ? 'magenta/purple' : 'yellow-green'}`);
+    sampled[p.cls] += 1;
   }
+  expect(sampled.poppy > 0 && sampled.cannabis > 0, `no plot of each class could be checked by its pixels: ${JSON.stringify(sampled)} of ${near.paths.map((p) => `${p.id} ${p.cls}`).join(', ')}`);
   // The legend shows the same colours.
   const legend = await page.evaluate(() =>
     Object.fromEntries(['poppy', 'cannabis'].map((c) => [c, getComputedStyle(document.querySelector(`#legend li[data-flag-class=${c}] .swatch`)).borderTopColor]))
   );
-  for (const c of ['poppy', 'cannabis']) expect(legend[c] === toRgb(byClass[c][0].stroke), `the legend's ${c} colour ${legend[c]} is not the map's ${byClass[c][0].stroke}`);
+  const style = await page.evaluate(() => window.VigilFlags.CLASS_STYLE);
+  for (const c of ['poppy', 'cannabis']) expect(legend[c] === toRgb(style[c].stroke), `the legend's ${c} colour ${legend[c]} is not the map's ${style[c].stroke}`);
   console.log(`     zoom ${near.zoom}: ${byClass.poppy.length} poppy, ${byClass.cannabis.length} cannabis, ${near.paths.filter((p) => p.replanting).length} re-planting`);
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await screenshot('-plots');
@@ -424,7 +493,9 @@ await step("clicking a re-planting flag opens its panel: Vietnamese class, confi
     expect(s.text.includes(d.z > 0 ? 'cao hơn' : 'thấp hơn') || d.z === 0, `driver ${d.feature} does not say higher/lower in Vietnamese: ${s.text}`);
   }
   expect((await page.locator('#flag-drivers h3').innerText()).includes('Vì sao'), 'the drivers section is not headed in Vietnamese');
-  expect((await page.locator(`path.flag-plot.is-selected[data-id="${target.id}"]`).count()) === 1, 'the clicked plot is not highlighted');
+  await page.waitForFunction((id) => window.VigilMap.flagSelectedDrawn().includes(id), target.id);
+  const sel = await page.evaluate(() => window.VigilMap.flagSelectedDrawn());
+  expect(sel.length === 1 && sel[0] === target.id, `the map highlights ${JSON.stringify(sel)}, not the clicked plot ${target.id}`);
   const img = await chipLoaded(target.id);
   console.log(`     flag ${target.id}: ${p.class} ${p.confidence} ${p.area_m2} m², drivers ${p.drivers.map((d) => `${d.feature} ${d.z}`).join(', ')}; chip ${img.w}×${img.h}`);
   await screenshot('-panel');
@@ -456,7 +527,7 @@ await step('the class and confidence filters send class= and min_confidence= and
   expect(poppy.count === both.count - cannabis, `with cannabis unticked the count is ${poppy.count}, expected ${both.count} − ${cannabis}`);
   expect(poppy.paths.every((p) => p.cls === 'poppy'), 'cannabis plots are still drawn with only poppy ticked');
   await page.uncheck('#flag-class-poppy');
-  await page.waitForFunction(() => document.querySelector('#flag-count').dataset.count === '0' && document.querySelectorAll('path.flag-plot').length === 0);
+  await page.waitForFunction(() => document.querySelector('#flag-count').dataset.count === '0' && window.VigilMap.flags().plots.length === 0);
   await page.check('#flag-class-cannabis');
   const onlyCannabis = await flagsSettled({ has: ['class=cannabis'] });
   await checkAgainstApi(onlyCannabis, 'class=cannabis');
@@ -516,7 +587,7 @@ await step('a province-24 analyst sees no flags over the same place', async () =
   const flagsBox = [Math.min(...bboxes.map((b) => b[0])), Math.min(...bboxes.map((b) => b[1])), Math.max(...bboxes.map((b) => b[2])), Math.max(...bboxes.map((b) => b[3]))];
   await page.click('#logout');
   await page.locator('#login-view').waitFor({ state: 'visible' });
-  expect((await page.locator('path.flag-plot').count()) === 0, 'flag plots stay on the map after logging out');
+  expect((await page.evaluate(() => window.VigilMap.flags().plots.length)) === 0, 'flag plots stay on the map after logging out');
   await login(OTHER_TOKEN);
   await page.check('#flag-layer-toggle');
   let v = await flagsSettled();
@@ -531,7 +602,7 @@ await step('a province-24 analyst sees no flags over the same place', async () =
     v = await flagsSettled({ maxZoom: z - 0.5 });
   }
   expect(covers(v.view), `the view ${v.view} never covered the flags at ${flagsBox.join(',')}`);
-  expect(v.count === 0 && v.paths.length === 0 && v.dots === 0, `the province-24 analyst sees ${v.count} flags (${v.paths.length} plots, ${v.dots} dots)`);
+  expect(v.count === 0 && v.paths.length === 0 && v.dots === 0 && v.inCells === 0, `the province-24 analyst sees ${v.count} flags (${v.paths.length} plots, ${v.dots} dots, ${v.inCells} in cells)`);
   await checkAgainstApi(v, 'province 24', OTHER_TOKEN);
   const mine = await apiGet(`/collections/flags/items?${v.query}`);
   expect(mine.numberMatched > 0, `the province-08 analyst would see no flags in ${v.view} either, so this proves nothing`);

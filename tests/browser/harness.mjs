@@ -103,3 +103,30 @@ export function stepRunner({ results, blocked, consoleErrors, screenshot, finish
     }
   };
 }
+
+/**
+ * The colour of the page's pixel at (x, y) as `rgb(r, g, b)`, read from a 1 × 1 screenshot: the
+ * map is one WebGL canvas, so what it drew is checked by its pixels. A PNG of one pixel is one
+ * filter byte and the pixel, whatever the filter (its neighbours are all zero).
+ */
+export async function pixelAt(page, x, y) {
+  const { inflateSync } = await import('node:zlib');
+  const png = await page.screenshot({ clip: { x: Math.round(x), y: Math.round(y), width: 1, height: 1 } });
+  let at = 8;
+  const idat = [];
+  let colourType = 2;
+  while (at < png.length) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('ascii', at + 4, at + 8);
+    const data = png.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      if (data[8] !== 8) throw new CheckFailed(`pixelAt: a ${data[8]}-bit screenshot`);
+      colourType = data[9];
+    }
+    if (type === 'IDAT') idat.push(data);
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  if (colourType !== 2 && colourType !== 6) throw new CheckFailed(`pixelAt: PNG colour type ${colourType}`);
+  return `rgb(${raw[1]}, ${raw[2]}, ${raw[3]})`;
+}

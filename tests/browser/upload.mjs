@@ -357,6 +357,8 @@ await step('"Xem trên bản đồ" zooms to the survey and its imagery tiles lo
   });
   expect(view.shown === String(survey.id), `the map shows survey ${view.shown}, expected ${survey.id}`);
   await page.waitForFunction(() => document.querySelector('#map').dataset.surveysState === 'ready' && Number(document.querySelector('#map').dataset.surveys) >= 1, null, { polling: 100 });
+  // The footprint is drawn by the map from /collections/surveys/tiles/… (the flight's outline).
+  await page.waitForFunction((id) => window.VigilMap.surveys().includes(id), String(survey.id), { polling: 100 });
   const [w, s, e, n] = survey.bbox;
   const layersText = await page.locator('.leaflet-control-layers').textContent();
   expect(layersText.includes('Ảnh bay khảo sát') && layersText.includes('Phạm vi bay'), `the layer switcher says "${layersText}"`);
