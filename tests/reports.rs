@@ -545,6 +545,48 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     assert_eq!(features[0]["properties"]["drug_free"], true);
     assert_eq!(features[1]["properties"]["drug_free"], false);
     assert_eq!(features[0]["geometry"]["type"], "MultiPolygon");
+    // Without outlines (the web map draws them from the communes' vector tiles): the same values
+    // and each commune's bbox, which holds its outline.
+    let lean = ok_json(
+        server.get(
+            "/v1/reports/communes?period=2026-H1&province=08&geometry=false",
+            Some(&viewer),
+        ),
+        "communes without geometry",
+    );
+    let lean = lean["features"].as_array().unwrap();
+    assert_eq!(lean.len(), features.len());
+    for (a, b) in lean.iter().zip(features) {
+        assert!(a["geometry"].is_null(), "{a}");
+        assert_eq!(a["properties"], b["properties"]);
+        assert_eq!(a["bbox"], b["bbox"]);
+        let bb: Vec<f64> = a["bbox"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        for ring in b["geometry"]["coordinates"].as_array().unwrap() {
+            for c in ring
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r.as_array().unwrap())
+            {
+                let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+                assert!(
+                    bb[0] <= x && x <= bb[2] && bb[1] <= y && y <= bb[3],
+                    "{c} outside {bb:?}"
+                );
+            }
+        }
+    }
+    let bad = server.get(
+        "/v1/reports/communes?period=2026-H1&province=08&geometry=no",
+        Some(&viewer),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.describe());
+    assert!(bad.text().contains("geometry"), "{}", bad.text());
 
     // ---- Files: CSV = JSON, XLSX = JSON, HTML and PDF show the same figures -----------------------
     let csv = server.get(

@@ -371,3 +371,113 @@ fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
         "every national tile over the scene holds something: {seen:?}"
     );
 }
+
+/// Where a tile holds more than 10,000 flags it carries counts per cell with the class breakdown,
+/// adding up to the items' `numberMatched` over the tile (read by both decoders); nearer, every
+/// flag is a point again; another province's user gets no count of them.
+#[test]
+fn dense_flag_tiles_count_per_cell_with_the_class_breakdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = common::review_scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    // 10,500 more flags, copies of the scene's first one spread over about a kilometre (what a
+    // season of surveys over one valley leaves), a third of them cannabis.
+    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let added = db
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 10499)
+             INSERT INTO flags (survey_id, class, confidence, area_m2, status, geometry, min_lon,
+               min_lat, max_lon, max_lat, lon, lat, province_code, commune_code, acquired_at,
+               model_version, drivers, created_at, near_hotspots, probabilities)
+             SELECT f.survey_id, CASE WHEN n.i % 3 = 0 THEN 'cannabis' ELSE 'poppy' END,
+               f.confidence, f.area_m2, 'new', f.geometry,
+               f.min_lon + (n.i % 100 - 50) * 1e-4, f.min_lat + (n.i / 100 - 50) * 1e-4,
+               f.max_lon + (n.i % 100 - 50) * 1e-4, f.max_lat + (n.i / 100 - 50) * 1e-4,
+               f.lon + (n.i % 100 - 50) * 1e-4, f.lat + (n.i / 100 - 50) * 1e-4,
+               f.province_code, f.commune_code, f.acquired_at, f.model_version, f.drivers,
+               f.created_at, '[]', '{}'
+             FROM n, (SELECT * FROM flags WHERE superseded_at IS NULL ORDER BY id LIMIT 1) AS f",
+            [],
+        )
+        .unwrap();
+    assert_eq!(added, 10_500);
+    let (lon, lat): (f64, f64) = db
+        .query_row(
+            "SELECT lon, lat FROM flags WHERE superseded_at IS NULL ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    drop(db);
+    let national = data.add_user("vt-flags-national", "viewer", &[], true);
+    let viewer24 = data.add_user("vt-flags-24", "viewer", &["24"], false);
+    let server = TestServer::serve(data);
+    let gdal = common::runs("ogrinfo", &["--version"]);
+    let mut seen = Vec::new();
+    for z in [10u32, 12, 17] {
+        let (x, y) = tile_at(lon, lat, z);
+        let [w, s, e, n] = tile_bounds(z, x, y);
+        let bbox = format!("bbox={w},{s},{e},{n}");
+        for (who, token) in [("national", &national), ("viewer24", &viewer24)] {
+            let path = format!("/collections/flags/tiles/WebMercatorQuad/{z}/{y}/{x}");
+            let r = server.get(&path, Some(token));
+            assert_eq!(r.status, 200, "{path}: {}", r.describe());
+            let file = dir.path().join(format!("dense-flags-{who}-{z}.pbf"));
+            std::fs::write(&file, &r.body).unwrap();
+            let matched = server
+                .get(
+                    &format!("/collections/flags/items?limit=1&{bbox}"),
+                    Some(token),
+                )
+                .json()["numberMatched"]
+                .as_u64()
+                .unwrap();
+            let poppy = server
+                .get(
+                    &format!("/collections/flags/items?limit=1&class=poppy&{bbox}"),
+                    Some(token),
+                )
+                .json()["numberMatched"]
+                .as_u64()
+                .unwrap();
+            let Some(decoded) = decode(&[&file]) else {
+                return;
+            };
+            let t = &decoded[file.to_str().unwrap()];
+            if matched > 10_000 {
+                assert!(t["aggregated"].as_u64().unwrap() > 0, "z{z} {who}: {t}");
+                assert_eq!(t["aggregated"], t["features"], "z{z} {who}: {t}");
+                assert_eq!(t["count"], matched, "z{z} {who}: cells add up: {t}");
+                assert_eq!(t["classes"]["poppy"], poppy, "z{z} {who}: {t}");
+                assert_eq!(t["classes"]["cannabis"], matched - poppy, "z{z} {who}: {t}");
+            } else {
+                assert_eq!(t["aggregated"], 0, "z{z} {who}: {t}");
+                assert_eq!(t["features"], matched, "z{z} {who}: {t}");
+            }
+            if gdal && matched > 0 {
+                assert_eq!(
+                    gdal_layer_count(&file, z, x, y, "flags"),
+                    t["features"].as_u64(),
+                    "GDAL: flags z{z} for {who}"
+                );
+            }
+            if who == "viewer24" {
+                assert_eq!(matched, 0, "z{z}: province 24 sees province 08's flags");
+                assert_eq!(t["features"], 0, "z{z}: province 24's tile: {t}");
+            }
+            seen.push(format!(
+                "z{z} {who}: {matched} flags, {} features",
+                t["features"]
+            ));
+        }
+    }
+    eprintln!("{}", seen.join("\n"));
+    assert!(
+        seen.iter().any(|s| s.starts_with("z10 national: 105")),
+        "the z10 tile should hold all 10,500+ flags: {seen:?}"
+    );
+}

@@ -458,6 +458,7 @@
     selectedDrawn: () => (state.vector ? state.vector.selectedDrawn() : []),
     flags: () => (state.vector ? state.vector.flagsDrawn() : { plots: [], inCells: 0, paint: {} }),
     flagSelectedDrawn: () => (state.vector ? state.vector.flagSelectedDrawn() : []),
+    choropleth: () => (state.vector ? state.vector.choroplethDrawn() : []),
     surveys: () => (state.vector ? state.vector.surveysDrawn() : []),
     /** Page coordinates of a lon/lat. */
     toPage: (lon, lat) => {
@@ -470,6 +471,12 @@
       if (!state.vector) return [];
       const box = $('#map').getBoundingClientRect();
       return state.vector.flagIdsAt(L.point(x - box.left, y - box.top));
+    },
+    /** The code of the choropleth commune drawn at a page point, or null. */
+    choroplethAtPage: (x, y) => {
+      if (!state.vector) return null;
+      const box = $('#map').getBoundingClientRect();
+      return state.vector.choroplethAt(L.point(x - box.left, y - box.top));
     },
     /** The flag drawn under a page point, as a click there would find it, or null. */
     flagAtPage: (x, y) => {
@@ -597,6 +604,7 @@
       place: placeLabel,
       provinces: provinceList,
       authTileLayer,
+      vector: () => state.vector,
       beforeOpen: () => {
         closeDetail();
         setUploadOpen(false);
@@ -720,6 +728,12 @@
   /** Hover: the hotspot's name (as text), a cell's count by status, or the commune's name. */
   function onMapHover(e) {
     if (!state.vector || !state.mapReady) return;
+    // Over a shape Leaflet draws (an analysis layer) its own tooltip speaks.
+    const tgt = e.originalEvent && e.originalEvent.target;
+    if (tgt && tgt.closest && tgt.closest('.leaflet-interactive')) {
+      hideHover();
+      return;
+    }
     if (state.hoverFrame) return;
     state.hoverFrame = window.requestAnimationFrame(() => {
       state.hoverFrame = null;
@@ -753,6 +767,13 @@
         showHover(e.latlng, window.VigilFlags.cellText(flagCell), null);
         return;
       }
+      const choro = window.VigilDashboard && state.vector.choroplethAt(pt);
+      const choroText = choro && window.VigilDashboard.choroplethText(choro);
+      if (choroText) {
+        mapEl.style.cursor = '';
+        showHover(e.latlng, choroText, null, 'dash-tooltip');
+        return;
+      }
       const survey = state.vector.surveyAt(pt);
       if (survey) {
         mapEl.style.cursor = 'pointer';
@@ -769,13 +790,15 @@
     });
   }
 
-  function showHover(latlng, text, id) {
+  /** The map's one hover tooltip; `kind` marks what it names (e.g. `dash-tooltip`). */
+  function showHover(latlng, text, id, kind) {
     if (!state.hover) state.hover = L.tooltip({ direction: 'top', offset: [0, -8], className: 'map-hover' });
     state.hover.setLatLng(latlng).setContent(textEl(text));
     if (!state.map.hasLayer(state.hover)) state.hover.addTo(state.map);
     const el = state.hover.getElement();
     if (el) {
       el.dataset.id = id || '';
+      el.dataset.kind = kind || '';
       el.setAttribute('data-testid', 'map-hover');
     }
   }

@@ -4,7 +4,10 @@
  * after login with the map and the API helpers (ctx), for every role. It reads
  *   GET /v1/reports/kpis?period=&province=|commune=      the KPI cards and, one call per period,
  *                                                        the chart over time (inline SVG);
- *   GET /v1/reports/communes?period=&province=           the commune choropleth on the map;
+ *   GET /v1/reports/communes?period=&province=&geometry=false
+ *                                                        the values of the commune choropleth,
+ *                                                        which the map's vector overlay draws
+ *                                                        over the communes' vector tiles;
  *   GET /v1/reports/report.{pdf,xlsx,csv}?period=&…      downloads (fetch with the token → blob);
  * and hands the area's province to hotspot-layers.js (window.VigilHotspotLayers), the section
  * "Phân tích điểm nóng" with the heat map, Gi*, suggested clusters and emerging hot spot layers.
@@ -15,20 +18,13 @@
 (function () {
   'use strict';
 
-  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
-  function textEl(s) {
-    const span = document.createElement('span');
-    span.textContent = s == null ? '' : String(s);
-    return span;
-  }
-
-
   const I = window.VigilI18n;
   const t = (k, p) => I.t(k, p);
   const $ = (sel, root) => (root || document).querySelector(sel);
   const GROUPS = ['hotspots', 'drug_free', 'cultivation', 'coverage'];
   const STATUSES = ['green', 'amber', 'red', 'info', 'no_data'];
   const RAMP = ['#fef0d9', '#fdcc8a', '#fc8d59', '#e34a33', '#b30000'];
+  const NO_VALUE = '#cccccc'; // a commune with no value
   const FORMATS = ['pdf', 'xlsx', 'csv'];
 
   const S = {
@@ -466,9 +462,12 @@
 
   // ------------------------------------------------------------------ choropleth
 
+  const vector = () => (S.ctx && S.ctx.vector ? S.ctx.vector() : null);
+
   function removeChoropleth() {
     const map = S.ctx && S.ctx.map;
-    if (map && S.layer) map.removeLayer(S.layer);
+    const v = vector();
+    if (v && S.layer) v.setChoropleth(null);
     if (map && S.legend) map.removeControl(S.legend);
     S.layer = null;
     S.legend = null;
@@ -477,7 +476,8 @@
   async function loadChoropleth(seq, period) {
     const q = `period=${encodeURIComponent(period)}${provinceQuery()}`;
     try {
-      const { data } = await S.ctx.api(`v1/reports/communes?${q}`);
+      // Values and bboxes only: the map draws the outlines from the communes' vector tiles.
+      const { data } = await S.ctx.api(`v1/reports/communes?${q}&geometry=false`);
       if (seq !== S.seq) return;
       S.communes = data;
       const list = ((data && data.features) || []).map((f) => ({ code: String(f.properties.code || f.id), name: f.properties.name, province: f.properties.province_code }));
@@ -499,7 +499,7 @@
     removeChoropleth();
     if (!S.choropleth) return;
     const key = S.chartKey;
-    const feats = (S.communes.features || []).filter((f) => f.geometry);
+    const feats = (S.communes.features || []).filter((f) => Array.isArray(f.bbox) && f.bbox.length === 4);
     const vals = feats.map((f) => f.properties[key]).filter((v) => typeof v === 'number');
     const max = vals.length ? Math.max(...vals) : 0;
     const unit = ((S.kpis && S.kpis.kpis && S.kpis.kpis[key]) || {}).unit;
@@ -514,22 +514,17 @@
       return `${I.num(Math.round(i * step * 10) / 10)} – ${I.num(Math.round((i + 1) * step * 10) / 10)}`;
     };
     const cls = (v) => (typeof v !== 'number' ? -1 : max <= 0 ? 0 : Math.min(RAMP.length - 1, Math.floor(v / step)));
-    if (!map.getPane('dashboard')) map.createPane('dashboard').style.zIndex = 380;
-    S.layer = L.geoJSON(
-      { type: 'FeatureCollection', features: feats },
-      {
-        pane: 'dashboard',
-        className: 'dash-commune',
-        style: (f) => {
-          const c = cls(f.properties[key]);
-          return { color: '#444', weight: 1, fillOpacity: 0.65, fillColor: c < 0 ? '#cccccc' : RAMP[c] };
-        },
-        onEachFeature: (f, layer) => {
-          const p = f.properties;
-          layer.bindTooltip(textEl(`${p.name || p.code} (${p.code}): ${fmtValue(p[key], unit)}`), { sticky: true, className: 'dash-tooltip' });
-        }
-      }
-    ).addTo(map);
+    const colours = {};
+    for (const f of feats) {
+      const c = cls(f.properties[key]);
+      colours[String(f.properties.code || f.id)] = c < 0 ? NO_VALUE : RAMP[c];
+    }
+    const v = vector();
+    if (!v) return;
+    v.setChoropleth(colours, NO_VALUE);
+    // What is drawn: the features (values and bboxes) and the KPI shown.
+    const layer = { feats, key, unit };
+    S.layer = layer;
     const legend = L.control({ position: 'bottomright' });
     legend.onAdd = () => {
       const h = S.ctx.h;
@@ -537,7 +532,7 @@
       const rows = RAMP.map((c, i) =>
         h('li', null, h('span', { class: 'dash-swatch', style: `background:${c}`, 'aria-hidden': 'true' }), max > 0 ? classLabel(i) : i === 0 ? I.num(0) : null)
       ).filter((li, i) => li.childNodes.length > 1 && (max <= 0 || i * step <= max));
-      rows.push(h('li', null, h('span', { class: 'dash-swatch', style: 'background:#cccccc', 'aria-hidden': 'true' }), t('dash.none')));
+      rows.push(h('li', null, h('span', { class: 'dash-swatch', style: `background:${NO_VALUE}`, 'aria-hidden': 'true' }), t('dash.none')));
       return h('div', { id: 'dash-legend', class: 'dash-legend', 'data-testid': 'dash-legend', 'data-state': 'ready', 'data-kpi': key, 'data-communes': String(feats.length) }, h('strong', { text: `${t('dash.legend')}: ${label}` }), h('ul', null, rows));
     };
     legend.addTo(map);
@@ -562,7 +557,13 @@
       const pr = panel && !panel.hidden ? panel.getBoundingClientRect() : null;
       let right = pr ? Math.max(0, mr.right - pr.left) : 0;
       if (right > mr.width * 0.6) right = 0;
-      map.fitBounds(layer.getBounds(), { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
+      let b = null;
+      for (const f of layer.feats) {
+        const x = f.bbox.map(Number);
+        const one = L.latLngBounds([x[1], x[0]], [x[3], x[2]]);
+        b = b ? b.extend(one) : one;
+      }
+      if (b && b.isValid()) map.fitBounds(b, { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
     } catch (_) {
       /* empty bounds */
     }
@@ -678,5 +679,15 @@
   const close = () => S.open && setOpen(false);
   const isOpen = () => S.open;
 
-  window.VigilDashboard = { attach, detach, relabel, close, isOpen };
+  /** The map's hover text for a commune of the choropleth: "Name (code): value", or null. */
+  function choroplethText(code) {
+    const l = S.layer;
+    if (!l) return null;
+    const f = l.feats.find((x) => String(x.properties.code || x.id) === String(code));
+    if (!f) return null;
+    const p = f.properties;
+    return `${p.name || p.code} (${p.code}): ${fmtValue(p[l.key], l.unit)}`;
+  }
+
+  window.VigilDashboard = { attach, detach, relabel, close, isOpen, choroplethText };
 })();

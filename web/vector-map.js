@@ -171,6 +171,7 @@
     for (const [code, c] of Object.entries(opts.statusColors)) colours.push(code, c);
     colours.push('#7f8c8d');
     let selected = null;
+    const flagSource = (query) => ({ type: 'vector', tiles: tiles('flags', query), minzoom: 0, maxzoom: FLAG_MAX_ZOOM });
     // Tiles are `private, max-age=60`: for a minute after an edit, hotspot tiles are revalidated
     // instead of taken from the browser's cache.
     let revalidateUntil = 0;
@@ -196,13 +197,33 @@
           communes: { type: 'vector', tiles: tiles('communes'), minzoom: COMMUNE_MIN_ZOOM, maxzoom: 14 },
           hotspots: { type: 'vector', tiles: tiles('hotspots', opts.hotspotQuery), minzoom: 0, maxzoom: TILE_MAX_ZOOM },
           surveys: { type: 'vector', tiles: tiles('surveys'), minzoom: 0, maxzoom: 16 },
-          flags: { type: 'vector', tiles: tiles('flags', ''), minzoom: 0, maxzoom: FLAG_MAX_ZOOM }
+          // The dashboard's choropleth: every commune's outline at every zoom, coloured by value.
+          choropleth: { type: 'vector', tiles: tiles('communes'), minzoom: 0, maxzoom: 14 },
+          flags: flagSource('')
         },
         layers: [
           { id: 'provinces-fill', type: 'fill', source: 'provinces', 'source-layer': 'provinces', paint: { 'fill-color': '#6c4f9c', 'fill-opacity': 0.03 } },
           { id: 'provinces-line', type: 'line', source: 'provinces', 'source-layer': 'provinces', paint: { 'line-color': '#6c4f9c', 'line-width': 2, 'line-opacity': 0.9 } },
           { id: 'communes-fill', type: 'fill', source: 'communes', 'source-layer': 'communes', minzoom: COMMUNE_MIN_ZOOM, paint: { 'fill-color': '#8e7cc3', 'fill-opacity': 0 } },
           { id: 'communes-line', type: 'line', source: 'communes', 'source-layer': 'communes', minzoom: COMMUNE_MIN_ZOOM, paint: { 'line-color': '#8e7cc3', 'line-width': 1, 'line-opacity': 0.8, 'line-dasharray': [4, 3] } },
+          {
+            id: 'choropleth-fill',
+            type: 'fill',
+            source: 'choropleth',
+            'source-layer': 'communes',
+            filter: ['==', ['get', 'code'], ''],
+            layout: { visibility: 'none' },
+            paint: { 'fill-color': '#cccccc', 'fill-opacity': 0.65 }
+          },
+          {
+            id: 'choropleth-line',
+            type: 'line',
+            source: 'choropleth',
+            'source-layer': 'communes',
+            filter: ['==', ['get', 'code'], ''],
+            layout: { visibility: 'none' },
+            paint: { 'line-color': '#444444', 'line-width': 1 }
+          },
           {
             id: 'survey-fill',
             type: 'fill',
@@ -300,18 +321,47 @@
     let flagQuery = null;
     let flagSelected = -1;
     let surveysOn = false;
+    let choropleth = null; // { colours: {code: colour}, none: colour }
+    let appliedChoropleth = null;
     mapEl.dataset.flagTileQuery = '';
     function apply() {
       const m = gl();
-      if (!m || !m.isStyleLoaded()) return;
+      if (!m) return;
+      // The style itself has loaded (isStyleLoaded() also waits for every tile in flight).
+      if (!(m.style && m.style._loaded)) {
+        m.once('styledata', apply);
+        return;
+      }
       const show = (ids, on) => {
         for (const id of ids) if (m.getLayer(id) && m.getLayoutProperty(id, 'visibility') !== (on ? 'visible' : 'none')) m.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
       };
-      const src = m.getSource('flags');
+      // New filters: the source is made anew. (setTiles on a source whose layers are hidden
+      // leaves it the tiles of the old filters, which it draws again when shown.)
       const want = tiles('flags', flagQuery || '');
-      if (flagQuery !== null && src && src.tiles && src.tiles[0] !== want[0]) src.setTiles(want);
+      if (flagQuery !== null && requestedFlags !== want[0]) {
+        requestedFlags = want[0];
+        delete mapEl.dataset.flagTilesLoaded;
+        for (const id of FLAG_LAYERS) if (m.getLayer(id)) m.removeLayer(id);
+        if (m.getSource('flags')) m.removeSource('flags');
+        m.addSource('flags', flagSource(flagQuery));
+        for (const l of flagLayers(opts.flagStyle || {})) m.addLayer(l, 'hotspot-cells');
+        appliedSelected = -1;
+      }
       show(FLAG_LAYERS, flagQuery !== null);
       show(SURVEY_LAYERS, surveysOn);
+      if (appliedChoropleth !== choropleth) {
+        const codes = choropleth ? Object.keys(choropleth.colours) : [];
+        const filter = ['in', ['get', 'code'], ['literal', codes]];
+        const colour = ['match', ['get', 'code']];
+        for (const [code, c] of Object.entries(choropleth ? choropleth.colours : {})) colour.push(code, c);
+        colour.push((choropleth && choropleth.none) || '#cccccc');
+        m.setFilter('choropleth-fill', filter);
+        m.setFilter('choropleth-line', filter);
+        // A match needs at least one label; with none every commune takes the default.
+        m.setPaintProperty('choropleth-fill', 'fill-color', codes.length ? colour : (choropleth && choropleth.none) || '#cccccc');
+        appliedChoropleth = choropleth;
+      }
+      show(['choropleth-fill', 'choropleth-line'], !!choropleth);
       if (appliedSelected !== flagSelected) {
         m.setFilter('flag-selected-line', ['==', ['get', 'id'], flagSelected]);
         m.setFilter('flag-selected-dot', ['all', ['==', ['geometry-type'], 'Point'], ['==', ['get', 'id'], flagSelected]]);
@@ -319,6 +369,14 @@
       }
     }
     let appliedSelected = -1;
+    // The flag tile URL last asked for; #map[data-flag-tiles-loaded] names its query once every
+    // tile of it in view has loaded (tests wait for that, not for a redraw of the old tiles).
+    let requestedFlags = tiles('flags', '')[0];
+    gl().on('sourcedata', (e) => {
+      if (e.sourceId !== 'flags' || e.sourceDataType === 'metadata' || !e.isSourceLoaded) return;
+      const src = gl().getSource('flags');
+      if (src && src.tiles && src.tiles[0] === requestedFlags && flagQuery !== null && gl().isSourceLoaded('flags')) mapEl.dataset.flagTilesLoaded = flagQuery;
+    });
     gl().once('load', apply);
 
     /** One flag feature as the page and the tests see it. */
@@ -420,13 +478,34 @@
           if (!l) continue;
           paint[id] = id === 'flag-dots' ? { radius: m.getPaintProperty(id, 'circle-radius') } : { width: m.getPaintProperty(id, 'line-width'), dash: m.getPaintProperty(id, 'line-dasharray') || null };
         }
-        return { plots, inCells, paint };
+        const src = m.getSource('flags');
+        return { plots, inCells, paint, tiles: src && src.tiles ? src.tiles.slice() : [] };
       },
       /** Ids of the flags drawn as selected. */
       flagSelectedDrawn() {
         const m = gl();
         if (flagQuery === null) return [];
         return Array.from(new Set(m.queryRenderedFeatures({ layers: ['flag-selected-line', 'flag-selected-dot'] }).map((f) => String(f.properties.id))));
+      },
+      /**
+       * The dashboard's choropleth: `colours` {commune code: colour} (a commune with no value
+       * takes `none`), drawn over the communes' vector tiles; null removes it.
+       */
+      setChoropleth(colours, none) {
+        choropleth = colours ? { colours, none } : null;
+        mapEl.dataset.choropleth = choropleth ? String(Object.keys(colours).length) : '';
+        apply();
+      },
+      /** The choropleth commune under a point: its code, or null. */
+      choroplethAt(point) {
+        if (!choropleth) return null;
+        const f = at(point, ['choropleth-fill'], 0)[0];
+        return f ? String(f.properties.code) : null;
+      },
+      /** For tests: codes of the choropleth communes drawn in the view. */
+      choroplethDrawn() {
+        if (!choropleth) return [];
+        return Array.from(new Set(gl().queryRenderedFeatures({ layers: ['choropleth-fill'] }).map((f) => String(f.properties.code))));
       },
       /** Survey footprints on (true) or off. */
       setSurveysVisible(on) {

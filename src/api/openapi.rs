@@ -328,7 +328,9 @@ fn report_paths(doc: &mut Value) {
         ),
         (
             "/v1/reports/communes",
-            json!({ "get": { "summary": "Every commune of the area with its KPI values as properties (GeoJSON), for a choropleth", "parameters": area, "responses": { "200": { "description": "FeatureCollection" }, "404": scoped } } }),
+            json!({ "get": { "summary": "Every commune of the area with its KPI values as properties and its bbox (GeoJSON), for a choropleth; geometry=false leaves the outlines out (the web map draws them from the communes' vector tiles)",
+                "parameters": [area[0].clone(), area[1].clone(), area[2].clone(), json!({ "name": "geometry", "in": "query", "required": false, "schema": { "type": "boolean", "default": true } })],
+                "responses": { "200": { "description": "FeatureCollection" }, "400": problem("Bad period or parameters"), "404": scoped } } }),
         ),
         (
             "/v1/reports/{file}",

@@ -123,16 +123,28 @@ pub async fn communes(
     Auth(who): Auth,
     q: RawQuery,
 ) -> Result<Response, ApiError> {
+    // `geometry=false`: the values and each commune's bbox only, for a map that draws the
+    // communes from their vector tiles (/collections/communes/tiles/…).
+    let with_geometry = match q.map().get("geometry").copied() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "geometry must be true or false, not {other:?}"
+            )));
+        }
+    };
+    let q = RawQuery(q.0.into_iter().filter(|(k, _)| k != "geometry").collect());
     let r = report(&state, who, &q).await?;
     let bi = state.vigil.boundaries();
     let features: Vec<Value> = r
         .communes
         .iter()
         .map(|row| {
-            let geometry = row
-                .code
-                .as_deref()
-                .and_then(|c| bi.get(Level::Commune, c))
+            let boundary = row.code.as_deref().and_then(|c| bi.get(Level::Commune, c));
+            let bbox = boundary.and_then(|b| b.bbox());
+            let geometry = boundary
+                .filter(|_| with_geometry)
                 .map(|b| {
                     serde_json::to_value(geojson::Geometry::from(&b.geometry))
                         .unwrap_or(Value::Null)
@@ -155,7 +167,11 @@ pub async fn communes(
                 json!(row.drug_free.as_ref().map(|d| &d.decision_ref)),
             );
             props.insert("tally".into(), json!(row.tally));
-            json!({ "type": "Feature", "id": row.code, "geometry": geometry, "properties": props })
+            let mut f = json!({ "type": "Feature", "id": row.code, "geometry": geometry, "properties": props });
+            if let Some(b) = bbox {
+                f["bbox"] = json!(b);
+            }
+            f
         })
         .collect();
     let body = json!({

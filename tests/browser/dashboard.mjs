@@ -18,7 +18,7 @@
 
 import { chromium } from 'playwright-core';
 import { readFile } from 'node:fs/promises';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
+import { CheckFailed, expect, finishRun, insidePoints, launchChromium, loopback, loopbackOnly, pixelAt, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -97,7 +97,51 @@ setTimeout(async () => {
   await finish(1);
 }, TOTAL_TIMEOUT_MS).unref();
 
+// The choropleth's classes, light to dark (web/dashboard.js); no value is grey.
+const RAMP = ['#fef0d9', '#fdcc8a', '#fc8d59', '#e34a33', '#b30000'];
 const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: STEP_TIMEOUT_MS, polling: 100 });
+
+/**
+ * A page point inside commune `f` (GeoJSON with geometry) where the map draws that commune of the
+ * choropleth and nothing else is on top (no hotspot, flag, control, popup or Leaflet shape), or
+ * { miss } saying why not.
+ */
+async function freeCommunePoint(f) {
+  const code = String(f.properties.code);
+  return page.evaluate(
+    ({ code, pts }) => {
+      const mapBox = document.querySelector('#map').getBoundingClientRect();
+      const hotspots = window.VigilMap.drawn().points;
+      const seen = new Set();
+      for (const [lon, lat] of pts) {
+        const { x, y } = window.VigilMap.toPage(lon, lat);
+        if (x < mapBox.left + 12 || x > mapBox.right - 12 || y < mapBox.top + 12 || y > mapBox.bottom - 12) continue;
+        const el = document.elementFromPoint(x, y);
+        if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-interactive')) {
+          seen.add(el ? `${el.tagName}.${el.getAttribute('class')}` : 'none');
+          continue;
+        }
+        if (hotspots.some((p) => Math.hypot(p.x - x, p.y - y) < 14)) continue;
+        if (window.VigilMap.flagAtPage(x, y)) continue;
+        const at = window.VigilMap.choroplethAtPage(x, y);
+        if (at !== code) {
+          seen.add(`commune ${at}`);
+          continue;
+        }
+        return { x, y };
+      }
+      return { miss: `${pts.length} points inside; drawn: ${window.VigilMap.choropleth().join(',')}; on top: ${[...seen].slice(0, 5).join(' | ')}` };
+    },
+    { code, pts: insidePoints(f) }
+  );
+}
+
+/** #rrggbb blended at `alpha` over `under` (#rrggbb), as [r, g, b]. */
+function blend(hex, alpha, under) {
+  const c = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+  const [a, b] = [c(hex), c(under)];
+  return a.map((v, i) => alpha * v + (1 - alpha) * b[i]);
+}
 
 /** Waits until the cards, the chart and the choropleth show `query`. */
 async function settled(query, points) {
@@ -252,18 +296,38 @@ await step('the choropleth draws the communes of 08 with a legend and a tooltip'
   expect((await legend.getAttribute('data-communes')) === String(withGeom.length), `the legend counts ${await legend.getAttribute('data-communes')} communes`);
   const text = await legend.innerText();
   expect(text.includes('Chú giải'), `the legend says "${text}"`);
-  const paths = page.locator('path.dash-commune');
-  expect((await paths.count()) === withGeom.length, `${await paths.count()} commune shapes drawn`);
-  const fills = await page.evaluate(() => new Set(Array.from(document.querySelectorAll('path.dash-commune')).map((p) => p.getAttribute('fill'))).size);
-  expect(fills >= 1, 'the communes have no fill');
+  // Every commune is drawn by the map from the communes' vector tiles, in its class colour.
+  const codes = withGeom.map((f) => String(f.properties.code));
+  await waitFor((codes) => document.querySelector('#map').dataset.tiles === 'idle' && codes.every((c) => window.VigilMap.choropleth().includes(c)), codes).catch(async (e) => {
+    const st = await page.evaluate(() => ({ drawn: window.VigilMap.choropleth(), set: document.querySelector('#map').dataset.choropleth, tiles: document.querySelector('#map').dataset.tiles, err: document.querySelector('#map').dataset.tileError, view: document.querySelector('#map').dataset.view, zoom: document.querySelector('#map').dataset.zoom }));
+    throw new CheckFailed(`the choropleth draws ${JSON.stringify(st)}; the API has ${codes.join(',')}: ${e.message}`);
+  });
+  const max = Math.max(...withGeom.map((f) => f.properties.hotspots_new).filter((v) => typeof v === 'number'));
+  const stepSize = max <= 0 ? 1 : Math.max(1, Math.ceil(max / RAMP.length));
+  let checked = 0;
+  for (const f of withGeom) {
+    const at = await freeCommunePoint(f);
+    if (at.miss) continue;
+    const v = f.properties.hotspots_new;
+    const want = typeof v !== 'number' ? '#cccccc' : RAMP[max <= 0 ? 0 : Math.min(RAMP.length - 1, Math.floor(v / stepSize))];
+    const got = (await pixelAt(page, at.x, at.y)).match(/\d+/g).map(Number);
+    // 65 % of the class colour over the land (#f3efe6) and the province's faint tint.
+    const exp = blend(want, 0.65, '#f3efe6');
+    const off = Math.max(...got.map((g, i) => Math.abs(g - exp[i])));
+    expect(off <= 14, `commune ${f.properties.code} (${v} new hotspots) is drawn rgb(${got.join(', ')}), expected ${want} at 65 % ≈ rgb(${exp.map(Math.round).join(', ')})`);
+    checked += 1;
+  }
+  expect(checked >= 2, `only ${checked} communes could be checked by their pixels`);
   const f = withGeom.find((x) => x.properties.code === '02200') || withGeom[0];
-  const idx = withGeom.indexOf(f);
-  await paths.nth(idx).dispatchEvent('mouseover');
-  const tip = page.locator('.leaflet-tooltip.dash-tooltip');
+  const at = await freeCommunePoint(f);
+  expect(!at.miss, `no free point of commune ${f.properties.code}: ${at.miss}`);
+  await page.mouse.move(at.x, at.y);
+  const tip = page.locator('.map-hover[data-kind=dash-tooltip]');
   await tip.first().waitFor({ state: 'visible' });
   const tipText = await tip.first().innerText();
   const want = String(f.properties.hotspots_new);
   expect(tipText.includes(f.properties.name || f.properties.code) && tipText.includes(want), `the tooltip says "${tipText}", wanted ${f.properties.name}: ${want}`);
+  await page.mouse.move(5, 5);
 });
 
 await step('March 2026: the values change (1 new hotspot) and the chart shows six months', async () => {
@@ -369,30 +433,13 @@ async function popupOf(selector) {
 async function zoomNear(code, times) {
   const period = new URLSearchParams(await page.getAttribute('#dashboard-panel', 'data-query')).get('period');
   const fc = await apiNat(`/v1/reports/communes?period=${period}&province=${HP}`);
-  const idx = fc.features.filter((f) => f.geometry).findIndex((f) => f.properties.code === code);
+  const idx = fc.features.findIndex((f) => f.geometry && f.properties.code === code);
   expect(idx >= 0, `the choropleth has no commune ${code}`);
   for (let i = 0; i < times; i += 1) {
     // Leaflet marks its map pane while a zoom animates.
     await waitFor(() => !document.querySelector('#map .leaflet-zoom-anim') && document.querySelector('#hotspot-count').dataset.state === 'ready');
     // A point of the commune where nothing but the commune itself is on top (no marker, legend, panel).
-    const at = await page.evaluate((n) => {
-      const path = document.querySelectorAll('path.dash-commune')[n];
-      if (!path) return null;
-      const b = path.getBoundingClientRect();
-      for (const fy of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
-        for (const fx of [0.3, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6]) {
-          const x = b.left + b.width * fx;
-          const y = b.top + b.height * fy;
-          if (document.elementFromPoint(x, y) === path) return { x, y };
-        }
-      }
-      const seen = new Set();
-      for (const f of [0.3, 0.5, 0.7]) {
-        const e = document.elementFromPoint(b.left + b.width * f, b.top + b.height * f);
-        seen.add(e ? `${e.tagName}.${e.getAttribute('class')}#${e.id}` : 'none');
-      }
-      return { miss: `${document.querySelectorAll('path.dash-commune').length} communes; box ${JSON.stringify(b)}; on top: ${[...seen].join(' | ')}; same path: ${document.querySelectorAll('path.dash-commune')[n] === path}` };
-    }, idx);
+    const at = await freeCommunePoint(fc.features[idx]);
     expect(at && !at.miss, `no free point of commune ${code} to double-click: ${at && at.miss}`);
     const z0 = Number(await page.getAttribute('#map', 'data-zoom'));
     await page.mouse.dblclick(at.x, at.y);

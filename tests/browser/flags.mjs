@@ -12,7 +12,7 @@
 // Exits 0 when every check passed, 1 when one failed, 2 on bad arguments.
 
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, pixelAt, saveScreenshot, stepRunner } from './harness.mjs';
+import { CheckFailed, expect, finishRun, insidePoints, launchChromium, loopback, loopbackOnly, pixelAt, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -165,6 +165,7 @@ async function flagsSettled(want = {}) {
       items.delete('limit');
       const layerOn = m.dataset.flagLayer === 'on' && (document.querySelector('#flag-class-poppy').checked || document.querySelector('#flag-class-cannabis').checked);
       if ((m.dataset.flagTileQuery || '') !== (layerOn ? items.toString() : '')) return false;
+      if (layerOn && m.dataset.flagTilesLoaded !== items.toString()) return false;
       if (m.dataset.tiles !== 'idle') return false;
       const d = window.VigilMap.flags();
       const key = `${m.dataset.view} ${d.inCells} ${d.plots.map((p) => `${p.id}:${p.dot}`).sort().join(',')}`;
@@ -193,7 +194,8 @@ async function flagsSettled(want = {}) {
       paths: d.plots,
       dots: d.plots.filter((p) => p.dot).length,
       inCells: d.inCells,
-      paint: d.paint
+      paint: d.paint,
+      debug: { loaded: m.dataset.flagTilesLoaded, tq: m.dataset.flagTileQuery, tiles: d.tiles.map((u) => u.split('WebMercatorQuad/')[1]), classes: d.plots.map((p) => p.cls).join(',') }
     };
   });
 }
@@ -204,7 +206,7 @@ async function checkAgainstApi(v, what, token = TOKEN) {
   const digits = Number(v.label.split(/[(]/)[0].replace(/[^0-9]/g, ''));
   expect(v.count === 0 || digits === v.count, `${what}: the label "${v.label}" does not show ${v.count}`);
   expect(v.drawn === v.count, `${what}: the page says ${v.drawn} of ${v.count} flags are drawn; the tiles draw every one`);
-  expect(v.paths.length + v.inCells === v.count, `${what}: ${v.paths.length} plots and ${v.inCells} in cells drawn for ${v.count} matching flags`);
+  expect(v.paths.length + v.inCells === v.count, `${what}: ${v.paths.length} plots and ${v.inCells} in cells drawn for ${v.count} matching flags ${JSON.stringify(v.debug)}`);
   const drawn = new Set(v.paths.map((p) => p.id));
   expect(drawn.size === v.paths.length, `${what}: some flags were drawn twice`);
   if (!v.inCells) {
@@ -217,32 +219,6 @@ async function checkAgainstApi(v, what, token = TOKEN) {
     expect(f.properties.class === p.cls && f.properties.status === p.status, `${what}: flag ${p.id} is drawn as ${p.cls}/${p.status}, the API says ${f.properties.class}/${f.properties.status}`);
   }
   return api;
-}
-
-/** A point inside flag `f`'s outline (GeoJSON, lon/lat): the first of a grid over its bbox. */
-function insidePoints(f) {
-  const polys = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
-  const inRing = (x, y, ring) => {
-    let inside = false;
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [xi, yi] = ring[i];
-      const [xj, yj] = ring[j];
-      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-    }
-    return inside;
-  };
-  const inside = (x, y) => polys.some((rings) => inRing(x, y, rings[0]) && !rings.slice(1).some((h) => inRing(x, y, h)));
-  const [w, s, e, n] = f.bbox;
-  const out = [];
-  for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
-    const x = w + ((e - w) * i) / 12;
-    const y = s + ((n - s) * j) / 12;
-    if (inside(x, y)) out.push([x, y]);
-  }
-  // Nearest the middle first.
-  const mx = (w + e) / 2;
-  const my = (s + n) / 2;
-  return out.sort((a, b) => Math.hypot(a[0] - mx, a[1] - my) - Math.hypot(b[0] - mx, b[1] - my));
 }
 
 /**

@@ -130,3 +130,33 @@ export async function pixelAt(page, x, y) {
   if (colourType !== 2 && colourType !== 6) throw new CheckFailed(`pixelAt: PNG colour type ${colourType}`);
   return `rgb(${raw[1]}, ${raw[2]}, ${raw[3]})`;
 }
+
+/**
+ * Points inside a GeoJSON feature's (multi)polygon, lon/lat, from an 11 × 11 grid over its bbox
+ * (computed from the geometry when the feature has none), nearest the middle first.
+ */
+export function insidePoints(f) {
+  const polys = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
+  const inRing = (x, y, ring) => {
+    let inside = false;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  };
+  const inside = (x, y) => polys.some((rings) => inRing(x, y, rings[0]) && !rings.slice(1).some((h) => inRing(x, y, h)));
+  const all = polys.flat(2);
+  const [w, s, e, n] = Array.isArray(f.bbox) && f.bbox.length === 4 ? f.bbox : [Math.min(...all.map((c) => c[0])), Math.min(...all.map((c) => c[1])), Math.max(...all.map((c) => c[0])), Math.max(...all.map((c) => c[1]))];
+  const out = [];
+  for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
+    const x = w + ((e - w) * i) / 12;
+    const y = s + ((n - s) * j) / 12;
+    if (inside(x, y)) out.push([x, y]);
+  }
+  // Nearest the middle first.
+  const mx = (w + e) / 2;
+  const my = (s + n) / 2;
+  return out.sort((a, b) => Math.hypot(a[0] - mx, a[1] - my) - Math.hypot(b[0] - mx, b[1] - my));
+}

@@ -3,7 +3,8 @@
 Usage: mvt_decode.py TILE.pbf...
 Prints, per file, {"layers": [names], "features", "count" (sum of the `count` properties),
 "aggregated" (features with aggregated=true), "ids" (sorted `id`s of point features),
-"status": {status: n}} as one JSON object keyed by the path. Exits 2 when the package is missing.
+"status": {status: n}, "classes": {class: n}} (points' own values and cells' `status_*` /
+`class_*` counts) as one JSON object keyed by the path. Exits 2 when the package is missing.
 """
 
 import json
@@ -22,13 +23,18 @@ def main(argv):
             tile = mapbox_vector_tile.decode(f.read())
         feats = [ft for layer in tile.values() for ft in layer["features"]]
         status = {}
+        classes = {}
         for ft in feats:
             p = ft["properties"]
             if "status" in p:
                 status[p["status"]] = status.get(p["status"], 0) + 1
+            if "class" in p:
+                classes[p["class"]] = classes.get(p["class"], 0) + 1
             for k, v in p.items():
                 if k.startswith("status_"):
                     status[k[len("status_"):]] = status.get(k[len("status_"):], 0) + v
+                if k.startswith("class_"):
+                    classes[k[len("class_"):]] = classes.get(k[len("class_"):], 0) + v
         out[path] = {
             "layers": sorted(tile),
             "features": len(feats),
@@ -36,6 +42,7 @@ def main(argv):
             "aggregated": sum(1 for ft in feats if ft["properties"].get("aggregated")),
             "ids": sorted(ft["properties"]["id"] for ft in feats if "id" in ft["properties"]),
             "status": status,
+            "classes": classes,
         }
     print(json.dumps(out))
     return 0
