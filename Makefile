@@ -41,6 +41,7 @@ bench: release
 	bench/run.sh
 	bench/ingest.sh
 	bench/reports.sh
+	bench/flag_tiles.sh
 	bench/analytics.sh
 	bench/classify.sh
 	bench/crossgen.sh
