@@ -24,12 +24,30 @@ impl Vigil {
 
     /// One page of the live flags `who` may see that match `q`, and how many match in all.
     pub fn flag_page(&self, who: &Principal, q: &FlagQuery) -> Result<(Vec<FlagRow>, usize)> {
+        self.flag_page_with(who, q, true)
+    }
+
+    /// [`Vigil::flag_page`]; without `outlines` the rows' geometry is left empty unless a CQL2
+    /// filter needs it.
+    fn flag_page_with(
+        &self,
+        who: &Principal,
+        q: &FlagQuery,
+        outlines: bool,
+    ) -> Result<(Vec<FlagRow>, usize)> {
         let has = |set: &Option<Vec<String>>, v: &str| {
             set.as_ref().is_none_or(|s| s.iter().any(|x| x == v))
         };
         let (from, to) = &q.acquired;
-        let matching: Vec<FlagRow> = self
-            .flags(who, q.bbox)?
+        let rows = if outlines || q.cql.is_some() {
+            self.flags(who, q.bbox)?
+        } else {
+            let rows = self
+                .store()
+                .read(|c| flags::live_without_outlines(c, q.bbox))?;
+            rows.into_iter().filter(|f| visible(who, f)).collect()
+        };
+        let matching: Vec<FlagRow> = rows
             .into_iter()
             .filter(|f| has(&q.classes, &f.class))
             .filter(|f| has(&q.statuses, &f.status))
@@ -251,7 +269,8 @@ impl Vigil {
         q.offset = 0;
         q.after = None;
         q.limit = usize::MAX;
-        let (mut rows, _) = self.flag_page(who, &q)?;
+        // Below the outline zoom only each plot's point and bbox are drawn: outlines not parsed.
+        let (mut rows, _) = self.flag_page_with(who, &q, t.z >= FLAG_OUTLINE_MIN_ZOOM)?;
         rows.sort_by(|a, b| a.acquired_at.cmp(&b.acquired_at).then(a.id.cmp(&b.id)));
         let props = |f: &FlagRow| {
             vec![

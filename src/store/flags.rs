@@ -88,6 +88,11 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
+    row_with(r, true)
+}
+
+/// A flag row; without `outline` its geometry is left empty (not parsed).
+fn row_with(r: &rusqlite::Row<'_>, outline: bool) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
         id: r.get(0)?,
         survey_id: r.get(1)?,
@@ -95,7 +100,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
         confidence: r.get(3)?,
         area_m2: r.get(4)?,
         status: r.get(5)?,
-        geometry: outline(r.get_ref(0)?.as_i64().unwrap_or(0), &r.get::<_, String>(6)?),
+        geometry: if outline {
+            self::outline(r.get_ref(0)?.as_i64().unwrap_or(0), &r.get::<_, String>(6)?)
+        } else {
+            geo::MultiPolygon(vec![])
+        },
         bbox: [r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
         point: [r.get(11)?, r.get(12)?],
         province_code: r.get(13)?,
@@ -160,6 +169,23 @@ pub fn replace_for_survey(
 
 /// Live flags whose bbox meets `bbox` (all when `None`), ordered by id.
 pub fn live(c: &Connection, bbox: Option<[f64; 4]>) -> Result<Vec<FlagRow>, StoreError> {
+    live_with(c, bbox, true)
+}
+
+/// [`live`] without parsing the outlines (`geometry` empty): for what needs only each plot's
+/// bbox and point, such as the low-zoom flag tiles.
+pub fn live_without_outlines(
+    c: &Connection,
+    bbox: Option<[f64; 4]>,
+) -> Result<Vec<FlagRow>, StoreError> {
+    live_with(c, bbox, false)
+}
+
+fn live_with(
+    c: &Connection,
+    bbox: Option<[f64; 4]>,
+    outlines: bool,
+) -> Result<Vec<FlagRow>, StoreError> {
     let (w, s, e, n) = match bbox {
         Some(b) => (b[0], b[1], b[2], b[3]),
         None => (-180.0, -90.0, 180.0, 90.0),
@@ -169,7 +195,7 @@ pub fn live(c: &Connection, bbox: Option<[f64; 4]>) -> Result<Vec<FlagRow>, Stor
          AND max_lon >= ?1 AND min_lon <= ?3 AND max_lat >= ?2 AND min_lat <= ?4 ORDER BY id"
     ))?;
     let rows = st
-        .query_map(params![w, s, e, n], row)?
+        .query_map(params![w, s, e, n], |r| row_with(r, outlines))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
