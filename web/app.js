@@ -459,6 +459,7 @@
     flags: () => (state.vector ? state.vector.flagsDrawn() : { plots: [], inCells: 0, paint: {} }),
     flagSelectedDrawn: () => (state.vector ? state.vector.flagSelectedDrawn() : []),
     choropleth: () => (state.vector ? state.vector.choroplethDrawn() : []),
+    reviewPlot: () => (state.vector ? state.vector.reviewDrawn() : null),
     surveys: () => (state.vector ? state.vector.surveysDrawn() : []),
     /** Page coordinates of a lon/lat. */
     toPage: (lon, lat) => {
@@ -561,6 +562,7 @@
     if (!window.VigilReview) return;
     window.VigilReview.attach({
       map: state.map,
+      vector: () => state.vector,
       api,
       ApiError,
       h,

@@ -83,8 +83,7 @@
     queueSeq: 0,
     picked: new Set(),
     current: null, // { id, file, state, seq, chips: Map, swipe, details, evidence, shownEvidence: Map }
-    busy: false,
-    layer: L.featureGroup()
+    busy: false
   };
 
   const $ = (sel) => document.querySelector(sel);
@@ -509,35 +508,19 @@
     else fit();
   }
 
+  /** The plot under review on the map (the vector overlay draws it over the other flags). */
   function drawPlot(file) {
-    S.layer.clearLayers();
-    if (!file || !file.geometry) return;
-    const feature = { type: 'Feature', geometry: file.geometry, properties: {} };
-    let halo;
-    let line;
-    try {
-      halo = L.GeoJSON.geometryToLayer(feature, { pane: 'review', interactive: false, color: '#ffffff', weight: 7, opacity: 0.9, fill: false });
-      line = L.GeoJSON.geometryToLayer(feature, {
-        pane: 'review',
-        interactive: false,
-        className: 'review-plot',
-        color: CLASS_STROKE[file.class] || '#1f5f99',
-        weight: 3,
-        opacity: 1,
-        fillColor: CLASS_STROKE[file.class] || '#1f5f99',
-        fillOpacity: 0.12
-      });
-    } catch (_) {
+    const v = S.ctx && S.ctx.vector && S.ctx.vector();
+    if (!v) return;
+    if (!file || !file.geometry) {
+      v.setReviewPlot(null);
       return;
     }
-    S.layer.addLayer(halo);
-    S.layer.addLayer(line);
-    const el = line.getElement && line.getElement();
-    if (el) {
-      el.setAttribute('data-id', String(file.id));
-      el.setAttribute('data-class', file.class || '');
-      el.setAttribute('data-testid', 'review-plot');
-    }
+    v.setReviewPlot({ type: 'Feature', geometry: file.geometry, properties: { id: String(file.id), class: file.class || '', colour: CLASS_STROKE[file.class] || '#1f5f99' } });
+  }
+
+  function clearPlot() {
+    drawPlot(null);
   }
 
   // ------------------------------------------------------------- the file
@@ -573,7 +556,7 @@
       if (b) b.focus({ preventScroll: true });
     }
     if (switching) {
-      S.layer.clearLayers();
+      clearPlot();
       if (item) zoomTo(item.bbox);
       ctx.showImagery();
       renderPanel();
@@ -1581,7 +1564,7 @@
     btn.setAttribute('aria-expanded', String(open));
     if (!open) {
       closePanel();
-      S.layer.clearLayers();
+      clearPlot();
       if (S.queueCtl) S.queueCtl.abort();
       S.queueSeq += 1;
       btn.focus({ preventScroll: true });
@@ -1618,7 +1601,7 @@
     setMessage('');
     setError('');
     document.body.classList.remove('review-file');
-    S.layer.clearLayers();
+    clearPlot();
     highlightQueue();
     renderExportScope();
     if (wasOpen && S.open) {
@@ -1656,14 +1639,12 @@
   }
 
   /**
-   * ctx: { map, api, ApiError, h, url, token(), user(), unauthorized(), fmtDateTime, fmtDate, today,
-   * show, place(level, code), beforeOpen(), showImagery(), flagsChanged() }
+   * ctx: { map, vector() (the map's vector overlay), api, ApiError, h, url, token(), user(),
+   * unauthorized(), fmtDateTime, fmtDate, today, show, place(level, code), beforeOpen(),
+   * showImagery(), flagsChanged() }
    */
   function attach(ctx) {
     S.ctx = ctx;
-    const map = ctx.map;
-    if (!map.getPane('review')) map.createPane('review').style.zIndex = 395; // above the flags layer
-    if (!map.hasLayer(S.layer)) S.layer.addTo(map);
     wire();
     S.canReview = false;
     $('#review-toggle').hidden = false;
@@ -1704,7 +1685,7 @@
     setExportStatus('', '');
     setBadge(0);
     $('#review-toggle').hidden = true;
-    if (S.ctx && S.ctx.map) S.ctx.map.removeLayer(S.layer);
+    clearPlot();
   }
 
   function relabel() {

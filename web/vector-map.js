@@ -199,7 +199,9 @@
           surveys: { type: 'vector', tiles: tiles('surveys'), minzoom: 0, maxzoom: 16 },
           // The dashboard's choropleth: every commune's outline at every zoom, coloured by value.
           choropleth: { type: 'vector', tiles: tiles('communes'), minzoom: 0, maxzoom: 14 },
-          flags: flagSource('')
+          flags: flagSource(''),
+          // The plot under review (review.js), drawn over the other flags.
+          review: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } }
         },
         layers: [
           { id: 'provinces-fill', type: 'fill', source: 'provinces', 'source-layer': 'provinces', paint: { 'fill-color': '#6c4f9c', 'fill-opacity': 0.03 } },
@@ -241,6 +243,9 @@
             paint: { 'line-color': SURVEY_COLOUR, 'line-width': 2, 'line-opacity': 0.9, 'line-dasharray': [3, 2] }
           },
           ...flagLayers(opts.flagStyle || {}),
+          { id: 'review-fill', type: 'fill', source: 'review', paint: { 'fill-color': ['get', 'colour'], 'fill-opacity': 0.12 } },
+          { id: 'review-halo', type: 'line', source: 'review', paint: { 'line-color': '#ffffff', 'line-width': 7, 'line-opacity': 0.9 } },
+          { id: 'review-line', type: 'line', source: 'review', paint: { 'line-color': ['get', 'colour'], 'line-width': 3 } },
           {
             id: 'hotspot-cells',
             type: 'circle',
@@ -321,6 +326,7 @@
     let flagQuery = null;
     let flagSelected = -1;
     let surveysOn = false;
+    let reviewPlot = null; // { id } of the plot under review
     let choropleth = null; // { colours: {code: colour}, none: colour }
     let appliedChoropleth = null;
     mapEl.dataset.flagTileQuery = '';
@@ -506,6 +512,41 @@
       choroplethDrawn() {
         if (!choropleth) return [];
         return Array.from(new Set(gl().queryRenderedFeatures({ layers: ['choropleth-fill'] }).map((f) => String(f.properties.code))));
+      },
+      /**
+       * The plot under review: a GeoJSON feature with properties { id, colour }, or null. Drawn
+       * with a white halo over every other flag.
+       */
+      setReviewPlot(feature) {
+        reviewPlot = feature ? { id: String(feature.properties.id), box: feature.bbox || null } : null;
+        const data = { type: 'FeatureCollection', features: feature ? [feature] : [] };
+        const put = () => {
+          const src = gl().getSource('review');
+          if (src) src.setData(data);
+        };
+        if (gl().getSource('review')) put();
+        else gl().once('load', put);
+      },
+      /** For tests: the plot under review as drawn — id and box in page coordinates — or null. */
+      reviewDrawn() {
+        const m = gl();
+        if (!reviewPlot || !m.getLayer('review-line')) return null;
+        const box = mapEl.getBoundingClientRect();
+        let b = null;
+        for (const f of m.queryRenderedFeatures({ layers: ['review-line'] })) {
+          const g = f.geometry;
+          const rings = g.type === 'Polygon' ? g.coordinates : g.type === 'MultiPolygon' ? g.coordinates.flat() : g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : [];
+          for (const ring of rings) {
+            for (const c of ring) {
+              const px = map.latLngToContainerPoint([c[1], c[0]]);
+              const x = box.left + px.x;
+              const y = box.top + px.y;
+              b = b ? { x0: Math.min(b.x0, x), y0: Math.min(b.y0, y), x1: Math.max(b.x1, x), y1: Math.max(b.y1, y) } : { x0: x, y0: y, x1: x, y1: y };
+            }
+          }
+        }
+        if (!b) return null;
+        return { id: reviewPlot.id, left: b.x0, top: b.y0, right: b.x1, bottom: b.y1, width: b.x1 - b.x0, height: b.y1 - b.y0 };
       },
       /** Survey footprints on (true) or off. */
       setSurveysVisible(on) {

@@ -366,10 +366,9 @@ await step('selecting the first flag zooms to the plot, draws its outline over t
   expect(v.buttons.find((b) => b.code === 'confirmed_poppy').key === '1', 'confirmed_poppy is not on key 1');
   // The map: zoomed in, the outline drawn inside the map, the mosaic on and loaded with the token.
   await waitFor((fid) => {
-    const p = document.querySelector(`path.review-plot[data-id="${fid}"]`);
+    const r = window.VigilMap.reviewPlot();
     const m = document.querySelector('#map');
-    if (!p || m.dataset.surveyLayer !== 'on') return false;
-    const r = p.getBoundingClientRect();
+    if (!r || r.id !== fid || m.dataset.surveyLayer !== 'on') return false;
     const mb = m.getBoundingClientRect();
     return r.width >= 20 && r.height >= 20 && r.left >= mb.left && r.right <= mb.right && r.top >= mb.top && r.bottom <= mb.bottom;
   }, String(A.id));
@@ -740,7 +739,7 @@ await step('Escape closes the file, then the review; the sidebar comes back', as
   await page.keyboard.press('Escape');
   await waitFor(() => document.querySelector('#review-queue').hidden && !document.querySelector('#sidebar').hidden);
   expect(await page.evaluate(() => document.activeElement && document.activeElement.id === 'review-toggle'), 'the focus did not return to the review button');
-  expect((await page.locator('path.review-plot').count()) === 0, 'the outline stays on the map after closing the review');
+  expect((await page.evaluate(() => window.VigilMap.reviewPlot())) === null, 'the outline stays on the map after closing the review');
 });
 
 await step('a drone operator sees the queue and files read-only: no decision buttons, no priority lists, keys do nothing', async () => {
