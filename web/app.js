@@ -319,6 +319,7 @@
       state.layers.communes.clearLayers();
       state.surveyById.clear();
       state.map.removeLayer(state.layers.surveyImagery);
+      state.imageryBounds = null;
     }
     state.markers.clear();
     state.communeIds.clear();
@@ -498,10 +499,13 @@
       token: () => state.token,
       statusColors: colours,
       hotspotQuery: hotspotQuery(null),
-      flagStyle: window.VigilFlags ? window.VigilFlags.CLASS_STYLE : {}
+      flagStyle: window.VigilFlags ? window.VigilFlags.CLASS_STYLE : {},
+      // A template, not apiUrl(): URL() would percent-encode the braces.
+      imageryTemplate: window.location.origin + BASE + 'tiles/mosaic/{z}/{x}/{y}.png'
     });
     state.vectorQuery = hotspotQuery(null);
     state.vector.setSurveysVisible(state.map.hasLayer(state.layers.surveyFootprints));
+    syncImagery();
     if (window.VigilFlags) window.VigilFlags.overlayReady();
   }
 
@@ -1055,8 +1059,9 @@
 
   // ------------------------------------------------------ survey imagery
   /**
-   * XYZ tiles behind the bearer token: each tile is fetched with the Authorization header and
-   * shown from an object URL (revoked when Leaflet drops the tile). 204 is an empty tile.
+   * XYZ tiles behind the bearer token, for hotspot-layers.js's heat map: each tile is fetched with
+   * the Authorization header and shown from an object URL (revoked when Leaflet drops the tile).
+   * 204 is an empty tile. (The survey imagery is drawn by the vector overlay.)
    */
   const AuthTileLayer = L.TileLayer.extend({
     createTile(coords, done) {
@@ -1114,24 +1119,25 @@
     v.url = null;
   }
 
+  /** The vector overlay shows the imagery while its switch is on, over the surveys' bounds. */
+  function syncImagery() {
+    if (!state.vector) return;
+    const b = state.imageryBounds;
+    state.vector.setImagery(state.map.hasLayer(state.layers.surveyImagery), b && b.isValid() ? [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()] : null);
+  }
+
   function initSurveyLayers(map) {
     // A template, not apiUrl(): URL() would percent-encode the braces.
-    const template = window.location.origin + BASE + 'tiles/mosaic/{z}/{x}/{y}.png';
-    const imagery = new AuthTileLayer(template, {
-      pane: 'surveys',
-      className: 'survey-imagery',
-      minZoom: 5,
-      maxZoom: MAX_ZOOM,
-      maxNativeZoom: MAX_ZOOM,
-      keepBuffer: 1,
-      attribution: 'Vigil UAV'
-    });
-    imagery.on('tileunload', releaseTile);
+    // The imagery is drawn by the vector overlay (a raster source of /tiles/mosaic/…, with the
+    // token); this empty layer is its switch in the layer switcher.
+    const imagery = L.layerGroup();
     imagery.on('add', () => {
       $('#map').dataset.surveyLayer = 'on';
+      syncImagery();
     });
     imagery.on('remove', () => {
       $('#map').dataset.surveyLayer = 'off';
+      syncImagery();
     });
     $('#map').dataset.surveyLayer = 'off';
     state.layers.surveyImagery = imagery;
@@ -1170,9 +1176,8 @@
       state.surveyById.clear();
       for (const f of features) if (f && f.id !== undefined && f.id !== null) state.surveyById.set(String(f.id), f);
       const b = features.length ? L.geoJSON({ type: 'FeatureCollection', features }).getBounds() : null;
-      const imagery = state.layers.surveyImagery;
-      imagery.options.bounds = b && b.isValid() ? b.pad(0.05) : undefined;
-      if (state.map.hasLayer(imagery)) imagery.redraw();
+      state.imageryBounds = b && b.isValid() ? b.pad(0.05) : null;
+      syncImagery();
       mapEl.dataset.surveys = String(features.length);
       mapEl.dataset.surveysState = 'ready';
     } catch (e) {
@@ -1201,11 +1206,9 @@
     const map = state.map;
     if (!map || !bounds.isValid()) return;
     const imagery = state.layers.surveyImagery;
-    if (imagery.options.bounds) {
-      imagery.options.bounds = L.latLngBounds(imagery.options.bounds.getSouthWest(), imagery.options.bounds.getNorthEast()).extend(bounds.pad(0.05));
-    }
+    if (state.imageryBounds) state.imageryBounds = L.latLngBounds(state.imageryBounds.getSouthWest(), state.imageryBounds.getNorthEast()).extend(bounds.pad(0.05));
     if (!map.hasLayer(state.layers.surveyFootprints)) state.layers.surveyFootprints.addTo(map);
-    if (map.hasLayer(imagery)) imagery.redraw();
+    if (map.hasLayer(imagery)) syncImagery();
     else imagery.addTo(map);
     const maxZoom = Math.min(Number(nativeZoom) || MAX_ZOOM, MAX_ZOOM);
     map.fitBounds(bounds, { padding: [24, 24], maxZoom });

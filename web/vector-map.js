@@ -1,15 +1,17 @@
 /* Vigil web map: the layers drawn by MapLibre GL JS from vector tiles (issue 16).
  *
  * Two MapLibre maps ride inside the Leaflet map through @maplibre/maplibre-gl-leaflet, each in a
- * Leaflet pane, so the panels, overlays and survey imagery that Leaflet draws keep their order:
+ * Leaflet pane, so the panels and the few layers Leaflet still draws keep their order:
  *   - the basemap (pane z 200, under everything): land from the PMTiles archive
  *     basemap/vietnam.pmtiles, read by the `pmtiles` library with HTTP range requests;
- *   - the overlay (pane z 390, over survey imagery and footprints, under popups): provinces,
- *     communes and hotspots from Vigil's OGC API – Tiles endpoints
- *     /collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}, with the user's bearer token and the
- *     hotspot filters. Where a tile holds too many hotspots the server sends counts per cell
- *     (`aggregated`, `count`, `status_*`), drawn as circles sized by the count; every hotspot of
- *     the country is on the map at every zoom.
+ *   - the overlay (pane z 390, under popups), bottom to top: the survey imagery (raster tiles
+ *     of /tiles/mosaic/…), provinces, communes, the dashboard's commune choropleth, survey
+ *     footprints, flagged plots, the plot under review and hotspots — every vector layer from
+ *     Vigil's OGC API – Tiles endpoints /collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x} with
+ *     the user's bearer token and the layer's filters. Where a tile holds too many hotspots or
+ *     flags the server sends counts per cell (`aggregated`, `count`, `status_*` / `class_*`),
+ *     drawn as circles sized by the count; every hotspot and flag of the country is on the map at
+ *     every zoom.
  * The overlay map is made anew for each login, so no tile of one user is ever shown to another.
  *
  * Depends on window.L, window.maplibregl (CSP build), window.pmtiles, the plugin
@@ -186,6 +188,8 @@
           const r = { url, headers: { Authorization: 'Bearer ' + opts.token() } };
           if (Date.now() < revalidateUntil && url.includes('/collections/hotspots/tiles/')) r.cache = 'no-cache';
           if (Date.now() < revalidateFlagsUntil && url.includes('/collections/flags/tiles/')) r.cache = 'no-cache';
+          // Revalidated (ETag): a survey that became ready changes the mosaic.
+          if (url.includes('/tiles/mosaic/')) r.cache = 'no-cache';
           return r;
         }
         return { url };
@@ -327,6 +331,12 @@
     let flagSelected = -1;
     let surveysOn = false;
     let reviewPlot = null; // { id } of the plot under review
+    // The survey imagery: { bounds: [w, s, e, n] } while shown, else null; the source is made
+    // anew when its bounds change (a raster source keeps the bounds it was made with).
+    let imagery = null;
+    let imageryKey = '';
+    let imageryLoaded = 0;
+    mapEl.dataset.imageryTiles = '0';
     let choropleth = null; // { colours: {code: colour}, none: colour }
     let appliedChoropleth = null;
     mapEl.dataset.flagTileQuery = '';
@@ -355,6 +365,21 @@
       }
       show(FLAG_LAYERS, flagQuery !== null);
       show(SURVEY_LAYERS, surveysOn);
+      const key = imagery ? JSON.stringify(imagery.bounds || null) : '';
+      if (key !== imageryKey) {
+        imageryKey = key;
+        if (m.getLayer('imagery')) m.removeLayer('imagery');
+        if (m.getSource('imagery')) m.removeSource('imagery');
+        imageryLoaded = 0;
+        mapEl.dataset.imageryTiles = '0';
+        if (imagery) {
+          const src = { type: 'raster', tiles: [opts.imageryTemplate], tileSize: 256, minzoom: 5, maxzoom: 22, attribution: 'Vigil UAV' };
+          if (imagery.bounds) src.bounds = imagery.bounds;
+          m.addSource('imagery', src);
+          // Under every vector layer.
+          m.addLayer({ id: 'imagery', type: 'raster', source: 'imagery', paint: { 'raster-fade-duration': 0 } }, 'provinces-fill');
+        }
+      }
       if (appliedChoropleth !== choropleth) {
         const codes = choropleth ? Object.keys(choropleth.colours) : [];
         const filter = ['in', ['get', 'code'], ['literal', codes]];
@@ -382,6 +407,12 @@
       if (e.sourceId !== 'flags' || e.sourceDataType === 'metadata' || !e.isSourceLoaded) return;
       const src = gl().getSource('flags');
       if (src && src.tiles && src.tiles[0] === requestedFlags && flagQuery !== null && gl().isSourceLoaded('flags')) mapEl.dataset.flagTilesLoaded = flagQuery;
+    });
+    // Imagery tiles drawn (a 204, no survey there, counts as nothing): for tests and the page.
+    gl().on('sourcedata', (e) => {
+      if (e.sourceId !== 'imagery' || !e.tile || e.tile.state !== 'loaded' || !e.tile.texture) return;
+      imageryLoaded += 1;
+      mapEl.dataset.imageryTiles = String(imageryLoaded);
     });
     gl().once('load', apply);
 
@@ -547,6 +578,14 @@
         }
         if (!b) return null;
         return { id: reviewPlot.id, left: b.x0, top: b.y0, right: b.x1, bottom: b.y1, width: b.x1 - b.x0, height: b.y1 - b.y0 };
+      },
+      /**
+       * The survey imagery (the mosaic of the ready surveys the user may see, tiles behind the
+       * token): shown over `bounds` ([w, s, e, n], or the whole map when null); `off` hides it.
+       */
+      setImagery(on, bounds) {
+        imagery = on ? { bounds: bounds || null } : null;
+        apply();
       },
       /** Survey footprints on (true) or off. */
       setSurveysVisible(on) {

@@ -372,7 +372,7 @@ await step('selecting the first flag zooms to the plot, draws its outline over t
     const mb = m.getBoundingClientRect();
     return r.width >= 20 && r.height >= 20 && r.left >= mb.left && r.right <= mb.right && r.top >= mb.top && r.bottom <= mb.bottom;
   }, String(A.id));
-  await waitFor(() => document.querySelectorAll('.survey-imagery img[data-state=loaded]').length > 0);
+  await waitFor(() => Number(document.querySelector('#map').dataset.imageryTiles) > 0);
   const zoom = Number(await page.getAttribute('#map', 'data-zoom'));
   expect(zoom >= 18, `the map is at zoom ${zoom} after selecting a plot`);
   // Before/after.

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, saveScreenshot, stepRunner } from './harness.mjs';
+import { CheckFailed, expect, finishRun, launchChromium, loopback, loopbackOnly, pixelAt, saveScreenshot, stepRunner } from './harness.mjs';
 
 const VIGIL_URL = (process.env.VIGIL_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.VIGIL_TOKEN || '';
@@ -350,7 +350,8 @@ await step('"Xem trên bản đồ" zooms to the survey and its imagery tiles lo
   const res = await tile;
   expect(res.request().headers()['authorization'] === `Bearer ${TOKEN}`, 'the tile request did not carry the bearer token');
   await page.waitForFunction(() => document.querySelector('#map').dataset.surveyLayer === 'on');
-  await page.waitForFunction(() => Array.from(document.querySelectorAll('.survey-imagery img')).some((i) => i.dataset.state === 'loaded' && i.src.startsWith('blob:')), null, { polling: 100 });
+  // The map drew imagery tiles (a 204 outside the survey draws nothing and counts for nothing).
+  await page.waitForFunction(() => Number(document.querySelector('#map').dataset.imageryTiles) > 0, null, { polling: 100 });
   const view = await page.evaluate(() => {
     const m = document.querySelector('#map');
     return { shown: m.dataset.surveyShown, surveys: Number(m.dataset.surveys || 0), state: m.dataset.surveysState };
@@ -360,6 +361,24 @@ await step('"Xem trên bản đồ" zooms to the survey and its imagery tiles lo
   // The footprint is drawn by the map from /collections/surveys/tiles/… (the flight's outline).
   await page.waitForFunction((id) => window.VigilMap.surveys().includes(id), String(survey.id), { polling: 100 });
   const [w, s, e, n] = survey.bbox;
+  // The imagery is on the canvas: points inside the survey change colour when it is switched off.
+  await page.waitForFunction(() => document.querySelector('#map').dataset.tiles === 'idle', null, { polling: 100 });
+  const spots = await page.evaluate(([w, s, e, n]) => [[0.5, 0.5], [0.3, 0.3], [0.7, 0.7], [0.3, 0.7], [0.7, 0.3]].map(([fx, fy]) => window.VigilMap.toPage(w + (e - w) * fx, s + (n - s) * fy)), [w, s, e, n]);
+  const withImagery = [];
+  for (const p of spots) withImagery.push(await pixelAt(page, p.x, p.y));
+  const toggle = page.locator('.leaflet-control-layers-overlays label', { hasText: 'Ảnh bay khảo sát' }).locator('input');
+  await page.hover('.leaflet-control-layers');
+  await toggle.uncheck();
+  await page.waitForFunction(() => document.querySelector('#map').dataset.surveyLayer === 'off');
+  await page.waitForFunction(() => document.querySelector('#map').dataset.tiles === 'idle', null, { polling: 100 });
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const without = [];
+  for (const p of spots) without.push(await pixelAt(page, p.x, p.y));
+  const changed = withImagery.filter((c, i) => c !== without[i]).length;
+  expect(changed >= 3, `switching the imagery off changed ${changed} of 5 pixels inside the survey (${withImagery.join(' ')} → ${without.join(' ')})`);
+  await toggle.check();
+  await page.waitForFunction(() => document.querySelector('#map').dataset.surveyLayer === 'on');
+  await page.mouse.move(5, 400);
   const layersText = await page.locator('.leaflet-control-layers').textContent();
   expect(layersText.includes('Ảnh bay khảo sát') && layersText.includes('Phạm vi bay'), `the layer switcher says "${layersText}"`);
   console.log(`     survey ${survey.id} bbox ${[w, s, e, n].map((v) => v.toFixed(5)).join(',')}, tile ${new URL(res.url()).pathname}`);
