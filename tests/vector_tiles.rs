@@ -59,6 +59,36 @@ fn decode(files: &[&Path]) -> Option<Value> {
     Some(serde_json::from_slice(&out.stdout).expect("mvt_decode.py JSON"))
 }
 
+/// Fetches `collection`'s tile `(z, x, y)` as `token` into `file` (200 asserted) and returns the
+/// items' `numberMatched` over the tile's bounds (with `query`, `&`-joined, when not empty).
+fn tile_and_matched(
+    server: &TestServer,
+    collection: &str,
+    (z, x, y): (u32, u64, u64),
+    token: &str,
+    file: &Path,
+    query: &str,
+) -> u64 {
+    let path = format!("/collections/{collection}/tiles/WebMercatorQuad/{z}/{y}/{x}");
+    let r = server.get(&path, Some(token));
+    assert_eq!(r.status, 200, "{path}: {}", r.describe());
+    std::fs::write(file, &r.body).unwrap();
+    let [w, s, e, n] = tile_bounds(z, x, y);
+    let extra = if query.is_empty() {
+        String::new()
+    } else {
+        format!("&{query}")
+    };
+    server
+        .get(
+            &format!("/collections/{collection}/items?limit=1&bbox={w},{s},{e},{n}{extra}"),
+            Some(token),
+        )
+        .json()["numberMatched"]
+        .as_u64()
+        .unwrap()
+}
+
 /// GDAL's MVT driver: the feature count of the tile's `hotspots` layer.
 fn gdal_count(file: &Path, z: u32, x: u64, y: u64) -> Option<u64> {
     gdal_layer_count(file, z, x, y, "hotspots")
@@ -252,21 +282,9 @@ fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
     ] {
         for &z in zooms {
             let (x, y) = tile_at(cx, cy, z);
-            let [w, s, e, n] = tile_bounds(z, x, y);
-            let bbox = format!("bbox={w},{s},{e},{n}");
             for (who, token) in [("national", &national), ("viewer24", &viewer24)] {
-                let path = format!("/collections/{collection}/tiles/WebMercatorQuad/{z}/{y}/{x}");
-                let r = server.get(&path, Some(token));
-                assert_eq!(r.status, 200, "{path}: {}", r.describe());
                 let file = dir.path().join(format!("{collection}-{who}-{z}.pbf"));
-                std::fs::write(&file, &r.body).unwrap();
-                let items = server
-                    .get(
-                        &format!("/collections/{collection}/items?limit=1&{bbox}"),
-                        Some(token),
-                    )
-                    .json();
-                let matched = items["numberMatched"].as_u64().unwrap();
+                let matched = tile_and_matched(&server, collection, (z, x, y), token, &file, "");
                 let Some(decoded) = decode(&[&file]) else {
                     return;
                 };
@@ -420,30 +438,13 @@ fn dense_flag_tiles_count_per_cell_with_the_class_breakdown() {
     let mut seen = Vec::new();
     for z in [10u32, 12, 17] {
         let (x, y) = tile_at(lon, lat, z);
-        let [w, s, e, n] = tile_bounds(z, x, y);
-        let bbox = format!("bbox={w},{s},{e},{n}");
         for (who, token) in [("national", &national), ("viewer24", &viewer24)] {
-            let path = format!("/collections/flags/tiles/WebMercatorQuad/{z}/{y}/{x}");
-            let r = server.get(&path, Some(token));
-            assert_eq!(r.status, 200, "{path}: {}", r.describe());
             let file = dir.path().join(format!("dense-flags-{who}-{z}.pbf"));
-            std::fs::write(&file, &r.body).unwrap();
-            let matched = server
-                .get(
-                    &format!("/collections/flags/items?limit=1&{bbox}"),
-                    Some(token),
-                )
-                .json()["numberMatched"]
-                .as_u64()
-                .unwrap();
-            let poppy = server
-                .get(
-                    &format!("/collections/flags/items?limit=1&class=poppy&{bbox}"),
-                    Some(token),
-                )
-                .json()["numberMatched"]
-                .as_u64()
-                .unwrap();
+            let matched = tile_and_matched(&server, "flags", (z, x, y), token, &file, "");
+            let poppy = {
+                let f = dir.path().join(format!("dense-flags-{who}-{z}-poppy.pbf"));
+                tile_and_matched(&server, "flags", (z, x, y), token, &f, "class=poppy")
+            };
             let Some(decoded) = decode(&[&file]) else {
                 return;
             };
