@@ -3,8 +3,10 @@
  * A reviewer downloads a *field package* for a commune — its open flags (the review queue's
  * items, with their version and allowed decisions), their outlines, their chips, the imagery
  * around them and the area's basemap (both PMTiles archives) — into IndexedDB, after seeing its
- * size against the server's cap. Out of coverage, the panel works from the package: decisions and
- * phone photos (with the device's position) go into an outbox in IndexedDB, each with an
+ * size against the server's cap. Out of coverage, the panel works from the package: decisions —
+ * the eradication of a confirmed plot with its date, area destroyed and unit, checked here as the
+ * server checks it — and phone photos (with the device's position) go into an outbox in IndexedDB,
+ * each with an
  * idempotency key and the flag version it was made on. Back in coverage the outbox syncs: each
  * item is accepted, or shown as a conflict (another reviewer decided first) to resolve — never
  * overwritten silently; a replay gets the server's first answer and never a second row.
@@ -23,6 +25,7 @@
   const t = I.t;
   const DB = 'vigil-field';
   const QUEUE_LIMIT = 500;
+  const TEAM_KEY = 'vigil-field-team'; // the unit last recorded on this device (not a person)
 
   const S = { ctx: null, pkg: null, outbox: [], urls: [], map: null, busy: false, offline: false };
 
@@ -377,7 +380,11 @@
       const buttons = h('div', { class: 'field-actions' });
       if (!decided) {
         for (const d of it.allowed_decisions || []) {
-          if (d === 'eradicated' || d === 'reopen') continue; // need the full panel's fields
+          if (d === 'reopen') continue; // needs the full panel (and the network) to say why
+          if (d === 'eradicated') {
+            buttons.append(eradicationForm(it));
+            continue;
+          }
           buttons.append(
             h('button', {
               type: 'button',
@@ -416,6 +423,63 @@
       );
     }
     drawMap();
+  }
+
+  /**
+   * "Ghi nhận phá bỏ…": the eradication a team records on the spot — date, area destroyed and the
+   * unit (never people's names) — checked here as the server will check it, then queued like any
+   * decision. The unit is remembered on this device for the next plot.
+   */
+  function eradicationForm(it) {
+    const details = h('details', { class: 'field-erad', 'data-id': String(it.id) });
+    const today = new Date();
+    const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const flight = it.acquired_at ? String(it.acquired_at).slice(0, 10) : '';
+    const on = h('input', { type: 'date', class: 'field-erad-on', value: iso(today), max: iso(today), min: flight || null });
+    const area = h('input', { type: 'number', class: 'field-erad-area', min: '0', step: '1', inputmode: 'numeric', value: it.area_m2 ? String(Math.round(it.area_m2)) : '' });
+    let team = '';
+    try {
+      team = window.localStorage.getItem(TEAM_KEY) || '';
+    } catch (_) {
+      team = '';
+    }
+    const teamIn = h('input', { type: 'text', class: 'field-erad-team', maxlength: '120', autocomplete: 'off', value: team });
+    const msg = h('p', { class: 'field-erad-error', role: 'alert', hidden: true });
+    const save = h('button', {
+      type: 'button',
+      class: 'btn btn-small btn-primary',
+      'data-decision': 'eradicated',
+      text: t('field.erad.save'),
+      onclick: () => {
+        const problems = [];
+        const day = on.value;
+        if (!day || day > iso(today) || (flight && day < flight)) problems.push(t('field.erad.bad.on', { flight: flight || '—' }));
+        const m2 = Number(area.value);
+        if (!(m2 > 0)) problems.push(t('field.erad.bad.area'));
+        const unit = teamIn.value.trim();
+        if (!unit) problems.push(t('field.erad.bad.team'));
+        msg.hidden = !problems.length;
+        msg.textContent = problems.join(' ');
+        details.dataset.state = problems.length ? 'invalid' : 'saved';
+        if (problems.length) return;
+        try {
+          window.localStorage.setItem(TEAM_KEY, unit);
+        } catch (_) {
+          /* private mode: not remembered */
+        }
+        record(it, 'decision', { decision: 'eradicated', version: it.version, eradicated_on: day, area_destroyed_m2: m2, team: unit, note: $('#field-note').value.trim() || null });
+      }
+    });
+    const label = (key, input) => h('label', { class: 'field-erad-field' }, h('span', { text: t(key) }), input);
+    details.append(
+      h('summary', { class: 'btn btn-small', 'data-decision-open': 'eradicated', text: t('field.erad.open') }),
+      label('field.erad.on', on),
+      label('field.erad.area', area),
+      label('field.erad.team', teamIn),
+      msg,
+      save
+    );
+    return details;
   }
 
   /** The package's basemap, imagery and outlines on a small map, from IndexedDB only. */

@@ -33,6 +33,16 @@
 
   let protocol = null;
 
+  /** A 1 × 1 transparent PNG. */
+  let emptyPng = null;
+  function transparentPng() {
+    if (!emptyPng) {
+      const b64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR4nGNgAAIAAAUAAXpeqz8AAAAASUVORK5CYII=';
+      emptyPng = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    }
+    return emptyPng;
+  }
+
   /** `['match', ['get', 'class'], poppy, …, cannabis, …, other]` for one key of the class styles. */
   function byClass(style, key, other) {
     const e = ['match', ['get', 'class']];
@@ -128,7 +138,14 @@
     if (protocol) return protocol;
     maplibregl.setWorkerUrl(new URL(WORKER_URL, window.location.href).toString());
     protocol = new pmtiles.Protocol();
-    maplibregl.addProtocol('pmtiles', protocol.tile);
+    maplibregl.addProtocol('pmtiles', async (params, ctl) => {
+      const r = await protocol.tile(params, ctl);
+      // A raster archive answers a tile it does not hold with no data, which MapLibre waits on
+      // for ever (the map never settles): a transparent pixel instead. (Vector archives already
+      // answer an empty tile.)
+      if (r && (r.data === null || r.data === undefined) && /\/\d+\/\d+\/\d+$/.test(params.url)) return { data: transparentPng().slice() };
+      return r;
+    });
     return protocol;
   }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Browser test of offline field review (issue 16): a reviewer downloads a commune's field package,
 // the network goes away (context.setOffline), the page reloads from the service worker, three
-// decisions and a photo go into the outbox; meanwhile another reviewer decides one of those flags;
-// back online the outbox syncs — two decisions and the photo accepted, the third shown as a
-// conflict — and replaying the outbox twice leaves no second row anywhere. Logging out wipes the
-// package.
+// decisions, a photo and the eradication of a confirmed plot (date, area, unit) go into the
+// outbox; meanwhile another reviewer decides one of those flags; back online the outbox syncs —
+// two decisions, the eradication and the photo accepted, the third decision shown as a conflict —
+// and replaying the outbox twice leaves no second row anywhere. Logging out, an expired package
+// and a revoked token each wipe the package.
 //
 //   VIGIL_URL=… VIGIL_TOKEN=vgl_… (reviewer) VIGIL_OTHER_TOKEN=vgl_… (reviewer, same province)
 //   VIGIL_COMMUNE=CODE (holding at least 3 open flags) [VIGIL_SCREENSHOT=FILE.png] node field.mjs
@@ -41,7 +42,17 @@ let page;
 let context;
 const screenshot = (suffix = '') => saveScreenshot(page, SHOT, suffix);
 const finish = (code) => finishRun('field', results, browser, code);
-const step = stepRunner({ results, blocked, consoleErrors, screenshot, finish });
+const step = stepRunner({
+  results,
+  blocked,
+  consoleErrors,
+  screenshot,
+  finish,
+  diagnose: async () => {
+    const s = await page.evaluate(() => ({ map: document.querySelector('#field-map') && document.querySelector('#field-map').dataset.state, pkg: document.querySelector('#field-package') && document.querySelector('#field-package').dataset.state, message: document.querySelector('#field-message') && document.querySelector('#field-message').textContent })).catch(() => null);
+    console.error(`  page state: ${JSON.stringify(s)}; console: ${consoleErrors.map((e) => e.text).join(' | ')}`);
+  }
+});
 const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: STEP_TIMEOUT_MS, polling: 150 });
 
 browser = await launchChromium(chromium, CHROMIUM);
@@ -87,7 +98,14 @@ function packageLeft() {
 
 let items;
 let before;
+let erad; // the flag the team eradicates offline (confirmed before the package is made)
 await step('a reviewer sees the package size, then downloads the commune package', async () => {
+  // Another reviewer has confirmed one plot from the imagery: the team will eradicate it.
+  const open = (await api(`/v1/review/queue?commune=${COMMUNE}&limit=500`)).body.items;
+  expect(open.length >= 4, `commune ${COMMUNE} has ${open.length} open flags; the test needs 4`);
+  const target = open[open.length - 1];
+  const c = await api(`/v1/flags/${target.id}/decisions`, OTHER, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ decision: target.class === 'cannabis' ? 'confirmed_cannabis' : 'confirmed_poppy', version: target.version }) });
+  expect(c.status === 201, `confirming flag ${target.id}: HTTP ${c.status} ${JSON.stringify(c.body)}`);
   await page.goto(`${VIGIL_URL}/map/`);
   await page.fill('#login-token', TOKEN);
   await page.click('#login-submit');
@@ -110,8 +128,10 @@ await step('a reviewer sees the package size, then downloads the commune package
   const n = await page.evaluate(() => Number(document.querySelector('#field-package').dataset.flags));
   expect(n === items.length, `the package holds ${n} flags, the queue ${items.length}`);
   await waitFor(() => document.querySelector('#field-map').dataset.state === 'idle');
+  erad = items.find((it) => it.id === target.id);
+  expect(erad && (erad.allowed_decisions || []).includes('eradicated'), `the confirmed flag ${target.id} cannot be eradicated: ${JSON.stringify(erad && erad.allowed_decisions)}`);
   before = {};
-  for (const it of items.slice(0, 3)) {
+  for (const it of [...items.slice(0, 3), erad]) {
     const d = (await api(`/v1/flags/${it.id}/decisions`)).body;
     const e = (await api(`/v1/flags/${it.id}/evidence`)).body;
     before[it.id] = { decisions: d.items.length, evidence: (e.items || e).length };
@@ -153,13 +173,30 @@ await step('three decisions and a photo go into the outbox, with the flag versio
   await waitFor(() => document.querySelector('#field-panel').dataset.pending === '4');
 });
 
+await step('offline, the team records the eradication of the confirmed plot: date, area and unit', async () => {
+  const li = `#field-list li[data-id="${erad.id}"]`;
+  await page.click(`${li} summary[data-decision-open="eradicated"]`);
+  // Without the unit the form says what is missing, in Vietnamese, and queues nothing.
+  await page.fill(`${li} input.field-erad-team`, '');
+  await page.click(`${li} button[data-decision="eradicated"]`);
+  const err = await page.locator(`${li} .field-erad-error`).innerText();
+  expect(err.includes('đơn vị hoặc tổ công tác'), `no Vietnamese message for the missing unit: "${err}"`);
+  expect((await page.getAttribute('#field-panel', 'data-pending')) === '4', 'an eradication without its unit was queued');
+  const area = await page.inputValue(`${li} input.field-erad-area`);
+  expect(Number(area) === Math.round(erad.area_m2), `the area starts at ${area}, the plot is ${erad.area_m2} m²`);
+  await page.fill(`${li} input.field-erad-area`, '180');
+  await page.fill(`${li} input.field-erad-team`, 'Đồn Biên phòng Thanh Thủy - Tổ công tác 2');
+  await page.click(`${li} button[data-decision="eradicated"]`);
+  await waitFor(() => document.querySelector('#field-panel').dataset.pending === '5');
+});
+
 await step('meanwhile another reviewer decides the third flag', async () => {
   const it = items[2];
   const r = await api(`/v1/flags/${it.id}/decisions`, OTHER, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ decision: 'needs_field_check', version: it.version }) });
   expect(r.status === 201, `the other reviewer's decision: HTTP ${r.status} ${JSON.stringify(r.body)}`);
 });
 
-await step('back online: two decisions and the photo are accepted, the third is a conflict', async () => {
+await step('back online: two decisions, the eradication and the photo are accepted, the third is a conflict', async () => {
   // The offline page reloads itself when the network is back (the full app, then the outbox).
   await Promise.all([page.waitForNavigation({ timeout: STEP_TIMEOUT_MS }), context.setOffline(false)]);
   await page.waitForSelector('#field-toggle:not([hidden])');
@@ -182,14 +219,19 @@ await step('back online: two decisions and the photo are accepted, the third is 
   expect(codes.includes('gps_from_device'), `the photo's warnings ${JSON.stringify(codes)} do not say the position came from the device`);
   const text = await page.locator('#field-outbox').innerText();
   expect(text.includes(`#${ids[2]}`) && text.includes('cán bộ khác đã quyết định trước'), `the conflict is not shown: "${text}"`);
+  // The eradication arrived with what the team recorded.
+  const ed = (await api(`/v1/flags/${erad.id}/decisions`)).body.items;
+  const e = ed[ed.length - 1];
+  expect(ed.length === before[erad.id].decisions + 1 && e.decision === 'eradicated', `flag ${erad.id}: decisions ${ed.map((d) => d.decision).join(', ')}`);
+  expect(e.area_destroyed_m2 === 180 && e.team === 'Đồn Biên phòng Thanh Thủy - Tổ công tác 2' && /^\d{4}-\d{2}-\d{2}$/.test(e.eradicated_on), `the eradication was recorded as ${JSON.stringify(e)}`);
 });
 
 await step('replaying the outbox twice leaves no second row', async () => {
   for (let k = 0; k < 2; k++) {
     const r = await page.evaluate(() => window.VigilField.replay());
-    expect(r.replayed === 3, `replay ${k + 1}: ${r.replayed} of 3 synced items answered as replays`);
+    expect(r.replayed === 4, `replay ${k + 1}: ${r.replayed} of 4 synced items answered as replays`);
   }
-  for (const id of ids) {
+  for (const id of [...ids, erad.id]) {
     const d = (await api(`/v1/flags/${id}/decisions`)).body.items;
     expect(d.length === before[id].decisions + 1, `flag ${id}: ${d.length} decisions after two replays`);
   }
