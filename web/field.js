@@ -164,7 +164,16 @@
         if (total > manifest.max_bytes) throw new Error(t('field.too_big'));
         return blob;
       };
-      const queue = JSON.parse(await (await take(`v1/review/queue?commune=${encodeURIComponent(commune)}&limit=${QUEUE_LIMIT}`, t('field.part.flags'))).text());
+      // Every open flag of the commune, a page at a time (the manifest counted them all).
+      const queue = { items: [] };
+      const pageSize = Number(window.VigilFieldQueuePage) || QUEUE_LIMIT; // smaller in tests
+      for (let offset = 0; ; ) {
+        const page = JSON.parse(await (await take(`v1/review/queue?commune=${encodeURIComponent(commune)}&limit=${pageSize}&offset=${offset}`, t('field.part.flags'))).text());
+        const got = Array.isArray(page.items) ? page.items : [];
+        queue.items.push(...got);
+        offset += got.length;
+        if (!got.length || offset >= Number(page.total)) break;
+      }
       const outlines = JSON.parse(await (await take(files.flags, t('field.part.outlines'))).text());
       const chips = {};
       for (const it of queue.items) {

@@ -123,6 +123,10 @@ await step('a reviewer sees the package size, then downloads the commune package
   expect(Number(est.flags) === items.length && items.length >= 3, `the estimate counts ${est.flags} flags, the queue has ${items.length}`);
   expect(Number(est.bytes) > 0 && Number(est.bytes) <= Number(est.max), `estimate ${est.bytes} bytes against a cap of ${est.max}`);
   expect(est.text.includes('MB') && est.text.includes('nghi vấn'), `the size is not shown in Vietnamese: "${est.text}"`);
+  // Two flags a page, so the package is read from the queue in several pages.
+  await page.evaluate(() => {
+    window.VigilFieldQueuePage = 2;
+  });
   await page.click('#field-download');
   await waitFor(() => document.querySelector('#field-package').dataset.state === 'ready');
   const n = await page.evaluate(() => Number(document.querySelector('#field-package').dataset.flags));
