@@ -461,6 +461,14 @@
     flagSelectedDrawn: () => (state.vector ? state.vector.flagSelectedDrawn() : []),
     choropleth: () => (state.vector ? state.vector.choroplethDrawn() : []),
     reviewPlot: () => (state.vector ? state.vector.reviewDrawn() : null),
+    /** The features of one of the dashboard's analysis layers drawn in the view. */
+    analysis: (key) => (state.vector ? state.vector.analysisDrawn(key) : []),
+    /** The analysis feature a click at a page point would open: { key, id }, or null. */
+    analysisAtPage: (x, y) => {
+      if (!state.vector) return null;
+      const box = $('#map').getBoundingClientRect();
+      return state.vector.analysisAt(L.point(x - box.left, y - box.top));
+    },
     surveys: () => (state.vector ? state.vector.surveysDrawn() : []),
     /** Page coordinates of a lon/lat. */
     toPage: (lon, lat) => {
@@ -468,6 +476,8 @@
       const p = state.map.latLngToContainerPoint([lat, lon]);
       return { x: box.left + p.x, y: box.top + p.y };
     },
+    /** Fits the map to [w, s, e, n] at once (tests: to reach a small feature). */
+    fit: (b) => state.map.fitBounds(L.latLngBounds([b[1], b[0]], [b[3], b[2]]), { animate: false, maxZoom: 18 }),
     /** Ids of the flags drawn at exactly a page point. */
     flagIdsAtPage: (x, y) => {
       if (!state.vector) return [];
@@ -723,6 +733,8 @@
       window.VigilFlags.clicked(flag);
       return;
     }
+    const analysis = window.VigilHotspotLayers && state.vector.analysisAt(pt);
+    if (analysis && window.VigilHotspotLayers.openPopup(analysis, e.latlng)) return;
     if (state.vector.cellAt(pt) || state.vector.flagCellAt(pt)) {
       state.map.setView(e.latlng, Math.min(state.map.getZoom() + 2, MAX_ZOOM));
       return;
@@ -771,6 +783,13 @@
       if (flagCell) {
         mapEl.style.cursor = 'zoom-in';
         showHover(e.latlng, window.VigilFlags.cellText(flagCell), null);
+        return;
+      }
+      const analysis = window.VigilHotspotLayers && state.vector.analysisAt(pt);
+      const analysisText = analysis && window.VigilHotspotLayers.hoverText(analysis);
+      if (analysisText) {
+        mapEl.style.cursor = 'pointer';
+        showHover(e.latlng, analysisText, analysis.id, `hs-${analysis.key}`);
         return;
       }
       const choro = window.VigilDashboard && state.vector.choroplethAt(pt);

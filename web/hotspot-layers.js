@@ -14,19 +14,14 @@
  * State for tests and assistive tech: #dash-hotspots[data-province], #hs-on-KEY (checkboxes),
  * #hs-status-KEY[data-state=off|loading|ready|error|zoom], #hs-legend-KEY[data-state] with
  * data-max/data-tiles (heat), data-classes/data-units (gistar), data-count (clusters),
- * data-patterns/data-periods (emerging); paths carry class hs-gistar|hs-cluster|hs-emerging and
- * data-id, data-class, data-pattern, data-count.
+ * data-patterns/data-periods (emerging). Gi*, suggested clusters and emerging hot spots are drawn
+ * by the map's vector overlay (vector-map.js, `setAnalysis`) from the features loaded here, each
+ * carrying its colour; the map's hover and click come back here for the text and the popup
+ * (`hoverText`, `openPopup`). The heat map is a Leaflet tile layer (its popup reads the density
+ * off the drawn tile's pixel).
  */
 (function () {
   'use strict';
-
-  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
-  function textEl(s) {
-    const span = document.createElement('span');
-    span.textContent = s == null ? '' : String(s);
-    return span;
-  }
-
 
   const I = window.VigilI18n;
   const t = (k, p) => I.t(k, p);
@@ -354,10 +349,41 @@
     return t('hs.ready.emerging', { n, p: (d.periods || []).length });
   }
 
+  const vector = () => (S.ctx && S.ctx.vector ? S.ctx.vector() : null);
+
   function removeLayer(key) {
     const l = S.layers[key];
-    if (l && S.ctx && S.ctx.map) S.ctx.map.removeLayer(l);
+    if (l && key !== 'heat' && vector()) vector().setAnalysis(key, null);
+    else if (l && S.ctx && S.ctx.map) S.ctx.map.removeLayer(l);
     S.layers[key] = null;
+  }
+
+  /**
+   * Hands one analysis layer to the map's vector overlay: each feature with geometry, its `_id`
+   * and how it is drawn (`style(f)` → { colour, opacity, stroke, weight }, plus any extra
+   * `_…` properties for tests).
+   */
+  function toVector(key, fc, idOf, style) {
+    const v = vector();
+    if (!v) return null;
+    const features = fc.features
+      .filter((f) => f.geometry)
+      .map((f) => {
+        const st = style(f);
+        const props = { _id: String(idOf(f)), _colour: st.colour, _opacity: st.opacity, _stroke: st.stroke, _weight: st.weight };
+        for (const [k, val] of Object.entries(st.extra || {})) props[`_${k}`] = val;
+        return { type: 'Feature', geometry: f.geometry, properties: props };
+      });
+    v.setAnalysis(key, { type: 'FeatureCollection', features });
+    return { key };
+  }
+
+  /** The source feature of an analysis layer with id `id`, or null. */
+  function featureOf(key, id) {
+    const fc = S.data[key];
+    if (!fc || !Array.isArray(fc.features)) return null;
+    const idOf = key === 'clusters' ? (f) => ((f.properties || {}).cluster !== undefined ? f.properties.cluster : f.id) : (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id);
+    return fc.features.find((f) => String(idOf(f)) === String(id)) || null;
   }
 
   function draw(key) {
@@ -366,15 +392,6 @@
     else if (key === 'gistar') drawGistar();
     else if (key === 'clusters') drawClusters();
     else drawEmerging();
-  }
-
-  /** Marks every drawn path with data attributes (Leaflet's style() cannot set a class per feature). */
-  function markPaths(layer, attrs) {
-    layer.eachLayer((l) => {
-      const el = l.getElement && l.getElement();
-      if (!el || !l.feature) return;
-      for (const [k, v] of Object.entries(attrs(l.feature))) el.setAttribute(`data-${k}`, String(v));
-    });
   }
 
   // ------------------------------------------------------------------ heat map
@@ -467,7 +484,8 @@
     if (!S.layers.heat || !S.data.heat) return;
     // Only where no other layer answers the click (the choropleth has tooltips only).
     const tgt = e.originalEvent && e.originalEvent.target;
-    if (tgt && tgt.classList && tgt.classList.contains('leaflet-interactive') && !tgt.classList.contains('dash-commune')) return;
+    if (tgt && tgt.classList && tgt.classList.contains('leaflet-interactive')) return;
+    if (vector() && vector().analysisAt(e.containerPoint)) return;
     cancelHeatClick();
     const latlng = e.latlng;
     S.heatClick = window.setTimeout(() => {
@@ -550,47 +568,40 @@
     );
   }
 
+  const gistarName = (id) => (S.opt.grid === 'commune' ? unitName(id) : t('hs.hex', { id }));
+
   function drawGistar() {
-    const L = window.L;
-    const h = S.ctx.h;
-    const fc = S.data.gistar;
-    const isCommune = S.opt.grid === 'commune';
-    const layer = L.geoJSON(
-      { type: 'FeatureCollection', features: fc.features.filter((f) => f.geometry) },
-      {
-        pane: ensurePane('gistar'),
-        className: 'hs-gistar',
-        bubblingMouseEvents: false,
-        style: (f) => {
-          const c = giClass(f);
-          return { color: '#555', weight: 0.8, fillColor: GI_COLORS[c], fillOpacity: c === 'not_significant' ? 0.3 : 0.75 };
-        },
-        onEachFeature: (f, l) => {
-          const p = f.properties || {};
-          const id = p.id !== undefined ? p.id : f.id;
-          const name = isCommune ? unitName(id) : t('hs.hex', { id });
-          const label = labelOf('hs.gi', giClass(f), p.label);
-          l.bindTooltip(textEl(`${name}: ${label}`), { sticky: true, className: 'hs-tooltip' });
-          l.bindPopup(
-            () =>
-              h(
-                'div',
-                { class: 'hs-popup', 'data-layer': 'gistar', 'data-id': String(id) },
-                h('strong', { text: name }),
-                h('p', { class: `hs-popup-label hs-gi-${giClass(f)}`, text: label }),
-                popupRows(h, [
-                  [t('hs.gi.value'), fmt(p.value, 0)],
-                  [t('hs.gi.z'), fmt(p.z, 2)],
-                  [t('hs.gi.p_fdr'), fmtP(p.p_fdr)]
-                ])
-              ),
-            { className: 'hs-popup-box' }
-          );
-        }
+    S.layers.gistar = toVector(
+      'gistar',
+      S.data.gistar,
+      (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id),
+      (f) => {
+        const c = giClass(f);
+        return { colour: GI_COLORS[c], opacity: c === 'not_significant' ? 0.3 : 0.75, stroke: '#555555', weight: 0.8, extra: { kind: c } };
       }
-    ).addTo(S.ctx.map);
-    markPaths(layer, (f) => ({ id: (f.properties || {}).id !== undefined ? f.properties.id : f.id, class: giClass(f) }));
-    S.layers.gistar = layer;
+    );
+  }
+
+  function gistarHover(f) {
+    const p = f.properties || {};
+    const id = p.id !== undefined ? p.id : f.id;
+    return `${gistarName(id)}: ${labelOf('hs.gi', giClass(f), p.label)}`;
+  }
+
+  function gistarPopup(h, f) {
+    const p = f.properties || {};
+    const id = p.id !== undefined ? p.id : f.id;
+    return h(
+      'div',
+      { class: 'hs-popup', 'data-layer': 'gistar', 'data-id': String(id) },
+      h('strong', { text: gistarName(id) }),
+      h('p', { class: `hs-popup-label hs-gi-${giClass(f)}`, text: labelOf('hs.gi', giClass(f), p.label) }),
+      popupRows(h, [
+        [t('hs.gi.value'), fmt(p.value, 0)],
+        [t('hs.gi.z'), fmt(p.z, 2)],
+        [t('hs.gi.p_fdr'), fmtP(p.p_fdr)]
+      ])
+    );
   }
 
   function gistarLegend(h) {
@@ -616,46 +627,63 @@
 
   // ------------------------------------------------------------------ clusters
 
+  const clusterCount = (p) => (typeof p.count === 'number' ? p.count : Array.isArray(p.members) ? p.members.length : 0);
+
+  /** The middle of a GeoJSON geometry's bbox. */
+  function middle(g) {
+    let w = Infinity;
+    let s = Infinity;
+    let e = -Infinity;
+    let n = -Infinity;
+    const walk = (c) => {
+      if (typeof c[0] === 'number') {
+        w = Math.min(w, c[0]);
+        e = Math.max(e, c[0]);
+        s = Math.min(s, c[1]);
+        n = Math.max(n, c[1]);
+      } else c.forEach(walk);
+    };
+    walk(g.coordinates);
+    return [(w + e) / 2, (s + n) / 2];
+  }
+
   function drawClusters() {
-    const L = window.L;
-    const h = S.ctx.h;
+    // A cluster is a few hundred metres across: besides its outline, a dot at its middle keeps it
+    // on the map when zoomed out (the map drops outlines smaller than a pixel).
     const fc = S.data.clusters;
-    const style = { color: '#6a1b9a', weight: 2, opacity: 0.95, fillColor: '#ab47bc', fillOpacity: 0.35 };
-    const layer = L.geoJSON(
-      { type: 'FeatureCollection', features: fc.features.filter((f) => f.geometry) },
-      {
-        pane: ensurePane('clusters'),
-        className: 'hs-cluster',
-        bubblingMouseEvents: false,
-        style: () => style,
-        pointToLayer: (f, ll) => L.circleMarker(ll, Object.assign({ radius: 8, pane: ensurePane('clusters'), className: 'hs-cluster', bubblingMouseEvents: false }, style)),
-        onEachFeature: (f, l) => {
-          const p = f.properties || {};
-          const n = typeof p.count === 'number' ? p.count : Array.isArray(p.members) ? p.members.length : 0;
-          const id = p.cluster !== undefined ? p.cluster : f.id;
-          l.bindTooltip(textEl(t('hs.cluster.tooltip', { id, n: I.num(n) })), { sticky: true, className: 'hs-tooltip' });
-          l.bindPopup(
-            () =>
-              h(
-                'div',
-                { class: 'hs-popup', 'data-layer': 'clusters', 'data-id': String(id) },
-                h('strong', { text: t('hs.cluster.title', { id }) }),
-                popupRows(h, [
-                  [t('hs.cluster.count'), I.num(n)],
-                  typeof p.radius_m === 'number' ? [t('hs.cluster.radius'), `${fmt(p.radius_m, 0)} m`] : null,
-                  Array.isArray(p.members) && p.members.length ? [t('hs.cluster.members'), p.members.slice(0, 12).map((m) => `#${m}`).join(', ') + (p.members.length > 12 ? ' …' : '')] : null
-                ])
-              ),
-            { className: 'hs-popup-box' }
-          );
-        }
-      }
-    ).addTo(S.ctx.map);
-    markPaths(layer, (f) => {
-      const p = f.properties || {};
-      return { cluster: p.cluster !== undefined ? p.cluster : f.id, count: typeof p.count === 'number' ? p.count : '' };
-    });
-    S.layers.clusters = layer;
+    const withDots = {
+      type: 'FeatureCollection',
+      features: fc.features.flatMap((f) =>
+        f.geometry && f.geometry.type !== 'Point' ? [f, Object.assign({}, f, { geometry: { type: 'Point', coordinates: middle(f.geometry) } })] : [f]
+      )
+    };
+    S.layers.clusters = toVector(
+      'clusters',
+      withDots,
+      (f) => ((f.properties || {}).cluster !== undefined ? f.properties.cluster : f.id),
+      (f) => ({ colour: '#ab47bc', opacity: f.geometry.type === 'Point' ? 0.85 : 0.35, stroke: '#6a1b9a', weight: 2, extra: { count: clusterCount(f.properties || {}) } })
+    );
+  }
+
+  function clusterHover(f) {
+    const p = f.properties || {};
+    const id = p.cluster !== undefined ? p.cluster : f.id;
+    return t('hs.cluster.tooltip', { id, n: I.num(clusterCount(p)) });
+  }
+
+  function clusterPopup(h, f) {
+    const p = f.properties || {};
+    const id = p.cluster !== undefined ? p.cluster : f.id;
+    return h(
+      'div',
+      { class: 'hs-popup', 'data-layer': 'clusters', 'data-id': String(id) },
+      h('strong', { text: t('hs.cluster.title', { id }) }),
+      popupRows(h, [
+        [t('hs.cluster.count'), I.num(clusterCount(p))],
+        typeof p.radius_m === 'number' ? [t('hs.cluster.radius'), `${fmt(p.radius_m, 0)} m`] : null,
+        Array.isArray(p.members) && p.members.length ? [t('hs.cluster.members'), p.members.slice(0, 12).map((m) => `#${m}`).join(', ') + (p.members.length > 12 ? ' …' : '')] : null
+      ])
+    );
   }
 
   function clustersLegend(h) {
@@ -710,48 +738,60 @@
   }
 
   function drawEmerging() {
-    const L = window.L;
-    const h = S.ctx.h;
-    const fc = S.data.emerging;
-    const periods = Array.isArray(fc.periods) ? fc.periods : [];
-    const layer = L.geoJSON(
-      { type: 'FeatureCollection', features: fc.features.filter((f) => f.geometry) },
-      {
-        pane: ensurePane('emerging'),
-        className: 'hs-emerging',
-        bubblingMouseEvents: false,
-        style: (f) => {
-          const pt = patternOf(f);
-          return { color: '#555', weight: 0.8, fillColor: PATTERN_COLORS[pt], fillOpacity: pt === 'no_pattern' ? 0.15 : 0.75 };
-        },
-        onEachFeature: (f, l) => {
-          const p = f.properties || {};
-          const id = p.id !== undefined ? p.id : f.id;
-          const name = unitName(id);
-          const label = labelOf('hs.pattern', patternOf(f), p.label);
-          l.bindTooltip(textEl(`${name}: ${label}`), { sticky: true, className: 'hs-tooltip' });
-          const values = Array.isArray(p.values) ? p.values : [];
-          const trend = p.trend ? t(`hs.trend.${p.trend}`) : t('dash.none');
-          l.bindPopup(
-            () =>
-              h(
-                'div',
-                { class: 'hs-popup', 'data-layer': 'emerging', 'data-id': String(id) },
-                h('strong', { text: name }),
-                h('p', { class: 'hs-popup-label', text: label }),
-                binStrip(h, p.bins, periods),
-                popupRows(h, [
-                  [t('hs.em.trend'), typeof p.trend_p === 'number' ? `${trend} (p ${fmtP(p.trend_p)})` : trend],
-                  values.length ? [t('hs.em.values'), values.map((v) => fmt(v, 0)).join(' · ')] : null
-                ])
-              ),
-            { className: 'hs-popup-box', minWidth: 180 }
-          );
-        }
+    S.layers.emerging = toVector(
+      'emerging',
+      S.data.emerging,
+      (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id),
+      (f) => {
+        const pt = patternOf(f);
+        return { colour: PATTERN_COLORS[pt], opacity: pt === 'no_pattern' ? 0.15 : 0.75, stroke: '#555555', weight: 0.8, extra: { kind: pt } };
       }
-    ).addTo(S.ctx.map);
-    markPaths(layer, (f) => ({ id: (f.properties || {}).id !== undefined ? f.properties.id : f.id, pattern: patternOf(f) }));
-    S.layers.emerging = layer;
+    );
+  }
+
+  function emergingHover(f) {
+    const p = f.properties || {};
+    const id = p.id !== undefined ? p.id : f.id;
+    return `${unitName(id)}: ${labelOf('hs.pattern', patternOf(f), p.label)}`;
+  }
+
+  function emergingPopup(h, f) {
+    const p = f.properties || {};
+    const id = p.id !== undefined ? p.id : f.id;
+    const periods = Array.isArray(S.data.emerging.periods) ? S.data.emerging.periods : [];
+    const values = Array.isArray(p.values) ? p.values : [];
+    const trend = p.trend ? t(`hs.trend.${p.trend}`) : t('dash.none');
+    return h(
+      'div',
+      { class: 'hs-popup', 'data-layer': 'emerging', 'data-id': String(id) },
+      h('strong', { text: unitName(id) }),
+      h('p', { class: 'hs-popup-label', text: labelOf('hs.pattern', patternOf(f), p.label) }),
+      binStrip(h, p.bins, periods),
+      popupRows(h, [
+        [t('hs.em.trend'), typeof p.trend_p === 'number' ? `${trend} (p ${fmtP(p.trend_p)})` : trend],
+        values.length ? [t('hs.em.values'), values.map((v) => fmt(v, 0)).join(' · ')] : null
+      ])
+    );
+  }
+
+  /** The map's hover text for an analysis feature ({ key, id } from the overlay), or null. */
+  function hoverText(hit) {
+    const f = hit && featureOf(hit.key, hit.id);
+    if (!f) return null;
+    return hit.key === 'gistar' ? gistarHover(f) : hit.key === 'clusters' ? clusterHover(f) : emergingHover(f);
+  }
+
+  /** A click on an analysis feature: its popup at `latlng`. */
+  function openPopup(hit, latlng) {
+    const f = hit && featureOf(hit.key, hit.id);
+    if (!f) return false;
+    const h = S.ctx.h;
+    const content = hit.key === 'gistar' ? gistarPopup(h, f) : hit.key === 'clusters' ? clusterPopup(h, f) : emergingPopup(h, f);
+    window.L.popup({ className: 'hs-popup-box', minWidth: hit.key === 'emerging' ? 180 : 50 })
+      .setLatLng(latlng)
+      .setContent(h('div', { class: 'hs-popup-wrap' }, content))
+      .openOn(S.ctx.map);
+    return true;
   }
 
   function emergingLegend(h) {
@@ -853,5 +893,5 @@
     }
   }
 
-  window.VigilHotspotLayers = { section, setArea, hide, relabel, reset, KEYS, GI_COLORS, PATTERN_COLORS };
+  window.VigilHotspotLayers = { section, setArea, hide, relabel, reset, hoverText, openPopup, KEYS, GI_COLORS, PATTERN_COLORS };
 })();

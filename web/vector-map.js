@@ -30,6 +30,30 @@
   const SURVEY_COLOUR = '#d35400';
   const FLAG_LAYERS = ['flag-cells', 'flag-dots', 'flag-fill', 'flag-line', 'flag-line-replanting', 'flag-selected-line', 'flag-selected-dot'];
   const SURVEY_LAYERS = ['survey-fill', 'survey-line'];
+  // The dashboard's analysis layers, bottom to top, and the style layers that draw each.
+  const ANALYSIS = ['gistar', 'emerging', 'clusters'];
+  const analysisIds = (k) => [`hs-${k}-fill`, `hs-${k}-line`, `hs-${k}-point`];
+
+  /** Fills, outlines and (for point features) circles of each analysis source, in order. */
+  function analysisLayers() {
+    const out = [];
+    const isPoint = ['==', ['geometry-type'], 'Point'];
+    for (const k of ANALYSIS) {
+      const src = `hs-${k}`;
+      out.push(
+        { id: `hs-${k}-fill`, type: 'fill', source: src, filter: ['!', isPoint], paint: { 'fill-color': ['get', '_colour'], 'fill-opacity': ['get', '_opacity'] } },
+        { id: `hs-${k}-line`, type: 'line', source: src, filter: ['!', isPoint], paint: { 'line-color': ['get', '_stroke'], 'line-width': ['get', '_weight'] } },
+        {
+          id: `hs-${k}-point`,
+          type: 'circle',
+          source: src,
+          filter: isPoint,
+          paint: { 'circle-radius': 8, 'circle-color': ['get', '_colour'], 'circle-opacity': ['get', '_opacity'], 'circle-stroke-color': ['get', '_stroke'], 'circle-stroke-width': ['get', '_weight'] }
+        }
+      );
+    }
+    return out;
+  }
 
   let protocol = null;
 
@@ -222,7 +246,10 @@
           choropleth: { type: 'vector', tiles: tiles('communes'), minzoom: 0, maxzoom: 14 },
           flags: flagSource(''),
           // The plot under review (review.js), drawn over the other flags.
-          review: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } }
+          review: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+          // The dashboard's hotspot analysis (hotspot-layers.js): features carry their own
+          // `_colour` and `_opacity`, and `_id`.
+          ...Object.fromEntries(ANALYSIS.map((k) => [`hs-${k}`, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } }]))
         },
         layers: [
           { id: 'provinces-fill', type: 'fill', source: 'provinces', 'source-layer': 'provinces', paint: { 'fill-color': '#6c4f9c', 'fill-opacity': 0.03 } },
@@ -247,6 +274,7 @@
             layout: { visibility: 'none' },
             paint: { 'line-color': '#444444', 'line-width': 1 }
           },
+          ...analysisLayers(),
           {
             id: 'survey-fill',
             type: 'fill',
@@ -348,6 +376,8 @@
     let flagSelected = -1;
     let surveysOn = false;
     let reviewPlot = null; // { id } of the plot under review
+    const analysisOn = {}; // analysis key -> true while it holds features
+    const analysisData = {}; // analysis key -> the FeatureCollection it was given
     // The survey imagery: { bounds: [w, s, e, n] } while shown, else null; the source is made
     // anew when its bounds change (a raster source keeps the bounds it was made with).
     let imagery = null;
@@ -603,6 +633,46 @@
       setImagery(on, bounds) {
         imagery = on ? { bounds: bounds || null } : null;
         apply();
+      },
+      /**
+       * One of the dashboard's analysis layers (`gistar`, `emerging`, `clusters`): a GeoJSON
+       * FeatureCollection whose features carry `_id`, `_colour`, `_opacity`, `_stroke` and
+       * `_weight`, or null to clear it.
+       */
+      setAnalysis(key, fc) {
+        const data = fc || { type: 'FeatureCollection', features: [] };
+        analysisOn[key] = !!fc;
+        analysisData[key] = data;
+        const put = () => {
+          const src = gl().getSource(`hs-${key}`);
+          if (src) src.setData(data);
+        };
+        if (gl().getSource(`hs-${key}`)) put();
+        else gl().once('load', put);
+      },
+      /** The analysis feature under a point, topmost layer first: { key, id }, or null. */
+      analysisAt(point) {
+        for (const k of ANALYSIS.slice().reverse()) {
+          if (!analysisOn[k]) continue;
+          const f = at(point, analysisIds(k), 0)[0];
+          if (f) return { key: k, id: String(f.properties._id) };
+        }
+        return null;
+      },
+      /**
+       * For tests: the features of one analysis layer the map holds (one per `_id`), with their
+       * colour and whether the map draws them in the view now.
+       */
+      analysisDrawn(key) {
+        const m = gl();
+        if (!analysisOn[key] || !m.getLayer(`hs-${key}-fill`)) return [];
+        const rendered = new Set(m.queryRenderedFeatures({ layers: analysisIds(key) }).map((f) => String(f.properties._id)));
+        const seen = new Map();
+        for (const f of (analysisData[key] || { features: [] }).features) {
+          const p = f.properties;
+          if (!seen.has(String(p._id))) seen.set(String(p._id), { id: String(p._id), colour: p._colour, count: p._count === undefined ? null : p._count, kind: p._kind || null, rendered: rendered.has(String(p._id)) });
+        }
+        return Array.from(seen.values());
       },
       /** Survey footprints on (true) or off. */
       setSurveysVisible(on) {

@@ -418,15 +418,58 @@ async function closePopup() {
   await waitFor(() => !document.querySelector('.leaflet-popup'));
 }
 /** Clicks the shape (an event at its middle: it may lie under another layer) and returns its popup. */
-async function popupOf(selector) {
+/**
+ * Clicks analysis feature `f` (GeoJSON from the API; `key` its layer) at a point inside it where
+ * the map finds that very feature, and returns its popup.
+ */
+async function popupOf(key, f, id) {
   await closePopup();
-  const shape = page.locator(selector).first();
-  const b = await shape.boundingBox();
-  expect(b, `${selector} is not drawn`);
-  await shape.dispatchEvent('click', { clientX: b.x + b.width / 2, clientY: b.y + b.height / 2, bubbles: true });
+  const find = () => page.evaluate(
+    ({ key, id, pts }) => {
+      const mapBox = document.querySelector('#map').getBoundingClientRect();
+      for (const [lon, lat] of pts) {
+        const { x, y } = window.VigilMap.toPage(lon, lat);
+        if (x < mapBox.left + 8 || x > mapBox.right - 8 || y < mapBox.top + 8 || y > mapBox.bottom - 8) continue;
+        const el = document.elementFromPoint(x, y);
+        if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-interactive')) continue;
+        if (window.VigilMap.drawn().points.some((p) => Math.hypot(p.x - x, p.y - y) < 12)) continue;
+        const hit = window.VigilMap.analysisAtPage(x, y);
+        if (hit && hit.key === key && hit.id === id) return { x, y };
+      }
+      return null;
+    },
+    { key, id: String(id), pts: f.geometry.type === 'Point' ? [f.geometry.coordinates] : insidePoints(f) }
+  );
+  let at = await find();
+  if (!at && f.geometry.type !== 'Point') {
+    // A small shape (a cluster is as wide as its hotspots' markers): closer, it has room.
+    const all = (f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates).flat(2);
+    const xs = all.map((c) => c[0]);
+    const ys = all.map((c) => c[1]);
+    await page.evaluate((b) => window.VigilMap.fit(b), [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]);
+    await waitFor(() => document.querySelector('#map').dataset.tiles === 'idle' && document.querySelector('#hotspot-count').dataset.state === 'ready');
+    at = await find();
+  }
+  expect(at, `no free point of ${key} ${id} to click`);
+  await page.mouse.click(at.x, at.y);
   const box = page.locator('.leaflet-popup .hs-popup');
   await box.first().waitFor({ state: 'visible' });
   return box.first();
+}
+
+/**
+ * Waits until the map holds the `n` features of analysis layer `key` and draws some of them in
+ * the view, and returns them ({ id, colour, kind, count, rendered }).
+ */
+async function analysisDrawn(key, n, what) {
+  await waitFor(({ key, n }) => {
+    const a = window.VigilMap.analysis(key);
+    return document.querySelector('#map').dataset.tiles === 'idle' && a.length === n && a.some((x) => x.rendered);
+  }, { key, n }).catch(async () => {
+    const a = await page.evaluate((k) => window.VigilMap.analysis(k), key);
+    throw new CheckFailed(`${what}: the map holds ${a.length} ${key} features (${a.filter((x) => x.rendered).length} drawn in view), the API has ${n}`);
+  });
+  return page.evaluate((k) => window.VigilMap.analysis(k), key);
 }
 
 /** Double-clicks `times` times beside the middle of commune `code` of the choropleth (not on a marker). */
@@ -469,8 +512,7 @@ await step('a national analyst opens the dashboard: the hotspot analysis asks fo
   // The whole country, as the API allows national users.
   const all = await apiNat('/v1/analytics/clusters?eps_m=150&min_points=3');
   await switchOn('clusters', '');
-  const n = await page.locator('path.hs-cluster').count();
-  expect(n === all.features.length, `${n} clusters drawn for the whole country, the API has ${all.features.length}`);
+  await analysisDrawn('clusters', all.features.filter((f) => f.geometry).length, 'clusters of the whole country');
   await waitFor((code) => !!document.querySelector(`#dash-area option[value="province:${code}"]`), HP);
   await page.selectOption('#dash-area', `province:${HP}`);
   await waitFor((code) => document.querySelector('#dash-hotspots').dataset.province === code, HP);
@@ -564,7 +606,9 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
           const sy = r.top + ((y + 0.5) * r.height) / c.height;
           const el = document.elementFromPoint(sx, sy);
           if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup')) continue;
-          if (el.classList.contains('leaflet-interactive') && !el.classList.contains('dash-commune')) continue;
+          if (el.classList.contains('leaflet-interactive')) continue;
+          // Where the map draws an analysis feature, a click opens that feature's popup.
+          if (window.VigilMap.analysisAtPage(sx, sy)) continue;
           return { x: sx, y: sy, alpha: a };
         }
       }
@@ -609,18 +653,15 @@ await step(`Gi*: the legend shows and commune ${HOT_COMMUNE} is drawn as a hot s
   expect(got === want, `the legend has classes ${got}, the API ${want}`);
   const text = await lg.innerText();
   expect(text.includes('Điểm nóng – độ tin cậy 99%') && text.includes('Điểm lạnh – độ tin cậy 99%') && text.includes('Không có ý nghĩa thống kê'), `the Gi* legend says "${text}"`);
-  const paths = page.locator('path.hs-gistar');
-  expect((await paths.count()) === gi.features.length, `${await paths.count()} Gi* shapes drawn, the API has ${gi.features.length}`);
-  const drawn = await page.evaluate((code) => {
-    const p = document.querySelector(`path.hs-gistar[data-id="${code}"]`);
-    return p && { cls: p.dataset.class, fill: (p.getAttribute('fill') || '').toLowerCase() };
-  }, HOT_COMMUNE);
+  const shapes = await analysisDrawn('gistar', gi.features.filter((f) => f.geometry).length, 'Gi* by commune');
+  const d = shapes.find((x) => x.id === HOT_COMMUNE);
+  const drawn = d && { cls: d.kind, fill: String(d.colour).toLowerCase() };
   const colours = await page.evaluate(() => window.VigilHotspotLayers.GI_COLORS);
   expect(drawn && drawn.cls === hot.properties.class_fdr, `commune ${HOT_COMMUNE} is drawn as ${drawn && drawn.cls}, the API says ${hot.properties.class_fdr}`);
   expect(drawn.fill === colours[hot.properties.class_fdr].toLowerCase() && ['#d62f27', '#ed7551', '#fab984'].includes(drawn.fill), `commune ${HOT_COMMUNE} is filled ${drawn.fill}`);
-  const cold = await page.evaluate(() => Array.from(document.querySelectorAll('path.hs-gistar[data-class=not_significant]')).map((p) => p.getAttribute('fill')));
+  const cold = shapes.filter((x) => x.kind === 'not_significant').map((x) => String(x.colour).toLowerCase());
   expect(cold.every((f) => f !== drawn.fill), 'not-significant communes share the hot colour');
-  const pop = await popupOf(`path.hs-gistar[data-id="${HOT_COMMUNE}"]`);
+  const pop = await popupOf('gistar', hot, HOT_COMMUNE);
   const ptext = await pop.innerText();
   expect(ptext.includes(hot.properties.label) && ptext.includes('Số điểm đang hoạt động') && ptext.includes(String(hot.properties.value)) && ptext.includes('Xã mẫu'), `the popup says "${ptext}"`);
 });
@@ -632,7 +673,7 @@ await step('Gi*: a 5 km hexagon grid asks grid=hex&cell_m=5000', async () => {
   const r = responses.slice(before).find((x) => x.url.includes('/v1/analytics/gistar?') && x.url.includes('grid=hex') && x.url.includes('cell_m=5000'));
   expect(r && r.status === 200, `gistar with hexagons answered ${r && r.status}`);
   const gi = await apiNat(`/v1/analytics/gistar?province=${HP}&grid=hex&cell_m=5000&permutations=999`);
-  expect((await page.locator('path.hs-gistar').count()) === gi.features.length, `${await page.locator('path.hs-gistar').count()} hexagons drawn, the API has ${gi.features.length}`);
+  await analysisDrawn('gistar', gi.features.filter((f) => f.geometry).length, 'Gi* by 5 km hexagon');
   await page.selectOption('#hs-grid', 'commune');
   await waitFor(() => document.querySelector('#hs-legend-gistar').dataset.grid === 'commune' && document.querySelector('#hs-legend-gistar').dataset.state === 'ready');
 });
@@ -641,14 +682,14 @@ await step('Cụm đề xuất: as many suggested clusters on the map as the API
   const fc = await apiNat(`/v1/analytics/clusters?province=${HP}&eps_m=150&min_points=3`);
   expect(fc.features.length > 0, 'the API gives no cluster');
   await switchOn('clusters');
-  const n = await page.locator('path.hs-cluster').count();
-  expect(n === fc.features.length, `${n} clusters drawn, the API has ${fc.features.length}`);
+  const drawnClusters = await analysisDrawn('clusters', fc.features.filter((f) => f.geometry).length, 'clusters of the province');
+  const n = drawnClusters.length;
   expect((await page.getAttribute('#hs-legend-clusters', 'data-count')) === String(fc.features.length), 'the clusters legend has another count');
-  const counts = (await page.evaluate(() => Array.from(document.querySelectorAll('path.hs-cluster')).map((p) => Number(p.dataset.count)))).sort();
+  const counts = drawnClusters.map((c) => Number(c.count)).sort();
   const want = fc.features.map((f) => f.properties.count).sort();
   expect(JSON.stringify(counts) === JSON.stringify(want), `cluster sizes ${counts}, the API ${want}`);
   const first = fc.features[0].properties;
-  const pop = await popupOf(`path.hs-cluster[data-cluster="${first.cluster}"]`);
+  const pop = await popupOf('clusters', fc.features[0], first.cluster);
   const ptext = await pop.innerText();
   expect(ptext.includes('Cụm đề xuất tụ điểm') && ptext.includes('Số điểm trong cụm') && ptext.includes(String(first.count)), `the cluster popup says "${ptext}"`);
   console.log(`     ${n} clusters`);
@@ -668,9 +709,9 @@ await step('Xu hướng điểm nóng: the legend lists the patterns of the API,
     const label = fc.features.find((f) => f.properties.pattern === pat).properties.label;
     expect(text.startsWith(label), `legend row ${pat} says "${text}", the API "${label}"`);
   }
-  expect((await page.locator('path.hs-emerging').count()) === fc.features.length, 'not every commune is drawn');
+  await analysisDrawn('emerging', fc.features.filter((x) => x.geometry).length, 'emerging hot spots');
   const f = fc.features.find((x) => x.properties.pattern !== 'no_pattern') || fc.features.find((x) => String(x.properties.id) === HOT_COMMUNE) || fc.features[0];
-  const pop = await popupOf(`path.hs-emerging[data-id="${f.properties.id}"]`);
+  const pop = await popupOf('emerging', f, f.properties.id);
   const ptext = await pop.innerText();
   expect(ptext.includes(f.properties.label), `the popup says "${ptext}", wanted "${f.properties.label}"`);
   const bins = await page.evaluate(() => Array.from(document.querySelectorAll('.leaflet-popup .hs-strip rect')).map((r) => Number(r.dataset.bin)));
@@ -682,7 +723,7 @@ await step('Xu hướng điểm nóng: the legend lists the patterns of the API,
 await step('switching a layer off takes it and its legend off the map', async () => {
   await closePopup();
   await page.locator('#hs-on-gistar').uncheck();
-  await waitFor(() => !document.querySelector('path.hs-gistar') && !document.querySelector('#hs-legend-gistar'));
+  await waitFor(() => window.VigilMap.analysis('gistar').length === 0 && !document.querySelector('#hs-legend-gistar'));
   expect(await page.locator('#hs-legend-emerging').isVisible(), 'the other legends went too');
 });
 
@@ -697,13 +738,13 @@ await step('an API error is shown in Vietnamese with the server\'s detail, then 
   expect(text === `Không tải được lớp Điểm nóng/điểm lạnh thống kê (Gi*): ${detail}`, `the error says "${text}"`);
   const lg = (await page.locator('#hs-legend-gistar').innerText()).trim();
   expect(lg.includes(detail), `the Gi* legend says "${lg}" on an error`);
-  expect((await page.locator('path.hs-gistar').count()) === 0, 'Gi* shapes drawn from an error');
+  expect((await page.evaluate(() => window.VigilMap.analysis('gistar').length)) === 0, 'Gi* shapes drawn from an error');
   await page.unroute('**/v1/analytics/gistar?**');
   // The browser logs the refused request itself: not an error of the page.
   for (let i = consoleErrors.length - 1; i >= 0; i -= 1) if (consoleErrors[i].includes('/v1/analytics/gistar') && consoleErrors[i].includes('400')) consoleErrors.splice(i, 1);
   await page.selectOption('#hs-grid', 'hex2000');
   await layerReady('gistar');
-  expect((await page.locator('path.hs-gistar').count()) > 0, 'no Gi* shapes after the error');
+  await waitFor(() => window.VigilMap.analysis('gistar').length > 0);
 });
 
 await step('no console errors and no request left 127.0.0.1', async () => {
