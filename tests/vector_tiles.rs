@@ -59,6 +59,19 @@ fn decode(files: &[&Path]) -> Option<Value> {
     Some(serde_json::from_slice(&out.stdout).expect("mvt_decode.py JSON"))
 }
 
+/// A data directory with the boundaries and the review scene ingested (flags of both classes);
+/// the scene lives in the returned directory.
+fn flown_scene() -> (tempfile::TempDir, DataDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = common::review_scene(dir.path());
+    let data = DataDir::with_boundaries();
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    (dir, data)
+}
+
 /// Fetches `collection`'s tile `(z, x, y)` as `token` into `file` (200 asserted) and returns the
 /// items' `numberMatched` over the tile's bounds (with `query`, `&`-joined, when not empty).
 fn tile_and_matched(
@@ -250,13 +263,7 @@ fn hotspot_tiles_read_by_gdal_and_mapbox_vector_tile_add_up_to_number_matched() 
 /// decoders); another province's user gets none of them.
 #[test]
 fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let tif = common::review_scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
+    let (dir, data) = flown_scene();
     let national = data.add_user("vt-national", "viewer", &[], true);
     let viewer24 = data.add_user("vt-viewer24", "viewer", &["24"], false);
     let server = TestServer::serve(data);
@@ -395,13 +402,7 @@ fn boundary_survey_and_flag_tiles_hold_the_items_over_them() {
 /// flag is a point again; another province's user gets no count of them.
 #[test]
 fn dense_flag_tiles_count_per_cell_with_the_class_breakdown() {
-    let dir = tempfile::tempdir().unwrap();
-    let tif = common::review_scene(dir.path());
-    let data = DataDir::with_boundaries();
-    data.run_ok(
-        &["ingest"],
-        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
-    );
+    let (dir, data) = flown_scene();
     // 10,500 more flags, copies of the scene's first one spread over about a kilometre (what a
     // season of surveys over one valley leaves), a third of them cannabis.
     let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();

@@ -350,6 +350,9 @@
   }
 
   const vector = () => (S.ctx && S.ctx.vector ? S.ctx.vector() : null);
+  /** A unit's id (commune code or hexagon) and a cluster's number, as the API gives them. */
+  const unitId = (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id);
+  const clusterId = (f) => ((f.properties || {}).cluster !== undefined ? f.properties.cluster : f.id);
 
   function removeLayer(key) {
     const l = S.layers[key];
@@ -382,7 +385,7 @@
   function featureOf(key, id) {
     const fc = S.data[key];
     if (!fc || !Array.isArray(fc.features)) return null;
-    const idOf = key === 'clusters' ? (f) => ((f.properties || {}).cluster !== undefined ? f.properties.cluster : f.id) : (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id);
+    const idOf = key === 'clusters' ? clusterId : unitId;
     return fc.features.find((f) => String(idOf(f)) === String(id)) || null;
   }
 
@@ -574,7 +577,7 @@
     S.layers.gistar = toVector(
       'gistar',
       S.data.gistar,
-      (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id),
+      unitId,
       (f) => {
         const c = giClass(f);
         return { colour: GI_COLORS[c], opacity: c === 'not_significant' ? 0.3 : 0.75, stroke: '#555555', weight: 0.8, extra: { kind: c } };
@@ -584,13 +587,13 @@
 
   function gistarHover(f) {
     const p = f.properties || {};
-    const id = p.id !== undefined ? p.id : f.id;
+    const id = unitId(f);
     return `${gistarName(id)}: ${labelOf('hs.gi', giClass(f), p.label)}`;
   }
 
   function gistarPopup(h, f) {
     const p = f.properties || {};
-    const id = p.id !== undefined ? p.id : f.id;
+    const id = unitId(f);
     return h(
       'div',
       { class: 'hs-popup', 'data-layer': 'gistar', 'data-id': String(id) },
@@ -660,20 +663,20 @@
     S.layers.clusters = toVector(
       'clusters',
       withDots,
-      (f) => ((f.properties || {}).cluster !== undefined ? f.properties.cluster : f.id),
+      clusterId,
       (f) => ({ colour: '#ab47bc', opacity: f.geometry.type === 'Point' ? 0.85 : 0.35, stroke: '#6a1b9a', weight: 2, extra: { count: clusterCount(f.properties || {}) } })
     );
   }
 
   function clusterHover(f) {
     const p = f.properties || {};
-    const id = p.cluster !== undefined ? p.cluster : f.id;
+    const id = clusterId(f);
     return t('hs.cluster.tooltip', { id, n: I.num(clusterCount(p)) });
   }
 
   function clusterPopup(h, f) {
     const p = f.properties || {};
-    const id = p.cluster !== undefined ? p.cluster : f.id;
+    const id = clusterId(f);
     return h(
       'div',
       { class: 'hs-popup', 'data-layer': 'clusters', 'data-id': String(id) },
@@ -741,7 +744,7 @@
     S.layers.emerging = toVector(
       'emerging',
       S.data.emerging,
-      (f) => ((f.properties || {}).id !== undefined ? f.properties.id : f.id),
+      unitId,
       (f) => {
         const pt = patternOf(f);
         return { colour: PATTERN_COLORS[pt], opacity: pt === 'no_pattern' ? 0.15 : 0.75, stroke: '#555555', weight: 0.8, extra: { kind: pt } };
@@ -751,13 +754,13 @@
 
   function emergingHover(f) {
     const p = f.properties || {};
-    const id = p.id !== undefined ? p.id : f.id;
+    const id = unitId(f);
     return `${unitName(id)}: ${labelOf('hs.pattern', patternOf(f), p.label)}`;
   }
 
   function emergingPopup(h, f) {
     const p = f.properties || {};
-    const id = p.id !== undefined ? p.id : f.id;
+    const id = unitId(f);
     const periods = Array.isArray(S.data.emerging.periods) ? S.data.emerging.periods : [];
     const values = Array.isArray(p.values) ? p.values : [];
     const trend = p.trend ? t(`hs.trend.${p.trend}`) : t('dash.none');

@@ -18,7 +18,23 @@ pub(crate) fn visible(who: &Principal, f: &FlagRow) -> bool {
 impl Vigil {
     /// Live flags meeting `bbox` (lon/lat) that `who` may see, oldest first.
     pub fn flags(&self, who: &Principal, bbox: Option<[f64; 4]>) -> Result<Vec<FlagRow>> {
-        let rows = self.store().read(|c| flags::live(c, bbox))?;
+        self.flags_with(who, bbox, true)
+    }
+
+    /// [`Vigil::flags`]; without `outlines` each row's geometry is left empty (not parsed).
+    fn flags_with(
+        &self,
+        who: &Principal,
+        bbox: Option<[f64; 4]>,
+        outlines: bool,
+    ) -> Result<Vec<FlagRow>> {
+        let rows = self.store().read(|c| {
+            if outlines {
+                flags::live(c, bbox)
+            } else {
+                flags::live_without_outlines(c, bbox)
+            }
+        })?;
         Ok(rows.into_iter().filter(|f| visible(who, f)).collect())
     }
 
@@ -39,15 +55,8 @@ impl Vigil {
             set.as_ref().is_none_or(|s| s.iter().any(|x| x == v))
         };
         let (from, to) = &q.acquired;
-        let rows = if outlines || q.cql.is_some() {
-            self.flags(who, q.bbox)?
-        } else {
-            let rows = self
-                .store()
-                .read(|c| flags::live_without_outlines(c, q.bbox))?;
-            rows.into_iter().filter(|f| visible(who, f)).collect()
-        };
-        let matching: Vec<FlagRow> = rows
+        let matching: Vec<FlagRow> = self
+            .flags_with(who, q.bbox, outlines || q.cql.is_some())?
             .into_iter()
             .filter(|f| has(&q.classes, &f.class))
             .filter(|f| has(&q.statuses, &f.status))
@@ -287,10 +296,10 @@ impl Vigil {
         let merc = t.bounds_mercator();
         let encoded = if t.z >= FLAG_OUTLINE_MIN_ZOOM {
             let shapes: Vec<Shape> = rows
-                .iter()
+                .into_iter()
                 .map(|f| Shape {
-                    props: props(f),
-                    geometry: geo::Geometry::MultiPolygon(f.geometry.clone()),
+                    props: props(&f),
+                    geometry: geo::Geometry::MultiPolygon(f.geometry),
                 })
                 .collect();
             crate::mvt::encode_shapes("flags", merc, &shapes)
