@@ -476,6 +476,8 @@
       const p = state.map.latLngToContainerPoint([lat, lon]);
       return { x: box.left + p.x, y: box.top + p.y };
     },
+    /** Centres the map on a lon/lat at the zoom it has (tests: to bring a place into view). */
+    centre: (lon, lat) => state.map.setView([lat, lon], state.map.getZoom(), { animate: false }),
     /** Fits the map to [w, s, e, n] at once (tests: to reach a small feature). */
     fit: (b) => state.map.fitBounds(L.latLngBounds([b[1], b[0]], [b[3], b[2]]), { animate: false, maxZoom: 18 }),
     /** Ids of the flags drawn at exactly a page point. */

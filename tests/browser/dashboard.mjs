@@ -482,7 +482,15 @@ async function zoomNear(code, times) {
     // Leaflet marks its map pane while a zoom animates.
     await waitFor(() => !document.querySelector('#map .leaflet-zoom-anim') && document.querySelector('#hotspot-count').dataset.state === 'ready');
     // A point of the commune where nothing but the commune itself is on top (no marker, legend, panel).
-    const at = await freeCommunePoint(fc.features[idx]);
+    let at = await freeCommunePoint(fc.features[idx]);
+    if (at.miss) {
+      // The zoom-ins before may have left the commune outside the view: bring it to the middle,
+      // at the same zoom, and look again.
+      const [lon, lat] = insidePoints(fc.features[idx])[0];
+      await page.evaluate(([x, y]) => window.VigilMap.centre(x, y), [lon, lat]);
+      await waitFor(() => document.querySelector('#map').dataset.tiles === 'idle' && document.querySelector('#hotspot-count').dataset.state === 'ready');
+      at = await freeCommunePoint(fc.features[idx]);
+    }
     expect(at && !at.miss, `no free point of commune ${code} to double-click: ${at && at.miss}`);
     const z0 = Number(await page.getAttribute('#map', 'data-zoom'));
     await page.mouse.dblclick(at.x, at.y);
