@@ -470,6 +470,10 @@
       return state.vector.analysisAt(L.point(x - box.left, y - box.top));
     },
     surveys: () => (state.vector ? state.vector.surveysDrawn() : []),
+    /** URLs of the heat map tiles the map drew with pixels. */
+    heatTiles: () => (state.vector ? state.vector.heatTilesDrawn() : []),
+    /** Whether every heat map tile in view has loaded. */
+    heatSettled: () => (state.vector ? state.vector.heatSettled() : true),
     /** Page coordinates of a lon/lat. */
     toPage: (lon, lat) => {
       const box = $('#map').getBoundingClientRect();
@@ -621,7 +625,7 @@
       fmtDate,
       place: placeLabel,
       provinces: provinceList,
-      authTileLayer,
+      tileUrl,
       vector: () => state.vector,
       beforeOpen: () => {
         closeDetail();
@@ -643,18 +647,15 @@
   }
 
   /**
-   * An XYZ layer of tiles behind the bearer token (AuthTileLayer), for other scripts: `template` is
-   * a path under the server root ("v1/…/{z}/{x}/{y}.png?…") or a server-given URL, of which only
-   * the path and query are kept (the page's own origin is asked).
+   * The absolute URL of a tile template for the map's vector overlay (which asks it with the
+   * token): `template` is a path under the server root ("v1/…/{z}/{x}/{y}.png?…") or a
+   * server-given URL, of which only the path and query are kept (the page's own origin is asked).
    */
-  function authTileLayer(template, options) {
+  function tileUrl(template) {
     const s = String(template);
     // Not URL(): it would percent-encode the braces.
     const abs = /^https?:\/\/[^/]+(\/.*)$/i.exec(s);
-    const url = window.location.origin + (abs ? abs[1] : BASE + s.replace(/^\//, ''));
-    const layer = new AuthTileLayer(url, options || {});
-    layer.on('tileunload', releaseTile);
-    return layer;
+    return window.location.origin + (abs ? abs[1] : BASE + s.replace(/^\//, ''));
   }
 
   /** Properties of a survey footprint already loaded, or null. */
@@ -1079,67 +1080,6 @@
   }
 
   // ------------------------------------------------------ survey imagery
-  /**
-   * XYZ tiles behind the bearer token, for hotspot-layers.js's heat map: each tile is fetched with
-   * the Authorization header and shown from an object URL (revoked when Leaflet drops the tile).
-   * 204 is an empty tile. (The survey imagery is drawn by the vector overlay.)
-   */
-  const AuthTileLayer = L.TileLayer.extend({
-    createTile(coords, done) {
-      const tile = document.createElement('img');
-      tile.alt = '';
-      tile.setAttribute('role', 'presentation');
-      tile.dataset.state = 'loading';
-      const ctl = new AbortController();
-      tile._vigil = { ctl, url: null };
-      const src = this.getTileUrl(coords);
-      fetch(src, {
-        headers: { Authorization: 'Bearer ' + (state.token || ''), Accept: 'image/png, image/*;q=0.8' },
-        signal: ctl.signal,
-        cache: 'no-cache', // revalidate (ETag): a survey that became ready changes the mosaic
-        credentials: 'omit'
-      })
-        .then(async (res) => {
-          if (res.status === 204) {
-            // A transparent pixel: an <img> without src would be drawn with a border.
-            tile.dataset.state = 'empty';
-            tile.src = L.Util.emptyImageUrl;
-            done(null, tile);
-            return;
-          }
-          if (res.status === 401) onUnauthorized();
-          if (!res.ok) throw new Error(`HTTP ${res.status} for ${src}`);
-          const blob = await res.blob();
-          if (ctl.signal.aborted) return;
-          const url = URL.createObjectURL(blob);
-          tile._vigil.url = url;
-          tile.onload = () => {
-            tile.dataset.state = 'loaded';
-            done(null, tile);
-          };
-          tile.onerror = () => {
-            tile.dataset.state = 'error';
-            done(new Error(`not an image: ${src}`), tile);
-          };
-          tile.src = url;
-        })
-        .catch((e) => {
-          if (e && e.name === 'AbortError') return;
-          tile.dataset.state = 'error';
-          done(e, tile);
-        });
-      return tile;
-    }
-  });
-
-  function releaseTile(ev) {
-    const v = ev.tile && ev.tile._vigil;
-    if (!v) return;
-    v.ctl.abort();
-    if (v.url) URL.revokeObjectURL(v.url);
-    v.url = null;
-  }
-
   /** The vector overlay shows the imagery while its switch is on, over the surveys' bounds. */
   function syncImagery() {
     if (!state.vector) return;

@@ -5,7 +5,8 @@
  * hotspots of that province, each with a legend on the map and a Vietnamese popup:
  *   heat      GET /v1/analytics/density.json?province=&bandwidth_m=   TileJSON (tiles, bounds,
  *             minzoom, maxzoom, vigil:max, vigil:unit), then its PNG tiles with the bearer token
- *             (ctx.authTileLayer, the same loader as the survey imagery); ramp ColorBrewer YlOrRd;
+ *             (a raster source of the map's vector overlay, like the survey imagery); ramp
+ *             ColorBrewer YlOrRd;
  *   gistar    GET /v1/analytics/gistar?province=&grid=commune|hex[&cell_m=]&permutations=999
  *             units coloured by class_fdr (ArcGIS's red/blue bins);
  *   clusters  GET /v1/analytics/clusters?province=&eps_m=150&min_points=3   suggested tụ điểm;
@@ -17,8 +18,8 @@
  * data-patterns/data-periods (emerging). Gi*, suggested clusters and emerging hot spots are drawn
  * by the map's vector overlay (vector-map.js, `setAnalysis`) from the features loaded here, each
  * carrying its colour; the map's hover and click come back here for the text and the popup
- * (`hoverText`, `openPopup`). The heat map is a Leaflet tile layer (its popup reads the density
- * off the drawn tile's pixel).
+ * (`hoverText`, `openPopup`). The heat map is a raster source of the same overlay (`setHeat`);
+ * its popup reads the density back from the pixel of the tile drawn there.
  */
 (function () {
   'use strict';
@@ -28,8 +29,6 @@
   const $ = (sel, root) => (root || document).querySelector(sel);
 
   const KEYS = ['heat', 'gistar', 'clusters', 'emerging'];
-  // Above the dashboard's choropleth (380): filled units, then the translucent heat map, then clusters.
-  const PANES = { gistar: 382, emerging: 384, heat: 386, clusters: 390 };
   const BANDWIDTHS = ['500', '1000', '2000'];
   const GRIDS = ['commune', 'hex2000', 'hex5000'];
   const CLUSTER_EPS_M = 150;
@@ -165,13 +164,6 @@
   function errorText(key, e) {
     const detail = e && e.message ? e.message : t('error.generic');
     return t('hs.error', { layer: layerName(key), detail });
-  }
-
-  function ensurePane(key) {
-    const map = S.ctx.map;
-    const name = `dash-${key}`;
-    if (!map.getPane(name)) map.createPane(name).style.zIndex = PANES[key];
-    return name;
   }
 
   // ------------------------------------------------------------------ panel section
@@ -356,8 +348,10 @@
 
   function removeLayer(key) {
     const l = S.layers[key];
-    if (l && key !== 'heat' && vector()) vector().setAnalysis(key, null);
-    else if (l && S.ctx && S.ctx.map) S.ctx.map.removeLayer(l);
+    if (l && vector()) {
+      if (key === 'heat') vector().setHeat(null);
+      else vector().setAnalysis(key, null);
+    }
     S.layers[key] = null;
   }
 
@@ -400,77 +394,63 @@
   // ------------------------------------------------------------------ heat map
 
   function drawHeat() {
-    const L = window.L;
+    const v = vector();
+    if (!v) return;
     const tj = S.data.heat;
     const q = S.loadedFor.heat;
     const given = Array.isArray(tj.tiles) && typeof tj.tiles[0] === 'string' && tj.tiles[0].includes('{z}') ? tj.tiles[0] : null;
-    const template = given || `v1/analytics/density/{z}/{x}/{y}.png?${q}`;
-    const opts = { pane: ensurePane('heat'), className: 'hs-heat', opacity: 0.8, maxZoom: 22, keepBuffer: 1, attribution: t('hs.layer.heat') };
-    if (Number.isInteger(tj.maxzoom)) opts.maxNativeZoom = tj.maxzoom;
-    if (Number.isInteger(tj.minzoom)) {
-      opts.minNativeZoom = tj.minzoom;
-      opts.minZoom = tj.minzoom;
-    }
-    const b = tj.bounds;
-    if (Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number')) opts.bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
-    const layer = S.ctx.authTileLayer(template, opts);
+    const spec = {
+      template: S.ctx.tileUrl(given || `v1/analytics/density/{z}/{x}/{y}.png?${q}`),
+      minzoom: Number.isInteger(tj.minzoom) ? tj.minzoom : 0,
+      maxzoom: Number.isInteger(tj.maxzoom) ? tj.maxzoom : 22,
+      bounds: Array.isArray(tj.bounds) && tj.bounds.length === 4 && tj.bounds.every((x) => typeof x === 'number') ? tj.bounds : null,
+      opacity: 0.8
+    };
     S.tiles = { loaded: 0, errors: 0, lastError: '' };
     const seq = S.seq.heat;
-    layer.on('tileload', () => {
-      S.tiles.loaded += 1;
-      const lg = $('#hs-legend-heat');
-      if (lg) lg.dataset.tiles = String(S.tiles.loaded);
-    });
-    layer.on('tileerror', (ev) => {
-      S.tiles.errors += 1;
-      S.tiles.lastError = (ev && ev.error && ev.error.message) || '';
-    });
-    layer.on('loading', () => {
-      if (seq === S.seq.heat) setStatus('heat', 'loading', t('hs.loading'));
-    });
-    layer.on('load', () => {
-      if (seq !== S.seq.heat) return;
+    const settle = () => {
+      if (seq !== S.seq.heat || !S.layers.heat || !v.heatSettled()) return;
+      if (S.status.heat && S.status.heat.state === 'zoom') return;
       if (S.tiles.errors && !S.tiles.loaded) setStatus('heat', 'error', errorText('heat', new Error(S.tiles.lastError || t('hs.error.tiles'))));
       else setStatus('heat', 'ready', readyText('heat'));
+    };
+    S.layers.heat = { spec };
+    v.setHeat(spec, (ev, detail) => {
+      if (seq !== S.seq.heat) return;
+      if (ev === 'tile') {
+        S.tiles.loaded += 1;
+        const lg = $('#hs-legend-heat');
+        if (lg) lg.dataset.tiles = String(S.tiles.loaded);
+      } else if (ev === 'error') {
+        S.tiles.errors += 1;
+        S.tiles.lastError = detail || '';
+      } else if (ev === 'loading') {
+        if (!S.status.heat || S.status.heat.state !== 'zoom') setStatus('heat', 'loading', t('hs.loading'));
+        return;
+      }
+      settle();
     });
-    layer.on('add', () => zoomHint(layer));
-    S.layers.heat = layer;
-    layer.addTo(S.ctx.map);
     S.ctx.map.off('zoomend', onZoomHeat);
     S.ctx.map.on('zoomend', onZoomHeat);
     S.ctx.map.off('click', onHeatClick);
     S.ctx.map.on('click', onHeatClick);
     S.ctx.map.off('dblclick zoomstart', cancelHeatClick);
     S.ctx.map.on('dblclick zoomstart', cancelHeatClick);
-    // Nothing to fetch in this view (outside the bounds): no 'load' event will come.
-    if (!layer.isLoading()) setStatus('heat', 'ready', readyText('heat'));
-    zoomHint(layer);
+    zoomHint();
+    // Nothing to fetch in this view (outside the bounds, below minzoom): say so now.
+    window.setTimeout(settle, 0);
   }
 
   /**
-   * The density under a click, read back from the drawn tile: the server's alpha is 96 + 159·t for
-   * t = density / vigil:max, so the pixel gives the density the map shows there.
+   * The density under a click, read back from the tile the map draws there: the server's alpha is
+   * 96 + 159·t for t = density / vigil:max, so the pixel gives the density the map shows.
    */
-  function heatAt(latlng) {
-    const layer = S.layers.heat;
+  async function heatAt(latlng) {
     const tj = S.data.heat;
-    if (!layer || !tj || typeof layer._tileZoom !== 'number') return null;
-    const z = layer._tileZoom;
-    const size = layer.getTileSize();
-    const pt = S.ctx.map.project(latlng, z);
-    const x = Math.floor(pt.x / size.x);
-    const y = Math.floor(pt.y / size.y);
-    const tile = layer._tiles && layer._tiles[`${x}:${y}:${z}`];
-    const img = tile && tile.el;
-    if (!img || img.dataset.state !== 'loaded' || !img.naturalWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = 1;
-    c.height = 1;
-    const g = c.getContext('2d', { willReadFrequently: true });
-    const px = Math.floor(((pt.x - x * size.x) / size.x) * img.naturalWidth);
-    const py = Math.floor(((pt.y - y * size.y) / size.y) * img.naturalHeight);
-    g.drawImage(img, px, py, 1, 1, 0, 0, 1, 1);
-    const a = g.getImageData(0, 0, 1, 1).data[3];
+    const v = vector();
+    if (!S.layers.heat || !tj || !v) return null;
+    const a = await v.heatAlphaAt(latlng.lng, latlng.lat);
+    if (a === null) return null;
     const max = typeof tj['vigil:max'] === 'number' ? tj['vigil:max'] : null;
     if (a === 0 || max === null) return { value: 0 };
     const t = Math.min(1, Math.max(0, (a - HEAT_ALPHA[0]) / HEAT_ALPHA[1]));
@@ -497,10 +477,11 @@
     }, 300);
   }
 
-  function heatPopup(latlng) {
+  async function heatPopup(latlng) {
     if (!S.layers.heat || !S.data.heat) return;
-    const v = heatAt(latlng);
-    if (!v) return;
+    const seq = S.seq.heat;
+    const v = await heatAt(latlng).catch(() => null);
+    if (!v || seq !== S.seq.heat || !S.layers.heat) return;
     const h = S.ctx.h;
     const unit = heatUnit(S.data.heat['vigil:unit']);
     const text = v.value > 0 ? t(v.top ? 'hs.heat.at.top' : 'hs.heat.at', { v: fmt(v.value, v.value < 10 ? 2 : 1), unit }) : t('hs.heat.at.none');
@@ -519,12 +500,12 @@
   }
 
   function onZoomHeat() {
-    if (S.layers.heat) zoomHint(S.layers.heat);
+    if (S.layers.heat) zoomHint();
   }
 
-  /** Below the TileJSON's minzoom Leaflet asks for nothing: say so instead of "loading". */
-  function zoomHint(layer) {
-    const min = layer.options.minZoom;
+  /** Below the TileJSON's minzoom the map asks for nothing: say so instead of "loading". */
+  function zoomHint() {
+    const min = S.layers.heat && S.layers.heat.spec.minzoom;
     if (typeof min === 'number' && S.ctx.map.getZoom() < min) setStatus('heat', 'zoom', t('hs.heat.zoom', { z: min }));
     else if (S.status.heat && S.status.heat.state === 'zoom') setStatus('heat', 'loading', t('hs.loading'));
   }

@@ -387,6 +387,14 @@
     let choropleth = null; // { colours: {code: colour}, none: colour }
     let appliedChoropleth = null;
     mapEl.dataset.flagTileQuery = '';
+    // The dashboard's heat map (hotspot-layers.js): { template, minzoom, maxzoom, bounds, opacity }
+    // while shown, else null; made anew when any of it changes. `heatListener(event, detail)`
+    // hears 'loading', 'tile', 'error' and 'idle'.
+    let heat = null;
+    let heatKey = '';
+    let heatListener = null;
+    const heatTiles = new Map(); // 'z/x/y' -> the tile's URL, for tiles drawn with pixels
+    mapEl.dataset.heatTiles = '0';
     function apply() {
       const m = gl();
       if (!m) return;
@@ -427,6 +435,21 @@
           m.addLayer({ id: 'imagery', type: 'raster', source: 'imagery', paint: { 'raster-fade-duration': 0 } }, 'provinces-fill');
         }
       }
+      const hk = heat ? JSON.stringify(heat) : '';
+      if (hk !== heatKey) {
+        heatKey = hk;
+        if (m.getLayer('heat')) m.removeLayer('heat');
+        if (m.getSource('heat')) m.removeSource('heat');
+        heatTiles.clear();
+        mapEl.dataset.heatTiles = '0';
+        if (heat) {
+          const src = { type: 'raster', tiles: [heat.template], tileSize: 256, minzoom: heat.minzoom, maxzoom: heat.maxzoom };
+          if (heat.bounds) src.bounds = heat.bounds;
+          m.addSource('heat', src);
+          // Over the Gi* units and emerging hot spots, under the suggested clusters.
+          m.addLayer({ id: 'heat', type: 'raster', source: 'heat', paint: { 'raster-opacity': heat.opacity, 'raster-fade-duration': 0 } }, 'hs-clusters-fill');
+        }
+      }
       if (appliedChoropleth !== choropleth) {
         const codes = choropleth ? Object.keys(choropleth.colours) : [];
         const filter = ['in', ['get', 'code'], ['literal', codes]];
@@ -461,6 +484,29 @@
       imageryLoaded += 1;
       mapEl.dataset.imageryTiles = String(imageryLoaded);
     });
+    // The heat map's tiles: each drawn one is kept (for the click that reads its density back and
+    // for tests); loading, errors and the map settling are told to hotspot-layers.js.
+    const heatTell = (ev, detail) => {
+      if (heat && heatListener) heatListener(ev, detail);
+    };
+    gl().on('sourcedataloading', (e) => {
+      if (e.sourceId === 'heat' && e.tile) heatTell('loading');
+    });
+    gl().on('sourcedata', (e) => {
+      if (e.sourceId !== 'heat' || !e.tile || e.tile.state !== 'loaded') return;
+      const c = e.tile.tileID.canonical;
+      // A 204 (no hotspot near) loads with no texture: nothing drawn, nothing to read.
+      if (e.tile.texture) heatTiles.set(`${c.z}/${c.x}/${c.y}`, heatUrl(c.z, c.x, c.y));
+      mapEl.dataset.heatTiles = String(heatTiles.size);
+      heatTell('tile');
+    });
+    gl().on('error', (e) => {
+      if (e.sourceId === 'heat') heatTell('error', (e.error && e.error.message) || '');
+    });
+    gl().on('idle', () => heatTell('idle'));
+    function heatUrl(z, x, y) {
+      return heat ? heat.template.replace('{z}', z).replace('{x}', x).replace('{y}', y) : null;
+    }
     gl().once('load', apply);
 
     /** One flag feature as the page and the tests see it. */
@@ -633,6 +679,56 @@
       setImagery(on, bounds) {
         imagery = on ? { bounds: bounds || null } : null;
         apply();
+      },
+      /**
+       * The dashboard's heat map: raster tiles of `spec.template` (an absolute URL with {z}/{x}/{y},
+       * asked with the token) between `minzoom` and `maxzoom`, inside `bounds` ([w, s, e, n] or
+       * null), at `opacity`; null removes it. `listener(event, detail)` hears 'loading', 'tile',
+       * 'error' (detail: the message) and 'idle' (nothing more to load in this view).
+       */
+      setHeat(spec, listener) {
+        heat = spec ? { template: spec.template, minzoom: spec.minzoom, maxzoom: spec.maxzoom, bounds: spec.bounds || null, opacity: spec.opacity } : null;
+        heatListener = spec ? listener || null : null;
+        apply();
+      },
+      /** Whether the heat map's tiles in view are all loaded (false while any is in flight). */
+      heatSettled() {
+        const m = gl();
+        return !heat || !m.getSource('heat') || m.isSourceLoaded('heat');
+      },
+      /** For tests: URLs of the heat tiles drawn with pixels since the layer was last made. */
+      heatTilesDrawn() {
+        return Array.from(heatTiles.values());
+      },
+      /**
+       * The alpha of the heat tile's pixel at a lon/lat, as the map draws it at its zoom (the tile
+       * is fetched again with the token, from the browser's cache when it can): a number, 0 where
+       * the tile is empty, or null when no heat tile covers the point.
+       */
+      async heatAlphaAt(lon, lat) {
+        if (!heat) return null;
+        // Raster sources take the rounded zoom; MapLibre's zoom is Leaflet's minus one (512 px).
+        const shown = Math.round(map.getZoom());
+        if (shown < heat.minzoom) return null; // not drawn below its minzoom
+        const z = Math.min(heat.maxzoom, shown);
+        const n = 2 ** z;
+        const fx = ((lon + 180) / 360) * n;
+        const r = (lat * Math.PI) / 180;
+        const fy = ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n;
+        const x = Math.floor(fx);
+        const y = Math.floor(fy);
+        if (x < 0 || y < 0 || x >= n || y >= n) return null;
+        const res = await fetch(heatUrl(z, x, y), { headers: { Authorization: 'Bearer ' + opts.token() }, credentials: 'omit' });
+        if (res.status === 204) return 0;
+        if (!res.ok) return null;
+        const bmp = await createImageBitmap(await res.blob());
+        const c = document.createElement('canvas');
+        c.width = 1;
+        c.height = 1;
+        const g = c.getContext('2d', { willReadFrequently: true });
+        g.drawImage(bmp, Math.floor((fx - x) * bmp.width), Math.floor((fy - y) * bmp.height), 1, 1, 0, 0, 1, 1);
+        bmp.close();
+        return g.getImageData(0, 0, 1, 1).data[3];
       },
       /**
        * One of the dashboard's analysis layers (`gistar`, `emerging`, `clusters`): a GeoJSON

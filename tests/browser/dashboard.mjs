@@ -553,11 +553,11 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
     await page.click('.leaflet-control-zoom-in');
   }
   await layerReady('heat');
-  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0);
+  await waitFor(() => Number(document.querySelector('#map').dataset.heatTiles) > 0);
   // Closer to the hot commune, where the kernels are wider than the hotspot markers.
   await zoomNear(HOT_COMMUNE, 2);
   await layerReady('heat');
-  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0 && !document.querySelector('.hs-heat img.leaflet-tile[data-state=loading]'));
+  await waitFor(() => Number(document.querySelector('#map').dataset.heatTiles) > 0 && window.VigilMap.heatSettled());
   const tiles = responses.filter((r) => r.url.includes('/v1/analytics/density/') && r.url.includes(`province=${HP}`));
   expect(tiles.length > 0, 'no density tile was requested');
   await Promise.all(tiles.map((r) => r.ready));
@@ -567,17 +567,24 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
   expect(ok.every((r) => r.type.startsWith('image/png')), `density tiles are ${[...new Set(ok.map((r) => r.type))]}`);
   expect(tiles.every((r) => r.token === `Bearer ${NATIONAL_TOKEN}`), 'a density tile request did not carry the token');
   expect(ok.every((r) => /bandwidth_m=1000/.test(r.url)), 'a tile was asked without bandwidth_m=1000');
-  // The tiles are drawn: some pixel of a loaded tile is coloured (YlOrRd: red ≥ green ≥ blue).
-  const px = await page.evaluate(async () => {
+  // The tiles the map drew, read again with the token: every coloured pixel is on the ramp, and
+  // a pixel free to click (no marker, control, popup or analysis feature there) is found.
+  const heat = await page.evaluate(async (token) => {
+    const box = document.querySelector('#map').getBoundingClientRect();
     let coloured = 0;
     let ramp = 0;
-    for (const img of document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]')) {
-      if (!img.naturalWidth) continue;
+    let spot = null;
+    const urls = window.VigilMap.heatTiles();
+    for (const url of urls) {
+      const m = /\/density\/(\d+)\/(\d+)\/(\d+)\.png/.exec(url);
+      const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+      if (res.status !== 200) continue;
+      const bmp = await createImageBitmap(await res.blob());
       const c = document.createElement('canvas');
-      c.width = img.naturalWidth;
-      c.height = img.naturalHeight;
+      c.width = bmp.width;
+      c.height = bmp.height;
       const g = c.getContext('2d');
-      g.drawImage(img, 0, 0);
+      g.drawImage(bmp, 0, 0);
       const d = g.getImageData(0, 0, c.width, c.height).data;
       for (let i = 0; i < d.length; i += 4) {
         if (d[i + 3] === 0) continue;
@@ -585,45 +592,43 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
         // YlOrRd: red is the strongest channel (#ffffb2 … #bd0026).
         if (d[i + 3] < 64 || (d[i] >= d[i + 1] && d[i] >= d[i + 2])) ramp += 1;
       }
+      const [z, tx, ty] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      const n = 2 ** z;
+      for (let y = 2; !spot && y < c.height - 2; y += 3) {
+        for (let x = 2; x < c.width - 2; x += 3) {
+          const a = d[(y * c.width + x) * 4 + 3];
+          if (a < 110 || a > 240) continue;
+          const lon = ((tx + (x + 0.5) / c.width) / n) * 360 - 180;
+          const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * (ty + (y + 0.5) / c.height)) / n))) * 180) / Math.PI;
+          const p = window.VigilMap.toPage(lon, lat);
+          if (p.x < box.left + 8 || p.y < box.top + 8 || p.x > box.right - 8 || p.y > box.bottom - 8) continue;
+          const el = document.elementFromPoint(p.x, p.y);
+          if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup')) continue;
+          if (el.classList.contains('leaflet-interactive')) continue;
+          // Where the map draws an analysis feature, a click opens that feature's popup.
+          if (window.VigilMap.analysisAtPage(p.x, p.y)) continue;
+          // Nor where a hotspot is drawn (its popup would open).
+          if (window.VigilMap.drawn().points.some((q) => Math.hypot(q.x - p.x, q.y - p.y) < 14)) continue;
+          spot = { x: p.x, y: p.y, alpha: a };
+          break;
+        }
+      }
+      bmp.close();
     }
-    return { coloured, ramp };
-  });
-  expect(px.coloured > 0, 'every pixel of the loaded heat tiles is transparent');
-  expect(px.ramp === px.coloured, `${px.coloured - px.ramp} of ${px.coloured} heat pixels are not on the YlOrRd ramp`);
+    return { tiles: urls.length, coloured, ramp, spot };
+  }, NATIONAL_TOKEN);
+  expect(heat.tiles > 0, 'the map drew no heat tile');
+  expect(heat.coloured > 0, 'every pixel of the drawn heat tiles is transparent');
+  expect(heat.ramp === heat.coloured, `${heat.coloured - heat.ramp} of ${heat.coloured} heat pixels are not on the YlOrRd ramp`);
   const lg = page.locator('#hs-legend-heat');
   expect(Number(await lg.getAttribute('data-max')) === tj['vigil:max'], `the legend tops at ${await lg.getAttribute('data-max')}, density.json at ${tj['vigil:max']}`);
   const text = await lg.innerText();
   expect(text.includes('Bản đồ nhiệt') && text.includes('điểm/km²') && text.includes('1 km'), `the heat legend says "${text}"`);
   expect(await page.locator('#hs-legend-heat .hs-ramp').count() === 1, 'the heat legend has no colour ramp');
   // A click on a coloured pixel (where no marker or panel is) tells the density there.
-  const spot = await page.evaluate(() => {
-    for (const img of document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]')) {
-      if (!img.naturalWidth) continue;
-      const r = img.getBoundingClientRect();
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth;
-      c.height = img.naturalHeight;
-      const g = c.getContext('2d');
-      g.drawImage(img, 0, 0);
-      const d = g.getImageData(0, 0, c.width, c.height).data;
-      for (let y = 2; y < c.height - 2; y += 3) {
-        for (let x = 2; x < c.width - 2; x += 3) {
-          const a = d[(y * c.width + x) * 4 + 3];
-          if (a < 110 || a > 240) continue;
-          const sx = r.left + ((x + 0.5) * r.width) / c.width;
-          const sy = r.top + ((y + 0.5) * r.height) / c.height;
-          const el = document.elementFromPoint(sx, sy);
-          if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup')) continue;
-          if (el.classList.contains('leaflet-interactive')) continue;
-          // Where the map draws an analysis feature, a click opens that feature's popup.
-          if (window.VigilMap.analysisAtPage(sx, sy)) continue;
-          return { x: sx, y: sy, alpha: a };
-        }
-      }
-    }
-    return null;
-  });
+  const spot = heat.spot;
   expect(spot, 'no coloured heat pixel is free to click');
+  const drawnWith = await pixelAt(page, spot.x, spot.y);
   await page.mouse.click(spot.x, spot.y);
   const pop = page.locator('.leaflet-popup .hs-popup[data-layer=heat]');
   await pop.waitFor({ state: 'visible' });
@@ -633,7 +638,17 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
   const want = ((spot.alpha - 96) / 159) * tj['vigil:max'];
   expect(Math.abs(shown - want) <= 0.15 * tj['vigil:max'], `the heat popup says ${shown} per km², the pixel ${want}`);
   await closePopup();
-  console.log(`     ${ok.length} tiles 200 image/png, ${px.coloured} coloured pixels; max ${tj['vigil:max']} per km²; ${(ptext.match(/Mật độ tại đây[^\n]*/) || [''])[0]}`);
+  // The map draws the heat there: switched off, that pixel changes.
+  await page.locator('#hs-on-heat').uncheck();
+  await waitFor(() => document.querySelector('#hs-status-heat').dataset.state === 'off');
+  await page.waitForTimeout(300);
+  const drawnWithout = await pixelAt(page, spot.x, spot.y);
+  expect(drawnWith !== drawnWithout, `the pixel under the heat is ${drawnWith} with the layer and without it`);
+  await page.locator('#hs-on-heat').check();
+  await layerReady('heat');
+  await waitFor(() => Number(document.querySelector('#map').dataset.heatTiles) > 0 && window.VigilMap.heatSettled());
+  await closePopup();
+  console.log(`     ${ok.length} tiles 200 image/png, ${heat.coloured} coloured pixels (${drawnWith} on the map, ${drawnWithout} without); max ${tj['vigil:max']} per km²; ${(ptext.match(/Mật độ tại đây[^\n]*/) || [''])[0]}`);
 });
 
 await step('Bản đồ nhiệt: a 2 km bandwidth asks density.json and the tiles again', async () => {
@@ -641,7 +656,7 @@ await step('Bản đồ nhiệt: a 2 km bandwidth asks density.json and the tile
   await page.selectOption('#hs-bandwidth', '2000');
   await waitFor(() => document.querySelector('#hs-legend-heat') && document.querySelector('#hs-legend-heat').dataset.bandwidth === '2000');
   await layerReady('heat');
-  await waitFor(() => document.querySelectorAll('.hs-heat img.leaflet-tile[data-state=loaded]').length > 0);
+  await waitFor(() => Number(document.querySelector('#map').dataset.heatTiles) > 0 && window.VigilMap.heatSettled());
   const later = responses.slice(before);
   expect(later.some((r) => r.url.includes('/v1/analytics/density.json?') && r.url.includes('bandwidth_m=2000') && r.status === 200), 'no density.json with bandwidth_m=2000');
   expect(later.some((r) => r.url.includes('/v1/analytics/density/') && r.url.includes('bandwidth_m=2000') && r.status === 200), 'no tile with bandwidth_m=2000');
