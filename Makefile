@@ -34,12 +34,15 @@ lint:
 
 ## Benchmarks: criterion micro-benchmarks, the end-to-end run beside pygeoapi/PostGIS, then survey
 ## ingest beside gdal2tiles and tile serving (issue 3), then KPIs and reports over 1M hotspots and
-## hotspot statistics (issue 6): Gi* over the whole country beside PySAL esda on the same data; then the
-## detection figures on imagery the models never saw (issue 12, bench/crossgen.sh, about 25 min).
+## hotspot statistics (issue 6): Gi* over the whole country beside PySAL esda on the same data; survey
+## tiles published to and served from S3-compatible object storage beside the local tile directory
+## (issue 17, SeaweedFS); then the detection figures on imagery the models never saw (issue 12,
+## bench/crossgen.sh, about 25 min).
 bench: release
 	$(CARGO) bench --bench hotspots --bench tiling --bench analytics
 	bench/run.sh
 	bench/ingest.sh
+	bench/object_tiles.sh
 	bench/reports.sh
 	bench/flag_tiles.sh
 	bench/analytics.sh

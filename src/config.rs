@@ -25,6 +25,7 @@ pub struct Config {
     pub classify: ClassifyConfig,
     pub evidence: EvidenceConfig,
     pub field: FieldConfig,
+    pub storage: StorageConfig,
     pub targets: TargetsConfig,
     pub reports: ReportsConfig,
 }
@@ -300,6 +301,26 @@ pub struct UploadConfig {
     pub expire_hours: u64,
 }
 
+/// Where files live beyond the data dir (issue 17): `url = "s3://bucket/prefix"` publishes every
+/// survey's tiles to S3-compatible object storage (credentials and endpoint from the standard
+/// `AWS_*` variables); absent, the data dir holds everything (the embedded default).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub url: Option<String>,
+    /// Memory for display tiles read from object storage, in MiB.
+    pub tile_cache_mib: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            url: None,
+            tile_cache_mib: 256,
+        }
+    }
+}
+
 /// The on-disk tile store.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -468,6 +489,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("VIGIL_READERS", "store.readers"),
     ("VIGIL_TILES_DIR", "tiles.dir"),
     ("VIGIL_INGEST_THREADS", "ingest.threads"),
+    ("VIGIL_STORAGE_URL", "storage.url"),
 ];
 
 impl Config {
@@ -539,6 +561,9 @@ impl Config {
                         .map_err(|e| bad(name, &value, format!("{e}")))?
                 }
                 "VIGIL_TILES_DIR" => self.tiles.dir = Some(PathBuf::from(&value)),
+                "VIGIL_STORAGE_URL" => {
+                    self.storage.url = Some(value.clone()).filter(|v| !v.trim().is_empty())
+                }
                 "VIGIL_INGEST_THREADS" => {
                     self.ingest.threads = value
                         .parse()
@@ -612,6 +637,15 @@ impl Config {
             )));
         }
         self.targets.validate()?;
+        if let Some(url) = &self.storage.url {
+            let u = url::Url::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("storage.url {url:?}: {e}")))?;
+            if !matches!(u.scheme(), "s3" | "s3a") || u.host_str().unwrap_or("").is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "storage.url {url:?}: expected s3://bucket/prefix (leave it unset to keep files in the data dir)"
+                )));
+            }
+        }
         if let Some(url) = &self.server.public_url {
             url::Url::parse(url)
                 .map_err(|e| ConfigError::Invalid(format!("server.public_url {url:?}: {e}")))?;

@@ -28,6 +28,7 @@ pub mod reports;
 pub mod review;
 pub mod sample;
 pub mod service;
+pub mod storage;
 pub mod store;
 pub mod tiling;
 pub mod time_util;

@@ -145,14 +145,13 @@ impl Vigil {
             )));
         }
         let mp = &f.geometry;
-        let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), &s.row.id);
         let ext = meta.format.clone();
         let levels = meta.levels.clone();
         let read = |t: crate::grid::Tile| {
             if !levels.iter().any(|l| l.contains(t)) {
                 return None;
             }
-            let bytes = std::fs::read(dir.display(t, &ext)).ok()?;
+            let bytes = self.display_tile_bytes(&s.row.id, t, &ext)?;
             crate::tiling::image_ops::decode(&bytes).ok()
         };
         crate::tiling::chip::render(mp, meta.native_zoom, meta.min_zoom, &read).map_err(|e| {

@@ -176,6 +176,8 @@ pub struct Vigil {
     analytics: crate::service::analytics::AnalyticsCache,
     /// Rows left out at start-up because they could not be read (`/healthz` lists them).
     skipped_rows: Vec<store::SkippedRow>,
+    /// Survey tiles on object storage, when `[storage] url` is set (`crate::storage`).
+    objects: Option<Arc<crate::storage::ObjectTiles>>,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -203,6 +205,21 @@ impl Vigil {
         let t_read = t0.elapsed();
         let hotspots = HotspotIndex::build(rows);
         let (surveys, survey_fingerprint) = Vigil::load_survey_index(&store)?;
+        let objects = match &config.storage.url {
+            None => None,
+            Some(url) => {
+                let o = crate::storage::ObjectTiles::open(url, config.storage.tile_cache_mib)
+                    .map_err(|e| Error::Disk {
+                        context: "opening the object storage".into(),
+                        source: std::io::Error::other(e.to_string()),
+                    })?;
+                tracing::info!(
+                    url = o.url(),
+                    "survey tiles are published to object storage"
+                );
+                Some(Arc::new(o))
+            }
+        };
         tracing::info!(
             hotspots = hotspots.len(),
             boundaries = nb,
@@ -225,6 +242,7 @@ impl Vigil {
             model: Default::default(),
             analytics: Default::default(),
             skipped_rows,
+            objects,
         };
         Ok(vigil)
     }
@@ -236,6 +254,32 @@ impl Vigil {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The object storage survey tiles are published to, when configured.
+    pub fn objects(&self) -> Option<&crate::storage::ObjectTiles> {
+        self.objects.as_deref()
+    }
+
+    /// The stored display tile `t` (extension `ext`) of survey `id`: from the local tile
+    /// directory when this node has it, else from the survey's archive on object storage. `None`
+    /// when neither holds it; a failing object store is logged and answers `None`, so a map
+    /// draws the other surveys.
+    pub fn display_tile_bytes(&self, id: &str, t: crate::grid::Tile, ext: &str) -> Option<Vec<u8>> {
+        let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), id);
+        match std::fs::read(dir.display(t, ext)) {
+            Ok(b) => return Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.root.is_dir() => return None,
+            Err(_) => {}
+        }
+        let o = self.objects.as_deref()?;
+        match o.display_tile(id, t) {
+            Ok(b) => b.map(|b| b.to_vec()),
+            Err(e) => {
+                tracing::warn!(survey = id, error = %e, "cannot read a tile from object storage");
+                None
+            }
+        }
     }
 
     /// Stored rows that could not be read when the service opened (left out, logged).

@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::config::TileFormat;
 use crate::grid::Tile;
 use crate::service::{Error, Result, Vigil};
-use crate::tiling::{image_ops, layout::SurveyDir};
+use crate::tiling::image_ops;
 
 fn tile_error(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Disk {
@@ -151,9 +151,7 @@ impl Vigil {
             return None;
         }
         let stored = TileFormat::from_extension(&m.format).unwrap_or(TileFormat::Png);
-        let dir = SurveyDir::new(&self.config().tiles_dir(), &s.row.id);
-        std::fs::read(dir.display(t, stored.extension()))
-            .ok()
+        self.display_tile_bytes(&s.row.id, t, stored.extension())
             .map(|b| (b, stored))
     }
 

@@ -476,12 +476,36 @@ impl Vigil {
             (Vec::new(), None)
         };
         let classify_s = t_classify.elapsed().as_secs_f64();
+        // Published before the store calls the survey ready, so any node that sees it ready can
+        // read its tiles.
+        let mut publish_s = None;
+        if let Some(objects) = self.objects() {
+            obs.record(98.0, "index", true);
+            let t_publish = Instant::now();
+            let dir = tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id);
+            match objects.publish(&row.id, &dir.root, opts.format.extension()) {
+                Ok(p) => {
+                    tracing::info!(survey = %row.id, tiles = p.display_tiles, analysis = p.analysis_tiles, bytes = p.bytes, pack_s = p.pack_s, upload_s = p.upload_s, "published to object storage");
+                    publish_s = Some(t_publish.elapsed().as_secs_f64());
+                }
+                Err(e) => {
+                    let _ = tiling::remove_dir_if_exists(&dir.root);
+                    let _ = objects.remove(&row.id);
+                    return Err(TilingError::Io(format!(
+                        "publishing the tiles to object storage: {e}"
+                    )));
+                }
+            }
+        }
         obs.record(99.0, "index", true);
         let t_index = Instant::now();
         let mut timings = vec![("validate".to_string(), validate_s)];
         timings.extend(out.timings.iter().map(|(s, t)| (s.code().to_string(), *t)));
         if model_version.is_some() {
             timings.push(("classify".to_string(), classify_s));
+        }
+        if let Some(t) = publish_s {
+            timings.push(("publish".to_string(), t));
         }
         let meta = SurveyMeta {
             driver: info.driver.clone(),
@@ -558,12 +582,18 @@ impl Vigil {
                 let _ = tiling::remove_dir_if_exists(
                     &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
                 );
+                if let Some(o) = self.objects() {
+                    let _ = o.remove(&row.id);
+                }
                 return Err(TilingError::Cancelled);
             }
             Err(e) => {
                 let _ = tiling::remove_dir_if_exists(
                     &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
                 );
+                if let Some(o) = self.objects() {
+                    let _ = o.remove(&row.id);
+                }
                 return Err(TilingError::Store(format!("recording the survey: {e}")));
             }
         }

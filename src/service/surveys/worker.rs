@@ -87,6 +87,12 @@ impl Vigil {
                 Ok::<_, Error>(true)
             })?;
             if taken {
+                // An attempt killed after publishing leaves archives no row calls ready.
+                if let Some(o) = self.objects()
+                    && let Err(e) = o.remove(&r.id)
+                {
+                    tracing::warn!(survey = %r.id, error = %e, "cannot remove an interrupted attempt's archives");
+                }
                 requeued += 1;
                 tracing::warn!(survey = %r.id, attempts = r.attempts, "re-queued an interrupted ingest");
             }

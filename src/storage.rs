@@ -1,0 +1,520 @@
+//! Survey tiles on S3-compatible object storage (issue 17, its first part).
+//!
+//! The embedded default uses none of this: tiles stay in `DATA_DIR/tiles` (`tiling::layout`).
+//! With `[storage] url = "s3://bucket/prefix"` (or `VIGIL_STORAGE_URL`), credentials, endpoint and
+//! region from the standard `AWS_*` variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`), a survey tiled on this node is also
+//! *published* before the store calls it ready:
+//!
+//! ```text
+//! PREFIX/tiles/{survey}/display.pmtiles    every display tile (PNG or WebP), one archive
+//! PREFIX/tiles/{survey}/analysis.pmtiles   the analysis tiles (`.bands`), one archive
+//! ```
+//!
+//! One archive per survey, not one object per tile: a survey of a few thousand tiles is two PUTs
+//! (multipart past 8 MiB) instead of thousands, and a reader needs the archive's header and
+//! directories (cached per survey) and then one range request per tile. A node without the
+//! survey's local directory (another node, or this one after its disk was wiped) reads display
+//! tiles from the archive; the local directory, where it exists, stays the faster path.
+//!
+//! The `object_store` crate speaks S3 (tested against SeaweedFS's S3 gateway); the `pmtiles`
+//! crate writes the archives and reads them through its `object_store` backend. Calls block: a
+//! small runtime of this module's own runs the requests, so the synchronous service code (run on
+//! blocking threads) can wait on them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use parking_lot::Mutex;
+use pmtiles::{
+    AsyncPmTilesReader, Compression, HashMapCache, ObjectStoreBackend, PmTilesWriter, TileCoord,
+    TileType,
+};
+
+use crate::grid::Tile;
+
+/// How long one request to the object store may take before it is called failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An object storage failure, naming the object.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage.url {url:?}: {reason}")]
+    Config { url: String, reason: String },
+    #[error("object storage {object}: {reason}")]
+    Object { object: String, reason: String },
+    #[error("local tiles {path}: {reason}")]
+    Local { path: String, reason: String },
+}
+
+type Reader = AsyncPmTilesReader<ObjectStoreBackend, HashMapCache>;
+
+/// A cached answer for one display tile: its bytes, or `None` when the archive has no such tile
+/// (a mosaic asks every survey, so misses are worth keeping too).
+type Cached = Option<Bytes>;
+type TileKey = (Arc<str>, u8, u32, u32);
+
+/// Weighs cached tiles by their bytes (plus a little for the key), so the cache's budget is
+/// memory, not a count.
+#[derive(Clone)]
+struct TileWeight;
+
+impl quick_cache::Weighter<TileKey, Cached> for TileWeight {
+    fn weight(&self, k: &TileKey, v: &Cached) -> u64 {
+        64 + k.0.len() as u64 + v.as_ref().map_or(0, |b| b.len() as u64)
+    }
+}
+
+/// The configured bucket (and prefix) for survey tiles.
+pub struct ObjectTiles {
+    url: String,
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    runtime: tokio::runtime::Runtime,
+    /// Open display archives by survey id (header and directories read once).
+    readers: Mutex<HashMap<String, Arc<Reader>>>,
+    /// Display tiles read from the archives, up to `[storage] tile_cache_mib`. A survey's tiles
+    /// never change once published (a publish or removal of the survey clears its entries).
+    tiles: quick_cache::sync::Cache<TileKey, Cached, TileWeight>,
+}
+
+impl std::fmt::Debug for ObjectTiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectTiles")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+/// What a publish wrote.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Published {
+    pub display_tiles: u64,
+    pub analysis_tiles: u64,
+    pub bytes: u64,
+    /// Seconds spent writing the archives locally, and uploading them.
+    pub pack_s: f64,
+    pub upload_s: f64,
+}
+
+impl ObjectTiles {
+    /// Connects to `url` (`s3://bucket[/prefix]`) with the `AWS_*` variables of the process,
+    /// caching up to `cache_mib` MiB of display tiles in memory.
+    pub fn open(url: &str, cache_mib: u64) -> Result<ObjectTiles, StorageError> {
+        let bad = |reason: String| StorageError::Config {
+            url: url.to_string(),
+            reason,
+        };
+        let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+        if !matches!(parsed.scheme(), "s3" | "s3a") {
+            return Err(bad(format!(
+                "the scheme is {:?}; only s3://bucket/prefix is supported (leave storage.url unset for the data dir)",
+                parsed.scheme()
+            )));
+        }
+        if parsed.host_str().unwrap_or("").is_empty() {
+            return Err(bad("no bucket named (s3://bucket/prefix)".into()));
+        }
+        // A few quick retries: a store that is down fails the publish (and the ingest, which the
+        // worker retries) within seconds rather than the crate's default of minutes.
+        let retry = object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(15),
+            ..Default::default()
+        };
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(url)
+            .with_retry(retry)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let prefix = ObjectPath::from(parsed.path().trim_matches('/'));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("vigil-objects")
+            .enable_all()
+            .build()
+            .map_err(|e| bad(format!("cannot start the storage runtime: {e}")))?;
+        Ok(ObjectTiles {
+            url: url.to_string(),
+            store: Arc::new(store),
+            prefix,
+            runtime,
+            readers: Mutex::new(HashMap::new()),
+            tiles: quick_cache::sync::Cache::with_weighter(
+                (cache_mib as usize * 1024 * 1024 / 20_000).max(64),
+                cache_mib.max(1) * 1024 * 1024,
+                TileWeight,
+            ),
+        })
+    }
+
+    /// The URL it was opened with (no secrets: those come from the environment).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs `fut` on this module's runtime and waits for it (from any thread).
+    fn block<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.runtime.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().expect("the storage runtime dropped a request")
+    }
+
+    fn object(&self, survey: &str, name: &str) -> ObjectPath {
+        let mut parts: Vec<String> = self
+            .prefix
+            .parts()
+            .map(|p| p.as_ref().to_string())
+            .collect();
+        parts.extend(["tiles".to_string(), survey.to_string(), name.to_string()]);
+        ObjectPath::from_iter(parts)
+    }
+
+    /// Packs the survey directory `dir` (display tiles with extension `ext`, analysis tiles under
+    /// `analysis/`) into the two archives and uploads them; then reads each archive's header back
+    /// to check it. Any earlier archive of the survey is replaced.
+    pub fn publish(&self, survey: &str, dir: &Path, ext: &str) -> Result<Published, StorageError> {
+        self.forget(survey);
+        let display_type = match ext {
+            "webp" => TileType::Webp,
+            _ => TileType::Png,
+        };
+        let display = list_tiles(dir, ext, &["analysis"])?;
+        let analysis = list_tiles(&dir.join("analysis"), "bands", &[])?;
+        let mut bytes = 0;
+        let (mut pack_s, mut upload_s) = (0.0, 0.0);
+        for (name, tiles, kind) in [
+            ("display.pmtiles", &display, display_type),
+            ("analysis.pmtiles", &analysis, TileType::Unknown),
+        ] {
+            // Packed into a file beside the survey directory (never held whole in memory: the
+            // analysis archive of a large survey is gigabytes), uploaded, then removed.
+            let file = dir.with_file_name(format!("{survey}.{name}.part"));
+            let t0 = std::time::Instant::now();
+            let packed = pack(tiles, kind, dir, &file);
+            pack_s += t0.elapsed().as_secs_f64();
+            let t1 = std::time::Instant::now();
+            let res =
+                packed.and_then(|n| self.put_file(self.object(survey, name), &file).map(|()| n));
+            upload_s += t1.elapsed().as_secs_f64();
+            let _ = std::fs::remove_file(&file);
+            bytes += res?;
+        }
+        // Read back: the archives open and hold as many tiles as were packed.
+        let reader = self.reader(survey)?;
+        let h = reader.get_header();
+        if h.n_addressed_tiles().map(u64::from) != Some(display.len() as u64) {
+            return Err(StorageError::Object {
+                object: self.object(survey, "display.pmtiles").to_string(),
+                reason: format!(
+                    "read back {:?} tiles, {} were written",
+                    h.n_addressed_tiles(),
+                    display.len()
+                ),
+            });
+        }
+        Ok(Published {
+            display_tiles: display.len() as u64,
+            analysis_tiles: analysis.len() as u64,
+            bytes,
+            pack_s,
+            upload_s,
+        })
+    }
+
+    /// Uploads a local file: one PUT up to 8 MiB, else a multipart upload of 8 MiB parts read
+    /// from the file as they go (a few parts in flight, so memory stays small).
+    fn put_file(&self, path: ObjectPath, file: &Path) -> Result<(), StorageError> {
+        const PART: usize = 8 << 20;
+        let store = self.store.clone();
+        let name = path.to_string();
+        let file = file.to_path_buf();
+        self.block(async move {
+            let work = async {
+                let len = tokio::fs::metadata(&file)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .len();
+                if len <= PART as u64 {
+                    let data = tokio::fs::read(&file).await.map_err(|e| e.to_string())?;
+                    return store
+                        .put(&path, PutPayload::from(data))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
+                }
+                use tokio::io::AsyncReadExt;
+                let mut f = tokio::fs::File::open(&file)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let upload = store
+                    .put_multipart(&path)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
+                let mut buf = vec![0u8; PART];
+                loop {
+                    let n = f.read(&mut buf).await.map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        break;
+                    }
+                    w.wait_for_capacity(4).await.map_err(|e| e.to_string())?;
+                    w.write(&buf[..n]);
+                }
+                w.finish().await.map(|_| ()).map_err(|e| e.to_string())
+            };
+            // Generous: a slow link moves a large analysis archive for a while.
+            match tokio::time::timeout(REQUEST_TIMEOUT * 30, work).await {
+                Ok(r) => r,
+                Err(_) => Err("timed out".to_string()),
+            }
+        })
+        .map_err(|reason| StorageError::Object {
+            object: name,
+            reason,
+        })
+    }
+
+    /// The survey's display archive, opened once.
+    fn reader(&self, survey: &str) -> Result<Arc<Reader>, StorageError> {
+        if let Some(r) = self.readers.lock().get(survey) {
+            return Ok(r.clone());
+        }
+        let path = self.object(survey, "display.pmtiles");
+        let name = path.to_string();
+        let backend = ObjectStoreBackend::new(Box::new(self.store.clone()), path);
+        let reader = self
+            .block(async move {
+                tokio::time::timeout(
+                    REQUEST_TIMEOUT,
+                    AsyncPmTilesReader::try_from_cached_source(backend, HashMapCache::default()),
+                )
+                .await
+                .map_err(|_| "timed out".to_string())?
+                .map_err(|e| e.to_string())
+            })
+            .map_err(|reason| StorageError::Object {
+                object: name,
+                reason,
+            })?;
+        let reader = Arc::new(reader);
+        self.readers
+            .lock()
+            .insert(survey.to_string(), reader.clone());
+        Ok(reader)
+    }
+
+    /// Display tile `t` of `survey` from its archive; `None` when the archive has no such tile.
+    pub fn display_tile(&self, survey: &str, t: Tile) -> Result<Option<Bytes>, StorageError> {
+        let key: TileKey = (Arc::from(survey), t.z, t.x, t.y);
+        if let Some(hit) = self.tiles.get(&key) {
+            return Ok(hit);
+        }
+        let got = self.fetch_tile(survey, t)?;
+        self.tiles.insert(key, got.clone());
+        Ok(got)
+    }
+
+    fn fetch_tile(&self, survey: &str, t: Tile) -> Result<Option<Bytes>, StorageError> {
+        let reader = self.reader(survey)?;
+        let coord = TileCoord::new(t.z, t.x, t.y).map_err(|e| StorageError::Object {
+            object: format!("tile {}/{}/{}", t.z, t.x, t.y),
+            reason: e.to_string(),
+        })?;
+        let name = self.object(survey, "display.pmtiles").to_string();
+        self.block(async move {
+            tokio::time::timeout(REQUEST_TIMEOUT, reader.get_tile(coord))
+                .await
+                .map_err(|_| "timed out".to_string())?
+                .map_err(|e| e.to_string())
+        })
+        .map_err(|reason| StorageError::Object {
+            object: name,
+            reason,
+        })
+    }
+
+    /// Drops what this node holds in memory of a survey's archives.
+    fn forget(&self, survey: &str) {
+        self.readers.lock().remove(survey);
+        self.tiles.retain(|k, _| &*k.0 != survey);
+    }
+
+    /// Removes the survey's archives (a survey deleted or failed after publishing).
+    pub fn remove(&self, survey: &str) -> Result<(), StorageError> {
+        self.forget(survey);
+        for name in ["display.pmtiles", "analysis.pmtiles"] {
+            let path = self.object(survey, name);
+            let store = self.store.clone();
+            let object = path.to_string();
+            self.block(async move {
+                match store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .map_err(|reason| StorageError::Object { object, reason })?;
+        }
+        Ok(())
+    }
+}
+
+/// Every `{z}/{x}/{y}.{ext}` under `root` (skipping the top-level directories in `skip`), in
+/// the order PMTiles stores them (by tile id). A missing `root` holds no tiles.
+fn list_tiles(
+    root: &Path,
+    ext: &str,
+    skip: &[&str],
+) -> Result<Vec<(u64, Tile, PathBuf)>, StorageError> {
+    let local = |p: &Path, e: std::io::Error| StorageError::Local {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut out = Vec::new();
+    let zs = match std::fs::read_dir(root) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(local(root, e)),
+    };
+    let num = |p: &Path| -> Option<u32> { p.file_name()?.to_str()?.parse().ok() };
+    for z in zs {
+        let z = z.map_err(|e| local(root, e))?.path();
+        if skip.iter().any(|s| z.file_name().is_some_and(|n| n == *s)) {
+            continue;
+        }
+        let Some(zn) = num(&z).and_then(|v| u8::try_from(v).ok()) else {
+            continue;
+        };
+        for x in std::fs::read_dir(&z).map_err(|e| local(&z, e))? {
+            let x = x.map_err(|e| local(&z, e))?.path();
+            let Some(xn) = num(&x) else { continue };
+            for y in std::fs::read_dir(&x).map_err(|e| local(&x, e))? {
+                let y = y.map_err(|e| local(&x, e))?.path();
+                if y.extension().is_none_or(|e| e != ext) {
+                    continue;
+                }
+                let Some(yn) = y
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse().ok())
+                else {
+                    continue;
+                };
+                let id = pmtiles::TileId::from(TileCoord::new(zn, xn, yn).map_err(|e| {
+                    StorageError::Local {
+                        path: y.display().to_string(),
+                        reason: e.to_string(),
+                    }
+                })?)
+                .value();
+                out.push((
+                    id,
+                    Tile {
+                        z: zn,
+                        x: xn,
+                        y: yn,
+                    },
+                    y,
+                ));
+            }
+        }
+    }
+    out.sort_by_key(|(id, _, _)| *id);
+    Ok(out)
+}
+
+/// Writes one PMTiles archive of `tiles` (files under `dir`) to `out`; returns its size.
+fn pack(
+    tiles: &[(u64, Tile, PathBuf)],
+    kind: TileType,
+    dir: &Path,
+    out: &Path,
+) -> Result<u64, StorageError> {
+    let fail = |reason: String| StorageError::Local {
+        path: dir.display().to_string(),
+        reason: format!("packing the archive: {reason}"),
+    };
+    let (min_z, max_z) = tiles.iter().fold((u8::MAX, 0u8), |(lo, hi), (_, t, _)| {
+        (lo.min(t.z), hi.max(t.z))
+    });
+    let file = std::fs::File::create(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
+    let mut buf = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut w = PmTilesWriter::new(kind)
+        .tile_compression(Compression::None)
+        .min_zoom(if tiles.is_empty() { 0 } else { min_z })
+        .max_zoom(max_z)
+        .metadata(r#"{"name":"Vigil survey tiles"}"#)
+        .create(&mut buf)
+        .map_err(|e| fail(e.to_string()))?;
+    for (_, t, path) in tiles {
+        let data = std::fs::read(path).map_err(|e| StorageError::Local {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let c = TileCoord::new(t.z, t.x, t.y).map_err(|e| fail(e.to_string()))?;
+        w.add_tile(c, &data).map_err(|e| fail(e.to_string()))?;
+    }
+    w.finalize().map_err(|e| fail(e.to_string()))?;
+    let file = buf.into_inner().map_err(|e| fail(e.to_string()))?;
+    file.sync_all().map_err(|e| fail(e.to_string()))?;
+    Ok(file.metadata().map_err(|e| fail(e.to_string()))?.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_s3_urls_with_a_bucket_are_taken() {
+        for (url, says) in [
+            ("file:///tmp/x", "only s3://bucket/prefix"),
+            ("s3://", "no bucket"),
+            ("not a url", "relative URL"),
+        ] {
+            let e = ObjectTiles::open(url, 16).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains("storage.url"), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn tiles_are_listed_in_tile_id_order_and_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (z, x, y) in [(3u8, 6u32, 3u32), (2, 3, 1), (3, 7, 3)] {
+            let p = dir.path().join(format!("{z}/{x}"));
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join(format!("{y}.png")), [z, x as u8, y as u8]).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("analysis/3/6")).unwrap();
+        std::fs::write(dir.path().join("analysis/3/6/3.bands"), b"VGA1").unwrap();
+        let tiles = list_tiles(dir.path(), "png", &["analysis"]).unwrap();
+        let order: Vec<(u8, u32, u32)> = tiles.iter().map(|(_, t, _)| (t.z, t.x, t.y)).collect();
+        // PMTiles' order: by zoom, then along the Hilbert curve (7,3 comes before 6,3 at z3).
+        assert_eq!(order, vec![(2, 3, 1), (3, 7, 3), (3, 6, 3)]);
+        assert!(tiles.windows(2).all(|w| w[0].0 < w[1].0));
+        let out = dir.path().join("display.pmtiles");
+        let n = pack(&tiles, TileType::Png, dir.path(), &out).unwrap();
+        let archive = std::fs::read(&out).unwrap();
+        assert_eq!((&archive[..7], archive.len() as u64), (&b"PMTiles"[..], n));
+        assert_eq!(
+            list_tiles(&dir.path().join("analysis"), "bands", &[])
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            list_tiles(&dir.path().join("nowhere"), "png", &[])
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

