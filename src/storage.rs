@@ -350,6 +350,68 @@ impl ObjectTiles {
         self.tiles.retain(|k, _| &*k.0 != survey);
     }
 
+    /// Writes every tile of the survey's two archives under `dest` (display tiles as
+    /// `{z}/{x}/{y}.{ext}`, analysis tiles under `analysis/`), for a node that needs the survey's
+    /// directory itself (classifying it again, "more like this", reviewers' feedback); returns the
+    /// number of tiles written. The caller renames `dest` into place.
+    pub fn restore(&self, survey: &str, dest: &Path, ext: &str) -> Result<u64, StorageError> {
+        let mut written = 0;
+        for (name, root, ext) in [
+            ("display.pmtiles", dest.to_path_buf(), ext.to_string()),
+            (
+                "analysis.pmtiles",
+                dest.join("analysis"),
+                "bands".to_string(),
+            ),
+        ] {
+            let path = self.object(survey, name);
+            let object = path.to_string();
+            let backend = ObjectStoreBackend::new(Box::new(self.store.clone()), path);
+            let n = self
+                .block(async move {
+                    use futures_util::TryStreamExt;
+                    let reader = Arc::new(
+                        AsyncPmTilesReader::try_from_cached_source(
+                            backend,
+                            HashMapCache::default(),
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    );
+                    let entries: Vec<pmtiles::DirEntry> = reader
+                        .clone()
+                        .entries()
+                        .try_collect()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let mut n = 0u64;
+                    for entry in entries {
+                        for id in entry.iter_coords() {
+                            let Some(data) =
+                                reader.get_tile(id).await.map_err(|e| e.to_string())?
+                            else {
+                                continue;
+                            };
+                            let c = TileCoord::from(id);
+                            let dir = root.join(c.z().to_string()).join(c.x().to_string());
+                            tokio::fs::create_dir_all(&dir)
+                                .await
+                                .map_err(|e| format!("{}: {e}", dir.display()))?;
+                            let file = dir.join(format!("{}.{ext}", c.y()));
+                            tokio::fs::write(&file, &data)
+                                .await
+                                .map_err(|e| format!("{}: {e}", file.display()))?;
+                            n += 1;
+                        }
+                    }
+                    Ok::<u64, String>(n)
+                })
+                .map_err(|reason| StorageError::Object { object, reason })?;
+            written += n;
+        }
+        Ok(written)
+    }
+
     /// Removes the survey's archives (a survey deleted or failed after publishing).
     pub fn remove(&self, survey: &str) -> Result<(), StorageError> {
         self.forget(survey);

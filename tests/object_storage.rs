@@ -199,6 +199,8 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     );
     let chip_local = server.get(&format!("/v1/flags/{flag}/chip.png"), Some(&admin));
     assert_eq!(chip_local.status, 200, "{}", chip_local.describe());
+    let similar_local = server.get(&format!("/v1/flags/{flag}/similar"), Some(&admin));
+    assert_eq!(similar_local.status, 200, "{}", similar_local.describe());
 
     // "Node B": the same store, no local copy of the tiles.
     server.terminate(Duration::from_secs(20));
@@ -235,9 +237,63 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     let mosaic = server.get(&format!("/tiles/mosaic/{rel}"), Some(&admin));
     assert_eq!(mosaic.status, 200, "{}", mosaic.describe());
     println!("{checked} tiles and a chip served from s3://vigil/node-a with no local tiles");
+    assert!(!local.exists(), "serving tiles wrote a local directory");
 
-    // Object storage down: the tiles of the survey are not served (no stale or partial bytes),
-    // and the service keeps answering.
+    // "More like this" reads analysis tiles: the directory is restored from the two archives,
+    // byte for byte, and the answer is the one node A gave.
+    let similar = server.get(&format!("/v1/flags/{flag}/similar"), Some(&admin));
+    assert_eq!(similar.status, 200, "{}", similar.describe());
+    // (Each server has its own port, so the links differ.)
+    let scores = |v: serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+        v["candidates"]
+            .as_array()
+            .expect("candidates")
+            .iter()
+            .map(|c| (c["id"].clone(), c["similarity"].clone()))
+            .collect()
+    };
+    let (now, before) = (scores(similar.json()), scores(similar_local.json()));
+    assert!(!before.is_empty(), "no candidates to compare");
+    assert_eq!(now, before, "more like this differs once restored");
+    let all = |root: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((
+                        p.strip_prefix(root).unwrap().display().to_string(),
+                        std::fs::read(&p).unwrap(),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let (restored, original) = (all(&local), all(&moved));
+    assert_eq!(
+        restored.len(),
+        original.len(),
+        "restored {} files of {}",
+        restored.len(),
+        original.len()
+    );
+    assert!(
+        restored == original,
+        "a restored tile differs from the one written"
+    );
+    assert!(
+        original.iter().any(|(p, _)| p.starts_with("analysis/")),
+        "no analysis tiles compared"
+    );
+
+    // Object storage down, and no local copy: the tiles of the survey are not served (no stale
+    // or partial bytes), and the service keeps answering.
+    std::fs::remove_dir_all(&local).unwrap();
     drop(weed);
     server.terminate(Duration::from_secs(20));
     server.start_again();

@@ -178,6 +178,8 @@ pub struct Vigil {
     skipped_rows: Vec<store::SkippedRow>,
     /// Survey tiles on object storage, when `[storage] url` is set (`crate::storage`).
     objects: Option<Arc<crate::storage::ObjectTiles>>,
+    /// Held while a survey's directory is restored from object storage (`survey_dir`).
+    restoring: parking_lot::Mutex<()>,
 }
 
 impl std::fmt::Debug for Vigil {
@@ -243,6 +245,7 @@ impl Vigil {
             analytics: Default::default(),
             skipped_rows,
             objects,
+            restoring: Default::default(),
         };
         Ok(vigil)
     }
@@ -259,6 +262,56 @@ impl Vigil {
     /// The object storage survey tiles are published to, when configured.
     pub fn objects(&self) -> Option<&crate::storage::ObjectTiles> {
         self.objects.as_deref()
+    }
+
+    /// The local tile directory of ready survey `id` (extension `ext` for its display tiles),
+    /// restored from object storage first when this node has none (another node ingested it, or
+    /// this node's disk was replaced). Classification, "more like this" and reviewers' feedback
+    /// read analysis tiles from it.
+    pub fn survey_dir(&self, id: &str, ext: &str) -> Result<crate::tiling::layout::SurveyDir> {
+        use crate::tiling::layout::SurveyDir;
+        let tiles = self.config.tiles_dir();
+        let dir = SurveyDir::new(&tiles, id);
+        let Some(o) = self.objects.as_deref() else {
+            return Ok(dir);
+        };
+        if dir.root.is_dir() {
+            return Ok(dir);
+        }
+        // One restore at a time; whoever waited finds the directory there.
+        let _one = self.restoring.lock();
+        if dir.root.is_dir() {
+            return Ok(dir);
+        }
+        let disk = |context: String, e: String| Error::Disk {
+            context,
+            source: std::io::Error::other(e),
+        };
+        let part = tiles.join(format!("{id}.restore.part"));
+        let _ = crate::tiling::remove_dir_if_exists(&part);
+        std::fs::create_dir_all(&part)
+            .map_err(|e| disk(format!("restoring survey {id}"), e.to_string()))?;
+        let t0 = Instant::now();
+        match o.restore(id, &part, ext) {
+            Ok(n) => {
+                std::fs::rename(&part, &dir.root)
+                    .map_err(|e| disk(format!("restoring survey {id}"), e.to_string()))?;
+                tracing::info!(
+                    survey = id,
+                    tiles = n,
+                    ms = t0.elapsed().as_millis() as u64,
+                    "restored from object storage"
+                );
+                Ok(dir)
+            }
+            Err(e) => {
+                let _ = crate::tiling::remove_dir_if_exists(&part);
+                Err(disk(
+                    format!("restoring survey {id} from object storage"),
+                    e.to_string(),
+                ))
+            }
+        }
     }
 
     /// The stored display tile `t` (extension `ext`) of survey `id`: from the local tile

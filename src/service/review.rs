@@ -910,16 +910,18 @@ impl Vigil {
             let domain = self.survey_domain(s);
             jobs.push((f, class, shape, *level, domain));
         }
-        let dirs: std::collections::HashMap<&str, crate::tiling::layout::SurveyDir> = jobs
-            .iter()
-            .map(|j| {
-                let id = j.0.survey_id.as_str();
-                (
-                    id,
-                    crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), id),
-                )
-            })
-            .collect();
+        let mut dirs: std::collections::HashMap<&str, crate::tiling::layout::SurveyDir> =
+            std::collections::HashMap::new();
+        for j in &jobs {
+            let id = j.0.survey_id.as_str();
+            if !dirs.contains_key(id) {
+                let ext = idx
+                    .get(id)
+                    .and_then(|s| s.meta.as_ref())
+                    .map_or("png", |m| m.format.as_str());
+                dirs.insert(id, self.survey_dir(id, ext)?);
+            }
+        }
         let mut readers = std::collections::HashMap::new();
         let mut out = Vec::new();
         for (f, class, shape, native, domain) in &jobs {

@@ -63,7 +63,7 @@ impl Vigil {
             .into_iter()
             .filter(|f| visible(who, f))
             .collect();
-        let dir = crate::tiling::layout::SurveyDir::new(&self.config().tiles_dir(), &s.row.id);
+        let dir = self.survey_dir(&s.row.id, &meta.format)?;
         let disk = |e: String| Error::Disk {
             context: format!("analysis tiles of {}", s.row.id),
             source: std::io::Error::other(e),

@@ -277,6 +277,8 @@ impl Vigil {
             return Err(Error::Conflict(format!("survey {id} is {why}")));
         }
         let domain = self.survey_domain(&s);
+        // The analysis tiles are read from the local directory (restored first if need be).
+        self.survey_dir(id, &meta.format)?;
         let (rows, version) = self
             .flag_plots(
                 id,
