@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! PREFIX/tiles/{survey}/display.pmtiles    every display tile (PNG or WebP), one archive
-//! PREFIX/tiles/{survey}/analysis.pmtiles   the analysis tiles (`.bands`), one archive
+//! PREFIX/tiles/{survey}/analysis.pmtiles   the analysis tiles (`.bands`, zstd), one archive
 //! ```
 //!
 //! One archive per survey, not one object per tile: a survey of a few thousand tiles is two PUTs
@@ -333,7 +333,7 @@ impl ObjectTiles {
         })?;
         let name = self.object(survey, "display.pmtiles").to_string();
         self.block(async move {
-            tokio::time::timeout(REQUEST_TIMEOUT, reader.get_tile(coord))
+            tokio::time::timeout(REQUEST_TIMEOUT, reader.get_tile_decompressed(coord))
                 .await
                 .map_err(|_| "timed out".to_string())?
                 .map_err(|e| e.to_string())
@@ -387,8 +387,10 @@ impl ObjectTiles {
                     let mut n = 0u64;
                     for entry in entries {
                         for id in entry.iter_coords() {
-                            let Some(data) =
-                                reader.get_tile(id).await.map_err(|e| e.to_string())?
+                            let Some(data) = reader
+                                .get_tile_decompressed(id)
+                                .await
+                                .map_err(|e| e.to_string())?
                             else {
                                 continue;
                             };
@@ -410,6 +412,20 @@ impl ObjectTiles {
             written += n;
         }
         Ok(written)
+    }
+
+    /// Whether the bucket answers (a listing of the prefix, within 3 s): `Err` says why not.
+    pub fn ping(&self) -> Result<(), String> {
+        let store = self.store.clone();
+        let prefix = self.prefix.clone();
+        self.block(async move {
+            let p = (!prefix.as_ref().is_empty()).then_some(&prefix);
+            match tokio::time::timeout(Duration::from_secs(3), store.list_with_delimiter(p)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer within 3 s".into()),
+            }
+        })
     }
 
     /// Removes the survey's archives (a survey deleted or failed after publishing).
@@ -511,8 +527,14 @@ fn pack(
     });
     let file = std::fs::File::create(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
     let mut buf = std::io::BufWriter::with_capacity(1 << 20, file);
+    // Analysis tiles are raw samples: zstd takes most of their size off the upload. Display
+    // tiles are PNG or WebP already.
+    let compression = match kind {
+        TileType::Unknown => Compression::Zstd,
+        _ => Compression::None,
+    };
     let mut w = PmTilesWriter::new(kind)
-        .tile_compression(Compression::None)
+        .tile_compression(compression)
         .min_zoom(if tiles.is_empty() { 0 } else { min_z })
         .max_zoom(max_z)
         .metadata(r#"{"name":"Vigil survey tiles"}"#)

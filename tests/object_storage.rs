@@ -179,6 +179,11 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
 
     let admin = data.add_user("s3-admin", "admin", &[], true);
     let mut server = TestServer::serve(data);
+    let h = server.get("/healthz", None).json();
+    assert!(
+        h["status"] == "ok" && h["storage"]["status"] == "ok",
+        "/healthz: {h}"
+    );
     let meta = server
         .get(&format!("/v1/surveys/{survey}"), Some(&admin))
         .json();
@@ -310,7 +315,13 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         "a tile took {:?} with the store down",
         t0.elapsed()
     );
-    assert_eq!(server.get("/healthz", None).status, 200);
+    let health = server.get("/healthz", None);
+    assert_eq!(health.status, 200, "{}", health.describe());
+    let h = health.json();
+    assert!(
+        h["status"] == "degraded" && h["storage"]["status"] == "unreachable",
+        "/healthz with the store down: {h}"
+    );
 
     // An ingest whose publish fails is not called ready, and leaves no local tiles.
     let data = DataDir::with_boundaries();

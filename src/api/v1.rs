@@ -43,6 +43,26 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
                 body["status"] = json!("degraded");
                 body["skipped_rows"] = json!(skipped);
             }
+            // Object storage, when configured: tiles of surveys this node does not hold
+            // locally are not served while it does not answer.
+            let vigil = state.vigil.clone();
+            let storage = tokio::task::spawn_blocking(move || {
+                vigil.objects().map(|o| (o.url().to_string(), o.ping()))
+            })
+            .await
+            .ok()
+            .flatten();
+            // (No URL or error text: /healthz answers anyone; the log has them.)
+            if let Some((url, res)) = storage {
+                body["storage"] = match res {
+                    Ok(()) => json!({ "status": "ok" }),
+                    Err(e) => {
+                        tracing::warn!(url, error = %e, "object storage does not answer");
+                        body["status"] = json!("degraded");
+                        json!({ "status": "unreachable" })
+                    }
+                };
+            }
             json_ok(body)
         }
         Err(_) => (
