@@ -85,6 +85,13 @@ enum Command {
     },
     /// Write the report of a province (or commune, or the country) for a period, in Vietnamese.
     Report(cli::report::ReportArgs),
+    /// Copy this installation's survey tiles into the object storage of `[storage] url` /
+    /// VIGIL_STORAGE_URL and verify every file's SHA-256 after the round trip. Prints one JSON
+    /// line per survey. (The store itself stays SQLite: PostgreSQL is not supported yet.)
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -104,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Communes(cmd) => cli::report::communes(cmd),
         Command::Report(a) => cli::report::run(a),
         Command::Basemap { out } => cli::demo::basemap(&out),
+        Command::Migrate { common } => cli::ingest::migrate(common),
     }
 }
 

@@ -296,6 +296,80 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         "no analysis tiles compared"
     );
 
+    // `vigil migrate`: an installation that ran without object storage copies its tiles in and
+    // checks every file; another node then serves them.
+    let plain = DataDir::with_boundaries();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "ingest",
+            "--data-dir",
+            plain.path_str(),
+            "--name",
+            "before s3",
+        ])
+        .args(["--acquired-at", "2026-11-21T08:00:00Z", &scene])
+        .env_remove("VIGIL_STORAGE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe_output(&out));
+    let before_s3 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["survey"].as_str().map(str::to_string))
+        .expect("the survey id");
+    let no_store = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["migrate", "--data-dir", plain.path_str()])
+        .env_remove("VIGIL_STORAGE_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&no_store.stderr);
+    assert!(
+        !no_store.status.success() && err.contains("VIGIL_STORAGE_URL"),
+        "vigil migrate without a bucket: {}",
+        describe_output(&no_store)
+    );
+    let out = plain.run_ok(&["migrate"], &[]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let plain_local = plain.path().join("tiles").join(&before_s3);
+    let files = {
+        let mut n = 0u64;
+        let mut stack = vec![plain_local.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    n += 1;
+                }
+            }
+        }
+        n
+    };
+    assert!(
+        lines.len() == 2
+            && lines[0]["survey"] == before_s3.as_str()
+            && lines[0]["files"] == files
+            && lines[1]["files_verified"] == files,
+        "vigil migrate printed {lines:#?}; the survey has {files} files"
+    );
+    let plain_tiles = display_tiles(&plain_local);
+    std::fs::remove_dir_all(&plain_local).unwrap();
+    let token = plain.add_user("m-admin", "admin", &[], true);
+    let mut other = TestServer::serve(plain);
+    let (rel, bytes) = &plain_tiles[plain_tiles.len() / 2];
+    let r = other.get(&format!("/tiles/{before_s3}/{rel}"), Some(&token));
+    assert!(
+        r.status == 200 && r.body == *bytes,
+        "a migrated tile: {}",
+        r.describe()
+    );
+    other.terminate(Duration::from_secs(20));
+
     // Object storage down, and no local copy: the tiles of the survey are not served (no stale
     // or partial bytes), and the service keeps answering.
     std::fs::remove_dir_all(&local).unwrap();

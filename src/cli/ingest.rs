@@ -95,3 +95,22 @@ pub fn run(a: IngestArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `vigil migrate`: every ready survey's tiles published to the configured object storage and
+/// checked file by file; one JSON line per survey, then a summary line.
+pub fn migrate(common: Common) -> anyhow::Result<()> {
+    let v = open(&common)?;
+    let report = v.migrate_tiles(&Principal::cli(), &|s| {
+        println!("{}", serde_json::to_string(s).unwrap_or_default());
+    })?;
+    let files: u64 = report.surveys.iter().map(|s| s.files).sum();
+    println!(
+        "{}",
+        serde_json::json!({
+            "surveys": report.surveys.len(),
+            "files_verified": files,
+            "without_local_tiles": report.without_local_tiles,
+        })
+    );
+    Ok(())
+}

@@ -37,6 +37,7 @@ pub mod eval;
 mod exports;
 pub mod flags;
 pub mod learn;
+pub mod migrate;
 pub mod reports;
 pub mod review;
 pub mod similar;
