@@ -489,8 +489,9 @@ fn issue13_import_counts_rows_and_errors_and_limits_saturate() {
 
 // ---- 4. the web map's scripts ---------------------------------------------------------------------
 
-/// Leaflet puts a string given to a tooltip or popup into `innerHTML`; every such call must pass a
-/// DOM node (`textEl(…)` or `h(…)`, or a function returning one), and no script may write HTML.
+/// Popups and tooltips get DOM nodes (MapLibre's `setDOMContent`; never `setHTML`, which puts a
+/// string into `innerHTML`); any `setContent`-style call must pass `textEl(…)` or `h(…)` (or a
+/// function returning one), and no script may write HTML.
 #[test]
 fn issue13_web_scripts_put_data_into_the_page_as_text() {
     let web = common::manifest_dir().join("web");
@@ -507,6 +508,7 @@ fn issue13_web_scripts_put_data_into_the_page_as_text() {
             "insertAdjacentHTML",
             ".outerHTML",
             "document.write(",
+            ".setHTML(",
         ] {
             for (i, _) in src.match_indices(bad) {
                 let line = src[..i].lines().count();

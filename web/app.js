@@ -1,11 +1,11 @@
 /* Vigil web map shell.
  *
  * Plain ES2020, no framework, no build step. Everything it loads is served by
- * Vigil itself: Leaflet and MapLibre GL JS from vendor/, the Natural Earth basemap as a PMTiles
+ * Vigil itself: MapLibre GL JS and pmtiles from vendor/, the Natural Earth basemap as a PMTiles
  * archive from basemap/, the big layers (provinces, communes, hotspots) as vector tiles from the
  * OGC API - Tiles endpoints (vector-map.js), and data from the OGC API - Features endpoints and /v1/.
  *
- * Depends on window.L (Leaflet 1.9), window.VigilVectorMap (vector-map.js) and window.VigilI18n
+ * Depends on window.VigilVectorMap (vector-map.js: the map frame and overlay) and window.VigilI18n
  * (i18n.js); attaches window.VigilFlags
  * (flags.js), the flagged plots layer and its panel, window.VigilReview (review.js), the review
  * queue and flag files, and for operators and admins window.VigilUpload (upload.js), the upload panel.
@@ -13,7 +13,7 @@
 (function () {
   'use strict';
 
-  /** A text node in a span: Leaflet puts strings into innerHTML, so data goes in as nodes. */
+  /** A text node in a span: popups and tooltips get nodes, never HTML strings. */
   function textEl(s) {
     const span = document.createElement('span');
     span.textContent = s == null ? '' : String(s);
@@ -49,14 +49,8 @@
     reemerged: '#c0392b'
   };
   // Vietnam, mainland and islands.
-  const VN_BOUNDS = [
-    [8.2, 102.1],
-    [23.4, 109.9]
-  ];
-  const MAX_BOUNDS = [
-    [3.5, 95.5],
-    [28.5, 120.5]
-  ];
+  const VN_BOUNDS = [102.1, 8.2, 109.9, 23.4]; // [w, s, e, n]
+  const MAX_BOUNDS = [95.5, 3.5, 120.5, 28.5];
 
   // The API lives at the server root; the page at <root>/map/.
   const BASE = (function () {
@@ -71,12 +65,14 @@
     user: null,
     vocab: null,
     filters: { status: '', kind: '', commune: '' },
-    map: null,
-    layers: {},
+    map: null, // the map frame (vector-map.js)
+    switches: { imagery: false, footprints: true }, // overlays the layer switcher turns on and off
+    layerControl: null,
+    provinces: [], // the province features loaded (names, the user's extent)
+    communes: new Map(), // key -> commune feature loaded (names)
     markers: new Map(), // id -> { feature }: the view's first page, for the list and the panel
     vector: null, // the MapLibre overlay of this login (vector-map.js)
     surveyById: new Map(), // id -> the survey footprint feature (collections/surveys/items)
-    communeIds: new Set(),
     provincesLoaded: false,
     lastCount: null, // { matched, drawn }
     hotspotCtl: null,
@@ -315,14 +311,15 @@
     if (state.map) {
       if (state.vector) state.vector.remove();
       state.vector = null;
-      state.layers.provinces.clearLayers();
-      state.layers.communes.clearLayers();
+      state.provinces = [];
+      state.communes.clear();
       state.surveyById.clear();
-      state.map.removeLayer(state.layers.surveyImagery);
+      setImageryOn(false);
+      state.map.closePopup();
+      state.map.hideHover();
       state.imageryBounds = null;
     }
     state.markers.clear();
-    state.communeIds.clear();
     state.provincesLoaded = false;
     state.lastCount = null;
     state.mapReady = false;
@@ -425,7 +422,7 @@
     renderFilters();
     setCount('loading');
     initMap();
-    state.map.invalidateSize();
+    state.map.resize();
     attachFlags();
     attachReview();
     attachDashboard();
@@ -467,7 +464,7 @@
     analysisAtPage: (x, y) => {
       if (!state.vector) return null;
       const box = $('#map').getBoundingClientRect();
-      return state.vector.analysisAt(L.point(x - box.left, y - box.top));
+      return state.vector.analysisAt({ x: x - box.left, y: y - box.top });
     },
     surveys: () => (state.vector ? state.vector.surveysDrawn() : []),
     /** URLs of the heat map tiles the map drew with pixels. */
@@ -477,30 +474,34 @@
     /** Page coordinates of a lon/lat. */
     toPage: (lon, lat) => {
       const box = $('#map').getBoundingClientRect();
-      const p = state.map.latLngToContainerPoint([lat, lon]);
+      const p = state.map.toPoint(lon, lat);
       return { x: box.left + p.x, y: box.top + p.y };
     },
     /** Centres the map on a lon/lat at the zoom it has (tests: to bring a place into view). */
-    centre: (lon, lat) => state.map.setView([lat, lon], state.map.getZoom(), { animate: false }),
+    centre: (lon, lat) => state.map.centre(lon, lat),
     /** Fits the map to [w, s, e, n] at once (tests: to reach a small feature). */
-    fit: (b) => state.map.fitBounds(L.latLngBounds([b[1], b[0]], [b[3], b[2]]), { animate: false, maxZoom: 18 }),
+    fit: (b) => state.map.fit(b, { maxZoom: 18 }),
+    /** The zoom (256-pixel tile zoom). */
+    zoom: () => state.map.zoom(),
+    /** Whether the view is moving. */
+    moving: () => state.map.moving(),
     /** Ids of the flags drawn at exactly a page point. */
     flagIdsAtPage: (x, y) => {
       if (!state.vector) return [];
       const box = $('#map').getBoundingClientRect();
-      return state.vector.flagIdsAt(L.point(x - box.left, y - box.top));
+      return state.vector.flagIdsAt({ x: x - box.left, y: y - box.top });
     },
     /** The code of the choropleth commune drawn at a page point, or null. */
     choroplethAtPage: (x, y) => {
       if (!state.vector) return null;
       const box = $('#map').getBoundingClientRect();
-      return state.vector.choroplethAt(L.point(x - box.left, y - box.top));
+      return state.vector.choroplethAt({ x: x - box.left, y: y - box.top });
     },
     /** The flag drawn under a page point, as a click there would find it, or null. */
     flagAtPage: (x, y) => {
       if (!state.vector) return null;
       const box = $('#map').getBoundingClientRect();
-      return state.vector.flagAt(L.point(x - box.left, y - box.top));
+      return state.vector.flagAt({ x: x - box.left, y: y - box.top });
     }
   };
 
@@ -520,7 +521,7 @@
       imageryTemplate: window.location.origin + BASE + 'tiles/mosaic/{z}/{x}/{y}.png'
     });
     state.vectorQuery = hotspotQuery(null);
-    state.vector.setSurveysVisible(state.map.hasLayer(state.layers.surveyFootprints));
+    state.vector.setSurveysVisible(state.switches.footprints);
     syncImagery();
     if (window.VigilFlags) window.VigilFlags.overlayReady();
   }
@@ -573,7 +574,10 @@
         setUploadOpen(false);
         if (window.VigilReview) window.VigilReview.closePanel();
       },
-      openHotspot: (id) => openDetail(id)
+      openHotspot: (id) => openDetail(id),
+      layersChanged: () => {
+        if (state.layerControl) state.layerControl.sync();
+      }
     });
   }
 
@@ -601,8 +605,7 @@
         if (window.VigilFlags) window.VigilFlags.close();
       },
       showImagery: () => {
-        const imagery = state.layers.surveyImagery;
-        if (state.map && imagery && !state.map.hasLayer(imagery)) imagery.addTo(state.map);
+        if (state.map && !state.switches.imagery) setImageryOn(true);
       },
       flagsChanged: () => {
         if (window.VigilFlags) window.VigilFlags.changed();
@@ -637,12 +640,11 @@
   /** The provinces whose boundaries are loaded: [{code, name}], sorted by code. */
   function provinceList() {
     const out = [];
-    if (!state.layers.provinces) return out;
-    state.layers.provinces.eachLayer((l) => {
-      const p = (l.feature && l.feature.properties) || {};
-      const code = String(p.code || (l.feature && l.feature.id) || '');
+    for (const f of state.provinces) {
+      const p = f.properties || {};
+      const code = String(p.code || f.id || '');
       if (code) out.push({ code, name: p.name || code });
-    });
+    }
     return out.sort((a, b) => a.code.localeCompare(b.code));
   }
 
@@ -667,13 +669,14 @@
   /** "Name (code)" of a province or commune whose boundary is loaded, else the code. */
   function placeLabel(level, code) {
     if (!code) return null;
-    const layer = level === 'province' ? state.layers.provinces : state.layers.communes;
+    const list = level === 'province' ? state.provinces : state.communes.values();
     let name = null;
-    if (layer) {
-      layer.eachLayer((l) => {
-        const p = (l.feature && l.feature.properties) || {};
-        if (!name && String(p.code || (l.feature && l.feature.id) || '') === String(code) && p.name) name = p.name;
-      });
+    for (const f of list) {
+      const p = f.properties || {};
+      if (String(p.code || f.id || '') === String(code) && p.name) {
+        name = p.name;
+        break;
+      }
     }
     return name ? `${name} (${code})` : `${t(level === 'province' ? 'field.province' : 'field.commune')} ${code}`;
   }
@@ -681,42 +684,15 @@
   // ------------------------------------------------------------------- map
   function initMap() {
     if (state.map) return;
-    const map = L.map('map', {
-      minZoom: 5,
-      maxZoom: MAX_ZOOM,
-      maxBounds: MAX_BOUNDS,
-      maxBoundsViscosity: 0.8,
-      zoomSnap: 0.5,
-      preferCanvas: false
-    });
-    map.attributionControl.setPrefix('Leaflet');
-    map.createPane('basemap').style.zIndex = 200;
-    map.createPane('surveys').style.zIndex = 250;
-    map.createPane('provinces').style.zIndex = 350;
-    map.createPane('communes').style.zIndex = 360;
-    map.getPane('basemap').style.pointerEvents = 'none';
-    map.getPane('provinces').style.pointerEvents = 'none';
-    L.control.scale({ imperial: false }).addTo(map);
-
-    state.layers.basemap = window.VigilVectorMap.basemap(map);
-    // Provinces and communes are drawn from vector tiles (vector-map.js); these keep the
-    // features loaded as data, for names and for fitting the map to the user's provinces.
-    state.layers.provinces = L.geoJSON(null);
-    state.layers.communes = L.geoJSON(null);
-
-    map.fitBounds(VN_BOUNDS);
+    const map = window.VigilVectorMap.frame($('#map'), { bounds: VN_BOUNDS, maxBounds: MAX_BOUNDS, minZoom: 5, maxZoom: MAX_ZOOM });
     map.on('moveend', onViewChanged);
     map.on('moveend', scheduleReload);
     map.on('click', onMapClick);
     map.on('mousemove', onMapHover);
     map.on('mouseout', () => hideHover());
     state.map = map;
-    initSurveyLayers(map);
-
-    const mapEl = $('#map');
-    if (window.ResizeObserver) {
-      new ResizeObserver(() => map.invalidateSize({ debounceMoveend: true })).observe(mapEl);
-    }
+    initSurveyLayers();
+    if (window.ResizeObserver) new ResizeObserver(() => map.resize()).observe($('#map'));
   }
 
   /**
@@ -725,7 +701,7 @@
    */
   function onMapClick(e) {
     if (!state.vector || !state.mapReady) return;
-    const pt = e.containerPoint;
+    const pt = e.point;
     const hs = state.vector.hotspotAt(pt);
     if (hs) {
       openDetail(hs.id);
@@ -737,9 +713,9 @@
       return;
     }
     const analysis = window.VigilHotspotLayers && state.vector.analysisAt(pt);
-    if (analysis && window.VigilHotspotLayers.openPopup(analysis, e.latlng)) return;
+    if (analysis && window.VigilHotspotLayers.openPopup(analysis, e.lngLat)) return;
     if (state.vector.cellAt(pt) || state.vector.flagCellAt(pt)) {
-      state.map.setView(e.latlng, Math.min(state.map.getZoom() + 2, MAX_ZOOM));
+      state.map.zoomTo(e.lngLat.lng, e.lngLat.lat, state.map.zoom() + 2);
       return;
     }
     const s = state.vector.surveyAt(pt);
@@ -749,57 +725,51 @@
   /** Hover: the hotspot's name (as text), a cell's count by status, or the commune's name. */
   function onMapHover(e) {
     if (!state.vector || !state.mapReady) return;
-    // Over a shape Leaflet draws (an analysis layer) its own tooltip speaks.
-    const tgt = e.originalEvent && e.originalEvent.target;
-    if (tgt && tgt.closest && tgt.closest('.leaflet-interactive')) {
-      hideHover();
-      return;
-    }
     if (state.hoverFrame) return;
     state.hoverFrame = window.requestAnimationFrame(() => {
       state.hoverFrame = null;
-      const pt = e.containerPoint;
+      const pt = e.point;
       const hs = state.vector.hotspotAt(pt);
       const mapEl = $('#map');
       if (hs) {
         mapEl.style.cursor = 'pointer';
         const known = state.markers.get(hs.id) || (state.detail && state.detail.id === hs.id && state.detail);
         const name = known && known.feature && known.feature.properties && known.feature.properties.name;
-        showHover(e.latlng, name || '#' + hs.id, hs.id);
-        if (!name) hoverName(hs.id, e.latlng);
+        showHover(e.lngLat, name || '#' + hs.id, hs.id);
+        if (!name) hoverName(hs.id, e.lngLat);
         return;
       }
       const flag = window.VigilFlags && state.vector.flagAt(pt);
       if (flag) {
         mapEl.style.cursor = 'pointer';
-        showHover(e.latlng, window.VigilFlags.hoverText(flag), null);
+        showHover(e.lngLat, window.VigilFlags.hoverText(flag), null);
         return;
       }
       const cell = state.vector.cellAt(pt);
       if (cell) {
         mapEl.style.cursor = 'zoom-in';
         const parts = Object.entries(cell.breakdown).map(([k, n]) => `${statusLabel(k)}: ${I.num(n)}`);
-        showHover(e.latlng, `${t(cell.count === 1 ? 'count.points.one' : 'count.points', { n: I.num(cell.count) })}${parts.length ? ' — ' + parts.join(', ') : ''}`, null);
+        showHover(e.lngLat, `${t(cell.count === 1 ? 'count.points.one' : 'count.points', { n: I.num(cell.count) })}${parts.length ? ' — ' + parts.join(', ') : ''}`, null);
         return;
       }
       const flagCell = window.VigilFlags && state.vector.flagCellAt(pt);
       if (flagCell) {
         mapEl.style.cursor = 'zoom-in';
-        showHover(e.latlng, window.VigilFlags.cellText(flagCell), null);
+        showHover(e.lngLat, window.VigilFlags.cellText(flagCell), null);
         return;
       }
       const analysis = window.VigilHotspotLayers && state.vector.analysisAt(pt);
       const analysisText = analysis && window.VigilHotspotLayers.hoverText(analysis);
       if (analysisText) {
         mapEl.style.cursor = 'pointer';
-        showHover(e.latlng, analysisText, analysis.id, `hs-${analysis.key}`);
+        showHover(e.lngLat, analysisText, analysis.id, `hs-${analysis.key}`);
         return;
       }
       const choro = window.VigilDashboard && state.vector.choroplethAt(pt);
       const choroText = choro && window.VigilDashboard.choroplethText(choro);
       if (choroText) {
         mapEl.style.cursor = '';
-        showHover(e.latlng, choroText, null, 'dash-tooltip');
+        showHover(e.lngLat, choroText, null, 'dash-tooltip');
         return;
       }
       const survey = state.vector.surveyAt(pt);
@@ -808,22 +778,19 @@
         const props = surveyProps(survey.id) || survey;
         const when = props.acquired_at || props.datetime || props.completed_at || '';
         const name = props.name || survey.id;
-        showHover(e.latlng, when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name, null);
+        showHover(e.lngLat, when ? t('survey.tooltip', { name, date: fmtDateTime(when) }) : name, null);
         return;
       }
       mapEl.style.cursor = '';
       const c = state.vector.communeAt(pt);
-      if (c) showHover(e.latlng, [c.name, c.code].filter(Boolean).join(' — '), null);
+      if (c) showHover(e.lngLat, [c.name, c.code].filter(Boolean).join(' — '), null);
       else hideHover();
     });
   }
 
   /** The map's one hover tooltip; `kind` marks what it names (e.g. `dash-tooltip`). */
-  function showHover(latlng, text, id, kind) {
-    if (!state.hover) state.hover = L.tooltip({ direction: 'top', offset: [0, -8], className: 'map-hover' });
-    state.hover.setLatLng(latlng).setContent(textEl(text));
-    if (!state.map.hasLayer(state.hover)) state.hover.addTo(state.map);
-    const el = state.hover.getElement();
+  function showHover(lngLat, text, id, kind) {
+    const el = state.map.showHover(lngLat.lng, lngLat.lat, textEl(text));
     if (el) {
       el.dataset.id = id || '';
       el.dataset.kind = kind || '';
@@ -832,12 +799,13 @@
   }
 
   function hideHover() {
-    if (state.hover && state.map.hasLayer(state.hover)) state.map.removeLayer(state.hover);
-    if (state.map) $('#map').style.cursor = '';
+    if (!state.map) return;
+    state.map.hideHover();
+    $('#map').style.cursor = '';
   }
 
   /** A hotspot's name for the hover when it is not in the list (fetched once, kept). */
-  async function hoverName(id, latlng) {
+  async function hoverName(id, lngLat) {
     state.hoverNames = state.hoverNames || new Map();
     let name = state.hoverNames.get(id);
     if (name === undefined) {
@@ -850,31 +818,26 @@
       if (state.hoverNames.size > 2000) state.hoverNames.clear();
       state.hoverNames.set(id, name);
     }
-    const el = state.hover && state.hover.getElement();
-    if (name && el && el.dataset.id === id) showHover(latlng, name, id);
+    const el = state.map && state.map.hoverElement();
+    if (name && el && el.dataset.id === id) showHover(lngLat, name, id);
   }
 
   async function loadProvinces() {
     try {
       const { features } = await fetchPages(`collections/provinces/items?limit=${PROVINCE_PAGE}`, PROVINCE_CAP);
-      state.layers.provinces.clearLayers();
-      if (features.length) state.layers.provinces.addData({ type: 'FeatureCollection', features });
+      state.provinces = features;
       state.provincesLoaded = true;
       // Start with the user's own provinces, or every province the service knows.
       const j = (state.user && state.user.jurisdiction) || {};
       let bounds = null;
       if (!j.national && Array.isArray(j.provinces) && j.provinces.length) {
-        const mine = L.featureGroup();
-        state.layers.provinces.eachLayer((l) => {
-          const p = l.feature && l.feature.properties;
-          const code = String((p && p.code) || (l.feature && l.feature.id) || '');
-          if (j.provinces.map(String).includes(code)) mine.addLayer(l);
-        });
-        if (mine.getLayers().length) bounds = mine.getBounds();
+        const codes = j.provinces.map(String);
+        const mine = features.filter((f) => codes.includes(String((f.properties && f.properties.code) || f.id || '')));
+        if (mine.length) bounds = window.VigilVectorMap.bboxOf(mine);
       }
-      if (!bounds && features.length) bounds = state.layers.provinces.getBounds();
+      if (!bounds && features.length) bounds = window.VigilVectorMap.bboxOf(features);
       // At once, not animated: the vector overlay starts on this view, not on the one before.
-      if (bounds && bounds.isValid()) state.map.fitBounds(bounds, { padding: [16, 16], animate: false });
+      if (bounds) state.map.fit(bounds, { padding: 16 });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;
       console.warn('provinces:', e.message || e);
@@ -882,22 +845,17 @@
   }
 
   function viewBbox() {
-    const b = state.map.getBounds();
+    const b = state.map.bbox();
     const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
     const r = (v) => Math.round(v * 1e6) / 1e6;
-    return [
-      r(clamp(b.getWest(), -180, 180)),
-      r(clamp(b.getSouth(), -90, 90)),
-      r(clamp(b.getEast(), -180, 180)),
-      r(clamp(b.getNorth(), -90, 90))
-    ].join(',');
+    return [r(clamp(b[0], -180, 180)), r(clamp(b[1], -90, 90)), r(clamp(b[2], -180, 180)), r(clamp(b[3], -90, 90))].join(',');
   }
 
   /** Marks the view on #map (for tests) and tells the flags layer its plots are now stale. */
   function onViewChanged() {
     const mapEl = $('#map');
     mapEl.dataset.view = viewBbox();
-    mapEl.dataset.zoom = String(state.map.getZoom());
+    mapEl.dataset.zoom = String(Math.round(state.map.zoom() * 100) / 100);
     if (state.mapReady && window.VigilFlags) window.VigilFlags.viewChanging();
   }
 
@@ -962,9 +920,7 @@
   }
 
   async function loadCommunes() {
-    const map = state.map;
-    const layer = state.layers.communes;
-    if (map.getZoom() < COMMUNE_MIN_ZOOM) return;
+    if (state.map.zoom() < COMMUNE_MIN_ZOOM) return;
     if (state.communeCtl) state.communeCtl.abort();
     const ctl = new AbortController();
     state.communeCtl = ctl;
@@ -972,18 +928,11 @@
       const q = new URLSearchParams({ bbox: viewBbox(), limit: String(COMMUNE_PAGE) });
       const { features } = await fetchPages(`collections/communes/items?${q}`, COMMUNE_CAP, ctl.signal);
       if (ctl.signal.aborted) return;
-      if (state.communeIds.size + features.length > COMMUNE_CACHE_MAX) {
-        layer.clearLayers();
-        state.communeIds.clear();
-      }
-      const fresh = [];
+      if (state.communes.size + features.length > COMMUNE_CACHE_MAX) state.communes.clear();
       for (const f of features) {
         const key = String(f.id !== undefined ? f.id : (f.properties && f.properties.code) || JSON.stringify(f.geometry).slice(0, 64));
-        if (state.communeIds.has(key)) continue;
-        state.communeIds.add(key);
-        fresh.push(f);
+        if (!state.communes.has(key)) state.communes.set(key, f);
       }
-      if (fresh.length) layer.addData({ type: 'FeatureCollection', features: fresh });
     } catch (e) {
       if (e && e.name === 'AbortError') return;
       if (e instanceof ApiError && e.status === 401) return;
@@ -1083,47 +1032,41 @@
   /** The vector overlay shows the imagery while its switch is on, over the surveys' bounds. */
   function syncImagery() {
     if (!state.vector) return;
-    const b = state.imageryBounds;
-    state.vector.setImagery(state.map.hasLayer(state.layers.surveyImagery), b && b.isValid() ? [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()] : null);
+    state.vector.setImagery(state.switches.imagery, state.imageryBounds);
   }
 
-  function initSurveyLayers(map) {
-    // A template, not apiUrl(): URL() would percent-encode the braces.
-    // The imagery is drawn by the vector overlay (a raster source of /tiles/mosaic/…, with the
-    // token); this empty layer is its switch in the layer switcher.
-    const imagery = L.layerGroup();
-    imagery.on('add', () => {
-      $('#map').dataset.surveyLayer = 'on';
-      syncImagery();
-    });
-    imagery.on('remove', () => {
-      $('#map').dataset.surveyLayer = 'off';
-      syncImagery();
-    });
+  /** Survey imagery on or off (its switch in the layer switcher). */
+  function setImageryOn(on) {
+    state.switches.imagery = !!on;
+    $('#map').dataset.surveyLayer = on ? 'on' : 'off';
+    syncImagery();
+    if (state.layerControl) state.layerControl.sync();
+  }
+
+  /** Survey footprints on or off. */
+  function setFootprintsOn(on) {
+    state.switches.footprints = !!on;
+    if (state.vector) state.vector.setSurveysVisible(state.switches.footprints);
+    if (state.layerControl) state.layerControl.sync();
+  }
+
+  function initSurveyLayers() {
     $('#map').dataset.surveyLayer = 'off';
-    state.layers.surveyImagery = imagery;
-    // The footprints are drawn by the vector overlay from /collections/surveys/tiles/…; this
-    // empty layer is their switch in the layer switcher.
-    const footprints = L.layerGroup();
-    footprints.on('add', () => {
-      if (state.vector) state.vector.setSurveysVisible(true);
-    });
-    footprints.on('remove', () => {
-      if (state.vector) state.vector.setSurveysVisible(false);
-    });
-    state.layers.surveyFootprints = footprints.addTo(map);
+    state.switches.imagery = false;
+    state.switches.footprints = true;
     renderLayerControl();
   }
 
-  /** The overlay switcher; rebuilt on a language switch (its labels are fixed at creation). */
+  /** The overlay switcher; rebuilt on a language switch. */
   function renderLayerControl() {
     if (!state.map) return;
-    if (state.layerControl) state.layerControl.remove();
-    const overlays = {};
-    overlays[t('layer.survey.imagery')] = state.layers.surveyImagery;
-    overlays[t('layer.survey.footprints')] = state.layers.surveyFootprints;
-    if (window.VigilFlags) overlays[t('layer.flags')] = window.VigilFlags.layer;
-    state.layerControl = L.control.layers(null, overlays, { collapsed: true, position: 'topright' }).addTo(state.map);
+    if (!state.layerControl) state.layerControl = window.VigilVectorMap.layerSwitcher(state.map);
+    const items = [
+      { name: t('layer.survey.imagery'), on: () => state.switches.imagery, set: setImageryOn },
+      { name: t('layer.survey.footprints'), on: () => state.switches.footprints, set: setFootprintsOn }
+    ];
+    if (window.VigilFlags) items.push({ name: t('layer.flags'), on: () => window.VigilFlags.isOn(), set: (on) => window.VigilFlags.setOn(on) });
+    state.layerControl.render(items, t('layer.switcher'));
   }
 
   /** Footprints of the ready surveys the user may see; the imagery layer asks only inside them. */
@@ -1136,8 +1079,8 @@
       if (!state.token) return;
       state.surveyById.clear();
       for (const f of features) if (f && f.id !== undefined && f.id !== null) state.surveyById.set(String(f.id), f);
-      const b = features.length ? L.geoJSON({ type: 'FeatureCollection', features }).getBounds() : null;
-      state.imageryBounds = b && b.isValid() ? b.pad(0.05) : null;
+      const b = features.length ? window.VigilVectorMap.bboxOf(features) : null;
+      state.imageryBounds = b ? window.VigilVectorMap.padBox(b, 0.05) : null;
       syncImagery();
       mapEl.dataset.surveys = String(features.length);
       mapEl.dataset.surveysState = 'ready';
@@ -1152,27 +1095,30 @@
   function showSurveyFootprint(id) {
     const f = state.surveyById.get(String(id));
     if (!f) return;
-    const b = L.geoJSON(f).getBounds();
-    showSurveyBounds(b, (f.properties || {}).native_zoom, f.id);
+    const b = window.VigilVectorMap.bboxOf(f);
+    if (b) showSurveyBounds(b, (f.properties || {}).native_zoom, f.id);
   }
 
   /** "Xem trên bản đồ": zoom to a survey (JSON from /v1/surveys) and turn its imagery on. */
   function showSurvey(s) {
     if (!s || !Array.isArray(s.bbox) || s.bbox.length !== 4) return;
-    const [w, south, e, n] = s.bbox.map(Number);
-    showSurveyBounds(L.latLngBounds([south, w], [n, e]), s.native_zoom, s.id);
+    const b = s.bbox.map(Number);
+    if (b.every(Number.isFinite)) showSurveyBounds(b, s.native_zoom, s.id);
   }
 
-  function showSurveyBounds(bounds, nativeZoom, id) {
-    const map = state.map;
-    if (!map || !bounds.isValid()) return;
-    const imagery = state.layers.surveyImagery;
-    if (state.imageryBounds) state.imageryBounds = L.latLngBounds(state.imageryBounds.getSouthWest(), state.imageryBounds.getNorthEast()).extend(bounds.pad(0.05));
-    if (!map.hasLayer(state.layers.surveyFootprints)) state.layers.surveyFootprints.addTo(map);
-    if (map.hasLayer(imagery)) syncImagery();
-    else imagery.addTo(map);
+  /** Fits the map to a survey's [w, s, e, n] and shows the imagery and footprints there. */
+  function showSurveyBounds(b, nativeZoom, id) {
+    if (!state.map) return;
+    const grown = window.VigilVectorMap.padBox(b, 0.05);
+    if (state.imageryBounds) {
+      const i = state.imageryBounds;
+      state.imageryBounds = [Math.min(i[0], grown[0]), Math.min(i[1], grown[1]), Math.max(i[2], grown[2]), Math.max(i[3], grown[3])];
+    }
+    if (!state.switches.footprints) setFootprintsOn(true);
+    if (state.switches.imagery) syncImagery();
+    else setImageryOn(true);
     const maxZoom = Math.min(Number(nativeZoom) || MAX_ZOOM, MAX_ZOOM);
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom });
+    state.map.fit(b, { padding: 24, maxZoom, animate: true });
     $('#map').dataset.surveyShown = id === undefined || id === null ? '' : String(id);
     // Where the panel floats over the map, get it out of the way.
     if (window.matchMedia && window.matchMedia('(max-width: 1100px)').matches) setUploadOpen(false);

@@ -468,7 +468,7 @@
     const map = S.ctx && S.ctx.map;
     const v = vector();
     if (v && S.layer) v.setChoropleth(null);
-    if (map && S.legend) map.removeControl(S.legend);
+    if (S.legend) S.legend();
     S.layer = null;
     S.legend = null;
   }
@@ -494,8 +494,7 @@
 
   function paintChoropleth() {
     const map = S.ctx.map;
-    const L = window.L;
-    if (!map || !L || !S.communes || !S.open) return;
+    if (!map || !S.communes || !S.open) return;
     removeChoropleth();
     if (!S.choropleth) return;
     const key = S.chartKey;
@@ -525,8 +524,7 @@
     // What is drawn: the features (values and bboxes) and the KPI shown.
     const layer = { feats, key, unit };
     S.layer = layer;
-    const legend = L.control({ position: 'bottomright' });
-    legend.onAdd = () => {
+    const legendEl = (() => {
       const h = S.ctx.h;
       const label = kpiLabel(((S.kpis && S.kpis.kpis) || {})[key] || { key, label: key });
       const rows = RAMP.map((c, i) =>
@@ -534,36 +532,33 @@
       ).filter((li, i) => li.childNodes.length > 1 && (max <= 0 || i * step <= max));
       rows.push(h('li', null, h('span', { class: 'dash-swatch', style: `background:${NO_VALUE}`, 'aria-hidden': 'true' }), t('dash.none')));
       return h('div', { id: 'dash-legend', class: 'dash-legend', 'data-testid': 'dash-legend', 'data-state': 'ready', 'data-kpi': key, 'data-communes': String(feats.length) }, h('strong', { text: `${t('dash.legend')}: ${label}` }), h('ul', null, rows));
-    };
-    legend.addTo(map);
-    S.legend = legend;
+    })();
+    S.legend = map.control(legendEl, 'bottom-right');
     if (feats.length) fitCommunes(S.layer);
   }
 
   /** Fits the choropleth into the part of the map the panel leaves free (it lies over the right). */
   function fitCommunes(layer) {
     const map = S.ctx.map;
-    // Leaflet drops a new view asked for while a zoom animates (e.g. the previous area's fit):
-    // fit once that animation has ended.
-    if (map._animatingZoom) {
-      map.once('zoomend', () => {
+    // A move under way (e.g. the previous area's fit) would end on its own view: fit after it.
+    if (map.moving()) {
+      map.once('moveend', () => {
         if (S.layer === layer) fitCommunes(layer);
       });
       return;
     }
     try {
       const panel = $('#dashboard-panel');
-      const mr = map.getContainer().getBoundingClientRect();
+      const mr = map.container().getBoundingClientRect();
       const pr = panel && !panel.hidden ? panel.getBoundingClientRect() : null;
       let right = pr ? Math.max(0, mr.right - pr.left) : 0;
       if (right > mr.width * 0.6) right = 0;
       let b = null;
       for (const f of layer.feats) {
         const x = f.bbox.map(Number);
-        const one = L.latLngBounds([x[1], x[0]], [x[3], x[2]]);
-        b = b ? b.extend(one) : one;
+        b = b ? [Math.min(b[0], x[0]), Math.min(b[1], x[1]), Math.max(b[2], x[2]), Math.max(b[3], x[3])] : x;
       }
-      if (b && b.isValid()) map.fitBounds(b, { paddingTopLeft: [20, 20], paddingBottomRight: [right + 20, 20] });
+      if (b && b.every(Number.isFinite)) map.fit(b, { padding: { top: 20, left: 20, bottom: 20, right: right + 20 }, animate: true });
     } catch (_) {
       /* empty bounds */
     }

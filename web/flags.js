@@ -39,7 +39,7 @@
   const S = {
     ctx: null,
     wired: false,
-    layer: L.layerGroup(), // the overlay's switch in the layer switcher (the map draws it)
+    on: false, // the layer's switch (the map's layer switcher and the panel's box)
     items: new Map(), // id -> { feature } of the listed page
     filters: { poppy: true, cannabis: true, minConfidence: '' },
     ctl: null,
@@ -49,7 +49,17 @@
   };
 
   const $ = (sel) => document.querySelector(sel);
-  const isOn = () => !!(S.ctx && S.ctx.map && S.ctx.map.hasLayer(S.layer));
+  const isOn = () => !!(S.ctx && S.ctx.map && S.on);
+
+  /** The flags layer on or off (from the layer switcher, the panel's box, or a session's end). */
+  function setOn(on) {
+    const next = !!on && !!(S.ctx && S.ctx.map);
+    if (next === S.on) return;
+    S.on = next;
+    if (next) onLayerAdd();
+    else onLayerRemove();
+    if (S.ctx && S.ctx.layersChanged) S.ctx.layersChanged();
+  }
 
   // ------------------------------------------------------------- labels
   function classLabel(c) {
@@ -306,10 +316,10 @@
     for (const it of S.items.values()) {
       const x = it.feature.bbox;
       if (!Array.isArray(x) || x.length !== 4 || !x.every((v) => isFinite(Number(v)))) continue;
-      const one = L.latLngBounds([Number(x[1]), Number(x[0])], [Number(x[3]), Number(x[2])]);
-      b = b ? b.extend(one) : one;
+      const one = x.map(Number);
+      b = b ? [Math.min(b[0], one[0]), Math.min(b[1], one[1]), Math.max(b[2], one[2]), Math.max(b[3], one[3])] : one;
     }
-    if (b && b.isValid()) map.fitBounds(b, { padding: [32, 32], maxZoom: PLOT_MAX_ZOOM, animate: false });
+    if (b) map.fit(b, { padding: 32, maxZoom: PLOT_MAX_ZOOM });
   }
 
   // --------------------------------------------------------------- panel
@@ -369,13 +379,8 @@
   function zoomTo(f) {
     const map = S.ctx && S.ctx.map;
     if (!map) return;
-    let b = null;
-    try {
-      b = L.geoJSON(f).getBounds();
-    } catch (_) {
-      b = null;
-    }
-    if (b && b.isValid()) map.fitBounds(b, { padding: [48, 48], maxZoom: PLOT_MAX_ZOOM, animate: false });
+    const b = window.VigilVectorMap.bboxOf(f);
+    if (b) map.fit(b, { padding: 48, maxZoom: PLOT_MAX_ZOOM });
   }
 
   async function loadChip(id) {
@@ -644,14 +649,7 @@
   function wire() {
     if (S.wired) return;
     S.wired = true;
-    S.layer.on('add', onLayerAdd);
-    S.layer.on('remove', onLayerRemove);
-    $('#flag-layer-toggle').addEventListener('change', (ev) => {
-      const map = S.ctx && S.ctx.map;
-      if (!map) return;
-      if (ev.target.checked) S.layer.addTo(map);
-      else map.removeLayer(S.layer);
-    });
+    $('#flag-layer-toggle').addEventListener('change', (ev) => setOn(ev.target.checked));
     $('#flag-class-poppy').addEventListener('change', readFilters);
     $('#flag-class-cannabis').addEventListener('change', readFilters);
     $('#flag-min-confidence').addEventListener('change', readFilters);
@@ -677,7 +675,7 @@
   /** The session ended: layer off, panel closed, nothing kept. */
   function detach() {
     close();
-    if (S.ctx && S.ctx.map && S.ctx.map.hasLayer(S.layer)) S.ctx.map.removeLayer(S.layer);
+    if (S.on) setOn(false);
     if (S.ctl) S.ctl.abort();
     S.seq += 1;
     clear();
@@ -736,9 +734,7 @@
     open,
     close,
     isOpen: panelOpen,
-    get layer() {
-      return S.layer;
-    },
+    setOn,
     CLASS_STYLE
   };
 })();

@@ -100,11 +100,11 @@
     seq: { heat: 0, gistar: 0, clusters: 0, emerging: 0 },
     loadedFor: {}, // key -> query the data is for
     data: {}, // key -> the API's answer (TileJSON or FeatureCollection)
-    layers: {}, // key -> Leaflet layer on the map
+    layers: {}, // key -> what the map's overlay was given (truthy while drawn)
     tiles: { loaded: 0, errors: 0, lastError: '' },
     heatClick: null, // timer of a pending heat map popup
     status: {}, // key -> { state, text }
-    control: null, // the legends' L.control
+    control: null, // removes the legends' map control
     folded: {} // key -> true when the user folded its legend
   };
 
@@ -384,7 +384,7 @@
   }
 
   function draw(key) {
-    if (!S.ctx.map || !window.L) return;
+    if (!S.ctx.map) return;
     if (key === 'heat') drawHeat();
     else if (key === 'gistar') drawGistar();
     else if (key === 'clusters') drawClusters();
@@ -434,8 +434,10 @@
     S.ctx.map.on('zoomend', onZoomHeat);
     S.ctx.map.off('click', onHeatClick);
     S.ctx.map.on('click', onHeatClick);
-    S.ctx.map.off('dblclick zoomstart', cancelHeatClick);
-    S.ctx.map.on('dblclick zoomstart', cancelHeatClick);
+    for (const ev of ['dblclick', 'zoomstart']) {
+      S.ctx.map.off(ev, cancelHeatClick);
+      S.ctx.map.on(ev, cancelHeatClick);
+    }
     zoomHint();
     // Nothing to fetch in this view (outside the bounds, below minzoom): say so now.
     window.setTimeout(settle, 0);
@@ -445,11 +447,11 @@
    * The density under a click, read back from the tile the map draws there: the server's alpha is
    * 96 + 159·t for t = density / vigil:max, so the pixel gives the density the map shows.
    */
-  async function heatAt(latlng) {
+  async function heatAt(lngLat) {
     const tj = S.data.heat;
     const v = vector();
     if (!S.layers.heat || !tj || !v) return null;
-    const a = await v.heatAlphaAt(latlng.lng, latlng.lat);
+    const a = await v.heatAlphaAt(lngLat.lng, lngLat.lat);
     if (a === null) return null;
     const max = typeof tj['vigil:max'] === 'number' ? tj['vigil:max'] : null;
     if (a === 0 || max === null) return { value: 0 };
@@ -466,37 +468,36 @@
   function onHeatClick(e) {
     if (!S.layers.heat || !S.data.heat) return;
     // Only where no other layer answers the click (the choropleth has tooltips only).
-    const tgt = e.originalEvent && e.originalEvent.target;
-    if (tgt && tgt.classList && tgt.classList.contains('leaflet-interactive')) return;
-    if (vector() && vector().analysisAt(e.containerPoint)) return;
+    const v = vector();
+    if (v && (v.analysisAt(e.point) || v.hotspotAt(e.point) || v.flagAt(e.point))) return;
     cancelHeatClick();
-    const latlng = e.latlng;
+    const lngLat = e.lngLat;
     S.heatClick = window.setTimeout(() => {
       S.heatClick = null;
-      heatPopup(latlng);
+      heatPopup(lngLat);
     }, 300);
   }
 
-  async function heatPopup(latlng) {
+  async function heatPopup(lngLat) {
     if (!S.layers.heat || !S.data.heat) return;
     const seq = S.seq.heat;
-    const v = await heatAt(latlng).catch(() => null);
+    const v = await heatAt(lngLat).catch(() => null);
     if (!v || seq !== S.seq.heat || !S.layers.heat) return;
     const h = S.ctx.h;
     const unit = heatUnit(S.data.heat['vigil:unit']);
     const text = v.value > 0 ? t(v.top ? 'hs.heat.at.top' : 'hs.heat.at', { v: fmt(v.value, v.value < 10 ? 2 : 1), unit }) : t('hs.heat.at.none');
-    window.L.popup({ className: 'hs-popup-box' })
-      .setLatLng(latlng)
-      .setContent(
-        h(
-          'div',
-          { class: 'hs-popup', 'data-layer': 'heat', 'data-value': String(v.value) },
-          h('strong', { text: layerName('heat') }),
-          h('p', { class: 'hs-popup-label', text }),
-          h('p', { class: 'muted', text: t('hs.heat.at.note', { bw: t(`hs.bandwidth.${S.opt.bandwidth}`) }) })
-        )
-      )
-      .openOn(S.ctx.map);
+    S.ctx.map.popup(
+      lngLat.lng,
+      lngLat.lat,
+      h(
+        'div',
+        { class: 'hs-popup', 'data-layer': 'heat', 'data-value': String(v.value) },
+        h('strong', { text: layerName('heat') }),
+        h('p', { class: 'hs-popup-label', text }),
+        h('p', { class: 'muted', text: t('hs.heat.at.note', { bw: t(`hs.bandwidth.${S.opt.bandwidth}`) }) })
+      ),
+      { className: 'hs-popup-box' }
+    );
   }
 
   function onZoomHeat() {
@@ -506,7 +507,7 @@
   /** Below the TileJSON's minzoom the map asks for nothing: say so instead of "loading". */
   function zoomHint() {
     const min = S.layers.heat && S.layers.heat.spec.minzoom;
-    if (typeof min === 'number' && S.ctx.map.getZoom() < min) setStatus('heat', 'zoom', t('hs.heat.zoom', { z: min }));
+    if (typeof min === 'number' && S.ctx.map.zoom() < min) setStatus('heat', 'zoom', t('hs.heat.zoom', { z: min }));
     else if (S.status.heat && S.status.heat.state === 'zoom') setStatus('heat', 'loading', t('hs.loading'));
   }
 
@@ -765,16 +766,13 @@
     return hit.key === 'gistar' ? gistarHover(f) : hit.key === 'clusters' ? clusterHover(f) : emergingHover(f);
   }
 
-  /** A click on an analysis feature: its popup at `latlng`. */
-  function openPopup(hit, latlng) {
+  /** A click on an analysis feature: its popup at `lngLat`. */
+  function openPopup(hit, lngLat) {
     const f = hit && featureOf(hit.key, hit.id);
     if (!f) return false;
     const h = S.ctx.h;
     const content = hit.key === 'gistar' ? gistarPopup(h, f) : hit.key === 'clusters' ? clusterPopup(h, f) : emergingPopup(h, f);
-    window.L.popup({ className: 'hs-popup-box', minWidth: hit.key === 'emerging' ? 180 : 50 })
-      .setLatLng(latlng)
-      .setContent(h('div', { class: 'hs-popup-wrap' }, content))
-      .openOn(S.ctx.map);
+    S.ctx.map.popup(lngLat.lng, lngLat.lat, h('div', { class: 'hs-popup-wrap' }, content), { className: 'hs-popup-box', minWidth: hit.key === 'emerging' ? 180 : 50 });
     return true;
   }
 
@@ -809,14 +807,13 @@
   // ------------------------------------------------------------------ legends
 
   function removeControl() {
-    if (S.control && S.ctx && S.ctx.map) S.ctx.map.removeControl(S.control);
+    if (S.control) S.control();
     S.control = null;
   }
 
   /** One map control holding a legend per layer that is switched on. */
   function renderLegends() {
-    const L = window.L;
-    if (!S.ctx || !S.ctx.map || !L) return;
+    if (!S.ctx || !S.ctx.map) return;
     removeControl();
     if (!S.visible) return;
     const h = S.ctx.h;
@@ -855,15 +852,8 @@
       blocks.push(h('div', attrs, fold));
     }
     if (!blocks.length) return;
-    const ctl = L.control({ position: 'bottomleft' });
-    ctl.onAdd = () => {
-      const el = h('div', { id: 'hs-legends', class: 'dash-legend hs-legends', 'data-testid': 'hs-legends', role: 'region', 'aria-label': t('hs.legends') }, blocks);
-      L.DomEvent.disableClickPropagation(el);
-      L.DomEvent.disableScrollPropagation(el);
-      return el;
-    };
-    ctl.addTo(S.ctx.map);
-    S.control = ctl;
+    const el = h('div', { id: 'hs-legends', class: 'dash-legend hs-legends', 'data-testid': 'hs-legends', role: 'region', 'aria-label': t('hs.legends') }, blocks);
+    S.control = S.ctx.map.control(el, 'bottom-left');
   }
 
   /** Logged out: forget the data (the switches too). */

@@ -488,24 +488,22 @@
   // ------------------------------------------------------------- map
   function bboxBounds(b) {
     if (!Array.isArray(b) || b.length !== 4 || !b.map(Number).every(isFinite)) return null;
-    return L.latLngBounds([Number(b[1]), Number(b[0])], [Number(b[3]), Number(b[2])]);
+    return b.map(Number);
   }
 
   function zoomTo(b) {
     const map = S.ctx && S.ctx.map;
     const bounds = bboxBounds(b);
-    if (!map || !bounds || !bounds.isValid()) return;
+    if (!map || !bounds) return;
     // Where the file floats over the map (narrow windows), keep the plot clear of it.
     let right = 56;
     const panel = $('#review-panel');
     if (panel && !panel.hidden && window.matchMedia && window.matchMedia('(max-width: 1100px)').matches && !window.matchMedia('(max-width: 760px)').matches) {
       right += panel.getBoundingClientRect().width;
     }
-    const fit = () => map.fitBounds(bounds, { paddingTopLeft: [56, 56], paddingBottomRight: [right, 56], maxZoom: PLOT_MAX_ZOOM, animate: false });
-    // A zoom animation still running (the fit to the user's provinces at login, a wheel zoom) would
-    // put its own view back when it ends: fit after it.
-    if (map._animatingZoom) map.once('zoomend', fit);
-    else fit();
+    // After a move under way (the fit to the user's provinces at login, a wheel zoom), which
+    // would otherwise end on its own view.
+    map.afterMove(() => map.fit(bounds, { padding: { top: 56, left: 56, bottom: 56, right }, maxZoom: PLOT_MAX_ZOOM }));
   }
 
   /** The plot under review on the map (the vector overlay draws it over the other flags). */

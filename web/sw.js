@@ -6,7 +6,7 @@
  */
 'use strict';
 
-const CACHE = 'vigil-shell-v1';
+const CACHE = 'vigil-shell-v2';
 const SHELL = [
   './',
   'index.html',
@@ -23,13 +23,10 @@ const SHELL = [
   'field.js',
   'hotspot-layers.js',
   'dashboard.js',
-  'vendor/leaflet/leaflet.js',
-  'vendor/leaflet/leaflet.css',
   'vendor/maplibre-gl/maplibre-gl-csp.js',
   'vendor/maplibre-gl/maplibre-gl-csp-worker.js',
   'vendor/maplibre-gl/maplibre-gl.css',
-  'vendor/pmtiles/pmtiles.js',
-  'vendor/maplibre-gl-leaflet/leaflet-maplibre-gl.js'
+  'vendor/pmtiles/pmtiles.js'
 ];
 const SHELL_URLS = new Set(SHELL.map((p) => new URL(p, self.registration.scope).href));
 

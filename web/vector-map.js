@@ -1,26 +1,28 @@
-/* Vigil web map: the layers drawn by MapLibre GL JS from vector tiles (issue 16).
+/* Vigil web map: one MapLibre GL JS map (issue 16), the frame of the page's map and every layer.
  *
- * Two MapLibre maps ride inside the Leaflet map through @maplibre/maplibre-gl-leaflet, each in a
- * Leaflet pane, so the panels and the few layers Leaflet still draws keep their order:
- *   - the basemap (pane z 200, under everything): land from the PMTiles archive
- *     basemap/vietnam.pmtiles, read by the `pmtiles` library with HTTP range requests;
- *   - the overlay (pane z 390, under popups), bottom to top: the survey imagery (raster tiles
- *     of /tiles/mosaic/…), provinces, communes, the dashboard's commune choropleth, survey
- *     footprints, flagged plots, the plot under review and hotspots — every vector layer from
- *     Vigil's OGC API – Tiles endpoints /collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x} with
- *     the user's bearer token and the layer's filters. Where a tile holds too many hotspots or
- *     flags the server sends counts per cell (`aggregated`, `count`, `status_*` / `class_*`),
- *     drawn as circles sized by the count; every hotspot and flag of the country is on the map at
- *     every zoom.
- * The overlay map is made anew for each login, so no tile of one user is ever shown to another.
+ *   - `frame(container, o)`: the map itself — the basemap (land from the PMTiles archive
+ *     basemap/vietnam.pmtiles, read by the `pmtiles` library with HTTP range requests) under
+ *     everything, the zoom, scale and attribution controls, popups, the hover tooltip, controls
+ *     for legends and the layer switcher (`layerSwitcher`), and the page's vocabulary: zooms as
+ *     256-pixel tile zooms, boxes as [w, s, e, n].
+ *   - `overlay(frame, opts)`: the data of one login, bottom to top: the survey imagery (raster
+ *     tiles of /tiles/mosaic/…), provinces, communes, the dashboard's commune choropleth, its
+ *     Gi*, emerging hot spots, heat map and suggested clusters, survey footprints, flagged plots,
+ *     the plot under review and hotspots — every vector layer from Vigil's OGC API – Tiles
+ *     endpoints /collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x} with the user's bearer token
+ *     and the layer's filters. Where a tile holds too many hotspots or flags the server sends
+ *     counts per cell (`aggregated`, `count`, `status_*` / `class_*`), drawn as circles sized by
+ *     the count; every hotspot and flag of the country is on the map at every zoom. Its sources
+ *     are removed at logout (their tiles with them) and made anew for the next login, so no tile
+ *     of one user is ever shown to another.
  *
- * Depends on window.L, window.maplibregl (CSP build), window.pmtiles, the plugin
- * (L.maplibreGL); attaches window.VigilVectorMap.
+ * Depends on window.maplibregl (CSP build) and window.pmtiles; attaches window.VigilVectorMap.
  */
 (function () {
   'use strict';
 
   const WORKER_URL = 'vendor/maplibre-gl/maplibre-gl-csp-worker.js';
+  const BASE_LAYERS = ['water', 'land', 'coast']; // the basemap's, kept across logins
   const BASEMAP_URL = 'basemap/vietnam.pmtiles';
   const COMMUNE_MIN_ZOOM = 9;
   const TILE_MAX_ZOOM = 16; // over-zoomed past this (points stay points)
@@ -173,40 +175,255 @@
     return protocol;
   }
 
-  /** The land basemap, under every other layer. Returns the Leaflet layer. */
-  function basemap(map) {
-    setUp();
-    if (!map.getPane('gl-basemap')) {
-      map.createPane('gl-basemap').style.zIndex = 200;
-      map.getPane('gl-basemap').style.pointerEvents = 'none';
-    }
+  /** The land basemap's sources and layers, under everything else. */
+  function basemapStyle() {
     const url = 'pmtiles://' + new URL(BASEMAP_URL, window.location.href).toString();
-    return L.maplibreGL({
-      pane: 'gl-basemap',
-      interactive: false,
-      attributionControl: false,
-      style: {
-        version: 8,
-        sources: { basemap: { type: 'vector', url, attribution: 'Natural Earth' } },
-        layers: [
-          { id: 'water', type: 'background', paint: { 'background-color': '#dfe8ee' } },
-          { id: 'land', type: 'fill', source: 'basemap', 'source-layer': 'land', paint: { 'fill-color': '#f3efe6' } },
-          { id: 'coast', type: 'line', source: 'basemap', 'source-layer': 'land', paint: { 'line-color': '#a89f8c', 'line-width': 0.8 } }
-        ]
+    return {
+      version: 8,
+      sources: { basemap: { type: 'vector', url, attribution: 'Natural Earth' } },
+      layers: [
+        { id: 'water', type: 'background', paint: { 'background-color': '#dfe8ee' } },
+        { id: 'land', type: 'fill', source: 'basemap', 'source-layer': 'land', paint: { 'fill-color': '#f3efe6' } },
+        { id: 'coast', type: 'line', source: 'basemap', 'source-layer': 'land', paint: { 'line-color': '#a89f8c', 'line-width': 0.8 } }
+      ]
+    };
+  }
+
+  /** [w, s, e, n] of GeoJSON features (or one feature, or a geometry), or null. */
+  function bboxOf(x) {
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    const walk = (c) => {
+      if (!Array.isArray(c)) return;
+      if (typeof c[0] === 'number') {
+        if (Number.isFinite(c[0]) && Number.isFinite(c[1])) {
+          b[0] = Math.min(b[0], c[0]);
+          b[1] = Math.min(b[1], c[1]);
+          b[2] = Math.max(b[2], c[0]);
+          b[3] = Math.max(b[3], c[1]);
+        }
+        return;
       }
-    }).addTo(map);
+      for (const i of c) walk(i);
+    };
+    const geom = (g) => {
+      if (!g) return;
+      if (g.type === 'GeometryCollection') (g.geometries || []).forEach(geom);
+      else walk(g.coordinates);
+    };
+    const list = Array.isArray(x) ? x : x && x.type === 'FeatureCollection' ? x.features : [x];
+    for (const f of list) geom(f && f.type === 'Feature' ? f.geometry : f);
+    return b[0] <= b[2] && b[1] <= b[3] ? b : null;
+  }
+
+  /** [w, s, e, n] grown by `f` of its size on each side. */
+  function padBox(b, f) {
+    const dx = (b[2] - b[0]) * f;
+    const dy = (b[3] - b[1]) * f;
+    return [b[0] - dx, b[1] - dy, b[2] + dx, b[3] + dy];
+  }
+
+  /**
+   * The web map: one MapLibre GL map in `container` with the offline basemap, its controls (zoom,
+   * scale, attribution, the layer switcher) and Vigil's own vocabulary for the rest of the page.
+   * Zooms are given and returned as 256-pixel tile zooms (a tile at zoom z is 256 px wide on
+   * screen), the convention of the tile URLs and of the rest of the page; MapLibre's own zoom is
+   * one less (512-pixel tiles). `o`: { bounds, maxBounds ([w, s, e, n]), minZoom, maxZoom }.
+   */
+  function frame(container, o) {
+    setUp();
+    let request = null;
+    const box = (b) => [
+      [b[0], b[1]],
+      [b[2], b[3]]
+    ];
+    const gl = new maplibregl.Map({
+      container,
+      style: basemapStyle(),
+      bounds: box(o.bounds),
+      maxBounds: o.maxBounds ? box(o.maxBounds) : undefined,
+      minZoom: o.minZoom - 1,
+      maxZoom: o.maxZoom - 1,
+      dragRotate: false,
+      pitchWithRotate: false,
+      touchPitch: false,
+      attributionControl: false,
+      fadeDuration: 0,
+      // Overlays (one per login) ask their own tiles with the user's token.
+      transformRequest: (url, type) => (request ? request(url, type) : { url })
+    });
+    gl.touchZoomRotate.disableRotation();
+    gl.keyboard.disableRotation();
+    gl.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
+    gl.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+    gl.addControl(new maplibregl.AttributionControl({ compact: false }), 'bottom-right');
+    let popup = null; // the one popup open (a new one closes it)
+    let hover = null; // the hover tooltip
+    const f = {
+      gl,
+      /** The map's element. */
+      container: () => gl.getContainer(),
+      /** The zoom in 256-pixel tile zooms. */
+      zoom: () => gl.getZoom() + 1,
+      /** The view as [w, s, e, n]. */
+      bbox: () => {
+        const b = gl.getBounds();
+        return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+      },
+      /** Fits [w, s, e, n] at once; `padding`: px, or { top, right, bottom, left }. */
+      fit(b, opt) {
+        f.fitSize();
+        const p = (opt && opt.padding) || 0;
+        const padding = typeof p === 'number' ? { top: p, right: p, bottom: p, left: p } : { top: 0, right: 0, bottom: 0, left: 0, ...p };
+        const w = b[2] - b[0];
+        const h = b[3] - b[1];
+        // A point (or a tiny box) is centred at the largest zoom allowed.
+        const bb = w <= 1e-9 && h <= 1e-9 ? [b[0] - 1e-6, b[1] - 1e-6, b[2] + 1e-6, b[3] + 1e-6] : b;
+        // (An option given as undefined would override MapLibre's default with NaN.)
+        const o2 = { padding, animate: !!(opt && opt.animate) };
+        if (opt && typeof opt.maxZoom === 'number') o2.maxZoom = opt.maxZoom - 1;
+        gl.fitBounds(box(bb), o2);
+      },
+      /**
+       * Takes the container's size if it changed since the map last looked (it was hidden at
+       * login): a fit computed on a stale size would be refused or land elsewhere.
+       */
+      fitSize() {
+        const c = gl.getContainer();
+        const cv = gl.getCanvas();
+        if (c.clientWidth !== cv.clientWidth || c.clientHeight !== cv.clientHeight) gl.resize();
+      },
+      /** Centres on lon/lat at `zoom` (tile zoom; default: as it is), at once. */
+      centre(lon, lat, zoom) {
+        gl.jumpTo({ center: [lon, lat], zoom: typeof zoom === 'number' ? zoom - 1 : gl.getZoom() });
+      },
+      /** Animates to lon/lat at `zoom` (tile zoom). */
+      zoomTo(lon, lat, zoom) {
+        gl.easeTo({ center: [lon, lat], zoom: Math.min(zoom, o.maxZoom) - 1 });
+      },
+      /** Container pixel of a lon/lat. */
+      toPoint: (lon, lat) => gl.project([lon, lat]),
+      /** Lon/lat { lng, lat } of a container pixel. */
+      toLngLat: (pt) => gl.unproject([pt.x, pt.y]),
+      /** Whether the view is moving (a zoom or pan under way). */
+      moving: () => gl.isMoving() || gl.isZooming(),
+      /** After the current move, or now when there is none. */
+      afterMove(fn) {
+        if (f.moving()) gl.once('moveend', fn);
+        else fn();
+      },
+      on: (type, fn) => gl.on(type, fn),
+      off: (type, fn) => gl.off(type, fn),
+      once: (type, fn) => gl.once(type, fn),
+      resize: () => gl.resize(),
+      /** The transform of requests for the overlay of this login (null: none). */
+      setRequest(fn) {
+        request = fn;
+      },
+      /**
+       * A popup at lon/lat holding `node` (closes any other); `opt`: { className, minWidth }.
+       * Returns the popup.
+       */
+      popup(lon, lat, node, opt) {
+        if (popup) popup.remove();
+        const p = new maplibregl.Popup({ className: (opt && opt.className) || '', maxWidth: 'none', focusAfterOpen: false });
+        if (opt && opt.minWidth) node.style.minWidth = `${opt.minWidth}px`;
+        p.setLngLat([lon, lat]).setDOMContent(node).addTo(gl);
+        popup = p;
+        p.on('close', () => {
+          if (popup === p) popup = null;
+        });
+        return p;
+      },
+      closePopup() {
+        if (popup) popup.remove();
+        popup = null;
+      },
+      /** The hover tooltip at lon/lat with `node`; returns its element. */
+      showHover(lon, lat, node) {
+        if (!hover) hover = new maplibregl.Popup({ className: 'map-hover', closeButton: false, closeOnClick: false, anchor: 'bottom', offset: 10, maxWidth: 'none', focusAfterOpen: false });
+        hover.setLngLat([lon, lat]).setDOMContent(node);
+        if (!hover.isOpen()) hover.addTo(gl);
+        return hover.getElement();
+      },
+      hideHover() {
+        if (hover && hover.isOpen()) hover.remove();
+      },
+      hoverElement: () => (hover && hover.isOpen() ? hover.getElement() : null),
+      /** A control holding `el` at `position` ('top-right', 'bottom-left', …); returns a remover. */
+      control(el, position) {
+        const ctl = {
+          onAdd: () => el,
+          onRemove: () => el.remove()
+        };
+        el.classList.add('maplibregl-ctrl');
+        for (const t of ['click', 'dblclick', 'mousedown', 'wheel', 'touchstart', 'pointerdown']) el.addEventListener(t, (e) => e.stopPropagation());
+        gl.addControl(ctl, position);
+        return () => gl.removeControl(ctl);
+      }
+    };
+    return f;
+  }
+
+  /**
+   * The layer switcher: a control listing `items` ({ name, on(), set(on) }) as checkboxes, folded
+   * to a button until hovered or focused. `render(items)` builds it again (a language switch).
+   */
+  function layerSwitcher(fr) {
+    const el = document.createElement('div');
+    el.className = 'vigil-layers';
+    el.setAttribute('data-testid', 'layer-switcher');
+    const toggle = document.createElement('button');
+    toggle.type = 'button';
+    toggle.className = 'vigil-layers-toggle';
+    const list = document.createElement('div');
+    list.className = 'vigil-layers-list';
+    el.append(toggle, list);
+    const open = (on) => el.classList.toggle('is-open', on);
+    el.addEventListener('mouseenter', () => open(true));
+    el.addEventListener('mouseleave', () => open(false));
+    el.addEventListener('focusin', () => open(true));
+    el.addEventListener('focusout', (e) => {
+      if (!el.contains(e.relatedTarget)) open(false);
+    });
+    toggle.addEventListener('click', () => open(!el.classList.contains('is-open')));
+    const remove = fr.control(el, 'top-right');
+    let items = [];
+    return {
+      render(next, title) {
+        items = next;
+        toggle.setAttribute('aria-label', title || '');
+        toggle.title = title || '';
+        list.replaceChildren();
+        for (const it of items) {
+          const label = document.createElement('label');
+          const box = document.createElement('input');
+          box.type = 'checkbox';
+          box.checked = !!it.on();
+          box.addEventListener('change', () => it.set(box.checked));
+          const span = document.createElement('span');
+          span.textContent = ' ' + it.name;
+          label.append(box, span);
+          list.append(label);
+        }
+      },
+      /** Ticks the boxes again from the items' state. */
+      sync() {
+        const boxes = list.querySelectorAll('input');
+        items.forEach((it, i) => {
+          if (boxes[i]) boxes[i].checked = !!it.on();
+        });
+      },
+      remove
+    };
   }
 
   /**
    * The data overlay. `opts`: { apiUrl(path) → absolute URL, token() → bearer token,
    * statusColors: {code: colour}, hotspotQuery: 'status=…&kind=…' }.
    */
-  function overlay(map, opts) {
+  function overlay(fr, opts) {
     setUp();
-    if (!map.getPane('gl-overlay')) {
-      map.createPane('gl-overlay').style.zIndex = 390;
-      map.getPane('gl-overlay').style.pointerEvents = 'none';
-    }
+    const m0 = fr.gl;
     const root = opts.apiUrl('');
     // Concatenated, not through URL(): a URL would escape the {z}/{y}/{x} placeholders.
     const tiles = (id, query) => [`${root}collections/${id}/tiles/WebMercatorQuad/{z}/{y}/{x}` + (query ? '?' + query : '')];
@@ -219,25 +436,20 @@
     // instead of taken from the browser's cache.
     let revalidateUntil = 0;
     let revalidateFlagsUntil = 0;
-    const layer = L.maplibreGL({
-      pane: 'gl-overlay',
-      interactive: false,
-      attributionControl: false,
-      transformRequest: (url) => {
-        // Only Vigil's own API gets the token; nothing else is ever asked for.
-        if (url.startsWith(root)) {
-          const r = { url, headers: { Authorization: 'Bearer ' + opts.token() } };
-          if (Date.now() < revalidateUntil && url.includes('/collections/hotspots/tiles/')) r.cache = 'no-cache';
-          if (Date.now() < revalidateFlagsUntil && url.includes('/collections/flags/tiles/')) r.cache = 'no-cache';
-          // Revalidated (ETag): a survey that became ready changes the mosaic.
-          if (url.includes('/tiles/mosaic/')) r.cache = 'no-cache';
-          return r;
-        }
-        return { url };
-      },
-      style: {
-        version: 8,
-        sources: {
+    fr.setRequest((url) => {
+      // Only Vigil's own API gets the token; nothing else is ever asked for.
+      if (url.startsWith(root)) {
+        const r = { url, headers: { Authorization: 'Bearer ' + opts.token() } };
+        if (Date.now() < revalidateUntil && url.includes('/collections/hotspots/tiles/')) r.cache = 'no-cache';
+        if (Date.now() < revalidateFlagsUntil && url.includes('/collections/flags/tiles/')) r.cache = 'no-cache';
+        // Revalidated (ETag): a survey that became ready changes the mosaic.
+        if (url.includes('/tiles/mosaic/')) r.cache = 'no-cache';
+        return r;
+      }
+      return { url };
+    });
+    const style = {
+      sources: {
           provinces: { type: 'vector', tiles: tiles('provinces'), minzoom: 0, maxzoom: 12 },
           communes: { type: 'vector', tiles: tiles('communes'), minzoom: COMMUNE_MIN_ZOOM, maxzoom: 14 },
           hotspots: { type: 'vector', tiles: tiles('hotspots', opts.hotspotQuery), minzoom: 0, maxzoom: TILE_MAX_ZOOM },
@@ -332,18 +544,38 @@
             paint: { 'circle-radius': 9, 'circle-color': colours, 'circle-stroke-color': '#111111', 'circle-stroke-width': 3 }
           }
         ]
-      }
-    }).addTo(map);
-    const gl = () => layer.getMaplibreMap();
-    const mapEl = map.getContainer();
+    };
+    const gl = () => m0;
+    const mapEl = fr.container();
+    // The overlay's sources and layers go over the basemap once its style has loaded; what the
+    // page asks before that waits in `pending`.
+    let added = false;
+    const pending = [];
+    const whenAdded = (fn) => (added ? fn() : pending.push(fn));
+    const handlers = []; // [type, fn] registered on the map, removed with the overlay
+    const listen = (type, fn) => {
+      handlers.push([type, fn]);
+      m0.on(type, fn);
+    };
+    function addAll() {
+      if (removed) return;
+      for (const [id, src] of Object.entries(style.sources)) m0.addSource(id, src);
+      for (const l of style.layers) m0.addLayer(l);
+      added = true;
+      apply();
+      for (const fn of pending.splice(0)) fn();
+    }
+    let removed = false;
+    if (m0.isStyleLoaded() || (m0.style && m0.style._loaded)) window.setTimeout(addAll, 0);
+    else m0.once('load', addAll);
     const mark = (s) => {
       mapEl.dataset.tiles = s;
     };
     mark('loading');
     mapEl.dataset.tileQuery = opts.hotspotQuery || '';
-    gl().on('dataloading', () => mark('loading'));
-    gl().on('idle', () => mark('idle'));
-    gl().on('error', (e) => {
+    listen('dataloading', () => mark('loading'));
+    listen('idle', () => mark('idle'));
+    listen('error', (e) => {
       const msg = (e && e.error && e.error.message) || String(e && e.error);
       // An aborted tile (the view moved on) is not an error.
       if (/abort/i.test(msg)) return;
@@ -351,16 +583,10 @@
       console.warn('vector tiles:', msg);
     });
 
-    /**
-     * Rendered features of `layers` around a Leaflet container point (a 6 px box). The GL canvas
-     * is larger than Leaflet's container (the plugin pads it so panning shows no blank edge), so
-     * points go through lon/lat, never straight from one container to the other.
-     */
-    function at(leafletPoint, layers, r = 6) {
+    /** Rendered features of `layers` around a container point (a box of ±`r` px). */
+    function at(point, layers, r = 6) {
       const m = gl();
-      if (!m || !m.getLayer(layers[0])) return [];
-      const ll = map.containerPointToLatLng(leafletPoint);
-      const point = m.project([ll.lng, ll.lat]);
+      if (!added || !m.getLayer(layers[0])) return [];
       return m.queryRenderedFeatures(
         [
           [point.x - r, point.y - r],
@@ -397,12 +623,7 @@
     mapEl.dataset.heatTiles = '0';
     function apply() {
       const m = gl();
-      if (!m) return;
-      // The style itself has loaded (isStyleLoaded() also waits for every tile in flight).
-      if (!(m.style && m.style._loaded)) {
-        m.once('styledata', apply);
-        return;
-      }
+      if (!added || removed) return;
       const show = (ids, on) => {
         for (const id of ids) if (m.getLayer(id) && m.getLayoutProperty(id, 'visibility') !== (on ? 'visible' : 'none')) m.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
       };
@@ -473,13 +694,13 @@
     // The flag tile URL last asked for; #map[data-flag-tiles-loaded] names its query once every
     // tile of it in view has loaded (tests wait for that, not for a redraw of the old tiles).
     let requestedFlags = tiles('flags', '')[0];
-    gl().on('sourcedata', (e) => {
+    listen('sourcedata', (e) => {
       if (e.sourceId !== 'flags' || e.sourceDataType === 'metadata' || !e.isSourceLoaded) return;
       const src = gl().getSource('flags');
       if (src && src.tiles && src.tiles[0] === requestedFlags && flagQuery !== null && gl().isSourceLoaded('flags')) mapEl.dataset.flagTilesLoaded = flagQuery;
     });
     // Imagery tiles drawn (a 204, no survey there, counts as nothing): for tests and the page.
-    gl().on('sourcedata', (e) => {
+    listen('sourcedata', (e) => {
       if (e.sourceId !== 'imagery' || !e.tile || e.tile.state !== 'loaded' || !e.tile.texture) return;
       imageryLoaded += 1;
       mapEl.dataset.imageryTiles = String(imageryLoaded);
@@ -489,10 +710,10 @@
     const heatTell = (ev, detail) => {
       if (heat && heatListener) heatListener(ev, detail);
     };
-    gl().on('sourcedataloading', (e) => {
+    listen('sourcedataloading', (e) => {
       if (e.sourceId === 'heat' && e.tile) heatTell('loading');
     });
-    gl().on('sourcedata', (e) => {
+    listen('sourcedata', (e) => {
       if (e.sourceId !== 'heat' || !e.tile || e.tile.state !== 'loaded') return;
       const c = e.tile.tileID.canonical;
       // A 204 (no hotspot near) loads with no texture: nothing drawn, nothing to read.
@@ -500,14 +721,13 @@
       mapEl.dataset.heatTiles = String(heatTiles.size);
       heatTell('tile');
     });
-    gl().on('error', (e) => {
+    listen('error', (e) => {
       if (e.sourceId === 'heat') heatTell('error', (e.error && e.error.message) || '');
     });
-    gl().on('idle', () => heatTell('idle'));
+    listen('idle', () => heatTell('idle'));
     function heatUrl(z, x, y) {
       return heat ? heat.template.replace('{z}', z).replace('{x}', x).replace('{y}', y) : null;
     }
-    gl().once('load', apply);
 
     /** One flag feature as the page and the tests see it. */
     function flagOf(f) {
@@ -516,7 +736,6 @@
     }
 
     return {
-      layer,
       /**
        * The flags layer: `query` ('class=…&min_confidence=…', '' for every flag) shows it with
        * those filters, null hides it.
@@ -582,7 +801,7 @@
           const rings = f.geometry.type === 'Point' ? [[f.geometry.coordinates]] : f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat();
           for (const ring of rings) {
             for (const c of ring) {
-              const px = map.latLngToContainerPoint([c[1], c[0]]);
+              const px = fr.toPoint(c[0], c[1]);
               const x = box.left + px.x;
               const y = box.top + px.y;
               const b = it.box || { x0: x, y0: y, x1: x, y1: y };
@@ -649,7 +868,7 @@
           if (src) src.setData(data);
         };
         if (gl().getSource('review')) put();
-        else gl().once('load', put);
+        else whenAdded(put);
       },
       /** For tests: the plot under review as drawn — id and box in page coordinates — or null. */
       reviewDrawn() {
@@ -662,7 +881,7 @@
           const rings = g.type === 'Polygon' ? g.coordinates : g.type === 'MultiPolygon' ? g.coordinates.flat() : g.type === 'LineString' ? [g.coordinates] : g.type === 'MultiLineString' ? g.coordinates : [];
           for (const ring of rings) {
             for (const c of ring) {
-              const px = map.latLngToContainerPoint([c[1], c[0]]);
+              const px = fr.toPoint(c[0], c[1]);
               const x = box.left + px.x;
               const y = box.top + px.y;
               b = b ? { x0: Math.min(b.x0, x), y0: Math.min(b.y0, y), x1: Math.max(b.x1, x), y1: Math.max(b.y1, y) } : { x0: x, y0: y, x1: x, y1: y };
@@ -707,8 +926,8 @@
        */
       async heatAlphaAt(lon, lat) {
         if (!heat) return null;
-        // Raster sources take the rounded zoom; MapLibre's zoom is Leaflet's minus one (512 px).
-        const shown = Math.round(map.getZoom());
+        // Raster sources take the rounded zoom (of 256-pixel tiles: the frame's zoom).
+        const shown = Math.round(fr.zoom());
         if (shown < heat.minzoom) return null; // not drawn below its minzoom
         const z = Math.min(heat.maxzoom, shown);
         const n = 2 ** z;
@@ -744,7 +963,7 @@
           if (src) src.setData(data);
         };
         if (gl().getSource(`hs-${key}`)) put();
-        else gl().once('load', put);
+        else whenAdded(put);
       },
       /** The analysis feature under a point, topmost layer first: { key, id }, or null. */
       analysisAt(point) {
@@ -805,7 +1024,7 @@
         selected = id === null || id === undefined ? null : Number(id);
         gl().setFilter('hotspot-selected', ['all', ['!=', ['get', 'aggregated'], true], ['==', ['get', 'id'], selected === null ? -1 : selected]]);
       },
-      /** The hotspot point under a Leaflet container point, or null. */
+      /** The hotspot point under a container point, or null. */
       hotspotAt(point) {
         const f = at(point, ['hotspot-selected', 'hotspot-points'])[0];
         return f ? { id: String(f.properties.id), status: f.properties.status, kind: f.properties.kind } : null;
@@ -837,7 +1056,7 @@
         for (const f of m.queryRenderedFeatures({ layers: ['hotspot-points', 'hotspot-cells'] })) {
           const p = f.properties;
           const c = f.geometry.coordinates;
-          const px = map.latLngToContainerPoint([c[1], c[0]]);
+          const px = fr.toPoint(c[0], c[1]);
           // Inside the view only (a circle just outside it is still partly drawn).
           if (px.x < 0 || px.y < 0 || px.x > box.width || px.y > box.height) continue;
           if (p.aggregated) {
@@ -859,12 +1078,20 @@
         if (!m.getLayer('hotspot-selected')) return [];
         return Array.from(new Set(m.queryRenderedFeatures({ layers: ['hotspot-selected'] }).map((f) => String(f.properties.id))));
       },
+      /** Takes the overlay off the map: its layers, sources (and their tiles) and listeners. */
       remove() {
-        map.removeLayer(layer);
+        removed = true;
+        for (const [type, fn] of handlers) m0.off(type, fn);
+        if (added) {
+          const ids = m0.getStyle().layers.map((l) => l.id);
+          for (const id of ids) if (!BASE_LAYERS.includes(id)) m0.removeLayer(id);
+          for (const id of Object.keys(m0.getStyle().sources)) if (id !== 'basemap') m0.removeSource(id);
+        }
+        fr.setRequest(null);
         delete mapEl.dataset.tiles;
       }
     };
   }
 
-  window.VigilVectorMap = { basemap, overlay, protocol: setUp };
+  window.VigilVectorMap = { frame, layerSwitcher, overlay, bboxOf, padBox, protocol: setUp };
 })();

@@ -103,7 +103,7 @@ const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: STEP_TIMEO
 
 /**
  * A page point inside commune `f` (GeoJSON with geometry) where the map draws that commune of the
- * choropleth and nothing else is on top (no hotspot, flag, control, popup or Leaflet shape), or
+ * choropleth and nothing else is on top (no hotspot, flag, control or popup), or
  * { miss } saying why not.
  */
 async function freeCommunePoint(f) {
@@ -117,7 +117,7 @@ async function freeCommunePoint(f) {
         const { x, y } = window.VigilMap.toPage(lon, lat);
         if (x < mapBox.left + 12 || x > mapBox.right - 12 || y < mapBox.top + 12 || y > mapBox.bottom - 12) continue;
         const el = document.elementFromPoint(x, y);
-        if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-interactive')) {
+        if (!el || !el.closest('#map') || el.closest('.maplibregl-ctrl') || el.closest('.maplibregl-popup')) {
           seen.add(el ? `${el.tagName}.${el.getAttribute('class')}` : 'none');
           continue;
         }
@@ -414,8 +414,8 @@ async function switchOn(key, province = HP) {
 }
 async function closePopup() {
   // An event, not a click: the popup may open under the dashboard panel.
-  if (await page.locator('.leaflet-popup-close-button').count()) await page.locator('.leaflet-popup-close-button').first().dispatchEvent('click');
-  await waitFor(() => !document.querySelector('.leaflet-popup'));
+  if (await page.locator('.maplibregl-popup-close-button').count()) await page.locator('.maplibregl-popup-close-button').first().dispatchEvent('click');
+  await waitFor(() => !document.querySelector('.maplibregl-popup:not(.map-hover)'));
 }
 /** Clicks the shape (an event at its middle: it may lie under another layer) and returns its popup. */
 /**
@@ -431,7 +431,7 @@ async function popupOf(key, f, id) {
         const { x, y } = window.VigilMap.toPage(lon, lat);
         if (x < mapBox.left + 8 || x > mapBox.right - 8 || y < mapBox.top + 8 || y > mapBox.bottom - 8) continue;
         const el = document.elementFromPoint(x, y);
-        if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-interactive')) continue;
+        if (!el || !el.closest('#map') || el.closest('.maplibregl-ctrl') || el.closest('.maplibregl-popup')) continue;
         if (window.VigilMap.drawn().points.some((p) => Math.hypot(p.x - x, p.y - y) < 12)) continue;
         const hit = window.VigilMap.analysisAtPage(x, y);
         if (hit && hit.key === key && hit.id === id) return { x, y };
@@ -452,7 +452,7 @@ async function popupOf(key, f, id) {
   }
   expect(at, `no free point of ${key} ${id} to click`);
   await page.mouse.click(at.x, at.y);
-  const box = page.locator('.leaflet-popup .hs-popup');
+  const box = page.locator('.maplibregl-popup .hs-popup');
   await box.first().waitFor({ state: 'visible' });
   return box.first();
 }
@@ -479,8 +479,8 @@ async function zoomNear(code, times) {
   const idx = fc.features.findIndex((f) => f.geometry && f.properties.code === code);
   expect(idx >= 0, `the choropleth has no commune ${code}`);
   for (let i = 0; i < times; i += 1) {
-    // Leaflet marks its map pane while a zoom animates.
-    await waitFor(() => !document.querySelector('#map .leaflet-zoom-anim') && document.querySelector('#hotspot-count').dataset.state === 'ready');
+    // Until the view stops moving.
+    await waitFor(() => !window.VigilMap.moving() && document.querySelector('#hotspot-count').dataset.state === 'ready');
     // A point of the commune where nothing but the commune itself is on top (no marker, legend, panel).
     let at = await freeCommunePoint(fc.features[idx]);
     if (at.miss) {
@@ -550,7 +550,7 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
     await waitFor(() => ['ready', 'zoom', 'error'].includes(document.querySelector('#hs-status-heat').dataset.state));
     const st = await page.getAttribute('#hs-status-heat', 'data-state');
     if (st !== 'zoom') break;
-    await page.click('.leaflet-control-zoom-in');
+    await page.click('.maplibregl-ctrl-zoom-in');
   }
   await layerReady('heat');
   await waitFor(() => Number(document.querySelector('#map').dataset.heatTiles) > 0);
@@ -603,8 +603,7 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
           const p = window.VigilMap.toPage(lon, lat);
           if (p.x < box.left + 8 || p.y < box.top + 8 || p.x > box.right - 8 || p.y > box.bottom - 8) continue;
           const el = document.elementFromPoint(p.x, p.y);
-          if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup')) continue;
-          if (el.classList.contains('leaflet-interactive')) continue;
+          if (!el || !el.closest('#map') || el.closest('.maplibregl-ctrl') || el.closest('.maplibregl-popup')) continue;
           // Where the map draws an analysis feature, a click opens that feature's popup.
           if (window.VigilMap.analysisAtPage(p.x, p.y)) continue;
           // Nor where a hotspot is drawn (its popup would open).
@@ -630,7 +629,7 @@ await step('Bản đồ nhiệt: the density tiles answer 200 image/png to the t
   expect(spot, 'no coloured heat pixel is free to click');
   const drawnWith = await pixelAt(page, spot.x, spot.y);
   await page.mouse.click(spot.x, spot.y);
-  const pop = page.locator('.leaflet-popup .hs-popup[data-layer=heat]');
+  const pop = page.locator('.maplibregl-popup .hs-popup[data-layer=heat]');
   await pop.waitFor({ state: 'visible' });
   const ptext = await pop.innerText();
   expect(ptext.includes('Mật độ tại đây') && ptext.includes('điểm/km²'), `the heat popup says "${ptext}"`);
@@ -737,7 +736,7 @@ await step('Xu hướng điểm nóng: the legend lists the patterns of the API,
   const pop = await popupOf('emerging', f, f.properties.id);
   const ptext = await pop.innerText();
   expect(ptext.includes(f.properties.label), `the popup says "${ptext}", wanted "${f.properties.label}"`);
-  const bins = await page.evaluate(() => Array.from(document.querySelectorAll('.leaflet-popup .hs-strip rect')).map((r) => Number(r.dataset.bin)));
+  const bins = await page.evaluate(() => Array.from(document.querySelectorAll('.maplibregl-popup .hs-strip rect')).map((r) => Number(r.dataset.bin)));
   expect(JSON.stringify(bins) === JSON.stringify(f.properties.bins), `the strip shows ${bins}, the API ${f.properties.bins}`);
   console.log(`     patterns: ${want.join(', ')}`);
   await saveScreenshot(page, SHOT, '-hotspots');

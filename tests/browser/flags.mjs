@@ -235,7 +235,7 @@ async function clickablePlot(id, { alone = null } = {}) {
         const { x, y } = window.VigilMap.toPage(lon, lat);
         if (x < mapBox.left + 10 || x > mapBox.right - 10 || y < mapBox.top + 10 || y > mapBox.bottom - 10) continue;
         const el = document.elementFromPoint(x, y);
-        if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-tooltip')) continue;
+        if (!el || !el.closest('#map') || el.closest('.maplibregl-ctrl') || el.closest('.maplibregl-popup') || el.closest('.maplibregl-popup')) continue;
         const hit = window.VigilMap.flagAtPage(x, y);
         if (!hit || hit.id !== fid) continue;
         if (alone && !window.VigilMap.flagIdsAtPage(x, y).every((o) => alone.includes(o))) continue;
@@ -341,8 +341,8 @@ await step('logging in shows the map; the flags layer is off, with its Vietnames
 
 let wide;
 await step('turning the layer on in the layer switcher loads the flags in view', async () => {
-  await page.hover('.leaflet-control-layers');
-  const label = page.locator('.leaflet-control-layers-overlays label', { hasText: LAYER_NAME });
+  await page.hover('.vigil-layers');
+  const label = page.locator('.vigil-layers-list label', { hasText: LAYER_NAME });
   await label.waitFor({ state: 'visible' });
   await label.locator('input').check();
   await page.waitForFunction(() => document.querySelector('#map').dataset.flagLayer === 'on');
@@ -574,7 +574,7 @@ await step('a province-24 analyst sees no flags over the same place', async () =
   };
   for (let i = 0; i < 8 && !covers(v.view); i++) {
     const z = v.zoom;
-    await page.click('.leaflet-control-zoom-out');
+    await page.click('.maplibregl-ctrl-zoom-out');
     v = await flagsSettled({ maxZoom: z - 0.5 });
   }
   expect(covers(v.view), `the view ${v.view} never covered the flags at ${flagsBox.join(',')}`);

@@ -298,7 +298,7 @@ await step('clicking a marker opens the detail panel with history', async () => 
       if (x < mapBox.left + 20 || x > mapBox.right - 60 || y < mapBox.top + 80 || y > mapBox.bottom - 40) continue;
       if (pts.some((q) => q.id !== p.id && Math.hypot(q.x - x, q.y - y) < 16)) continue;
       const el = document.elementFromPoint(x, y);
-      if (!el || !el.closest('#map') || el.closest('.leaflet-control') || el.closest('.leaflet-popup') || el.closest('.leaflet-interactive')) continue;
+      if (!el || !el.closest('#map') || el.closest('.maplibregl-ctrl') || el.closest('.maplibregl-popup')) continue;
       return { x, y, id: p.id };
     }
     return null;
@@ -401,13 +401,13 @@ await step('a hotspot name with HTML in it is shown as text, never as markup (is
   await page.mouse.move(at.x + 1, at.y + 1);
   await page.mouse.move(at.x, at.y);
   await page.waitForFunction(
-    (evil) => Array.from(document.querySelectorAll('.leaflet-tooltip.map-hover')).some((t) => t.textContent.includes(evil)),
+    (evil) => Array.from(document.querySelectorAll('.maplibregl-popup.map-hover')).some((t) => t.textContent.includes(evil)),
     evil,
     { timeout: STEP_TIMEOUT_MS }
   );
   const got = await page.evaluate(() => {
-    const tips = Array.from(document.querySelectorAll('.leaflet-tooltip'));
-    return { texts: tips.map((t) => t.textContent), imgs: document.querySelectorAll('.leaflet-tooltip img').length, xss: window.__vigilXss };
+    const tips = Array.from(document.querySelectorAll('.maplibregl-popup'));
+    return { texts: tips.map((t) => t.textContent), imgs: document.querySelectorAll('.map-hover img').length, xss: window.__vigilXss };
   });
   expect(got.imgs === 0, 'the name became an <img> element in the tooltip');
   expect(got.texts.some((t) => t.includes(evil)), `the tooltip says ${JSON.stringify(got.texts)}, not the name as text`);

@@ -366,8 +366,8 @@ await step('"Xem trên bản đồ" zooms to the survey and its imagery tiles lo
   const spots = await page.evaluate(([w, s, e, n]) => [[0.5, 0.5], [0.3, 0.3], [0.7, 0.7], [0.3, 0.7], [0.7, 0.3]].map(([fx, fy]) => window.VigilMap.toPage(w + (e - w) * fx, s + (n - s) * fy)), [w, s, e, n]);
   const withImagery = [];
   for (const p of spots) withImagery.push(await pixelAt(page, p.x, p.y));
-  const toggle = page.locator('.leaflet-control-layers-overlays label', { hasText: 'Ảnh bay khảo sát' }).locator('input');
-  await page.hover('.leaflet-control-layers');
+  const toggle = page.locator('.vigil-layers-list label', { hasText: 'Ảnh bay khảo sát' }).locator('input');
+  await page.hover('.vigil-layers');
   await toggle.uncheck();
   await page.waitForFunction(() => document.querySelector('#map').dataset.surveyLayer === 'off');
   await page.waitForFunction(() => document.querySelector('#map').dataset.tiles === 'idle', null, { polling: 100 });
@@ -379,7 +379,7 @@ await step('"Xem trên bản đồ" zooms to the survey and its imagery tiles lo
   await toggle.check();
   await page.waitForFunction(() => document.querySelector('#map').dataset.surveyLayer === 'on');
   await page.mouse.move(5, 400);
-  const layersText = await page.locator('.leaflet-control-layers').textContent();
+  const layersText = await page.locator('.vigil-layers').textContent();
   expect(layersText.includes('Ảnh bay khảo sát') && layersText.includes('Phạm vi bay'), `the layer switcher says "${layersText}"`);
   console.log(`     survey ${survey.id} bbox ${[w, s, e, n].map((v) => v.toFixed(5)).join(',')}, tile ${new URL(res.url()).pathname}`);
   await screenshot('-ready');
