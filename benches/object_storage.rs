@@ -4,7 +4,7 @@
 //!
 //! 1,024 tiles of 24 KiB (incompressible, like PNG tiles) are uploaded both ways — timed once each
 //! and printed — then criterion times reading one random tile: a GET of its own object, a range
-//! read from the archive (directory cached, as `storage::ObjectTiles` reads), and the service's
+//! read from the archive (directory cached, as `storage::ObjectStorage` reads), and the service's
 //! path with its tile cache warm.
 //!
 //!     cargo bench --bench object_storage
@@ -22,7 +22,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use pmtiles::{AsyncPmTilesReader, HashMapCache, ObjectStoreBackend, TileCoord};
 use seaweed::Seaweed;
 use vigil::grid::Tile;
-use vigil::storage::ObjectTiles;
+use vigil::storage::ObjectStorage;
 
 const SIDE: u32 = 32; // 32 × 32 tiles at one zoom
 const Z: u8 = 20;
@@ -111,7 +111,7 @@ fn main() {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(format!("{}.png", t.y)), tile_bytes(i as u32)).unwrap();
     }
-    let objects = ObjectTiles::open("s3://vigil/bench-archive", 64).expect("object tiles");
+    let objects = ObjectStorage::open("s3://vigil/bench-archive", 64).expect("object tiles");
     let t0 = Instant::now();
     let published = objects.publish("sv2", &survey_dir, "png").expect("publish");
     let archive_s = t0.elapsed().as_secs_f64();

@@ -1,4 +1,4 @@
-//! Survey tiles on S3-compatible object storage (issue 17, its first part).
+//! Survey tiles and field photos on S3-compatible object storage (issue 17, its first part).
 //!
 //! The embedded default uses none of this: tiles stay in `DATA_DIR/tiles` (`tiling::layout`).
 //! With `[storage] url = "s3://bucket/prefix"` (or `VIGIL_STORAGE_URL`), credentials, endpoint and
@@ -7,6 +7,7 @@
 //! *published* before the store calls it ready:
 //!
 //! ```text
+//! PREFIX/evidence/{sha[..2]}/{sha}.jpg     a reviewer's field photo, by its SHA-256
 //! PREFIX/tiles/{survey}/display.pmtiles    every display tile (PNG or WebP), one archive
 //! PREFIX/tiles/{survey}/analysis.pmtiles   the analysis tiles (`.bands`, zstd), one archive
 //! ```
@@ -71,7 +72,7 @@ impl quick_cache::Weighter<TileKey, Cached> for TileWeight {
 }
 
 /// The configured bucket (and prefix) for survey tiles.
-pub struct ObjectTiles {
+pub struct ObjectStorage {
     url: String,
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
@@ -83,9 +84,9 @@ pub struct ObjectTiles {
     tiles: quick_cache::sync::Cache<TileKey, Cached, TileWeight>,
 }
 
-impl std::fmt::Debug for ObjectTiles {
+impl std::fmt::Debug for ObjectStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectTiles")
+        f.debug_struct("ObjectStorage")
             .field("url", &self.url)
             .finish()
     }
@@ -102,10 +103,10 @@ pub struct Published {
     pub upload_s: f64,
 }
 
-impl ObjectTiles {
+impl ObjectStorage {
     /// Connects to `url` (`s3://bucket[/prefix]`) with the `AWS_*` variables of the process,
     /// caching up to `cache_mib` MiB of display tiles in memory.
-    pub fn open(url: &str, cache_mib: u64) -> Result<ObjectTiles, StorageError> {
+    pub fn open(url: &str, cache_mib: u64) -> Result<ObjectStorage, StorageError> {
         let bad = |reason: String| StorageError::Config {
             url: url.to_string(),
             reason,
@@ -139,7 +140,7 @@ impl ObjectTiles {
             .enable_all()
             .build()
             .map_err(|e| bad(format!("cannot start the storage runtime: {e}")))?;
-        Ok(ObjectTiles {
+        Ok(ObjectStorage {
             url: url.to_string(),
             store: Arc::new(store),
             prefix,
@@ -168,6 +169,44 @@ impl ObjectTiles {
             let _ = tx.send(fut.await);
         });
         rx.recv().expect("the storage runtime dropped a request")
+    }
+
+    /// `PREFIX/{name}` (`name` with `/` between its parts).
+    fn named(&self, name: &str) -> ObjectPath {
+        let mut parts: Vec<String> = self
+            .prefix
+            .parts()
+            .map(|p| p.as_ref().to_string())
+            .collect();
+        parts.extend(name.split('/').map(str::to_string));
+        ObjectPath::from_iter(parts)
+    }
+
+    /// Uploads a local file as `PREFIX/{name}`.
+    pub fn put_named(&self, name: &str, file: &Path) -> Result<(), StorageError> {
+        self.put_file(self.named(name), file)
+    }
+
+    /// The bytes of `PREFIX/{name}`; `None` when there is no such object.
+    pub fn get_named(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let path = self.named(name);
+        let object = path.to_string();
+        let store = self.store.clone();
+        self.block(async move {
+            let got = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                match store.get(&path).await {
+                    Ok(r) => r.bytes().await.map(|b| Some(b.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await;
+            match got {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("timed out".to_string()),
+            }
+        })
+        .map_err(|reason| StorageError::Object { object, reason })
     }
 
     fn object(&self, survey: &str, name: &str) -> ObjectPath {
@@ -565,7 +604,7 @@ mod tests {
             ("s3://", "no bucket"),
             ("not a url", "relative URL"),
         ] {
-            let e = ObjectTiles::open(url, 16).unwrap_err().to_string();
+            let e = ObjectStorage::open(url, 16).unwrap_err().to_string();
             assert!(e.contains(says) && e.contains("storage.url"), "{url}: {e}");
         }
     }

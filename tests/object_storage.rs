@@ -122,6 +122,17 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         !flag.is_null(),
         "the review scene raised no flag: {flags:#}"
     );
+    // A field photo uploaded through node A goes to the bucket too.
+    let photo = photos::plain_jpeg(96, 64);
+    let r = server.request(
+        "POST",
+        &format!("/v1/flags/{flag}/evidence"),
+        Some(&admin),
+        &[("Content-Type", "image/jpeg")],
+        Some(&photo),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let evidence = r.json()["id"].clone();
     let chip_local = server.get(&format!("/v1/flags/{flag}/chip.png"), Some(&admin));
     assert_eq!(chip_local.status, 200, "{}", chip_local.describe());
     let similar_local = server.get(&format!("/v1/flags/{flag}/similar"), Some(&admin));
@@ -131,7 +142,14 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     server.terminate(Duration::from_secs(20));
     let moved = server.data.path().join("tiles-elsewhere");
     std::fs::rename(&local, &moved).expect("move the local tiles away");
+    std::fs::remove_dir_all(server.data.path().join("evidence")).unwrap();
     server.start_again();
+    let r = server.get(&format!("/v1/evidence/{evidence}"), Some(&admin));
+    assert!(
+        r.status == 200 && r.body == photo,
+        "the photo from object storage: {}",
+        r.describe()
+    );
     let mut checked = 0;
     for (rel, bytes) in tiles.iter().step_by((tiles.len() / 12).max(1)) {
         let path = format!("/tiles/{survey}/{rel}");
@@ -249,12 +267,34 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         "vigil migrate without a bucket: {}",
         describe_output(&no_store)
     );
-    let out = plain.run_ok(&["migrate"], &[]);
+    // A field photo taken in that installation, on its disk only.
+    let storage_url = std::env::var("VIGIL_STORAGE_URL").unwrap();
+    // SAFETY: one test in this binary; the server started next must not see a bucket.
+    unsafe { std::env::remove_var("VIGIL_STORAGE_URL") };
+    let token = plain.add_user("m-admin", "admin", &[], true);
+    let mut other = TestServer::serve(plain);
+    let plain_flag = other
+        .get("/collections/flags/items?limit=1", Some(&token))
+        .json()["features"][0]["id"]
+        .clone();
+    let plain_photo = photos::plain_jpeg(80, 60);
+    let r = other.request(
+        "POST",
+        &format!("/v1/flags/{plain_flag}/evidence"),
+        Some(&token),
+        &[("Content-Type", "image/jpeg")],
+        Some(&plain_photo),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    let plain_evidence = r.json()["id"].clone();
+    other.terminate(Duration::from_secs(20));
+    set_env(&[("VIGIL_STORAGE_URL", &storage_url)]);
+    let out = other.data.run_ok(&["migrate"], &[]);
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let plain_local = plain.path().join("tiles").join(&before_s3);
+    let plain_local = other.data.path().join("tiles").join(&before_s3);
     let files = {
         let mut n = 0u64;
         let mut stack = vec![plain_local.clone()];
@@ -274,13 +314,20 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         lines.len() == 2
             && lines[0]["survey"] == before_s3.as_str()
             && lines[0]["files"] == files
-            && lines[1]["files_verified"] == files,
+            && lines[1]["files_verified"] == files
+            && lines[1]["evidence_verified"] == 1,
         "vigil migrate printed {lines:#?}; the survey has {files} files"
     );
     let plain_tiles = display_tiles(&plain_local);
     std::fs::remove_dir_all(&plain_local).unwrap();
-    let token = plain.add_user("m-admin", "admin", &[], true);
-    let mut other = TestServer::serve(plain);
+    std::fs::remove_dir_all(other.data.path().join("evidence")).unwrap();
+    other.start_again();
+    let r = other.get(&format!("/v1/evidence/{plain_evidence}"), Some(&token));
+    assert!(
+        r.status == 200 && r.body == plain_photo,
+        "a migrated photo: {}",
+        r.describe()
+    );
     let (rel, bytes) = &plain_tiles[plain_tiles.len() / 2];
     let r = other.get(&format!("/tiles/{before_s3}/{rel}"), Some(&token));
     assert!(

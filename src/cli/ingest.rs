@@ -110,6 +110,7 @@ pub fn migrate(common: Common) -> anyhow::Result<()> {
             "surveys": report.surveys.len(),
             "files_verified": files,
             "without_local_tiles": report.without_local_tiles,
+            "evidence_verified": report.evidence,
         })
     );
     Ok(())

@@ -1,5 +1,5 @@
-//! `vigil migrate`: an embedded installation's survey tiles copied into the configured object
-//! storage and verified file by file (issue 17). The store part — every table into PostgreSQL —
+//! `vigil migrate`: an embedded installation's survey tiles and field photos copied into the
+//! configured object storage and verified file by file (issue 17). The store part — every table into PostgreSQL —
 //! is not built yet: the store stays SQLite.
 
 use std::collections::BTreeMap;
@@ -28,6 +28,8 @@ pub struct MigrateReport {
     /// Ready surveys with no local tile directory (on object storage already, or lost): left
     /// alone, listed.
     pub without_local_tiles: Vec<String>,
+    /// Field photos copied and read back equal.
+    pub evidence: u64,
 }
 
 impl Vigil {
@@ -87,7 +89,49 @@ impl Vigil {
             progress(&done);
             report.surveys.push(done);
         }
+        report.evidence = self.migrate_evidence(objects)?;
         Ok(report)
+    }
+
+    /// Every field photo under `DATA_DIR/evidence/`: uploaded, read back, and its SHA-256
+    /// compared with its name (photos are stored by their hash).
+    fn migrate_evidence(&self, objects: &crate::storage::ObjectStorage) -> Result<u64> {
+        let root = self.config().server.data_dir.join("evidence");
+        let files = match hashes(&root) {
+            Ok(f) => f,
+            Err(_) if !root.exists() => return Ok(0),
+            Err(e) => {
+                return Err(Error::Disk {
+                    context: "reading the evidence directory".into(),
+                    source: std::io::Error::other(e),
+                });
+            }
+        };
+        let fail = |file: &Path, e: String| Error::Disk {
+            context: format!("copying evidence file {}", file.display()),
+            source: std::io::Error::other(e),
+        };
+        let mut n = 0;
+        for (rel, hash) in files {
+            let sha = hex::encode(hash);
+            // Anything else there (a half-written temporary file) is not evidence.
+            if rel.file_name().and_then(|f| f.to_str()) != Some(&format!("{sha}.jpg")) {
+                continue;
+            }
+            let key = super::review::evidence_key(&sha);
+            objects
+                .put_named(&key, &root.join(&rel))
+                .map_err(|e| fail(&rel, e.to_string()))?;
+            let back = objects
+                .get_named(&key)
+                .map_err(|e| fail(&rel, e.to_string()))?
+                .ok_or_else(|| fail(&rel, "missing after the upload".into()))?;
+            if hex::encode(Sha256::digest(&back)) != sha {
+                return Err(fail(&rel, "differs after the round trip (SHA-256)".into()));
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 }
 

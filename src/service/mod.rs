@@ -178,7 +178,7 @@ pub struct Vigil {
     /// Rows left out at start-up because they could not be read (`/healthz` lists them).
     skipped_rows: Vec<store::SkippedRow>,
     /// Survey tiles on object storage, when `[storage] url` is set (`crate::storage`).
-    objects: Option<Arc<crate::storage::ObjectTiles>>,
+    objects: Option<Arc<crate::storage::ObjectStorage>>,
     /// Held while a survey's directory is restored from object storage (`survey_dir`).
     restoring: parking_lot::Mutex<()>,
 }
@@ -211,7 +211,7 @@ impl Vigil {
         let objects = match &config.storage.url {
             None => None,
             Some(url) => {
-                let o = crate::storage::ObjectTiles::open(url, config.storage.tile_cache_mib)
+                let o = crate::storage::ObjectStorage::open(url, config.storage.tile_cache_mib)
                     .map_err(|e| Error::Disk {
                         context: "opening the object storage".into(),
                         source: std::io::Error::other(e.to_string()),
@@ -261,7 +261,7 @@ impl Vigil {
     }
 
     /// The object storage survey tiles are published to, when configured.
-    pub fn objects(&self) -> Option<&crate::storage::ObjectTiles> {
+    pub fn objects(&self) -> Option<&crate::storage::ObjectStorage> {
         self.objects.as_deref()
     }
 

@@ -759,6 +759,15 @@ impl Vigil {
         evidence::check_time(&mut info, flight, time::OffsetDateTime::now_utc());
         let path = self.evidence_path(&info.sha256);
         write_once(&path, bytes)?;
+        // On object storage too (when configured) before any row names it, so every node can
+        // serve it.
+        if let Some(o) = self.objects() {
+            o.put_named(&evidence_key(&info.sha256), &path)
+                .map_err(|e| Error::Disk {
+                    context: "storing the photo on object storage".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+        }
         let now = now_rfc3339();
         let mut row = rs::EvidenceRow {
             id: 0,
@@ -815,7 +824,7 @@ impl Vigil {
         })
     }
 
-    fn evidence_path(&self, sha256: &str) -> std::path::PathBuf {
+    pub(crate) fn evidence_path(&self, sha256: &str) -> std::path::PathBuf {
         self.config
             .server
             .data_dir
@@ -841,10 +850,28 @@ impl Vigil {
             .ok_or_else(missing)?;
         self.flag(who, row.flag_id).map_err(|_| missing())?;
         let path = self.evidence_path(&row.sha256);
-        let bytes = std::fs::read(&path).map_err(|source| Error::Disk {
-            context: format!("reading evidence {evidence}"),
-            source,
-        })?;
+        let bytes = match (std::fs::read(&path), self.objects()) {
+            (Ok(b), _) => b,
+            // Uploaded through another node (or this node's disk was replaced).
+            (Err(e), Some(o)) if e.kind() == std::io::ErrorKind::NotFound => o
+                .get_named(&evidence_key(&row.sha256))
+                .map_err(|e| Error::Disk {
+                    context: format!("reading evidence {evidence} from object storage"),
+                    source: std::io::Error::other(e.to_string()),
+                })?
+                .ok_or_else(|| Error::Disk {
+                    context: format!("reading evidence {evidence}"),
+                    source: std::io::Error::other(
+                        "neither this node nor the object storage has the file",
+                    ),
+                })?,
+            (Err(source), _) => {
+                return Err(Error::Disk {
+                    context: format!("reading evidence {evidence}"),
+                    source,
+                });
+            }
+        };
         let actual = {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(&bytes))
@@ -1244,4 +1271,9 @@ mod tests {
             ["decision", "version"]
         );
     }
+}
+
+/// A field photo's name on object storage: `evidence/{sha[..2]}/{sha}.jpg`, as on disk.
+pub(crate) fn evidence_key(sha256: &str) -> String {
+    format!("evidence/{}/{sha256}.jpg", &sha256[..2])
 }
