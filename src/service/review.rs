@@ -1167,6 +1167,11 @@ pub fn outline(f: &FlagRow) -> Option<geo::MultiPolygon<f64>> {
     (!f.geometry.0.is_empty()).then(|| f.geometry.clone())
 }
 
+/// A field photo's name on object storage: `evidence/{sha[..2]}/{sha}.jpg`, as on disk.
+pub(crate) fn evidence_key(sha256: &str) -> String {
+    format!("evidence/{}/{sha256}.jpg", &sha256[..2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1271,9 +1276,4 @@ mod tests {
             ["decision", "version"]
         );
     }
-}
-
-/// A field photo's name on object storage: `evidence/{sha[..2]}/{sha}.jpg`, as on disk.
-pub(crate) fn evidence_key(sha256: &str) -> String {
-    format!("evidence/{}/{sha256}.jpg", &sha256[..2])
 }
