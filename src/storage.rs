@@ -172,6 +172,27 @@ impl ObjectStorage {
     }
 
     /// `PREFIX/{name}` (`name` with `/` between its parts).
+    /// One request to the object store (`fut`), given `limit` to answer, waited for; its failure
+    /// names `object`.
+    fn request<T, E>(
+        &self,
+        object: String,
+        limit: Duration,
+        fut: impl std::future::Future<Output = Result<T, E>> + Send + 'static,
+    ) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        self.block(async move {
+            match tokio::time::timeout(limit, fut).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", limit.as_secs())),
+            }
+        })
+        .map_err(|reason| StorageError::Object { object, reason })
+    }
+
     fn named(&self, name: &str) -> ObjectPath {
         let mut parts: Vec<String> = self
             .prefix
@@ -190,23 +211,14 @@ impl ObjectStorage {
     /// The bytes of `PREFIX/{name}`; `None` when there is no such object.
     pub fn get_named(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let path = self.named(name);
-        let object = path.to_string();
         let store = self.store.clone();
-        self.block(async move {
-            let got = tokio::time::timeout(REQUEST_TIMEOUT, async {
-                match store.get(&path).await {
-                    Ok(r) => r.bytes().await.map(|b| Some(b.to_vec())),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await;
-            match got {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err("timed out".to_string()),
+        self.request(path.to_string(), REQUEST_TIMEOUT, async move {
+            match store.get(&path).await {
+                Ok(r) => r.bytes().await.map(|b| Some(b.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
             }
         })
-        .map_err(|reason| StorageError::Object { object, reason })
     }
 
     fn object(&self, survey: &str, name: &str) -> ObjectPath {
@@ -278,49 +290,39 @@ impl ObjectStorage {
         let store = self.store.clone();
         let name = path.to_string();
         let file = file.to_path_buf();
-        self.block(async move {
-            let work = async {
-                let len = tokio::fs::metadata(&file)
+        // Generous: a slow link moves a large analysis archive for a while.
+        self.request(name, REQUEST_TIMEOUT * 30, async move {
+            let len = tokio::fs::metadata(&file)
+                .await
+                .map_err(|e| e.to_string())?
+                .len();
+            if len <= PART as u64 {
+                let data = tokio::fs::read(&file).await.map_err(|e| e.to_string())?;
+                return store
+                    .put(&path, PutPayload::from(data))
                     .await
-                    .map_err(|e| e.to_string())?
-                    .len();
-                if len <= PART as u64 {
-                    let data = tokio::fs::read(&file).await.map_err(|e| e.to_string())?;
-                    return store
-                        .put(&path, PutPayload::from(data))
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string());
-                }
-                use tokio::io::AsyncReadExt;
-                let mut f = tokio::fs::File::open(&file)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let upload = store
-                    .put_multipart(&path)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
-                let mut buf = vec![0u8; PART];
-                loop {
-                    let n = f.read(&mut buf).await.map_err(|e| e.to_string())?;
-                    if n == 0 {
-                        break;
-                    }
-                    w.wait_for_capacity(4).await.map_err(|e| e.to_string())?;
-                    w.write(&buf[..n]);
-                }
-                w.finish().await.map(|_| ()).map_err(|e| e.to_string())
-            };
-            // Generous: a slow link moves a large analysis archive for a while.
-            match tokio::time::timeout(REQUEST_TIMEOUT * 30, work).await {
-                Ok(r) => r,
-                Err(_) => Err("timed out".to_string()),
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
             }
-        })
-        .map_err(|reason| StorageError::Object {
-            object: name,
-            reason,
+            use tokio::io::AsyncReadExt;
+            let mut f = tokio::fs::File::open(&file)
+                .await
+                .map_err(|e| e.to_string())?;
+            let upload = store
+                .put_multipart(&path)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
+            let mut buf = vec![0u8; PART];
+            loop {
+                let n = f.read(&mut buf).await.map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                w.wait_for_capacity(4).await.map_err(|e| e.to_string())?;
+                w.write(&buf[..n]);
+            }
+            w.finish().await.map(|_| ()).map_err(|e| e.to_string())
         })
     }
 
@@ -332,21 +334,11 @@ impl ObjectStorage {
         let path = self.object(survey, "display.pmtiles");
         let name = path.to_string();
         let backend = ObjectStoreBackend::new(Box::new(self.store.clone()), path);
-        let reader = self
-            .block(async move {
-                tokio::time::timeout(
-                    REQUEST_TIMEOUT,
-                    AsyncPmTilesReader::try_from_cached_source(backend, HashMapCache::default()),
-                )
-                .await
-                .map_err(|_| "timed out".to_string())?
-                .map_err(|e| e.to_string())
-            })
-            .map_err(|reason| StorageError::Object {
-                object: name,
-                reason,
-            })?;
-        let reader = Arc::new(reader);
+        let reader = Arc::new(self.request(
+            name,
+            REQUEST_TIMEOUT,
+            AsyncPmTilesReader::try_from_cached_source(backend, HashMapCache::default()),
+        )?);
         self.readers
             .lock()
             .insert(survey.to_string(), reader.clone());
@@ -371,15 +363,8 @@ impl ObjectStorage {
             reason: e.to_string(),
         })?;
         let name = self.object(survey, "display.pmtiles").to_string();
-        self.block(async move {
-            tokio::time::timeout(REQUEST_TIMEOUT, reader.get_tile_decompressed(coord))
-                .await
-                .map_err(|_| "timed out".to_string())?
-                .map_err(|e| e.to_string())
-        })
-        .map_err(|reason| StorageError::Object {
-            object: name,
-            reason,
+        self.request(name, REQUEST_TIMEOUT, async move {
+            reader.get_tile_decompressed(coord).await
         })
     }
 
@@ -406,48 +391,44 @@ impl ObjectStorage {
             let path = self.object(survey, name);
             let object = path.to_string();
             let backend = ObjectStoreBackend::new(Box::new(self.store.clone()), path);
-            let n = self
-                .block(async move {
-                    use futures_util::TryStreamExt;
-                    let reader = Arc::new(
-                        AsyncPmTilesReader::try_from_cached_source(
-                            backend,
-                            HashMapCache::default(),
-                        )
+            // Generous, as for an upload: a large analysis archive takes a while.
+            let n = self.request(object, REQUEST_TIMEOUT * 30, async move {
+                use futures_util::TryStreamExt;
+                let reader = Arc::new(
+                    AsyncPmTilesReader::try_from_cached_source(backend, HashMapCache::default())
                         .await
                         .map_err(|e| e.to_string())?,
-                    );
-                    let entries: Vec<pmtiles::DirEntry> = reader
-                        .clone()
-                        .entries()
-                        .try_collect()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let mut n = 0u64;
-                    for entry in entries {
-                        for id in entry.iter_coords() {
-                            let Some(data) = reader
-                                .get_tile_decompressed(id)
-                                .await
-                                .map_err(|e| e.to_string())?
-                            else {
-                                continue;
-                            };
-                            let c = TileCoord::from(id);
-                            let dir = root.join(c.z().to_string()).join(c.x().to_string());
-                            tokio::fs::create_dir_all(&dir)
-                                .await
-                                .map_err(|e| format!("{}: {e}", dir.display()))?;
-                            let file = dir.join(format!("{}.{ext}", c.y()));
-                            tokio::fs::write(&file, &data)
-                                .await
-                                .map_err(|e| format!("{}: {e}", file.display()))?;
-                            n += 1;
-                        }
+                );
+                let entries: Vec<pmtiles::DirEntry> = reader
+                    .clone()
+                    .entries()
+                    .try_collect()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut n = 0u64;
+                for entry in entries {
+                    for id in entry.iter_coords() {
+                        let Some(data) = reader
+                            .get_tile_decompressed(id)
+                            .await
+                            .map_err(|e| e.to_string())?
+                        else {
+                            continue;
+                        };
+                        let c = TileCoord::from(id);
+                        let dir = root.join(c.z().to_string()).join(c.x().to_string());
+                        tokio::fs::create_dir_all(&dir)
+                            .await
+                            .map_err(|e| format!("{}: {e}", dir.display()))?;
+                        let file = dir.join(format!("{}.{ext}", c.y()));
+                        tokio::fs::write(&file, &data)
+                            .await
+                            .map_err(|e| format!("{}: {e}", file.display()))?;
+                        n += 1;
                     }
-                    Ok::<u64, String>(n)
-                })
-                .map_err(|reason| StorageError::Object { object, reason })?;
+                }
+                Ok::<u64, String>(n)
+            })?;
             written += n;
         }
         Ok(written)
@@ -457,14 +438,11 @@ impl ObjectStorage {
     pub fn ping(&self) -> Result<(), String> {
         let store = self.store.clone();
         let prefix = self.prefix.clone();
-        self.block(async move {
+        self.request(self.url.clone(), Duration::from_secs(3), async move {
             let p = (!prefix.as_ref().is_empty()).then_some(&prefix);
-            match tokio::time::timeout(Duration::from_secs(3), store.list_with_delimiter(p)).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("no answer within 3 s".into()),
-            }
+            store.list_with_delimiter(p).await.map(|_| ())
         })
+        .map_err(|e| e.to_string())
     }
 
     /// Removes the survey's archives (a survey deleted or failed after publishing).
@@ -473,14 +451,12 @@ impl ObjectStorage {
         for name in ["display.pmtiles", "analysis.pmtiles"] {
             let path = self.object(survey, name);
             let store = self.store.clone();
-            let object = path.to_string();
-            self.block(async move {
+            self.request(path.to_string(), REQUEST_TIMEOUT, async move {
                 match store.delete(&path).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e),
                 }
-            })
-            .map_err(|reason| StorageError::Object { object, reason })?;
+            })?;
         }
         Ok(())
     }

@@ -37,6 +37,24 @@ fn display_tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Attaches a JPEG to a flag as evidence; returns the evidence id.
+fn post_photo(
+    server: &TestServer,
+    token: &str,
+    flag: &serde_json::Value,
+    jpeg: &[u8],
+) -> serde_json::Value {
+    let r = server.request(
+        "POST",
+        &format!("/v1/flags/{flag}/evidence"),
+        Some(token),
+        &[("Content-Type", "image/jpeg")],
+        Some(jpeg),
+    );
+    assert_eq!(r.status, 201, "{}", r.describe());
+    r.json()["id"].clone()
+}
+
 fn set_env(vars: &[(&str, &str)]) {
     for (k, v) in vars {
         // SAFETY: this test binary runs one test; nothing else reads the environment meanwhile.
@@ -124,15 +142,7 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     );
     // A field photo uploaded through node A goes to the bucket too.
     let photo = photos::plain_jpeg(96, 64);
-    let r = server.request(
-        "POST",
-        &format!("/v1/flags/{flag}/evidence"),
-        Some(&admin),
-        &[("Content-Type", "image/jpeg")],
-        Some(&photo),
-    );
-    assert_eq!(r.status, 201, "{}", r.describe());
-    let evidence = r.json()["id"].clone();
+    let evidence = post_photo(&server, &admin, &flag, &photo);
     let chip_local = server.get(&format!("/v1/flags/{flag}/chip.png"), Some(&admin));
     assert_eq!(chip_local.status, 200, "{}", chip_local.describe());
     let similar_local = server.get(&format!("/v1/flags/{flag}/similar"), Some(&admin));
@@ -278,15 +288,7 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         .json()["features"][0]["id"]
         .clone();
     let plain_photo = photos::plain_jpeg(80, 60);
-    let r = other.request(
-        "POST",
-        &format!("/v1/flags/{plain_flag}/evidence"),
-        Some(&token),
-        &[("Content-Type", "image/jpeg")],
-        Some(&plain_photo),
-    );
-    assert_eq!(r.status, 201, "{}", r.describe());
-    let plain_evidence = r.json()["id"].clone();
+    let plain_evidence = post_photo(&other, &token, &plain_flag, &plain_photo);
     other.terminate(Duration::from_secs(20));
     set_env(&[("VIGIL_STORAGE_URL", &storage_url)]);
     let out = other.data.run_ok(&["migrate"], &[]);
