@@ -485,6 +485,15 @@
     zoom: () => state.map.zoom(),
     /** Whether the view is moving. */
     moving: () => state.map.moving(),
+    /**
+     * Resolves once the map has drawn the current view with every tile loaded (a repaint is asked
+     * for, so an idle map answers too).
+     */
+    idle: () =>
+      new Promise((resolve) => {
+        state.map.gl.once('idle', () => resolve(true));
+        state.map.gl.triggerRepaint();
+      }),
     /** Ids of the flags drawn at exactly a page point. */
     flagIdsAtPage: (x, y) => {
       if (!state.vector) return [];

@@ -447,6 +447,9 @@ async function popupOf(key, f, id) {
     const xs = all.map((c) => c[0]);
     const ys = all.map((c) => c[1]);
     await page.evaluate((b) => window.VigilMap.fit(b), [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]);
+    // Drawn at the new view (the analysis sources are tiled again at its zoom), not just idle
+    // from before the fit.
+    await page.evaluate(() => window.VigilMap.idle());
     await waitFor(() => document.querySelector('#map').dataset.tiles === 'idle' && document.querySelector('#hotspot-count').dataset.state === 'ready');
     at = await find();
   }
@@ -488,6 +491,7 @@ async function zoomNear(code, times) {
       // at the same zoom, and look again.
       const [lon, lat] = insidePoints(fc.features[idx])[0];
       await page.evaluate(([x, y]) => window.VigilMap.centre(x, y), [lon, lat]);
+      await page.evaluate(() => window.VigilMap.idle());
       await waitFor(() => document.querySelector('#map').dataset.tiles === 'idle' && document.querySelector('#hotspot-count').dataset.state === 'ready');
       at = await freeCommunePoint(fc.features[idx]);
     }
