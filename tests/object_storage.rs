@@ -16,25 +16,41 @@ use std::time::{Duration, Instant};
 use common::*;
 use seaweed::Seaweed;
 
-/// Every display tile file of a survey directory: (path under it, bytes).
-fn display_tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
+/// Every file under `root`: (path under it, bytes), sorted by path.
+fn files_under(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for z in std::fs::read_dir(root).expect("survey dir") {
-        let z = z.unwrap().path();
-        if z.file_name().is_some_and(|n| n == "analysis") || !z.is_dir() {
-            continue;
-        }
-        for x in std::fs::read_dir(&z).unwrap() {
-            let x = x.unwrap().path();
-            for y in std::fs::read_dir(&x).unwrap() {
-                let y = y.unwrap().path();
-                let rel = y.strip_prefix(root).unwrap().display().to_string();
-                out.push((rel, std::fs::read(&y).unwrap()));
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
             }
         }
     }
     out.sort();
     out
+}
+
+/// Every display tile file of a survey directory (not the analysis tiles): (path under it, bytes).
+fn display_tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
+    files_under(root)
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with("analysis/"))
+        .collect()
+}
+
+/// GETs `path` and checks it answers 200 with exactly `bytes`.
+fn assert_serves(server: &TestServer, token: &str, path: &str, bytes: &[u8], what: &str) {
+    let r = server.get(path, Some(token));
+    assert!(
+        r.status == 200 && r.body == bytes,
+        "{what}: {}",
+        r.describe()
+    );
 }
 
 /// Attaches a JPEG to a flag as evidence; returns the evidence id.
@@ -154,11 +170,12 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     std::fs::rename(&local, &moved).expect("move the local tiles away");
     std::fs::remove_dir_all(server.data.path().join("evidence")).unwrap();
     server.start_again();
-    let r = server.get(&format!("/v1/evidence/{evidence}"), Some(&admin));
-    assert!(
-        r.status == 200 && r.body == photo,
-        "the photo from object storage: {}",
-        r.describe()
+    assert_serves(
+        &server,
+        &admin,
+        &format!("/v1/evidence/{evidence}"),
+        &photo,
+        "the photo from object storage",
     );
     let mut checked = 0;
     for (rel, bytes) in tiles.iter().step_by((tiles.len() / 12).max(1)) {
@@ -208,26 +225,7 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     let (now, before) = (scores(similar.json()), scores(similar_local.json()));
     assert!(!before.is_empty(), "no candidates to compare");
     assert_eq!(now, before, "more like this differs once restored");
-    let all = |root: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push((
-                        p.strip_prefix(root).unwrap().display().to_string(),
-                        std::fs::read(&p).unwrap(),
-                    ));
-                }
-            }
-        }
-        out.sort();
-        out
-    };
-    let (restored, original) = (all(&local), all(&moved));
+    let (restored, original) = (files_under(&local), files_under(&moved));
     assert_eq!(
         restored.len(),
         original.len(),
@@ -297,21 +295,7 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     let plain_local = other.data.path().join("tiles").join(&before_s3);
-    let files = {
-        let mut n = 0u64;
-        let mut stack = vec![plain_local.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    n += 1;
-                }
-            }
-        }
-        n
-    };
+    let files = files_under(&plain_local).len() as u64;
     assert!(
         lines.len() == 2
             && lines[0]["survey"] == before_s3.as_str()
@@ -324,18 +308,20 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
     std::fs::remove_dir_all(&plain_local).unwrap();
     std::fs::remove_dir_all(other.data.path().join("evidence")).unwrap();
     other.start_again();
-    let r = other.get(&format!("/v1/evidence/{plain_evidence}"), Some(&token));
-    assert!(
-        r.status == 200 && r.body == plain_photo,
-        "a migrated photo: {}",
-        r.describe()
+    assert_serves(
+        &other,
+        &token,
+        &format!("/v1/evidence/{plain_evidence}"),
+        &plain_photo,
+        "a migrated photo",
     );
     let (rel, bytes) = &plain_tiles[plain_tiles.len() / 2];
-    let r = other.get(&format!("/tiles/{before_s3}/{rel}"), Some(&token));
-    assert!(
-        r.status == 200 && r.body == *bytes,
-        "a migrated tile: {}",
-        r.describe()
+    assert_serves(
+        &other,
+        &token,
+        &format!("/tiles/{before_s3}/{rel}"),
+        bytes,
+        "a migrated tile",
     );
     other.terminate(Duration::from_secs(20));
 
