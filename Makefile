@@ -25,8 +25,18 @@ demo: setup-demo
 	DEMO_DIR=$(DEMO_DIR) DEMO_LISTEN=$(DEMO_LISTEN) scripts/demo.sh
 
 ## Every test: unit, in-process API, real binary with GDAL ogrinfo, OWSLib and headless Chromium.
+## Every suite on the embedded store (SQLite), then the suites of the store's users — API
+## scopes, review, reports, surveys and uploads, process faults — again with the store on
+## PostgreSQL 15 + PostGIS 3, on a throwaway cluster on a free loopback port (issue 17).
+PG_SUITES = --test review --test reports --test surveys_http --test survey_ingest --test process_faults \
+	--test issue13 --test issue15 --test analytics_http --test vector_tiles
+PG_DIR ?= target/pg-test
+
 test: setup-test lint
 	$(CARGO) test --all-targets
+	rm -rf $(PG_DIR); url=$$(scripts/pg-throwaway.sh start $(PG_DIR)) && \
+	  VIGIL_TEST_PG_URL=$$url $(CARGO) test $(PG_SUITES); rc=$$?; \
+	  scripts/pg-throwaway.sh stop $(PG_DIR); rm -rf $(PG_DIR); exit $$rc
 
 lint:
 	$(CARGO) fmt --check

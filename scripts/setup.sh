@@ -23,7 +23,10 @@ case "$what" in
   test) want python3-venv; want python3-pip; want chromium; want chromium-driver; want nodejs; want npm
         want poppler-utils  # pdftotext reads the PDF reports back (tests/reports.rs)
         # QGIS, headless, as the analysts' desktop client (tests/ogc_clients.rs; ~2 min to install).
-        want python3-qgis; want qgis-providers ;;
+        want python3-qgis; want qgis-providers
+        # PostgreSQL 15 + PostGIS 3: `make test` runs the store's suites on PostgreSQL as well
+        # (issue 17) on a throwaway cluster (scripts/pg-throwaway.sh); psql for its createdb.
+        want postgresql-15; want postgresql-15-postgis-3; want postgresql-client-15 ;;
   build) ;;
   *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac
@@ -37,6 +40,12 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   echo "setup: installing ${pkgs[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
+  # A first install of the server must not create and start a default cluster on 5432: the
+  # tests run their own throwaway one on a free loopback port.
+  if [[ " ${pkgs[*]} " == *" postgresql-15 "* ]] && ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf 2>/dev/null; then
+    $sudo mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' | $sudo tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 

@@ -257,7 +257,10 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// Number of read-only SQLite connections.
+    /// `postgres://user:password@host:port/db`: keep the store in PostgreSQL 15+ with PostGIS 3
+    /// (several nodes may share it). Unset: SQLite in the data dir.
+    pub database_url: Option<String>,
+    /// Number of read-only connections (SQLite) or reader connections (PostgreSQL).
     pub readers: usize,
     /// SQLite busy timeout in milliseconds.
     pub busy_timeout_ms: u64,
@@ -417,6 +420,7 @@ impl Default for ServerConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            database_url: None,
             readers: 4,
             busy_timeout_ms: 5_000,
         }
@@ -490,6 +494,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("VIGIL_TILES_DIR", "tiles.dir"),
     ("VIGIL_INGEST_THREADS", "ingest.threads"),
     ("VIGIL_STORAGE_URL", "storage.url"),
+    ("VIGIL_DATABASE_URL", "store.database_url"),
 ];
 
 impl Config {
@@ -563,6 +568,9 @@ impl Config {
                 "VIGIL_TILES_DIR" => self.tiles.dir = Some(PathBuf::from(&value)),
                 "VIGIL_STORAGE_URL" => {
                     self.storage.url = Some(value.clone()).filter(|v| !v.trim().is_empty())
+                }
+                "VIGIL_DATABASE_URL" => {
+                    self.store.database_url = Some(value.clone()).filter(|v| !v.trim().is_empty())
                 }
                 "VIGIL_INGEST_THREADS" => {
                     self.ingest.threads = value
@@ -643,6 +651,16 @@ impl Config {
             if !matches!(u.scheme(), "s3" | "s3a") || u.host_str().unwrap_or("").is_empty() {
                 return Err(ConfigError::Invalid(format!(
                     "storage.url {url:?}: expected s3://bucket/prefix (leave it unset to keep files in the data dir)"
+                )));
+            }
+        }
+        if let Some(url) = &self.store.database_url {
+            let shown = crate::store::sql::redact_url(url);
+            let u = url::Url::parse(url)
+                .map_err(|e| ConfigError::Invalid(format!("store.database_url {shown:?}: {e}")))?;
+            if !matches!(u.scheme(), "postgres" | "postgresql") {
+                return Err(ConfigError::Invalid(format!(
+                    "store.database_url {shown:?}: expected postgres://user:password@host:port/database (leave it unset to keep the store in SQLite in the data dir)"
                 )));
             }
         }

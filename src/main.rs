@@ -85,9 +85,11 @@ enum Command {
     },
     /// Write the report of a province (or commune, or the country) for a period, in Vietnamese.
     Report(cli::report::ReportArgs),
-    /// Copy this installation's survey tiles into the object storage of `[storage] url` /
-    /// VIGIL_STORAGE_URL and verify every file's SHA-256 after the round trip. Prints one JSON
-    /// line per survey. (The store itself stays SQLite: PostgreSQL is not supported yet.)
+    /// Copy this embedded installation into the PostgreSQL database of `[store] database_url` /
+    /// VIGIL_DATABASE_URL (every table, history and audit included; row counts and SHA-256s
+    /// verified) and its survey tiles and field photos into the object storage of `[storage]
+    /// url` / VIGIL_STORAGE_URL (every file's SHA-256 verified after the round trip). Prints one
+    /// JSON line per table and per survey, then a summary.
     Migrate {
         #[command(flatten)]
         common: Common,

@@ -302,11 +302,10 @@ fn train_writes_a_model_that_ingest_uses() {
     assert_eq!(m.version, "test-model-1");
     assert!(m.heads.iter().any(|h| h.bands == "rgbn"));
     let data = DataDir::empty();
-    std::fs::write(
-        data.path().join("vigil.toml"),
-        format!("[classify]\nmodel = {:?}\n", model.display().to_string()),
-    )
-    .unwrap();
+    data.write_config(&format!(
+        "[classify]\nmodel = {:?}\n",
+        model.display().to_string()
+    ));
     let sample = common::manifest_dir().join("sample-imagery/poppy-utm48n-rgba.tif");
     let out = data.run_ok(&["ingest"], &[path_str(&sample)]);
     let line: Value = serde_json::from_slice(
@@ -325,9 +324,10 @@ fn train_writes_a_model_that_ingest_uses() {
             .any(|s| s["name"] == "classify"),
         "{line}"
     );
-    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let store = data.store();
+    let db = store.db();
     let meta: String = db
-        .query_row("SELECT meta FROM surveys", [], |r| r.get(0))
+        .query_row("SELECT meta FROM surveys", (), |r| r.get(0))
         .unwrap();
     assert!(
         meta.contains("\"model_version\":\"test-model-1\""),
@@ -336,18 +336,18 @@ fn train_writes_a_model_that_ingest_uses() {
     // Re-classifying with the built-in model supersedes those flags (kept for their history) and
     // raises new ones, in one transaction.
     let id: String = db
-        .query_row("SELECT id FROM surveys", [], |r| r.get(0))
+        .query_row("SELECT id FROM surveys", (), |r| r.get(0))
         .unwrap();
-    let live = |db: &rusqlite::Connection| -> i64 {
+    let live = |db: &vigil::store::Db<'_>| -> i64 {
         db.query_row(
             "SELECT count(*) FROM flags WHERE superseded_at IS NULL",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()
     };
     let before = live(&db);
-    std::fs::remove_file(data.path().join("vigil.toml")).unwrap();
+    data.write_config("");
     let out = data.run_ok(&["reclassify"], &[&id]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!("{before} superseded")),
@@ -355,11 +355,11 @@ fn train_writes_a_model_that_ingest_uses() {
         common::describe_output(&out)
     );
     let all: i64 = db
-        .query_row("SELECT count(*) FROM flags", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM flags", (), |r| r.get(0))
         .unwrap();
     assert_eq!(all, before + live(&db), "superseded flags stay");
     let meta: String = db
-        .query_row("SELECT meta FROM surveys", [], |r| r.get(0))
+        .query_row("SELECT meta FROM surveys", (), |r| r.get(0))
         .unwrap();
     assert!(!meta.contains("test-model-1"), "{meta}");
     assert!(
@@ -371,11 +371,10 @@ fn train_writes_a_model_that_ingest_uses() {
     // A model file that is not one is refused with its name, and the survey fails cleanly.
     std::fs::write(&model, "{\"format\": \"nope\"}").unwrap();
     let bad = DataDir::empty();
-    std::fs::write(
-        bad.path().join("vigil.toml"),
-        format!("[classify]\nmodel = {:?}\n", model.display().to_string()),
-    )
-    .unwrap();
+    bad.write_config(&format!(
+        "[classify]\nmodel = {:?}\n",
+        model.display().to_string()
+    ));
     let out = bad.run(&["ingest"], &[path_str(&sample)]);
     assert!(!out.status.success());
     assert!(
@@ -404,17 +403,18 @@ fn replanting_and_nearby_hotspots_are_linked() {
         &["ingest"],
         &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
     );
-    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let store = data.store();
+    let db = store.db();
     let first: Vec<(i64, f64, f64)> = db
         .prepare("SELECT id, lon, lat FROM flags ORDER BY id")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(first.len() >= 2, "{first:?}");
     // Field teams recorded them eradicated (the review workflow, issue 5, will do this).
-    db.execute("UPDATE flags SET status = 'eradicated'", [])
+    db.execute("UPDATE flags SET status = 'eradicated'", ())
         .unwrap();
     // A hotspot of the registry right at the first plot.
     let csv = dir.path().join("h.csv");
@@ -437,7 +437,7 @@ fn replanting_and_nearby_hotspots_are_linked() {
             "SELECT id, replanting_of, near_hotspots FROM flags WHERE status = 'new' ORDER BY id",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();

@@ -76,13 +76,15 @@ fn issue13_nan_boundary_is_refused_and_a_bad_stored_row_does_not_brick_the_data_
 
     // A row made bad behind the service's back (an old version, a hand edit) is skipped with a
     // warning; the service starts and reports it.
-    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let store = data.store();
+    let db = store.db();
     db.execute(
         "UPDATE boundaries SET geometry = ?1 WHERE level = 'commune' AND code = '02201'",
         [r#"{"type":"Polygon","coordinates":[[[106,20],[107,20],[null,21],[106,20]]]}"#],
     )
     .unwrap();
-    drop(db);
+
+    drop(store);
     data.add_user("after_corrupt", "admin", &[], true);
     let server = TestServer::serve(data);
     let h = server.get("/healthz", None);

@@ -131,11 +131,7 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
     let tif = scene(scratch.path());
     let data = DataDir::with_boundaries();
     // Tuyên Quang's own drug-free target for 2026 (the default is 40 %).
-    std::fs::write(
-        data.path().join("vigil.toml"),
-        "[targets.provinces.\"08\"]\ndrug_free_share = { 2026 = 0.6 }\n",
-    )
-    .unwrap();
+    data.write_config("[targets.provinces.\"08\"]\ndrug_free_share = { 2026 = 0.6 }\n");
     data.run_ok(
         &["ingest"],
         &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
@@ -749,7 +745,7 @@ fn reports_count_a_seeded_history_exactly_and_reconcile_with_the_layers() {
 /// Appends a review decision with a chosen date (the API dates decisions "now") and moves the
 /// flag to its status, as `POST /v1/flags/{id}/decisions` does in one transaction.
 fn record_decision(
-    db: &rusqlite::Connection,
+    db: &vigil::store::Db<'_>,
     flag: i64,
     to: &str,
     decided_at: &str,
@@ -766,7 +762,7 @@ fn record_decision(
         "INSERT INTO flag_decisions (flag_id, decision, from_status, to_status, eradicated_on, \
          area_destroyed_m2, team, actor, decided_at, version) \
          VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, 'reviewer', ?7, ?8)",
-        rusqlite::params![
+        vigil::store::sql::params![
             flag,
             to,
             from,
@@ -780,7 +776,7 @@ fn record_decision(
     .unwrap();
     db.execute(
         "UPDATE flags SET status = ?2, status_at = ?3, version = ?4 WHERE id = ?1",
-        rusqlite::params![flag, to, decided_at, version + 1],
+        vigil::store::sql::params![flag, to, decided_at, version + 1],
     )
     .unwrap();
 }
@@ -798,7 +794,8 @@ fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
     // p confirmed in February 2025 and eradicated in August; r confirmed late on 30 June 2025
     // (H1's last day) and eradicated on 30 December 2025 (recorded in 2026); q confirmed only
     // in 2026.
-    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let store = data.store();
+    let db = store.db();
     #[allow(clippy::type_complexity)]
     let flags: Vec<(i64, String, f64, Option<String>)> = db
         .prepare(
@@ -806,7 +803,7 @@ fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
              ORDER BY id",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -835,7 +832,8 @@ fn cultivation_counts_each_flags_status_on_the_periods_last_day() {
         "2026-01-10T23:00:00.000Z",
         Some(("2025-12-30", 20.0)),
     );
-    drop(db);
+
+    drop(store);
 
     let server = TestServer::serve(data);
     let admin = server.add_user("admin", "admin", &[], true);

@@ -26,7 +26,7 @@ fn flown(config: Option<&str>) -> (tempfile::TempDir, String, TestServer) {
         &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
     );
     if let Some(c) = config {
-        std::fs::write(data.path().join("vigil.toml"), c).unwrap();
+        data.write_config(c);
     }
     (dir, tif, TestServer::serve(data))
 }

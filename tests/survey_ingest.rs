@@ -393,7 +393,8 @@ fn real_geotiff_lands_where_gdalinfo_says() {
     let id = v["survey"].as_str().unwrap().to_string();
     // The footprint (valid pixels) lies inside the extent and fills it but for the 5-pixel
     // nodata border the file has.
-    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let store = data.store();
+    let db = store.db();
     let (w, s, e, n): (f64, f64, f64, f64) = db
         .query_row(
             "SELECT min_lon, min_lat, max_lon, max_lat FROM surveys WHERE id = ?1",
@@ -575,11 +576,7 @@ fn bad_files_are_refused_with_their_reason() {
     );
     assert_eq!(v["state"], "ready");
     // A pixel limit refuses before reading (decompression bombs).
-    std::fs::write(
-        data.path().join("vigil.toml"),
-        "[ingest]\nmax_pixels = 100000\n",
-    )
-    .unwrap();
+    data.write_config("[ingest]\nmax_pixels = 100000\n");
     let (v, _) = ingest(&data, &good, &[]);
     assert_eq!(v["error"]["code"], "too_many_pixels", "{v}");
     assert!(

@@ -125,11 +125,7 @@ fn poppy() -> Vec<u8> {
 /// A server over a fresh data directory with the fixture boundaries and `[upload] chunk_bytes`.
 fn serve(chunk_bytes: u64) -> TestServer {
     let data = DataDir::with_boundaries();
-    std::fs::write(
-        data.path().join("vigil.toml"),
-        format!("[upload]\nchunk_bytes = {chunk_bytes}\n"),
-    )
-    .expect("write vigil.toml");
+    data.write_config(&format!("[upload]\nchunk_bytes = {chunk_bytes}\n"));
     TestServer::serve(data)
 }
 

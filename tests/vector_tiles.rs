@@ -405,7 +405,8 @@ fn dense_flag_tiles_count_per_cell_with_the_class_breakdown() {
     let (dir, data) = flown_scene();
     // 10,500 more flags, copies of the scene's first one spread over about a kilometre (what a
     // season of surveys over one valley leaves), a third of them cannabis.
-    let db = rusqlite::Connection::open(data.path().join("vigil.sqlite")).unwrap();
+    let store = data.store();
+    let db = store.db();
     let added = db
         .execute(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 10499)
@@ -420,18 +421,19 @@ fn dense_flag_tiles_count_per_cell_with_the_class_breakdown() {
                f.province_code, f.commune_code, f.acquired_at, f.model_version, f.drivers,
                f.created_at, '[]', '{}'
              FROM n, (SELECT * FROM flags WHERE superseded_at IS NULL ORDER BY id LIMIT 1) AS f",
-            [],
+            (),
         )
         .unwrap();
     assert_eq!(added, 10_500);
     let (lon, lat): (f64, f64) = db
         .query_row(
             "SELECT lon, lat FROM flags WHERE superseded_at IS NULL ORDER BY id LIMIT 1",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    drop(db);
+
+    drop(store);
     let national = data.add_user("vt-flags-national", "viewer", &[], true);
     let viewer24 = data.add_user("vt-flags-24", "viewer", &["24"], false);
     let server = TestServer::serve(data);

@@ -216,11 +216,9 @@ fn field_package_files_read_back_within_jurisdiction_and_the_cap() {
 
     // The cap, set low: the manifest shows it and the imagery is refused by name.
     server.terminate(Duration::from_secs(10));
-    std::fs::write(
-        server.data.path().join("vigil.toml"),
-        "[field]\npackage_max_bytes = 1000\npackage_days = 2\n",
-    )
-    .expect("vigil.toml");
+    server
+        .data
+        .write_config("[field]\npackage_max_bytes = 1000\npackage_days = 2\n");
     server.restart();
     let m = server.get(&path, Some(&reviewer)).json();
     assert_eq!(m["manifest"]["max_bytes"], 1000, "{m}");

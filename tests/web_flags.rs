@@ -128,13 +128,13 @@ fn flagged_plots_layer_explains_flags_to_a_province_08_analyst_in_headless_chrom
 /// is about the layer; the review API's path to eradicated is `tests/review.rs`. Returns how many
 /// flags changed.
 fn mark_eradicated(data: &DataDir, survey: &str) -> usize {
-    let db = data.path().join("vigil.sqlite");
-    let conn =
-        rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
-    conn.execute(
-        "UPDATE flags SET status = 'eradicated' WHERE id IN \
+    let store = data.store();
+    store
+        .db()
+        .execute(
+            "UPDATE flags SET status = 'eradicated' WHERE id IN \
          (SELECT MIN(id) FROM flags WHERE survey_id = ?1 AND superseded_at IS NULL GROUP BY class)",
-        [survey],
-    )
-    .unwrap_or_else(|e| panic!("mark flags of {survey} eradicated in {}: {e}", db.display()))
+            [survey],
+        )
+        .unwrap_or_else(|e| panic!("mark flags of {survey} eradicated: {e}"))
 }

@@ -42,11 +42,7 @@ fn operator_upload_resumes_after_reload_and_the_survey_shows_on_the_map_in_headl
 
     let data = DataDir::with_boundaries();
     // `vigil serve` reads DATA_DIR/vigil.toml when no --config is given.
-    std::fs::write(
-        data.path().join("vigil.toml"),
-        format!("[upload]\nchunk_bytes = {CHUNK_BYTES}\n"),
-    )
-    .expect("write vigil.toml");
+    data.write_config(&format!("[upload]\nchunk_bytes = {CHUNK_BYTES}\n"));
     let operator = data.add_user("to-bay-uav", "operator", &[], true);
     let analyst = data.add_user("analyst-08", "analyst", &[TUYEN_QUANG], false);
     let server = TestServer::serve(data);

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
+use vigil::Vigil;
 use vigil::auth::Principal;
 
 use super::{Common, open};
@@ -96,22 +98,52 @@ pub fn run(a: IngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `vigil migrate`: every ready survey's tiles published to the configured object storage and
-/// checked file by file; one JSON line per survey, then a summary line.
+/// `vigil migrate`: the embedded store's every table copied into the PostgreSQL database of
+/// `[store] database_url` and verified (one JSON line per table), then every ready survey's
+/// tiles and every field photo published to the object storage of `[storage] url` and checked
+/// file by file (one JSON line per survey); a summary line last. Either part runs when its
+/// target is configured.
 pub fn migrate(common: Common) -> anyhow::Result<()> {
-    let v = open(&common)?;
-    let report = v.migrate_tiles(&Principal::cli(), &|s| {
-        println!("{}", serde_json::to_string(s).unwrap_or_default());
-    })?;
-    let files: u64 = report.surveys.iter().map(|s| s.files).sum();
-    println!(
-        "{}",
-        serde_json::json!({
-            "surveys": report.surveys.len(),
-            "files_verified": files,
-            "without_local_tiles": report.without_local_tiles,
-            "evidence_verified": report.evidence,
+    let cfg = super::load_config(&common)?;
+    cfg.validate()?;
+    super::init_logging(&cfg);
+    if cfg.store.database_url.is_none() && cfg.storage.url.is_none() {
+        anyhow::bail!(
+            "nothing to migrate to: set [store] database_url / VIGIL_DATABASE_URL (postgres://…) \
+             and/or [storage] url / VIGIL_STORAGE_URL (s3://bucket/prefix)"
+        );
+    }
+    let mut summary = serde_json::Map::new();
+    if let Some(url) = &cfg.store.database_url {
+        let tables = vigil::service::migrate::migrate_store(&cfg, &|t| {
+            println!("{}", serde_json::to_string(t).unwrap_or_default());
         })
-    );
+        .with_context(|| {
+            format!(
+                "copying the store into PostgreSQL at {}",
+                vigil::service::redact_database_url(url)
+            )
+        })?;
+        summary.insert("tables".into(), tables.len().into());
+        summary.insert(
+            "rows_verified".into(),
+            tables.iter().map(|t| t.rows).sum::<u64>().into(),
+        );
+    }
+    if cfg.storage.url.is_some() {
+        let v = Vigil::open(cfg).context("cannot open the store")?;
+        let report = v.migrate_tiles(&Principal::cli(), &|s| {
+            println!("{}", serde_json::to_string(s).unwrap_or_default());
+        })?;
+        let files: u64 = report.surveys.iter().map(|s| s.files).sum();
+        summary.insert("surveys".into(), report.surveys.len().into());
+        summary.insert("files_verified".into(), files.into());
+        summary.insert(
+            "without_local_tiles".into(),
+            serde_json::json!(report.without_local_tiles),
+        );
+        summary.insert("evidence_verified".into(), report.evidence.into());
+    }
+    println!("{}", serde_json::Value::Object(summary));
     Ok(())
 }

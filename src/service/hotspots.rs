@@ -233,7 +233,7 @@ impl Vigil {
     /// Reads a hotspot inside a write transaction, as the caller may see it, at the version they read.
     fn load_for_write(
         &self,
-        tx: &rusqlite::Connection,
+        tx: &crate::store::sql::Connection<'_>,
         who: &Principal,
         id: i64,
         if_match: Option<i64>,

@@ -1,6 +1,6 @@
-//! `vigil migrate`: an embedded installation's survey tiles and field photos copied into the
-//! configured object storage and verified file by file (issue 17). The store part — every table into PostgreSQL —
-//! is not built yet: the store stays SQLite.
+//! `vigil migrate` (issue 17): an embedded installation's store copied table by table into the
+//! configured PostgreSQL database ([`migrate_store`], [`crate::store::copy`]), and its survey
+//! tiles and field photos into the configured object storage, verified file by file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,30 @@ use sha2::{Digest, Sha256};
 
 use super::{Error, Result, Vigil};
 use crate::auth::Principal;
+
+pub use crate::store::copy::CopiedTable;
+
+/// Copies the data dir's SQLite store into the (empty) PostgreSQL database of `[store]
+/// database_url`, in one transaction, and verifies every table's row count and SHA-256;
+/// `progress` hears each table as it is verified. Run before the service opens the PostgreSQL
+/// store (it is no service operation: the source is the file, the target is empty).
+pub fn migrate_store(
+    config: &crate::Config,
+    progress: &dyn Fn(&CopiedTable),
+) -> Result<Vec<CopiedTable>> {
+    let Some(url) = &config.store.database_url else {
+        return Err(Error::Conflict(
+            "no PostgreSQL store is configured: set [store] database_url or VIGIL_DATABASE_URL \
+             (postgres://…)"
+                .into(),
+        ));
+    };
+    Ok(crate::store::copy::sqlite_to_postgres(
+        &config.db_path(),
+        url,
+        progress,
+    )?)
+}
 
 /// One survey copied and checked.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -38,6 +38,11 @@ mod exports;
 pub mod flags;
 pub mod learn;
 pub mod migrate;
+
+/// A `postgres://` URL with its password hidden, for messages.
+pub fn redact_database_url(url: &str) -> String {
+    crate::store::sql::redact_url(url)
+}
 pub mod reports;
 pub mod review;
 pub mod similar;
@@ -195,11 +200,14 @@ impl Vigil {
     /// Opens the store, runs migrations and rebuilds the in-memory indexes from it.
     pub fn open(config: Config) -> Result<Vigil> {
         let t0 = Instant::now();
-        let store = Store::open(
-            &config.db_path(),
-            config.store.readers,
-            Duration::from_millis(config.store.busy_timeout_ms),
-        )?;
+        let store = match &config.store.database_url {
+            Some(url) => Store::open_postgres(url, config.store.readers)?,
+            None => Store::open(
+                &config.db_path(),
+                config.store.readers,
+                Duration::from_millis(config.store.busy_timeout_ms),
+            )?,
+        };
         let (boundaries, mut skipped_rows) = store.read(store::boundaries::load_all)?;
         let nb = boundaries.len();
         let boundaries = BoundaryIndex::new(boundaries);

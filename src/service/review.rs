@@ -70,7 +70,7 @@ impl IdempotencyKey {
     /// `None`; the key used for another request is refused.
     fn first_write(
         key: Option<&IdempotencyKey>,
-        c: &rusqlite::Connection,
+        c: &crate::store::sql::Connection<'_>,
         who: &Principal,
         route: &str,
     ) -> Result<Option<i64>> {
@@ -90,7 +90,7 @@ impl IdempotencyKey {
     /// Records that this key made row `entity_id`, in the transaction that made it.
     fn record(
         key: Option<&IdempotencyKey>,
-        tx: &rusqlite::Connection,
+        tx: &crate::store::sql::Connection<'_>,
         who: &Principal,
         route: &str,
         entity_id: i64,
@@ -712,7 +712,7 @@ impl Vigil {
         self.require_reviewer(who)?;
         let f = self.flag(who, id)?;
         let route = format!("POST /v1/flags/{id}/evidence?decision={decision:?}");
-        let replay = |c: &rusqlite::Connection| -> Result<Option<rs::EvidenceRow>> {
+        let replay = |c: &crate::store::sql::Connection<'_>| -> Result<Option<rs::EvidenceRow>> {
             match IdempotencyKey::first_write(key, c, who, &route)? {
                 Some(first) => Ok(rs::evidence_by_id(c, first)?),
                 None => Ok(None),

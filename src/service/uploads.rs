@@ -101,7 +101,7 @@ fn not_found(id: &str) -> Error {
 }
 
 fn audit_upload(
-    tx: &rusqlite::Connection,
+    tx: &crate::store::sql::Connection<'_>,
     actor: &str,
     action: &str,
     id: &str,

@@ -344,7 +344,7 @@ impl Vigil {
 
 /// Appends an audit entry about user `id`.
 fn audit_user(
-    tx: &rusqlite::Connection,
+    tx: &crate::store::sql::Connection<'_>,
     actor: &Principal,
     action: &str,
     id: i64,

@@ -1,6 +1,6 @@
 //! The append-only audit log (SQLite triggers refuse UPDATE and DELETE).
 
-use rusqlite::{Connection, params};
+use super::sql::{Connection, params};
 use serde::Serialize;
 
 use super::StoreError;
@@ -55,7 +55,7 @@ pub fn append(c: &Connection, e: &NewAudit<'_>, now: &str) -> Result<(), StoreEr
 pub fn list(c: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT id, at, actor, action, entity, entity_id, before, after FROM audit_log \
-         WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR entity_id = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+         WHERE (CAST(?1 AS TEXT) IS NULL OR entity = ?1) AND (CAST(?2 AS TEXT) IS NULL OR entity_id = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
     )?;
     let rows = stmt.query_map(
         params![q.entity, q.entity_id, q.before_id, q.limit as i64],

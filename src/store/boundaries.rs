@@ -1,7 +1,7 @@
 //! Boundary rows: provinces and communes with GeoJSON geometry.
 
+use super::sql::{Connection, params};
 use geo::MultiPolygon;
-use rusqlite::{Connection, params};
 
 use super::{SkippedRow, StoreError};
 use crate::boundaries::{Boundary, Level};
@@ -10,7 +10,7 @@ use crate::boundaries::{Boundary, Level};
 pub fn load_all(c: &Connection) -> Result<(Vec<Boundary>, Vec<SkippedRow>), StoreError> {
     let mut stmt = c.prepare("SELECT level, code, name, parent_code, geometry FROM boundaries")?;
     let rows: Vec<(String, String, String, Option<String>, String)> = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;

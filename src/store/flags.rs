@@ -1,7 +1,7 @@
 //! Flagged plots. Live flags have no `superseded_at`; re-classifying a survey supersedes its
 //! flags in the same transaction that inserts the new ones.
 
-use rusqlite::{Connection, params};
+use super::sql::{Connection, Row, params};
 
 use super::StoreError;
 
@@ -72,7 +72,7 @@ fn outline(id: i64, text: &str) -> geo::MultiPolygon<f64> {
 /// A column stored as JSON text, read into its type; an unreadable one is logged and read as
 /// empty (one bad row does not fail a listing).
 fn json_column<T: serde::de::DeserializeOwned + Default>(
-    r: &rusqlite::Row<'_>,
+    r: &Row<'_>,
     i: usize,
     what: &str,
 ) -> rusqlite::Result<T> {
@@ -87,12 +87,12 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlagRow> {
+fn row(r: &Row<'_>) -> rusqlite::Result<FlagRow> {
     row_with(r, true)
 }
 
 /// A flag row; without `outline` its geometry is left empty (not parsed).
-fn row_with(r: &rusqlite::Row<'_>, outline: bool) -> rusqlite::Result<FlagRow> {
+fn row_with(r: &Row<'_>, outline: bool) -> rusqlite::Result<FlagRow> {
     Ok(FlagRow {
         id: r.get(0)?,
         survey_id: r.get(1)?,
@@ -201,7 +201,7 @@ fn live_with(
 }
 
 pub fn get(c: &Connection, id: i64) -> Result<Option<FlagRow>, StoreError> {
-    use rusqlite::OptionalExtension;
+    use super::sql::OptionalExtension;
     Ok(c.query_row(
         &format!("SELECT {COLUMNS} FROM flags WHERE id = ?1"),
         [id],
@@ -286,23 +286,56 @@ pub struct LiveFilter {
 
 /// Live flags matching `f`, by id.
 pub fn live_filtered(c: &Connection, f: &LiveFilter) -> Result<Vec<FlagRow>, StoreError> {
-    let statuses = serde_json::to_string(&f.statuses).unwrap_or_else(|_| "[]".into());
-    let ids = serde_json::to_string(&f.ids).unwrap_or_else(|_| "[]".into());
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM flags WHERE superseded_at IS NULL \
-         AND (?1 IS NULL OR survey_id = ?1) AND (?2 IS NULL OR class = ?2) \
-         AND (?3 IS NULL OR commune_code = ?3) \
-         AND (json_array_length(?4) = 0 OR status IN (SELECT value FROM json_each(?4))) \
-         AND (?5 IS NULL OR substr(coalesce(acquired_at, created_at), 1, 10) >= ?5) \
-         AND (?6 IS NULL OR substr(coalesce(acquired_at, created_at), 1, 10) <= ?6) \
-         AND (json_array_length(?7) = 0 OR id IN (SELECT value FROM json_each(?7))) \
-         ORDER BY id"
-    ))?;
-    let rows = st
-        .query_map(
-            params![f.survey, f.class, f.commune, statuses, f.from, f.to, ids],
-            row,
-        )?
+    use rusqlite::types::Value;
+    let mut sql = format!("SELECT {COLUMNS} FROM flags WHERE superseded_at IS NULL");
+    let mut values: Vec<Value> = Vec::new();
+    let mut cond = |sql: &mut String, clause: &str, v: Value| {
+        values.push(v);
+        *sql += &clause.replace('?', &format!("?{}", values.len()));
+    };
+    if let Some(v) = &f.survey {
+        cond(&mut sql, " AND survey_id = ?", Value::Text(v.clone()));
+    }
+    if let Some(v) = &f.class {
+        cond(&mut sql, " AND class = ?", Value::Text(v.clone()));
+    }
+    if let Some(v) = &f.commune {
+        cond(&mut sql, " AND commune_code = ?", Value::Text(v.clone()));
+    }
+    if let Some(v) = &f.from {
+        let clause = " AND substr(coalesce(acquired_at, created_at), 1, 10) >= ?";
+        cond(&mut sql, clause, Value::Text(v.clone()));
+    }
+    if let Some(v) = &f.to {
+        let clause = " AND substr(coalesce(acquired_at, created_at), 1, 10) <= ?";
+        cond(&mut sql, clause, Value::Text(v.clone()));
+    }
+    if !f.statuses.is_empty() {
+        sql += " AND status IN (";
+        for (i, v) in f.statuses.iter().enumerate() {
+            cond(
+                &mut sql,
+                if i == 0 { "?" } else { ", ?" },
+                Value::Text(v.clone()),
+            );
+        }
+        sql += ")";
+    }
+    if !f.ids.is_empty() {
+        sql += " AND id IN (";
+        for (i, v) in f.ids.iter().enumerate() {
+            cond(
+                &mut sql,
+                if i == 0 { "?" } else { ", ?" },
+                Value::Integer(*v),
+            );
+        }
+        sql += ")";
+    }
+    sql += " ORDER BY id";
+    let rows = c
+        .prepare(&sql)?
+        .query_map(super::sql::params_from_iter(values), row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

@@ -1,6 +1,6 @@
 //! Hotspot rows and their history.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 use crate::hotspots::{Hotspot, HotspotEvent, HotspotInput, Kind, Status};
@@ -76,7 +76,7 @@ pub fn index_rows_checked(
     let mut stmt = c.prepare(
         "SELECT id, lon, lat, status, kind, province_code, commune_code, reported_on FROM hotspots WHERE deleted_at IS NULL",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query(())?;
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     while let Some(r) = rows.next()? {
@@ -151,7 +151,7 @@ pub fn get_many(c: &Connection, ids: &[i64]) -> Result<Vec<Hotspot>, StoreError>
             "SELECT {COLUMNS} FROM hotspots WHERE id IN ({marks}) AND deleted_at IS NULL ORDER BY id"
         );
         let mut stmt = c.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), from_row)?;
+        let rows = stmt.query_map(super::sql::params_from_iter(chunk.iter()), from_row)?;
         for r in rows {
             out.push(r?);
         }
@@ -181,23 +181,25 @@ pub fn insert(
     let mut stmt = c.prepare_cached(
         "INSERT INTO hotspots (lon, lat, name, kind, status, address, source, notes, reported_on, status_since, \
          commune_code, province_code, created_at, updated_at, version) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, 1)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, 1) RETURNING id",
     )?;
-    stmt.execute(params![
-        h.lon,
-        h.lat,
-        h.name,
-        h.kind.code(),
-        h.status.code(),
-        h.address,
-        h.source,
-        h.notes,
-        reported,
-        ch.commune,
-        ch.province,
-        now
-    ])?;
-    let id = c.last_insert_rowid();
+    let id = stmt.query_row(
+        params![
+            h.lon,
+            h.lat,
+            h.name,
+            h.kind.code(),
+            h.status.code(),
+            h.address,
+            h.source,
+            h.notes,
+            reported,
+            ch.commune,
+            ch.province,
+            now
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
     add_event(c, id, None, h.status, &reported, actor, note, now)?;
     Ok(id)
 }
@@ -292,7 +294,7 @@ pub fn reassign(
     type Placed = (i64, f64, f64, Option<String>, Option<String>);
     let rows: Vec<Placed> = c
         .prepare("SELECT id, lon, lat, province_code, commune_code FROM hotspots WHERE deleted_at IS NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<Result<_, _>>()?;
     let mut stmt =
         c.prepare("UPDATE hotspots SET province_code = ?2, commune_code = ?3 WHERE id = ?1")?;

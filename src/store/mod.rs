@@ -6,11 +6,14 @@
 
 pub mod audit;
 pub mod boundaries;
+pub mod copy;
 pub mod flags;
 pub mod hotspots;
 pub(crate) mod migrations;
+mod pg_migrations;
 pub mod reports;
 pub mod review;
+pub mod sql;
 pub mod surveys;
 pub mod uploads;
 pub mod users;
@@ -20,7 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use sql::Db;
 
 pub use audit::{AuditEntry, AuditQuery, NewAudit};
 pub use hotspots::{HotspotChange, StoredHotspot};
@@ -51,6 +56,26 @@ pub enum StoreError {
     },
     #[error("serialisation: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("cannot connect to the PostgreSQL store at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error(
+        "the PostgreSQL store at {url} has schema version {found}, newer than this build knows ({known}); upgrade Vigil"
+    )]
+    TooNewPg { url: String, found: i64, known: i64 },
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+/// A write's own error, or the store's (PostgreSQL transaction control).
+enum Wrapped<E> {
+    App(E),
+    Sql(rusqlite::Error),
+}
+
+impl<E> From<rusqlite::Error> for Wrapped<E> {
+    fn from(e: rusqlite::Error) -> Self {
+        Wrapped::Sql(e)
+    }
 }
 
 /// A stored row that could not be read at start-up (an old version's bug, a hand edit): it is
@@ -76,19 +101,35 @@ impl SkippedRow {
     }
 }
 
-/// The SQLite store.
+/// The store: the embedded SQLite file, or a PostgreSQL database shared by several nodes.
 pub struct Store {
-    // Readers first: fields drop in order, and only the (last-closed) writer can checkpoint the WAL
-    // and remove it; read-only connections cannot.
-    readers: Vec<Mutex<Connection>>,
-    writer: Mutex<Connection>,
-    next_reader: AtomicUsize,
+    engine: Engine,
+}
+
+enum Engine {
+    Lite {
+        // Readers first: fields drop in order, and only the (last-closed) writer can checkpoint
+        // the WAL and remove it; read-only connections cannot.
+        readers: Vec<Mutex<Connection>>,
+        writer: Mutex<Connection>,
+        next_reader: AtomicUsize,
+    },
+    Pg {
+        readers: Vec<Mutex<sql::PgConn>>,
+        writer: Box<Mutex<sql::PgConn>>,
+        next_reader: AtomicUsize,
+    },
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (engine, readers) = match &self.engine {
+            Engine::Lite { readers, .. } => ("sqlite", readers.len()),
+            Engine::Pg { readers, .. } => ("postgres", readers.len()),
+        };
         f.debug_struct("Store")
-            .field("readers", &self.readers.len())
+            .field("engine", &engine)
+            .field("readers", &readers)
             .finish()
     }
 }
@@ -102,8 +143,20 @@ fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The first free reader of a pool, else the next one in turn.
+fn pick<'p, C>(pool: &'p [Mutex<C>], next: &AtomicUsize) -> parking_lot::MutexGuard<'p, C> {
+    let n = pool.len();
+    let start = next.fetch_add(1, Ordering::Relaxed);
+    for i in 0..n {
+        if let Some(conn) = pool[(start + i) % n].try_lock() {
+            return conn;
+        }
+    }
+    pool[start % n].lock()
+}
+
 impl Store {
-    /// Opens (creating if needed) the store and runs pending migrations.
+    /// Opens (creating if needed) the SQLite store and runs pending migrations.
     pub fn open(path: &Path, readers: usize, busy: Duration) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
@@ -126,72 +179,127 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Store {
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
+            engine: Engine::Lite {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            },
         })
     }
 
-    /// Runs `f` in one immediate (write-locked) transaction; commits only if it returns `Ok`.
+    /// Connects to a PostgreSQL database (`postgres://…`) and runs pending migrations there:
+    /// one writer connection and `readers` reader connections per node.
+    pub fn open_postgres(url: &str, readers: usize) -> Result<Store, StoreError> {
+        let connect = || {
+            sql::PgConn::connect(url).map_err(|e| StoreError::Connect {
+                url: sql::redact_url(url),
+                message: e.to_string(),
+            })
+        };
+        let writer = connect()?;
+        pg_migrations::run(&writer, url)?;
+        let readers = (0..readers.max(1))
+            .map(|_| connect().map(Mutex::new))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Store {
+            engine: Engine::Pg {
+                writer: Box::new(Mutex::new(writer)),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            },
+        })
+    }
+
+    /// Whether the store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.engine, Engine::Pg { .. })
+    }
+
+    /// Runs `f` in one write transaction (SQLite: immediate, write-locked; PostgreSQL: holding
+    /// the cluster-wide writer lock); commits only if it returns `Ok`.
     pub fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.writer.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(e.into()))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| E::from(e.into()))?;
-        Ok(out)
+        self.write_then(f, |_| {})
     }
 
     /// Like [`Store::write`], then runs `on_commit` with the result while still holding the writer
     /// lock, so in-memory indexes are updated in the same order as the commits.
     pub fn write_then<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&Db<'_>) -> Result<T, E>,
         on_commit: impl FnOnce(&T),
     ) -> Result<T, E> {
-        let mut conn = self.writer.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(e.into()))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| E::from(e.into()))?;
-        on_commit(&out);
-        Ok(out)
+        match &self.engine {
+            Engine::Lite { writer, .. } => {
+                let mut conn = writer.lock();
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| E::from(e.into()))?;
+                let out = f(&Db::Lite(&tx))?;
+                tx.commit().map_err(|e| E::from(e.into()))?;
+                on_commit(&out);
+                Ok(out)
+            }
+            Engine::Pg { writer, .. } => {
+                let conn = writer.lock();
+                let out = conn
+                    .write(|db| f(db).map_err(Wrapped::App))
+                    .map_err(|e| match e {
+                        Wrapped::App(e) => e,
+                        Wrapped::Sql(e) => E::from(e.into()),
+                    })?;
+                on_commit(&out);
+                Ok(out)
+            }
+        }
     }
 
     /// Runs `f` on a read-only connection (a consistent snapshot within one statement; use a
     /// transaction inside `f` for several).
     pub fn read<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
+        f: impl FnOnce(&Db<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let n = self.readers.len();
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Some(conn) = self.readers[(start + i) % n].try_lock() {
-                return f(&conn);
+        match &self.engine {
+            Engine::Lite {
+                readers,
+                next_reader,
+                ..
+            } => f(&Db::Lite(&pick(readers, next_reader))),
+            Engine::Pg {
+                readers,
+                next_reader,
+                ..
+            } => {
+                let conn = pick(readers, next_reader);
+                conn.check().map_err(|e| E::from(e.into()))?;
+                f(&Db::Pg(&conn))
             }
         }
-        let conn = self.readers[start % n].lock();
-        f(&conn)
     }
 
     /// Checks the database answers (for `/healthz`).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))
+            c.query_row("SELECT 1", (), |_| Ok(()))
                 .map_err(StoreError::from)
         })
     }
 
     /// Copies the live database to `dest` (online backup).
     pub fn backup(&self, dest: &Path) -> Result<(), StoreError> {
-        let conn = self.writer.lock();
-        conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
-        Ok(())
+        match &self.engine {
+            Engine::Lite { writer, .. } => {
+                writer
+                    .lock()
+                    .execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
+                Ok(())
+            }
+            Engine::Pg { .. } => Err(StoreError::Unsupported(
+                "a backup of a PostgreSQL store is taken with pg_dump, not by Vigil",
+            )),
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! review decisions and eradications, and ready survey footprints. Scoping by area is a plain filter on the stored
 //! codes; jurisdiction checks are the service's.
 
-use rusqlite::{Connection, params};
+use super::sql::{Connection, Row, params};
 use serde::Serialize;
 
 use super::StoreError;
@@ -27,7 +27,7 @@ pub struct DrugFreeRow {
 const DRUG_FREE_COLUMNS: &str = "id, commune_code, province_code, year, status, decision_ref, \
     decided_on, recorded_by, recorded_at";
 
-fn drug_free_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrugFreeRow> {
+fn drug_free_row(r: &Row<'_>) -> rusqlite::Result<DrugFreeRow> {
     Ok(DrugFreeRow {
         id: r.get(0)?,
         commune_code: r.get(1)?,
@@ -45,9 +45,9 @@ fn drug_free_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrugFreeRow> {
 pub fn insert_drug_free(c: &Connection, d: &DrugFreeRow) -> Result<i64, StoreError> {
     c.prepare_cached(
         "INSERT INTO commune_drug_free (commune_code, province_code, year, status, decision_ref, \
-         decided_on, recorded_by, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         decided_on, recorded_by, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         d.commune_code,
         d.province_code,
         d.year,
@@ -56,8 +56,8 @@ pub fn insert_drug_free(c: &Connection, d: &DrugFreeRow) -> Result<i64, StoreErr
         d.decided_on,
         d.recorded_by,
         d.recorded_at
-    ])?;
-    Ok(c.last_insert_rowid())
+    ], |r| r.get(0))
+    .map_err(StoreError::from)
 }
 
 /// Every record about a commune, oldest first.
@@ -101,7 +101,7 @@ pub fn transitions(c: &Connection) -> Result<Vec<TransitionRow>, StoreError> {
         "SELECT hotspot_id, from_status, to_status, on_date FROM hotspot_events \
          WHERE from_status IS NOT NULL ORDER BY hotspot_id, id",
     )?;
-    let mut rows = st.query([])?;
+    let mut rows = st.query(())?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let hotspot: i64 = r.get(0)?;
@@ -145,8 +145,8 @@ pub fn flag_facts(
     let mut st = c.prepare_cached(
         "SELECT id, class, status, area_m2, substr(coalesce(acquired_at, created_at), 1, 10), \
          replanting_of IS NOT NULL, province_code, commune_code FROM flags \
-         WHERE superseded_at IS NULL AND (?1 IS NULL OR province_code = ?1) \
-         AND (?2 IS NULL OR commune_code = ?2) ORDER BY id",
+         WHERE superseded_at IS NULL AND (CAST(?1 AS TEXT) IS NULL OR province_code = ?1) \
+         AND (CAST(?2 AS TEXT) IS NULL OR commune_code = ?2) ORDER BY id",
     )?;
     let rows = st
         .query_map(params![province, commune], |r| {
@@ -186,7 +186,7 @@ pub fn flag_steps(
          AND d.eradicated_on IS NOT NULL THEN d.eradicated_on ELSE substr(d.decided_at, 1, 10) END \
          FROM flag_decisions d \
          JOIN flags f ON f.id = d.flag_id WHERE f.superseded_at IS NULL \
-         AND (?1 IS NULL OR f.province_code = ?1) AND (?2 IS NULL OR f.commune_code = ?2) \
+         AND (CAST(?1 AS TEXT) IS NULL OR f.province_code = ?1) AND (CAST(?2 AS TEXT) IS NULL OR f.commune_code = ?2) \
          ORDER BY d.flag_id, d.id",
     )?;
     let mut rows = st.query(params![province, commune])?;
@@ -228,7 +228,7 @@ pub fn eradications(
         "SELECT d.flag_id, d.eradicated_on, coalesce(d.area_destroyed_m2, 0) FROM flag_decisions d \
          JOIN flags f ON f.id = d.flag_id \
          WHERE d.to_status = 'eradicated' AND d.eradicated_on IS NOT NULL AND f.superseded_at IS NULL \
-         AND (?1 IS NULL OR f.province_code = ?1) AND (?2 IS NULL OR f.commune_code = ?2) \
+         AND (CAST(?1 AS TEXT) IS NULL OR f.province_code = ?1) AND (CAST(?2 AS TEXT) IS NULL OR f.commune_code = ?2) \
          ORDER BY d.id",
     )?;
     let rows = st

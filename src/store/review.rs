@@ -1,7 +1,7 @@
 //! Review decisions and evidence of flagged plots: append-only rows (SQLite triggers refuse
 //! UPDATE and DELETE), written in the same transaction as the flag's status change.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::StoreError;
@@ -28,7 +28,7 @@ pub struct DecisionRow {
 const DECISION_COLUMNS: &str = "id, flag_id, decision, from_status, to_status, reason, note, \
     eradicated_on, area_destroyed_m2, team, actor, decided_at, version";
 
-fn decision(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
+fn decision(r: &Row<'_>) -> rusqlite::Result<DecisionRow> {
     Ok(DecisionRow {
         id: r.get(0)?,
         flag_id: r.get(1)?,
@@ -51,23 +51,26 @@ pub fn insert_decision(c: &Connection, d: &DecisionRow) -> Result<i64, StoreErro
     c.prepare_cached(
         "INSERT INTO flag_decisions (flag_id, decision, from_status, to_status, reason, note, \
          eradicated_on, area_destroyed_m2, team, actor, decided_at, version) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
     )?
-    .execute(params![
-        d.flag_id,
-        d.decision,
-        d.from_status,
-        d.to_status,
-        d.reason,
-        d.note,
-        d.eradicated_on,
-        d.area_destroyed_m2,
-        d.team,
-        d.actor,
-        d.decided_at,
-        d.version
-    ])?;
-    Ok(c.last_insert_rowid())
+    .query_row(
+        params![
+            d.flag_id,
+            d.decision,
+            d.from_status,
+            d.to_status,
+            d.reason,
+            d.note,
+            d.eradicated_on,
+            d.area_destroyed_m2,
+            d.team,
+            d.actor,
+            d.decided_at,
+            d.version
+        ],
+        |r| r.get(0),
+    )
+    .map_err(StoreError::from)
 }
 
 /// A flag's decisions, oldest first.
@@ -92,13 +95,15 @@ pub fn decision_by_id(c: &Connection, id: i64) -> Result<Option<DecisionRow>, St
 
 /// Every decision of the given kinds (for training from reviewers' feedback), oldest first.
 pub fn decisions_of(c: &Connection, kinds: &[&str]) -> Result<Vec<DecisionRow>, StoreError> {
-    let kinds = serde_json::to_string(kinds).unwrap_or_else(|_| "[]".into());
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {DECISION_COLUMNS} FROM flag_decisions \
-         WHERE decision IN (SELECT value FROM json_each(?1)) ORDER BY id"
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; kinds.len()].join(", ");
+    let mut st = c.prepare(&format!(
+        "SELECT {DECISION_COLUMNS} FROM flag_decisions WHERE decision IN ({marks}) ORDER BY id"
     ))?;
     let rows = st
-        .query_map([kinds], decision)?
+        .query_map(super::sql::params_from_iter(kinds), decision)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -132,7 +137,7 @@ const EVIDENCE_COLUMNS: &str = "id, flag_id, decision_id, kind, sha256, bytes, c
     width, height, taken_at, lon, lat, gps_accuracy_m, distance_m, camera, warnings, uploaded_by, \
     uploaded_at";
 
-fn evidence(r: &rusqlite::Row<'_>) -> rusqlite::Result<EvidenceRow> {
+fn evidence(r: &Row<'_>) -> rusqlite::Result<EvidenceRow> {
     Ok(EvidenceRow {
         id: r.get(0)?,
         flag_id: r.get(1)?,
@@ -159,9 +164,9 @@ pub fn insert_evidence(c: &Connection, e: &EvidenceRow) -> Result<i64, StoreErro
     c.prepare_cached(
         "INSERT INTO evidence (flag_id, decision_id, kind, sha256, bytes, content_type, width, \
          height, taken_at, lon, lat, gps_accuracy_m, distance_m, camera, warnings, uploaded_by, \
-         uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         e.flag_id,
         e.decision_id,
         e.kind,
@@ -179,8 +184,8 @@ pub fn insert_evidence(c: &Connection, e: &EvidenceRow) -> Result<i64, StoreErro
         e.warnings,
         e.uploaded_by,
         e.uploaded_at
-    ])?;
-    Ok(c.last_insert_rowid())
+    ], |r| r.get(0))
+    .map_err(StoreError::from)
 }
 
 /// A flag's evidence, oldest first.
@@ -212,8 +217,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite");
         // A bare connection: foreign keys off, so no survey and flag are needed.
-        let mut c = Connection::open(&path).unwrap();
-        crate::store::migrations::run(&mut c, &path).unwrap();
+        let mut lite = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrations::run(&mut lite, &path).unwrap();
+        let c = Connection::Lite(&lite);
         let d = DecisionRow {
             id: 0,
             flag_id: 1,
@@ -241,11 +247,11 @@ mod tests {
         c.execute(
             "INSERT INTO evidence (flag_id, sha256, bytes, content_type, uploaded_by, uploaded_at) \
              VALUES (1, 'ab', 3, 'image/jpeg', 'a', 't')",
-            [],
+            (),
         )
         .unwrap();
         for sql in ["UPDATE evidence SET bytes = 4", "DELETE FROM evidence"] {
-            let e = c.execute(sql, []).unwrap_err();
+            let e = c.execute(sql, ()).unwrap_err();
             assert!(e.to_string().contains("append-only"), "{e}");
         }
     }

@@ -2,7 +2,7 @@
 //! `queued`, oldest first; `running` rows belong to a worker (and are re-queued at start-up, since
 //! no worker survives a restart). The rules live in `service::surveys`.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 
@@ -86,7 +86,7 @@ const COLUMNS: &str = "id, name, state, upload_id, source_path, source_size, sou
     min_lon, min_lat, max_lon, max_lat, province_code, commune_code, progress, stage, error_code, error, \
     cancel_requested, attempts, created_at, started_at, completed_at, updated_at";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SurveyRow, String)> {
+fn row(r: &Row<'_>) -> rusqlite::Result<(SurveyRow, String)> {
     let state: String = r.get(2)?;
     let bbox = match (
         r.get::<_, Option<f64>>(16)?,
@@ -144,7 +144,7 @@ fn with_state((mut s, code): (SurveyRow, String)) -> Result<SurveyRow, StoreErro
 fn query(
     c: &Connection,
     where_sql: &str,
-    p: impl rusqlite::Params,
+    p: impl super::sql::Params,
 ) -> Result<Vec<SurveyRow>, StoreError> {
     let mut st = c.prepare(&format!("SELECT {COLUMNS} FROM surveys {where_sql}"))?;
     let rows = st.query_map(p, row)?.collect::<Result<Vec<_>, _>>()?;
@@ -196,19 +196,19 @@ pub fn get(c: &Connection, id: &str) -> Result<Option<SurveyRow>, StoreError> {
 
 /// Every survey, newest first.
 pub fn list(c: &Connection) -> Result<Vec<SurveyRow>, StoreError> {
-    query(c, "ORDER BY created_at DESC, id DESC", [])
+    query(c, "ORDER BY created_at DESC, id DESC", ())
 }
 
 /// Ready surveys (for the index).
 pub fn ready(c: &Connection) -> Result<Vec<SurveyRow>, StoreError> {
-    query(c, "WHERE state = 'ready' ORDER BY id", [])
+    query(c, "WHERE state = 'ready' ORDER BY id", ())
 }
 
 /// A cheap fingerprint of the ready set, to notice surveys finished by another process.
 pub fn ready_fingerprint(c: &Connection) -> Result<(i64, Option<String>), StoreError> {
     Ok(c.query_row(
         "SELECT count(*), max(completed_at) FROM surveys WHERE state = 'ready'",
-        [],
+        (),
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }
@@ -233,7 +233,7 @@ pub fn claim_next(
     let id: Option<String> = c
         .query_row(
             "SELECT id FROM surveys WHERE state = 'queued' ORDER BY created_at, id LIMIT 1",
-            [],
+            (),
             |r| r.get(0),
         )
         .optional()?;
@@ -333,7 +333,7 @@ pub fn cancel_requested(c: &Connection, id: &str) -> Result<bool, StoreError> {
 
 /// Surveys in state `running`, with the process said to run each.
 pub fn running(c: &Connection) -> Result<Vec<(SurveyRow, Option<String>)>, StoreError> {
-    let rows = query(c, "WHERE state = 'running'", [])?;
+    let rows = query(c, "WHERE state = 'running'", ())?;
     rows.into_iter()
         .map(|r| {
             let runner: Option<String> =

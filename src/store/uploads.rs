@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 use crate::upload::State;
@@ -32,7 +32,7 @@ pub struct UploadRow {
 
 const COLUMNS: &str = "id, owner_id, owner, jurisdiction, filename, content_type, size, sha256, chunk_size, state, failure, path, created_at, updated_at, expires_at";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(UploadRow, String)> {
+fn row(r: &Row<'_>) -> rusqlite::Result<(UploadRow, String)> {
     let state: String = r.get(9)?;
     Ok((
         UploadRow {
@@ -101,7 +101,7 @@ pub fn open_sessions(c: &Connection) -> Result<Vec<UploadRow>, StoreError> {
     let mut stmt = c.prepare(&format!(
         "SELECT {COLUMNS} FROM uploads WHERE state IN ('receiving', 'complete') ORDER BY created_at"
     ))?;
-    let rows = stmt.query_map([], row)?.collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt.query_map((), row)?.collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(with_state).collect()
 }
 

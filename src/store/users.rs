@@ -1,6 +1,6 @@
 //! Users and their API tokens.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 use crate::auth::{Jurisdiction, Principal, Role};
@@ -23,11 +23,11 @@ pub fn insert_user(
     j: &Jurisdiction,
     now: &str,
 ) -> Result<i64, StoreError> {
-    c.execute(
-        "INSERT INTO users (name, role, national, provinces, communes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    Ok(c.query_row(
+        "INSERT INTO users (name, role, national, provinces, communes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         params![name, role.code(), j.national, serde_json::to_string(&j.provinces)?, serde_json::to_string(&j.communes)?, now],
-    )?;
-    Ok(c.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }
 
 /// Sets (or replaces) a user's password hash.
@@ -172,7 +172,7 @@ pub fn list(c: &Connection) -> Result<Vec<UserRecord>, StoreError> {
         Option<String>,
     );
     let rows: Vec<UserRow> = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,

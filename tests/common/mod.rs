@@ -82,6 +82,40 @@ pub fn describe_output(out: &Output) -> String {
 /// communes 02200, 02201 in 08 and 07000, 07001 in 24).
 pub struct DataDir {
     dir: tempfile::TempDir,
+    /// The data dir's own PostgreSQL database, when the suite runs on PostgreSQL.
+    database_url: Option<String>,
+}
+
+/// `VIGIL_TEST_PG_URL` (`postgres://…/postgres` of a throwaway cluster, as `make test` starts
+/// with scripts/pg-throwaway.sh): every data dir then keeps its store in a fresh database there,
+/// named in its `vigil.toml`, so the same suite runs on PostgreSQL (issue 17).
+pub fn test_pg_url() -> Option<String> {
+    std::env::var("VIGIL_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// A fresh database on the test cluster; its URL.
+fn fresh_database(server: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "vigil_t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let mut client = postgres::Client::connect(server, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("VIGIL_TEST_PG_URL {server}: {e}"));
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create a test database");
+    match server.rfind('/') {
+        Some(i) => format!("{}/{name}", &server[..i]),
+        None => panic!("VIGIL_TEST_PG_URL {server}: no database part"),
+    }
 }
 
 impl DataDir {
@@ -91,7 +125,59 @@ impl DataDir {
             .prefix("vigil-e2e-")
             .tempdir()
             .expect("tempdir");
-        DataDir { dir }
+        let data = DataDir {
+            dir,
+            database_url: test_pg_url().map(|s| fresh_database(&s)),
+        };
+        data.write_config("");
+        data
+    }
+
+    /// An empty data directory whose store is SQLite whatever the run (an embedded installation
+    /// to migrate from, say).
+    pub fn embedded() -> DataDir {
+        let dir = tempfile::Builder::new()
+            .prefix("vigil-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        DataDir {
+            dir,
+            database_url: None,
+        }
+    }
+
+    /// Writes `DATA_DIR/vigil.toml` (read by every command given `--data-dir`): `toml`, and on a
+    /// PostgreSQL run the `[store]` section naming this data dir's database.
+    pub fn write_config(&self, toml: &str) {
+        let path = self.dir.path().join("vigil.toml");
+        match &self.database_url {
+            Some(url) => {
+                std::fs::write(&path, format!("{toml}\n[store]\ndatabase_url = {url:?}\n"))
+                    .expect("write vigil.toml")
+            }
+            None if toml.is_empty() => {}
+            None => std::fs::write(&path, toml).expect("write vigil.toml"),
+        }
+    }
+
+    /// Whether this data dir's store is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database_url.is_some()
+    }
+
+    /// A connection to this data dir's store, whichever engine it is, for tests that read or
+    /// change rows behind the service's back: `data.store().db().query_row(…)`.
+    pub fn store(&self) -> TestStore {
+        match &self.database_url {
+            Some(url) => TestStore::Pg(Box::new(
+                vigil::store::sql::PgConn::connect(url)
+                    .unwrap_or_else(|e| panic!("connect to {url}: {e}")),
+            )),
+            None => TestStore::Lite(
+                rusqlite::Connection::open(self.path().join("vigil.sqlite"))
+                    .expect("open vigil.sqlite"),
+            ),
+        }
     }
 
     /// A data directory with the fixture provinces and communes imported through the CLI.
@@ -204,6 +290,22 @@ impl DataDir {
         let mut rest = vec![path_str(file)];
         rest.extend(extra);
         self.run(&["import", "hotspots"], &rest)
+    }
+}
+
+/// An open connection to a data dir's store (see [`DataDir::store`]).
+pub enum TestStore {
+    Lite(rusqlite::Connection),
+    Pg(Box<vigil::store::sql::PgConn>),
+}
+
+impl TestStore {
+    /// The store's SQL surface over this connection (statements in SQLite's `?N` style).
+    pub fn db(&self) -> vigil::store::Db<'_> {
+        match self {
+            TestStore::Lite(c) => vigil::store::Db::Lite(c),
+            TestStore::Pg(c) => vigil::store::Db::Pg(c),
+        }
     }
 }
 

@@ -299,7 +299,7 @@ fn parse_time(field: &str, s: &str) -> Result<String> {
 }
 
 fn audit(
-    tx: &rusqlite::Connection,
+    tx: &crate::store::sql::Connection<'_>,
     actor: &str,
     action: &str,
     id: &str,

@@ -300,7 +300,7 @@ impl Vigil {
             crate::store::flags::replace_for_survey(tx, id, &rows, &now)?;
             tx.execute(
                 "UPDATE surveys SET meta = ?2, updated_at = ?3 WHERE id = ?1",
-                rusqlite::params![id, meta_json, now],
+                crate::store::sql::params![id, meta_json, now],
             )?;
             audit(
                 tx,

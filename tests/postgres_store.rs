@@ -1,0 +1,234 @@
+//! The store on PostgreSQL 15 + PostGIS 3 (issue 17), on a throwaway cluster of its own:
+//! the schema and its append-only rules, the refusal of a newer schema, and `vigil migrate`
+//! copying an embedded installation — every table, history and audit — into an empty database,
+//! verified, then served from there with the same tokens, ids and decisions. (The suites that
+//! run on both engines are run by `make test` with `VIGIL_TEST_PG_URL`; see tests/common.)
+
+mod common;
+#[path = "common/postgres.rs"]
+mod postgres_cluster;
+
+use std::process::Command;
+
+use common::{DataDir, TestServer, path_str};
+use postgres_cluster::Postgres;
+use serde_json::{Value, json};
+use vigil::store::{Db, Store, sql::PgConn};
+
+#[test]
+fn the_schema_keeps_history_append_only_and_refuses_a_newer_one() {
+    let pg = Postgres::start();
+    let url = pg.database("schema");
+    // Twice: the second start finds every migration applied.
+    drop(Store::open_postgres(&url, 1).expect("first open"));
+    drop(Store::open_postgres(&url, 1).expect("second open"));
+    let c = PgConn::connect(&url).unwrap();
+    let db = Db::Pg(&c);
+    db.execute(
+        "INSERT INTO audit_log (at, actor, action, entity) VALUES ('t', 'a', 'x', 'y')",
+        (),
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE audit_log SET actor = 'b'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let e = db.execute(sql, ()).unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM audit_log", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    // PostGIS geometry is kept beside the GeoJSON, for other GIS tools reading the database.
+    db.execute(
+        "INSERT INTO hotspots (lon, lat, name, kind, status, reported_on, status_since, created_at, updated_at) \
+         VALUES (105.25, 22.5, 'a', 'khac', 'active', '2026-01-01', '2026-01-01', 't', 't')",
+        (),
+    )
+    .unwrap();
+    let wkt: String = db
+        .query_row("SELECT ST_AsText(geom) FROM hotspots", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(wkt, "POINT(105.25 22.5)");
+    db.execute("UPDATE vigil_schema SET version = 99", ())
+        .unwrap();
+    // (The cluster trusts loopback, so any password gets in; it must not get into messages.)
+    let with_password = url.replace("postgres@", "postgres:s3cret@");
+    let e = Store::open_postgres(&with_password, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("schema version 99") && e.contains("upgrade Vigil"),
+        "{e}"
+    );
+    assert!(!e.contains("s3cret") && e.contains("postgres:***@"), "{e}");
+}
+
+fn count(data: &DataDir, table: &str) -> i64 {
+    let store = data.store();
+    store
+        .db()
+        .query_row(&format!("SELECT count(*) FROM {table}"), (), |r| r.get(0))
+        .unwrap()
+}
+
+fn hotspot(name: &str, reported_on: &str) -> Value {
+    json!({ "type": "Feature", "geometry": { "type": "Point", "coordinates": [105.2, 22.0] },
+            "properties": { "name": name, "kind": "khac", "reported_on": reported_on } })
+}
+
+fn migrate(data: &DataDir, url: &str) -> std::process::Output {
+    Command::new(common::VIGIL)
+        .args(["migrate", "--data-dir", data.path_str()])
+        .env("VIGIL_DATABASE_URL", url)
+        .env("VIGIL_LOG", "warn")
+        .output()
+        .expect("run vigil migrate")
+}
+
+#[test]
+fn migrate_copies_an_embedded_installation_and_it_serves_from_postgres() {
+    let pg = Postgres::start();
+    let url = pg.database("migrated");
+    let dir = tempfile::tempdir().unwrap();
+    let tif = common::review_scene(dir.path());
+
+    // An embedded installation with a season's worth of everything.
+    let data = DataDir::embedded();
+    let provinces = common::fixture("boundaries/provinces.geojson");
+    let communes = common::fixture("boundaries/communes.geojson");
+    data.run_ok(
+        &["import", "boundaries"],
+        &[path_str(&provinces), "--level", "province"],
+    );
+    data.run_ok(
+        &["import", "boundaries"],
+        &[path_str(&communes), "--level", "commune"],
+    );
+    data.seed_hotspots(300);
+    data.run_ok(
+        &["ingest"],
+        &[&tif, "--acquired-at", "2026-01-10T08:00:00Z"],
+    );
+    let mut server = TestServer::serve(data);
+    let admin = server.add_user("admin", "admin", &[], true);
+    let reviewer = server.add_user("bp08", "reviewer", &["08"], false);
+    let q = server
+        .get("/v1/review/queue?limit=100", Some(&reviewer))
+        .json();
+    let items = q["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 2, "{q}");
+    let first = items[0]["id"].as_i64().unwrap();
+    let second = items[1]["id"].as_i64().unwrap();
+    for (id, body) in [
+        (
+            first,
+            json!({ "decision": format!("confirmed_{}", items[0]["class"].as_str().unwrap()), "version": 1 }),
+        ),
+        (
+            second,
+            json!({ "decision": "false_positive", "version": 1, "reason": "lookalike_crop" }),
+        ),
+    ] {
+        let r = server.send_json(
+            "POST",
+            &format!("/v1/flags/{id}/decisions"),
+            Some(&reviewer),
+            &body,
+        );
+        assert_eq!(r.status, 201, "{}", r.describe());
+    }
+    let created = server.send_json(
+        "POST",
+        "/collections/hotspots/items",
+        Some(&admin),
+        &hotspot("đã báo", "2026-01-20"),
+    );
+    assert_eq!(created.status, 201, "{}", created.describe());
+    let hid = created.json()["id"].as_i64().unwrap();
+    let r = server.send_json(
+        "POST",
+        &format!("/v1/hotspots/{hid}/transitions"),
+        Some(&admin),
+        &json!({ "to": "verifying", "on": "2026-02-01", "note": "đang xác minh" }),
+    );
+    assert_eq!(r.status, 200, "{}", r.describe());
+    server.terminate(std::time::Duration::from_secs(10));
+
+    let tables = vigil::store::copy::TABLES;
+    let before: Vec<(&str, i64)> = tables
+        .iter()
+        .map(|(t, _)| (*t, count(&server.data, t)))
+        .collect();
+    assert!(
+        before.iter().all(|(t, n)| *n > 0
+            || matches!(
+                *t,
+                "uploads"
+                    | "upload_chunks"
+                    | "evidence"
+                    | "commune_drug_free"
+                    | "login_failures"
+                    | "idempotency_keys"
+            )),
+        "{before:?}"
+    );
+
+    let out = migrate(&server.data, &url);
+    assert!(out.status.success(), "{}", common::describe_output(&out));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (table, n) in &before {
+        let line = lines
+            .iter()
+            .find(|l| l["table"] == *table)
+            .unwrap_or_else(|| panic!("no line for {table}: {lines:?}"));
+        assert_eq!(line["rows"].as_i64(), Some(*n), "{table}: {line}");
+        assert_eq!(line["sha256"].as_str().map(str::len), Some(64), "{line}");
+    }
+    let total: i64 = before.iter().map(|(_, n)| n).sum();
+    assert_eq!(lines.last().unwrap()["rows_verified"].as_i64(), Some(total));
+
+    // A second copy into the same database is refused by table, and changes nothing.
+    let again = migrate(&server.data, &url);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds"),
+        "{}",
+        common::describe_output(&again)
+    );
+
+    // Served from PostgreSQL: the same token, hotspots, history, decisions, audit.
+    std::fs::write(
+        server.data.path().join("vigil.toml"),
+        format!("[store]\ndatabase_url = {url:?}\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(server.data.path().join("vigil.sqlite")).unwrap();
+    server.restart();
+    let items = server
+        .get("/collections/hotspots/items?limit=1", Some(&admin))
+        .json();
+    assert_eq!(items["numberMatched"], 301, "{items}");
+    let h = server
+        .get(&format!("/v1/hotspots/{hid}/history"), Some(&admin))
+        .json();
+    assert_eq!(h["events"].as_array().map(Vec::len), Some(2), "{h}");
+    let f = server
+        .get(&format!("/v1/flags/{second}"), Some(&reviewer))
+        .json();
+    assert_eq!(f["status"], "false_positive", "{f}");
+    // New rows continue after the copied ids.
+    let created = server.send_json(
+        "POST",
+        "/collections/hotspots/items",
+        Some(&admin),
+        &hotspot("mới", "2026-03-01"),
+    );
+    assert_eq!(created.status, 201, "{}", created.describe());
+    assert_eq!(created.json()["id"], hid + 1, "{}", created.describe());
+}
