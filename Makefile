@@ -30,13 +30,12 @@ demo: setup-demo
 ## PostgreSQL 15 + PostGIS 3, on a throwaway cluster on a free loopback port (issue 17).
 PG_SUITES = --test review --test reports --test surveys_http --test survey_ingest --test process_faults \
 	--test issue13 --test issue15 --test analytics_http --test vector_tiles
-PG_DIR ?= target/pg-test
 
 test: setup-test lint
 	$(CARGO) test --all-targets
-	rm -rf $(PG_DIR); url=$$(scripts/pg-throwaway.sh start $(PG_DIR)) && \
+	d=$$(mktemp -d /tmp/vigil-pg-XXXXXX) && url=$$(scripts/pg-throwaway.sh start $$d) && \
 	  VIGIL_TEST_PG_URL=$$url $(CARGO) test $(PG_SUITES); rc=$$?; \
-	  scripts/pg-throwaway.sh stop $(PG_DIR); rm -rf $(PG_DIR); exit $$rc
+	  scripts/pg-throwaway.sh stop $$d; rm -rf $$d; exit $$rc
 
 lint:
 	$(CARGO) fmt --check

@@ -12,12 +12,14 @@ export VIGIL_LOG="${VIGIL_LOG:-warn}"
 # vietnamadminunits); communes are approximate. See scripts/demo-boundaries/README.md.
 scripts/demo-boundaries/build.sh "$BOUNDARIES" >/dev/null
 
-if [ ! -f "$DEMO_DIR/vigil.sqlite" ]; then
+# (A marker, not the SQLite file: with VIGIL_DATABASE_URL set the store is PostgreSQL.)
+if [ ! -f "$DEMO_DIR/vigil.sqlite" ] && [ ! -e "$DEMO_DIR/.demo-data-loaded" ]; then
   mkdir -p "$DEMO_DIR"
   echo "demo: loading boundaries and sample hotspots into $DEMO_DIR"
   "$BIN" import boundaries --data-dir "$DEMO_DIR" "$BOUNDARIES/provinces.geojson" --level province
   "$BIN" import boundaries --data-dir "$DEMO_DIR" "$BOUNDARIES/communes.geojson" --level commune
   "$BIN" demo seed-hotspots --data-dir "$DEMO_DIR" --count 3000 --seed 2026
+  touch "$DEMO_DIR/.demo-data-loaded"
 fi
 # The committed sample drone scenes (seeded, synthetic; see sample-imagery/README.md), once.
 if [ ! -e "$DEMO_DIR/.sample-imagery-loaded" ]; then
