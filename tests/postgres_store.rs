@@ -232,3 +232,108 @@ fn migrate_copies_an_embedded_installation_and_it_serves_from_postgres() {
     assert_eq!(created.status, 201, "{}", created.describe());
     assert_eq!(created.json()["id"], hid + 1, "{}", created.describe());
 }
+
+/// A data dir whose store is the PostgreSQL database at `url`.
+fn node_dir(url: &str) -> DataDir {
+    let data = DataDir::embedded();
+    std::fs::write(
+        data.path().join("vigil.toml"),
+        format!("[store]\ndatabase_url = {url:?}\n"),
+    )
+    .unwrap();
+    data
+}
+
+/// Polls `node`'s hotspot items until `pred` holds for the hotspot `id` (its feature, or `None`
+/// when absent); returns how long that took.
+fn until_seen(
+    node: &TestServer,
+    token: &str,
+    id: i64,
+    pred: impl Fn(Option<&Value>) -> bool,
+) -> std::time::Duration {
+    let t0 = std::time::Instant::now();
+    loop {
+        let items = node
+            .get("/collections/hotspots/items?limit=10000", Some(token))
+            .json();
+        let f = items["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id);
+        if pred(f) {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "node never saw the change to hotspot {id}: {f:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_nodes_on_one_database_see_each_others_writes() {
+    let pg = Postgres::start();
+    let url = pg.database("nodes");
+    let a_dir = node_dir(&url);
+    let provinces = common::fixture("boundaries/provinces.geojson");
+    let communes = common::fixture("boundaries/communes.geojson");
+    a_dir.run_ok(
+        &["import", "boundaries"],
+        &[path_str(&provinces), "--level", "province"],
+    );
+    a_dir.run_ok(
+        &["import", "boundaries"],
+        &[path_str(&communes), "--level", "commune"],
+    );
+    let admin = a_dir.add_user("admin", "admin", &[], true);
+    let a = TestServer::serve(a_dir);
+    let b = TestServer::serve(node_dir(&url));
+
+    // Created on A, listed by B (the token, kept in the store, works on both).
+    let created = a.send_json(
+        "POST",
+        "/collections/hotspots/items",
+        Some(&admin),
+        &hotspot("tạo ở nút A", "2026-03-01"),
+    );
+    assert_eq!(created.status, 201, "{}", created.describe());
+    let id = created.json()["id"].as_i64().unwrap();
+    let seen = until_seen(&b, &admin, id, |f| f.is_some());
+    eprintln!("node B listed node A's new hotspot after {seen:?}");
+    // Moved on B, seen at its new place by A (and no longer at the old one).
+    let moved = b.send_json(
+        "PATCH",
+        &format!("/collections/hotspots/items/{id}"),
+        Some(&admin),
+        &json!({ "geometry": { "type": "Point", "coordinates": [105.3, 22.1] } }),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.describe());
+    let seen = until_seen(&a, &admin, id, |f| {
+        f.is_some_and(|f| f["geometry"]["coordinates"] == json!([105.3, 22.1]))
+    });
+    eprintln!("node A saw node B's move after {seen:?}");
+    let near_old = a
+        .get(
+            "/collections/hotspots/items?bbox=105.19,21.99,105.21,22.01",
+            Some(&admin),
+        )
+        .json();
+    assert_eq!(
+        near_old["numberMatched"], 0,
+        "the old place is empty: {near_old}"
+    );
+    // Deleted on A, gone from B.
+    let r = a.request(
+        "DELETE",
+        &format!("/collections/hotspots/items/{id}"),
+        Some(&admin),
+        &[],
+        None,
+    );
+    assert!(r.status == 204 || r.status == 200, "{}", r.describe());
+    let seen = until_seen(&b, &admin, id, |f| f.is_none());
+    eprintln!("node B dropped the deleted hotspot after {seen:?}");
+}

@@ -266,7 +266,7 @@ proptest! {
                 }
                 JobOp::Claim { dead: is_dead } => {
                     let runner = if is_dead { &dead } else { &me };
-                    let got = v.store().write(|tx| ss::claim_next(tx, "2026-01-02T00:00:00Z", runner)).map_err(fail)?;
+                    let got = v.store().write(|tx| ss::claim_next(tx, "2026-01-02T00:00:00Z", runner, i64::MAX)).map_err(fail)?;
                     // The oldest queued job (created_at, then id: the model's order).
                     let want = model.iter_mut().find(|m| m.state == SurveyState::Queued);
                     match (got, want) {

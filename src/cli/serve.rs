@@ -37,6 +37,14 @@ pub fn run(common: Common, listen: Option<std::net::SocketAddr>) -> anyhow::Resu
             .spawn(move || v.run_worker())
             .context("cannot start the ingest worker")?
     };
+    // Several nodes on one PostgreSQL store: this node's index follows the others' writes.
+    let feed = {
+        let v = vigil.clone();
+        std::thread::Builder::new()
+            .name("vigil-changes".into())
+            .spawn(move || v.follow_changes())
+            .context("cannot start the change feed")?
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -44,5 +52,6 @@ pub fn run(common: Common, listen: Option<std::net::SocketAddr>) -> anyhow::Resu
     // A job in progress stops at its next block and is re-queued for the next start.
     vigil.stop_worker();
     let _ = worker.join();
+    let _ = feed.join();
     served
 }

@@ -33,6 +33,7 @@ mod users;
 
 pub use boundaries::{BoundaryImportSummary, boundary_visible};
 pub use hotspots::ImportSummary;
+pub mod changes;
 pub mod eval;
 mod exports;
 pub mod flags;
@@ -174,6 +175,9 @@ pub struct Vigil {
     /// Ready surveys (`service::surveys`), and the store fingerprint they were loaded at.
     surveys: RwLock<Arc<crate::service::surveys::SurveyIndex>>,
     survey_fingerprint: parking_lot::Mutex<(i64, Option<String>)>,
+    /// The last change of the PostgreSQL change feed applied to the hotspot index
+    /// (`service::changes`).
+    change_seq: std::sync::atomic::AtomicI64,
     /// The ingest worker's wake-up, cancel flags and shutdown.
     jobs: crate::service::surveys::Jobs,
     /// The vegetation model, loaded on first use.
@@ -211,6 +215,12 @@ impl Vigil {
         let (boundaries, mut skipped_rows) = store.read(store::boundaries::load_all)?;
         let nb = boundaries.len();
         let boundaries = BoundaryIndex::new(boundaries);
+        // Read before the rows: a change committed in between is applied again, harmlessly.
+        let change_seq = if store.is_postgres() {
+            store.read(hs::last_change)?
+        } else {
+            0
+        };
         let (rows, skipped_hotspots) = store.read(hs::index_rows_checked)?;
         skipped_rows.extend(skipped_hotspots);
         let t_read = t0.elapsed();
@@ -249,6 +259,7 @@ impl Vigil {
             uploads: Default::default(),
             surveys: RwLock::new(Arc::new(surveys)),
             survey_fingerprint: parking_lot::Mutex::new(survey_fingerprint),
+            change_seq: std::sync::atomic::AtomicI64::new(change_seq),
             jobs: Default::default(),
             model: Default::default(),
             analytics: Default::default(),

@@ -189,6 +189,8 @@ pub fn sqlite_to_postgres(
                 )?;
             }
         }
+        // The copy is the starting point of every node's index, not a change to follow.
+        db.execute_batch("DELETE FROM hotspot_changes")?;
         Ok(())
     })?;
     let pg_db = Db::Pg(&pg);

@@ -118,6 +118,85 @@ pub fn index_rows_checked(
     Ok((out, skipped))
 }
 
+/// A change to a hotspot's index attributes made by any node (the PostgreSQL change feed).
+#[derive(Debug, Clone)]
+pub struct FedChange {
+    pub seq: i64,
+    pub id: i64,
+    /// Where the entry was before an update; `None` for a new hotspot.
+    pub old: Option<(f64, f64)>,
+    /// Where the hotspot is now.
+    pub at: (f64, f64),
+    /// Its index entry now, or `None` when deleted (or unreadable: logged).
+    pub live: Option<EntryRow>,
+}
+
+/// The last change of the feed (0 when none).
+pub fn last_change(c: &Connection) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        "SELECT coalesce(max(seq), 0) FROM hotspot_changes",
+        (),
+        |r| r.get(0),
+    )?)
+}
+
+/// Changes after `after`, oldest first, at most `limit`, each with the hotspot as it is now.
+pub fn changes_since(c: &Connection, after: i64, limit: i64) -> Result<Vec<FedChange>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT c.seq, c.hotspot_id, c.old_lon, c.old_lat, h.lon, h.lat, h.deleted_at, h.status, \
+         h.kind, h.province_code, h.commune_code, h.reported_on \
+         FROM hotspot_changes c JOIN hotspots h ON h.id = c.hotspot_id \
+         WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
+    )?;
+    let rows = st
+        .query_map(params![after, limit], |r| {
+            let id: i64 = r.get(1)?;
+            let (lon, lat): (f64, f64) = (r.get(4)?, r.get(5)?);
+            let deleted: Option<String> = r.get(6)?;
+            let old = match (r.get::<_, Option<f64>>(2)?, r.get::<_, Option<f64>>(3)?) {
+                (Some(x), Some(y)) => Some((x, y)),
+                _ => None,
+            };
+            let status: String = r.get(7)?;
+            let kind: String = r.get(8)?;
+            let reported: String = r.get(11)?;
+            let live = match (
+                deleted,
+                Status::from_code(&status),
+                Kind::from_code(&kind),
+                day_of(&reported),
+            ) {
+                (None, Some(status), Some(kind), Some(reported)) => Some(EntryRow {
+                    id,
+                    lon,
+                    lat,
+                    status,
+                    kind,
+                    province: r.get(9)?,
+                    commune: r.get(10)?,
+                    reported,
+                }),
+                (None, ..) => {
+                    tracing::warn!(
+                        hotspot = id,
+                        "a changed hotspot cannot be read; left out of the index"
+                    );
+                    None
+                }
+                _ => None,
+            };
+            Ok(FedChange {
+                seq: r.get(0)?,
+                id,
+                old,
+                at: (lon, lat),
+                live,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 pub fn entry_row(h: &Hotspot) -> EntryRow {
     EntryRow {
         id: h.id,

@@ -304,6 +304,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_name, key)
     );
     "#,
+    // 14: job leases (issue 17): a running job's runner renews `lease_until` (Unix seconds)
+    // while it works; a job whose runner is on another machine is taken over only once its
+    // lease has run out.
+    "ALTER TABLE surveys ADD COLUMN lease_until INTEGER;",
 ];
 
 /// Applies every migration newer than the database's `user_version`.

@@ -115,6 +115,7 @@ enum Engine {
         next_reader: AtomicUsize,
     },
     Pg {
+        url: String,
         readers: Vec<Mutex<sql::PgConn>>,
         writer: Box<Mutex<sql::PgConn>>,
         next_reader: AtomicUsize,
@@ -203,11 +204,21 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Store {
             engine: Engine::Pg {
+                url: url.to_string(),
                 writer: Box::new(Mutex::new(writer)),
                 readers,
                 next_reader: AtomicUsize::new(0),
             },
         })
+    }
+
+    /// A connection listening to the change feed (PostgreSQL; `None` on SQLite, where one
+    /// process holds the store).
+    pub fn listen_changes(&self) -> Result<Option<sql::Listener>, StoreError> {
+        match &self.engine {
+            Engine::Lite { .. } => Ok(None),
+            Engine::Pg { url, .. } => Ok(Some(sql::Listener::connect(url, "vigil_changes")?)),
+        }
     }
 
     /// Whether the store is PostgreSQL.

@@ -3,8 +3,8 @@
 //! beside the GeoJSON text so the database is readable by other GIS tools (QGIS, Martin,
 //! pygeoapi) as well.
 //!
-//! Migration 1 is the SQLite schema at its version 13 as a whole. A later schema change is
-//! appended to both lists. The applied count is kept in `vigil_schema`; each migration runs in
+//! Migration 1 is the SQLite schema at its version 13 as a whole; 2 is SQLite's 14; 3 is
+//! PostgreSQL's own (the change feed). A later schema change is appended to both lists. The applied count is kept in `vigil_schema`; each migration runs in
 //! one transaction under the writer lock, so two nodes starting together apply it once.
 //!
 //! Types are chosen so one statement text serves both engines: integers are `BIGINT` (Rust
@@ -278,6 +278,39 @@ const MIGRATIONS: &[&str] = &[
         created_at     TEXT NOT NULL,
         PRIMARY KEY (user_name, key)
     );
+    "#,
+    // 2: the SQLite schema's version 14, job leases.
+    "ALTER TABLE surveys ADD COLUMN lease_until BIGINT;",
+    // 3 (PostgreSQL only): the hotspot change feed. Every insert, and every update that changes
+    // what the in-memory index holds, appends a row (with the old position, which the index
+    // needs to find the entry) and notifies `vigil_changes`; each node applies the rows after
+    // the last one it has seen. Writes hold the writer lock, so `seq` is in commit order.
+    r#"
+    CREATE TABLE hotspot_changes (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        hotspot_id BIGINT NOT NULL,
+        old_lon    DOUBLE PRECISION,
+        old_lat    DOUBLE PRECISION
+    );
+    CREATE FUNCTION vigil_hotspot_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO hotspot_changes (hotspot_id) VALUES (NEW.id);
+        ELSIF (OLD.lon, OLD.lat, OLD.status, OLD.kind, OLD.province_code, OLD.commune_code,
+               OLD.reported_on, OLD.deleted_at)
+              IS DISTINCT FROM
+              (NEW.lon, NEW.lat, NEW.status, NEW.kind, NEW.province_code, NEW.commune_code,
+               NEW.reported_on, NEW.deleted_at) THEN
+            INSERT INTO hotspot_changes (hotspot_id, old_lon, old_lat) VALUES (NEW.id, OLD.lon, OLD.lat);
+        ELSE
+            RETURN NULL;
+        END IF;
+        PERFORM pg_notify('vigil_changes', 'hotspots');
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER hotspots_changed AFTER INSERT OR UPDATE ON hotspots
+        FOR EACH ROW EXECUTE FUNCTION vigil_hotspot_changed();
     "#,
 ];
 

@@ -211,6 +211,36 @@ impl PgConn {
     }
 }
 
+/// A connection waiting for `NOTIFY`s on one channel (the change feed).
+pub struct Listener(postgres::Client);
+
+impl Listener {
+    pub fn connect(url: &str, channel: &str) -> Result<Listener> {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(pg)?;
+        client
+            .batch_execute(&format!(
+                "SET client_min_messages TO warning; LISTEN {channel}"
+            ))
+            .map_err(pg)?;
+        Ok(Listener(client))
+    }
+
+    /// Waits up to `timeout` for a notification; whether one came. Errors when the connection
+    /// is gone (connect again).
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
+        if self.0.is_closed() {
+            return Err(refused("the change feed's connection is closed".into()));
+        }
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut n = self.0.notifications();
+        let got = n.timeout_iter(timeout).next().map_err(pg)?.is_some();
+        // Everything already queued counts as the same wake-up.
+        let mut rest = n.iter();
+        while rest.next().map_err(pg)?.is_some() {}
+        Ok(got)
+    }
+}
+
 /// The advisory lock every write transaction takes (`pg_advisory_xact_lock`): "VIGW" in ASCII.
 pub const WRITER_LOCK: i64 = 0x5649_4757;
 

@@ -225,10 +225,20 @@ pub fn live_for_upload(c: &Connection, upload: &str) -> Result<Option<SurveyRow>
 }
 
 /// Takes the oldest queued survey, marking it running by `runner`.
+/// Who runs a job, and until when its lease holds (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobRunner {
+    /// `pid@boot-id`; `None` on rows of older versions.
+    pub runner: Option<String>,
+    pub lease_until: Option<i64>,
+}
+
+/// Claims the oldest queued job for `runner`, with a lease until `lease_until`.
 pub fn claim_next(
     c: &Connection,
     now: &str,
     runner: &str,
+    lease_until: i64,
 ) -> Result<Option<SurveyRow>, StoreError> {
     let id: Option<String> = c
         .query_row(
@@ -240,8 +250,9 @@ pub fn claim_next(
     let Some(id) = id else { return Ok(None) };
     c.execute(
         "UPDATE surveys SET state = 'running', attempts = attempts + 1, started_at = ?2, progress = 0, \
-         stage = 'validate', error_code = NULL, error = NULL, updated_at = ?2, runner = ?3 WHERE id = ?1",
-        params![id, now, runner],
+         stage = 'validate', error_code = NULL, error = NULL, updated_at = ?2, runner = ?3, \
+         lease_until = ?4 WHERE id = ?1",
+        params![id, now, runner, lease_until],
     )?;
     get(c, &id)
 }
@@ -332,14 +343,20 @@ pub fn cancel_requested(c: &Connection, id: &str) -> Result<bool, StoreError> {
 }
 
 /// Surveys in state `running`, with the process said to run each.
-pub fn running(c: &Connection) -> Result<Vec<(SurveyRow, Option<String>)>, StoreError> {
+pub fn running(c: &Connection) -> Result<Vec<(SurveyRow, JobRunner)>, StoreError> {
     let rows = query(c, "WHERE state = 'running'", ())?;
     rows.into_iter()
         .map(|r| {
-            let runner: Option<String> =
-                c.query_row("SELECT runner FROM surveys WHERE id = ?1", [&r.id], |x| {
-                    x.get(0)
-                })?;
+            let runner = c.query_row(
+                "SELECT runner, lease_until FROM surveys WHERE id = ?1",
+                [&r.id],
+                |x| {
+                    Ok(JobRunner {
+                        runner: x.get(0)?,
+                        lease_until: x.get(1)?,
+                    })
+                },
+            )?;
             Ok((r, runner))
         })
         .collect()
@@ -347,21 +364,45 @@ pub fn running(c: &Connection) -> Result<Vec<(SurveyRow, Option<String>)>, Store
 
 /// The runner of a survey if it is still `running` (`Some(None)`: running without a runner, as
 /// rows of older versions were), or `None` when it is no longer running.
-pub fn runner_if_running(c: &Connection, id: &str) -> Result<Option<Option<String>>, StoreError> {
+pub fn runner_if_running(c: &Connection, id: &str) -> Result<Option<JobRunner>, StoreError> {
     Ok(c.query_row(
-        "SELECT runner FROM surveys WHERE id = ?1 AND state = 'running'",
+        "SELECT runner, lease_until FROM surveys WHERE id = ?1 AND state = 'running'",
         [id],
-        |r| r.get(0),
+        |r| {
+            Ok(JobRunner {
+                runner: r.get(0)?,
+                lease_until: r.get(1)?,
+            })
+        },
     )
     .optional()?)
 }
 
-pub fn set_runner(c: &Connection, id: &str, runner: &str) -> Result<(), StoreError> {
+pub fn set_runner(
+    c: &Connection,
+    id: &str,
+    runner: &str,
+    lease_until: i64,
+) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE surveys SET runner = ?2 WHERE id = ?1",
-        params![id, runner],
+        "UPDATE surveys SET runner = ?2, lease_until = ?3 WHERE id = ?1",
+        params![id, runner, lease_until],
     )?;
     Ok(())
+}
+
+/// Extends the lease of a job `runner` still runs; whether it still does.
+pub fn renew_lease(
+    c: &Connection,
+    id: &str,
+    runner: &str,
+    lease_until: i64,
+) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE surveys SET lease_until = ?3 WHERE id = ?1 AND runner = ?2 AND state = 'running'",
+        params![id, runner, lease_until],
+    )?;
+    Ok(n > 0)
 }
 
 pub fn requeue(c: &Connection, id: &str, now: &str) -> Result<(), StoreError> {

@@ -147,7 +147,8 @@ impl DataDir {
     }
 
     /// Writes `DATA_DIR/vigil.toml` (read by every command given `--data-dir`): `toml`, and on a
-    /// PostgreSQL run the `[store]` section naming this data dir's database.
+    /// PostgreSQL run the `[store]` section naming this data dir's database. An empty `toml` on
+    /// SQLite removes the file (the defaults apply).
     pub fn write_config(&self, toml: &str) {
         let path = self.dir.path().join("vigil.toml");
         match &self.database_url {
@@ -155,7 +156,12 @@ impl DataDir {
                 std::fs::write(&path, format!("{toml}\n[store]\ndatabase_url = {url:?}\n"))
                     .expect("write vigil.toml")
             }
-            None if toml.is_empty() => {}
+            None if toml.is_empty() => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    panic!("remove {}: {e}", path.display())
+                }
+                _ => {}
+            },
             None => std::fs::write(&path, toml).expect("write vigil.toml"),
         }
     }

@@ -376,7 +376,7 @@ impl Vigil {
             // Created running *and* claimed by this process in one transaction: a server's sweep
             // of dead jobs must never see it without its runner.
             ss::insert(tx, &row)?;
-            ss::set_runner(tx, &row.id, &this_runner())?;
+            ss::set_runner(tx, &row.id, &this_runner(), worker::lease_until())?;
             audit(
                 tx,
                 &who.name,

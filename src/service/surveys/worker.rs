@@ -1,5 +1,8 @@
 //! The persisted job queue: the worker thread, claiming, cancel flags, and re-queuing jobs whose
-//! process died (process liveness by pid and boot id).
+//! process died. A job's runner is `pid@boot-id` with a lease: on this machine a runner is alive
+//! while its process is (pid and boot id: a kill -9 is seen at once); a runner on another
+//! machine — another node on the same PostgreSQL store, issue 17 — is alive while its lease,
+//! renewed every [`LEASE_SECS`]` / 3` seconds while it works, has not run out.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use serde_json::json;
 
 use crate::redact::user_message;
 use crate::service::{Error, Result, Vigil};
-use crate::store::surveys::{self as ss, SurveyRow, SurveyState};
+use crate::store::surveys::{self as ss, JobRunner, SurveyRow, SurveyState};
 use crate::tiling::{self, TilingError};
 use crate::time_util::now_rfc3339;
 
@@ -48,7 +51,7 @@ impl Vigil {
             .store()
             .read(ss::running)?
             .into_iter()
-            .filter(|(_, runner)| !runner.as_deref().is_some_and(runner_alive))
+            .filter(|(_, runner)| !job_alive(runner))
             .map(|(r, _)| r)
             .collect();
         let tiles = self.config.tiles_dir();
@@ -59,7 +62,7 @@ impl Vigil {
             // changes: a job that finished or was claimed since the read above is left alone.
             let taken = self.store().write(|tx| {
                 match ss::runner_if_running(tx, &r.id)? {
-                    Some(runner) if !runner.as_deref().is_some_and(runner_alive) => {}
+                    Some(runner) if !job_alive(&runner) => {}
                     _ => return Ok(false),
                 }
                 for dir in [
@@ -111,7 +114,10 @@ impl Vigil {
             }
             let now = now_rfc3339();
             let me = this_runner();
-            match self.store().write(|tx| ss::claim_next(tx, &now, &me)) {
+            match self
+                .store()
+                .write(|tx| ss::claim_next(tx, &now, &me, lease_until()))
+            {
                 Ok(Some(row)) => self.run_job(row, false),
                 Ok(None) => {
                     let mut g = self.jobs.lock.lock();
@@ -128,6 +134,34 @@ impl Vigil {
         }
     }
 
+    /// Renews the lease of the job `id` this process runs until `done` (or until the job is no
+    /// longer ours: then it says so in the log and stops).
+    fn keep_lease(&self, id: &str, done: &AtomicBool) {
+        let me = this_runner();
+        let every = Duration::from_secs(LEASE_SECS as u64 / 3);
+        let mut next = Instant::now() + every;
+        while !done.load(Ordering::SeqCst) {
+            let mut g = self.jobs.lock.lock();
+            self.jobs.wake.wait_until(&mut g, next);
+            drop(g);
+            if done.load(Ordering::SeqCst) || Instant::now() < next {
+                continue;
+            }
+            next = Instant::now() + every;
+            match self
+                .store()
+                .write(|tx| ss::renew_lease(tx, id, &me, lease_until()))
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(survey = %id, "the job is no longer this process's; stopped renewing its lease");
+                    return;
+                }
+                Err(e) => tracing::warn!(survey = %id, error = %e, "cannot renew the job's lease"),
+            }
+        }
+    }
+
     /// Wakes the worker so it sees the shutdown flag.
     pub fn stop_worker(&self) {
         self.jobs.shutdown.store(true, Ordering::SeqCst);
@@ -140,7 +174,15 @@ impl Vigil {
         let cancel = Arc::new(AtomicBool::new(false));
         *self.jobs.running.lock() = Some((id.clone(), cancel.clone()));
         let t0 = Instant::now();
-        let result = self.ingest(&row, cancel.clone(), print);
+        // The lease is renewed while the job runs, so another node does not take it over.
+        let done = AtomicBool::new(false);
+        let result = std::thread::scope(|s| {
+            s.spawn(|| self.keep_lease(&id, &done));
+            let r = self.ingest(&row, cancel.clone(), print);
+            done.store(true, Ordering::SeqCst);
+            self.jobs.notify();
+            r
+        });
         *self.jobs.running.lock() = None;
         if print {
             eprintln!();
@@ -210,6 +252,35 @@ fn boot_id() -> String {
         .unwrap_or_default()
 }
 
+/// How long a claimed job's lease holds without renewal, in seconds: a node killed mid-job
+/// leaves it to another node within this (plus the worker's pause between sweeps).
+pub const LEASE_SECS: i64 = 60;
+
+/// A lease from now.
+pub(super) fn lease_until() -> i64 {
+    unix_now() + LEASE_SECS
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Whether a job's runner still runs it: by its process when it ran on this boot of this
+/// machine, else by its lease (a runner of another node, or of this machine before a reboot,
+/// which the boot id cannot tell apart: either is taken over once its lease runs out).
+fn job_alive(j: &JobRunner) -> bool {
+    let Some(runner) = j.runner.as_deref() else {
+        return false;
+    };
+    match runner.split_once('@') {
+        Some((_, boot)) if boot == boot_id() => runner_alive(runner),
+        _ => j.lease_until.is_some_and(|l| l > unix_now()),
+    }
+}
+
 /// Whether the process named by a runner string is still running on this machine.
 fn runner_alive(runner: &str) -> bool {
     let Some((pid, boot)) = runner.split_once('@') else {
@@ -243,6 +314,10 @@ mod tests {
     use crate::config::Config;
 
     fn running_row(v: &Vigil, runner: &str) -> String {
+        running_row_leased(v, runner, lease_until())
+    }
+
+    fn running_row_leased(v: &Vigil, runner: &str, lease: i64) -> String {
         let now = now_rfc3339();
         let row = SurveyRow {
             state: SurveyState::Running,
@@ -264,7 +339,7 @@ mod tests {
         v.store()
             .write(|tx| {
                 ss::insert(tx, &row)?;
-                ss::set_runner(tx, &id, runner)
+                ss::set_runner(tx, &id, runner, lease)
             })
             .unwrap();
         id
@@ -275,9 +350,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
         let alive = running_row(&v, &this_runner());
-        // A pid that cannot exist, and a runner from another boot.
+        // A pid that cannot exist, and a runner from another boot whose lease has run out.
         let dead = running_row(&v, &format!("{}@{}", u32::MAX - 1, boot_id()));
-        let rebooted = running_row(&v, &format!("{}@not-this-boot", std::process::id()));
+        let rebooted = running_row_leased(
+            &v,
+            &format!("{}@not-this-boot", std::process::id()),
+            unix_now() - 1,
+        );
         let partial = tiling::layout::SurveyDir::staging(&v.config.tiles_dir(), &dead).root;
         std::fs::create_dir_all(&partial).unwrap();
         assert_eq!(v.reset_interrupted().unwrap(), 2);
@@ -286,5 +365,29 @@ mod tests {
         assert_eq!(state(&dead), SurveyState::Queued);
         assert_eq!(state(&rebooted), SurveyState::Queued);
         assert!(!partial.exists(), "the partial tiles are removed");
+    }
+
+    #[test]
+    fn a_job_of_another_machine_is_taken_over_when_its_lease_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
+        // Another node's runner (its own boot id): alive while its lease holds, whatever pid.
+        let leased = running_row_leased(&v, "4242@another-machine", unix_now() + 30);
+        let expired = running_row_leased(&v, "4242@another-machine", unix_now() - 1);
+        assert_eq!(v.reset_interrupted().unwrap(), 1);
+        let state = |id: &str| v.store().read(|c| ss::get(c, id)).unwrap().unwrap().state;
+        assert_eq!(state(&leased), SurveyState::Running);
+        assert_eq!(state(&expired), SurveyState::Queued);
+        // Renewing: only the runner that holds the job can.
+        let renewed = v
+            .store()
+            .write(|tx| ss::renew_lease(tx, &leased, "1@elsewhere", lease_until()))
+            .unwrap();
+        assert!(!renewed, "a stranger cannot renew another runner's lease");
+        let renewed = v
+            .store()
+            .write(|tx| ss::renew_lease(tx, &leased, "4242@another-machine", lease_until()))
+            .unwrap();
+        assert!(renewed);
     }
 }
