@@ -2125,6 +2125,41 @@ fn server_killed_while_tiling_requeues_the_survey_and_finishes_it() {
     assert!(source.body == *file, "the source changed across the crash");
 }
 
+/// Two nodes on one PostgreSQL store (issue 17): the node tiling a survey is killed with SIGKILL;
+/// the other node takes the job over, finishes it once (attempt 2) and serves its tiles. It needs
+/// a store two nodes share, so it runs in `make test`'s PostgreSQL pass; on SQLite it says so and
+/// passes (the one-node crash above covers that store).
+#[test]
+fn a_node_killed_while_tiling_leaves_the_job_to_the_other_node() {
+    let mut a = serve(BIG_CHUNKS);
+    let Some(b_dir) = DataDir::sharing(&a.data) else {
+        eprintln!("skipped: two nodes need the PostgreSQL store (make test's second pass)");
+        return;
+    };
+    let op = user(&a, "op08", "operator", "08");
+    let file = BIG.get();
+    let id = queue(
+        &a,
+        &op,
+        &upload_file(&a, &op, "tq-big.tif", file),
+        "2026-03-02T08:00:00Z",
+    );
+    let running = wait_tiling(&a, &op, &id);
+    assert_eq!(running["attempts"], 1, "{running}");
+    // Node B starts while A tiles: A's job is alive, B leaves it alone.
+    let b = TestServer::serve(b_dir);
+    let seen = survey(&b, &op, &id);
+    assert_eq!(seen["state"], "running", "B took A's live job: {seen}");
+    a.crash();
+    let ready = wait_ready(&b, &op, &id);
+    assert_eq!(ready["attempts"], 2, "run once more, by B only: {ready}");
+    assert_eq!(ready["progress"].as_f64(), Some(100.0));
+    assert!(tiles_dir(&b).join(&id).is_dir(), "no tiles/{id} on node B");
+    let (z, x, y) = centre_tile(&ready, zoom(&ready, "native_zoom"));
+    let px = get_png(&b, &op, &format!("/tiles/{id}/{z}/{x}/{y}.png"));
+    assert!(px.pixels().any(|p| p[3] == 255), "the centre tile is empty");
+}
+
 /// A survey another process ingests (`vigil ingest` beside a running server) is in the index —
 /// STAC, `/collections/surveys` — the moment `/v1/surveys` calls it ready, with no wait. Before
 /// the fix the server saw the other process's survey only at its worker's next refresh (up to

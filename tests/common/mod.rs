@@ -146,6 +146,23 @@ impl DataDir {
         }
     }
 
+    /// Another node's data dir on the same store as `other`: its own tiles and files, the same
+    /// PostgreSQL database. `None` on SQLite, where two processes share a store only through one
+    /// data dir.
+    pub fn sharing(other: &DataDir) -> Option<DataDir> {
+        let url = other.database_url.clone()?;
+        let dir = tempfile::Builder::new()
+            .prefix("vigil-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let data = DataDir {
+            dir,
+            database_url: Some(url),
+        };
+        data.write_config("");
+        Some(data)
+    }
+
     /// Writes `DATA_DIR/vigil.toml` (read by every command given `--data-dir`): `toml`, and on a
     /// PostgreSQL run the `[store]` section naming this data dir's database. An empty `toml` on
     /// SQLite removes the file (the defaults apply).
