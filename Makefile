@@ -45,13 +45,15 @@ lint:
 ## ingest beside gdal2tiles and tile serving (issue 3), then KPIs and reports over 1M hotspots and
 ## hotspot statistics (issue 6): Gi* over the whole country beside PySAL esda on the same data; survey
 ## tiles published to and served from S3-compatible object storage beside the local tile directory
-## (issue 17, SeaweedFS); then the detection figures on imagery the models never saw (issue 12,
+## (issue 17, SeaweedFS), and the bbox items query on one and two PostgreSQL nodes beside the
+## embedded store (issue 17, bench/pg_nodes.sh); then the detection figures on imagery the models never saw (issue 12,
 ## bench/crossgen.sh, about 25 min).
 bench: release
 	$(CARGO) bench --bench hotspots --bench tiling --bench analytics --bench object_storage
 	bench/run.sh
 	bench/ingest.sh
 	bench/object_tiles.sh
+	bench/pg_nodes.sh
 	bench/reports.sh
 	bench/flag_tiles.sh
 	bench/analytics.sh
