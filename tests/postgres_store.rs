@@ -10,7 +10,7 @@ mod postgres_cluster;
 
 use std::process::Command;
 
-use common::{DataDir, TestServer, path_str};
+use common::{DataDir, TestServer};
 use postgres_cluster::Postgres;
 use serde_json::{Value, json};
 use vigil::store::{Db, Store, sql::PgConn};
@@ -97,16 +97,7 @@ fn migrate_copies_an_embedded_installation_and_it_serves_from_postgres() {
 
     // An embedded installation with a season's worth of everything.
     let data = DataDir::embedded();
-    let provinces = common::fixture("boundaries/provinces.geojson");
-    let communes = common::fixture("boundaries/communes.geojson");
-    data.run_ok(
-        &["import", "boundaries"],
-        &[path_str(&provinces), "--level", "province"],
-    );
-    data.run_ok(
-        &["import", "boundaries"],
-        &[path_str(&communes), "--level", "commune"],
-    );
+    data.import_fixture_boundaries();
     data.seed_hotspots(300);
     data.run_ok(
         &["ingest"],
@@ -278,16 +269,7 @@ fn two_nodes_on_one_database_see_each_others_writes() {
     let pg = Postgres::start();
     let url = pg.database("nodes");
     let a_dir = node_dir(&url);
-    let provinces = common::fixture("boundaries/provinces.geojson");
-    let communes = common::fixture("boundaries/communes.geojson");
-    a_dir.run_ok(
-        &["import", "boundaries"],
-        &[path_str(&provinces), "--level", "province"],
-    );
-    a_dir.run_ok(
-        &["import", "boundaries"],
-        &[path_str(&communes), "--level", "commune"],
-    );
+    a_dir.import_fixture_boundaries();
     let admin = a_dir.add_user("admin", "admin", &[], true);
     let a = TestServer::serve(a_dir);
     let b = TestServer::serve(node_dir(&url));

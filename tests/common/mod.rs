@@ -95,6 +95,14 @@ pub fn test_pg_url() -> Option<String> {
         .filter(|u| !u.trim().is_empty())
 }
 
+/// A temporary directory for a test's data dir.
+fn e2e_tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("vigil-e2e-")
+        .tempdir()
+        .expect("tempdir")
+}
+
 /// A fresh database on the test cluster; its URL.
 fn fresh_database(server: &str) -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -121,12 +129,8 @@ fn fresh_database(server: &str) -> String {
 impl DataDir {
     /// An empty data directory: nothing imported.
     pub fn empty() -> DataDir {
-        let dir = tempfile::Builder::new()
-            .prefix("vigil-e2e-")
-            .tempdir()
-            .expect("tempdir");
         let data = DataDir {
-            dir,
+            dir: e2e_tempdir(),
             database_url: test_pg_url().map(|s| fresh_database(&s)),
         };
         data.write_config("");
@@ -136,12 +140,8 @@ impl DataDir {
     /// An empty data directory whose store is SQLite whatever the run (an embedded installation
     /// to migrate from, say).
     pub fn embedded() -> DataDir {
-        let dir = tempfile::Builder::new()
-            .prefix("vigil-e2e-")
-            .tempdir()
-            .expect("tempdir");
         DataDir {
-            dir,
+            dir: e2e_tempdir(),
             database_url: None,
         }
     }
@@ -150,14 +150,9 @@ impl DataDir {
     /// PostgreSQL database. `None` on SQLite, where two processes share a store only through one
     /// data dir.
     pub fn sharing(other: &DataDir) -> Option<DataDir> {
-        let url = other.database_url.clone()?;
-        let dir = tempfile::Builder::new()
-            .prefix("vigil-e2e-")
-            .tempdir()
-            .expect("tempdir");
         let data = DataDir {
-            dir,
-            database_url: Some(url),
+            dir: e2e_tempdir(),
+            database_url: Some(other.database_url.clone()?),
         };
         data.write_config("");
         Some(data)
@@ -206,17 +201,22 @@ impl DataDir {
     /// A data directory with the fixture provinces and communes imported through the CLI.
     pub fn with_boundaries() -> DataDir {
         let data = DataDir::empty();
+        data.import_fixture_boundaries();
+        data
+    }
+
+    /// Imports the fixture provinces and communes through the CLI.
+    pub fn import_fixture_boundaries(&self) {
         let provinces = fixture("boundaries/provinces.geojson");
         let communes = fixture("boundaries/communes.geojson");
-        data.run_ok(
+        self.run_ok(
             &["import", "boundaries"],
             &[path_str(&provinces), "--level", "province"],
         );
-        data.run_ok(
+        self.run_ok(
             &["import", "boundaries"],
             &[path_str(&communes), "--level", "commune"],
         );
-        data
     }
 
     pub fn path(&self) -> &Path {
