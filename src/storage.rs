@@ -8,9 +8,17 @@
 //!
 //! ```text
 //! PREFIX/evidence/{sha[..2]}/{sha}.jpg     a reviewer's field photo, by its SHA-256
-//! PREFIX/tiles/{survey}/display.pmtiles    every display tile (PNG or WebP), one archive
-//! PREFIX/tiles/{survey}/analysis.pmtiles   the analysis tiles (`.bands`, zstd), one archive
+//! PREFIX/tiles/{survey}/{attempt}/display.pmtiles    every display tile (PNG or WebP), one archive
+//! PREFIX/tiles/{survey}/{attempt}/analysis.pmtiles   the analysis tiles (`.bands`, zstd), one archive
 //! ```
+//!
+//! Each ingest attempt publishes into a folder of its own (the survey row's attempt number;
+//! [`archive_key`]), and the survey's `meta.archive` names the folder of the attempt that made it
+//! ready. An attempt that lost its job — its node paused past its lease while another node took
+//! the job over — can still finish uploading, but only into its own folder, which no ready row
+//! names and which it removes when the store refuses its final write: it can never overwrite
+//! the archives another attempt made ready. Surveys published before attempts had folders (and
+//! those `vigil migrate` publishes) have theirs directly under `PREFIX/tiles/{survey}/`.
 //!
 //! One archive per survey, not one object per tile: a survey of a few thousand tiles is two PUTs
 //! (multipart past 8 MiB) instead of thousands, and a reader needs the archive's header and
@@ -77,7 +85,7 @@ pub struct ObjectStorage {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     runtime: tokio::runtime::Runtime,
-    /// Open display archives by survey id (header and directories read once).
+    /// Open display archives by archive key (header and directories read once).
     readers: Mutex<HashMap<String, Arc<Reader>>>,
     /// Display tiles read from the archives, up to `[storage] tile_cache_mib`. A survey's tiles
     /// never change once published (a publish or removal of the survey clears its entries).
@@ -221,21 +229,24 @@ impl ObjectStorage {
         })
     }
 
-    fn object(&self, survey: &str, name: &str) -> ObjectPath {
+    /// `PREFIX/tiles/{archive}/{name}` (`archive`: an [`archive_key`]).
+    fn object(&self, archive: &str, name: &str) -> ObjectPath {
         let mut parts: Vec<String> = self
             .prefix
             .parts()
             .map(|p| p.as_ref().to_string())
             .collect();
-        parts.extend(["tiles".to_string(), survey.to_string(), name.to_string()]);
+        parts.push("tiles".to_string());
+        parts.extend(archive.split('/').map(str::to_string));
+        parts.push(name.to_string());
         ObjectPath::from_iter(parts)
     }
 
     /// Packs the survey directory `dir` (display tiles with extension `ext`, analysis tiles under
-    /// `analysis/`) into the two archives and uploads them; then reads each archive's header back
-    /// to check it. Any earlier archive of the survey is replaced.
-    pub fn publish(&self, survey: &str, dir: &Path, ext: &str) -> Result<Published, StorageError> {
-        self.forget(survey);
+    /// `analysis/`) into the two archives of `archive` (an [`archive_key`]) and uploads them; then
+    /// reads each archive's header back to check it. Any earlier archive of that key is replaced.
+    pub fn publish(&self, archive: &str, dir: &Path, ext: &str) -> Result<Published, StorageError> {
+        self.forget(archive);
         let display_type = match ext {
             "webp" => TileType::Webp,
             _ => TileType::Png,
@@ -250,23 +261,23 @@ impl ObjectStorage {
         ] {
             // Packed into a file beside the survey directory (never held whole in memory: the
             // analysis archive of a large survey is gigabytes), uploaded, then removed.
-            let file = dir.with_file_name(format!("{survey}.{name}.part"));
+            let file = dir.with_file_name(format!("{}.{name}.part", archive.replace('/', ".")));
             let t0 = std::time::Instant::now();
             let packed = pack(tiles, kind, dir, &file);
             pack_s += t0.elapsed().as_secs_f64();
             let t1 = std::time::Instant::now();
             let res =
-                packed.and_then(|n| self.put_file(self.object(survey, name), &file).map(|()| n));
+                packed.and_then(|n| self.put_file(self.object(archive, name), &file).map(|()| n));
             upload_s += t1.elapsed().as_secs_f64();
             let _ = std::fs::remove_file(&file);
             bytes += res?;
         }
         // Read back: the archives open and hold as many tiles as were packed.
-        let reader = self.reader(survey)?;
+        let reader = self.reader(archive)?;
         let h = reader.get_header();
         if h.n_addressed_tiles().map(u64::from) != Some(display.len() as u64) {
             return Err(StorageError::Object {
-                object: self.object(survey, "display.pmtiles").to_string(),
+                object: self.object(archive, "display.pmtiles").to_string(),
                 reason: format!(
                     "read back {:?} tiles, {} were written",
                     h.n_addressed_tiles(),
@@ -326,12 +337,12 @@ impl ObjectStorage {
         })
     }
 
-    /// The survey's display archive, opened once.
-    fn reader(&self, survey: &str) -> Result<Arc<Reader>, StorageError> {
-        if let Some(r) = self.readers.lock().get(survey) {
+    /// The display archive of `archive`, opened once.
+    fn reader(&self, archive: &str) -> Result<Arc<Reader>, StorageError> {
+        if let Some(r) = self.readers.lock().get(archive) {
             return Ok(r.clone());
         }
-        let path = self.object(survey, "display.pmtiles");
+        let path = self.object(archive, "display.pmtiles");
         let name = path.to_string();
         let backend = ObjectStoreBackend::new(Box::new(self.store.clone()), path);
         let reader = Arc::new(self.request(
@@ -341,44 +352,45 @@ impl ObjectStorage {
         )?);
         self.readers
             .lock()
-            .insert(survey.to_string(), reader.clone());
+            .insert(archive.to_string(), reader.clone());
         Ok(reader)
     }
 
-    /// Display tile `t` of `survey` from its archive; `None` when the archive has no such tile.
-    pub fn display_tile(&self, survey: &str, t: Tile) -> Result<Option<Bytes>, StorageError> {
-        let key: TileKey = (Arc::from(survey), t.z, t.x, t.y);
+    /// Display tile `t` from the archive `archive` (an [`archive_key`]); `None` when the archive
+    /// has no such tile.
+    pub fn display_tile(&self, archive: &str, t: Tile) -> Result<Option<Bytes>, StorageError> {
+        let key: TileKey = (Arc::from(archive), t.z, t.x, t.y);
         if let Some(hit) = self.tiles.get(&key) {
             return Ok(hit);
         }
-        let got = self.fetch_tile(survey, t)?;
+        let got = self.fetch_tile(archive, t)?;
         self.tiles.insert(key, got.clone());
         Ok(got)
     }
 
-    fn fetch_tile(&self, survey: &str, t: Tile) -> Result<Option<Bytes>, StorageError> {
-        let reader = self.reader(survey)?;
+    fn fetch_tile(&self, archive: &str, t: Tile) -> Result<Option<Bytes>, StorageError> {
+        let reader = self.reader(archive)?;
         let coord = TileCoord::new(t.z, t.x, t.y).map_err(|e| StorageError::Object {
             object: format!("tile {}/{}/{}", t.z, t.x, t.y),
             reason: e.to_string(),
         })?;
-        let name = self.object(survey, "display.pmtiles").to_string();
+        let name = self.object(archive, "display.pmtiles").to_string();
         self.request(name, REQUEST_TIMEOUT, async move {
             reader.get_tile_decompressed(coord).await
         })
     }
 
-    /// Drops what this node holds in memory of a survey's archives.
-    fn forget(&self, survey: &str) {
-        self.readers.lock().remove(survey);
-        self.tiles.retain(|k, _| &*k.0 != survey);
+    /// Drops what this node holds in memory of an archive.
+    fn forget(&self, archive: &str) {
+        self.readers.lock().remove(archive);
+        self.tiles.retain(|k, _| &*k.0 != archive);
     }
 
-    /// Writes every tile of the survey's two archives under `dest` (display tiles as
+    /// Writes every tile of the two archives of `archive` under `dest` (display tiles as
     /// `{z}/{x}/{y}.{ext}`, analysis tiles under `analysis/`), for a node that needs the survey's
     /// directory itself (classifying it again, "more like this", reviewers' feedback); returns the
     /// number of tiles written. The caller renames `dest` into place.
-    pub fn restore(&self, survey: &str, dest: &Path, ext: &str) -> Result<u64, StorageError> {
+    pub fn restore(&self, archive: &str, dest: &Path, ext: &str) -> Result<u64, StorageError> {
         let mut written = 0;
         for (name, root, ext) in [
             ("display.pmtiles", dest.to_path_buf(), ext.to_string()),
@@ -388,7 +400,7 @@ impl ObjectStorage {
                 "bands".to_string(),
             ),
         ] {
-            let path = self.object(survey, name);
+            let path = self.object(archive, name);
             let object = path.to_string();
             let backend = ObjectStoreBackend::new(Box::new(self.store.clone()), path);
             // Generous, as for an upload: a large analysis archive takes a while.
@@ -445,11 +457,12 @@ impl ObjectStorage {
         .map_err(|e| e.to_string())
     }
 
-    /// Removes the survey's archives (a survey deleted or failed after publishing).
-    pub fn remove(&self, survey: &str) -> Result<(), StorageError> {
-        self.forget(survey);
+    /// Removes the two archives of `archive` (an attempt that failed, was cancelled or lost its
+    /// job after publishing).
+    pub fn remove(&self, archive: &str) -> Result<(), StorageError> {
+        self.forget(archive);
         for name in ["display.pmtiles", "analysis.pmtiles"] {
-            let path = self.object(survey, name);
+            let path = self.object(archive, name);
             let store = self.store.clone();
             self.request(path.to_string(), REQUEST_TIMEOUT, async move {
                 match store.delete(&path).await {
@@ -460,6 +473,12 @@ impl ObjectStorage {
         }
         Ok(())
     }
+}
+
+/// The archive key of ingest attempt `attempt` of `survey`: the folder `{survey}/{attempt}`
+/// under `PREFIX/tiles/`.
+pub fn archive_key(survey: &str, attempt: i64) -> String {
+    format!("{survey}/{attempt}")
 }
 
 /// Every `{z}/{x}/{y}.{ext}` under `root` (skipping the top-level directories in `skip`), in

@@ -146,12 +146,13 @@ impl Vigil {
         }
         let mp = &f.geometry;
         let ext = meta.format.clone();
+        let archive = meta.archive_key(&s.row.id);
         let levels = meta.levels.clone();
         let read = |t: crate::grid::Tile| {
             if !levels.iter().any(|l| l.contains(t)) {
                 return None;
             }
-            let bytes = self.display_tile_bytes(&s.row.id, t, &ext)?;
+            let bytes = self.display_tile_bytes(&s.row.id, t, &ext, &archive)?;
             crate::tiling::image_ops::decode(&bytes).ok()
         };
         crate::tiling::chip::render(mp, meta.native_zoom, meta.min_zoom, &read).map_err(|e| {

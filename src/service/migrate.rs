@@ -90,15 +90,16 @@ impl Vigil {
                 continue;
             }
             let t0 = Instant::now();
+            let archive = meta.archive_key(id);
             let published = objects
-                .publish(id, &dir.root, &meta.format)
+                .publish(&archive, &dir.root, &meta.format)
                 .map_err(|e| disk(format!("publishing survey {id}"), e.to_string()))?;
             let check = tiles.join(format!("{id}.verify.part"));
             let _ = crate::tiling::remove_dir_if_exists(&check);
             std::fs::create_dir_all(&check)
                 .map_err(|e| disk(format!("verifying survey {id}"), e.to_string()))?;
             let compared = objects
-                .restore(id, &check, &meta.format)
+                .restore(&archive, &check, &meta.format)
                 .map_err(|e| e.to_string())
                 .and_then(|_| compare(&dir.root, &check));
             let _ = crate::tiling::remove_dir_if_exists(&check);

@@ -288,7 +288,12 @@ impl Vigil {
     /// restored from object storage first when this node has none (another node ingested it, or
     /// this node's disk was replaced). Classification, "more like this" and reviewers' feedback
     /// read analysis tiles from it.
-    pub fn survey_dir(&self, id: &str, ext: &str) -> Result<crate::tiling::layout::SurveyDir> {
+    pub fn survey_dir(
+        &self,
+        id: &str,
+        ext: &str,
+        archive: &str,
+    ) -> Result<crate::tiling::layout::SurveyDir> {
         use crate::tiling::layout::SurveyDir;
         let tiles = self.config.tiles_dir();
         let dir = SurveyDir::new(&tiles, id);
@@ -312,7 +317,7 @@ impl Vigil {
         std::fs::create_dir_all(&part)
             .map_err(|e| disk(format!("restoring survey {id}"), e.to_string()))?;
         let t0 = Instant::now();
-        match o.restore(id, &part, ext) {
+        match o.restore(archive, &part, ext) {
             Ok(n) => {
                 std::fs::rename(&part, &dir.root)
                     .map_err(|e| disk(format!("restoring survey {id}"), e.to_string()))?;
@@ -335,10 +340,16 @@ impl Vigil {
     }
 
     /// The stored display tile `t` (extension `ext`) of survey `id`: from the local tile
-    /// directory when this node has it, else from the survey's archive on object storage. `None`
-    /// when neither holds it; a failing object store is logged and answers `None`, so a map
-    /// draws the other surveys.
-    pub fn display_tile_bytes(&self, id: &str, t: crate::grid::Tile, ext: &str) -> Option<Vec<u8>> {
+    /// directory when this node has it, else from the survey's archive (`archive`:
+    /// `SurveyMeta::archive_key`) on object storage. `None` when neither holds it; a failing
+    /// object store is logged and answers `None`, so a map draws the other surveys.
+    pub fn display_tile_bytes(
+        &self,
+        id: &str,
+        t: crate::grid::Tile,
+        ext: &str,
+        archive: &str,
+    ) -> Option<Vec<u8>> {
         let dir = crate::tiling::layout::SurveyDir::new(&self.config.tiles_dir(), id);
         match std::fs::read(dir.display(t, ext)) {
             Ok(b) => return Some(b),
@@ -346,7 +357,7 @@ impl Vigil {
             Err(_) => {}
         }
         let o = self.objects.as_deref()?;
-        match o.display_tile(id, t) {
+        match o.display_tile(archive, t) {
             Ok(b) => b.map(|b| b.to_vec()),
             Err(e) => {
                 tracing::warn!(survey = id, error = %e, "cannot read a tile from object storage");

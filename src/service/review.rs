@@ -942,11 +942,10 @@ impl Vigil {
         for j in &jobs {
             let id = j.0.survey_id.as_str();
             if !dirs.contains_key(id) {
-                let ext = idx
-                    .get(id)
-                    .and_then(|s| s.meta.as_ref())
-                    .map_or("png", |m| m.format.as_str());
-                dirs.insert(id, self.survey_dir(id, ext)?);
+                let meta = idx.get(id).and_then(|s| s.meta.as_ref());
+                let ext = meta.map_or("png", |m| m.format.as_str());
+                let archive = meta.map_or_else(|| id.to_string(), |m| m.archive_key(id));
+                dirs.insert(id, self.survey_dir(id, ext, &archive)?);
             }
         }
         let mut readers = std::collections::HashMap::new();

@@ -63,7 +63,7 @@ impl Vigil {
             .into_iter()
             .filter(|f| visible(who, f))
             .collect();
-        let dir = self.survey_dir(&s.row.id, &meta.format)?;
+        let dir = self.survey_dir(&s.row.id, &meta.format, &meta.archive_key(&s.row.id))?;
         let disk = |e: String| Error::Disk {
             context: format!("analysis tiles of {}", s.row.id),
             source: std::io::Error::other(e),

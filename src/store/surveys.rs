@@ -257,19 +257,34 @@ pub fn claim_next(
     get(c, &id)
 }
 
-/// Records progress of a running job.
+/// Records progress of attempt `attempt` of a running job (an attempt that lost the job to
+/// another runner writes nothing).
 pub fn set_progress(
     c: &Connection,
     id: &str,
+    attempt: i64,
     progress: f64,
     stage: &str,
     now: &str,
 ) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE surveys SET progress = ?2, stage = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'running'",
-        params![id, progress, stage, now],
+        "UPDATE surveys SET progress = ?2, stage = ?3, updated_at = ?4 \
+         WHERE id = ?1 AND state = 'running' AND attempts = ?5",
+        params![id, progress, stage, now, attempt],
     )?;
     Ok(())
+}
+
+/// Whether survey `id` is still running as attempt `attempt` of `runner`: the fence every write
+/// of an attempt's end checks inside its transaction. An attempt whose lease ran out while its
+/// node was paused (the job re-queued, and claimed again with the next attempt number) holds
+/// nothing any more, and must write nothing.
+pub fn holds(c: &Connection, id: &str, runner: &str, attempt: i64) -> Result<bool, StoreError> {
+    Ok(c.prepare(
+        "SELECT 1 FROM surveys WHERE id = ?1 AND state = 'running' AND runner = ?2 \
+             AND attempts = ?3",
+    )?
+    .exists(params![id, runner, attempt])?)
 }
 
 /// What a finished tiling recorded.

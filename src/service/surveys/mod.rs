@@ -82,6 +82,19 @@ pub struct SurveyMeta {
     /// What the uploader should know about the survey (e.g. it lies outside every province).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The object-storage archive key (`storage::archive_key`: `{survey}/{attempt}`) of the
+    /// ingest attempt that made the survey ready; absent for surveys published under
+    /// `tiles/{survey}/` itself (before attempts had folders, or by `vigil migrate`) and for
+    /// installations without object storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+}
+
+impl SurveyMeta {
+    /// Where survey `id`'s archives are on object storage (see [`SurveyMeta::archive`]).
+    pub fn archive_key(&self, id: &str) -> String {
+        self.archive.clone().unwrap_or_else(|| id.to_string())
+    }
 }
 
 /// A survey as the API shows it.

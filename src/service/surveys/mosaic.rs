@@ -151,7 +151,7 @@ impl Vigil {
             return None;
         }
         let stored = TileFormat::from_extension(&m.format).unwrap_or(TileFormat::Png);
-        self.display_tile_bytes(&s.row.id, t, stored.extension())
+        self.display_tile_bytes(&s.row.id, t, stored.extension(), &m.archive_key(&s.row.id))
             .map(|b| (b, stored))
     }
 

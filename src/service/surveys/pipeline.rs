@@ -22,6 +22,8 @@ use super::*;
 struct JobObserver<'a> {
     vigil: &'a Vigil,
     id: &'a str,
+    /// The attempt this process runs (the row's `attempts` when it claimed the job).
+    attempt: i64,
     cancel: Arc<AtomicBool>,
     last: Mutex<(Instant, f64, Option<Stage>)>,
     last_db_check: Mutex<Instant>,
@@ -70,7 +72,7 @@ impl JobObserver<'_> {
         let _ = self
             .vigil
             .store()
-            .write(|tx| ss::set_progress(tx, self.id, percent, stage, &now));
+            .write(|tx| ss::set_progress(tx, self.id, self.attempt, percent, stage, &now));
     }
 }
 
@@ -278,7 +280,7 @@ impl Vigil {
         }
         let domain = self.survey_domain(&s);
         // The analysis tiles are read from the local directory (restored first if need be).
-        self.survey_dir(id, &meta.format)?;
+        self.survey_dir(id, &meta.format, &meta.archive_key(id))?;
         let (rows, version) = self
             .flag_plots(
                 id,
@@ -404,6 +406,7 @@ impl Vigil {
         let obs = JobObserver {
             vigil: self,
             id: &row.id,
+            attempt: row.attempts,
             cancel,
             last: Mutex::new((Instant::now(), 0.0, None)),
             last_db_check: Mutex::new(Instant::now()),
@@ -479,20 +482,22 @@ impl Vigil {
         };
         let classify_s = t_classify.elapsed().as_secs_f64();
         // Published before the store calls the survey ready, so any node that sees it ready can
-        // read its tiles.
+        // read its tiles; into this attempt's own folder, so an attempt that has lost the job
+        // (see `ss::holds`) never overwrites what another attempt made ready.
         let mut publish_s = None;
+        let archive = crate::storage::archive_key(&row.id, row.attempts);
         if let Some(objects) = self.objects() {
             obs.record(98.0, "index", true);
             let t_publish = Instant::now();
             let dir = tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id);
-            match objects.publish(&row.id, &dir.root, opts.format.extension()) {
+            match objects.publish(&archive, &dir.root, opts.format.extension()) {
                 Ok(p) => {
                     tracing::info!(survey = %row.id, tiles = p.display_tiles, analysis = p.analysis_tiles, bytes = p.bytes, pack_s = p.pack_s, upload_s = p.upload_s, "published to object storage");
                     publish_s = Some(t_publish.elapsed().as_secs_f64());
                 }
                 Err(e) => {
                     let _ = tiling::remove_dir_if_exists(&dir.root);
-                    let _ = objects.remove(&row.id);
+                    let _ = objects.remove(&archive);
                     return Err(TilingError::Io(format!(
                         "publishing the tiles to object storage: {e}"
                     )));
@@ -537,6 +542,7 @@ impl Vigil {
             } else {
                 None
             },
+            archive: self.objects().map(|_| archive.clone()),
         };
         let footprint = geojson::Geometry::from(&out.footprint);
         let bbox = footprint_bbox(&out.footprint).unwrap_or(info.bbox);
@@ -547,8 +553,12 @@ impl Vigil {
             .push(("index".into(), t_index.elapsed().as_secs_f64()));
         let meta_json = serde_json::to_string(&meta_final).unwrap_or_default();
         let fp_json = footprint.to_string();
+        let me = worker::this_runner();
         let res = self.store().write_then(
             |tx| {
+                if !ss::holds(tx, &row.id, &me, row.attempts)? {
+                    return Err(Error::Conflict("the job was taken over".into()));
+                }
                 if ss::get(tx, &row.id)?.is_some_and(|r| r.cancel_requested) {
                     return Err(Error::Conflict("cancelled".into()));
                 }
@@ -585,7 +595,7 @@ impl Vigil {
                     &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
                 );
                 if let Some(o) = self.objects() {
-                    let _ = o.remove(&row.id);
+                    let _ = o.remove(&archive);
                 }
                 return Err(TilingError::Cancelled);
             }
@@ -594,7 +604,7 @@ impl Vigil {
                     &tiling::layout::SurveyDir::new(&opts.tiles_dir, &row.id).root,
                 );
                 if let Some(o) = self.objects() {
-                    let _ = o.remove(&row.id);
+                    let _ = o.remove(&archive);
                 }
                 return Err(TilingError::Store(format!("recording the survey: {e}")));
             }

@@ -90,11 +90,14 @@ impl Vigil {
                 Ok::<_, Error>(true)
             })?;
             if taken {
-                // An attempt killed after publishing leaves archives no row calls ready.
-                if let Some(o) = self.objects()
-                    && let Err(e) = o.remove(&r.id)
-                {
-                    tracing::warn!(survey = %r.id, error = %e, "cannot remove an interrupted attempt's archives");
+                // An attempt killed after publishing leaves archives no row calls ready: its own
+                // folder (and, from versions before attempts had folders, the survey's).
+                if let Some(o) = self.objects() {
+                    for archive in [crate::storage::archive_key(&r.id, r.attempts), r.id.clone()] {
+                        if let Err(e) = o.remove(&archive) {
+                            tracing::warn!(survey = %r.id, error = %e, "cannot remove an interrupted attempt's archives");
+                        }
+                    }
                 }
                 requeued += 1;
                 tracing::warn!(survey = %r.id, attempts = r.attempts, "re-queued an interrupted ingest");
@@ -134,9 +137,10 @@ impl Vigil {
         }
     }
 
-    /// Renews the lease of the job `id` this process runs until `done` (or until the job is no
-    /// longer ours: then it says so in the log and stops).
-    fn keep_lease(&self, id: &str, done: &AtomicBool) {
+    /// Renews the lease of the job `id` this process runs until `done`; when the job is no
+    /// longer ours (another node took it over after our lease ran out) it says so in the log,
+    /// raises `lost` so the attempt stops, and returns.
+    fn keep_lease(&self, id: &str, done: &AtomicBool, lost: &AtomicBool) {
         let me = this_runner();
         let every = Duration::from_secs(LEASE_SECS as u64 / 3);
         let mut next = Instant::now() + every;
@@ -154,7 +158,8 @@ impl Vigil {
             {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!(survey = %id, "the job is no longer this process's; stopped renewing its lease");
+                    tracing::warn!(survey = %id, "the job is no longer this process's; stopping this attempt");
+                    lost.store(true, Ordering::SeqCst);
                     return;
                 }
                 Err(e) => tracing::warn!(survey = %id, error = %e, "cannot renew the job's lease"),
@@ -168,16 +173,27 @@ impl Vigil {
         self.jobs.notify();
     }
 
-    /// Runs one claimed job to its end state.
+    /// Runs one claimed job (attempt `row.attempts`, claimed by this process) to its end state.
+    /// Every end write is fenced by `ss::holds`: an attempt that lost the job to another node
+    /// writes nothing and removes what it published.
     pub(super) fn run_job(&self, row: SurveyRow, print: bool) {
         let id = row.id.clone();
+        let me = this_runner();
+        let attempt = row.attempts;
         let cancel = Arc::new(AtomicBool::new(false));
         *self.jobs.running.lock() = Some((id.clone(), cancel.clone()));
         let t0 = Instant::now();
-        // The lease is renewed while the job runs, so another node does not take it over.
+        // The lease is renewed while the job runs, so another node does not take it over; if
+        // one did (this process was paused past the lease), `lost` stops the attempt.
         let done = AtomicBool::new(false);
+        let lost = AtomicBool::new(false);
         let result = std::thread::scope(|s| {
-            s.spawn(|| self.keep_lease(&id, &done));
+            s.spawn(|| {
+                self.keep_lease(&id, &done, &lost);
+                if lost.load(Ordering::SeqCst) {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+            });
             let r = self.ingest(&row, cancel.clone(), print);
             done.store(true, Ordering::SeqCst);
             self.jobs.notify();
@@ -188,14 +204,35 @@ impl Vigil {
             eprintln!();
         }
         let now = now_rfc3339();
+        let held = |tx: &crate::store::sql::Connection<'_>| ss::holds(tx, &id, &me, attempt);
+        let dropped = || {
+            tracing::warn!(survey = %id, attempt, "another runner took this job over; this attempt's work is dropped");
+            if let Some(o) = self.objects() {
+                let _ = o.remove(&crate::storage::archive_key(&id, attempt));
+            }
+        };
         match result {
             Ok(()) => {
                 tracing::info!(survey = %id, secs = t0.elapsed().as_secs_f64(), "survey ready");
             }
             Err(TilingError::Cancelled) if !cancel.load(Ordering::SeqCst) => {
                 // Shutdown, not a user's cancel: leave it for the next start.
-                let _ = self.store().write(|tx| ss::requeue(tx, &id, &now));
-                tracing::info!(survey = %id, "ingest stopped by shutdown; re-queued");
+                let requeued = self.store().write(|tx| {
+                    if !held(tx)? {
+                        return Ok::<_, Error>(false);
+                    }
+                    ss::requeue(tx, &id, &now)?;
+                    Ok(true)
+                });
+                match requeued {
+                    Ok(true) => {
+                        tracing::info!(survey = %id, "ingest stopped by shutdown; re-queued")
+                    }
+                    Ok(false) => dropped(),
+                    Err(e) => {
+                        tracing::warn!(survey = %id, error = %e, "cannot re-queue a stopped ingest")
+                    }
+                }
             }
             Err(e) => {
                 let (state, code) = match &e {
@@ -223,6 +260,9 @@ impl Vigil {
                     tracing::error!(survey = %id, error = %e, "ingest failed");
                 }
                 let res = self.store().write(|tx| {
+                    if !held(tx)? {
+                        return Ok(false);
+                    }
                     ss::set_finished_without_tiles(tx, &id, state, code, &message, None, &now)?;
                     audit(
                         tx,
@@ -230,12 +270,16 @@ impl Vigil {
                         state.code(),
                         &id,
                         json!({ "code": code, "message": message }),
-                    )
+                    )?;
+                    Ok::<_, Error>(true)
                 });
-                if let Err(err) = res {
-                    tracing::error!(survey = %id, error = %err, "cannot record a failed ingest");
+                match res {
+                    Ok(true) => tracing::warn!(survey = %id, code, "{message}"),
+                    Ok(false) => dropped(),
+                    Err(err) => {
+                        tracing::error!(survey = %id, error = %err, "cannot record a failed ingest")
+                    }
                 }
-                tracing::warn!(survey = %id, code, "{message}");
             }
         }
     }
@@ -389,5 +433,91 @@ mod tests {
             .write(|tx| ss::renew_lease(tx, &leased, "4242@another-machine", lease_until()))
             .unwrap();
         assert!(renewed);
+    }
+
+    /// The row of a small sample scene, claimed by this process as attempt 1.
+    fn claimed_scene(v: &Vigil, dir: &Path) -> SurveyRow {
+        use crate::ingest::sample_files::{
+            BandLayout, DEFAULT_CENTER, SampleRequest, write_sample,
+        };
+        let w = write_sample(&SampleRequest {
+            out_dir: dir.to_path_buf(),
+            name: Some("lease".into()),
+            spec: crate::sample::SceneSpec {
+                width: 384,
+                height: 384,
+                gsd: 0.1,
+                ..crate::sample::SceneSpec::new(7)
+            },
+            layout: BandLayout::Rgba,
+            sixteen_bit: false,
+            crs: "EPSG:32648".into(),
+            center: DEFAULT_CENTER,
+        })
+        .unwrap();
+        let id = running_row(v, &this_runner());
+        v.store()
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE surveys SET source_path = ?2, filename = 'lease.tif' WHERE id = ?1",
+                    crate::store::sql::params![id, w.tif.to_string_lossy().to_string()],
+                )
+                .map_err(crate::store::StoreError::from)
+            })
+            .unwrap();
+        v.store().read(|c| ss::get(c, &id)).unwrap().unwrap()
+    }
+
+    #[test]
+    fn an_attempt_that_lost_its_job_writes_nothing_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
+        let local = |id: &str| tiling::layout::SurveyDir::new(&v.config.tiles_dir(), id).root;
+
+        // The control: the same attempt, still holding its job, makes the survey ready.
+        let row = claimed_scene(&v, dir.path());
+        v.run_job(row.clone(), false);
+        let done = v.store().read(|c| ss::get(c, &row.id)).unwrap().unwrap();
+        assert_eq!(done.state, SurveyState::Ready, "{:?}", done.error);
+        assert!(local(&row.id).is_dir());
+
+        // This process paused past its lease: the sweep of another node re-queued the job and
+        // that node claimed it again (attempt 2) and is tiling it.
+        let row = claimed_scene(&v, dir.path());
+        assert_eq!(row.attempts, 1);
+        let other = "4242@another-machine";
+        v.store()
+            .write(|tx| {
+                ss::requeue(tx, &row.id, &now_rfc3339())?;
+                let again = ss::claim_next(tx, &now_rfc3339(), other, lease_until())?.unwrap();
+                assert_eq!((again.id.as_str(), again.attempts), (row.id.as_str(), 2));
+                ss::set_progress(tx, &row.id, 2, 42.0, "tile", &now_rfc3339())
+            })
+            .unwrap();
+        // The paused attempt wakes up and runs to its end.
+        v.run_job(row.clone(), false);
+        let after = v.store().read(|c| ss::get(c, &row.id)).unwrap().unwrap();
+        assert_eq!(after.state, SurveyState::Running, "the other attempt's job");
+        assert_eq!(after.attempts, 2);
+        assert_eq!(
+            after.progress, 42.0,
+            "no progress written by the old attempt"
+        );
+        assert_eq!(after.stage.as_deref(), Some("tile"));
+        let runner = v
+            .store()
+            .read(|c| ss::runner_if_running(c, &row.id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(runner.runner.as_deref(), Some(other));
+        let flags = v
+            .store()
+            .read(|c| crate::store::flags::live_for_survey(c, &row.id))
+            .unwrap();
+        assert!(flags.is_empty(), "no flags stored by the old attempt");
+        assert!(
+            !local(&row.id).exists(),
+            "the old attempt's tiles are not left to be served"
+        );
     }
 }
