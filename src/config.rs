@@ -347,6 +347,9 @@ pub struct IngestConfig {
     pub threads: usize,
     /// GDAL block cache in MiB, shared by the workers.
     pub gdal_cache_mib: usize,
+    /// Whether `vigil serve` runs the ingest worker. `false` makes an API-only node of several
+    /// on one PostgreSQL store (the jobs are run by the other nodes, or by `vigil ingest`).
+    pub worker: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -395,6 +398,7 @@ impl Default for IngestConfig {
             max_pixels: 2_000_000_000,
             threads: 0,
             gdal_cache_mib: 256,
+            worker: true,
         }
     }
 }

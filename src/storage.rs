@@ -90,7 +90,13 @@ pub struct ObjectStorage {
     /// Display tiles read from the archives, up to `[storage] tile_cache_mib`. A survey's tiles
     /// never change once published (a publish or removal of the survey clears its entries).
     tiles: quick_cache::sync::Cache<TileKey, Cached, TileWeight>,
+    /// The last answer of [`ObjectStorage::ping`] and when it was taken.
+    last_ping: Mutex<Option<(std::time::Instant, Result<(), String>)>>,
 }
+
+/// How long a ping's answer is reused: `/healthz` answers anyone, and a monitor or a load
+/// balancer polling it must not become a listing of the bucket per request.
+const PING_TTL: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for ObjectStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -159,6 +165,7 @@ impl ObjectStorage {
                 cache_mib.max(1) * 1024 * 1024,
                 TileWeight,
             ),
+            last_ping: Mutex::new(None),
         })
     }
 
@@ -214,6 +221,72 @@ impl ObjectStorage {
     /// Uploads a local file as `PREFIX/{name}`.
     pub fn put_named(&self, name: &str, file: &Path) -> Result<(), StorageError> {
         self.put_file(self.named(name), file)
+    }
+
+    /// Stores `bytes` as `PREFIX/{name}` (one PUT: for objects of a few MiB, like upload chunks).
+    pub fn put_named_bytes(&self, name: &str, bytes: Bytes) -> Result<(), StorageError> {
+        let path = self.named(name);
+        let store = self.store.clone();
+        self.request(path.to_string(), REQUEST_TIMEOUT, async move {
+            store.put(&path, PutPayload::from(bytes)).await.map(|_| ())
+        })
+    }
+
+    /// Writes `PREFIX/{name}` to the local file `dest` as it streams in (through `dest`'s
+    /// `.part` sibling, fsynced and renamed into place); `false` when there is no such object.
+    pub fn get_named_to_file(&self, name: &str, dest: &Path) -> Result<bool, StorageError> {
+        let path = self.named(name);
+        let store = self.store.clone();
+        let dest = dest.to_path_buf();
+        // Generous, as for an upload: a survey's source file is gigabytes.
+        self.request(path.to_string(), REQUEST_TIMEOUT * 30, async move {
+            use futures_util::StreamExt;
+            use tokio::io::AsyncWriteExt;
+            let got = match store.get(&path).await {
+                Ok(r) => r,
+                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(e) => return Err(e.to_string()),
+            };
+            let mut part = dest.clone().into_os_string();
+            part.push(".part");
+            let part = PathBuf::from(part);
+            if let Some(dir) = dest.parent() {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            let local = |e: std::io::Error| format!("{}: {e}", part.display());
+            let mut f = tokio::fs::File::create(&part).await.map_err(local)?;
+            let mut stream = got.into_stream();
+            while let Some(b) = stream.next().await {
+                f.write_all(&b.map_err(|e| e.to_string())?)
+                    .await
+                    .map_err(local)?;
+            }
+            f.sync_all().await.map_err(local)?;
+            drop(f);
+            tokio::fs::rename(&part, &dest).await.map_err(local)?;
+            Ok(true)
+        })
+    }
+
+    /// Removes every object under `PREFIX/{name}/` (an upload's chunks, say); a missing one is
+    /// not an error.
+    pub fn remove_named_prefix(&self, name: &str) -> Result<(), StorageError> {
+        let path = self.named(name);
+        let store = self.store.clone();
+        self.request(path.to_string(), REQUEST_TIMEOUT, async move {
+            use futures_util::TryStreamExt;
+            let objects: Vec<object_store::ObjectMeta> =
+                store.list(Some(&path)).try_collect().await?;
+            for o in objects {
+                match store.delete(&o.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })
     }
 
     /// The bytes of `PREFIX/{name}`; `None` when there is no such object.
@@ -446,15 +519,24 @@ impl ObjectStorage {
         Ok(written)
     }
 
-    /// Whether the bucket answers (a listing of the prefix, within 3 s): `Err` says why not.
+    /// Whether the bucket answers (a listing of the prefix, within 3 s): `Err` says why not. An
+    /// answer younger than [`PING_TTL`] is given again without asking.
     pub fn ping(&self) -> Result<(), String> {
+        if let Some((at, res)) = &*self.last_ping.lock()
+            && at.elapsed() < PING_TTL
+        {
+            return res.clone();
+        }
         let store = self.store.clone();
         let prefix = self.prefix.clone();
-        self.request(self.url.clone(), Duration::from_secs(3), async move {
-            let p = (!prefix.as_ref().is_empty()).then_some(&prefix);
-            store.list_with_delimiter(p).await.map(|_| ())
-        })
-        .map_err(|e| e.to_string())
+        let res = self
+            .request(self.url.clone(), Duration::from_secs(3), async move {
+                let p = (!prefix.as_ref().is_empty()).then_some(&prefix);
+                store.list_with_delimiter(p).await.map(|_| ())
+            })
+            .map_err(|e| e.to_string());
+        *self.last_ping.lock() = Some((std::time::Instant::now(), res.clone()));
+        res
     }
 
     /// Removes the two archives of `archive` (an attempt that failed, was cancelled or lost its

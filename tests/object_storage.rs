@@ -344,6 +344,13 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         "a tile took {:?} with the store down",
         t0.elapsed()
     );
+    // A photo this node does not hold: 503 with Retry-After (try again), not a server error.
+    let photo = server.get(&format!("/v1/evidence/{evidence}"), Some(&admin));
+    assert!(
+        photo.status == 503 && photo.header("retry-after").is_some(),
+        "a photo with the store down: {}",
+        photo.describe()
+    );
     let health = server.get("/healthz", None);
     assert_eq!(health.status, 200, "{}", health.describe());
     let h = health.json();

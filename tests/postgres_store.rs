@@ -271,6 +271,7 @@ fn two_nodes_on_one_database_see_each_others_writes() {
     let a_dir = node_dir(&url);
     a_dir.import_fixture_boundaries();
     let admin = a_dir.add_user("admin", "admin", &[], true);
+    let viewer = a_dir.add_user("viewer", "viewer", &[], true);
     let a = TestServer::serve(a_dir);
     let b = TestServer::serve(node_dir(&url));
 
@@ -285,6 +286,19 @@ fn two_nodes_on_one_database_see_each_others_writes() {
     let id = created.json()["id"].as_i64().unwrap();
     let seen = until_seen(&b, &admin, id, |f| f.is_some());
     eprintln!("node B listed node A's new hotspot after {seen:?}");
+    // Renamed on B while A holds its rendering: A drops it and renders the new name.
+    until_seen(&a, &admin, id, |f| f.is_some());
+    let renamed = b.send_json(
+        "PATCH",
+        &format!("/collections/hotspots/items/{id}"),
+        Some(&admin),
+        &json!({ "properties": { "name": "đổi tên ở nút B" } }),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.describe());
+    let seen = until_seen(&a, &admin, id, |f| {
+        f.is_some_and(|f| f["properties"]["name"] == "đổi tên ở nút B")
+    });
+    eprintln!("node A rendered node B's new name after {seen:?}");
     // Moved on B, seen at its new place by A (and no longer at the old one).
     let moved = b.send_json(
         "PATCH",
@@ -318,4 +332,99 @@ fn two_nodes_on_one_database_see_each_others_writes() {
     assert!(r.status == 204 || r.status == 200, "{}", r.describe());
     let seen = until_seen(&b, &admin, id, |f| f.is_none());
     eprintln!("node B dropped the deleted hotspot after {seen:?}");
+
+    // A commune imported through B's data dir (the CLI, another process) is in A's boundary
+    // index.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("commune.geojson");
+    let commune = json!({ "type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "properties": { "code": "02299", "name": "Xã Mới Nhập", "province_code": "08" },
+        "geometry": { "type": "Polygon", "coordinates": [[
+            [105.5, 22.3], [105.6, 22.3], [105.6, 22.4], [105.5, 22.4], [105.5, 22.3]
+        ]] }
+    }]});
+    std::fs::write(&file, commune.to_string()).unwrap();
+    b.data.run_ok(
+        &["import", "boundaries"],
+        &[file.to_str().unwrap(), "--level", "commune"],
+    );
+    let t0 = std::time::Instant::now();
+    loop {
+        let items = a
+            .get("/collections/communes/items?limit=1000", Some(&admin))
+            .json();
+        let codes: Vec<&str> = items["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["properties"]["code"].as_str())
+            .collect();
+        if codes.contains(&"02299") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "node A never saw the commune imported through B: {codes:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!("node A saw B's boundary import after {:?}", t0.elapsed());
+
+    // A user disabled through B's data dir: A refuses their token within a second, not after
+    // its token cache's 30 s.
+    assert_eq!(a.get("/v1/me", Some(&viewer)).status, 200);
+    b.data.run_ok(&["user", "disable"], &["--name", "viewer"]);
+    let t0 = std::time::Instant::now();
+    while a.get("/v1/me", Some(&viewer)).status != 401 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "node A still accepts a disabled user's token"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!("node A refused the disabled user after {:?}", t0.elapsed());
+}
+
+/// The change feed is pruned (rows older than `service::changes::KEEP`); a node that had not
+/// applied the pruned rows — stopped in a debugger, its connection down for minutes — cannot
+/// replay them and reloads its hotspot index whole instead.
+#[test]
+fn a_node_behind_the_pruned_feed_reloads_its_hotspot_index() {
+    let pg = Postgres::start();
+    let url = pg.database("prune");
+    let data = node_dir(&url);
+    data.import_fixture_boundaries();
+    let mut config = vigil::config::Config::for_tests(data.path());
+    config.store.database_url = Some(url.clone());
+    let node = vigil::service::Vigil::open(config).unwrap();
+    assert_eq!(node.hotspot_count(), 0);
+    // Another process writes 40 hotspots; this node has not looked at the feed yet.
+    data.seed_hotspots(40);
+    let feed = |db: &Db<'_>| -> Result<i64, vigil::store::StoreError> {
+        Ok(db.query_row("SELECT count(*) FROM hotspot_changes", (), |r| r.get(0))?)
+    };
+    assert_eq!(node.store().read(feed).unwrap(), 40);
+    // Pruned with nothing kept: the rows this node needs are gone, the horizon says so.
+    let gone = node
+        .store()
+        .write(|tx| vigil::store::hotspots::prune_changes(tx, 0))
+        .unwrap();
+    assert_eq!(gone, 40);
+    assert_eq!(node.store().read(feed).unwrap(), 0);
+    let horizon = node
+        .store()
+        .read(vigil::store::hotspots::change_horizon)
+        .unwrap();
+    assert!(horizon >= 40, "horizon {horizon}");
+    node.apply_changes().unwrap();
+    assert_eq!(
+        node.hotspot_count(),
+        40,
+        "the node did not reload the hotspots it could no longer replay"
+    );
+    // Later changes are replayed as before.
+    data.seed_hotspots(5);
+    node.apply_changes().unwrap();
+    assert_eq!(node.hotspot_count(), 45);
 }

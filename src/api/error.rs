@@ -64,6 +64,7 @@ fn slug(status: StatusCode) -> &'static str {
         415 => "unsupported-media-type",
         422 => "invalid-input",
         429 => "too-many-requests",
+        503 => "unavailable",
         _ => "internal",
     }
 }
@@ -84,6 +85,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -173,6 +178,13 @@ impl From<Error> for ApiError {
                 json!({ "algorithm": "sha256", "expected": expected, "actual": actual }),
             ),
             e @ Error::Disk { .. } => ApiError::internal("file error", e),
+            Error::Unavailable { context, reason } => {
+                tracing::warn!(%reason, "{context}: object storage is not answering");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{context}: the object storage is not answering; try again shortly"),
+                )
+            }
         }
     }
 }

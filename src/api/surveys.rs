@@ -156,15 +156,20 @@ pub async fn source(
     Auth(who): Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let s = state.run(move |v| v.survey(&who, &id)).await?;
-    let file = tokio::fs::File::open(&s.row.source_path)
-        .await
-        .map_err(|e| {
-            ApiError::not_found(format!(
-                "the source file of survey {} is gone: {e}",
-                s.row.id
-            ))
-        })?;
+    // (Committed through another node: fetched from object storage first.)
+    let (s, path) = state
+        .run(move |v| {
+            let s = v.survey(&who, &id)?;
+            let path = v.local_source(s.row.upload_id.as_deref(), &s.row.source_path)?;
+            Ok((s, path))
+        })
+        .await?;
+    let file = tokio::fs::File::open(&path).await.map_err(|e| {
+        ApiError::not_found(format!(
+            "the source file of survey {} is gone: {e}",
+            s.row.id
+        ))
+    })?;
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let stream = tokio_util::io::ReaderStream::new(file);
     let mut resp = Response::new(Body::from_stream(stream));

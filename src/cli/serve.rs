@@ -30,12 +30,17 @@ pub fn run(common: Common, listen: Option<std::net::SocketAddr>) -> anyhow::Resu
         tracing::warn!(requeued, "re-queued interrupted ingest jobs");
     }
     let vigil = Arc::new(vigil);
-    let worker = {
+    let worker = if vigil.config().ingest.worker {
         let v = vigil.clone();
-        std::thread::Builder::new()
-            .name("vigil-ingest".into())
-            .spawn(move || v.run_worker())
-            .context("cannot start the ingest worker")?
+        Some(
+            std::thread::Builder::new()
+                .name("vigil-ingest".into())
+                .spawn(move || v.run_worker())
+                .context("cannot start the ingest worker")?,
+        )
+    } else {
+        tracing::info!("ingest worker off ([ingest] worker = false): other nodes run the jobs");
+        None
     };
     // Several nodes on one PostgreSQL store: this node's index follows the others' writes.
     let feed = {
@@ -51,7 +56,9 @@ pub fn run(common: Common, listen: Option<std::net::SocketAddr>) -> anyhow::Resu
     let served = rt.block_on(api::serve(vigil.clone()));
     // A job in progress stops at its next block and is re-queued for the next start.
     vigil.stop_worker();
-    let _ = worker.join();
+    if let Some(w) = worker {
+        let _ = w.join();
+    }
     let _ = feed.join();
     served
 }

@@ -100,9 +100,12 @@ pub fn run(cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Disable { common, name } => {
             let v = open(&common)?;
             v.disable_user(&Principal::cli(), &name)?;
-            println!(
-                "disabled {name}; every token of theirs is revoked (a running server stops accepting them within 30 s)"
-            );
+            let when = if v.on_postgres() {
+                "every running node stops accepting them within a second"
+            } else {
+                "a running server stops accepting them within 30 s"
+            };
+            println!("disabled {name}; every token of theirs is revoked ({when})");
             Ok(())
         }
         UserCmd::List { common } => {

@@ -126,6 +126,20 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+    /// The object storage did not answer (503 with Retry-After: the request may succeed once it
+    /// is back; nothing was changed). `reason` goes to the log, not to the client.
+    #[error("{context}: object storage is not answering ({reason})")]
+    Unavailable { context: String, reason: String },
+}
+
+impl Error {
+    /// An object storage failure while `context`.
+    pub fn storage(context: impl Into<String>, e: crate::storage::StorageError) -> Error {
+        Error::Unavailable {
+            context: context.into(),
+            reason: e.to_string(),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Error {
@@ -178,6 +192,9 @@ pub struct Vigil {
     /// The last change of the PostgreSQL change feed applied to the hotspot index
     /// (`service::changes`).
     change_seq: std::sync::atomic::AtomicI64,
+    /// The boundary and user counters of the PostgreSQL store last acted on
+    /// (`service::changes`).
+    change_counters: parking_lot::Mutex<(i64, i64)>,
     /// The ingest worker's wake-up, cancel flags and shutdown.
     jobs: crate::service::surveys::Jobs,
     /// The vegetation model, loaded on first use.
@@ -211,6 +228,12 @@ impl Vigil {
                 config.store.readers,
                 Duration::from_millis(config.store.busy_timeout_ms),
             )?,
+        };
+        // Read before the rows they count: a change committed in between is acted on again.
+        let change_counters = if store.is_postgres() {
+            store.read(hs::change_counters)?
+        } else {
+            (0, 0)
         };
         let (boundaries, mut skipped_rows) = store.read(store::boundaries::load_all)?;
         let nb = boundaries.len();
@@ -260,6 +283,7 @@ impl Vigil {
             surveys: RwLock::new(Arc::new(surveys)),
             survey_fingerprint: parking_lot::Mutex::new(survey_fingerprint),
             change_seq: std::sync::atomic::AtomicI64::new(change_seq),
+            change_counters: parking_lot::Mutex::new(change_counters),
             jobs: Default::default(),
             model: Default::default(),
             analytics: Default::default(),
@@ -277,6 +301,11 @@ impl Vigil {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Whether the store is PostgreSQL (several nodes may share it).
+    pub fn on_postgres(&self) -> bool {
+        self.store.is_postgres()
     }
 
     /// The object storage survey tiles are published to, when configured.

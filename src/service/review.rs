@@ -763,10 +763,7 @@ impl Vigil {
         // serve it.
         if let Some(o) = self.objects() {
             o.put_named(&evidence_key(&info.sha256), &path)
-                .map_err(|e| Error::Disk {
-                    context: "storing the photo on object storage".into(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
+                .map_err(|e| Error::storage("storing the photo", e))?;
         }
         let now = now_rfc3339();
         let mut row = rs::EvidenceRow {
@@ -855,10 +852,7 @@ impl Vigil {
             // Uploaded through another node (or this node's disk was replaced).
             (Err(e), Some(o)) if e.kind() == std::io::ErrorKind::NotFound => o
                 .get_named(&evidence_key(&row.sha256))
-                .map_err(|e| Error::Disk {
-                    context: format!("reading evidence {evidence} from object storage"),
-                    source: std::io::Error::other(e.to_string()),
-                })?
+                .map_err(|e| Error::storage(format!("reading evidence {evidence}"), e))?
                 .ok_or_else(|| Error::Disk {
                     context: format!("reading evidence {evidence}"),
                     source: std::io::Error::other(

@@ -8,6 +8,15 @@
 //!
 //! The hook for ingest (issue 3, item 2) is [`Vigil::commit_upload`]: it returns the committed
 //! file's path, and committed sessions keep that path in the store.
+//!
+//! Several nodes (issue 17): with object storage configured, every chunk is also stored in the
+//! bucket (`PREFIX/uploads/{id}/chunks/{n}`) after its local fsync and before it is recorded, so
+//! the next chunk, the status and the commit may reach any node. The node that commits fetches
+//! the chunks it has not received itself into its part file, checks the whole file as before,
+//! and stores the committed file in the bucket (`PREFIX/uploads/{id}/file`) before the store
+//! calls it committed; a node that ingests (or serves) a survey whose source it does not hold
+//! fetches that file first ([`Vigil::local_source`]). Without object storage every byte stays
+//! on the node that received it, as in the embedded mode.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -28,6 +37,16 @@ use crate::upload::{self, Claim, Layout, MissingRange, State, Work};
 
 /// Audit actor for changes nobody asked for (expiry, start-up reconciliation).
 const SYSTEM: &str = "system:uploads";
+
+/// Chunk `n` of upload `id` on object storage (under the configured prefix).
+fn chunk_object(id: &str, n: u64) -> String {
+    format!("uploads/{id}/chunks/{n}")
+}
+
+/// The committed file of upload `id` on object storage.
+fn file_object(id: &str) -> String {
+    format!("uploads/{id}/file")
+}
 
 /// What a client declares when it starts an upload.
 #[derive(Debug, Clone)]
@@ -163,6 +182,8 @@ pub struct ChunkSink {
     who: Principal,
     id: String,
     n: u64,
+    /// Where the chunk starts in the file.
+    offset: u64,
     expected: u64,
     seen: u64,
     /// The recorded hash when the chunk was already received: the bytes are only compared.
@@ -261,11 +282,18 @@ impl ChunkSink {
             ))),
             None => {
                 let ChunkSink {
-                    who, id, n, claim, ..
+                    who,
+                    id,
+                    n,
+                    offset,
+                    claim,
+                    ..
                 } = self;
                 let v = vigil.clone();
                 tokio::task::spawn_blocking(move || {
-                    let r = v.record_chunk(&who, &id, n, &sha, len);
+                    let r = v
+                        .share_chunk(&id, n, offset, len)
+                        .and_then(|()| v.record_chunk(&who, &id, n, &sha, len));
                     drop(claim);
                     r
                 })
@@ -348,6 +376,7 @@ impl Vigil {
                 Err(e) => return Err(disk_err(format!("removing the file of upload {id}"))(e)),
             }
         }
+        self.forget_shared_upload(&id);
         let row = self
             .store()
             .read(|c| us::get(c, &id))?
@@ -406,7 +435,148 @@ impl Vigil {
         self.upload_dirs()
             .remove_part(id)
             .map_err(disk_err(format!("removing the part file of upload {id}")))?;
+        self.forget_shared_upload(id);
         Ok(row)
+    }
+
+    /// Removes what object storage holds of upload `id` (its chunks, its committed file);
+    /// failures are logged (an orphan object is wasted space, not wrong data).
+    fn forget_shared_upload(&self, id: &str) {
+        if let Some(o) = self.objects()
+            && let Err(e) = o.remove_named_prefix(&format!("uploads/{id}"))
+        {
+            tracing::warn!(upload = %id, error = %e, "cannot remove the upload from object storage");
+        }
+    }
+
+    /// With object storage: stores chunk `n` (fsynced in this node's part file at `offset`) in
+    /// the bucket, so whichever node commits the upload can fetch it.
+    fn share_chunk(&self, id: &str, n: u64, offset: u64, len: u64) -> Result<()> {
+        let Some(o) = self.objects() else {
+            return Ok(());
+        };
+        let bytes = disk::read_range(&self.upload_dirs().part(id), offset, len)
+            .map_err(disk_err(format!("reading chunk {n} of upload {id}")))?;
+        o.put_named_bytes(&chunk_object(id, n), Bytes::from(bytes))
+            .map_err(|e| Error::storage(format!("storing chunk {n} of upload {id}"), e))
+    }
+
+    /// With object storage: brings every recorded chunk of `row` that this node's part file
+    /// does not hold (received by another node) from the bucket, checked against its recorded
+    /// SHA-256. A chunk the bucket does not have (or has with other bytes) is forgotten, so the
+    /// commit answers which chunks to send again.
+    fn gather_chunks(&self, row: &UploadRow) -> Result<()> {
+        let Some(o) = self.objects() else {
+            return Ok(());
+        };
+        let id = row.id.as_str();
+        let dirs = self.upload_dirs();
+        dirs.ensure_part(id, row.size)
+            .map_err(disk_err(format!("creating the part file of upload {id}")))?;
+        let l = layout(row)?;
+        let chunks = self.store().read(|c| us::chunks(c, id))?;
+        let mut lost = Vec::new();
+        for (&n, sha) in &chunks {
+            let (Some(off), Some(len)) = (l.offset(n), l.chunk_len(n)) else {
+                continue;
+            };
+            let here = disk::hash_range(&dirs.part(id), off, len)
+                .map_err(disk_err(format!("reading upload {id}")))?;
+            if here.as_deref() == Some(sha.as_str()) {
+                continue;
+            }
+            let got = o
+                .get_named(&chunk_object(id, n))
+                .map_err(|e| Error::storage(format!("fetching chunk {n} of upload {id}"), e))?;
+            match got {
+                Some(b) if disk::hash_bytes(&b) == *sha && b.len() as u64 == len => {
+                    disk::write_range(&dirs, id, off, &b)
+                        .map_err(disk_err(format!("writing chunk {n} of upload {id}")))?;
+                }
+                _ => lost.push(n),
+            }
+        }
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let now = now_rfc3339();
+        let expires = self.expiry_from_now();
+        let state = State::after_chunk(chunks.len() as u64 - lost.len() as u64, l.count());
+        self.store().write(|tx| {
+            for &n in &lost {
+                us::delete_chunk(tx, id, n)?;
+            }
+            us::touch(tx, id, state, &now, &expires)?;
+            audit_upload(
+                tx,
+                SYSTEM,
+                "reconcile",
+                id,
+                Some(json!({ "state": row.state })),
+                json!({ "state": state, "chunks_dropped": lost }),
+                &now,
+            )?;
+            Ok::<_, Error>(())
+        })?;
+        tracing::warn!(upload = %id, lost = ?lost, "recorded chunks are on no node and not in object storage; they are missing again");
+        let status = self.status_for(
+            self.store()
+                .read(|c| us::get(c, id))?
+                .ok_or_else(|| not_found(id))?,
+        )?;
+        Err(Error::MissingChunks {
+            message: format!(
+                "upload {id} cannot be committed: chunk(s) {} are missing ({} of {} received)",
+                upload::describe_missing(&status.missing),
+                status.received.len(),
+                status.chunks
+            ),
+            missing: status.missing,
+        })
+    }
+
+    /// A local path of a survey's source file. For a survey made from upload `upload_id` on an
+    /// installation with object storage: this node's own copy in its `uploads/complete/`,
+    /// fetched from the bucket first when it has none (once; its SHA-256 checked against the
+    /// upload's) — never the path the committing node stored, which names that node's disk.
+    /// Otherwise `stored` as it is (opening it then says if the file is gone).
+    pub fn local_source(&self, upload_id: Option<&str>, stored: &str) -> Result<PathBuf> {
+        let (Some(o), Some(id)) = (self.objects(), upload_id) else {
+            return Ok(PathBuf::from(stored));
+        };
+        let row = self
+            .store()
+            .read(|c| us::get(c, id))?
+            .ok_or_else(|| not_found(id))?;
+        let local = self.upload_dirs().complete(id, &row.filename);
+        // One fetch at a time (the survey-restore lock): whoever waited finds the file there.
+        let _one = self.restoring.lock();
+        if local.is_file() {
+            return Ok(local);
+        }
+        let t0 = std::time::Instant::now();
+        if !o
+            .get_named_to_file(&file_object(id), &local)
+            .map_err(|e| Error::storage(format!("fetching the file of upload {id}"), e))?
+        {
+            return Err(Error::NotFound(format!(
+                "the file of upload {id} is on no node and not in object storage"
+            )));
+        }
+        let (sha, len) = disk::hash_file(&local)
+            .map_err(disk_err(format!("reading the fetched file of upload {id}")))?;
+        if sha != row.sha256 || len != row.size {
+            let _ = std::fs::remove_file(&local);
+            return Err(Error::Disk {
+                context: format!("fetching the file of upload {id}"),
+                source: std::io::Error::other(format!(
+                    "object storage holds {len} bytes with SHA-256 {sha}; the upload was {} bytes with {}",
+                    row.size, row.sha256
+                )),
+            });
+        }
+        tracing::info!(upload = %id, bytes = len, ms = t0.elapsed().as_millis() as u64, "fetched an upload from object storage");
+        Ok(local)
     }
 
     /// Cancels an open session whose time is up and refuses the request; otherwise does nothing.
@@ -570,11 +740,19 @@ impl Vigil {
             .read(|c| Ok::<_, Error>((us::chunk_hash(c, id, n)?, us::chunk_count(c, id)?)))?;
         let file = match (&prior, row.state) {
             (Some(_), _) => None,
-            (None, State::Receiving) => Some(
-                self.upload_dirs()
-                    .open_part(id)
-                    .map_err(disk_err(format!("opening the part file of upload {id}")))?,
-            ),
+            (None, State::Receiving) => {
+                let dirs = self.upload_dirs();
+                // Another node may have started the session: this node's part file is made
+                // when its first chunk arrives here.
+                if self.objects().is_some() {
+                    dirs.ensure_part(id, row.size)
+                        .map_err(disk_err(format!("creating the part file of upload {id}")))?;
+                }
+                Some(
+                    dirs.open_part(id)
+                        .map_err(disk_err(format!("opening the part file of upload {id}")))?,
+                )
+            }
             (None, s) => {
                 return Err(Error::Conflict(format!(
                     "upload {id} is {} and takes no new chunks",
@@ -593,6 +771,7 @@ impl Vigil {
             who: who.clone(),
             id: id.to_string(),
             n,
+            offset,
             expected,
             seen: 0,
             prior,
@@ -708,6 +887,7 @@ impl Vigil {
             State::Complete | State::Committed => {}
         }
         let dirs = self.upload_dirs();
+        self.gather_chunks(&row)?;
         let (actual, len) = disk::hash_file(&dirs.part(id))
             .map_err(disk_err(format!("reading the part file of upload {id}")))?;
         if actual != row.sha256 || len != row.size {
@@ -722,6 +902,11 @@ impl Vigil {
                 expected: row.sha256,
                 actual,
             });
+        }
+        // In the bucket before the store calls it committed, so any node can ingest it.
+        if let Some(o) = self.objects() {
+            o.put_named(&file_object(id), &dirs.part(id))
+                .map_err(|e| Error::storage(format!("storing upload {id}"), e))?;
         }
         let dest = dirs
             .commit(id, &row.filename)
@@ -743,6 +928,11 @@ impl Vigil {
         })?;
         drop(claim);
         tracing::info!(upload = %id, path = %dest.display(), "upload committed");
+        if let Some(o) = self.objects()
+            && let Err(e) = o.remove_named_prefix(&format!("uploads/{id}/chunks"))
+        {
+            tracing::warn!(upload = %id, error = %e, "cannot remove the upload's chunks from object storage");
+        }
         let row = self
             .store()
             .read(|c| us::get(c, id))?
@@ -777,8 +967,10 @@ impl Vigil {
     }
 
     /// At start-up: cancels expired sessions, recreates missing part files, drops chunks whose bytes
-    /// no longer match their recorded SHA-256 (back to missing), finishes commits interrupted after
-    /// the rename, and removes part files no open session owns. Reads every received byte once.
+    /// no longer match their recorded SHA-256 (back to missing; with object storage they are left
+    /// for the commit to fetch, as another node may have received them), finishes commits
+    /// interrupted after the rename, and removes part files no open session owns. Reads every
+    /// received byte once.
     pub fn reconcile_uploads(&self) -> Result<Reconciled> {
         let dirs = self.upload_dirs();
         let mut out = Reconciled::default();
@@ -836,7 +1028,9 @@ impl Vigil {
                         }
                         _ => false,
                     };
-                if !ok {
+                // With object storage a chunk this node's part file lacks was received by
+                // another node (or is damaged here): the commit fetches it from the bucket.
+                if !ok && self.objects().is_none() {
                     bad.push(n);
                 }
             }

@@ -158,7 +158,7 @@ impl Vigil {
     }
 
     /// Forgets cached tokens after any change to users or tokens.
-    fn forget_tokens(&self) {
+    pub(super) fn forget_tokens(&self) {
         self.auth_cache.lock().clear();
     }
 

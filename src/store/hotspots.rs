@@ -140,6 +140,43 @@ pub fn last_change(c: &Connection) -> Result<i64, StoreError> {
     )?)
 }
 
+/// Removes the feed's rows older than `keep_secs` seconds and moves the horizon past them;
+/// how many went (PostgreSQL only: the feed exists there).
+pub fn prune_changes(c: &Connection, keep_secs: i64) -> Result<usize, StoreError> {
+    let gone: i64 = c.query_row(
+        "WITH gone AS (DELETE FROM hotspot_changes \
+           WHERE at < now() - make_interval(secs => CAST(?1 AS BIGINT)) RETURNING seq), \
+         moved AS (UPDATE change_horizon \
+           SET pruned_through = GREATEST(pruned_through, (SELECT coalesce(max(seq), 0) FROM gone)) \
+           RETURNING 1) \
+         SELECT count(*) FROM gone",
+        params![keep_secs],
+        |r| r.get(0),
+    )?;
+    Ok(gone as usize)
+}
+
+/// Through which `seq` the feed was pruned: a node that has not applied the changes up to it
+/// has missed some (PostgreSQL only).
+pub fn change_horizon(c: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        c.query_row("SELECT pruned_through FROM change_horizon", (), |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// The counters of the statements that changed boundaries and users (or tokens): a node
+/// reloads what it keeps of either when its counter moves (PostgreSQL only).
+pub fn change_counters(c: &Connection) -> Result<(i64, i64), StoreError> {
+    Ok(c.query_row(
+        "SELECT (SELECT n FROM change_counters WHERE name = 'boundaries'), \
+                (SELECT n FROM change_counters WHERE name = 'users')",
+        (),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 /// Changes after `after`, oldest first, at most `limit`, each with the hotspot as it is now.
 pub fn changes_since(c: &Connection, after: i64, limit: i64) -> Result<Vec<FedChange>, StoreError> {
     let mut st = c.prepare(

@@ -3,8 +3,8 @@
 //! beside the GeoJSON text so the database is readable by other GIS tools (QGIS, Martin,
 //! pygeoapi) as well.
 //!
-//! Migration 1 is the SQLite schema at its version 13 as a whole; 2 is SQLite's 14; 3 is
-//! PostgreSQL's own (the change feed). A later schema change is appended to both lists. The applied count is kept in `vigil_schema`; each migration runs in
+//! Migration 1 is the SQLite schema at its version 13 as a whole; 2 is SQLite's 14; 3 and 4 are
+//! PostgreSQL's own (the change feed, its pruning and the counters other nodes watch). A later schema change is appended to both lists. The applied count is kept in `vigil_schema`; each migration runs in
 //! one transaction under the writer lock, so two nodes starting together apply it once.
 //!
 //! Types are chosen so one statement text serves both engines: integers are `BIGINT` (Rust
@@ -311,6 +311,51 @@ const MIGRATIONS: &[&str] = &[
     $$;
     CREATE TRIGGER hotspots_changed AFTER INSERT OR UPDATE ON hotspots
         FOR EACH ROW EXECUTE FUNCTION vigil_hotspot_changed();
+    "#,
+    // 4 (PostgreSQL only): every update of a hotspot is fed (a new name is a new rendering for
+    // every node's render cache, not only a move for its index); the feed keeps its time so
+    // nodes can prune it, and `change_horizon` says through which `seq` it was pruned (a node
+    // behind that reloads its index whole). Boundaries, users and tokens bump a counter per
+    // statement, which nodes watch to reload boundaries and forget cached tokens.
+    r#"
+    CREATE OR REPLACE FUNCTION vigil_hotspot_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO hotspot_changes (hotspot_id) VALUES (NEW.id);
+        ELSIF OLD IS DISTINCT FROM NEW THEN
+            INSERT INTO hotspot_changes (hotspot_id, old_lon, old_lat) VALUES (NEW.id, OLD.lon, OLD.lat);
+        ELSE
+            RETURN NULL;
+        END IF;
+        PERFORM pg_notify('vigil_changes', 'hotspots');
+        RETURN NULL;
+    END
+    $$;
+    ALTER TABLE hotspot_changes ADD COLUMN at TIMESTAMPTZ NOT NULL DEFAULT now();
+    CREATE INDEX hotspot_changes_at ON hotspot_changes (at);
+    CREATE TABLE change_horizon (
+        one            BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+        pruned_through BIGINT NOT NULL
+    );
+    INSERT INTO change_horizon (pruned_through) VALUES (0);
+    CREATE TABLE change_counters (
+        name TEXT PRIMARY KEY,
+        n    BIGINT NOT NULL
+    );
+    INSERT INTO change_counters (name, n) VALUES ('boundaries', 0), ('users', 0);
+    CREATE FUNCTION vigil_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE change_counters SET n = n + 1 WHERE name = TG_ARGV[0];
+        PERFORM pg_notify('vigil_changes', TG_ARGV[0]);
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER boundaries_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON boundaries
+        FOR EACH STATEMENT EXECUTE FUNCTION vigil_count_change('boundaries');
+    CREATE TRIGGER users_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+        FOR EACH STATEMENT EXECUTE FUNCTION vigil_count_change('users');
+    CREATE TRIGGER tokens_counted AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION vigil_count_change('users');
     "#,
 ];
 

@@ -142,6 +142,26 @@ pub fn hash_range(path: &Path, offset: u64, len: u64) -> io::Result<Option<Strin
     Ok(Some(hex::encode(hasher.finalize())))
 }
 
+/// `len` bytes of `path` from `offset` (a chunk, to share it through object storage).
+pub fn read_range(path: &Path, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len as usize];
+    File::open(path)?.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
+}
+
+/// Writes `bytes` into the part file of `id` at `offset` and fsyncs (a chunk another node
+/// received, fetched from object storage).
+pub fn write_range(dirs: &Dirs, id: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+    let f = dirs.open_part(id)?;
+    f.write_all_at(bytes, offset)?;
+    f.sync_data()
+}
+
+/// SHA-256 (hex) of bytes in memory.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// SHA-256 (hex) and length of a whole file, read sequentially.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     let mut f = File::open(path)?;

@@ -100,7 +100,9 @@ impl Vigil {
             .ok_or_else(|| Error::Conflict(format!("upload {} is not committed yet", upload.id)))?;
         // The cheap checks (GDAL opens it, header, CRS, bands, size, data present) before
         // answering, so a plainly broken file is refused now rather than failing in the queue.
-        let info = self.check_survey_file(Path::new(&path), &upload.filename, bands.as_deref())?;
+        // (Committed through another node: fetched from object storage first.)
+        let local = self.local_source(Some(&upload.id), &path)?;
+        let info = self.check_survey_file(&local, &upload.filename, bands.as_deref())?;
         // Refused now rather than failing in the queue: outside the uploader's jurisdiction, or
         // outside every province for a province user.
         self.place_survey(&who.jurisdiction, info.center)

@@ -419,8 +419,12 @@ impl Vigil {
             .bands_override
             .as_deref()
             .and_then(|b| serde_json::from_str(b).ok());
+        // A survey committed through another node: its file is fetched from object storage.
+        let source = self
+            .local_source(row.upload_id.as_deref(), &row.source_path)
+            .map_err(|e| TilingError::Io(format!("the source file of {}: {e}", row.filename)))?;
         let info = raster::inspect(
-            Path::new(&row.source_path),
+            &source,
             &Limits {
                 max_pixels: self.config.ingest.max_pixels,
             },
