@@ -143,6 +143,8 @@ pub fn migrate(common: Common) -> anyhow::Result<()> {
             serde_json::json!(report.without_local_tiles),
         );
         summary.insert("evidence_verified".into(), report.evidence.into());
+        summary.insert("uploads_verified".into(), report.uploads.into());
+        summary.insert("models_verified".into(), report.models.into());
     }
     println!("{}", serde_json::Value::Object(summary));
     Ok(())

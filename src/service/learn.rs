@@ -142,12 +142,30 @@ impl Vigil {
     }
 
     /// The model that classifies a survey in `province`: the province's own when it has one,
-    /// else the base model.
+    /// else the base model. With object storage the province's model is read from the bucket
+    /// (whichever node trained it last; this node's file is the fallback while the bucket does
+    /// not answer, or for a model trained before the bucket was configured).
     pub fn vegetation_model_for(
         &self,
         province: Option<&str>,
     ) -> std::result::Result<Arc<Model>, String> {
         if let Some(p) = province.filter(|p| is_code(p)) {
+            if let Some(o) = self.objects() {
+                let key = province_model_key(p);
+                match o.get_named(&key) {
+                    Ok(Some(bytes)) => {
+                        let text = String::from_utf8(bytes)
+                            .map_err(|_| format!("{key} on object storage is not UTF-8"))?;
+                        return Model::from_json(&text, &key)
+                            .map(Arc::new)
+                            .map_err(|e| e.to_string());
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(province = p, error = %e, "cannot read the province model from object storage; using this node's copy if any")
+                    }
+                }
+            }
             let path = self.province_model_path(p);
             if path.exists() {
                 return Model::load(&path).map(Arc::new).map_err(|e| e.to_string());
@@ -232,6 +250,11 @@ impl Vigil {
             context: format!("province model {province}"),
             source: e,
         })?;
+        // Every node classifies the province's next surveys with it.
+        if let Some(o) = self.objects() {
+            o.put_named(&province_model_key(province), &report.path)
+                .map_err(|e| Error::storage(format!("sharing province {province}'s model"), e))?;
+        }
         let now = crate::time_util::now_rfc3339();
         let after = serde_json::to_value(&report).unwrap_or_default();
         self.store().write(|tx| {
@@ -250,6 +273,11 @@ impl Vigil {
         })?;
         Ok(report)
     }
+}
+
+/// A province's model on object storage (under the configured prefix).
+pub(crate) fn province_model_key(province: &str) -> String {
+    format!("models/province-{province}.json")
 }
 
 /// Province codes are short runs of digits (`08`, `15`, …): they name a file.

@@ -54,6 +54,10 @@ pub struct MigrateReport {
     pub without_local_tiles: Vec<String>,
     /// Field photos copied and read back equal.
     pub evidence: u64,
+    /// Committed upload files (the sources of surveys) copied and read back equal.
+    pub uploads: u64,
+    /// Province models copied and read back equal.
+    pub models: u64,
 }
 
 impl Vigil {
@@ -115,7 +119,78 @@ impl Vigil {
             report.surveys.push(done);
         }
         report.evidence = self.migrate_evidence(objects)?;
+        report.uploads = self.migrate_uploads(objects)?;
+        report.models = self.migrate_models(objects)?;
         Ok(report)
+    }
+
+    /// Every committed upload of this installation whose file is in `DATA_DIR/uploads/complete/`:
+    /// uploaded as the file any node fetches to ingest or serve it, read back into a scratch
+    /// file and its SHA-256 compared with the upload's.
+    fn migrate_uploads(&self, objects: &crate::storage::ObjectStorage) -> Result<u64> {
+        let mut n = 0;
+        for (id, path, sha) in self.committed_upload_files()? {
+            let fail = |e: String| Error::Disk {
+                context: format!("copying upload {id}"),
+                source: std::io::Error::other(e),
+            };
+            let key = super::uploads::file_object(&id);
+            objects
+                .put_named(&key, &path)
+                .map_err(|e| fail(e.to_string()))?;
+            let check = path.with_extension("verify.part");
+            let back = objects
+                .get_named_to_file(&key, &check)
+                .map_err(|e| fail(e.to_string()))
+                .and_then(|found| {
+                    if !found {
+                        return Err(fail("missing after the upload".into()));
+                    }
+                    crate::upload::disk::hash_file(&check).map_err(|e| fail(e.to_string()))
+                });
+            let _ = std::fs::remove_file(&check);
+            if back?.0 != sha {
+                return Err(fail("differs after the round trip (SHA-256)".into()));
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every province model under `DATA_DIR/models/`: uploaded and read back equal.
+    fn migrate_models(&self, objects: &crate::storage::ObjectStorage) -> Result<u64> {
+        let root = self.config().server.data_dir.join("models");
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let Some(province) = name
+                .strip_prefix("province-")
+                .and_then(|s| s.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let fail = |e: String| Error::Disk {
+                context: format!("copying province {province}'s model"),
+                source: std::io::Error::other(e),
+            };
+            let bytes = std::fs::read(e.path()).map_err(|e| fail(e.to_string()))?;
+            let key = super::learn::province_model_key(province);
+            objects
+                .put_named(&key, &e.path())
+                .map_err(|e| fail(e.to_string()))?;
+            let back = objects
+                .get_named(&key)
+                .map_err(|e| fail(e.to_string()))?
+                .ok_or_else(|| fail("missing after the upload".into()))?;
+            if back != bytes {
+                return Err(fail("differs after the round trip".into()));
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Every field photo under `DATA_DIR/evidence/`: uploaded, read back, and its SHA-256

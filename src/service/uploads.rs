@@ -44,7 +44,7 @@ fn chunk_object(id: &str, n: u64) -> String {
 }
 
 /// The committed file of upload `id` on object storage.
-fn file_object(id: &str) -> String {
+pub(super) fn file_object(id: &str) -> String {
     format!("uploads/{id}/file")
 }
 
@@ -533,6 +533,18 @@ impl Vigil {
             ),
             missing: status.missing,
         })
+    }
+
+    /// Committed uploads whose file this node holds: (id, path, SHA-256), for `vigil migrate`.
+    pub(super) fn committed_upload_files(&self) -> Result<Vec<(String, PathBuf, String)>> {
+        let rows = self.store().read(us::committed)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let path = PathBuf::from(r.path.as_deref()?);
+                path.is_file().then_some((r.id, path, r.sha256))
+            })
+            .collect())
     }
 
     /// A local path of a survey's source file. For a survey made from upload `upload_id` on an

@@ -105,6 +105,15 @@ pub fn open_sessions(c: &Connection) -> Result<Vec<UploadRow>, StoreError> {
     rows.into_iter().map(with_state).collect()
 }
 
+/// Committed sessions (their files are the sources of surveys), oldest first.
+pub fn committed(c: &Connection) -> Result<Vec<UploadRow>, StoreError> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM uploads WHERE state = 'committed' ORDER BY created_at"
+    ))?;
+    let rows = stmt.query_map((), row)?.collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(with_state).collect()
+}
+
 /// Bytes the owner holds in sessions that count against the quota.
 pub fn bytes_held(c: &Connection, owner_id: i64) -> Result<u64, StoreError> {
     let n: i64 = c.query_row(
