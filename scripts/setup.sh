@@ -26,7 +26,9 @@ case "$what" in
         want python3-qgis; want qgis-providers
         # PostgreSQL 15 + PostGIS 3: `make test` runs the store's suites on PostgreSQL as well
         # (issue 17) on a throwaway cluster (scripts/pg-throwaway.sh); psql for its createdb.
-        want postgresql-15; want postgresql-15-postgis-3; want postgresql-client-15 ;;
+        want postgresql-15; want postgresql-15-postgis-3; want postgresql-client-15
+        want openssl  # a throwaway CA for the TLS-to-PostgreSQL test (tests/postgres_store.rs)
+        ;;
   build) ;;
   *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac

@@ -428,3 +428,62 @@ fn a_node_behind_the_pruned_feed_reloads_its_hotspot_index() {
     node.apply_changes().unwrap();
     assert_eq!(node.hotspot_count(), 45);
 }
+
+/// TLS to PostgreSQL by the URL's `sslmode`, in libpq's words: the session is encrypted when
+/// asked, the server's certificate is checked against `sslrootcert` for `verify-full`, and a
+/// certificate from another CA is refused by name.
+#[test]
+fn the_store_speaks_tls_as_the_url_s_sslmode_asks() {
+    let pg = Postgres::start_tls();
+    let url = pg.database("tls");
+    let ca = pg.dir().join("ca.pem");
+    let encrypted = |url: &str| -> bool {
+        let store = Store::open_postgres(url, 1)
+            .unwrap_or_else(|e| panic!("{}: {e}", vigil::store::sql::redact_url(url)));
+        store
+            .read(|db: &Db<'_>| -> Result<bool, vigil::store::StoreError> {
+                Ok(db.query_row(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    (),
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    };
+    let host = url.replace("127.0.0.1", "localhost");
+    assert!(!encrypted(&format!("{url}?sslmode=disable")));
+    assert!(
+        encrypted(&url),
+        "sslmode=prefer (the default) did not use TLS"
+    );
+    assert!(encrypted(&format!("{url}?sslmode=require")));
+    assert!(encrypted(&format!(
+        "{host}?sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    )));
+    // Another CA's certificate: refused, saying why.
+    let other = tempfile::tempdir().unwrap();
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem",
+        ])
+        .args(["-out", "other.pem", "-days", "1", "-subj", "/CN=other CA"])
+        .current_dir(other.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let refused = Store::open_postgres(
+        &format!(
+            "{host}?sslmode=verify-full&sslrootcert={}",
+            other.path().join("other.pem").display()
+        ),
+        1,
+    )
+    .map(|_| ())
+    .expect_err("a server certificate of another CA was accepted");
+    let said = refused.to_string();
+    assert!(
+        said.contains("cannot connect") && said.to_lowercase().contains("certificate"),
+        "{said}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod flags;
 pub mod hotspots;
 pub(crate) mod migrations;
 mod pg_migrations;
+pub mod pg_tls;
 pub mod reports;
 pub mod review;
 pub mod sql;

@@ -97,7 +97,17 @@ fn pg(e: postgres::Error) -> rusqlite::Error {
             }
             m
         }
-        None => format!("PostgreSQL: {e}"),
+        None => {
+            // The client's own errors ("error performing TLS handshake") say why only in
+            // their sources ("invalid peer certificate: UnknownIssuer").
+            let mut m = format!("PostgreSQL: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                m += &format!(": {c}");
+                cause = c.source();
+            }
+            m
+        }
     };
     rusqlite::Error::ToSqlConversionFailure(Box::new(PgError { message, source: e }))
 }
@@ -120,10 +130,20 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A client for `url` (`super::pg_tls::connect`), its errors in the store's form.
+fn tls_connect(url: &str) -> Result<postgres::Client> {
+    super::pg_tls::connect(url).map_err(|e| match e {
+        super::pg_tls::ConnectError::Postgres(e) => pg(e),
+        super::pg_tls::ConnectError::Settings(m) => {
+            rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(m)))
+        }
+    })
+}
+
 impl PgConn {
-    /// Connects (without TLS: the server is expected on a private network or loopback).
+    /// Connects, with TLS as the URL's `sslmode` asks (`super::pg_tls`).
     pub fn connect(url: &str) -> Result<PgConn> {
-        let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(pg)?;
+        let mut client = tls_connect(url)?;
         client
             .batch_execute("SET client_min_messages TO warning")
             .map_err(pg)?;
@@ -216,7 +236,7 @@ pub struct Listener(postgres::Client);
 
 impl Listener {
     pub fn connect(url: &str, channel: &str) -> Result<Listener> {
-        let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(pg)?;
+        let mut client = tls_connect(url)?;
         client
             .batch_execute(&format!(
                 "SET client_min_messages TO warning; LISTEN {channel}"

@@ -49,6 +49,22 @@ impl Postgres {
 
     /// initdb + start; panics with the server's log when it does not come up.
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// Like [`Postgres::start`], with TLS on: a throwaway CA (`ca.pem` in [`Postgres::dir`])
+    /// signs the server's certificate for `localhost` and `127.0.0.1` (made with the `openssl`
+    /// command).
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    /// The cluster's directory (`ca.pem` is there when it runs TLS).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bin = Postgres::bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("vigil-pg-")
@@ -90,11 +106,15 @@ impl Postgres {
         );
         let port = free_port();
         let log = dir.path().join("server.log");
-        let opts = format!(
+        let mut opts = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             sock.display()
         );
+        if tls {
+            make_certificates(dir.path(), &data);
+            opts += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key";
+        }
         let out = as_pg(
             &bin.join("pg_ctl"),
             &[
@@ -132,6 +152,92 @@ impl Postgres {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create database");
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+/// A CA (`DIR/ca.pem`) and a server certificate it signs (`DATA/server.crt`, `server.key`,
+/// owned by the cluster's user, the key readable by it only).
+fn make_certificates(dir: &Path, data: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl (Debian's openssl package)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=vigil test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    for f in ["server.crt", "server.key"] {
+        std::fs::copy(dir.join(f), data.join(f)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        data.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    if is_root() {
+        let ok = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(data.join("server.crt"))
+            .arg(data.join("server.key"))
+            .status()
+            .expect("chown")
+            .success();
+        assert!(ok, "chown of the server certificate failed");
     }
 }
 
