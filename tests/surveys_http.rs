@@ -2183,3 +2183,52 @@ fn a_survey_called_ready_is_already_in_the_index() {
     let items = s.get("/collections/surveys/items", Some(&viewer)).json();
     assert_eq!(items["numberMatched"], 1, "{items}");
 }
+
+/// `vigil ingest --worker` runs the queued jobs of a server that runs none itself
+/// (`[ingest] worker = false`): a worker like any node, one JSON line per job, and it stops
+/// when the queue is empty.
+#[test]
+fn vigil_ingest_worker_runs_the_jobs_an_api_only_node_queued() {
+    let data = DataDir::with_boundaries();
+    data.write_config("[ingest]\nworker = false\n");
+    let s = TestServer::serve(data);
+    let op = user(&s, "op-w", "operator", "08");
+    let id = queue(
+        &s,
+        &op,
+        &upload_file(&s, &op, "tq-a.tif", TQ_A.get()),
+        "2026-03-01T08:00:00Z",
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        survey(&s, &op, &id)["state"],
+        "queued",
+        "the API-only node ran the job itself"
+    );
+    let out = s.data.run_ok(&["ingest", "--worker"], &[]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        lines.len() == 1 && lines[0]["survey"] == id.as_str() && lines[0]["state"] == "ready",
+        "vigil ingest --worker printed {lines:?}\n{}",
+        describe_output(&out)
+    );
+    let ready = wait_ready(&s, &op, &id);
+    assert_eq!(ready["attempts"], 1, "{ready}");
+    // Nothing queued: it returns at once, having run nothing.
+    let idle = s.data.run_ok(&["ingest", "--worker"], &[]);
+    assert!(
+        String::from_utf8_lossy(&idle.stderr).contains("0 queued job(s) run"),
+        "{}",
+        describe_output(&idle)
+    );
+    let refused = s.data.run(&["ingest", "--worker"], &["some.tif"]);
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("cannot be used with"),
+        "{}",
+        describe_output(&refused)
+    );
+}

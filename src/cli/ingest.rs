@@ -14,8 +14,16 @@ pub struct IngestArgs {
     #[command(flatten)]
     pub common: Common,
     /// GeoTIFF/COG orthomosaics (any format and CRS GDAL reads).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "worker")]
     pub files: Vec<PathBuf>,
+    /// Instead of files: run the queued ingest jobs (surveys uploaded through any node) here,
+    /// as a worker like any node of a shared PostgreSQL store, until the queue is empty.
+    #[arg(long, conflicts_with_all = ["files", "name", "acquired_at", "bands"])]
+    pub worker: bool,
+    /// With --worker: keep waiting for new jobs until stopped (SIGTERM or Ctrl-C re-queues the
+    /// job in progress).
+    #[arg(long, requires = "worker")]
+    pub follow: bool,
     /// Survey name (default: the file name; with several files, NAME 1, NAME 2, …).
     #[arg(long)]
     pub name: Option<String>,
@@ -28,6 +36,9 @@ pub struct IngestArgs {
 }
 
 pub fn run(a: IngestArgs) -> anyhow::Result<()> {
+    if a.worker {
+        return run_worker(a);
+    }
     let v = open(&a.common)?;
     let who = Principal::cli();
     let many = a.files.len() > 1;
@@ -51,36 +62,8 @@ pub fn run(a: IngestArgs) -> anyhow::Result<()> {
             },
             true,
         )?;
+        let line = survey_line(&v, &file.display().to_string(), &s);
         let r = &s.row;
-        let m = s.meta.as_ref();
-        let secs = r
-            .started_at
-            .as_deref()
-            .zip(r.completed_at.as_deref())
-            .and_then(|(a, b)| {
-                let p = |t: &str| {
-                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                        .ok()
-                };
-                Some((p(b)? - p(a)?).as_seconds_f64())
-            });
-        let line = serde_json::json!({
-            "file": file.display().to_string(),
-            "survey": r.id,
-            "state": r.state,
-            "error": r.error_code.as_ref().map(|c| serde_json::json!({ "code": c, "message": r.error })),
-            "tiles": m.map(|m| m.display_tiles),
-            "analysis_tiles": m.map(|m| m.analysis_tiles),
-            "native_zoom": m.map(|m| m.native_zoom),
-            "min_zoom": m.map(|m| m.min_zoom),
-            "megapixels": m.map(|m| (m.width * m.height) as f64 / 1e6),
-            "flags": m.map(|m| m.flags),
-            "model": m.and_then(|m| m.model_version.clone()),
-            "classification_skipped": m.and_then(|m| m.classification_skipped.clone()),
-            "seconds": secs,
-            "stages": m.map(|m| m.timings.iter().map(|(n, t)| serde_json::json!({ "name": n, "seconds": t })).collect::<Vec<_>>()),
-            "tiles_dir": m.map(|_| v.config().tiles_dir().join(&r.id).display().to_string()),
-        });
         println!("{line}");
         if r.state != vigil::service::surveys::SurveyState::Ready {
             failed += 1;
@@ -94,6 +77,87 @@ pub fn run(a: IngestArgs) -> anyhow::Result<()> {
     }
     if failed > 0 {
         anyhow::bail!("{failed} of {} file(s) failed", a.files.len());
+    }
+    Ok(())
+}
+
+/// The JSON line printed for one ingested survey.
+fn survey_line(v: &Vigil, file: &str, s: &vigil::service::surveys::Survey) -> serde_json::Value {
+    let r = &s.row;
+    let m = s.meta.as_ref();
+    let secs = r
+        .started_at
+        .as_deref()
+        .zip(r.completed_at.as_deref())
+        .and_then(|(a, b)| {
+            let p = |t: &str| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            };
+            Some((p(b)? - p(a)?).as_seconds_f64())
+        });
+    serde_json::json!({
+        "file": file,
+        "survey": r.id,
+        "state": r.state,
+        "error": r.error_code.as_ref().map(|c| serde_json::json!({ "code": c, "message": r.error })),
+        "tiles": m.map(|m| m.display_tiles),
+        "analysis_tiles": m.map(|m| m.analysis_tiles),
+        "native_zoom": m.map(|m| m.native_zoom),
+        "min_zoom": m.map(|m| m.min_zoom),
+        "megapixels": m.map(|m| (m.width * m.height) as f64 / 1e6),
+        "flags": m.map(|m| m.flags),
+        "model": m.and_then(|m| m.model_version.clone()),
+        "classification_skipped": m.and_then(|m| m.classification_skipped.clone()),
+        "seconds": secs,
+        "stages": m.map(|m| m.timings.iter().map(|(n, t)| serde_json::json!({ "name": n, "seconds": t })).collect::<Vec<_>>()),
+        "tiles_dir": m.map(|_| v.config().tiles_dir().join(&r.id).display().to_string()),
+    })
+}
+
+/// `vigil ingest --worker [--follow]`: queued jobs run here; one JSON line per job.
+fn run_worker(a: IngestArgs) -> anyhow::Result<()> {
+    let v = std::sync::Arc::new(open(&a.common)?);
+    if a.follow {
+        // SIGTERM or Ctrl-C: the job in progress stops and is re-queued for any node.
+        let stop = v.clone();
+        std::thread::Builder::new()
+            .name("vigil-signals".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    let Ok(mut term) =
+                        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                });
+                eprintln!("stopping: the job in progress goes back to the queue");
+                stop.stop_worker();
+            })
+            .context("cannot watch for signals")?;
+    }
+    let failed = std::cell::Cell::new(0);
+    let ran = v.run_queued(a.follow, true, &|id| {
+        let Ok(s) = v.survey(&Principal::cli(), id) else {
+            return;
+        };
+        println!("{}", survey_line(&v, &s.row.filename, &s));
+        if s.row.state == vigil::service::surveys::SurveyState::Failed {
+            failed.set(failed.get() + 1);
+        }
+    });
+    eprintln!("{ran} queued job(s) run");
+    if failed.get() > 0 {
+        anyhow::bail!("{} of {ran} job(s) failed", failed.get());
     }
     Ok(())
 }

@@ -108,9 +108,21 @@ impl Vigil {
 
     /// The ingest worker loop (`vigil serve` runs it on its own thread until shutdown).
     pub fn run_worker(self: &Arc<Self>) {
+        self.work(true, false, &|_| {});
+    }
+
+    /// Runs queued jobs in this process — `vigil ingest --worker`, a worker like any node on a
+    /// shared PostgreSQL store — until the queue is empty, or with `follow` until
+    /// [`Vigil::stop_worker`]; `done` hears each job's id when it ends. How many ran.
+    pub fn run_queued(&self, follow: bool, print: bool, done: &dyn Fn(&str)) -> usize {
+        self.work(follow, print, done)
+    }
+
+    fn work(&self, follow: bool, print: bool, done: &dyn Fn(&str)) -> usize {
+        let mut ran = 0;
         loop {
             if self.jobs.shutdown.load(Ordering::SeqCst) {
-                return;
+                return ran;
             }
             if let Err(e) = self.reset_interrupted() {
                 tracing::warn!(error = %e, "cannot re-queue interrupted jobs");
@@ -121,7 +133,16 @@ impl Vigil {
                 .store()
                 .write(|tx| ss::claim_next(tx, &now, &me, lease_until()))
             {
-                Ok(Some(row)) => self.run_job(row, false),
+                Ok(Some(row)) => {
+                    let id = row.id.clone();
+                    if print {
+                        eprintln!("ingesting {} ({id})", row.filename);
+                    }
+                    self.run_job(row, print);
+                    ran += 1;
+                    done(&id);
+                }
+                Ok(None) if !follow => return ran,
                 Ok(None) => {
                     let mut g = self.jobs.lock.lock();
                     self.jobs.wake.wait_for(&mut g, Duration::from_secs(2));
