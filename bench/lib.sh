@@ -10,6 +10,25 @@ die() { log "FAIL: $*"; exit 1; }
 now_ns() { date +%s%N; }
 ms_since() { echo $(( ( $(now_ns) - $1 ) / 1000000 )); }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+start_weed() {  # start_weed WEED DIR: SeaweedFS's `weed mini` (one bucket, `vigil`) on free loopback
+  # ports with its files in DIR; sets WEED_PID and exports AWS_* for its S3 gateway (the caller
+  # stops it: kill "$WEED_PID").
+  local weed=$1 dir=$2 s3 f
+  export AWS_ACCESS_KEY_ID=vigil-bench AWS_SECRET_ACCESS_KEY=vigil-bench-secret AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
+  s3=$(free_port)
+  local args=(-dir="$dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 -bucket=vigil -admin.ui=false -webdav=false "-s3.port=$s3")
+  for f in master.port master.port.grpc volume.port volume.port.grpc filer.port filer.port.grpc s3.port.grpc \
+           s3.port.iceberg s3.port.lance admin.port admin.port.grpc; do args+=("-$f=$(free_port)"); done
+  mkdir -p "$dir"
+  "$weed" mini "${args[@]}" >"$dir.log" 2>&1 &
+  WEED_PID=$!
+  for _ in $(seq 1 450); do grep -q "S3 Endpoint" "$dir.log" && break; sleep 0.2; done
+  grep -q "S3 Endpoint" "$dir.log" || die "weed mini did not start (see $dir.log)"
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$s3
+}
+
 CHILD=""        # long-running step in progress (run via fg so signals are handled at once)
 fg() {  # run "$@" as a waited-for background job, so INT/TERM traps fire immediately
   local rc=0

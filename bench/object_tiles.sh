@@ -56,17 +56,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- SeaweedFS
-export AWS_ACCESS_KEY_ID=vigil-bench AWS_SECRET_ACCESS_KEY=vigil-bench-secret AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
-S3_PORT=$(port)
-args=(-dir="$WORK/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -bucket=vigil -admin.ui=false -webdav=false "-s3.port=$S3_PORT")
-for f in master.port master.port.grpc volume.port volume.port.grpc filer.port filer.port.grpc s3.port.grpc \
-         s3.port.iceberg s3.port.lance admin.port admin.port.grpc; do args+=("-$f=$(port)"); done
-mkdir -p "$WORK/weed"
-"$WEED" mini "${args[@]}" >"$WORK/weed.log" 2>&1 &
-WEED_PID=$!
-for _ in $(seq 1 450); do grep -q "S3 Endpoint" "$WORK/weed.log" && break; sleep 0.2; done
-grep -q "S3 Endpoint" "$WORK/weed.log" || die "weed mini did not start (see $WORK/weed.log)"
-export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
+start_weed "$WEED" "$WORK/weed"
+S3_PORT=${AWS_ENDPOINT_URL##*:}
 log "SeaweedFS $("$WEED" version 2>/dev/null | head -1 | awk '{print $3}') S3 on 127.0.0.1:$S3_PORT; vigil $("$VIGIL_BIN" --version | cut -d' ' -f2); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 
 # ---------------------------------------------------------------- ingest, both ways

@@ -93,17 +93,8 @@ if [ ! -s "$TIF" ]; then
     --layout rgbn --crs "$CRS" >"$SCENE_DIR.tmp/generate.log" 2>&1 || die "vigil sample-imagery failed"
   rm -rf "$SCENE_DIR"; mv "$SCENE_DIR.tmp" "$SCENE_DIR"
 fi
-export AWS_ACCESS_KEY_ID=vigil-bench AWS_SECRET_ACCESS_KEY=vigil-bench-secret AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
-S3_PORT=$(port)
-args=(-dir="$W/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -bucket=vigil -admin.ui=false -webdav=false "-s3.port=$S3_PORT")
-for f in master.port master.port.grpc volume.port volume.port.grpc filer.port filer.port.grpc s3.port.grpc \
-         s3.port.iceberg s3.port.lance admin.port admin.port.grpc; do args+=("-$f=$(port)"); done
-mkdir -p "$W/weed"
-"$WEED" mini "${args[@]}" >"$W/weed.log" 2>&1 &
-WEED_PID=$!
-for _ in $(seq 1 450); do grep -q "S3 Endpoint" "$W/weed.log" && break; sleep 0.2; done
-grep -q "S3 Endpoint" "$W/weed.log" || die "weed mini did not start (see $W/weed.log)"
-export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT VIGIL_STORAGE_URL=s3://vigil/bench
+start_weed "$WEED" "$W/weed"
+export VIGIL_STORAGE_URL=s3://vigil/bench
 # node A ingests (the CLI is a worker like any node); its data dir keeps only scratch files.
 cat "$TIF" >/dev/null
 t=$(now_ns)

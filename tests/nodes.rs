@@ -91,18 +91,7 @@ fn an_upload_across_two_nodes_is_committed_ingested_and_served_by_either() {
         return;
     }
     let weed = Seaweed::start(key, secret);
-    let endpoint = weed.endpoint();
-    for (k, v) in [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", key),
-        ("AWS_SECRET_ACCESS_KEY", secret),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("VIGIL_STORAGE_URL", "s3://vigil/nodes"),
-    ] {
-        // SAFETY: this test binary runs one test; nothing else reads the environment meanwhile.
-        unsafe { std::env::set_var(k, v) };
-    }
+    weed.export_env(key, secret, "s3://vigil/nodes");
     let chunks = "[upload]\nchunk_bytes = 262144\n";
     a_data.write_config(chunks);
     // B is an API-only node: A's worker runs every job.

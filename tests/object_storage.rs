@@ -88,15 +88,7 @@ fn a_survey_published_to_s3_serves_its_tiles_and_chips_without_its_local_directo
         return;
     }
     let weed = Seaweed::start(key, secret);
-    let endpoint = weed.endpoint();
-    set_env(&[
-        ("AWS_ENDPOINT_URL", &endpoint),
-        ("AWS_ACCESS_KEY_ID", key),
-        ("AWS_SECRET_ACCESS_KEY", secret),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ALLOW_HTTP", "true"),
-        ("VIGIL_STORAGE_URL", "s3://vigil/node-a"),
-    ]);
+    weed.export_env(key, secret, "s3://vigil/node-a");
 
     // Bad settings are refused by name before anything starts.
     let empty = DataDir::empty();

@@ -15,8 +15,6 @@ use vigil::api::{AppState, app};
 use vigil::auth::{Jurisdiction, Principal, Role};
 use vigil::{Config, Vigil};
 
-mod common;
-
 const CHUNK: usize = 1024;
 
 struct Env {
@@ -31,7 +29,7 @@ struct Env {
 }
 
 fn config(dir: &Path) -> Config {
-    let mut c = common::test_config(dir);
+    let mut c = Config::for_tests(dir);
     c.upload.chunk_bytes = CHUNK as u64;
     c.upload.max_bytes = 64 << 10;
     c.upload.quota_bytes = 100 << 10;

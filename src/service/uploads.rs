@@ -499,25 +499,7 @@ impl Vigil {
         if lost.is_empty() {
             return Ok(());
         }
-        let now = now_rfc3339();
-        let expires = self.expiry_from_now();
-        let state = State::after_chunk(chunks.len() as u64 - lost.len() as u64, l.count());
-        self.store().write(|tx| {
-            for &n in &lost {
-                us::delete_chunk(tx, id, n)?;
-            }
-            us::touch(tx, id, state, &now, &expires)?;
-            audit_upload(
-                tx,
-                SYSTEM,
-                "reconcile",
-                id,
-                Some(json!({ "state": row.state })),
-                json!({ "state": state, "chunks_dropped": lost }),
-                &now,
-            )?;
-            Ok::<_, Error>(())
-        })?;
+        self.drop_chunks(row, chunks.len() as u64, l.count(), &lost)?;
         tracing::warn!(upload = %id, lost = ?lost, "recorded chunks are on no node and not in object storage; they are missing again");
         let status = self.status_for(
             self.store()
@@ -545,6 +527,31 @@ impl Vigil {
                 path.is_file().then_some((r.id, path, r.sha256))
             })
             .collect())
+    }
+
+    /// Forgets chunks `gone` of session `row` (which had `received` of its `total` chunks): they
+    /// are missing again, the client sends them anew. Audited as a reconciliation.
+    fn drop_chunks(&self, row: &UploadRow, received: u64, total: u64, gone: &[u64]) -> Result<()> {
+        let id = row.id.as_str();
+        let now = now_rfc3339();
+        let expires = self.expiry_from_now();
+        let state = State::after_chunk(received - gone.len() as u64, total);
+        self.store().write(|tx| {
+            for &n in gone {
+                us::delete_chunk(tx, id, n)?;
+            }
+            us::touch(tx, id, state, &now, &expires)?;
+            audit_upload(
+                tx,
+                SYSTEM,
+                "reconcile",
+                id,
+                Some(json!({ "state": row.state })),
+                json!({ "state": state, "chunks_dropped": gone }),
+                &now,
+            )?;
+            Ok::<_, Error>(())
+        })
     }
 
     /// A local path of a survey's source file. For a survey made from upload `upload_id` on an
@@ -1049,26 +1056,7 @@ impl Vigil {
             if bad.is_empty() {
                 continue;
             }
-            let total = l.count();
-            let remaining = chunks.len() as u64 - bad.len() as u64;
-            let state = State::after_chunk(remaining, total);
-            let expires = self.expiry_from_now();
-            self.store().write(|tx| {
-                for &n in &bad {
-                    us::delete_chunk(tx, id, n)?;
-                }
-                us::touch(tx, id, state, &now, &expires)?;
-                audit_upload(
-                    tx,
-                    SYSTEM,
-                    "reconcile",
-                    id,
-                    Some(json!({ "state": row.state })),
-                    json!({ "state": state, "chunks_dropped": bad }),
-                    &now,
-                )?;
-                Ok::<_, Error>(())
-            })?;
+            self.drop_chunks(row, chunks.len() as u64, l.count(), &bad)?;
             tracing::warn!(upload = %id, dropped = bad.len(), "chunks failed their checksum at start-up and are missing again");
             out.chunks_dropped += bad.len();
         }

@@ -100,6 +100,26 @@ impl Seaweed {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.s3_port)
     }
+
+    /// Sets the process's `AWS_*` variables for this gateway (the keys it was started with) and
+    /// `VIGIL_STORAGE_URL`, so every `vigil` the test runs uses it.
+    ///
+    /// Only for a test binary that runs one test: nothing else may read the environment meanwhile.
+    #[allow(dead_code)] // the benches start the gateway but set their own environment
+    pub fn export_env(&self, key: &str, secret: &str, storage_url: &str) {
+        let endpoint = self.endpoint();
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", key),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("VIGIL_STORAGE_URL", storage_url),
+        ] {
+            // SAFETY: the caller's binary runs one test (see above).
+            unsafe { std::env::set_var(k, v) };
+        }
+    }
 }
 
 impl Drop for Seaweed {
