@@ -28,7 +28,7 @@ demo: setup-demo
 ## Every suite on the embedded store (SQLite), then the suites of the store's users — API
 ## scopes, review, reports, surveys and uploads, process faults — again with the store on
 ## PostgreSQL 15 + PostGIS 3, on a throwaway cluster on a free loopback port (issue 17).
-PG_SUITES = --test nodes --test review --test reports --test surveys_http --test survey_ingest --test process_faults \
+PG_SUITES = --test nodes --test api --test uploads --test review --test reports --test surveys_http --test survey_ingest --test process_faults \
 	--test issue13 --test issue15 --test analytics_http --test vector_tiles --test web_review --test web_upload
 
 test: setup-test lint

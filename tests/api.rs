@@ -9,11 +9,14 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use vigil::Vigil;
 use vigil::api::{AppState, app};
 use vigil::auth::{Jurisdiction, Principal, Role};
 use vigil::boundaries::Level;
 use vigil::ingest::vector::BoundaryFields;
-use vigil::{Config, Vigil};
+
+mod common;
+use common::test_config;
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -35,7 +38,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let vigil = Vigil::open(Config::for_tests(dir.path())).unwrap();
+    let vigil = Vigil::open(test_config(dir.path())).unwrap();
     let cli = Principal::cli();
     let f = |level, parent: Option<&str>| BoundaryFields {
         level,
@@ -171,7 +174,7 @@ fn assert_problem(r: &Resp, status: StatusCode, needle: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn landing_conformance_and_api_are_public_and_linked() {
     let e = env();
     let r = call(&e, "GET", "/", None, None, &[]).await;
@@ -201,7 +204,7 @@ async fn landing_conformance_and_api_are_public_and_linked() {
     assert!(r.text.contains("<html lang=\"vi\"") && r.text.contains("Bản đồ"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collections_list_every_layer() {
     let e = env();
     let r = get(&e, "/collections", &e.viewer_tq).await;
@@ -221,7 +224,7 @@ async fn collections_list_every_layer() {
 
 /// CRS84 pages are rendered once and then served from the render cache; other CRSs are not
 /// cached (a regression once made the cache silently unused).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crs84_pages_fill_the_render_cache_and_others_do_not() {
     let e = env();
     e.vigil
@@ -244,7 +247,7 @@ async fn crs84_pages_fill_the_render_cache_and_others_do_not() {
     assert_eq!(e.vigil.cached_renderings(), 10);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn items_page_with_next_links_until_all_are_seen() {
     let e = env();
     e.vigil
@@ -292,7 +295,7 @@ async fn items_page_with_next_links_until_all_are_seen() {
     assert_eq!(ids, sorted, "pages come in id order without repeats");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bbox_status_kind_commune_and_datetime_filters() {
     let e = env();
     for (lon, lat, name) in [(105.0, 22.0, "a"), (105.4, 22.0, "b"), (106.0, 21.2, "c")] {
@@ -391,7 +394,7 @@ async fn bbox_status_kind_commune_and_datetime_filters() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_query_parameters_get_named_400s() {
     let e = env();
     let cases = [
@@ -419,7 +422,7 @@ async fn bad_query_parameters_get_named_400s() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limit_above_maximum_is_clamped() {
     let e = env();
     e.vigil
@@ -430,7 +433,7 @@ async fn limit_above_maximum_is_clamped() {
     assert_eq!(r.body["numberReturned"], 20);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_wrong_and_malformed_tokens_are_401() {
     let e = env();
     let r = call(&e, "GET", "/collections/hotspots/items", None, None, &[]).await;
@@ -475,7 +478,7 @@ async fn missing_wrong_and_malformed_tokens_are_401() {
 
 /// Who may do what where. Outside the jurisdiction a hotspot does not exist (404); inside, a role
 /// without write rights gets 403.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_and_jurisdiction_matrix() {
     let e = env();
     let tq = create(&e, &e.admin, 105.0, 22.0, "TQ").await.body["id"]
@@ -619,7 +622,7 @@ async fn role_and_jurisdiction_matrix() {
     assert_eq!(r.body["numberMatched"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_assigns_commune_and_province_and_audits() {
     let e = env();
     let r = create(&e, &e.analyst_tq, 105.4, 22.0, "Điểm bán lẻ bến xe").await;
@@ -661,7 +664,7 @@ async fn create_assigns_commune_and_province_and_audits() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_transitions_are_dated_attributed_and_illegal_ones_change_nothing() {
     let e = env();
     let id = create(&e, &e.analyst_tq, 105.0, 22.0, "H").await.body["id"]
@@ -797,7 +800,7 @@ async fn lifecycle_transitions_are_dated_attributed_and_illegal_ones_change_noth
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn optimistic_concurrency_with_if_match() {
     let e = env();
     let id = create(&e, &e.analyst_tq, 105.0, 22.0, "H").await.body["id"]
@@ -858,7 +861,7 @@ async fn optimistic_concurrency_with_if_match() {
     assert_eq!(e.vigil.hotspot_count(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_replaces_and_moves_the_point_with_reassignment() {
     let e = env();
     let r = create(&e, &e.analyst_tq, 105.0, 22.0, "H").await;
@@ -911,7 +914,7 @@ async fn put_replaces_and_moves_the_point_with_reassignment() {
     assert_problem(&r, StatusCode::FORBIDDEN, "outside your jurisdiction");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_bodies_name_the_problem_and_write_nothing() {
     let e = env();
     let post = |b: &str| {
@@ -983,7 +986,7 @@ async fn bad_bodies_name_the_problem_and_write_nothing() {
     assert_eq!(audit.body["entries"].as_array().unwrap().len(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_import_is_all_or_nothing_with_a_row_report() {
     let e = env();
     let bad = "lon,lat,name,kind\n105.0,22.0,A,diem_ban_le\n105.1,22.1,B,quan_karaoke\n106.0,21.2,C,khac\n";
@@ -1036,7 +1039,7 @@ async fn api_import_is_all_or_nothing_with_a_row_report() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vn2000_csv_import_lands_in_the_right_commune() {
     let e = env();
     // EPSG:3405 is VN-2000 / UTM zone 48N; this point is inside fixture commune 02200.
@@ -1067,7 +1070,7 @@ async fn vn2000_csv_import_lands_in_the_right_commune() {
     assert_problem(&r, StatusCode::BAD_REQUEST, "EPSG:424242");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_login_starts_an_expiring_session_and_locks_out_guessing() {
     let e = env();
     e.vigil
@@ -1143,7 +1146,7 @@ async fn password_login_starts_an_expiring_session_and_locks_out_guessing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_users_lose_access_at_once() {
     let e = env();
     assert_eq!(get(&e, "/v1/me", &e.viewer_tq).await.status, StatusCode::OK);
@@ -1171,7 +1174,7 @@ async fn disabled_users_lose_access_at_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_me_and_vocab() {
     let e = env();
     let r = call(
@@ -1204,7 +1207,7 @@ async fn login_me_and_vocab() {
     assert_eq!(r.body["statuses"][0]["vi"], "Phát hiện");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boundaries_are_served_as_features() {
     let e = env();
     let r = get(&e, "/collections/communes/items?limit=2", &e.admin).await;
@@ -1235,7 +1238,7 @@ async fn boundaries_are_served_as_features() {
     assert_eq!(r.body["numberMatched"], 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_map_is_served_without_auth_and_traversal_is_refused() {
     let e = env();
     let r = call(&e, "GET", "/map/", None, None, &[]).await;
@@ -1261,7 +1264,7 @@ async fn web_map_is_served_without_auth_and_traversal_is_refused() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_methods_are_problems() {
     let e = env();
     assert_problem(
@@ -1274,12 +1277,12 @@ async fn unknown_routes_and_methods_are_problems() {
     assert_eq!(r.headers[header::CONTENT_TYPE], "application/problem+json");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexes_are_rebuilt_from_the_store_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let cli = Principal::cli();
     {
-        let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
+        let v = Vigil::open(test_config(dir.path())).unwrap();
         let f = BoundaryFields {
             level: Level::Province,
             code: "code".into(),
@@ -1291,13 +1294,13 @@ async fn indexes_are_rebuilt_from_the_store_on_restart() {
             .unwrap();
         v.seed_demo_hotspots(&cli, 40, 3).unwrap();
     }
-    let v = Vigil::open(Config::for_tests(dir.path())).unwrap();
+    let v = Vigil::open(test_config(dir.path())).unwrap();
     assert_eq!(v.hotspot_count(), 40);
     assert_eq!(v.boundaries().list(Level::Province).len(), 2);
 }
 
 /// The render cache never serves a hotspot as it was before a committed change.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listings_reflect_edits_immediately() {
     let e = env();
     let id = create(&e, &e.analyst_tq, 105.0, 22.0, "H").await.body["id"]

@@ -15,6 +15,8 @@ use vigil::api::{AppState, app};
 use vigil::auth::{Jurisdiction, Principal, Role};
 use vigil::{Config, Vigil};
 
+mod common;
+
 const CHUNK: usize = 1024;
 
 struct Env {
@@ -29,7 +31,7 @@ struct Env {
 }
 
 fn config(dir: &Path) -> Config {
-    let mut c = Config::for_tests(dir);
+    let mut c = common::test_config(dir);
     c.upload.chunk_bytes = CHUNK as u64;
     c.upload.max_bytes = 64 << 10;
     c.upload.quota_bytes = 100 << 10;
@@ -217,7 +219,7 @@ async fn audit_actions(e: &Env, id: &str) -> Vec<String> {
     actions
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunks_in_any_order_then_commit_gives_the_identical_file() {
     let e = env();
     let data = file(3 * CHUNK + 500, 0);
@@ -284,7 +286,7 @@ async fn chunks_in_any_order_then_commit_gives_the_identical_file() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_lengths_and_indexes() {
     let e = env();
     let data = file(2 * CHUNK + 10, 1);
@@ -357,7 +359,7 @@ async fn retries_lengths_and_indexes() {
     assert_eq!(received(&status(&e, &e.op_a, &id).await), vec![0]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_names_missing_chunks_and_checks_the_whole_file() {
     let e = env();
     let data = file(5 * CHUNK, 2);
@@ -402,7 +404,7 @@ async fn commit_names_missing_chunks_and_checks_the_whole_file() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_limit_and_quota_answer_413_by_name() {
     let e = env();
     let too_big = start_declared(&e, &e.op_a, "big.tif", (64 << 10) + 1, &"a".repeat(64)).await;
@@ -434,7 +436,7 @@ async fn size_limit_and_quota_answer_413_by_name() {
     assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.text);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_declarations_are_refused_by_field() {
     let e = env();
     for (name, size, hash, field) in [
@@ -478,7 +480,7 @@ async fn bad_declarations_are_refused_by_field() {
     assert_eq!(parts, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_ownership() {
     let e = env();
     let data = file(CHUNK + 1, 3);
@@ -517,7 +519,7 @@ async fn roles_and_ownership() {
     assert_eq!(received(&status(&e, &e.op_a, &id).await), Vec::<u64>::new());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_removes_the_part_file() {
     let e = env();
     let data = file(2 * CHUNK, 4);
@@ -581,7 +583,7 @@ async fn cancel_removes_the_part_file() {
     assert!(e.complete(&id3, "z.tif").exists());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_is_cancelled() {
     // With no time to live, the session expires the moment it starts (expiry is `now >= expires_at`).
     let e = env_with(|c| c.upload.expire_hours = 0);
@@ -595,7 +597,7 @@ async fn an_expired_session_is_cancelled() {
     assert_eq!(audit_actions(&e, &id).await, ["create", "expire"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn received_chunks_survive_a_restart_and_the_upload_completes() {
     let mut e = env();
     let data = file(4 * CHUNK + 3, 7);
@@ -626,7 +628,7 @@ async fn received_chunks_survive_a_restart_and_the_upload_completes() {
     assert_eq!(std::fs::read(e.complete(&id, "resume.tif")).unwrap(), data);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunk_damaged_on_disk_is_missing_again_after_a_restart() {
     let mut e = env();
     let data = file(3 * CHUNK, 8);

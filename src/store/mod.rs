@@ -192,6 +192,10 @@ impl Store {
     /// Connects to a PostgreSQL database (`postgres://…`) and runs pending migrations there:
     /// one writer connection and `readers` reader connections per node.
     pub fn open_postgres(url: &str, readers: usize) -> Result<Store, StoreError> {
+        pg_blocking(|| Store::open_postgres_here(url, readers))
+    }
+
+    fn open_postgres_here(url: &str, readers: usize) -> Result<Store, StoreError> {
         let connect = || {
             sql::PgConn::connect(url).map_err(|e| StoreError::Connect {
                 url: sql::redact_url(url),
@@ -218,7 +222,9 @@ impl Store {
     pub fn listen_changes(&self) -> Result<Option<sql::Listener>, StoreError> {
         match &self.engine {
             Engine::Lite { .. } => Ok(None),
-            Engine::Pg { url, .. } => Ok(Some(sql::Listener::connect(url, "vigil_changes")?)),
+            Engine::Pg { url, .. } => Ok(Some(pg_blocking(|| {
+                sql::Listener::connect(url, "vigil_changes")
+            })?)),
         }
     }
 
@@ -254,7 +260,7 @@ impl Store {
                 on_commit(&out);
                 Ok(out)
             }
-            Engine::Pg { writer, .. } => {
+            Engine::Pg { writer, .. } => pg_blocking(|| {
                 let conn = writer.lock();
                 let out = conn
                     .write(|db| f(db).map_err(Wrapped::App))
@@ -264,7 +270,7 @@ impl Store {
                     })?;
                 on_commit(&out);
                 Ok(out)
-            }
+            }),
         }
     }
 
@@ -284,11 +290,11 @@ impl Store {
                 readers,
                 next_reader,
                 ..
-            } => {
+            } => pg_blocking(|| {
                 let conn = pick(readers, next_reader);
                 conn.check().map_err(|e| E::from(e.into()))?;
                 f(&Db::Pg(&conn))
-            }
+            }),
         }
     }
 
@@ -313,5 +319,18 @@ impl Store {
                 "a backup of a PostgreSQL store is taken with pg_dump, not by Vigil",
             )),
         }
+    }
+}
+
+/// Runs blocking PostgreSQL work `f`. The `postgres` client drives a runtime of its own, which
+/// tokio refuses to block on from an async worker thread; called from one (an in-process test,
+/// or an async caller by mistake), `f` runs under `block_in_place`, which moves that worker's
+/// other tasks elsewhere first. Everywhere else (the blocking pool, plain threads) it just runs.
+pub(crate) fn pg_blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }

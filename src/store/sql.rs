@@ -47,7 +47,8 @@ pub type Connection<'a> = Db<'a>;
 /// A PostgreSQL client and its prepared statements.
 pub struct PgConn {
     url: String,
-    client: RefCell<postgres::Client>,
+    /// Always `Some` while the connection lives (taken only by `Drop`).
+    client: RefCell<Option<postgres::Client>>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
     /// Set between `BEGIN` and `COMMIT`/`ROLLBACK`: a transaction left open by a panic is rolled
     /// back before the connection is used again.
@@ -149,18 +150,26 @@ impl PgConn {
             .map_err(pg)?;
         Ok(PgConn {
             url: url.to_string(),
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
             in_transaction: std::cell::Cell::new(false),
+        })
+    }
+
+    fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
+        std::cell::RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut()
+                .expect("a PostgreSQL connection is used after it was dropped")
         })
     }
 
     /// Makes the connection usable: reconnects after the server closed it, rolls back a
     /// transaction a panic left open.
     pub fn check(&self) -> Result<()> {
-        if self.client.borrow().is_closed() {
+        if self.client().is_closed() {
             let fresh = PgConn::connect(&self.url)?;
-            *self.client.borrow_mut() = fresh.client.into_inner();
+            let new = fresh.client.borrow_mut().take();
+            *self.client.borrow_mut() = new;
             self.statements.borrow_mut().clear();
             self.in_transaction.set(false);
         }
@@ -173,7 +182,7 @@ impl PgConn {
 
     /// Runs statements without parameters (schema, `BEGIN`, …).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        self.client.borrow_mut().batch_execute(sql).map_err(pg)
+        self.client().batch_execute(sql).map_err(pg)
     }
 
     /// Runs `f` in one transaction holding the cluster-wide writer lock (an advisory lock), so
@@ -201,11 +210,7 @@ impl PgConn {
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let s = self
-            .client
-            .borrow_mut()
-            .prepare(&placeholders(sql))
-            .map_err(pg)?;
+        let s = self.client().prepare(&placeholders(sql)).map_err(pg)?;
         self.statements
             .borrow_mut()
             .insert(sql.to_string(), s.clone());
@@ -217,7 +222,7 @@ impl PgConn {
         let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
         let refs: Vec<&(dyn PgToSql + Sync)> =
             params.iter().map(|p| p as &(dyn PgToSql + Sync)).collect();
-        let rows = self.client.borrow_mut().query(&st, &refs).map_err(pg)?;
+        let rows = self.client().query(&st, &refs).map_err(pg)?;
         rows.iter().map(row_values).collect()
     }
 
@@ -226,8 +231,18 @@ impl PgConn {
         let params: Vec<PgParam<'_>> = values.iter().map(PgParam).collect();
         let refs: Vec<&(dyn PgToSql + Sync)> =
             params.iter().map(|p| p as &(dyn PgToSql + Sync)).collect();
-        let n = self.client.borrow_mut().execute(&st, &refs).map_err(pg)?;
+        let n = self.client().execute(&st, &refs).map_err(pg)?;
         Ok(n as usize)
+    }
+}
+
+impl Drop for PgConn {
+    /// The client's own runtime is dropped with it, which tokio refuses on an async worker
+    /// thread (a test's, or a handler's by mistake): there it is dropped under
+    /// `block_in_place`.
+    fn drop(&mut self) {
+        let client = self.client.get_mut().take();
+        super::pg_blocking(move || drop(client));
     }
 }
 

@@ -95,6 +95,30 @@ pub fn test_pg_url() -> Option<String> {
         .filter(|u| !u.trim().is_empty())
 }
 
+/// `Config::for_tests(dir)` for a `Vigil` opened in the test's process. With
+/// `VIGIL_TEST_PG_URL` its store is a fresh database on the test cluster — the same one each
+/// time for the same `dir` (a restart), remembered in `dir/test-database-url`. (Async tests
+/// that call the service on their own thread use tokio's multi-thread flavour: the store runs
+/// PostgreSQL calls there under `block_in_place`, which a current-thread runtime cannot.)
+pub fn test_config(dir: &Path) -> vigil::Config {
+    let mut c = vigil::Config::for_tests(dir);
+    if let Some(server) = test_pg_url() {
+        let remembered = dir.join("test-database-url");
+        let url = match std::fs::read_to_string(&remembered) {
+            Ok(u) => u,
+            Err(_) => {
+                // (On a plain thread: an async test's own may not run the blocking client.)
+                let u = std::thread::scope(|t| t.spawn(|| fresh_database(&server)).join())
+                    .expect("create a test database");
+                std::fs::write(&remembered, &u).expect("remember the test database");
+                u
+            }
+        };
+        c.store.database_url = Some(url);
+    }
+    c
+}
+
 /// A temporary directory for a test's data dir.
 fn e2e_tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
