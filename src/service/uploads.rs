@@ -38,6 +38,20 @@ use crate::upload::{self, Claim, Layout, MissingRange, State, Work};
 /// Audit actor for changes nobody asked for (expiry, start-up reconciliation).
 const SYSTEM: &str = "system:uploads";
 
+/// The refusal of a commit while chunks are missing, naming them.
+fn missing_chunks(status: UploadStatus) -> Error {
+    Error::MissingChunks {
+        message: format!(
+            "upload {} cannot be committed: chunk(s) {} are missing ({} of {} received)",
+            status.id,
+            upload::describe_missing(&status.missing),
+            status.received.len(),
+            status.chunks
+        ),
+        missing: status.missing,
+    }
+}
+
 /// Chunk `n` of upload `id` on object storage (under the configured prefix).
 fn chunk_object(id: &str, n: u64) -> String {
     format!("uploads/{id}/chunks/{n}")
@@ -506,15 +520,7 @@ impl Vigil {
                 .read(|c| us::get(c, id))?
                 .ok_or_else(|| not_found(id))?,
         )?;
-        Err(Error::MissingChunks {
-            message: format!(
-                "upload {id} cannot be committed: chunk(s) {} are missing ({} of {} received)",
-                upload::describe_missing(&status.missing),
-                status.received.len(),
-                status.chunks
-            ),
-            missing: status.missing,
-        })
+        Err(missing_chunks(status))
     }
 
     /// Committed uploads whose file this node holds: (id, path, SHA-256), for `vigil migrate`.
@@ -891,18 +897,7 @@ impl Vigil {
                     row.state.code()
                 )));
             }
-            State::Receiving => {
-                let status = self.status_for(row)?;
-                return Err(Error::MissingChunks {
-                    message: format!(
-                        "upload {id} cannot be committed: chunk(s) {} are missing ({} of {} received)",
-                        upload::describe_missing(&status.missing),
-                        status.received.len(),
-                        status.chunks
-                    ),
-                    missing: status.missing,
-                });
-            }
+            State::Receiving => return Err(missing_chunks(self.status_for(row)?)),
             State::Complete | State::Committed => {}
         }
         let dirs = self.upload_dirs();
