@@ -364,8 +364,11 @@ fn poll_survey(
             (0.0..=100.0).contains(&progress),
             "progress out of range: {j}"
         );
+        // Within one attempt progress never goes back; a job re-queued after its runner died is
+        // `queued` at 0 % with the same attempt count until it is claimed again.
         if let Some((_, a, p)) = seen.last()
             && *a == attempts
+            && state != "queued"
         {
             assert!(
                 progress >= *p,
