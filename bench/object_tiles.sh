@@ -46,7 +46,6 @@ if [ ! -s "$TIF" ]; then
   rm -rf "$SCENE_DIR"; mv "$SCENE_DIR.tmp" "$SCENE_DIR"
 fi
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 WEED_PID="" SERVE_PID=""
 cleanup() {
   for p in $SERVE_PID $WEED_PID; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
@@ -90,7 +89,7 @@ TOKEN=$("$VIGIL_BIN" user add --data-dir "$DIR" --name bench --role viewer --nat
   | sed "s|^|/tiles/$SURVEY/|" | sort >"$WORK/tiles.txt"
 serve() {  # serve LABEL: wrk over the tile list against a fresh `vigil serve` (VIGIL_STORAGE_URL set)
   local p
-  p=$(port)
+  p=$(free_port)
   VIGIL_STORAGE_URL="s3://vigil/bench" VIGIL_LOG=warn "$VIGIL_BIN" serve --data-dir "$DIR" --listen "127.0.0.1:$p" >/dev/null 2>"$WORK/serve-$1.log" &
   SERVE_PID=$!
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.2; done

@@ -59,8 +59,7 @@ serve() { # dir port
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && return; sleep 0.1; done
   die "no answer on $2"
 }
-port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
-P1=$(port); P2=$(port); P3=$(port)
+P1=$(free_port); P2=$(free_port); P3=$(free_port)
 serve "$D" "$P1"; serve "$W/pg1" "$P2"; serve "$W/pg2" "$P3"
 export BBOX_FILE=$W/bboxes.txt AUTH_TOKEN=$TOKEN LIMIT=100
 rps() { wrk "$@" -d "$DURATION" -s bench/wrk_bboxes.lua | awk '/Requests\/sec/ {print $2}'; }
@@ -113,7 +112,7 @@ log "ingest of the ${SIZE}x${SIZE} scene with the store on PostgreSQL and tiles 
   | sed "s|^|/tiles/$SURVEY/|" | sort >"$W/tiles.txt"
 # Neither node holds the tiles: every one comes from the archive on S3 (then the node's cache).
 rm -rf "$W/pg1/tiles/$SURVEY"
-P4=$(port); P5=$(port)
+P4=$(free_port); P5=$(free_port)
 serve "$W/pg1" "$P4"; serve "$W/pg2" "$P5"
 export TILE_FILE=$W/tiles.txt AUTH_TOKEN=$TOKEN
 trps() { TILE_SEED=$1 wrk "${@:2}" -d "$DURATION" --timeout 10s -s bench/wrk_tiles.lua | awk '/Requests\/sec/ {print $2}'; }

@@ -574,6 +574,9 @@ impl Vigil {
             .read(|c| us::get(c, id))?
             .ok_or_else(|| not_found(id))?;
         let local = self.upload_dirs().complete(id, &row.filename);
+        if local.is_file() {
+            return Ok(local);
+        }
         // One fetch at a time (the survey-restore lock): whoever waited finds the file there.
         let _one = self.restoring.lock();
         if local.is_file() {
